@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OrderFlow.Api.Auth;
+using OrderFlow.Api.Errors;
+using OrderFlow.Api.Json;
+using OrderFlow.Api.Operations;
+using OrderFlow.Api.Orders;
+using OrderFlow.Silo;
+
+namespace OrderFlow.Api;
+
+/// <summary>
+/// Builds the API host: ASP.NET Core in front of a co-hosted Orleans silo configured by
+/// <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>. (Joining an existing cluster as a client
+/// instead of co-hosting replaces only the <c>UseOrleans</c> call.)
+/// </summary>
+public static class ApiApplication
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+
+        builder.UseOrleans(silo => silo
+            .UseOrderFlowClustering(builder.Configuration)
+            .AddOrderFlow(builder.Configuration));
+
+        builder.AddApiKeyAuthentication();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            options.SerializerOptions.Converters.Add(new UtcDateTimeOffsetConverter());
+        });
+        builder.Services.AddOperations();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimit>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOrdersApi();
+        app.MapOperations();
+        return app;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using OrderFlow.Api.Errors;
+
+namespace OrderFlow.Api.Auth;
+
+/// <summary>
+/// Authenticates a request by its API key: the <c>X-Api-Key</c> header, or HTTP Basic with the
+/// key as password (any user name), which is how a browser gets into the dashboard.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    ApiKeyRegistry keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var key = PresentedKey();
+        if (key is null)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (!keys.TryFind(key, out var role, out var name))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
+        }
+
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role)],
+            SchemeName, ClaimTypes.Name, ClaimTypes.Role);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        // Browsers only prompt for Basic: offer it where people arrive with one.
+        Response.Headers.WWWAuthenticate = Request.Path.StartsWithSegments("/dashboard")
+            ? "Basic realm=\"OrderFlow dashboard\", charset=\"UTF-8\""
+            : $"ApiKey header=\"{HeaderName}\"";
+        return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
+            $"Send a valid API key in the {HeaderName} header.", "unauthorized");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
+            "This API key's role does not allow this request.", "forbidden");
+
+    private string? PresentedKey()
+    {
+        if (Request.Headers.TryGetValue(HeaderName, out var header) && !string.IsNullOrEmpty(header))
+        {
+            return header.ToString();
+        }
+
+        if (AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var authorization)
+            && string.Equals(authorization.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
+            && authorization.Parameter is { } parameter)
+        {
+            try
+            {
+                var credentials = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
+                var colon = credentials.IndexOf(':', StringComparison.Ordinal);
+                return colon >= 0 ? credentials[(colon + 1)..] : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+}

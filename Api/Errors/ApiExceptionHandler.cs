@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Orleans.Runtime;
+using OrderFlow.Storage;
+
+namespace OrderFlow.Api.Errors;
+
+/// <summary>
+/// Turns exceptions into problem documents. Storage or cluster trouble is a 503 with Retry-After
+/// (nothing was written); a request the framework could not read is a 4xx; anything else is a 500
+/// and a bug, logged with its trace id.
+/// </summary>
+public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    /// <summary>How long clients are asked to wait before retrying after a 503.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case StorageUnavailableException:
+                logger.LogWarning(exception, "Storage unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+                    "The event store cannot be reached right now; nothing was written. Retry later.", "storage-unavailable");
+                return true;
+            case TimeoutException or SiloUnavailableException or OrleansMessageRejectionException:
+                logger.LogWarning(exception, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Service unavailable",
+                    "The cluster did not answer in time. If the request had an Idempotency-Key, retrying it is safe.", "cluster-unavailable");
+                return true;
+            case BadHttpRequestException badRequest:
+                var detail = badRequest.InnerException is JsonException json ? $"{badRequest.Message} {json.Message}" : badRequest.Message;
+                await Problems.WriteAsync(context, badRequest.StatusCode, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
+                    detail, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "body-too-large" : "bad-request");
+                return true;
+            default:
+                logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
+                await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Internal error",
+                    $"An unexpected error occurred (trace id {context.TraceIdentifier}). This is a bug.", "internal");
+                return true;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using OrderFlow.Orders;
+
+namespace OrderFlow.Api.Errors;
+
+/// <summary>
+/// Every error this API answers is an RFC 9457 problem document built here. Its <c>type</c> is a
+/// relative URI naming the kind of problem (<c>/problems/invalid-transition</c>), stable for clients.
+/// </summary>
+public static class Problems
+{
+    public static string Type(string kind) => "/problems/" + kind;
+
+    /// <summary>The problem for a refused command.</summary>
+    public static IResult From(CommandError error) => error.Code switch
+    {
+        CommandErrorCode.Validation => Validation(error.Errors ?? new Dictionary<string, string[]>(), error.Detail),
+        CommandErrorCode.NotFound => Problem(StatusCodes.Status404NotFound, "Not found", error.Detail, "not-found"),
+        CommandErrorCode.AlreadyExists => Problem(StatusCodes.Status409Conflict, "Order already exists", error.Detail, "already-exists"),
+        CommandErrorCode.InvalidTransition => Problem(StatusCodes.Status409Conflict, "Not allowed in this status", error.Detail, "invalid-transition"),
+        CommandErrorCode.Concurrency => Problem(StatusCodes.Status409Conflict, "Concurrent update", error.Detail, "concurrency-conflict"),
+        CommandErrorCode.Unprocessable => Problem(StatusCodes.Status422UnprocessableEntity, "Cannot be applied to this order", error.Detail, "unprocessable"),
+        CommandErrorCode.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "Too large", error.Detail, "too-large"),
+        _ => throw new InvalidOperationException($"No problem document for {error.Code}."),
+    };
+
+    public static ProblemHttpResult Problem(int status, string title, string detail, string kind) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Type(kind));
+
+    public static ValidationProblem Validation(IReadOnlyDictionary<string, string[]> errors, string detail = "The request has invalid fields.") =>
+        TypedResults.ValidationProblem(errors, detail: detail, title: "Invalid request", type: Type("validation"));
+
+    public static ValidationProblem Validation(string field, string message) =>
+        Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ProblemHttpResult NotFound(string detail) =>
+        Problem(StatusCodes.Status404NotFound, "Not found", detail, "not-found");
+
+    /// <summary>Writes a problem document from middleware (authentication, limits, exception handling).</summary>
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string kind)
+    {
+        context.Response.StatusCode = status;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = Type(kind) },
+        });
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Dashboard;
+using OrderFlow.Api.Auth;
+using OrderFlow.Api.Errors;
+using Scalar.AspNetCore;
+
+namespace OrderFlow.Api.Operations;
+
+/// <summary>API.md "Operations": health, the OpenAPI document, the API reference and the dashboard.</summary>
+public static class OperationsApi
+{
+    public const string ReadyTag = "ready";
+
+    public static IServiceCollection AddOperations(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag]);
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "OrderFlow API";
+            document.Info.Description = "Event-sourced orders on Orleans and Azure Table Storage. Authenticate with the X-Api-Key header.";
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
+    public static WebApplication MapOperations(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteHealth }).AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference(options => options.WithTitle("OrderFlow API")).AllowAnonymous();
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin);
+        return app;
+    }
+
+    private static Task WriteHealth(HttpContext context, HealthReport report)
+    {
+        if (report.Status != HealthStatus.Healthy)
+        {
+            context.Response.Headers.RetryAfter = ApiExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        }));
+    }
+}

@@ -1,0 +1,26 @@
+using System.Text.Json;
+using OrderFlow.Orders;
+
+namespace OrderFlow.Api.Orders;
+
+/// <summary>GET /api/orders/{id}/events: a page of the order's log; <see cref="Next"/> is the URL of the next page.</summary>
+public sealed record EventPageResponse(IReadOnlyList<EventResponse> Events, string? Next);
+
+/// <summary>One event as the API shows it; <see cref="Data"/> is the event's own JSON.</summary>
+public sealed record EventResponse(
+    int Version,
+    Guid EventId,
+    string Type,
+    int SchemaVersion,
+    DateTimeOffset OccurredAt,
+    DateTimeOffset RecordedAt,
+    string? CorrelationId,
+    string? CausationId,
+    JsonElement Data)
+{
+    public static EventResponse From(RecordedEvent e)
+    {
+        using var document = JsonDocument.Parse(e.Data);
+        return new(e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, document.RootElement.Clone());
+    }
+}

@@ -1,0 +1,3 @@
+using OrderFlow.Api;
+
+await ApiApplication.Build(args).RunAsync();

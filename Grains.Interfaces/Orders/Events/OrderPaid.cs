@@ -1,0 +1,9 @@
+namespace OrderFlow.Orders.Events;
+
+/// <summary>The order was paid in full.</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.order-paid")]
+public sealed record OrderPaid(
+    DateTimeOffset OccurredAt,
+    [property: Id(0)] string PaymentId,
+    [property: Id(1)] decimal Amount,
+    [property: Id(2)] string Method) : OrderEvent(OccurredAt);

@@ -1,0 +1,19 @@
+using System.Collections.Immutable;
+using OrderFlow.Orders.Events;
+
+namespace OrderFlow.Orders;
+
+/// <summary>An order as it stands at <see cref="Version"/>: what the API returns.</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.order-view")]
+public sealed record OrderView(
+    [property: Id(0)] string OrderId,
+    [property: Id(1)] string CustomerId,
+    [property: Id(2)] OrderStatus Status,
+    [property: Id(3)] string Currency,
+    [property: Id(4)] ImmutableArray<OrderLine> Items,
+    [property: Id(5)] decimal Total,
+    [property: Id(6)] decimal Paid,
+    [property: Id(7)] decimal Refunded,
+    [property: Id(8)] int Version,
+    [property: Id(9)] DateTimeOffset PlacedAt,
+    [property: Id(10)] DateTimeOffset UpdatedAt);

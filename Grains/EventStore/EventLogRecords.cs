@@ -1,0 +1,44 @@
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>An event to append, already serialized. Its version is assigned by its position in the append.</summary>
+public sealed record EventToAppend(
+    Guid EventId,
+    string Type,
+    int SchemaVersion,
+    DateTimeOffset OccurredAt,
+    string? CorrelationId,
+    string? CausationId,
+    string Data);
+
+/// <summary>An event as read back from the log.</summary>
+public sealed record StoredEvent(
+    int Version,
+    Guid EventId,
+    string Type,
+    int SchemaVersion,
+    DateTimeOffset OccurredAt,
+    DateTimeOffset RecordedAt,
+    string? CorrelationId,
+    string? CausationId,
+    string Data);
+
+/// <summary>The state of a stream right after <paramref name="Version"/>, serialized.</summary>
+public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateTimeOffset LastOccurredAt, string Data);
+
+/// <summary>
+/// Proof that a command carrying an idempotency key was applied: the hash of the request and the
+/// stream version it produced, so that a retry can be answered with the same result.
+/// </summary>
+public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion);
+
+/// <summary>
+/// What is needed to rebuild a stream's state up to some point: the newest usable snapshot (if
+/// any) and the events after it, in order.
+/// </summary>
+public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> Events)
+{
+    public static StreamSlice Empty { get; } = new(null, []);
+
+    /// <summary>The version the slice reaches: its last event's, else its snapshot's, else 0.</summary>
+    public int Version => Events.Count > 0 ? Events[^1].Version : Snapshot?.Version ?? 0;
+}

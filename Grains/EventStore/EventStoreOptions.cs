@@ -1,0 +1,16 @@
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>Configuration section <c>EventStore</c>.</summary>
+public sealed class EventStoreOptions
+{
+    public const string Section = "EventStore";
+
+    /// <summary>The table holding every aggregate's events, snapshots and idempotency records.</summary>
+    public string TableName { get; set; } = "events";
+
+    /// <summary>
+    /// A snapshot is written every this many events, in the same transaction as the event that
+    /// reaches the multiple, so that activation reads at most this many events after the snapshot.
+    /// </summary>
+    public int SnapshotInterval { get; set; } = 100;
+}

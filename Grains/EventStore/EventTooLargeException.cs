@@ -1,0 +1,15 @@
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>
+/// An event (or the whole append) exceeds a storage limit. Events are never truncated: the append
+/// is refused and nothing is written.
+/// </summary>
+public sealed class EventTooLargeException(string streamId, long size, long limit)
+    : Exception($"An append to stream '{streamId}' needs {size:N0} bytes of table storage; the limit is {limit:N0} bytes. Nothing was written.")
+{
+    public string StreamId { get; } = streamId;
+
+    public long Size { get; } = size;
+
+    public long Limit { get; } = limit;
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+
+namespace OrderFlow.Grains.Orders;
+
+/// <summary>
+/// The field rules of every order command (API.md "Validation"), independent of the order's
+/// state. Errors are keyed by the JSON path of the field, camelCase, as the client sent it.
+/// </summary>
+public static class OrderCommandValidator
+{
+    public const int MaxTextLength = 200;
+    public const int MaxItems = 100;
+    public const int MaxQuantity = 10_000;
+    public const decimal MaxUnitPrice = 1_000_000m;
+    public const int MoneyDecimals = 2;
+
+    /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
+
+    public static Dictionary<string, string[]> Validate(OrderCommand command, DateTimeOffset now)
+    {
+        var errors = new Errors();
+        switch (command)
+        {
+            case PlaceOrder place:
+                errors.Id("orderId", place.OrderId);
+                errors.Id("customerId", place.CustomerId);
+                if (string.IsNullOrEmpty(place.Currency))
+                {
+                    errors.Add("currency", "is required");
+                }
+                else if (place.Currency.Length != 3 || !place.Currency.All(char.IsAsciiLetterUpper))
+                {
+                    errors.Add("currency", "must be 3 upper-case letters (ISO 4217, for example EUR)");
+                }
+
+                ValidateItems(place.Items, errors);
+                break;
+            case PayOrder pay:
+                errors.Id("paymentId", pay.PaymentId);
+                errors.Money("amount", pay.Amount, allowZero: true);
+                errors.Text("method", pay.Method);
+                break;
+            case ShipOrder ship:
+                errors.Text("carrier", ship.Carrier);
+                errors.Text("trackingNumber", ship.TrackingNumber);
+                break;
+            case DeliverOrder:
+                break;
+            case CancelOrder cancel:
+                errors.Text("reason", cancel.Reason);
+                break;
+            case RefundOrder refund:
+                errors.Id("refundId", refund.RefundId);
+                errors.Money("amount", refund.Amount, allowZero: false);
+                errors.Text("reason", refund.Reason);
+                break;
+            default:
+                errors.Add("$", $"unknown command {command.GetType().Name}");
+                break;
+        }
+
+        if (command.OccurredAt is { } occurredAt && occurredAt > now + MaxClockSkew)
+        {
+            errors.Add("occurredAt", $"must not lie in the future (more than {MaxClockSkew.TotalSeconds:0} s after the server's clock, {now:O})");
+        }
+
+        return errors.ToDictionary();
+    }
+
+    public static bool HasAtMostMoneyDecimals(decimal value) => decimal.Round(value, MoneyDecimals) == value;
+
+    private static void ValidateItems(IReadOnlyList<OrderLineRequest>? items, Errors errors)
+    {
+        if (items is null || items.Count == 0)
+        {
+            errors.Add("items", "must contain at least one item");
+            return;
+        }
+
+        if (items.Count > MaxItems)
+        {
+            errors.Add("items", $"must contain at most {MaxItems} items");
+            return;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = string.Create(CultureInfo.InvariantCulture, $"items[{i}]");
+            if (items[i] is not { } item)
+            {
+                errors.Add(path, "must be an object");
+                continue;
+            }
+
+            errors.Id(path + ".sku", item.Sku);
+            if (item.Quantity is not { } quantity)
+            {
+                errors.Add(path + ".quantity", "is required");
+            }
+            else if (quantity is < 1 or > MaxQuantity)
+            {
+                errors.Add(path + ".quantity", $"must be between 1 and {MaxQuantity:N0}");
+            }
+
+            if (item.UnitPrice is not { } price)
+            {
+                errors.Add(path + ".unitPrice", "is required");
+            }
+            else if (price < 0 || price > MaxUnitPrice)
+            {
+                errors.Add(path + ".unitPrice", $"must be between 0 and {MaxUnitPrice:N0}");
+            }
+            else if (!HasAtMostMoneyDecimals(price))
+            {
+                errors.Add(path + ".unitPrice", $"must have at most {MoneyDecimals} decimals");
+            }
+        }
+    }
+
+    private sealed class Errors
+    {
+        private readonly Dictionary<string, List<string>> byField = [];
+
+        public void Add(string field, string message)
+        {
+            if (!byField.TryGetValue(field, out var messages))
+            {
+                byField[field] = messages = [];
+            }
+
+            messages.Add(message);
+        }
+
+        public void Id(string field, string? value)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                Add(field, "is required");
+            }
+            else if (!Identifiers.IsValid(value))
+            {
+                Add(field, Identifiers.Rule);
+            }
+        }
+
+        public void Text(string field, string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                Add(field, "is required");
+            }
+            else if (value.Length > MaxTextLength)
+            {
+                Add(field, $"must be at most {MaxTextLength} characters");
+            }
+        }
+
+        public void Money(string field, decimal? value, bool allowZero)
+        {
+            if (value is not { } amount)
+            {
+                Add(field, "is required");
+            }
+            else if (amount < 0 || (!allowZero && amount == 0))
+            {
+                Add(field, allowZero ? "must not be negative" : "must be positive");
+            }
+            else if (!HasAtMostMoneyDecimals(amount))
+            {
+                Add(field, $"must have at most {MoneyDecimals} decimals");
+            }
+        }
+
+        public Dictionary<string, string[]> ToDictionary() => byField.ToDictionary(p => p.Key, p => p.Value.ToArray());
+    }
+}

@@ -1,0 +1,307 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.EventSourcing;
+using Orleans.EventSourcing.CustomStorage;
+using Orleans.Providers;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Orders.Events;
+
+namespace OrderFlow.Grains.Orders;
+
+/// <summary>
+/// The order aggregate. Its events live in the order's own partition of the event log
+/// (<see cref="TableEventStore"/>); its state is their fold.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The grain does its storage I/O itself and hands the results to JournaledGrain through
+/// <see cref="ICustomStorageInterface{TState,TEvent}"/>. The reason: JournaledGrain retries a failed
+/// read or write in the background until storage answers, so a command would hang for Orleans'
+/// 30 s call timeout and then possibly be written after the caller was told it failed. Doing the
+/// I/O first lets a command fail fast (<see cref="Storage.StorageUnavailableException"/>) having
+/// written nothing, and lets a version conflict re-validate the command against fresh state.
+/// </para>
+/// <para>
+/// Activation reads nothing: the view starts as "assumed new" at version 0. A placement appends
+/// against that assumption (its insert fails if the order exists), so a new order costs one
+/// storage round trip; every other command and query loads the log first.
+/// </para>
+/// </remarks>
+[LogConsistencyProvider(ProviderName = LogConsistencyProviderName)]
+public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderGrain, ICustomStorageInterface<OrderState, OrderEvent>
+{
+    public const string LogConsistencyProviderName = "EventLog";
+
+    /// <summary>How often a command is re-validated after losing a race to another writer before giving up.</summary>
+    private const int MaxConflictRetries = 5;
+
+    private readonly TableEventStore store;
+    private readonly TimeProvider time;
+    private readonly ILogger<OrderGrain> logger;
+    private readonly int snapshotInterval;
+
+    private bool activationReadDone;
+    private bool viewIsVerified;
+    private KeyValuePair<int, OrderState>? loadedForAdaptor;
+    private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
+
+    public OrderGrain(TableEventStore store, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<OrderGrain> logger)
+    {
+        this.store = store;
+        this.time = time;
+        this.logger = logger;
+        snapshotInterval = Math.Max(1, options.Value.SnapshotInterval);
+    }
+
+    private string OrderId => this.GetPrimaryKeyString();
+
+    public async Task<CommandResult> Execute(OrderCommand command, CommandMetadata metadata)
+    {
+        var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
+        for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
+        {
+            if (!viewIsVerified && command is not PlaceOrder)
+            {
+                await ReloadAsync();
+            }
+
+            if (metadata.IdempotencyKey is { } key && viewIsVerified
+                && await store.FindIdempotencyRecordAsync(OrderId, key) is { } record)
+            {
+                return await ReplayAsync(record, requestHash!);
+            }
+
+            var decision = OrderDecider.Decide(State, OrderId, command, time.GetUtcNow());
+            if (decision.Error is { } error)
+            {
+                return new CommandResult(null, error);
+            }
+
+            if (decision.AlreadyApplied)
+            {
+                return CommandResult.Success(State.ToView(Version), replayed: true);
+            }
+
+            try
+            {
+                var expectedVersion = Version;
+                await WriteAsync(expectedVersion, decision.Events, metadata, requestHash);
+
+                // Durable now: hand the batch to JournaledGrain, which folds it into State.
+                appendedForAdaptor = (expectedVersion, decision.Events);
+                try
+                {
+                    if (!await RaiseConditionalEvents(decision.Events))
+                    {
+                        throw new InvalidOperationException($"Order '{OrderId}' appended version {expectedVersion + 1} but JournaledGrain refused to confirm it.");
+                    }
+                }
+                finally
+                {
+                    appendedForAdaptor = null;
+                }
+
+                viewIsVerified = true;
+                return CommandResult.Success(State.ToView(Version));
+            }
+            catch (ConcurrencyConflictException conflict)
+            {
+                logger.LogInformation("Order {OrderId}: {Message} Reloading and re-validating (attempt {Attempt}).", OrderId, conflict.Message, attempt);
+                await ReloadAsync();
+            }
+            catch (EventTooLargeException tooLarge)
+            {
+                return CommandResult.Refused(CommandErrorCode.TooLarge, tooLarge.Message);
+            }
+        }
+
+        return CommandResult.Refused(
+            CommandErrorCode.Concurrency,
+            $"Order '{OrderId}' kept changing under this command ({MaxConflictRetries} attempts); nothing was written. Retry the request.");
+    }
+
+    public async Task<OrderView?> Get()
+    {
+        if (!viewIsVerified)
+        {
+            await ReloadAsync();
+        }
+
+        return State.Exists ? State.ToView(Version) : null;
+    }
+
+    public async Task<OrderView?> GetAtVersion(int version)
+    {
+        if (version < 1)
+        {
+            return null;
+        }
+
+        if (viewIsVerified && version >= Version)
+        {
+            return version == Version && State.Exists ? State.ToView(Version) : null;
+        }
+
+        var slice = await store.LoadAtVersionAsync(OrderId, version);
+        return slice.Version == version && Fold(slice) is { Exists: true } state ? state.ToView(version) : null;
+    }
+
+    public async Task<OrderView?> GetAsOf(DateTimeOffset asOf)
+    {
+        var slice = await store.LoadAsOfAsync(OrderId, asOf);
+        return Fold(slice) is { Exists: true } state ? state.ToView(slice.Version) : null;
+    }
+
+    public async Task<EventPage?> GetEvents(int fromVersion, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (!viewIsVerified)
+        {
+            await ReloadAsync();
+        }
+
+        if (!State.Exists)
+        {
+            return null;
+        }
+
+        var events = await store.ReadEventsAsync(OrderId, fromVersion, limit + 1);
+        var page = events.Take(limit).Select(e => new RecordedEvent(
+            e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, e.Data));
+        return new EventPage([.. page], events.Count > limit ? events[limit].Version : null);
+    }
+
+    protected override void TransitionState(OrderState state, OrderEvent @event) => state.Apply(@event);
+
+    async Task<KeyValuePair<int, OrderState>> ICustomStorageInterface<OrderState, OrderEvent>.ReadStateFromStorage()
+    {
+        if (loadedForAdaptor is { } loaded)
+        {
+            loadedForAdaptor = null;
+            return loaded;
+        }
+
+        if (!activationReadDone)
+        {
+            // Activation: assume a new order; see the remarks on the class.
+            activationReadDone = true;
+            return new(0, new OrderState());
+        }
+
+        var slice = await store.LoadLatestAsync(OrderId);
+        viewIsVerified = true;
+        return new(slice.Version, Fold(slice));
+    }
+
+    async Task<bool> ICustomStorageInterface<OrderState, OrderEvent>.ApplyUpdatesToStorage(IReadOnlyList<OrderEvent> updates, int expectedVersion)
+    {
+        if (appendedForAdaptor is { } appended && appended.ExpectedVersion == expectedVersion
+            && appended.Events.SequenceEqual(updates, ReferenceEqualityComparer.Instance))
+        {
+            return true; // Execute already appended exactly these events at this version.
+        }
+
+        // Events raised any other way are appended here, with the same conflict semantics.
+        try
+        {
+            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, requestHash: null);
+            return true;
+        }
+        catch (ConcurrencyConflictException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Appends one command's events, with a snapshot when they cross a multiple of the snapshot interval, in one transaction.</summary>
+    private async Task WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash)
+    {
+        var rows = new List<EventToAppend>(events.Length);
+        string? causation = metadata.CausationId;
+        foreach (var @event in events)
+        {
+            var eventId = Guid.CreateVersion7(time.GetUtcNow());
+            rows.Add(new EventToAppend(
+                eventId,
+                OrderEventSerializer.TypeName(@event),
+                OrderEventSerializer.SchemaVersion,
+                @event.OccurredAt,
+                metadata.CorrelationId,
+                causation,
+                OrderEventSerializer.Serialize(@event)));
+            causation = eventId.ToString(); // a command's later events are caused by its first (a cancellation's refund)
+        }
+
+        var newVersion = expectedVersion + events.Length;
+        Snapshot? snapshot = null;
+        if (newVersion / snapshotInterval > expectedVersion / snapshotInterval)
+        {
+            var next = OrderEventSerializer.DeserializeState(OrderEventSerializer.SerializeState(State));
+            foreach (var @event in events)
+            {
+                next.Apply(@event);
+            }
+
+            snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SchemaVersion, next.UpdatedAt, OrderEventSerializer.SerializeState(next));
+        }
+
+        var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
+        await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency);
+    }
+
+    /// <summary>Loads the log (failing fast if storage is down) and makes it JournaledGrain's confirmed view.</summary>
+    private async Task ReloadAsync()
+    {
+        var slice = await store.LoadLatestAsync(OrderId);
+        loadedForAdaptor = new(slice.Version, Fold(slice));
+        try
+        {
+            await RefreshNow();
+        }
+        finally
+        {
+            loadedForAdaptor = null;
+        }
+
+        viewIsVerified = true;
+    }
+
+    private async Task<CommandResult> ReplayAsync(IdempotencyRecord record, string requestHash)
+    {
+        if (record.RequestHash != requestHash)
+        {
+            return CommandResult.Refused(
+                CommandErrorCode.Unprocessable,
+                $"Idempotency-Key '{record.Key}' was already used for a different request on order '{OrderId}'.");
+        }
+
+        var view = await GetAtVersion(record.ResultVersion)
+            ?? throw new InvalidDataException($"Order '{OrderId}' has an idempotency record for version {record.ResultVersion}, which does not exist.");
+        return CommandResult.Success(view, replayed: true);
+    }
+
+    private static OrderState Fold(StreamSlice slice)
+    {
+        var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data) : new OrderState();
+        foreach (var stored in slice.Events)
+        {
+            state.Apply(OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data));
+        }
+
+        return state;
+    }
+
+    /// <summary>Identifies a request's content, so that a reused idempotency key with another body is recognised.</summary>
+    private static string RequestHash(OrderCommand command)
+    {
+        var json = JsonSerializer.Serialize(command, command.GetType(), OrderEventSerializer.Json);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(command.GetType().Name + "\n" + json)));
+    }
+}

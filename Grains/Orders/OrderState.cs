@@ -1,0 +1,88 @@
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+
+namespace OrderFlow.Grains.Orders;
+
+/// <summary>
+/// An order's state: a left fold of its events through <see cref="Apply"/>. Mutable because
+/// JournaledGrain folds in place; serialized as JSON in snapshots, hence public setters.
+/// </summary>
+[GenerateSerializer, Alias("orderflow.order-state")]
+public sealed class OrderState
+{
+    [Id(0)] public string OrderId { get; set; } = string.Empty;
+    [Id(1)] public string CustomerId { get; set; } = string.Empty;
+    [Id(2)] public OrderStatus Status { get; set; }
+    [Id(3)] public string Currency { get; set; } = string.Empty;
+    [Id(4)] public List<OrderLine> Items { get; set; } = [];
+    [Id(5)] public decimal Total { get; set; }
+    [Id(6)] public decimal Paid { get; set; }
+    [Id(7)] public decimal Refunded { get; set; }
+    [Id(8)] public string? PaymentId { get; set; }
+
+    /// <summary>Refund id → amount: a repeated refund id is recognised and applied once.</summary>
+    [Id(9)] public Dictionary<string, decimal> Refunds { get; set; } = [];
+
+    [Id(10)] public DateTimeOffset PlacedAt { get; set; }
+
+    /// <summary>Event time of the latest event: a new event may not be earlier.</summary>
+    [Id(11)] public DateTimeOffset UpdatedAt { get; set; }
+
+    [Id(12)] public DateTimeOffset? PaidAt { get; set; }
+    [Id(13)] public DateTimeOffset? ShippedAt { get; set; }
+    [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
+
+    public bool Exists => Status != OrderStatus.None;
+
+    /// <summary>What can still be refunded: paid minus refunded.</summary>
+    public decimal Refundable => Paid - Refunded;
+
+    public void Apply(OrderEvent @event)
+    {
+        switch (@event)
+        {
+            case OrderPlaced placed:
+                OrderId = placed.OrderId;
+                CustomerId = placed.CustomerId;
+                Currency = placed.Currency;
+                Items = [.. placed.Items];
+                Total = placed.Total;
+                PlacedAt = placed.OccurredAt;
+                Status = OrderStatus.Placed;
+                break;
+            case OrderPaid paid:
+                PaymentId = paid.PaymentId;
+                Paid += paid.Amount;
+                PaidAt = paid.OccurredAt;
+                Status = OrderStatus.Paid;
+                break;
+            case OrderShipped shipped:
+                ShippedAt = shipped.OccurredAt;
+                Status = OrderStatus.Shipped;
+                break;
+            case OrderDelivered delivered:
+                DeliveredAt = delivered.OccurredAt;
+                Status = OrderStatus.Delivered;
+                break;
+            case OrderCancelled:
+                Status = OrderStatus.Cancelled;
+                break;
+            case OrderRefunded refunded:
+                Refunds[refunded.RefundId] = refunded.Amount;
+                Refunded += refunded.Amount;
+                if (Status == OrderStatus.Delivered && Refunded >= Paid)
+                {
+                    Status = OrderStatus.Refunded;
+                }
+
+                break;
+            default:
+                throw new InvalidOperationException($"OrderState cannot apply {@event.GetType().Name}.");
+        }
+
+        UpdatedAt = @event.OccurredAt;
+    }
+
+    public OrderView ToView(int version) => new(
+        OrderId, CustomerId, Status, Currency, [.. Items], Total, Paid, Refunded, version, PlacedAt, UpdatedAt);
+}

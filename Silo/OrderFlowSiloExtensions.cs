@@ -1,0 +1,90 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
+
+namespace OrderFlow.Silo;
+
+/// <summary>
+/// The one place where a silo of this system is configured. Every host (the standalone silo, the
+/// API's co-hosted silo, the test clusters) calls <see cref="AddOrderFlow"/>; clustering is separate
+/// (<see cref="UseOrderFlowClustering"/>) because test clusters bring their own.
+/// </summary>
+public static class OrderFlowSiloExtensions
+{
+    /// <summary>Name of the connection string for Azure Table Storage (and, later, queues).</summary>
+    public const string TablesConnectionName = "Tables";
+
+    /// <summary>The stream provider that carries confirmed events to projections.</summary>
+    public const string StreamProviderName = "OrderEvents";
+
+    /// <summary>
+    /// Registers the event log on Azure Table Storage, the log-consistency provider the order
+    /// aggregate uses, the stream provider, and the Orleans Dashboard's silo services.
+    /// </summary>
+    public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
+        silo.Services.TryAddSingleton<TableEventStore>();
+
+        silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
+        silo.AddMemoryStreams(StreamProviderName);
+        silo.AddMemoryGrainStorage("PubSubStore");
+
+        if (configuration.GetValue("Dashboard:Enabled", true))
+        {
+            silo.AddDashboard();
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// Localhost clustering on the ports from <c>Orleans:SiloPort</c> (11111) and
+    /// <c>Orleans:GatewayPort</c> (30000): one silo, or several on one machine.
+    /// </summary>
+    public static ISiloBuilder UseOrderFlowClustering(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var orleans = configuration.GetSection("Orleans");
+        silo.UseLocalhostClustering(
+            siloPort: orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT),
+            gatewayPort: orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT),
+            serviceId: orleans.GetValue("ServiceId", "orderflow")!,
+            clusterId: orleans.GetValue("ClusterId", "orderflow-dev")!);
+        return silo;
+    }
+
+    /// <summary>
+    /// A connection string (Azurite's development storage when none is set), or the table
+    /// endpoint URI of a Storage account, reached with <see cref="DefaultAzureCredential"/>
+    /// (managed identity in Azure). Storage calls fail fast so that a command answers 503 within
+    /// seconds when storage is down, instead of retrying for a minute.
+    /// </summary>
+    public static TableServiceClient CreateTableServiceClient(IConfiguration configuration)
+    {
+        var setting = configuration.GetConnectionString(TablesConnectionName);
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            setting = "UseDevelopmentStorage=true";
+        }
+
+        var options = new TableClientOptions();
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+
+        return Uri.TryCreate(setting, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"
+            ? new TableServiceClient(endpoint, new DefaultAzureCredential(), options)
+            : new TableServiceClient(setting, options);
+    }
+}
