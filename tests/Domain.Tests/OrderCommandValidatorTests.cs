@@ -1,0 +1,84 @@
+using OrderFlow.Grains.Orders;
+using OrderFlow.Orders.Commands;
+
+namespace OrderFlow.Domain.Tests;
+
+public sealed class OrderCommandValidatorTests
+{
+    private static readonly DateTimeOffset Now = OrderBuilder.Start;
+
+    public static TheoryData<string, PlaceOrder> InvalidPlacements()
+    {
+        var valid = OrderBuilder.Place();
+        var line = new OrderLineRequest("sku-1", 1, 1m);
+        return new()
+        {
+            { "orderId", valid with { OrderId = "has space" } },
+            { "orderId", valid with { OrderId = new string('a', 65) } },
+            { "customerId", valid with { CustomerId = null } },
+            { "customerId", valid with { CustomerId = "a/b" } },
+            { "currency", valid with { Currency = "eur" } },
+            { "currency", valid with { Currency = "EURO" } },
+            { "currency", valid with { Currency = null } },
+            { "items", valid with { Items = [] } },
+            { "items", valid with { Items = null } },
+            { "items", valid with { Items = Enumerable.Repeat(line, 101).ToList() } },
+            { "items[0].sku", valid with { Items = [line with { Sku = "" }] } },
+            { "items[0].quantity", valid with { Items = [line with { Quantity = 0 }] } },
+            { "items[0].quantity", valid with { Items = [line with { Quantity = 10_001 }] } },
+            { "items[0].quantity", valid with { Items = [line with { Quantity = null }] } },
+            { "items[1].unitPrice", valid with { Items = [line, line with { UnitPrice = -0.01m }] } },
+            { "items[0].unitPrice", valid with { Items = [line with { UnitPrice = 1_000_000.01m }] } },
+            { "items[0].unitPrice", valid with { Items = [line with { UnitPrice = 1.001m }] } },
+            { "items[0].unitPrice", valid with { Items = [line with { UnitPrice = null }] } },
+            { "occurredAt", valid with { OccurredAt = Now.AddSeconds(5.001) } },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidPlacements))]
+    public void Invalid_placements_name_the_field(string field, PlaceOrder command)
+    {
+        var errors = OrderCommandValidator.Validate(command, Now);
+
+        Assert.Equal([field], errors.Keys);
+    }
+
+    [Fact]
+    public void Limits_themselves_are_valid()
+    {
+        var line = new OrderLineRequest(new string('s', 64), 10_000, 1_000_000m);
+        var command = new PlaceOrder("a.b-c_D9", "c", "EUR", Enumerable.Repeat(line, 100).ToList(), Now.AddSeconds(5));
+
+        Assert.Empty(OrderCommandValidator.Validate(command, Now));
+    }
+
+    public static TheoryData<string, OrderCommand> InvalidOtherCommands() => new()
+    {
+        { "paymentId", new PayOrder(null, 1m, "card") },
+        { "amount", new PayOrder("p", -1m, "card") },
+        { "amount", new PayOrder("p", 1.234m, "card") },
+        { "method", new PayOrder("p", 1m, new string('m', 201)) },
+        { "method", new PayOrder("p", 1m, "  ") },
+        { "carrier", new ShipOrder(null, "T") },
+        { "trackingNumber", new ShipOrder("DHL", "") },
+        { "reason", new CancelOrder(null) },
+        { "refundId", new RefundOrder("r?", 1m, "x") },
+        { "amount", new RefundOrder("r", 0m, "x") },
+        { "amount", new RefundOrder("r", null, "x") },
+        { "reason", new RefundOrder("r", 1m, new string('x', 201)) },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidOtherCommands))]
+    public void Invalid_commands_name_the_field(string field, OrderCommand command)
+    {
+        Assert.Equal([field], OrderCommandValidator.Validate(command, Now).Keys);
+    }
+
+    [Fact]
+    public void Text_of_exactly_200_characters_is_valid()
+    {
+        Assert.Empty(OrderCommandValidator.Validate(new CancelOrder(new string('x', 200)), Now));
+    }
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Azure.Data.Tables;
+
+namespace OrderFlow.Testing;
+
+/// <summary>
+/// A real Azurite table service, started from the repository's node_modules on a free loopback
+/// port. In-memory by default; with a data folder, it keeps its data across <see cref="StopAsync"/>
+/// and <see cref="StartAsync"/> like a restarted storage account.
+/// </summary>
+public sealed class Azurite : IAsyncDisposable
+{
+    /// <summary>Azurite's well-known development account (public, documented, not a secret).</summary>
+    public const string AccountName = "devstoreaccount1";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly string? dataFolder;
+    private Process? process;
+
+    private Azurite(int port, string? dataFolder)
+    {
+        Port = port;
+        this.dataFolder = dataFolder;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/{AccountName};";
+
+    public bool IsRunning => process is { HasExited: false };
+
+    public static async Task<Azurite> StartNewAsync(string? dataFolder = null, CancellationToken cancellationToken = default)
+    {
+        var azurite = new Azurite(FreePort(), dataFolder);
+        await azurite.StartAsync(cancellationToken);
+        return azurite;
+    }
+
+    public TableServiceClient CreateServiceClient() => new(ConnectionString);
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        var script = Path.Combine(RepositoryRoot.Path, "node_modules", "azurite", "dist", "src", "table", "main.js");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException($"Azurite is not installed at {script}. Run ./test.sh, or 'npm ci' in the repository root.");
+        }
+
+        var start = new ProcessStartInfo("node")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { script, "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--disableTelemetry", "--silent", "--skipApiVersionCheck" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (dataFolder is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(dataFolder);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(dataFolder);
+        }
+
+        process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited at start with code {process.ExitCode} (port {Port}).");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+
+        throw new TimeoutException($"Azurite did not listen on port {Port} within 30 s.");
+    }
+
+    /// <summary>Stops the process, as a storage outage would.</summary>
+    public async Task StopAsync()
+    {
+        if (process is null)
+        {
+            return;
+        }
+
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+        process = null;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
