@@ -23,7 +23,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 logger.LogWarning(exception, "Storage unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
                 context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                    "The event store cannot be reached right now; nothing was written. Retry later.", "storage-unavailable");
+                    "The event store cannot be reached right now. Retry later; with the same Idempotency-Key a retry is applied at most once.", "storage-unavailable");
                 return true;
             case TimeoutException or SiloUnavailableException or OrleansMessageRejectionException:
                 logger.LogWarning(exception, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);

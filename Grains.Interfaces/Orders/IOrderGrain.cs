@@ -13,7 +13,7 @@ public interface IOrderGrain : IGrainWithStringKey
     /// Validates the command against the order's current state and, when allowed, appends the
     /// resulting events. A refused command writes nothing.
     /// </summary>
-    /// <exception cref="Storage.StorageUnavailableException">The event log could not be reached; nothing was written.</exception>
+    /// <exception cref="Storage.StorageUnavailableException">The event log could not be reached or did not answer in time; see the exception for what that means for the write.</exception>
     [Alias("execute")]
     Task<CommandResult> Execute(OrderCommand command, CommandMetadata metadata);
 

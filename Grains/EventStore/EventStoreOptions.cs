@@ -13,4 +13,11 @@ public sealed class EventStoreOptions
     /// reaches the multiple, so that activation reads at most this many events after the snapshot.
     /// </summary>
     public int SnapshotInterval { get; set; } = 100;
+
+    /// <summary>
+    /// The longest one event-log operation (a read or an append, retries included) may take before
+    /// it fails with <see cref="Storage.StorageUnavailableException"/>. A command makes up to three
+    /// such operations and must answer well within Orleans' 30 s call timeout.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(6);
 }

@@ -5,18 +5,25 @@ using OrderFlow.Storage;
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>
-/// Turns Azure SDK failures into exceptions that mean something to the event log's callers:
-/// the storage is unreachable (<see cref="StorageUnavailableException"/>, safe to retry later)
-/// or a write is too large (<see cref="EventTooLargeException"/>). Anything else is a bug and
-/// propagates as it is.
+/// Runs one event-log operation within a deadline and turns Azure SDK failures into exceptions
+/// that mean something to its callers: the storage is unreachable or did not answer in time
+/// (<see cref="StorageUnavailableException"/>, safe to retry later) or a write is too large
+/// (<see cref="EventTooLargeException"/>). Anything else is a bug and propagates as it is.
 /// </summary>
 internal static class StorageErrors
 {
-    public static async Task<T> Translate<T>(string streamId, Func<Task<T>> operation, CancellationToken cancellationToken)
+    public static async Task<T> Translate<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(deadline);
         try
         {
-            return await operation();
+            return await operation(timeout.Token);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            throw new StorageUnavailableException(
+                $"The event log did not answer within {deadline.TotalSeconds:0.#} s while working on stream '{streamId}'.", exception);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && IsUnavailable(exception))
         {
@@ -29,8 +36,8 @@ internal static class StorageErrors
         }
     }
 
-    public static Task Translate(string streamId, Func<Task> operation, CancellationToken cancellationToken) =>
-        Translate(streamId, async () => { await operation(); return true; }, cancellationToken);
+    public static Task Translate(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        Translate(streamId, deadline, async token => { await operation(token); return true; }, cancellationToken);
 
     private static bool IsUnavailable(Exception exception) => exception switch
     {

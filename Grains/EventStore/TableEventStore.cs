@@ -24,6 +24,7 @@ public sealed class TableEventStore
     private const string RequestHashProperty = "RequestHash";
 
     private readonly TableClient table;
+    private readonly TimeSpan operationTimeout;
     private readonly TimeProvider time;
     private readonly ILogger<TableEventStore> logger;
     private readonly SemaphoreSlim tableCreation = new(1, 1);
@@ -32,6 +33,7 @@ public sealed class TableEventStore
     public TableEventStore(TableServiceClient service, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<TableEventStore> logger)
     {
         table = service.GetTableClient(options.Value.TableName);
+        operationTimeout = options.Value.OperationTimeout;
         this.time = time;
         this.logger = logger;
     }
@@ -83,7 +85,7 @@ public sealed class TableEventStore
         }
 
         EnsureWithinLimits(streamId, entities);
-        await StorageErrors.Translate(streamId, async () =>
+        await StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             try
@@ -109,7 +111,7 @@ public sealed class TableEventStore
 
     /// <summary>The newest snapshot and every event after it: everything needed to rebuild the current state.</summary>
     public Task<StreamSlice> LoadLatestAsync(string streamId, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(streamId, async () =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             var partitionKey = KeyEncoding.Encode(streamId);
             var snapshot = await FirstSnapshotFromAsync(partitionKey, KeyEncoding.SnapshotPrefix, cancellationToken);
@@ -119,7 +121,7 @@ public sealed class TableEventStore
 
     /// <summary>The newest snapshot at or before <paramref name="version"/> and the events after it up to <paramref name="version"/>.</summary>
     public Task<StreamSlice> LoadAtVersionAsync(string streamId, int version, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(streamId, async () =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             ArgumentOutOfRangeException.ThrowIfNegative(version);
             var partitionKey = KeyEncoding.Encode(streamId);
@@ -133,7 +135,7 @@ public sealed class TableEventStore
     /// event time never decreasing within a stream, which the aggregates enforce.
     /// </summary>
     public Task<StreamSlice> LoadAsOfAsync(string streamId, DateTimeOffset asOf, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(streamId, async () =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var partitionKey = KeyEncoding.Encode(streamId);
@@ -160,7 +162,7 @@ public sealed class TableEventStore
 
     /// <summary>Up to <paramref name="maxCount"/> events from <paramref name="fromVersion"/> on, in version order.</summary>
     public Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(string streamId, int fromVersion, int maxCount, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(streamId, () =>
+        StorageErrors.Translate(streamId, operationTimeout, cancellationToken =>
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
             ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
@@ -169,7 +171,7 @@ public sealed class TableEventStore
 
     /// <summary>The record left by a command applied with <paramref name="idempotencyKey"/>, if any.</summary>
     public Task<IdempotencyRecord?> FindIdempotencyRecordAsync(string streamId, string idempotencyKey, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(streamId, async () =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var response = await table.GetEntityIfExistsAsync<TableEntity>(
@@ -181,7 +183,7 @@ public sealed class TableEventStore
 
     /// <summary>Asks storage a trivial question (one empty partition query): for readiness checks.</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate("(health)", async () =>
+        StorageErrors.Translate("(health)", operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"~health"}");

@@ -19,6 +19,9 @@ public static class OrderCommandValidator
     /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
 
+    /// <summary>Azure Table Storage keeps no date before 1601-01-01 (UTC): earlier event times are refused here.</summary>
+    public static readonly DateTimeOffset MinEventTime = new(1601, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static Dictionary<string, string[]> Validate(OrderCommand command, DateTimeOffset now)
     {
         var errors = new Errors();
@@ -65,6 +68,10 @@ public static class OrderCommandValidator
         if (command.OccurredAt is { } occurredAt && occurredAt > now + MaxClockSkew)
         {
             errors.Add("occurredAt", $"must not lie in the future (more than {MaxClockSkew.TotalSeconds:0} s after the server's clock, {now:O})");
+        }
+        else if (command.OccurredAt < MinEventTime)
+        {
+            errors.Add("occurredAt", $"must not be before {MinEventTime:yyyy-MM-dd} (the earliest time table storage keeps)");
         }
 
         return errors.ToDictionary();

@@ -11,8 +11,11 @@ namespace OrderFlow.Grains.Orders;
 /// </summary>
 public static class OrderDecider
 {
-    /// <summary>The refund that a cancellation of a paid order records, in the same transaction.</summary>
-    public const string CancellationRefundId = "cancellation";
+    /// <summary>
+    /// The refund id of the refund that a cancellation of a paid order records, in the same
+    /// transaction. '~' is outside the id alphabet, so no client refund id can collide with it.
+    /// </summary>
+    public const string CancellationRefundId = "~cancellation";
 
     public static OrderDecision Decide(OrderState state, string orderId, OrderCommand command, DateTimeOffset now)
     {
@@ -31,7 +34,7 @@ public static class OrderDecider
         {
             return state.Exists
                 ? OrderDecision.Refuse(CommandErrorCode.AlreadyExists, $"Order '{orderId}' already exists.")
-                : Place(orderId, place, EventTime(command, now));
+                : Place(orderId, place, EventTime(command, now, state));
         }
 
         if (!state.Exists)
@@ -62,7 +65,7 @@ public static class OrderDecider
                 $"Order '{orderId}' is {state.Status.ToString().ToLowerInvariant()}: it cannot be {Verb(command)}.");
         }
 
-        var occurredAt = EventTime(command, now);
+        var occurredAt = EventTime(command, now, state);
         if (occurredAt < state.UpdatedAt)
         {
             return OrderDecision.Refuse(CommandErrorCode.Validation, "The command has invalid fields.", new Dictionary<string, string[]>
@@ -100,10 +103,20 @@ public static class OrderDecider
         }
     }
 
-    /// <summary>Event time: as given, else now; kept to the millisecond so that it survives storage unchanged.</summary>
-    public static DateTimeOffset EventTime(OrderCommand command, DateTimeOffset now)
+    /// <summary>
+    /// Event time: as given, else now, but never before the order's previous event (which may lie a
+    /// little ahead of this server's clock: clients' clocks are allowed 5 s of skew, and so are
+    /// other silos'). Kept to the millisecond so that it survives storage unchanged.
+    /// </summary>
+    public static DateTimeOffset EventTime(OrderCommand command, DateTimeOffset now, OrderState state)
     {
-        var time = (command.OccurredAt ?? now).ToUniversalTime();
+        var time = Truncate(command.OccurredAt ?? now);
+        return command.OccurredAt is null && state.Exists && time < state.UpdatedAt ? state.UpdatedAt : time;
+    }
+
+    private static DateTimeOffset Truncate(DateTimeOffset value)
+    {
+        var time = value.ToUniversalTime();
         return new DateTimeOffset(time.Ticks - (time.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
     }
 

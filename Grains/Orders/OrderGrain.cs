@@ -119,6 +119,13 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             {
                 return CommandResult.Refused(CommandErrorCode.TooLarge, tooLarge.Message);
             }
+            catch (Storage.StorageUnavailableException)
+            {
+                // If storage stopped answering mid-append, the append may still land: stop trusting
+                // the cached view, so the next call reads what the log really holds.
+                viewIsVerified = false;
+                throw;
+            }
         }
 
         return CommandResult.Refused(

@@ -236,3 +236,44 @@ public sealed class OrderDeciderTests
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 }
+
+public sealed class EventTimeTests
+{
+    [Fact]
+    public void Without_an_event_time_a_command_follows_a_previous_event_that_lies_ahead_of_the_server_clock()
+    {
+        // The previous event was stamped by a client (or silo) up to 5 s ahead of this server.
+        var order = new OrderBuilder();
+        order.Send(OrderBuilder.Place() with { OccurredAt = order.Now.AddSeconds(4) });
+
+        var payment = order.Send(new PayOrder("pay-1", 20m, "card"));
+
+        Assert.Null(payment.Error);
+        Assert.Equal(order.State.PlacedAt, order.State.PaidAt);
+    }
+
+    [Fact]
+    public void Event_times_before_1601_are_refused_because_table_storage_cannot_keep_them()
+    {
+        var order = new OrderBuilder();
+
+        var decision = order.Send(OrderBuilder.Place() with { OccurredAt = new DateTimeOffset(1600, 12, 31, 0, 0, 0, TimeSpan.Zero) });
+
+        Assert.Contains("occurredAt", decision.Error!.Errors!.Keys);
+        Assert.Null(order.Send(OrderBuilder.Place() with { OccurredAt = OrderFlow.Grains.Orders.OrderCommandValidator.MinEventTime }).Error);
+    }
+
+    [Fact]
+    public void No_client_refund_id_can_replay_the_refund_of_a_cancellation()
+    {
+        var order = new OrderBuilder();
+        order.Send(OrderBuilder.Place());
+        order.Send(new PayOrder("pay-1", 20m, "card"));
+        order.Send(new CancelOrder("changed mind"));
+
+        var decision = order.Send(new RefundOrder("cancellation", 20m, "again"));
+
+        Assert.Equal(OrderFlow.Orders.CommandErrorCode.InvalidTransition, decision.Error?.Code);
+        Assert.False(OrderFlow.Orders.Identifiers.IsValid(OrderFlow.Grains.Orders.OrderDecider.CancellationRefundId));
+    }
+}

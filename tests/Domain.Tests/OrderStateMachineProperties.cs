@@ -1,4 +1,5 @@
 using CsCheck;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 
@@ -144,7 +145,7 @@ public sealed class OrderStateMachineProperties
                 model.Version++;
                 if (model.Paid > model.Refunded)
                 {
-                    model.Refunds["cancellation"] = model.Paid - model.Refunded;
+                    model.Refunds[OrderDecider.CancellationRefundId] = model.Paid - model.Refunded;
                     model.Refunded = model.Paid;
                     model.Version++;
                 }

@@ -123,7 +123,34 @@ public sealed class Azurite : IAsyncDisposable
         process = null;
     }
 
+    /// <summary>
+    /// Freezes the process (SIGSTOP) until the result is disposed (SIGCONT): connections are
+    /// accepted but nothing is answered, like storage that hangs instead of failing.
+    /// </summary>
+    public IDisposable Suspend()
+    {
+        var pid = process?.Id ?? throw new InvalidOperationException("Azurite is not running.");
+        Signal("-STOP", pid);
+        return new Resumption(pid);
+    }
+
     public async ValueTask DisposeAsync() => await StopAsync();
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("Could not run kill.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} failed with exit code {kill.ExitCode}.");
+        }
+    }
+
+    private sealed class Resumption(int pid) : IDisposable
+    {
+        public void Dispose() => Signal("-CONT", pid);
+    }
 
     public static int FreePort()
     {

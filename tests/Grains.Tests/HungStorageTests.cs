@@ -1,0 +1,92 @@
+using OrderFlow.Orders;
+using OrderFlow.Storage;
+using OrderFlow.Testing;
+using static OrderFlow.Grains.Tests.TestData;
+
+namespace OrderFlow.Grains.Tests;
+
+/// <summary>
+/// Storage that hangs instead of refusing connections (overloaded, or a stalled network path):
+/// Azurite's process is suspended (SIGSTOP), so connections are accepted but nothing is answered.
+/// </summary>
+public sealed class HungStorageTests
+{
+    // The other hung-storage test is in its own class (below) so that the two run in parallel: this one waits 30 s.
+
+    /// <summary>
+    /// With the product's own table client settings, a storage call that hangs must still end in
+    /// <see cref="StorageUnavailableException"/> before Orleans gives up on the grain call (30 s),
+    /// so that the API can answer 503 instead of failing with Orleans' TimeoutException.
+    /// </summary>
+    [Fact]
+    public async Task HungStorageFailsWithStorageUnavailableRatherThanAnOrleansTimeout()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "Suspends Azurite with SIGSTOP.");
+        var ct = TestContext.Current.CancellationToken;
+        await using var azurite = await Azurite.StartNewAsync(cancellationToken: ct);
+        await using var cluster = await OrderCluster.StartAsync(azurite.ConnectionString, TableNames.Unique("hung"), countRequests: false, ct);
+        var id = NewOrderId();
+        await cluster.Grain(id).Succeeds(Place(id));
+
+        Exception? thrown;
+        using (azurite.Suspend())
+        {
+            thrown = await Record.ExceptionAsync(() => cluster.Grain(NewOrderId()).Get());
+        }
+
+        Assert.IsType<StorageUnavailableException>(thrown);
+    }
+}
+
+/// <summary>Storage hangs while an append is on the wire, then wakes up and applies it.</summary>
+public sealed class UnknownOutcomeTests
+{
+    /// <summary>
+    /// An append whose answer never came (the request reached storage, which then applied it) is a
+    /// command of unknown outcome. The grain must not keep serving its pre-command state as the
+    /// truth afterwards: once storage answers again, a read returns what the log holds.
+    /// </summary>
+    [Fact]
+    public async Task AfterAnAppendOfUnknownOutcomeTheGrainReadsWhatTheLogHolds()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "Suspends Azurite with SIGSTOP.");
+        var ct = TestContext.Current.CancellationToken;
+        await using var azurite = await Azurite.StartNewAsync(cancellationToken: ct);
+
+        // A short network timeout and no retries, so that the lost answer costs one second, not thirty.
+        await using var cluster = await OrderCluster.StartAsync(
+            azurite.ConnectionString,
+            TableNames.Unique("unknown"),
+            countRequests: true,
+            ct,
+            options =>
+            {
+                options.Retry.MaxRetries = 0;
+                options.Retry.NetworkTimeout = TimeSpan.FromSeconds(1);
+            });
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.Succeeds(Place(id));
+
+        using (azurite.Suspend())
+        {
+            // Raised by the grain itself (its call timed out after 1 s): the outcome is unknown to the caller.
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(Pay(), new()));
+        }
+
+        // Storage wakes up and applies the request that was already on the wire.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        IReadOnlyList<Grains.EventStore.StoredEvent> events;
+        while ((events = await cluster.EventsAsync(id, ct)).Count < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, ct);
+        }
+
+        Assert.Equal(["OrderPlaced", "OrderPaid"], events.Select(e => e.Type));
+
+        // The grain's answer must be the log's, not its stale pre-payment view.
+        var view = await grain.Get();
+        SameView(OrderCluster.Fold(events).ToView(events.Count), view);
+        Assert.Equal(OrderStatus.Paid, view?.Status);
+    }
+}

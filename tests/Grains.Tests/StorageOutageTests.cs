@@ -1,0 +1,95 @@
+using OrderFlow.Orders;
+using OrderFlow.Storage;
+using OrderFlow.Testing;
+using static OrderFlow.Grains.Tests.TestData;
+
+namespace OrderFlow.Grains.Tests;
+
+/// <summary>
+/// Storage goes away under a running silo: commands and queries fail fast with
+/// <see cref="StorageUnavailableException"/> (not Orleans' call timeout), write nothing, and the
+/// order is intact once storage is back. Uses its own Azurite (kept on disk, so that a restart
+/// keeps the data) and a cluster on the product's own table client settings.
+/// </summary>
+public sealed class StorageOutageTests
+{
+    [Fact]
+    public async Task StorageOutageFailsFastWritesNothingAndRecovers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataFolder = Path.Combine(Path.GetTempPath(), "orderflow-grains-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var azurite = await Azurite.StartNewAsync(dataFolder, ct);
+            await using var cluster = await OrderCluster.StartAsync(azurite.ConnectionString, TableNames.Unique("outage"), countRequests: false, ct);
+
+            var id = NewOrderId();
+            var grain = cluster.Grain(id);
+            var placed = await grain.Succeeds(Place(id));
+            await WaitUntilPersisted(dataFolder, id, ct);
+
+            await azurite.StopAsync();
+
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(Pay(), new()));
+            var neverActivated = NewOrderId();
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.Grain(neverActivated).Get());
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.Grain(NewOrderId()).Execute(Pay(), new()));
+            var newOrder = NewOrderId();
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.Grain(newOrder).Execute(Place(newOrder), new()));
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.GetAsOf(DateTimeOffset.UtcNow));
+
+            await azurite.StartAsync(ct);
+
+            // Nothing of the failed payment was written, and the order reads back from storage as it was.
+            var events = await cluster.EventsAsync(id, ct);
+            Assert.Equal(["OrderPlaced"], events.Select(e => e.Type));
+            SameView(placed, await grain.Get());
+            await cluster.DeactivateAsync(id);
+            SameView(placed, await grain.Get());
+            Assert.Null(await cluster.Grain(neverActivated).Get());
+            Assert.Empty(await cluster.RowsAsync(newOrder, ct));
+
+            // And the order goes on once storage is back.
+            var paid = await grain.Succeeds(Pay());
+            Assert.Equal((OrderStatus.Paid, 2), (paid.Status, paid.Version));
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dataFolder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort
+            }
+        }
+    }
+
+    /// <summary>Azurite writes its table database to disk every 5 s: wait until the order is in it, so a restart keeps it.</summary>
+    private static async Task WaitUntilPersisted(string dataFolder, string orderId, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var file in Directory.EnumerateFiles(dataFolder, "*", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    if ((await File.ReadAllTextAsync(file, ct)).Contains(orderId, StringComparison.Ordinal))
+                    {
+                        return;
+                    }
+                }
+                catch (IOException)
+                {
+                    // being written: look again
+                }
+            }
+
+            await Task.Delay(200, ct);
+        }
+
+        throw new TimeoutException($"Azurite did not persist order '{orderId}' within 20 s.");
+    }
+}
