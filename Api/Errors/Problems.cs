@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using OrderFlow.Orders;
 
@@ -36,6 +37,20 @@ public static class Problems
 
     public static ProblemHttpResult NotFound(string detail) =>
         Problem(StatusCodes.Status404NotFound, "Not found", detail, "not-found");
+
+    /// <summary>The problem document for an error the framework answered without a body (no route, wrong method, wrong content type).</summary>
+    public static Task ForStatusCodeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var (title, detail, kind) = context.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => ("Not found", $"Nothing is served at {request.Method} {request.Path}.", "not-found"),
+            StatusCodes.Status405MethodNotAllowed => ("Method not allowed", $"{request.Path} does not accept {request.Method}.", "method-not-allowed"),
+            StatusCodes.Status415UnsupportedMediaType => ("Unsupported media type", "Send the body as JSON with Content-Type: application/json.", "unsupported-media-type"),
+            var status => (ReasonPhrases.GetReasonPhrase(status), $"The request failed with status {status}.", "http-" + status),
+        };
+        return WriteAsync(context, context.Response.StatusCode, title, detail, kind);
+    }
 
     /// <summary>Writes a problem document from middleware (authentication, limits, exception handling).</summary>
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string kind)

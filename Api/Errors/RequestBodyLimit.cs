@@ -4,8 +4,8 @@ namespace OrderFlow.Api.Errors;
 
 /// <summary>
 /// Refuses request bodies over <see cref="MaxBytes"/> with a 413 problem document before any
-/// endpoint runs. Bodies are read into memory up to the limit, so a chunked upload without
-/// Content-Length is measured too, and endpoints read a body that is known to fit.
+/// endpoint runs. The body is read into memory up to one byte past the limit, so a chunked upload
+/// without Content-Length is measured too, and endpoints read a body that is known to fit.
 /// </summary>
 public sealed class RequestBodyLimit(RequestDelegate next)
 {
@@ -24,29 +24,23 @@ public sealed class RequestBodyLimit(RequestDelegate next)
         var mayHaveBody = HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method);
         if (mayHaveBody && request.ContentLength is not 0)
         {
-            request.EnableBuffering(bufferThreshold: MaxBytes + 1, bufferLimit: MaxBytes + 1);
+            var body = new MemoryStream();
             var buffer = new byte[8192];
-            long total = 0;
             int read;
-            try
+            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
             {
-                while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+                if (body.Length + read > MaxBytes)
                 {
-                    total += read;
-                    if (total > MaxBytes)
-                    {
-                        await RefuseAsync(context);
-                        return;
-                    }
+                    await RefuseAsync(context);
+                    return;
                 }
-            }
-            catch (IOException) when (total >= MaxBytes)
-            {
-                await RefuseAsync(context);
-                return;
+
+                body.Write(buffer, 0, read);
             }
 
-            request.Body.Position = 0;
+            body.Position = 0;
+            request.Body = body;
+            context.Response.RegisterForDispose(body);
         }
 
         await next(context);

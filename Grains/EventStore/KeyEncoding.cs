@@ -17,7 +17,10 @@ public static class KeyEncoding
     /// <summary>Snapshot rows sort after every event row ('s' &gt; '9') and newest first (inverted version).</summary>
     public const string SnapshotPrefix = "snapshot-";
 
-    /// <summary>Idempotency rows: one per idempotency key that a command was applied with.</summary>
+    /// <summary>
+    /// Idempotency rows: one per idempotency key that a command was applied with, keyed by the
+    /// key's SHA-256 so that any key the API accepts fits a RowKey whatever its characters.
+    /// </summary>
     public const string IdempotencyPrefix = "idempotency-";
 
     /// <summary>Event RowKeys are all digits: "0…" to "9…" sort before ':'.</summary>
@@ -79,7 +82,8 @@ public static class KeyEncoding
     public static string SnapshotRowKey(int version) =>
         SnapshotPrefix + (int.MaxValue - version).ToString(new string('0', VersionDigits), CultureInfo.InvariantCulture);
 
-    public static string IdempotencyRowKey(string idempotencyKey) => IdempotencyPrefix + Encode(idempotencyKey);
+    public static string IdempotencyRowKey(string idempotencyKey) =>
+        IdempotencyPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
 
     private static bool IsKeptAsIs(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 }

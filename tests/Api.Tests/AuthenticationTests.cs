@@ -1,0 +1,209 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using OrderFlow.Api.Tests.Infrastructure;
+
+namespace OrderFlow.Api.Tests;
+
+/// <summary>API.md "Authentication": API keys and roles; the operations endpoints.</summary>
+public sealed class AuthenticationTests(ApiHostFixture fixture) : IClassFixture<ApiHostFixture>
+{
+    private readonly ApiHost host = fixture.Host;
+
+    [Fact]
+    public async Task No_key_is_401_with_WWW_Authenticate()
+    {
+        var id = await host.OrderInStatusAsync("placed");
+
+        using var command = await host.Anonymous.PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString());
+        await command.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.NotEmpty(command.Headers.WwwAuthenticate);
+
+        using var query = await host.Anonymous.GetAsync($"/api/orders/{id}");
+        await query.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.NotEmpty(query.Headers.WwwAuthenticate);
+
+        using var events = await host.Anonymous.GetAsync($"/api/orders/{id}/events");
+        await events.AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task An_unknown_key_is_401()
+    {
+        var id = await host.OrderInStatusAsync("placed");
+        var stranger = host.WithKey("not-a-configured-key");
+
+        using var command = await stranger.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString());
+        await command.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.NotEmpty(command.Headers.WwwAuthenticate);
+
+        using var query = await stranger.GetAsync($"/api/orders/{id}");
+        await query.AssertProblemAsync(HttpStatusCode.Unauthorized);
+
+        await host.AssertNothingWrittenAsync(id, 1);
+    }
+
+    [Fact]
+    public async Task A_key_is_case_sensitive()
+    {
+        using var response = await host.WithKey(ApiHost.ReaderKey.ToUpperInvariant()).GetAsync($"/api/orders/{TestOrders.NewId()}");
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task A_reader_may_not_send_commands()
+    {
+        var id = await host.OrderInStatusAsync("placed");
+        var newId = TestOrders.NewId();
+
+        using var place = await host.Reader.PostAsync("/api/orders", TestOrders.PlaceBody(newId).ToJsonString());
+        await place.AssertProblemAsync(HttpStatusCode.Forbidden);
+
+        using var pay = await host.Reader.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString());
+        await pay.AssertProblemAsync(HttpStatusCode.Forbidden);
+
+        await host.AssertNothingWrittenAsync(id, 1);
+        await host.AssertNothingWrittenAsync(newId, 0);
+    }
+
+    [Fact]
+    public async Task A_writer_may_not_read()
+    {
+        var id = await host.OrderInStatusAsync("placed");
+
+        using var order = await host.Writer.GetAsync($"/api/orders/{id}");
+        await order.AssertProblemAsync(HttpStatusCode.Forbidden);
+
+        using var events = await host.Writer.GetAsync($"/api/orders/{id}/events");
+        await events.AssertProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task A_reader_reads_and_a_writer_writes()
+    {
+        var id = TestOrders.NewId();
+        using var place = await host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(id).ToJsonString());
+        await place.AssertJsonAsync(HttpStatusCode.Created);
+
+        using var read = await host.Reader.GetAsync($"/api/orders/{id}");
+        await read.AssertJsonAsync(HttpStatusCode.OK);
+        using var events = await host.Reader.GetAsync($"/api/orders/{id}/events");
+        await events.AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task An_admin_may_send_commands_and_read()
+    {
+        var id = TestOrders.NewId();
+
+        using var place = await host.Admin.PostAsync("/api/orders", TestOrders.PlaceBody(id).ToJsonString());
+        await place.AssertJsonAsync(HttpStatusCode.Created);
+        using var pay = await host.Admin.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString());
+        await pay.AssertJsonAsync(HttpStatusCode.OK);
+
+        using var read = await host.Admin.GetAsync($"/api/orders/{id}");
+        Assert.Equal("paid", (await read.AssertJsonAsync(HttpStatusCode.OK)).Str("status"));
+        using var events = await host.Admin.GetAsync($"/api/orders/{id}/events");
+        Assert.Equal(2, (await events.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("events").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task HTTP_Basic_with_the_key_as_password_works_for_the_API_too()
+    {
+        var id = await host.OrderInStatusAsync("placed");
+
+        using var response = await host.Anonymous.GetAsync($"/api/orders/{id}", request => request.Headers.Authorization = Basic("anyone", ApiHost.ReaderKey));
+
+        await response.AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task The_dashboard_without_credentials_is_401_with_a_Basic_challenge()
+    {
+        using var response = await host.Anonymous.GetAsync("/dashboard");
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal("Basic", challenge.Scheme, ignoreCase: true);
+    }
+
+    [Fact]
+    public async Task The_dashboard_with_the_admin_key_as_Basic_password_is_200_HTML()
+    {
+        using var response = await host.Anonymous.GetFollowingRedirectsAsync("/dashboard", request => request.Headers.Authorization = Basic("admin", ApiHost.AdminKey));
+
+        var body = await response.BodyAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"Expected 200, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<html", body, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_dashboard_with_a_reader_or_writer_key_is_403()
+    {
+        using var reader = await host.Anonymous.GetAsync("/dashboard", request => request.Headers.Authorization = Basic("reader", ApiHost.ReaderKey));
+        await reader.AssertProblemAsync(HttpStatusCode.Forbidden);
+        using var readerInside = await host.Anonymous.GetAsync("/dashboard/", request => request.Headers.Authorization = Basic("reader", ApiHost.ReaderKey));
+        await readerInside.AssertProblemAsync(HttpStatusCode.Forbidden);
+
+        using var writer = await host.Writer.GetAsync("/dashboard");
+        await writer.AssertProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task The_dashboard_pages_inside_need_credentials_too()
+    {
+        using var page = await host.Anonymous.GetAsync("/dashboard/");
+        await page.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("Basic", Assert.Single(page.Headers.WwwAuthenticate).Scheme, ignoreCase: true);
+    }
+
+    [Fact]
+    public async Task The_dashboard_with_a_wrong_Basic_password_is_401()
+    {
+        using var response = await host.Anonymous.GetAsync("/dashboard", request => request.Headers.Authorization = Basic("admin", "wrong"));
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("Basic", Assert.Single(response.Headers.WwwAuthenticate).Scheme, ignoreCase: true);
+    }
+
+    [Theory]
+    [InlineData("/health/live", "application/json")]
+    [InlineData("/health/ready", "application/json")]
+    [InlineData("/openapi/v1.json", "application/json")]
+    [InlineData("/scalar", "text/html")]
+    public async Task Operations_endpoints_need_no_key(string path, string mediaType)
+    {
+        using var response = await host.Anonymous.GetFollowingRedirectsAsync(path);
+
+        var body = await response.BodyAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: expected 200, got {(int)response.StatusCode}: {body}");
+        Assert.Equal(mediaType, response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_describes_the_order_routes()
+    {
+        using var response = await host.Anonymous.GetAsync("/openapi/v1.json");
+
+        var document = await response.AssertJsonAsync(HttpStatusCode.OK);
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/api/orders", "/api/orders/{id}", "/api/orders/{id}/events", "/api/orders/{id}/payments", "/api/orders/{id}/shipment", "/api/orders/{id}/delivery", "/api/orders/{id}/cancellation", "/api/orders/{id}/refunds" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"The OpenAPI document lacks {path}.");
+        }
+    }
+
+    [Fact]
+    public async Task Ready_reports_healthy_storage_and_cluster()
+    {
+        using var response = await host.Anonymous.GetAsync("/health/ready");
+
+        var health = await response.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("Healthy", health.Str("status"));
+    }
+
+    private static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+}

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using OrderFlow.Api.Tests.Infrastructure;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Api.Tests;
+
+/// <summary>API.md: "A 5xx answer is a bug, except 503 with Retry-After while storage is unreachable. A request that fails writes nothing."</summary>
+public sealed class StorageOutageTests
+{
+    [Fact]
+    public async Task While_storage_is_down_commands_are_503_with_Retry_After_and_ready_is_503_while_live_stays_200()
+    {
+        var dataFolder = Path.Combine(Path.GetTempPath(), "api-tests-outage-" + Guid.NewGuid().ToString("N"));
+        var storage = await Azurite.StartNewAsync(dataFolder, TestContext.Current.CancellationToken);
+        try
+        {
+            await using var host = await ApiHost.StartAsync(storage.ConnectionString);
+            var id = TestOrders.NewId();
+            await host.PlaceAsync(id);
+            using (var ready = await host.Anonymous.GetAsync("/health/ready"))
+            {
+                Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            }
+
+            await WaitUntilAzuritePersistedAsync(dataFolder, id);
+            await storage.StopAsync();
+
+            var clock = Stopwatch.StartNew();
+            using (var pay = await host.Writer.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString()))
+            {
+                await pay.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
+                AssertRetryAfter(pay);
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"The 503 took {clock.Elapsed}: storage failures must be answered quickly.");
+
+            using (var place = await host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString()))
+            {
+                await place.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                AssertRetryAfter(place);
+            }
+
+            using (var ready = await host.Anonymous.GetAsync("/health/ready"))
+            {
+                var health = await ready.BodyAsync();
+                Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable, $"/health/ready during the outage: {(int)ready.StatusCode} {health}");
+                Assert.Contains("Unhealthy", health, StringComparison.Ordinal);
+            }
+
+            using (var live = await host.Anonymous.GetAsync("/health/live"))
+            {
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            }
+
+            // Storage comes back: the refused payment wrote nothing, and retrying it works.
+            await storage.StartAsync(TestContext.Current.CancellationToken);
+            await WaitUntilReadyAsync(host);
+            await host.AssertNothingWrittenAsync(id, 1);
+            var paid = await host.PayAsync(id);
+            Assert.Equal("paid", paid.Str("status"));
+            Assert.Equal(2, paid.Int("version"));
+        }
+        finally
+        {
+            await storage.DisposeAsync();
+            try
+            {
+                Directory.Delete(dataFolder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Storage that hangs (accepts connections, never answers): a command is answered 503 within the
+    /// event log's operation timeout, and a retry with the same Idempotency-Key after storage answers
+    /// again is applied at most once, whether or not the hung append landed.
+    /// </summary>
+    [Fact]
+    public async Task While_storage_hangs_a_command_is_503_within_the_timeout_and_its_retry_is_applied_once()
+    {
+        await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
+            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
+                new Dictionary<string, string?> { ["EventStore:OperationTimeout"] = "00:00:02" }));
+        var id = TestOrders.NewId();
+        await host.PlaceAsync(id);
+        var key = "idem-" + Guid.NewGuid().ToString("N");
+        var pay = TestOrders.PayBody().ToJsonString();
+
+        using (storage.Suspend())
+        {
+            var clock = Stopwatch.StartNew();
+            using (var response = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key))
+            {
+                await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                AssertRetryAfter(response);
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"The 503 took {clock.Elapsed} with a 2 s operation timeout.");
+
+            using (var ready = await host.Anonymous.GetAsync("/health/ready"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            }
+
+            using (var live = await host.Anonymous.GetAsync("/health/live"))
+            {
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            }
+        }
+
+        await WaitUntilReadyAsync(host);
+        using var retry = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key);
+        var order = await retry.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("paid", order.Str("status"));
+        Assert.Equal(2, order.Int("version"));
+        await host.AssertNothingWrittenAsync(id, 2);
+    }
+
+    private static void AssertRetryAfter(HttpResponseMessage response)
+    {
+        var retryAfter = response.Headers.RetryAfter;
+        Assert.NotNull(retryAfter);
+        Assert.True(retryAfter.Delta > TimeSpan.Zero || retryAfter.Date is not null, $"Retry-After: {retryAfter}");
+    }
+
+    /// <summary>
+    /// Azurite keeps its tables in memory and saves them to its data folder every 5 s; killing it
+    /// earlier would lose the order, which is Azurite's limitation, not the system's. Wait for the save.
+    /// </summary>
+    private static async Task WaitUntilAzuritePersistedAsync(string dataFolder, string orderId)
+    {
+        var file = Path.Combine(dataFolder, "__azurite_db_table__.json");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                if (File.Exists(file) && (await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken)).Contains(orderId, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+                // Being written right now: look again.
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Azurite did not save order {orderId} to {file} within 20 s.");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task WaitUntilReadyAsync(ApiHost host)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var ready = await host.Anonymous.GetAsync("/health/ready");
+            if (ready.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "/health/ready did not recover within 30 s of storage coming back.");
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        }
+    }
+}
