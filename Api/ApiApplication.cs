@@ -5,6 +5,7 @@ using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
 using OrderFlow.Api.Operations;
 using OrderFlow.Api.Orders;
+using OrderFlow.Api.Statistics;
 using OrderFlow.Silo;
 
 namespace OrderFlow.Api;
@@ -44,6 +45,7 @@ public static class ApiApplication
         app.UseAuthorization();
 
         app.MapOrdersApi();
+        app.MapStatisticsApi();
         app.MapOperations();
         return app;
     }

@@ -8,6 +8,8 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Silo;
 
@@ -21,23 +23,27 @@ public static class OrderFlowSiloExtensions
     /// <summary>Name of the connection string for Azure Table Storage (and, later, queues).</summary>
     public const string TablesConnectionName = "Tables";
 
-    /// <summary>The stream provider that carries confirmed events to projections.</summary>
-    public const string StreamProviderName = "OrderEvents";
-
     /// <summary>
     /// Registers the event log on Azure Table Storage, the log-consistency provider the order
-    /// aggregate uses, the stream provider, and the Orleans Dashboard's silo services.
+    /// aggregate uses, the stream that carries confirmed events to the statistics projections and
+    /// their grain storage, and the Orleans Dashboard's silo services.
     /// </summary>
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
+        silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
-        silo.AddMemoryStreams(StreamProviderName);
+        silo.AddMemoryStreams(OrderEventStreams.ProviderName);
         silo.AddMemoryGrainStorage("PubSubStore");
+        silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, options =>
+        {
+            options.TableServiceClient = CreateTableServiceClient(configuration);
+            options.TableName = configuration.GetValue($"{StatisticsOptions.Section}:TableName", "statistics")!;
+        });
 
         if (configuration.GetValue("Dashboard:Enabled", true))
         {

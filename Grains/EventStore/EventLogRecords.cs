@@ -11,6 +11,7 @@ public sealed record EventToAppend(
     string Data);
 
 /// <summary>An event as read back from the log.</summary>
+/// <param name="PublishedThrough">The publication marker written with the event's append: every version up to it had been published by then.</param>
 public sealed record StoredEvent(
     int Version,
     Guid EventId,
@@ -20,10 +21,11 @@ public sealed record StoredEvent(
     DateTimeOffset RecordedAt,
     string? CorrelationId,
     string? CausationId,
-    string Data);
+    string Data,
+    int? PublishedThrough = null);
 
 /// <summary>The state of a stream right after <paramref name="Version"/>, serialized.</summary>
-public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateTimeOffset LastOccurredAt, string Data);
+public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateTimeOffset LastOccurredAt, string Data, int? PublishedThrough = null);
 
 /// <summary>
 /// Proof that a command carrying an idempotency key was applied: the hash of the request and the
@@ -38,6 +40,9 @@ public sealed record IdempotencyRecord(string Key, string RequestHash, int Resul
 public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> Events)
 {
     public static StreamSlice Empty { get; } = new(null, []);
+
+    /// <summary>The publication marker of the slice's last row (null for an empty stream or rows written without one).</summary>
+    public int? PublishedThrough => Events.Count > 0 ? Events[^1].PublishedThrough : Snapshot?.PublishedThrough;
 
     /// <summary>The version the slice reaches: its last event's, else its snapshot's, else 0.</summary>
     public int Version => Events.Count > 0 ? Events[^1].Version : Snapshot?.Version ?? 0;

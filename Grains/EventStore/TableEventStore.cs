@@ -22,6 +22,7 @@ public sealed class TableEventStore
     private const string CausationIdProperty = "CausationId";
     private const string VersionProperty = "Version";
     private const string RequestHashProperty = "RequestHash";
+    private const string PublishedThroughProperty = "PublishedThrough";
 
     private readonly TableClient table;
     private readonly TimeSpan operationTimeout;
@@ -43,6 +44,8 @@ public sealed class TableEventStore
     /// <summary>
     /// Appends <paramref name="events"/> as versions <paramref name="expectedVersion"/> + 1 onwards,
     /// together with an optional snapshot and idempotency record, in one transaction.
+    /// <paramref name="publishedThrough"/> is stored with the rows: the writer's knowledge of how far
+    /// the stream had been published to consumers, so that a later reader can publish the rest.
     /// </summary>
     /// <exception cref="ConcurrencyConflictException">The stream is past <paramref name="expectedVersion"/>; nothing was written.</exception>
     /// <exception cref="EventTooLargeException">An entity or the transaction exceeds a storage limit; nothing was written.</exception>
@@ -53,6 +56,7 @@ public sealed class TableEventStore
         IReadOnlyList<EventToAppend> events,
         Snapshot? snapshot = null,
         IdempotencyRecord? idempotency = null,
+        int? publishedThrough = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -72,6 +76,14 @@ public sealed class TableEventStore
         if (snapshot is not null)
         {
             entities.Add(ToEntity(partitionKey, snapshot, recordedAt));
+        }
+
+        if (publishedThrough is { } marker)
+        {
+            foreach (var entity in entities)
+            {
+                entity[PublishedThroughProperty] = marker;
+            }
         }
 
         if (idempotency is not null)
@@ -329,12 +341,14 @@ public sealed class TableEventStore
         entity.GetDateTimeOffset(RecordedAtProperty)!.Value,
         entity.GetString(CorrelationIdProperty),
         entity.GetString(CausationIdProperty),
-        ChunkedPayload.Read(entity));
+        ChunkedPayload.Read(entity),
+        entity.GetInt32(PublishedThroughProperty));
 
     private static Snapshot ToSnapshot(TableEntity entity) => new(
         entity.GetInt32(VersionProperty)!.Value,
         entity.GetString(TypeProperty)!,
         entity.GetInt32(SchemaVersionProperty) ?? 1,
         entity.GetDateTimeOffset("LastOccurredAt")!.Value,
-        ChunkedPayload.Read(entity));
+        ChunkedPayload.Read(entity),
+        entity.GetInt32(PublishedThroughProperty));
 }

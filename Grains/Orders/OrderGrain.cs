@@ -11,6 +11,8 @@ using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+using Orleans.Runtime;
 
 namespace OrderFlow.Grains.Orders;
 
@@ -48,6 +50,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     private bool activationReadDone;
     private bool viewIsVerified;
+
+    /// <summary>Every version up to this one has been published to the order-event stream.</summary>
+    private int publishedThrough;
     private KeyValuePair<int, OrderState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
@@ -91,7 +96,8 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             try
             {
                 var expectedVersion = Version;
-                await WriteAsync(expectedVersion, decision.Events, metadata, requestHash);
+                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash);
+                var envelopes = OrderEventEnvelopes.Build(State, decision.Events, expectedVersion + 1, eventIds);
 
                 // Durable now: hand the batch to JournaledGrain, which folds it into State.
                 appendedForAdaptor = (expectedVersion, decision.Events);
@@ -108,6 +114,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
                 }
 
                 viewIsVerified = true;
+                await PublishAsync(envelopes);
                 return CommandResult.Success(State.ToView(Version));
             }
             catch (ConcurrencyConflictException conflict)
@@ -227,8 +234,11 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
     }
 
-    /// <summary>Appends one command's events, with a snapshot when they cross a multiple of the snapshot interval, in one transaction.</summary>
-    private async Task WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash)
+    /// <summary>
+    /// Appends one command's events, with a snapshot when they cross a multiple of the snapshot
+    /// interval and the publication marker, in one transaction. Returns the events' ids.
+    /// </summary>
+    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash)
     {
         var rows = new List<EventToAppend>(events.Length);
         string? causation = metadata.CausationId;
@@ -260,7 +270,51 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
-        await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency);
+        await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough);
+        return [.. rows.Select(row => row.EventId)];
+    }
+
+    /// <summary>
+    /// Publishes confirmed events to the order-event stream. A failure is logged, not thrown: the
+    /// events are durable, and the publication marker makes the next load of this order publish
+    /// them again (consumers count each event once).
+    /// </summary>
+    private async Task PublishAsync(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        try
+        {
+            var stream = this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<OrderEventEnvelope>(
+                StreamId.Create(OrderEventStreams.Namespace, OrderEventStreams.StreamKey(OrderEventStreams.ShardOf(OrderId))));
+            foreach (var envelope in envelopes)
+            {
+                await stream.OnNextAsync(envelope);
+                publishedThrough = Math.Max(publishedThrough, envelope.Version);
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Order {OrderId}: events up to version {Version} are stored but not yet published; they will be on the order's next load.",
+                OrderId, envelopes[^1].Version);
+        }
+    }
+
+    /// <summary>
+    /// Publishes versions after <paramref name="marker"/>, which the last writer may not have
+    /// published (it died between confirming and publishing). Runs in the background of a load.
+    /// </summary>
+    private async Task RepublishAsync(int marker, int version)
+    {
+        try
+        {
+            var before = Fold(await store.LoadAtVersionAsync(OrderId, marker));
+            var stored = await store.ReadEventsAsync(OrderId, marker + 1, version - marker);
+            var events = stored.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data)).ToList();
+            await PublishAsync(OrderEventEnvelopes.Build(before, events, marker + 1, [.. stored.Select(e => e.EventId)]));
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Order {OrderId}: republishing versions {From}–{To} failed; it will be tried on the next load.", OrderId, marker + 1, version);
+        }
     }
 
     /// <summary>Loads the log (failing fast if storage is down) and makes it JournaledGrain's confirmed view.</summary>
@@ -278,6 +332,12 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         viewIsVerified = true;
+        var marker = slice.PublishedThrough ?? 0;
+        if (marker < slice.Version && publishedThrough < slice.Version)
+        {
+            publishedThrough = Math.Max(publishedThrough, marker);
+            _ = RepublishAsync(publishedThrough, slice.Version);
+        }
     }
 
     private async Task<CommandResult> ReplayAsync(IdempotencyRecord record, string requestHash)

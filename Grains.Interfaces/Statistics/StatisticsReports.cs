@@ -1,0 +1,98 @@
+using OrderFlow.Orders;
+
+namespace OrderFlow.Statistics;
+
+/// <summary>Percentiles of one stage's latency, in seconds (null when no order passed the stage in the range).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.latency-percentiles")]
+public sealed record LatencyPercentiles(
+    [property: Id(0)] double? P50,
+    [property: Id(1)] double? P95,
+    [property: Id(2)] double? P99,
+    [property: Id(3)] long Count);
+
+/// <summary>Money of one currency within a range.</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.currency-totals")]
+public sealed record CurrencyTotals(
+    [property: Id(0)] decimal Revenue,
+    [property: Id(1)] decimal Refunds,
+    [property: Id(2)] decimal NetRevenue,
+    [property: Id(3)] long Payments,
+    [property: Id(4)] decimal? AverageOrderValue);
+
+/// <summary>GET /api/stats/summary: everything that happened within [From, To) by event time.</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.summary-report")]
+public sealed record SummaryReport(
+    [property: Id(0)] DateTimeOffset? From,
+    [property: Id(1)] DateTimeOffset? To,
+    [property: Id(2)] IReadOnlyDictionary<string, long> Events,
+    [property: Id(3)] IReadOnlyDictionary<string, long> Orders,
+    [property: Id(4)] decimal Revenue,
+    [property: Id(5)] decimal Refunds,
+    [property: Id(6)] decimal NetRevenue,
+    [property: Id(7)] decimal? AverageOrderValue,
+    [property: Id(8)] IReadOnlyDictionary<string, double?> Funnel,
+    [property: Id(9)] IReadOnlyDictionary<string, LatencyPercentiles> Latency,
+    [property: Id(10)] IReadOnlyDictionary<string, CurrencyTotals> ByCurrency);
+
+/// <summary>One bucket of GET /api/stats/timeseries, [Start, Start + interval).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.timeseries-bucket")]
+public sealed record TimeSeriesBucket(
+    [property: Id(0)] DateTimeOffset Start,
+    [property: Id(1)] long Placed,
+    [property: Id(2)] long Paid,
+    [property: Id(3)] long Shipped,
+    [property: Id(4)] long Delivered,
+    [property: Id(5)] long Cancelled,
+    [property: Id(6)] long Refunded,
+    [property: Id(7)] decimal Revenue,
+    [property: Id(8)] decimal Refunds);
+
+/// <summary>The intervals a time series can be cut into.</summary>
+[GenerateSerializer, Alias("orderflow.stats-interval")]
+public enum StatsInterval
+{
+    Minute = 1,
+    Hour,
+    Day,
+}
+
+[GenerateSerializer, Immutable, Alias("orderflow.timeseries-report")]
+public sealed record TimeSeriesReport(
+    [property: Id(0)] StatsInterval Interval,
+    [property: Id(1)] IReadOnlyList<TimeSeriesBucket> Buckets);
+
+/// <summary>A product's sales: quantity and revenue of paid orders (in the orders' currencies, not converted).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.product-sales")]
+public sealed record ProductSales(
+    [property: Id(0)] string Sku,
+    [property: Id(1)] long Quantity,
+    [property: Id(2)] decimal Revenue);
+
+/// <summary>What a customer did, and how risky it looks.</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.customer-report")]
+public sealed record CustomerReport(
+    [property: Id(0)] string CustomerId,
+    [property: Id(1)] long Orders,
+    [property: Id(2)] decimal Spend,
+    [property: Id(3)] long Cancellations,
+    [property: Id(4)] long Refunds,
+    [property: Id(5)] decimal RefundedAmount,
+    [property: Id(6)] int RiskScore,
+    [property: Id(7)] IReadOnlyList<string> Rules);
+
+/// <summary>A risk rule fired for a customer (raised once per rule and occasion).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.risk-alert")]
+public sealed record RiskAlert(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Rule,
+    [property: Id(2)] string CustomerId,
+    [property: Id(3)] string OrderId,
+    [property: Id(4)] DateTimeOffset RaisedAt,
+    [property: Id(5)] string Detail);
+
+/// <summary>An order that has stayed in its status since <see cref="Since"/> (event time).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.stuck-order")]
+public sealed record StuckOrder(
+    [property: Id(0)] string OrderId,
+    [property: Id(1)] OrderStatus Status,
+    [property: Id(2)] DateTimeOffset Since);

@@ -1,0 +1,54 @@
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Orders;
+
+/// <summary>Turns confirmed order events into the envelopes that projections consume.</summary>
+public static class OrderEventEnvelopes
+{
+    /// <summary>
+    /// Envelopes for <paramref name="events"/>, which follow <paramref name="before"/> (the state
+    /// at version <paramref name="firstVersion"/> − 1) and carry the ids in <paramref name="eventIds"/>.
+    /// </summary>
+    public static List<OrderEventEnvelope> Build(OrderState before, IReadOnlyList<OrderEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds)
+    {
+        var state = OrderEventSerializer.DeserializeState(OrderEventSerializer.SerializeState(before));
+        var envelopes = new List<OrderEventEnvelope>(events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var @event = events[i];
+            var statusBefore = state.Status;
+            var placedAt = state.PlacedAt;
+            var paidAt = state.PaidAt;
+            var shippedAt = state.ShippedAt;
+            state.Apply(@event);
+            envelopes.Add(new OrderEventEnvelope(
+                state.OrderId,
+                firstVersion + i,
+                eventIds[i],
+                OrderEventSerializer.TypeName(@event),
+                @event.OccurredAt,
+                state.CustomerId,
+                state.Currency,
+                state.Total,
+                @event switch
+                {
+                    OrderPlaced placed => placed.Total,
+                    OrderPaid paid => paid.Amount,
+                    OrderRefunded refunded => refunded.Amount,
+                    _ => 0m,
+                },
+                @event is OrderPlaced or OrderPaid ? [.. state.Items] : [],
+                statusBefore,
+                state.Status,
+                @event is OrderPaid ? Seconds(placedAt, @event.OccurredAt) : null,
+                @event is OrderShipped && paidAt is { } paid1 ? Seconds(paid1, @event.OccurredAt) : null,
+                @event is OrderDelivered && shippedAt is { } shipped ? Seconds(shipped, @event.OccurredAt) : null));
+        }
+
+        return envelopes;
+    }
+
+    private static double Seconds(DateTimeOffset from, DateTimeOffset to) => Math.Max(0, (to - from).TotalSeconds);
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
+public interface IDayStatsGrain : IGrainWithStringKey
+{
+    /// <summary>Counts the event once, however often it is delivered.</summary>
+    Task Ingest(OrderEventEnvelope envelope);
+
+    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
+    Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
+}
+
+[GenerateSerializer, Alias("orderflow.day-stats-state")]
+public sealed class DayStatsState
+{
+    /// <summary>Minute of day → bucket; only minutes with events.</summary>
+    [Id(0)] public Dictionary<int, StatsBucket> Minutes { get; set; } = [];
+
+    /// <summary>SKU → sales of the orders paid this day.</summary>
+    [Id(1)] public Dictionary<string, ProductTotals> Products { get; set; } = [];
+
+    [Id(2)] public CountedEvents Counted { get; set; } = new();
+}
+
+/// <summary>
+/// Counts a day's events of one shard into minute buckets. Writes are batched: the state is
+/// persisted, and the day's hourly rollup pushed to its <see cref="MonthStatsGrain"/>, every
+/// <see cref="StatisticsOptions.FlushInterval"/> and on deactivation.
+/// </summary>
+public sealed class DayStatsGrain(
+    [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
+    IOptions<StatisticsOptions> options,
+    ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
+{
+    private bool dirty;
+    private int shard;
+    private DateOnly day;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (shardNumber, rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+        shard = shardNumber;
+        day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        this.RegisterGrainTimer(FlushAsync, options.Value.FlushInterval, options.Value.FlushInterval);
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync(cancellationToken);
+
+    public Task Ingest(OrderEventEnvelope envelope)
+    {
+        if (!state.State.Counted.TryMark(envelope.OrderId, envelope.Version))
+        {
+            return Task.CompletedTask;
+        }
+
+        var minute = (int)(envelope.OccurredAt.UtcDateTime - day.ToDateTime(TimeOnly.MinValue)).TotalMinutes;
+        if (!state.State.Minutes.TryGetValue(minute, out var bucket))
+        {
+            state.State.Minutes[minute] = bucket = new StatsBucket();
+        }
+
+        bucket.Add(envelope);
+        if (envelope.Type == nameof(OrderPaid))
+        {
+            ProductTotals.AddPaid(state.State.Products, envelope);
+        }
+
+        dirty = true;
+        return Task.CompletedTask;
+    }
+
+    public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
+        Task.FromResult(state.State.Minutes
+            .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
+            .ToDictionary(pair => pair.Key, pair => pair.Value));
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (!dirty)
+        {
+            return;
+        }
+
+        dirty = false;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+            var rollup = new DayRollup
+            {
+                Hours = state.State.Minutes
+                    .GroupBy(pair => pair.Key / 60)
+                    .ToDictionary(group => group.Key, group => StatsBucket.MergeAll(group.Select(pair => pair.Value))),
+                Products = state.State.Products,
+            };
+            await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, day.Year, day.Month)).SetDay(day.Day, rollup);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            dirty = true; // try again at the next tick
+            logger.LogWarning(exception, "Statistics for {Key} could not be flushed; retrying.", this.GetPrimaryKeyString());
+        }
+    }
+}

@@ -1,0 +1,232 @@
+using System.Globalization;
+using Orleans.Concurrency;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>
+/// Answers statistics queries by merging the projection grains: minutes come from day grains,
+/// whole days and hours from month grains, every shard's share added up.
+/// </summary>
+[StatelessWorker]
+public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
+{
+    private const int MinutesPerDay = 1440;
+
+    private static readonly string[] EventTypes =
+        [nameof(OrderPlaced), nameof(OrderPaid), nameof(OrderShipped), nameof(OrderDelivered), nameof(OrderCancelled), nameof(OrderRefunded)];
+
+    private static readonly OrderStatus[] Statuses =
+        [OrderStatus.Placed, OrderStatus.Paid, OrderStatus.Shipped, OrderStatus.Delivered, OrderStatus.Cancelled, OrderStatus.Refunded];
+
+    public async Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global()).Months();
+        var start = from ?? (months.Count > 0 ? MonthStart(months[0]) : DateTimeOffset.UnixEpoch);
+        var end = to ?? (months.Count > 0 ? MonthStart(months[^1]).AddMonths(1) : DateTimeOffset.UnixEpoch);
+        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(start, end))) : new StatsBucket();
+        return ToSummary(from, to, total);
+    }
+
+    public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
+    {
+        var byStart = new Dictionary<DateTimeOffset, StatsBucket>();
+        void Add(DateTimeOffset start, StatsBucket bucket)
+        {
+            if (start >= from && start < to)
+            {
+                byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(bucket) : new StatsBucket().Merge(bucket);
+            }
+        }
+
+        if (interval == StatsInterval.Minute)
+        {
+            foreach (var (dayStart, minutes) in await MinutesAsync(from, to))
+            {
+                foreach (var (minute, bucket) in minutes)
+                {
+                    Add(dayStart.AddMinutes(minute), bucket);
+                }
+            }
+        }
+        else
+        {
+            foreach (var (dayStart, rollup) in await DaysAsync(DayOf(from), DayOf(to.AddTicks(-1)).AddDays(1)))
+            {
+                foreach (var (hour, bucket) in rollup.Hours)
+                {
+                    Add(interval == StatsInterval.Hour ? dayStart.AddHours(hour) : dayStart, bucket);
+                }
+            }
+        }
+
+        var step = interval switch { StatsInterval.Minute => TimeSpan.FromMinutes(1), StatsInterval.Hour => TimeSpan.FromHours(1), _ => TimeSpan.FromDays(1) };
+        var buckets = new List<TimeSeriesBucket>();
+        for (var start = from; start < to; start += step)
+        {
+            var b = byStart.GetValueOrDefault(start) ?? new StatsBucket();
+            buckets.Add(new TimeSeriesBucket(
+                start,
+                b.EnteredCount(OrderStatus.Placed), b.EnteredCount(OrderStatus.Paid), b.EnteredCount(OrderStatus.Shipped),
+                b.EnteredCount(OrderStatus.Delivered), b.EnteredCount(OrderStatus.Cancelled), b.EnteredCount(OrderStatus.Refunded),
+                b.Revenue.Values.Sum(), b.Refunds.Values.Sum()));
+        }
+
+        return new TimeSeriesReport(interval, buckets);
+    }
+
+    public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
+    {
+        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global()).Months();
+        var products = new Dictionary<string, ProductTotals>();
+        var days = await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
+        {
+            var start = MonthStart(month);
+            return GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, start.Year, start.Month)).GetDays(1, 32);
+        })));
+        foreach (var rollup in days.SelectMany(d => d.Values))
+        {
+            ProductTotals.Merge(products, rollup.Products);
+        }
+
+        var ordered = byQuantity
+            ? products.OrderByDescending(p => p.Value.Quantity).ThenByDescending(p => p.Value.Revenue)
+            : products.OrderByDescending(p => p.Value.Revenue).ThenByDescending(p => p.Value.Quantity);
+        return [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))];
+    }
+
+    public Task<CustomerReport?> Customer(string customerId) =>
+        GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(customerId)).Get();
+
+    public Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit) =>
+        GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global()).Since(since, limit);
+
+    public async Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, TimeSpan olderThan, int limit)
+    {
+        var enteredBefore = time.GetUtcNow() - olderThan;
+        var found = await Task.WhenAll(Shards().Select(shard =>
+            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(shard)).Find(status, enteredBefore)));
+        return [.. found.SelectMany(f => f).OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit)];
+    }
+
+    /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>
+    private IEnumerable<Task<StatsBucket>> Pieces(DateTimeOffset start, DateTimeOffset end)
+    {
+        var cursor = start;
+        while (cursor < end)
+        {
+            var dayStart = DayOf(cursor);
+            if (cursor == dayStart && end >= dayStart.AddDays(1))
+            {
+                var wholeEnd = DayOf(end);
+                yield return WholeDaysAsync(cursor, wholeEnd);
+                cursor = wholeEnd;
+            }
+            else
+            {
+                var segmentEnd = end < dayStart.AddDays(1) ? end : dayStart.AddDays(1);
+                yield return PartialDayAsync(cursor, segmentEnd);
+                cursor = segmentEnd;
+            }
+        }
+    }
+
+    private async Task<StatsBucket> WholeDaysAsync(DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await DaysAsync(from, to)).SelectMany(d => d.Rollup.Hours.Values));
+
+    private async Task<StatsBucket> PartialDayAsync(DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await MinutesAsync(from, to)).SelectMany(d => d.Minutes.Values));
+
+    /// <summary>Every shard's minute buckets of the days overlapping [from, to), limited to that range.</summary>
+    private async Task<List<(DateTimeOffset DayStart, Dictionary<int, StatsBucket> Minutes)>> MinutesAsync(DateTimeOffset from, DateTimeOffset to)
+    {
+        var calls = new List<Task<(DateTimeOffset, Dictionary<int, StatsBucket>)>>();
+        for (var day = DayOf(from); day < to; day = day.AddDays(1))
+        {
+            var fromMinute = from > day ? (int)(from - day).TotalMinutes : 0;
+            var toMinute = to < day.AddDays(1) ? (int)(to - day).TotalMinutes : MinutesPerDay;
+            var date = DateOnly.FromDateTime(day.UtcDateTime);
+            var dayStart = day;
+            foreach (var shard in Shards())
+            {
+                calls.Add(Minutes(shard, date, dayStart, fromMinute, toMinute));
+            }
+        }
+
+        return [.. await Task.WhenAll(calls)];
+
+        async Task<(DateTimeOffset, Dictionary<int, StatsBucket>)> Minutes(int shard, DateOnly date, DateTimeOffset dayStart, int fromMinute, int toMinute) =>
+            (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(shard, date)).GetMinutes(fromMinute, toMinute));
+    }
+
+    /// <summary>Every shard's rollups of the whole days [from, to).</summary>
+    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(DateTimeOffset from, DateTimeOffset to)
+    {
+        var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
+        for (var month = new DateTimeOffset(from.Year, from.Month, 1, 0, 0, 0, TimeSpan.Zero); month < to; month = month.AddMonths(1))
+        {
+            var fromDay = from > month ? from.Day : 1;
+            var toDay = to < month.AddMonths(1) ? to.Day : 32;
+            var monthStart = month;
+            foreach (var shard in Shards())
+            {
+                calls.Add(Days(shard, monthStart, fromDay, toDay));
+            }
+        }
+
+        return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
+
+        async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, DateTimeOffset monthStart, int fromDay, int toDay) =>
+            [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
+                .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
+    }
+
+    private static SummaryReport ToSummary(DateTimeOffset? from, DateTimeOffset? to, StatsBucket b)
+    {
+        var revenue = b.Revenue.Values.Sum();
+        var refunds = b.Refunds.Values.Sum();
+        var payments = b.Payments.Values.Sum();
+        var orders = Statuses.ToDictionary(StatsBucket.StatusName, b.EnteredCount);
+        var currencies = b.Revenue.Keys.Union(b.Refunds.Keys).Order(StringComparer.Ordinal).ToDictionary(c => c, c =>
+        {
+            var r = b.Revenue.GetValueOrDefault(c);
+            var f = b.Refunds.GetValueOrDefault(c);
+            var n = b.Payments.GetValueOrDefault(c);
+            return new CurrencyTotals(r, f, r - f, n, n == 0 ? null : decimal.Round(r / n, 2));
+        });
+        return new SummaryReport(
+            from, to,
+            EventTypes.ToDictionary(t => t, t => b.Events.GetValueOrDefault(t)),
+            orders,
+            revenue, refunds, revenue - refunds,
+            payments == 0 ? null : decimal.Round(revenue / payments, 2),
+            new Dictionary<string, double?>
+            {
+                ["placedToPaid"] = Ratio(orders["paid"], orders["placed"]),
+                ["paidToShipped"] = Ratio(orders["shipped"], orders["paid"]),
+                ["shippedToDelivered"] = Ratio(orders["delivered"], orders["shipped"]),
+            },
+            new Dictionary<string, LatencyPercentiles>
+            {
+                ["placedToPaid"] = Percentiles(b.PlacedToPaid),
+                ["paidToShipped"] = Percentiles(b.PaidToShipped),
+                ["shippedToDelivered"] = Percentiles(b.ShippedToDelivered),
+            },
+            currencies);
+    }
+
+    private static double? Ratio(long part, long whole) => whole == 0 ? null : Math.Round((double)part / whole, 4);
+
+    private static LatencyPercentiles Percentiles(LatencyHistogram h) =>
+        new(h.Percentile(0.50), h.Percentile(0.95), h.Percentile(0.99), h.Count);
+
+    private static IEnumerable<int> Shards() => Enumerable.Range(0, OrderEventStreams.ShardCount);
+
+    private static DateTimeOffset DayOf(DateTimeOffset time) => new(time.UtcDateTime.Date, TimeSpan.Zero);
+
+    private static DateTimeOffset MonthStart(string month) =>
+        DateTimeOffset.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using OrderFlow.Orders;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>The open orders of one shard and since when they are in their status.</summary>
+public interface IStuckOrdersGrain : IGrainWithStringKey
+{
+    Task Ingest(OrderEventEnvelope envelope);
+
+    /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>.</summary>
+    Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore);
+}
+
+[GenerateSerializer, Alias("orderflow.stuck-orders-state")]
+public sealed class StuckOrdersState
+{
+    /// <summary>Orders still moving (placed, paid, shipped): status, since, version.</summary>
+    [Id(0)] public Dictionary<string, OpenOrder> Open { get; set; } = [];
+
+    /// <summary>Orders that reached delivered, cancelled or refunded: their version and when that was seen.</summary>
+    [Id(1)] public Dictionary<string, ClosedOrder> Closed { get; set; } = [];
+}
+
+[GenerateSerializer, Alias("orderflow.open-order")]
+public sealed record OpenOrder([property: Id(0)] OrderStatus Status, [property: Id(1)] DateTimeOffset Since, [property: Id(2)] int Version);
+
+[GenerateSerializer, Alias("orderflow.closed-order")]
+public sealed record ClosedOrder([property: Id(0)] int Version, [property: Id(1)] DateTimeOffset SeenAt);
+
+/// <summary>
+/// Keeps, per order, only its latest version's status: an older or repeated event never moves an
+/// order back. Closed orders are remembered for <see cref="StatisticsOptions.ClosedOrderMemory"/>
+/// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded.
+/// </summary>
+public sealed class StuckOrdersGrain(
+    [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
+    IOptions<StatisticsOptions> options,
+    TimeProvider time) : Grain, IStuckOrdersGrain
+{
+    public async Task Ingest(OrderEventEnvelope envelope)
+    {
+        var s = state.State;
+        var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
+            : s.Closed.TryGetValue(envelope.OrderId, out var closed) ? closed.Version
+            : 0;
+        if (envelope.Version <= known)
+        {
+            return;
+        }
+
+        if (envelope.StatusAfter is OrderStatus.Placed or OrderStatus.Paid or OrderStatus.Shipped)
+        {
+            var since = envelope.EntersStatus || open is null ? envelope.OccurredAt : open.Since;
+            s.Open[envelope.OrderId] = new OpenOrder(envelope.StatusAfter, since, envelope.Version);
+        }
+        else
+        {
+            s.Open.Remove(envelope.OrderId);
+            s.Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, time.GetUtcNow());
+        }
+
+        var forgetBefore = time.GetUtcNow() - options.Value.ClosedOrderMemory;
+        foreach (var orderId in s.Closed.Where(pair => pair.Value.SeenAt < forgetBefore).Select(pair => pair.Key).ToList())
+        {
+            s.Closed.Remove(orderId);
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>
+        Task.FromResult<IReadOnlyList<StuckOrder>>([.. state.State.Open
+            .Where(pair => pair.Value.Status == status && pair.Value.Since <= enteredBefore)
+            .Select(pair => new StuckOrder(pair.Key, pair.Value.Status, pair.Value.Since))]);
+}
