@@ -1,0 +1,145 @@
+using CsCheck;
+using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Domain.Tests;
+
+public sealed class StatisticsPrimitivesTests
+{
+    [Fact]
+    public void Histogram_percentiles_stay_within_the_stated_accuracy_of_exact_nearest_rank()
+    {
+        Gen.Double[0, 1_000_000].Array[1, 300].Sample(values =>
+        {
+            var histogram = new LatencyHistogram();
+            foreach (var value in values)
+            {
+                histogram.Add(value);
+            }
+
+            var sorted = values.Order().ToArray();
+            foreach (var fraction in new[] { 0.5, 0.95, 0.99 })
+            {
+                var exact = sorted[(int)Math.Max(0, Math.Ceiling(fraction * sorted.Length) - 1)];
+                var estimate = histogram.Percentile(fraction)!.Value;
+                Assert.InRange((1 + estimate) / (1 + exact), 1 / LatencyHistogram.Growth, LatencyHistogram.Growth);
+            }
+        }, iter: 300);
+    }
+
+    [Fact]
+    public void Histograms_merge_exactly()
+    {
+        var left = new LatencyHistogram();
+        var right = new LatencyHistogram();
+        var both = new LatencyHistogram();
+        foreach (var (value, i) in new[] { 1.0, 60, 3600, 0, 59.5, 86_400 }.Select((v, i) => (v, i)))
+        {
+            (i % 2 == 0 ? left : right).Add(value);
+            both.Add(value);
+        }
+
+        left.Merge(right);
+
+        Assert.Equal(both.Count, left.Count);
+        Assert.Equal(both.Bins.OrderBy(p => p.Key), left.Bins.OrderBy(p => p.Key));
+        Assert.Null(new LatencyHistogram().Percentile(0.5));
+    }
+
+    [Fact]
+    public void Counted_events_recognise_repeats_in_any_order()
+    {
+        var counted = new CountedEvents();
+
+        Assert.True(counted.TryMark("o-1", 3));
+        Assert.True(counted.TryMark("o-1", 1));
+        Assert.False(counted.TryMark("o-1", 3));
+        Assert.True(counted.TryMark("o-2", 3));
+        Assert.False(counted.TryMark("o-1", 1));
+        Assert.Equal([1, 3], counted.Versions["o-1"]);
+    }
+
+    [Fact]
+    public void Envelopes_carry_the_facts_consumers_need()
+    {
+        var start = OrderBuilder.Start;
+        var order = new OrderBuilder { Now = start.AddDays(3) };
+        order.Send(OrderBuilder.Place(unitPrice: 5m, quantity: 3) with { OccurredAt = start });
+        order.Send(new PayOrder("p", 15m, "card", start.AddMinutes(10)));
+        order.Send(new ShipOrder("DHL", "T", start.AddHours(2)));
+        order.Send(new DeliverOrder(start.AddDays(1)));
+        order.Send(new RefundOrder("r", 15m, "returned", start.AddDays(2)));
+
+        var envelopes = OrderEventEnvelopes.Build(new OrderState(), order.Events, 1, [.. order.Events.Select(_ => Guid.NewGuid())]);
+
+        Assert.Equal([1, 2, 3, 4, 5], envelopes.Select(e => e.Version));
+        Assert.Equal(["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered", "OrderRefunded"], envelopes.Select(e => e.Type));
+        Assert.All(envelopes, e => Assert.Equal(("order-1", "customer-1", "EUR", 15m), (e.OrderId, e.CustomerId, e.Currency, e.OrderTotal)));
+        Assert.Equal(600, envelopes[1].SecondsSincePlaced);
+        Assert.Equal(6600, envelopes[2].SecondsSincePaid);
+        Assert.Equal(22 * 3600, envelopes[3].SecondsSinceShipped);
+        Assert.Equal([15m, 15m, 0m, 0m, 15m], envelopes.Select(e => e.Amount));
+        Assert.Equal((OrderStatus.Delivered, OrderStatus.Refunded), (envelopes[4].StatusBefore, envelopes[4].StatusAfter));
+        Assert.Single(envelopes[1].Items);
+        Assert.Empty(envelopes[2].Items);
+    }
+
+    [Fact]
+    public void Buckets_count_status_entries_money_and_latency()
+    {
+        var order = new OrderBuilder();
+        order.Send(OrderBuilder.Place(unitPrice: 5m, quantity: 3) with { OccurredAt = OrderBuilder.Start });
+        order.Send(new PayOrder("p", 15m, "card", OrderBuilder.Start.AddMinutes(1)));
+        order.Send(new CancelOrder("why", OrderBuilder.Start.AddMinutes(2)));
+        var bucket = new StatsBucket();
+
+        foreach (var envelope in OrderEventEnvelopes.Build(new OrderState(), order.Events, 1, [.. order.Events.Select(_ => Guid.NewGuid())]))
+        {
+            bucket.Add(envelope);
+        }
+
+        Assert.Equal(1, bucket.EnteredCount(OrderStatus.Placed));
+        Assert.Equal(1, bucket.EnteredCount(OrderStatus.Cancelled));
+        Assert.Equal(0, bucket.EnteredCount(OrderStatus.Refunded)); // the cancellation's refund does not enter "refunded"
+        Assert.Equal(1, bucket.Events["OrderRefunded"]);
+        Assert.Equal(15m, bucket.Revenue["EUR"]);
+        Assert.Equal(15m, bucket.Refunds["EUR"]);
+        Assert.Equal(1, bucket.PlacedToPaid.Count);
+    }
+
+    [Fact]
+    public void Velocity_rule_fires_once_per_burst()
+    {
+        var risk = new RiskOptions { VelocityMaxOrders = 2, VelocityWindow = TimeSpan.FromMinutes(10) };
+        var state = new CustomerStatsState();
+        var fired = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var placed = Placed($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m);
+            fired.AddRange(RiskRules.OnPlaced(state, placed, risk, DateTimeOffset.UtcNow).Select(a => a.Id));
+            state.Placed.Add(new PlacedOrder(placed.OrderId, placed.OccurredAt, placed.OrderTotal));
+        }
+
+        Assert.Equal(["order-velocity/c/o-2"], fired);
+    }
+
+    [Fact]
+    public void Large_order_rule_compares_with_the_customers_average()
+    {
+        var risk = new RiskOptions { LargeOrderFactor = 5, LargeOrderMinHistory = 3, VelocityMaxOrders = 100 };
+        var state = new CustomerStatsState();
+        foreach (var i in Enumerable.Range(0, 3))
+        {
+            state.Placed.Add(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddDays(i), 10m));
+        }
+
+        Assert.Empty(RiskRules.OnPlaced(state, Placed("fine", OrderBuilder.Start.AddDays(5), 50m), risk, DateTimeOffset.UtcNow));
+        Assert.Equal("large-order", Assert.Single(RiskRules.OnPlaced(state, Placed("big", OrderBuilder.Start.AddDays(5), 50.01m), risk, DateTimeOffset.UtcNow)).Rule);
+    }
+
+    private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>
+        new(orderId, 1, Guid.NewGuid(), "OrderPlaced", at, "c", "EUR", total, total, [], OrderStatus.None, OrderStatus.Placed, null, null, null);
+}
