@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrderFlow.Api.Admin;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
@@ -46,6 +47,7 @@ public static class ApiApplication
 
         app.MapOrdersApi();
         app.MapStatisticsApi();
+        app.MapAdminApi();
         app.MapOperations();
         return app;
     }

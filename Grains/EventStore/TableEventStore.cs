@@ -193,6 +193,42 @@ public sealed class TableEventStore
                 : null;
         }, cancellationToken);
 
+    /// <summary>
+    /// Every event of every stream, stream by stream and in version order within each: what a
+    /// projection rebuild reads. Pages through the table; each page is its own storage call.
+    /// </summary>
+    public async IAsyncEnumerable<(string StreamId, StoredEvent Event)> ScanAllAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await StorageErrors.Translate("(scan)", operationTimeout, EnsureTableAsync, cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"RowKey lt {KeyEncoding.EventRowKeyUpperBound}");
+        string? continuation = null;
+        do
+        {
+            var page = await StorageErrors.Translate("(scan)", operationTimeout, async token =>
+            {
+                await foreach (var p in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: token).AsPages(continuation))
+                {
+                    return p;
+                }
+
+                return null;
+            }, cancellationToken);
+            if (page is null)
+            {
+                yield break;
+            }
+
+            foreach (var entity in page.Values)
+            {
+                yield return (KeyEncoding.Decode(entity.PartitionKey), ToStoredEvent(entity));
+            }
+
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+    }
+
     /// <summary>Asks storage a trivial question (one empty partition query): for readiness checks.</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
         StorageErrors.Translate("(health)", operationTimeout, async cancellationToken =>

@@ -2,45 +2,51 @@ using OrderFlow.Statistics;
 
 namespace OrderFlow.Grains.Statistics;
 
-/// <summary>Every risk alert, newest kept: what GET /api/alerts reads.</summary>
+/// <summary>The risk alerts that stand, across customers: what GET /api/alerts reads.</summary>
 public interface IAlertFeedGrain : IGrainWithStringKey
 {
-    /// <summary>Adds alerts not seen before (by id).</summary>
-    Task Raise(IReadOnlyList<RiskAlert> alerts);
+    /// <summary>Adds or updates <paramref name="raised"/> (by id) and removes the alerts whose condition no longer holds.</summary>
+    Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn);
 
+    /// <summary>Alerts raised (by event time) at or after <paramref name="since"/>, oldest first.</summary>
     Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit);
 }
 
 [GenerateSerializer, Alias("orderflow.alert-feed-state")]
 public sealed class AlertFeedState
 {
-    [Id(0)] public List<RiskAlert> Alerts { get; set; } = [];
+    [Id(0)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
 }
 
 public sealed class AlertFeedGrain(
     [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
 {
-    /// <summary>The feed keeps this many alerts; older ones stay visible in the customers' rules.</summary>
+    /// <summary>The feed keeps this many alerts, dropping the oldest; customers keep their own.</summary>
     public const int MaxAlerts = 10_000;
 
-    public async Task Raise(IReadOnlyList<RiskAlert> alerts)
+    public async Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn)
     {
-        var known = state.State.Alerts.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
-        var added = alerts.Where(a => known.Add(a.Id)).ToList();
-        if (added.Count == 0)
+        foreach (var alert in raised)
         {
-            return;
+            state.State.Alerts[alert.Id] = alert;
         }
 
-        state.State.Alerts.AddRange(added);
-        if (state.State.Alerts.Count > MaxAlerts)
+        foreach (var id in withdrawn)
         {
-            state.State.Alerts.RemoveRange(0, state.State.Alerts.Count - MaxAlerts);
+            state.State.Alerts.Remove(id);
+        }
+
+        foreach (var oldest in Ordered().Take(Math.Max(0, state.State.Alerts.Count - MaxAlerts)).ToList())
+        {
+            state.State.Alerts.Remove(oldest.Id);
         }
 
         await state.WriteStateAsync();
     }
 
     public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit) =>
-        Task.FromResult<IReadOnlyList<RiskAlert>>([.. state.State.Alerts.Where(a => since is null || a.RaisedAt >= since).Take(limit)]);
+        Task.FromResult<IReadOnlyList<RiskAlert>>([.. Ordered().Where(a => since is null || a.RaisedAt >= since).Take(limit)]);
+
+    private IEnumerable<RiskAlert> Ordered() =>
+        state.State.Alerts.Values.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal);
 }

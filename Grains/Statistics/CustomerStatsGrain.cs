@@ -25,16 +25,14 @@ public sealed class CustomerStatsState
     [Id(3)] public long Refunds { get; set; }
     [Id(4)] public decimal RefundedAmount { get; set; }
 
-    /// <summary>Orders that ended cancelled or fully refunded.</summary>
-    [Id(5)] public long BadEndings { get; set; }
+    /// <summary>Orders that ended cancelled or fully refunded, with the event time of that ending.</summary>
+    [Id(5)] public Dictionary<string, DateTimeOffset> BadEndings { get; set; } = [];
 
     /// <summary>Placement time and total of every order, for the velocity and large-order rules.</summary>
     [Id(6)] public List<PlacedOrder> Placed { get; set; } = [];
 
-    /// <summary>Rule names that fired at least once.</summary>
-    [Id(7)] public SortedSet<string> Rules { get; set; } = new(StringComparer.Ordinal);
-
-    [Id(8)] public DateTimeOffset? LastVelocityAlert { get; set; }
+    /// <summary>The alerts that stand now, by id.</summary>
+    [Id(7)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
 
     [Id(9)] public CountedEvents Counted { get; set; } = new();
 }
@@ -43,13 +41,12 @@ public sealed class CustomerStatsState
 public sealed record PlacedOrder([property: Id(0)] string OrderId, [property: Id(1)] DateTimeOffset At, [property: Id(2)] decimal Total);
 
 /// <summary>
-/// Evaluates the risk rules as a customer's events arrive; each rule raises an alert once per
-/// occasion (see <see cref="RiskRules"/>), sent to the <see cref="AlertFeedGrain"/>.
+/// Keeps a customer's totals and evaluates the risk rules (<see cref="RiskRules"/>) on every new
+/// event; alerts that start or stop standing are sent to the <see cref="AlertFeedGrain"/>.
 /// </summary>
 public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
-    IOptions<StatisticsOptions> options,
-    TimeProvider time) : Grain, ICustomerStatsGrain
+    IOptions<StatisticsOptions> options) : Grain, ICustomerStatsGrain
 {
     public async Task Ingest(OrderEventEnvelope envelope)
     {
@@ -59,12 +56,10 @@ public sealed class CustomerStatsGrain(
             return;
         }
 
-        var alerts = new List<RiskAlert>();
         switch (envelope.Type)
         {
             case nameof(OrderPlaced):
                 s.Orders++;
-                alerts.AddRange(RiskRules.OnPlaced(s, envelope, options.Value.Risk, time.GetUtcNow()));
                 s.Placed.Add(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
                 break;
             case nameof(OrderPaid):
@@ -81,38 +76,43 @@ public sealed class CustomerStatsGrain(
 
         if (envelope.EntersStatus && envelope.StatusAfter is OrderStatus.Cancelled or OrderStatus.Refunded)
         {
-            s.BadEndings++;
-            alerts.AddRange(RiskRules.OnBadEnding(s, envelope, options.Value.Risk, time.GetUtcNow()));
+            s.BadEndings[envelope.OrderId] = envelope.OccurredAt;
         }
 
-        foreach (var alert in alerts)
-        {
-            s.Rules.Add(alert.Rule);
-        }
-
+        var customerId = StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
+        var now = RiskRules.Evaluate(customerId, s, options.Value.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
+        var raised = now.Values.Where(a => !s.Alerts.TryGetValue(a.Id, out var before) || before != a).ToList();
+        var withdrawn = s.Alerts.Keys.Where(id => !now.ContainsKey(id)).ToList();
+        s.Alerts = now;
         await state.WriteStateAsync();
-        if (alerts.Count > 0)
+        if (raised.Count > 0 || withdrawn.Count > 0)
         {
-            await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global()).Raise(alerts);
+            await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(StatisticsKeys.GenerationOf(this.GetPrimaryKeyString())))
+                .Apply(raised, withdrawn);
         }
     }
 
     public Task<CustomerReport?> Get()
     {
         var s = state.State;
-        if (s.Orders == 0 && s.Counted.Versions.Count == 0)
+        if (s.Counted.Versions.Count == 0)
         {
             return Task.FromResult<CustomerReport?>(null);
         }
 
-        var customerId = this.GetPrimaryKeyString().Split('/', 2)[1];
+        var rules = s.Alerts.Values.Select(a => a.Rule).Distinct().Order(StringComparer.Ordinal).ToList();
         return Task.FromResult<CustomerReport?>(new CustomerReport(
-            customerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(s.Rules), [.. s.Rules]));
+            StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString()),
+            s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules));
     }
 }
 
 /// <summary>
-/// The risk rules, their alert ids (which make each alert unique per occasion), and the score.
+/// The risk rules. Each is a function of the customer's events by event time, not of the order
+/// in which streams happened to deliver them (orders of one customer travel on different
+/// shards), so live processing and a rebuild reach the same alerts. An alert stands while its
+/// condition holds; its id makes it unique per occasion, and its RaisedAt is the event time of
+/// the order that triggered it.
 /// </summary>
 public static class RiskRules
 {
@@ -120,7 +120,7 @@ public static class RiskRules
     public const string LargeOrder = "large-order";
     public const string CancelRefundRatio = "cancel-refund-ratio";
 
-    /// <summary>Score contributed by each rule that fired; the score is their sum, at most 100.</summary>
+    /// <summary>Score contributed by each rule that stands; the score is their sum, at most 100.</summary>
     public static readonly IReadOnlyDictionary<string, int> Weights = new Dictionary<string, int>
     {
         [Velocity] = 40,
@@ -128,41 +128,67 @@ public static class RiskRules
         [CancelRefundRatio] = 30,
     };
 
-    public static int Score(IEnumerable<string> rules) => Math.Min(100, rules.Sum(rule => Weights.GetValueOrDefault(rule)));
+    public static int Score(IEnumerable<string> rules) => Math.Min(100, rules.Distinct().Sum(rule => Weights.GetValueOrDefault(rule)));
 
-    public static IEnumerable<RiskAlert> OnPlaced(CustomerStatsState s, OrderEventEnvelope placed, RiskOptions risk, DateTimeOffset now)
+    public static List<RiskAlert> Evaluate(string customerId, CustomerStatsState s, RiskOptions risk)
     {
-        var windowStart = placed.OccurredAt - risk.VelocityWindow;
-        var recent = s.Placed.Count(p => p.At > windowStart && p.At <= placed.OccurredAt) + 1;
-        if (recent > risk.VelocityMaxOrders && (s.LastVelocityAlert is null || s.LastVelocityAlert <= windowStart))
-        {
-            s.LastVelocityAlert = placed.OccurredAt;
-            yield return new RiskAlert(
-                $"{Velocity}/{placed.CustomerId}/{placed.OrderId}", Velocity, placed.CustomerId, placed.OrderId, now,
-                string.Create(CultureInfo.InvariantCulture, $"{recent} orders placed within {risk.VelocityWindow} (limit {risk.VelocityMaxOrders})."));
-        }
+        var alerts = new List<RiskAlert>();
+        var placed = s.Placed.OrderBy(p => p.At).ThenBy(p => p.OrderId, StringComparer.Ordinal).ToList();
 
-        var earlier = s.Placed.Where(p => p.At <= placed.OccurredAt).ToList();
-        if (earlier.Count >= risk.LargeOrderMinHistory)
+        // Velocity: an order whose trailing window holds more than the limit triggers; one alert per
+        // customer and window-long period (aligned to the Unix epoch), carried by its first trigger.
+        var periods = new HashSet<long>();
+        for (var i = 0; i < placed.Count; i++)
         {
-            var average = earlier.Average(p => p.Total);
-            if (average > 0 && placed.OrderTotal > risk.LargeOrderFactor * average)
+            var windowStart = placed[i].At - risk.VelocityWindow;
+            var count = placed.Count(p => p.At > windowStart && p.At <= placed[i].At);
+            var period = placed[i].At.UtcTicks / risk.VelocityWindow.Ticks;
+            if (count > risk.VelocityMaxOrders && periods.Add(period))
             {
-                yield return new RiskAlert(
-                    $"{LargeOrder}/{placed.OrderId}", LargeOrder, placed.CustomerId, placed.OrderId, now,
-                    string.Create(CultureInfo.InvariantCulture, $"Total {placed.OrderTotal} is over {risk.LargeOrderFactor}× the customer's average of {decimal.Round(average, 2)}."));
+                var periodStart = new DateTimeOffset(period * risk.VelocityWindow.Ticks, TimeSpan.Zero);
+                alerts.Add(new RiskAlert(
+                    string.Create(CultureInfo.InvariantCulture, $"{Velocity}/{customerId}/{periodStart:yyyyMMdd'T'HHmmss}"),
+                    Velocity, customerId, placed[i].OrderId, placed[i].At,
+                    string.Create(CultureInfo.InvariantCulture, $"{count} orders placed within {risk.VelocityWindow} (limit {risk.VelocityMaxOrders}).")));
             }
         }
-    }
 
-    public static IEnumerable<RiskAlert> OnBadEnding(CustomerStatsState s, OrderEventEnvelope ending, RiskOptions risk, DateTimeOffset now)
-    {
-        var ratio = s.Orders == 0 ? 0 : (double)s.BadEndings / s.Orders;
-        if (s.Orders >= risk.CancelRefundMinOrders && ratio >= risk.CancelRefundRatio && !s.Rules.Contains(CancelRefundRatio))
+        // Large order: above the factor times the average of the customer's orders placed before it.
+        decimal earlierTotal = 0;
+        var earlierCount = 0;
+        for (var i = 0; i < placed.Count; i++)
         {
-            yield return new RiskAlert(
-                $"{CancelRefundRatio}/{ending.CustomerId}", CancelRefundRatio, ending.CustomerId, ending.OrderId, now,
-                string.Create(CultureInfo.InvariantCulture, $"{s.BadEndings} of {s.Orders} orders ended cancelled or refunded (limit {risk.CancelRefundRatio:P0})."));
+            if (i > 0 && placed[i - 1].At < placed[i].At)
+            {
+                for (var j = earlierCount; j < i; j++)
+                {
+                    earlierTotal += placed[j].Total;
+                }
+
+                earlierCount = i;
+            }
+
+            if (earlierCount >= risk.LargeOrderMinHistory && earlierTotal > 0)
+            {
+                var average = earlierTotal / earlierCount;
+                if (placed[i].Total > risk.LargeOrderFactor * average)
+                {
+                    alerts.Add(new RiskAlert(
+                        $"{LargeOrder}/{placed[i].OrderId}", LargeOrder, customerId, placed[i].OrderId, placed[i].At,
+                        string.Create(CultureInfo.InvariantCulture, $"Total {placed[i].Total} is over {risk.LargeOrderFactor}× the customer's average earlier order of {decimal.Round(average, 2)}.")));
+                }
+            }
         }
+
+        // Cancel/refund ratio over all the customer's orders.
+        if (s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= risk.CancelRefundRatio * s.Orders)
+        {
+            var latest = s.BadEndings.OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Last();
+            alerts.Add(new RiskAlert(
+                $"{CancelRefundRatio}/{customerId}", CancelRefundRatio, customerId, latest.Key, latest.Value,
+                string.Create(CultureInfo.InvariantCulture, $"{s.BadEndings.Count} of {s.Orders} orders ended cancelled or refunded (limit {risk.CancelRefundRatio:P0}).")));
+        }
+
+        return alerts;
     }
 }

@@ -13,6 +13,9 @@ public interface IDayStatsGrain : IGrainWithStringKey
 
     /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
+
+    /// <summary>Persists what was counted and pushes the day's rollup now, instead of at the next tick.</summary>
+    Task Flush();
 }
 
 [GenerateSerializer, Alias("orderflow.day-stats-state")]
@@ -38,13 +41,13 @@ public sealed class DayStatsGrain(
     ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
 {
     private bool dirty;
+    private int generation;
     private int shard;
     private DateOnly day;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var (shardNumber, rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
-        shard = shardNumber;
+        (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
         day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         this.RegisterGrainTimer(FlushAsync, options.Value.FlushInterval, options.Value.FlushInterval);
         return Task.CompletedTask;
@@ -75,6 +78,8 @@ public sealed class DayStatsGrain(
         return Task.CompletedTask;
     }
 
+    public Task Flush() => FlushAsync(CancellationToken.None);
+
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
@@ -98,7 +103,7 @@ public sealed class DayStatsGrain(
                     .ToDictionary(group => group.Key, group => StatsBucket.MergeAll(group.Select(pair => pair.Value))),
                 Products = state.State.Products,
             };
-            await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, day.Year, day.Month)).SetDay(day.Day, rollup);
+            await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

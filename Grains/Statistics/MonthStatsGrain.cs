@@ -37,8 +37,8 @@ public sealed class MonthStatsGrain(
         await state.WriteStateAsync();
         if (!registered)
         {
-            var (_, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
-            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global()).Register(month);
+            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
             registered = true;
         }
     }

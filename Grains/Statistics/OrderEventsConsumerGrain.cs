@@ -20,7 +20,12 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         await handleFactory.Create<OrderEventEnvelope>().ResumeAsync(this);
 
-    public Task OnNextAsync(OrderEventEnvelope item, StreamSequenceToken? token = null) => Project(GrainFactory, item);
+    public async Task OnNextAsync(OrderEventEnvelope item, StreamSequenceToken? token = null)
+    {
+        // Asked per event, so that a rebuild's new generation gets every event delivered after it started.
+        var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+        await Task.WhenAll(generations.Select(generation => Project(GrainFactory, item, generation)));
+    }
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
@@ -30,13 +35,13 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
         return Task.CompletedTask;
     }
 
-    /// <summary>Feeds one event to every projection; also what a rebuild replays through.</summary>
-    public static Task Project(IGrainFactory grains, OrderEventEnvelope e)
+    /// <summary>Feeds one event to every projection of <paramref name="generation"/>; also what a rebuild replays through.</summary>
+    public static Task Project(IGrainFactory grains, OrderEventEnvelope e, int generation)
     {
         var shard = OrderEventStreams.ShardOf(e.OrderId);
         return Task.WhenAll(
-            grains.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(shard, DateOnly.FromDateTime(e.OccurredAt.UtcDateTime))).Ingest(e),
-            grains.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(e.CustomerId)).Ingest(e),
-            grains.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(shard)).Ingest(e));
+            grains.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, DateOnly.FromDateTime(e.OccurredAt.UtcDateTime))).Ingest(e),
+            grains.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, e.CustomerId)).Ingest(e),
+            grains.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, shard)).Ingest(e));
     }
 }

@@ -22,17 +22,22 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     private static readonly OrderStatus[] Statuses =
         [OrderStatus.Placed, OrderStatus.Paid, OrderStatus.Shipped, OrderStatus.Delivered, OrderStatus.Cancelled, OrderStatus.Refunded];
 
+    /// <summary>The generation this call reads, fixed at the start of the call so that a switch mid-query cannot mix two.</summary>
+    private Task<int> ActiveGeneration() => GrainFactory.GetGrain<IProjectionControl>(0).Active();
+
     public async Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to)
     {
-        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global()).Months();
+        var generation = await ActiveGeneration();
+        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
         var start = from ?? (months.Count > 0 ? MonthStart(months[0]) : DateTimeOffset.UnixEpoch);
         var end = to ?? (months.Count > 0 ? MonthStart(months[^1]).AddMonths(1) : DateTimeOffset.UnixEpoch);
-        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(start, end))) : new StatsBucket();
+        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(generation, start, end))) : new StatsBucket();
         return ToSummary(from, to, total);
     }
 
     public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
+        var generation = await ActiveGeneration();
         var byStart = new Dictionary<DateTimeOffset, StatsBucket>();
         void Add(DateTimeOffset start, StatsBucket bucket)
         {
@@ -44,7 +49,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
         if (interval == StatsInterval.Minute)
         {
-            foreach (var (dayStart, minutes) in await MinutesAsync(from, to))
+            foreach (var (dayStart, minutes) in await MinutesAsync(generation, from, to))
             {
                 foreach (var (minute, bucket) in minutes)
                 {
@@ -54,7 +59,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         }
         else
         {
-            foreach (var (dayStart, rollup) in await DaysAsync(DayOf(from), DayOf(to.AddTicks(-1)).AddDays(1)))
+            foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(from), DayOf(to.AddTicks(-1)).AddDays(1)))
             {
                 foreach (var (hour, bucket) in rollup.Hours)
                 {
@@ -80,12 +85,13 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
     public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
     {
-        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global()).Months();
+        var generation = await ActiveGeneration();
+        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
         var products = new Dictionary<string, ProductTotals>();
         var days = await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
         {
             var start = MonthStart(month);
-            return GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, start.Year, start.Month)).GetDays(1, 32);
+            return GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, start.Year, start.Month)).GetDays(1, 32);
         })));
         foreach (var rollup in days.SelectMany(d => d.Values))
         {
@@ -98,22 +104,23 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))];
     }
 
-    public Task<CustomerReport?> Customer(string customerId) =>
-        GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(customerId)).Get();
+    public async Task<CustomerReport?> Customer(string customerId) =>
+        await GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(await ActiveGeneration(), customerId)).Get();
 
-    public Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit) =>
-        GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global()).Since(since, limit);
+    public async Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit) =>
+        await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(await ActiveGeneration())).Since(since, limit);
 
     public async Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, TimeSpan olderThan, int limit)
     {
         var enteredBefore = time.GetUtcNow() - olderThan;
+        var generation = await ActiveGeneration();
         var found = await Task.WhenAll(Shards().Select(shard =>
-            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(shard)).Find(status, enteredBefore)));
+            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, shard)).Find(status, enteredBefore)));
         return [.. found.SelectMany(f => f).OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit)];
     }
 
     /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>
-    private IEnumerable<Task<StatsBucket>> Pieces(DateTimeOffset start, DateTimeOffset end)
+    private IEnumerable<Task<StatsBucket>> Pieces(int generation, DateTimeOffset start, DateTimeOffset end)
     {
         var cursor = start;
         while (cursor < end)
@@ -122,26 +129,26 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             if (cursor == dayStart && end >= dayStart.AddDays(1))
             {
                 var wholeEnd = DayOf(end);
-                yield return WholeDaysAsync(cursor, wholeEnd);
+                yield return WholeDaysAsync(generation, cursor, wholeEnd);
                 cursor = wholeEnd;
             }
             else
             {
                 var segmentEnd = end < dayStart.AddDays(1) ? end : dayStart.AddDays(1);
-                yield return PartialDayAsync(cursor, segmentEnd);
+                yield return PartialDayAsync(generation, cursor, segmentEnd);
                 cursor = segmentEnd;
             }
         }
     }
 
-    private async Task<StatsBucket> WholeDaysAsync(DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await DaysAsync(from, to)).SelectMany(d => d.Rollup.Hours.Values));
+    private async Task<StatsBucket> WholeDaysAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await DaysAsync(generation, from, to)).SelectMany(d => d.Rollup.Hours.Values));
 
-    private async Task<StatsBucket> PartialDayAsync(DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await MinutesAsync(from, to)).SelectMany(d => d.Minutes.Values));
+    private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
 
     /// <summary>Every shard's minute buckets of the days overlapping [from, to), limited to that range.</summary>
-    private async Task<List<(DateTimeOffset DayStart, Dictionary<int, StatsBucket> Minutes)>> MinutesAsync(DateTimeOffset from, DateTimeOffset to)
+    private async Task<List<(DateTimeOffset DayStart, Dictionary<int, StatsBucket> Minutes)>> MinutesAsync(int generation, DateTimeOffset from, DateTimeOffset to)
     {
         var calls = new List<Task<(DateTimeOffset, Dictionary<int, StatsBucket>)>>();
         for (var day = DayOf(from); day < to; day = day.AddDays(1))
@@ -159,11 +166,11 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return [.. await Task.WhenAll(calls)];
 
         async Task<(DateTimeOffset, Dictionary<int, StatsBucket>)> Minutes(int shard, DateOnly date, DateTimeOffset dayStart, int fromMinute, int toMinute) =>
-            (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(shard, date)).GetMinutes(fromMinute, toMinute));
+            (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutes(fromMinute, toMinute));
     }
 
     /// <summary>Every shard's rollups of the whole days [from, to).</summary>
-    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(DateTimeOffset from, DateTimeOffset to)
+    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, DateTimeOffset from, DateTimeOffset to)
     {
         var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
         for (var month = new DateTimeOffset(from.Year, from.Month, 1, 0, 0, 0, TimeSpan.Zero); month < to; month = month.AddMonths(1))
@@ -180,7 +187,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
 
         async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, DateTimeOffset monthStart, int fromDay, int toDay) =>
-            [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
+            [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
                 .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
     }
 

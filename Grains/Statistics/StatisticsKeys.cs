@@ -4,28 +4,33 @@ namespace OrderFlow.Grains.Statistics;
 
 /// <summary>
 /// Keys of the projection grains. Every key starts with the projection generation, so that a
-/// rebuild can fill a new generation while the current one keeps serving.
+/// rebuild can fill a new generation while the current one keeps serving (see
+/// <see cref="ProjectionControlGrain"/>); grains derive their generation from their own key.
 /// </summary>
 public static class StatisticsKeys
 {
-    public const int CurrentGeneration = 1;
+    public static string Day(int generation, int shard, DateOnly day) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{day:yyyy-MM-dd}");
 
-    public static string Day(int shard, DateOnly day) =>
-        string.Create(CultureInfo.InvariantCulture, $"{CurrentGeneration}/{shard}/{day:yyyy-MM-dd}");
+    public static string Month(int generation, int shard, int year, int month) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{year:D4}-{month:D2}");
 
-    public static string Month(int shard, int year, int month) =>
-        string.Create(CultureInfo.InvariantCulture, $"{CurrentGeneration}/{shard}/{year:D4}-{month:D2}");
+    public static string Global(int generation) => generation.ToString(CultureInfo.InvariantCulture);
 
-    public static string Global() => CurrentGeneration.ToString(CultureInfo.InvariantCulture);
+    public static string Shard(int generation, int shard) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}");
 
-    public static string Shard(int shard) => string.Create(CultureInfo.InvariantCulture, $"{CurrentGeneration}/{shard}");
+    public static string Customer(int generation, string customerId) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{customerId}");
 
-    public static string Customer(string customerId) => string.Create(CultureInfo.InvariantCulture, $"{CurrentGeneration}/{customerId}");
+    /// <summary>The generation a key belongs to: its first segment.</summary>
+    public static int GenerationOf(string key) => int.Parse(key.AsSpan(0, key.IndexOf('/') is var slash and >= 0 ? slash : key.Length), CultureInfo.InvariantCulture);
+
+    /// <summary>The part of a key after its generation ("customer-7" of "1/customer-7").</summary>
+    public static string AfterGeneration(string key) => key[(key.IndexOf('/') + 1)..];
 
     /// <summary>Parses "{generation}/{shard}/{rest}".</summary>
-    public static (int Shard, string Remainder) ParseSharded(string key)
+    public static (int Generation, int Shard, string Remainder) ParseSharded(string key)
     {
         var parts = key.Split('/', 3);
-        return (int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2]);
+        return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2]);
     }
 }

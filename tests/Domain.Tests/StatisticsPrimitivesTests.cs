@@ -111,23 +111,22 @@ public sealed class StatisticsPrimitivesTests
     }
 
     [Fact]
-    public void Velocity_rule_fires_once_per_burst()
+    public void Velocity_rule_stands_once_per_period_carried_by_its_first_trigger()
     {
         var risk = new RiskOptions { VelocityMaxOrders = 2, VelocityWindow = TimeSpan.FromMinutes(10) };
-        var state = new CustomerStatsState();
-        var fired = new List<string>();
+        var state = new CustomerStatsState { Orders = 5 };
         for (var i = 0; i < 5; i++)
         {
-            var placed = Placed($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m);
-            fired.AddRange(RiskRules.OnPlaced(state, placed, risk, DateTimeOffset.UtcNow).Select(a => a.Id));
-            state.Placed.Add(new PlacedOrder(placed.OrderId, placed.OccurredAt, placed.OrderTotal));
+            state.Placed.Add(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m));
         }
 
-        Assert.Equal(["order-velocity/c/o-2"], fired);
+        var alert = Assert.Single(RiskRules.Evaluate("c", state, risk));
+
+        Assert.Equal(("order-velocity", "o-2", OrderBuilder.Start.AddMinutes(2)), (alert.Rule, alert.OrderId, alert.RaisedAt));
     }
 
     [Fact]
-    public void Large_order_rule_compares_with_the_customers_average()
+    public void Large_order_rule_compares_with_the_average_of_earlier_orders()
     {
         var risk = new RiskOptions { LargeOrderFactor = 5, LargeOrderMinHistory = 3, VelocityMaxOrders = 100 };
         var state = new CustomerStatsState();
@@ -136,8 +135,37 @@ public sealed class StatisticsPrimitivesTests
             state.Placed.Add(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddDays(i), 10m));
         }
 
-        Assert.Empty(RiskRules.OnPlaced(state, Placed("fine", OrderBuilder.Start.AddDays(5), 50m), risk, DateTimeOffset.UtcNow));
-        Assert.Equal("large-order", Assert.Single(RiskRules.OnPlaced(state, Placed("big", OrderBuilder.Start.AddDays(5), 50.01m), risk, DateTimeOffset.UtcNow)).Rule);
+        state.Placed.Add(new PlacedOrder("fine", OrderBuilder.Start.AddDays(5), 50m));
+        Assert.Empty(RiskRules.Evaluate("c", state, risk));
+
+        state.Placed.Add(new PlacedOrder("big", OrderBuilder.Start.AddDays(6), 500m));
+        Assert.Equal("large-order/big", Assert.Single(RiskRules.Evaluate("c", state, risk)).Id);
+    }
+
+    [Fact]
+    public void Cancel_refund_ratio_rule_stands_while_the_ratio_holds()
+    {
+        var risk = new RiskOptions { CancelRefundRatio = 0.5, CancelRefundMinOrders = 4, VelocityMaxOrders = 100 };
+        var state = new CustomerStatsState { Orders = 4 };
+        state.BadEndings["o-1"] = OrderBuilder.Start;
+        Assert.Empty(RiskRules.Evaluate("c", state, risk));
+
+        state.BadEndings["o-2"] = OrderBuilder.Start.AddHours(1);
+        Assert.Equal(("cancel-refund-ratio/c", "o-2"), Assert.Single(RiskRules.Evaluate("c", state, risk)) is var a ? (a.Id, a.OrderId) : default);
+    }
+
+    [Fact]
+    public void Risk_alerts_do_not_depend_on_the_order_in_which_events_arrive()
+    {
+        var risk = new RiskOptions { VelocityMaxOrders = 3, VelocityWindow = TimeSpan.FromMinutes(10), LargeOrderMinHistory = 2 };
+        Gen.Select(Gen.Int[0, 120], Gen.Int[1, 400]).Array[1, 20].Sample(orders =>
+        {
+            var placed = orders.Select((o, i) => new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(o.Item1), o.Item2)).ToList();
+            var forward = new CustomerStatsState { Orders = placed.Count, Placed = [.. placed] };
+            var backward = new CustomerStatsState { Orders = placed.Count, Placed = [.. Enumerable.Reverse(placed)] };
+
+            Assert.Equal(RiskRules.Evaluate("c", forward, risk), RiskRules.Evaluate("c", backward, risk));
+        }, iter: 300);
     }
 
     private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>

@@ -1,0 +1,41 @@
+using OrderFlow.Api.Auth;
+using OrderFlow.Api.Errors;
+using OrderFlow.Projections;
+
+namespace OrderFlow.Api.Admin;
+
+/// <summary>API.md "Admin": rebuilding the projections from the event log.</summary>
+public static class AdminApi
+{
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
+    {
+        var admin = endpoints.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(ApiPolicies.Admin);
+        admin.MapPost("/projections/rebuild", StartRebuild).WithName("StartProjectionRebuild")
+            .WithSummary("Rebuild every statistics projection from the whole event log into a new generation, switching when done")
+            .Produces<RebuildAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/projections/rebuild/{id}", GetRebuild).WithName("GetProjectionRebuild")
+            .WithSummary("A rebuild's progress: state, events processed, start and completion times")
+            .Produces<RebuildStatus>().ProducesProblem(StatusCodes.Status404NotFound);
+        return endpoints;
+    }
+
+    public sealed record RebuildAccepted(string Id);
+
+    private static async Task<IResult> StartRebuild(IGrainFactory grains)
+    {
+        var (status, alreadyRunning) = await grains.GetGrain<IProjectionsGrain>(0).StartRebuild();
+        var location = $"/api/admin/projections/rebuild/{status.Id}";
+        if (alreadyRunning)
+        {
+            return Problems.Problem(StatusCodes.Status409Conflict, "A rebuild is running",
+                $"Rebuild {status.Id} is still running; follow it at {location}.", "rebuild-running");
+        }
+
+        return TypedResults.Accepted(location, new RebuildAccepted(status.Id));
+    }
+
+    private static async Task<IResult> GetRebuild(string id, IGrainFactory grains) =>
+        await grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { } status
+            ? TypedResults.Ok(status)
+            : Problems.NotFound($"No rebuild with id '{id}'.");
+}

@@ -1,0 +1,22 @@
+namespace OrderFlow.Projections;
+
+/// <summary>Where a projection rebuild is.</summary>
+[GenerateSerializer, Alias("orderflow.rebuild-state")]
+public enum RebuildState
+{
+    Running = 1,
+    Completed,
+    Failed,
+}
+
+/// <summary>GET /api/admin/projections/rebuild/{id}.</summary>
+/// <param name="Generation">The projection generation the rebuild fills; it serves queries once completed.</param>
+[GenerateSerializer, Immutable, Alias("orderflow.rebuild-status")]
+public sealed record RebuildStatus(
+    [property: Id(0)] string Id,
+    [property: Id(1)] RebuildState State,
+    [property: Id(2)] long EventsProcessed,
+    [property: Id(3)] DateTimeOffset StartedAt,
+    [property: Id(4)] DateTimeOffset? CompletedAt,
+    [property: Id(5)] int Generation,
+    [property: Id(6)] string? Error = null);

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>Runs one rebuild (key: the rebuild id).</summary>
+public interface IProjectionRebuildGrain : IGrainWithStringKey
+{
+    /// <summary>Starts scanning the log into <paramref name="generation"/> in the background.</summary>
+    Task Start(int generation);
+}
+
+/// <summary>
+/// Scans the whole event log, stream by stream, rebuilds each order's envelopes exactly as the
+/// order grain publishes them, and projects them into the new generation; then flushes the new
+/// time buckets and reports to <see cref="ProjectionControlGrain"/>, which switches generations.
+/// </summary>
+public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<ProjectionRebuildGrain> logger) : Grain, IProjectionRebuildGrain
+{
+    /// <summary>Events projected concurrently: enough to keep storage busy without flooding the silo.</summary>
+    private const int Parallelism = 32;
+
+    private const int ProgressEvery = 500;
+
+    private Task? running;
+
+    public Task Start(int generation)
+    {
+        if (running is null)
+        {
+            DelayDeactivation(TimeSpan.FromDays(1)); // the scan runs without incoming calls to keep the grain alive
+            running = RunAsync(generation);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync(int generation)
+    {
+        var id = this.GetPrimaryKeyString();
+        var control = GrainFactory.GetGrain<IProjectionControl>(0);
+        long processed = 0;
+        var days = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            var inFlight = new List<Task>();
+            string? streamId = null;
+            var events = new List<StoredEvent>();
+            await foreach (var (stream, stored) in store.ScanAllAsync())
+            {
+                if (stream != streamId && events.Count > 0)
+                {
+                    await ProjectStreamAsync(events);
+                    events.Clear();
+                }
+
+                streamId = stream;
+                events.Add(stored);
+            }
+
+            if (events.Count > 0)
+            {
+                await ProjectStreamAsync(events);
+            }
+
+            await Task.WhenAll(inFlight);
+            await Task.WhenAll(days.Select(day => GrainFactory.GetGrain<IDayStatsGrain>(day).Flush()));
+            await control.Finish(id, processed, null);
+            logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, processed, generation);
+
+            async Task ProjectStreamAsync(List<StoredEvent> stream)
+            {
+                var orderEvents = stream.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data)).ToList();
+                var envelopes = OrderEventEnvelopes.Build(new OrderState(), orderEvents, stream[0].Version, [.. stream.Select(e => e.EventId)]);
+                foreach (var envelope in envelopes)
+                {
+                    days.Add(StatisticsKeys.Day(generation, OrderEventStreams.ShardOf(envelope.OrderId), DateOnly.FromDateTime(envelope.OccurredAt.UtcDateTime)));
+                    inFlight.Add(OrderEventsConsumerGrain.Project(GrainFactory, envelope, generation));
+                    if (inFlight.Count >= Parallelism)
+                    {
+                        await Task.WhenAll(inFlight);
+                        inFlight.Clear();
+                    }
+
+                    if (++processed % ProgressEvery == 0)
+                    {
+                        await control.Progress(id, processed);
+                    }
+                }
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, processed);
+            await control.Finish(id, processed, exception.Message);
+        }
+        finally
+        {
+            DelayDeactivation(TimeSpan.Zero);
+        }
+    }
+}
