@@ -37,7 +37,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<TableEventStore>();
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
-        silo.AddMemoryStreams(OrderEventStreams.ProviderName);
+        AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");
         silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, options =>
         {
@@ -51,6 +51,45 @@ public static class OrderFlowSiloExtensions
         }
 
         return silo;
+    }
+
+    /// <summary>Configuration key choosing the stream that carries order events: <c>Memory</c> (default) or <c>AzureQueue</c>.</summary>
+    public const string StreamsProviderKey = "Streams:Provider";
+
+    /// <summary>
+    /// Memory streams by default: fast, but events in flight are lost if a silo dies (the
+    /// publication marker and a rebuild repair that). Azure Queue streams keep events in storage
+    /// queues until consumed, so delivery survives a silo crash; their connection string is
+    /// <c>ConnectionStrings:Queues</c>, else the tables' one (Azurite's serves both).
+    /// </summary>
+    private static void AddOrderEventStreams(ISiloBuilder silo, IConfiguration configuration)
+    {
+        var provider = configuration[StreamsProviderKey] ?? "Memory";
+        switch (provider)
+        {
+            case "Memory":
+                silo.AddMemoryStreams(OrderEventStreams.ProviderName);
+                break;
+            case "AzureQueue":
+                var connection = configuration.GetConnectionString("Queues") ?? configuration.GetConnectionString(TablesConnectionName) ?? "UseDevelopmentStorage=true";
+                var queues = configuration.GetValue("Streams:QueueCount", 4);
+                silo.AddAzureQueueStreams(OrderEventStreams.ProviderName, options => options.Configure(queue =>
+                {
+                    if (Uri.TryCreate(connection, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http")
+                    {
+                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(endpoint, new DefaultAzureCredential());
+                    }
+                    else
+                    {
+                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(connection);
+                    }
+
+                    queue.QueueNames = [.. Enumerable.Range(0, queues).Select(i => $"orderflow-events-{i}")];
+                }));
+                break;
+            default:
+                throw new InvalidOperationException($"{StreamsProviderKey} is '{provider}'; it must be Memory or AzureQueue.");
+        }
     }
 
     /// <summary>

@@ -17,24 +17,35 @@ public sealed class Azurite : IAsyncDisposable
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly string? dataFolder;
+    private readonly string service;
     private Process? process;
 
-    private Azurite(int port, string? dataFolder)
+    private Azurite(int port, string? dataFolder, string service)
     {
         Port = port;
         this.dataFolder = dataFolder;
+        this.service = service;
     }
 
     public int Port { get; }
 
+    /// <summary>A connection string for this instance's service (tables, or queues for <see cref="StartQueuesAsync"/>).</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/{AccountName};";
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};{(service == "table" ? "Table" : "Queue")}Endpoint=http://127.0.0.1:{Port}/{AccountName};";
 
     public bool IsRunning => process is { HasExited: false };
 
     public static async Task<Azurite> StartNewAsync(string? dataFolder = null, CancellationToken cancellationToken = default)
     {
-        var azurite = new Azurite(FreePort(), dataFolder);
+        var azurite = new Azurite(FreePort(), dataFolder, "table");
+        await azurite.StartAsync(cancellationToken);
+        return azurite;
+    }
+
+    /// <summary>Azurite's queue service (in memory), for Azure Queue streams.</summary>
+    public static async Task<Azurite> StartQueuesAsync(CancellationToken cancellationToken = default)
+    {
+        var azurite = new Azurite(FreePort(), null, "queue");
         await azurite.StartAsync(cancellationToken);
         return azurite;
     }
@@ -48,7 +59,7 @@ public sealed class Azurite : IAsyncDisposable
             return;
         }
 
-        var script = Path.Combine(RepositoryRoot.Path, "node_modules", "azurite", "dist", "src", "table", "main.js");
+        var script = Path.Combine(RepositoryRoot.Path, "node_modules", "azurite", "dist", "src", service, "main.js");
         if (!File.Exists(script))
         {
             throw new InvalidOperationException($"Azurite is not installed at {script}. Run ./test.sh, or 'npm ci' in the repository root.");
@@ -60,7 +71,7 @@ public sealed class Azurite : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { script, "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--disableTelemetry", "--silent", "--skipApiVersionCheck" })
+        foreach (var argument in new[] { script, $"--{service}Host", "127.0.0.1", $"--{service}Port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--disableTelemetry", "--silent", "--skipApiVersionCheck" })
         {
             start.ArgumentList.Add(argument);
         }
