@@ -40,6 +40,8 @@ public static class ApiApplication
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.UseDefaultFiles();
+        app.UseStaticFiles(); // the live statistics page at /; its data calls need the reader role
         app.UseStatusCodePages(context => Problems.ForStatusCodeAsync(context.HttpContext));
         app.UseMiddleware<RequestBodyLimit>();
         app.UseAuthentication();
