@@ -20,7 +20,13 @@ public static class ApiApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The live page (wwwroot) is copied next to the assembly, so it is found whatever the
+        // working directory (run.sh, a published container, a test host).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+        });
         configure?.Invoke(builder);
 
         builder.UseOrleans(silo => silo

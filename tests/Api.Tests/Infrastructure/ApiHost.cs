@@ -63,6 +63,7 @@ public sealed class ApiHost : IAsyncDisposable
             ["Orleans:GatewayPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:ClusterId"] = "api-tests-" + Guid.NewGuid().ToString("N")[..12],
             ["EventStore:TableName"] = TableNames.Unique("events"),
+            ["Statistics:TableName"] = TableNames.Unique("stats"), // projections of different hosts must not share grain state
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
