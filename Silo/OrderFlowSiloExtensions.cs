@@ -45,13 +45,16 @@ public static class OrderFlowSiloExtensions
             options.TableName = configuration.GetValue($"{StatisticsOptions.Section}:TableName", "statistics")!;
         });
 
-        if (configuration.GetValue("Dashboard:Enabled", true))
+        if (DashboardEnabled(configuration))
         {
             silo.AddDashboard();
         }
 
         return silo;
     }
+
+    /// <summary><c>Dashboard:Enabled</c> (default true): whether silos register the Orleans Dashboard and the API maps it.</summary>
+    public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue("Dashboard:Enabled", true);
 
     /// <summary>Configuration key choosing the stream that carries order events: <c>Memory</c> (default) or <c>AzureQueue</c>.</summary>
     public const string StreamsProviderKey = "Streams:Provider";

@@ -33,7 +33,10 @@ public static class OperationsApi
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteHealth }).AllowAnonymous();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference(options => options.WithTitle("OrderFlow API")).AllowAnonymous();
-        app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin);
+        if (OrderFlow.Silo.OrderFlowSiloExtensions.DashboardEnabled(app.Configuration))
+        {
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin);
+        }
         return app;
     }
 

@@ -135,21 +135,28 @@ public static class RiskRules
         var alerts = new List<RiskAlert>();
         var placed = s.Placed.OrderBy(p => p.At).ThenBy(p => p.OrderId, StringComparer.Ordinal).ToList();
 
-        // Velocity: an order whose trailing window holds more than the limit triggers; one alert per
-        // customer and window-long period (aligned to the Unix epoch), carried by its first trigger.
-        var periods = new HashSet<long>();
+        // Velocity: an order whose trailing window holds more than the limit triggers. A burst is a
+        // run of orders each placed within one window of the previous; one alert per burst that
+        // has a trigger, carried (and identified) by its first trigger.
+        var burstStart = 0;
+        var burstAlerted = false;
         for (var i = 0; i < placed.Count; i++)
         {
+            if (i > 0 && placed[i].At - placed[i - 1].At > risk.VelocityWindow)
+            {
+                burstStart = i;
+                burstAlerted = false;
+            }
+
             var windowStart = placed[i].At - risk.VelocityWindow;
             var count = placed.Count(p => p.At > windowStart && p.At <= placed[i].At);
-            var period = placed[i].At.UtcTicks / risk.VelocityWindow.Ticks;
-            if (count > risk.VelocityMaxOrders && periods.Add(period))
+            if (count > risk.VelocityMaxOrders && !burstAlerted)
             {
-                var periodStart = new DateTimeOffset(period * risk.VelocityWindow.Ticks, TimeSpan.Zero);
+                burstAlerted = true;
                 alerts.Add(new RiskAlert(
-                    string.Create(CultureInfo.InvariantCulture, $"{Velocity}/{customerId}/{periodStart:yyyyMMdd'T'HHmmss}"),
+                    $"{Velocity}/{customerId}/{placed[i].OrderId}",
                     Velocity, customerId, placed[i].OrderId, placed[i].At,
-                    string.Create(CultureInfo.InvariantCulture, $"{count} orders placed within {risk.VelocityWindow} (limit {risk.VelocityMaxOrders}).")));
+                    string.Create(CultureInfo.InvariantCulture, $"{count} orders placed within {risk.VelocityWindow} (limit {risk.VelocityMaxOrders}); burst began with order {placed[burstStart].OrderId}.")));
             }
         }
 

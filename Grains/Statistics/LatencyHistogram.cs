@@ -62,5 +62,5 @@ public sealed class LatencyHistogram
         seconds <= 0 ? 0 : (int)Math.Ceiling(Math.Log(1 + seconds) / LogGrowth);
 
     /// <summary>The bin's geometric middle, minus the 1 added before taking the log.</summary>
-    public static double ValueOf(int bin) => bin == 0 ? 0 : Math.Round(Math.Exp((bin - 0.5) * LogGrowth) - 1, 3);
+    public static double ValueOf(int bin) => bin == 0 ? 0 : Math.Exp((bin - 0.5) * LogGrowth) - 1;
 }

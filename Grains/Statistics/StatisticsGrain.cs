@@ -172,8 +172,11 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     /// <summary>Every shard's rollups of the whole days [from, to).</summary>
     private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, DateTimeOffset from, DateTimeOffset to)
     {
+        // Only months that have statistics are read, so a query costs what its data costs, not what its range spans.
+        var known = (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months())
+            .Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from);
         var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
-        for (var month = new DateTimeOffset(from.Year, from.Month, 1, 0, 0, 0, TimeSpan.Zero); month < to; month = month.AddMonths(1))
+        foreach (var month in known)
         {
             var fromDay = from > month ? from.Day : 1;
             var toDay = to < month.AddMonths(1) ? to.Day : 32;

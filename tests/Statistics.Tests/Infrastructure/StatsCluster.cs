@@ -1,0 +1,174 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Silo;
+using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Streams;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests.Infrastructure;
+
+/// <summary>The tables one deployment uses: events and projection state, under one Orleans service id.</summary>
+public sealed record ClusterTables(string Events, string Statistics, string ServiceId)
+{
+    public static ClusterTables Unique(string prefix) =>
+        new(TableNames.Unique(prefix + "ev"), TableNames.Unique(prefix + "st"), "stats-tests-" + Guid.NewGuid().ToString("N")[..8]);
+}
+
+/// <summary>
+/// A one-silo in-process cluster configured by <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>
+/// (memory streams, Azure Table grain storage for the projections), whose client can also publish
+/// onto the order-event stream, plus an independent <see cref="TableEventStore"/> on its events table.
+/// </summary>
+public sealed class StatsCluster : IAsyncDisposable
+{
+    private readonly InProcessTestCluster cluster;
+
+    private StatsCluster(InProcessTestCluster cluster, string connectionString, ClusterTables tables)
+    {
+        this.cluster = cluster;
+        Tables = tables;
+        Store = new TableEventStore(
+            new TableServiceClient(connectionString),
+            Options.Create(new EventStoreOptions { TableName = tables.Events }),
+            TimeProvider.System,
+            NullLogger<TableEventStore>.Instance);
+        Reader = new GrainStatsReader(cluster.Client);
+    }
+
+    public ClusterTables Tables { get; }
+
+    /// <summary>Another writer and reader of the event log, independent of the silo.</summary>
+    public TableEventStore Store { get; }
+
+    public IClusterClient Client => cluster.Client;
+
+    public GrainStatsReader Reader { get; }
+
+    public static async Task<StatsCluster> StartAsync(string connectionString, ClusterTables tables, CancellationToken cancellationToken)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = connectionString,
+                ["EventStore:TableName"] = tables.Events,
+                ["Statistics:TableName"] = tables.Statistics,
+                ["Dashboard:Enabled"] = "false",
+            })
+            .Build();
+
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+
+        // Projection state is keyed by service id: a restarted deployment must keep it.
+        builder.Options.ServiceId = tables.ServiceId;
+        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
+        builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync(cancellationToken);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        var result = new StatsCluster(cluster, connectionString, tables);
+        await result.Store.EnsureTableAsync(cancellationToken);
+        return result;
+    }
+
+    public IOrderGrain Order(string orderId) => Client.GetGrain<IOrderGrain>(orderId);
+
+    /// <summary>Sends the plan's commands to the order grain, one after the other, and checks each succeeded.</summary>
+    public async Task ExecuteAsync(OrderPlan plan)
+    {
+        var grain = Order(plan.OrderId);
+        foreach (var step in plan.Steps)
+        {
+            OrderCommand command = step.Kind switch
+            {
+                StepKind.Place => new PlaceOrder(plan.OrderId, plan.CustomerId, plan.Currency,
+                    [.. plan.Lines.Select(l => new OrderLineRequest(l.Sku, l.Quantity, l.UnitPrice))], step.At),
+                StepKind.Pay => new PayOrder(step.Id, step.Amount, "card", step.At),
+                StepKind.Ship => new ShipOrder("DHL", "TRACK-" + plan.OrderId, step.At),
+                StepKind.Deliver => new DeliverOrder(step.At),
+                StepKind.Cancel => new CancelOrder("changed my mind", step.At),
+                StepKind.Refund => new RefundOrder(step.Id, step.Amount, "returned", step.At),
+                _ => throw new InvalidOperationException(step.Kind.ToString()),
+            };
+            var result = await grain.Execute(command, CommandMetadata.None);
+            Assert.True(result.Error is null, $"{plan.OrderId} {step.Kind} at {step.At:O}: {result.Error}");
+        }
+    }
+
+    /// <summary>Every order's events as stored, read back from the log by the independent store.</summary>
+    public async Task<Dictionary<string, List<StoredEvent>>> ReadLogAsync(CancellationToken cancellationToken)
+    {
+        var log = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
+        await foreach (var (orderId, stored) in Store.ScanAllAsync(cancellationToken))
+        {
+            if (!log.TryGetValue(orderId, out var events))
+            {
+                log[orderId] = events = [];
+            }
+
+            events.Add(stored);
+        }
+
+        foreach (var events in log.Values)
+        {
+            events.Sort((a, b) => a.Version.CompareTo(b.Version));
+        }
+
+        return log;
+    }
+
+    /// <summary>The test's expectation: its own fold of every event in the log.</summary>
+    public async Task<Expected> ExpectedFromLogAsync(CancellationToken cancellationToken) =>
+        new((await ReadLogAsync(cancellationToken)).SelectMany(pair => Facts.ForOrder(pair.Key, Facts.FromLog(pair.Value))));
+
+    /// <summary>The envelopes of an order's stored events, built as the order grain builds them.</summary>
+    public static List<OrderEventEnvelope> Envelopes(IReadOnlyList<StoredEvent> events) =>
+        OrderEventEnvelopes.Build(
+            new OrderState(),
+            [.. events.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data))],
+            events[0].Version,
+            [.. events.Select(e => e.EventId)]);
+
+    /// <summary>Publishes onto the real order-event stream of the envelope's shard, from the cluster client.</summary>
+    public Task PublishAsync(OrderEventEnvelope envelope) =>
+        Client.GetStreamProvider(OrderEventStreams.ProviderName)
+            .GetStream<OrderEventEnvelope>(StreamId.Create(OrderEventStreams.Namespace, OrderEventStreams.StreamKey(OrderEventStreams.ShardOf(envelope.OrderId))))
+            .OnNextAsync(envelope);
+
+    /// <summary>Deactivates every idle activation in the cluster (projections flush on the way out).</summary>
+    public Task CollectAllAsync() => Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+    /// <summary>Deactivates one grain and waits until it is gone.</summary>
+    public Task DeactivateAsync(IAddressable grain) => cluster.DeactivateAsync(grain);
+
+    /// <summary>An order id that maps to <paramref name="shard"/>.</summary>
+    public static string IdOnShard(string prefix, int shard)
+    {
+        for (var i = 0; ; i++)
+        {
+            var id = prefix + "-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (OrderEventStreams.ShardOf(id) == shard)
+            {
+                return id;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await cluster.DisposeAsync();
+}
