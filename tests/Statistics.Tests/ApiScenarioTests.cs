@@ -110,6 +110,14 @@ public sealed class ApiScenarioTests(StatsApiFixture fixture)
             JsonSerializer.Serialize((await host.Reader.GetAsync<ProductsBody>("/api/stats/products", ct)).Products));
 
         await AssertShapesAsync(host.Http, day0, ct);
+
+        // A rebuild from the log changes nothing: every statistic, figure for figure.
+        var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+        var rebuild = await RebuildTests.RebuildAsync(host, ct);
+        Assert.Equal(expected.Facts.Count, rebuild.EventsProcessed);
+        var after = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+        Assert.True(before == after, "The rebuild changed statistics:\n  " + StatsCheck.SnapshotDiff(before, after));
+        output?.WriteLine($"rebuild of {rebuild.EventsProcessed} events took {(rebuild.CompletedAt - rebuild.StartedAt)?.TotalSeconds:0.0} s");
     }
 
     /// <summary>The placed orders stuck for at least <paramref name="age"/>: all of those, and only those, in the same order.</summary>

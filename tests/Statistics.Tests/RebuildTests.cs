@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OrderFlow.Projections;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>POST /api/admin/projections/rebuild: recompute every projection from the log into a new generation.</summary>
+public sealed class RebuildTests(AzuriteFixture azurite)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    [Fact]
+    public async Task A_rebuild_leaves_every_statistic_unchanged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+        var (plans, check) = Plans(new Random(7), 150, "settled");
+        await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
+        var expected = new Expected(plans.SelectMany(p => p.Facts()));
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the rebuild");
+        var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+
+        var status = await RebuildAsync(host, ct);
+
+        Assert.Equal(expected.Facts.Count, status.EventsProcessed);
+        Assert.Equal(2, status.Generation);
+        Assert.True(status.CompletedAt >= status.StartedAt);
+        var after = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+        Assert.True(before == after, "The rebuild changed statistics:\n  " + StatsCheck.SnapshotDiff(before, after));
+    }
+
+    [Fact]
+    public async Task A_rebuild_while_commands_keep_arriving_loses_nothing_and_counts_nothing_twice()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+        var random = new Random(11);
+        var (early, check) = Plans(random, 150, "early");
+        var (late, _) = Plans(random, 150, "late");
+        await Parallel.ForEachAsync(early, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
+
+        // Commands keep arriving while the rebuild scans the log.
+        var rebuild = RebuildAsync(host, ct);
+        await Parallel.ForEachAsync(late, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
+        var status = await rebuild;
+
+        Assert.Equal(RebuildState.Completed, status.State);
+        var expected = new Expected(early.Concat(late).SelectMany(p => p.Facts()));
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics after a rebuild under load");
+    }
+
+    [Fact]
+    public async Task An_unknown_rebuild_is_404()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+
+        using var response = await host.Http.GetAsync("/api/admin/projections/rebuild/nope", ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    internal static async Task<RebuildStatus> RebuildAsync(StatsApiHost host, CancellationToken ct)
+    {
+        using var started = await host.Http.PostAsync("/api/admin/projections/rebuild", null, ct);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var location = started.Headers.Location!.ToString();
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString();
+        Assert.EndsWith("/" + id, location);
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var status = (await host.Http.GetFromJsonAsync<RebuildStatus>(location, Json, ct))!;
+            if (status.State != RebuildState.Running)
+            {
+                Assert.Equal(RebuildState.Completed, status.State);
+                return status;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Rebuild {id} still running after 90 s ({status.EventsProcessed} events).");
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private static (List<OrderPlan> Plans, CheckPlan Check) Plans(Random random, int count, string prefix)
+    {
+        var day0 = TestClock.Day0;
+        var generator = new ScenarioGenerator(random, [.. Enumerable.Range(1, 8).Select(i => $"SKU-{i}")]);
+        var plans = Enumerable.Range(1, count).Select(i => generator.Order(
+            string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i:D4}"),
+            string.Create(CultureInfo.InvariantCulture, $"rb-cust-{random.Next(12):D2}"),
+            random.Next(3) == 0 ? "USD" : "EUR",
+            generator.AnyLifecycle(),
+            generator.RandomTime(day0, TimeSpan.FromHours(56)))).ToList();
+        var check = new CheckPlan(
+            [(null, null), (day0.AddHours(5).AddMinutes(13), day0.AddHours(29).AddMinutes(47))],
+            [(day0.AddHours(30), day0.AddHours(32), StatsInterval.Minute), (day0, day0.AddDays(3), StatsInterval.Day)],
+            [10]);
+        return (plans, check);
+    }
+}
