@@ -35,6 +35,8 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
+        silo.Services.TryAddSingleton<PendingRollups>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);

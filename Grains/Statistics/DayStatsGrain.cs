@@ -38,6 +38,7 @@ public sealed class DayStatsState
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,
+    PendingRollups pending,
     ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
 {
     private bool dirty;
@@ -75,6 +76,7 @@ public sealed class DayStatsGrain(
         }
 
         dirty = true;
+        pending.Add(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
@@ -104,6 +106,10 @@ public sealed class DayStatsGrain(
                 Products = state.State.Products,
             };
             await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
+            if (!dirty)
+            {
+                pending.Remove(this.GetPrimaryKeyString());
+            }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
