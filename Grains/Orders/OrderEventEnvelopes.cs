@@ -1,3 +1,4 @@
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
@@ -49,6 +50,16 @@ public static class OrderEventEnvelopes
 
         return envelopes;
     }
+
+    /// <summary>Envelopes for events read back from the log, which follow <paramref name="before"/>.</summary>
+    public static List<OrderEventEnvelope> FromStored(OrderState before, IReadOnlyList<StoredEvent> stored) =>
+        stored.Count == 0
+            ? []
+            : Build(
+                before,
+                [.. stored.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data))],
+                stored[0].Version,
+                [.. stored.Select(e => e.EventId)]);
 
     private static double Seconds(DateTimeOffset from, DateTimeOffset to) => Math.Max(0, (to - from).TotalSeconds);
 }

@@ -308,8 +308,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         {
             var before = Fold(await store.LoadAtVersionAsync(OrderId, marker));
             var stored = await store.ReadEventsAsync(OrderId, marker + 1, version - marker);
-            var events = stored.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data)).ToList();
-            await PublishAsync(OrderEventEnvelopes.Build(before, events, marker + 1, [.. stored.Select(e => e.EventId)]));
+            await PublishAsync(OrderEventEnvelopes.FromStored(before, stored));
         }
         catch (Exception exception)
         {

@@ -140,6 +140,8 @@ public static class RiskRules
         // has a trigger, carried (and identified) by its first trigger.
         var burstStart = 0;
         var burstAlerted = false;
+        var windowFirst = 0; // placed[windowFirst..windowEnd) lie in (At_i - window, At_i]; both only move forward
+        var windowEnd = 0;
         for (var i = 0; i < placed.Count; i++)
         {
             if (i > 0 && placed[i].At - placed[i - 1].At > risk.VelocityWindow)
@@ -149,7 +151,17 @@ public static class RiskRules
             }
 
             var windowStart = placed[i].At - risk.VelocityWindow;
-            var count = placed.Count(p => p.At > windowStart && p.At <= placed[i].At);
+            while (placed[windowFirst].At <= windowStart)
+            {
+                windowFirst++;
+            }
+
+            while (windowEnd < placed.Count && placed[windowEnd].At <= placed[i].At)
+            {
+                windowEnd++;
+            }
+
+            var count = windowEnd - windowFirst;
             if (count > risk.VelocityMaxOrders && !burstAlerted)
             {
                 burstAlerted = true;

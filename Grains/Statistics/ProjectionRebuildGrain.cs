@@ -73,9 +73,7 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
 
             async Task ProjectStreamAsync(List<StoredEvent> stream)
             {
-                var orderEvents = stream.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data)).ToList();
-                var envelopes = OrderEventEnvelopes.Build(new OrderState(), orderEvents, stream[0].Version, [.. stream.Select(e => e.EventId)]);
-                foreach (var envelope in envelopes)
+                foreach (var envelope in OrderEventEnvelopes.FromStored(new OrderState(), stream))
                 {
                     days.Add(StatisticsKeys.Day(generation, OrderEventStreams.ShardOf(envelope.OrderId), DateOnly.FromDateTime(envelope.OccurredAt.UtcDateTime)));
                     inFlight.Add(OrderEventsConsumerGrain.Project(GrainFactory, envelope, generation));

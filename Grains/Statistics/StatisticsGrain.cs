@@ -85,15 +85,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
     public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
     {
-        var generation = await ActiveGeneration();
-        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
         var products = new Dictionary<string, ProductTotals>();
-        var days = await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
-        {
-            var start = MonthStart(month);
-            return GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, start.Year, start.Month)).GetDays(1, 32);
-        })));
-        foreach (var rollup in days.SelectMany(d => d.Values))
+        foreach (var (_, rollup) in await DaysAsync(await ActiveGeneration(), DateTimeOffset.MinValue, DateTimeOffset.MaxValue))
         {
             ProductTotals.Merge(products, rollup.Products);
         }
