@@ -24,9 +24,10 @@ public static class OrderFlowSiloExtensions
     public const string TablesConnectionName = "Tables";
 
     /// <summary>
-    /// Registers the event log on Azure Table Storage, the log-consistency provider the order
-    /// aggregate uses, the stream that carries confirmed events to the statistics projections and
-    /// their grain storage, and the Orleans Dashboard's silo services.
+    /// Registers the event log on Azure Table Storage and its change index, the log-consistency
+    /// provider the order aggregate uses, the stream that carries confirmed events to the
+    /// statistics projections, their grain storage and their reconciliation with the log, and the
+    /// Orleans Dashboard's silo services.
     /// </summary>
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -35,8 +36,13 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
+        silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<PendingRollups>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
+        if (configuration.GetValue($"{StatisticsOptions.Section}:Reconciliation:Enabled", true))
+        {
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProjectionReconciliation>();
+        }
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);

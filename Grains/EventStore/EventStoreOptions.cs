@@ -20,4 +20,16 @@ public sealed class EventStoreOptions
     /// such operations and must answer well within Orleans' 30 s call timeout.
     /// </summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>
+    /// The table of the <see cref="ChangeIndex"/> (which streams changed when); by default the
+    /// events table's name followed by "changes".
+    /// </summary>
+    public string? ChangesTableName { get; set; }
+
+    /// <summary>
+    /// The width of the change index's time buckets. Wider buckets mean fewer index writes (one per
+    /// writer and bucket) but a later look at the changes: a bucket is read once it has ended.
+    /// </summary>
+    public TimeSpan ChangeBucket { get; set; } = TimeSpan.FromMinutes(1);
 }

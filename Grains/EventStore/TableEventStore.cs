@@ -28,12 +28,12 @@ public sealed class TableEventStore
     private readonly TimeSpan operationTimeout;
     private readonly TimeProvider time;
     private readonly ILogger<TableEventStore> logger;
-    private readonly SemaphoreSlim tableCreation = new(1, 1);
-    private volatile bool tableExists;
+    private readonly TableCreation creation;
 
     public TableEventStore(TableServiceClient service, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<TableEventStore> logger)
     {
         table = service.GetTableClient(options.Value.TableName);
+        creation = new TableCreation(table);
         operationTimeout = options.Value.OperationTimeout;
         this.time = time;
         this.logger = logger;
@@ -242,27 +242,7 @@ public sealed class TableEventStore
         }, cancellationToken);
 
     /// <summary>Creates the table if it does not exist yet; called once per process, retried after a failure.</summary>
-    public async Task EnsureTableAsync(CancellationToken cancellationToken = default)
-    {
-        if (tableExists)
-        {
-            return;
-        }
-
-        await tableCreation.WaitAsync(cancellationToken);
-        try
-        {
-            if (!tableExists)
-            {
-                await table.CreateIfNotExistsAsync(cancellationToken);
-                tableExists = true;
-            }
-        }
-        finally
-        {
-            tableCreation.Release();
-        }
-    }
+    public Task EnsureTableAsync(CancellationToken cancellationToken = default) => creation.EnsureAsync(cancellationToken);
 
     private const string SnapshotUpperBound = "snapshot."; // '.' follows '-' in ASCII: the end of the "snapshot-" range
 

@@ -61,5 +61,15 @@ public static class OrderEventEnvelopes
                 stored[0].Version,
                 [.. stored.Select(e => e.EventId)]);
 
+    /// <summary>
+    /// Envelopes for the order's stored events after <paramref name="afterVersion"/>, read back from
+    /// the log: what a republish or a reconciliation delivers.
+    /// </summary>
+    public static async Task<List<OrderEventEnvelope>> ReadAfterAsync(TableEventStore store, string orderId, int afterVersion, int maxCount = int.MaxValue)
+    {
+        var before = OrderState.Fold(await store.LoadAtVersionAsync(orderId, afterVersion));
+        return FromStored(before, await store.ReadEventsAsync(orderId, afterVersion + 1, maxCount));
+    }
+
     private static double Seconds(DateTimeOffset from, DateTimeOffset to) => Math.Max(0, (to - from).TotalSeconds);
 }

@@ -31,8 +31,9 @@ namespace OrderFlow.Grains.Orders;
 /// </para>
 /// <para>
 /// Activation reads nothing: the view starts as "assumed new" at version 0. A placement appends
-/// against that assumption (its insert fails if the order exists), so a new order costs one
-/// storage round trip; every other command and query loads the log first.
+/// against that assumption (its insert fails if the order exists), so a new order reads nothing
+/// (it writes its change-index announcement and its append); every other command and query of a
+/// fresh activation loads the log first.
 /// </para>
 /// </remarks>
 [LogConsistencyProvider(ProviderName = LogConsistencyProviderName)]
@@ -44,6 +45,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private const int MaxConflictRetries = 5;
 
     private readonly TableEventStore store;
+    private readonly ChangeIndex changes;
     private readonly TimeProvider time;
     private readonly ILogger<OrderGrain> logger;
     private readonly int snapshotInterval;
@@ -51,14 +53,18 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private bool activationReadDone;
     private bool viewIsVerified;
 
+    /// <summary>The change-index bucket this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
+    private string? announcedBucket;
+
     /// <summary>Every version up to this one has been published to the order-event stream.</summary>
     private int publishedThrough;
     private KeyValuePair<int, OrderState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
-    public OrderGrain(TableEventStore store, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<OrderGrain> logger)
+    public OrderGrain(TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<OrderGrain> logger)
     {
         this.store = store;
+        this.changes = changes;
         this.time = time;
         this.logger = logger;
         snapshotInterval = Math.Max(1, options.Value.SnapshotInterval);
@@ -163,13 +169,13 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var slice = await store.LoadAtVersionAsync(OrderId, version);
-        return slice.Version == version && Fold(slice) is { Exists: true } state ? state.ToView(version) : null;
+        return slice.Version == version && OrderState.Fold(slice) is { Exists: true } state ? state.ToView(version) : null;
     }
 
     public async Task<OrderView?> GetAsOf(DateTimeOffset asOf)
     {
         var slice = await store.LoadAsOfAsync(OrderId, asOf);
-        return Fold(slice) is { Exists: true } state ? state.ToView(slice.Version) : null;
+        return OrderState.Fold(slice) is { Exists: true } state ? state.ToView(slice.Version) : null;
     }
 
     public async Task<EventPage?> GetEvents(int fromVersion, int limit)
@@ -211,7 +217,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
         var slice = await store.LoadLatestAsync(OrderId);
         viewIsVerified = true;
-        return new(slice.Version, Fold(slice));
+        return new(slice.Version, OrderState.Fold(slice));
     }
 
     async Task<bool> ICustomStorageInterface<OrderState, OrderEvent>.ApplyUpdatesToStorage(IReadOnlyList<OrderEvent> updates, int expectedVersion)
@@ -238,6 +244,11 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// Appends one command's events, with a snapshot when they cross a multiple of the snapshot
     /// interval and the publication marker, in one transaction. Returns the events' ids.
     /// </summary>
+    /// <remarks>
+    /// The first append of this activation in a change-index bucket is announced in the
+    /// <see cref="ChangeIndex"/> first, so that the projections' reconciliation finds it even if
+    /// this silo dies before publishing and the order is never loaded again.
+    /// </remarks>
     private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash)
     {
         var rows = new List<EventToAppend>(events.Length);
@@ -270,6 +281,13 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
+        var bucket = changes.BucketOf(time.GetUtcNow());
+        if (bucket != announcedBucket)
+        {
+            await changes.RecordAsync(OrderId, expectedVersion + 1, bucket);
+            announcedBucket = bucket;
+        }
+
         await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough);
         return [.. rows.Select(row => row.EventId)];
     }
@@ -306,9 +324,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     {
         try
         {
-            var before = Fold(await store.LoadAtVersionAsync(OrderId, marker));
-            var stored = await store.ReadEventsAsync(OrderId, marker + 1, version - marker);
-            await PublishAsync(OrderEventEnvelopes.FromStored(before, stored));
+            await PublishAsync(await OrderEventEnvelopes.ReadAfterAsync(store, OrderId, marker, version - marker));
         }
         catch (Exception exception)
         {
@@ -320,7 +336,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private async Task ReloadAsync()
     {
         var slice = await store.LoadLatestAsync(OrderId);
-        loadedForAdaptor = new(slice.Version, Fold(slice));
+        loadedForAdaptor = new(slice.Version, OrderState.Fold(slice));
         try
         {
             await RefreshNow();
@@ -351,17 +367,6 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         var view = await GetAtVersion(record.ResultVersion)
             ?? throw new InvalidDataException($"Order '{OrderId}' has an idempotency record for version {record.ResultVersion}, which does not exist.");
         return CommandResult.Success(view, replayed: true);
-    }
-
-    private static OrderState Fold(StreamSlice slice)
-    {
-        var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data) : new OrderState();
-        foreach (var stored in slice.Events)
-        {
-            state.Apply(OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data));
-        }
-
-        return state;
     }
 
     /// <summary>Identifies a request's content, so that a reused idempotency key with another body is recognised.</summary>

@@ -1,3 +1,4 @@
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 
@@ -33,6 +34,18 @@ public sealed class OrderState
     [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
 
     public bool Exists => Status != OrderStatus.None;
+
+    /// <summary>The state a slice of the log describes: its snapshot, then its events applied in order.</summary>
+    public static OrderState Fold(StreamSlice slice)
+    {
+        var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data) : new OrderState();
+        foreach (var stored in slice.Events)
+        {
+            state.Apply(OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data));
+        }
+
+        return state;
+    }
 
     /// <summary>What can still be refunded: paid minus refunded.</summary>
     public decimal Refundable => Paid - Refunded;

@@ -14,7 +14,10 @@ public interface IDayStatsGrain : IGrainWithStringKey
     /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
 
-    /// <summary>Persists what was counted and pushes the day's rollup now, instead of at the next tick.</summary>
+    /// <summary>
+    /// Persists what was counted and pushes the day's rollup now, instead of at the next tick;
+    /// throws if that failed, so that a caller relying on it (a rebuild, a reconciliation) does not go on.
+    /// </summary>
     Task Flush();
 }
 
@@ -35,13 +38,24 @@ public sealed class DayStatsState
 /// persisted, and the day's hourly rollup pushed to its <see cref="MonthStatsGrain"/>, every
 /// <see cref="StatisticsOptions.FlushInterval"/> and on deactivation.
 /// </summary>
+/// <remarks>
+/// Persisting the day and pushing its rollup are two writes; a silo can die between them. So a
+/// day loaded from storage assumes its month may be behind and pushes its rollup at the first
+/// flush even if it has counted nothing new: otherwise a reconciliation that finds every event
+/// already counted would leave the month short for good.
+/// </remarks>
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,
     PendingRollups pending,
     ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
 {
+    /// <summary>Counts not yet persisted.</summary>
     private bool dirty;
+
+    /// <summary>The month may not hold this day's latest rollup.</summary>
+    private bool rollupBehind;
+
     private int generation;
     private int shard;
     private DateOnly day;
@@ -50,11 +64,17 @@ public sealed class DayStatsGrain(
     {
         (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
         day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        this.RegisterGrainTimer(FlushAsync, options.Value.FlushInterval, options.Value.FlushInterval);
+        if (state.State.Minutes.Count > 0)
+        {
+            rollupBehind = true;
+            pending.Add(this.GetPrimaryKeyString());
+        }
+
+        this.RegisterGrainTimer(cancellationToken => FlushAsync(cancellationToken, rethrow: false), options.Value.FlushInterval, options.Value.FlushInterval);
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync(cancellationToken);
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync(cancellationToken, rethrow: false);
 
     public Task Ingest(OrderEventEnvelope envelope)
     {
@@ -76,28 +96,41 @@ public sealed class DayStatsGrain(
         }
 
         dirty = true;
+        rollupBehind = true;
         pending.Add(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
-    public Task Flush() => FlushAsync(CancellationToken.None);
+    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true);
 
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
             .ToDictionary(pair => pair.Key, pair => pair.Value));
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow)
     {
-        if (!dirty)
+        if (!dirty && !rollupBehind)
         {
             return;
         }
 
-        dirty = false;
         try
         {
-            await state.WriteStateAsync(cancellationToken);
+            if (dirty)
+            {
+                dirty = false;
+                try
+                {
+                    await state.WriteStateAsync(cancellationToken);
+                }
+                catch
+                {
+                    dirty = true;
+                    throw;
+                }
+            }
+
             var rollup = new DayRollup
             {
                 Hours = state.State.Minutes
@@ -106,6 +139,7 @@ public sealed class DayStatsGrain(
                 Products = state.State.Products,
             };
             await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
+            rollupBehind = dirty; // counted meanwhile: that is for the next flush
             if (!dirty)
             {
                 pending.Remove(this.GetPrimaryKeyString());
@@ -113,8 +147,12 @@ public sealed class DayStatsGrain(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            dirty = true; // try again at the next tick
+            // Whatever did not happen is tried again at the next tick.
             logger.LogWarning(exception, "Statistics for {Key} could not be flushed; retrying.", this.GetPrimaryKeyString());
+            if (rethrow)
+            {
+                throw;
+            }
         }
     }
 }

@@ -35,13 +35,12 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
         return Task.CompletedTask;
     }
 
-    /// <summary>Feeds one event to every projection of <paramref name="generation"/>; also what a rebuild replays through.</summary>
+    /// <summary>Feeds one event to every projection of <paramref name="generation"/>; also what a rebuild and a reconciliation feed through (see <see cref="ProjectionFeed"/>).</summary>
     public static Task Project(IGrainFactory grains, OrderEventEnvelope e, int generation)
     {
-        var shard = OrderEventStreams.ShardOf(e.OrderId);
         return Task.WhenAll(
-            grains.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, DateOnly.FromDateTime(e.OccurredAt.UtcDateTime))).Ingest(e),
+            grains.GetGrain<IDayStatsGrain>(StatisticsKeys.DayOf(generation, e)).Ingest(e),
             grains.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, e.CustomerId)).Ingest(e),
-            grains.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, shard)).Ingest(e));
+            grains.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(e.OrderId))).Ingest(e));
     }
 }

@@ -42,11 +42,9 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        long processed = 0;
-        var days = new HashSet<string>(StringComparer.Ordinal);
+        var feed = new ProjectionFeed(GrainFactory, Parallelism);
         try
         {
-            var inFlight = new List<Task>();
             string? streamId = null;
             var events = new List<StoredEvent>();
             await foreach (var (stream, stored) in store.ScanAllAsync())
@@ -66,34 +64,26 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
                 await ProjectStreamAsync(events);
             }
 
-            await Task.WhenAll(inFlight);
-            await Task.WhenAll(days.Select(day => GrainFactory.GetGrain<IDayStatsGrain>(day).Flush()));
-            await control.Finish(id, processed, null);
-            logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, processed, generation);
+            await feed.CompleteAsync();
+            await control.Finish(id, feed.Fed, null);
+            logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, feed.Fed, generation);
 
             async Task ProjectStreamAsync(List<StoredEvent> stream)
             {
                 foreach (var envelope in OrderEventEnvelopes.FromStored(new OrderState(), stream))
                 {
-                    days.Add(StatisticsKeys.Day(generation, OrderEventStreams.ShardOf(envelope.OrderId), DateOnly.FromDateTime(envelope.OccurredAt.UtcDateTime)));
-                    inFlight.Add(OrderEventsConsumerGrain.Project(GrainFactory, envelope, generation));
-                    if (inFlight.Count >= Parallelism)
+                    await feed.AddAsync(envelope, generation);
+                    if (feed.Fed % ProgressEvery == 0)
                     {
-                        await Task.WhenAll(inFlight);
-                        inFlight.Clear();
-                    }
-
-                    if (++processed % ProgressEvery == 0)
-                    {
-                        await control.Progress(id, processed);
+                        await control.Progress(id, feed.Fed);
                     }
                 }
             }
         }
         catch (Exception exception)
         {
-            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, processed);
-            await control.Finish(id, processed, exception.Message);
+            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, feed.Fed);
+            await control.Finish(id, feed.Fed, exception.Message);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -11,6 +12,10 @@ public static class StatisticsKeys
 {
     public static string Day(int generation, int shard, DateOnly day) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{day:yyyy-MM-dd}");
+
+    /// <summary>The day grain that counts <paramref name="envelope"/> in <paramref name="generation"/>: its shard, on the day of its event time.</summary>
+    public static string DayOf(int generation, OrderEventEnvelope envelope) =>
+        Day(generation, OrderEventStreams.ShardOf(envelope.OrderId), DateOnly.FromDateTime(envelope.OccurredAt.UtcDateTime));
 
     public static string Month(int generation, int shard, int year, int month) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{year:D4}-{month:D2}");

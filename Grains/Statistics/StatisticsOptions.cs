@@ -24,6 +24,27 @@ public sealed class StatisticsOptions
     public TimeSpan ClosedOrderMemory { get; set; } = TimeSpan.FromDays(7);
 
     public RiskOptions Risk { get; set; } = new();
+
+    public ReconciliationOptions Reconciliation { get; set; } = new();
+}
+
+/// <summary>How the projections are reconciled with the event log (section <c>Statistics:Reconciliation</c>); see <see cref="ProjectionReconcilerGrain"/>.</summary>
+public sealed class ReconciliationOptions
+{
+    /// <summary>Whether silos run the reconciliation on their own, every <see cref="Interval"/>.</summary>
+    public bool Enabled { get; set; } = true;
+
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long after a change-index bucket ends its changes are reconciled. Must exceed the
+    /// longest an append can take after it was announced (two event-log operations, 2 × 6 s by
+    /// default) plus the clock difference between silos.
+    /// </summary>
+    public TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Changes dealt with per pass, so that a pass answers well within Orleans' call timeout; a full pass is followed by another at once.</summary>
+    public int MaxChangesPerPass { get; set; } = 200;
 }
 
 /// <summary>Thresholds of the risk rules (configuration section <c>Statistics:Risk</c>).</summary>

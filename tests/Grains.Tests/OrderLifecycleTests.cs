@@ -126,20 +126,33 @@ public sealed class OrderLifecycleTests(OrderClusterFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task PlacingANewOrderCostsOneStorageRoundTrip()
+    public async Task PlacingANewOrderCostsItsAnnouncementAndOneAppend()
     {
         var requests = Assert.IsType<RequestCounter>(cluster.Requests);
 
-        // Warm up: the silo creates the table (once per process) and opens a connection.
+        // Warm up: the silo creates the tables (once per process) and opens a connection.
         var warmUp = NewOrderId();
         await cluster.Grain(warmUp).Succeeds(Place(warmUp));
 
         var id = NewOrderId();
+        var minute = DateTime.UtcNow.Minute;
         requests.Reset();
         await cluster.Grain(id).Succeeds(Place(id));
 
+        // The change-index row, then the append: no read.
         var sent = requests.Sent;
-        Assert.True(sent.Count == 1, "A placement sent: " + string.Join(", ", sent));
-        Assert.EndsWith("$batch", sent[0], StringComparison.Ordinal);
+        Assert.True(sent.Count == 2, "A placement sent: " + string.Join(", ", sent));
+        Assert.Contains(cluster.TableName + "changes(", sent[0], StringComparison.Ordinal);
+        Assert.EndsWith("$batch", sent[1], StringComparison.Ordinal);
+
+        // The next command of the same activation within the same change bucket (a minute) is one append.
+        requests.Reset();
+        await cluster.Grain(id).Succeeds(Pay());
+        if (DateTime.UtcNow.Minute == minute)
+        {
+            sent = requests.Sent;
+            Assert.True(sent.Count == 1, "A payment sent: " + string.Join(", ", sent));
+            Assert.EndsWith("$batch", sent[0], StringComparison.Ordinal);
+        }
     }
 }

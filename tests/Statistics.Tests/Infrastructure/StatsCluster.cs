@@ -35,11 +35,9 @@ public sealed class StatsCluster : IAsyncDisposable
     {
         this.cluster = cluster;
         Tables = tables;
-        Store = new TableEventStore(
-            new TableServiceClient(connectionString),
-            Options.Create(new EventStoreOptions { TableName = tables.Events }),
-            TimeProvider.System,
-            NullLogger<TableEventStore>.Instance);
+        var storeOptions = Options.Create(new EventStoreOptions { TableName = tables.Events });
+        Store = new TableEventStore(new TableServiceClient(connectionString), storeOptions, TimeProvider.System, NullLogger<TableEventStore>.Instance);
+        Changes = new ChangeIndex(new TableServiceClient(connectionString), storeOptions, NullLogger<ChangeIndex>.Instance);
         Reader = new GrainStatsReader(cluster.Client);
     }
 
@@ -48,21 +46,30 @@ public sealed class StatsCluster : IAsyncDisposable
     /// <summary>Another writer and reader of the event log, independent of the silo.</summary>
     public TableEventStore Store { get; }
 
+    /// <summary>The change index of the events table, as a writer sees it.</summary>
+    public ChangeIndex Changes { get; }
+
     public IClusterClient Client => cluster.Client;
 
     public GrainStatsReader Reader { get; }
 
-    public static async Task<StatsCluster> StartAsync(string connectionString, ClusterTables tables, CancellationToken cancellationToken)
+    /// <param name="settings">Configuration on top of the defaults (tables, no dashboard).</param>
+    public static async Task<StatsCluster> StartAsync(
+        string connectionString, ClusterTables tables, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = connectionString,
-                ["EventStore:TableName"] = tables.Events,
-                ["Statistics:TableName"] = tables.Statistics,
-                ["Dashboard:Enabled"] = "false",
-            })
-            .Build();
+        var values = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = connectionString,
+            ["EventStore:TableName"] = tables.Events,
+            ["Statistics:TableName"] = tables.Statistics,
+            ["Dashboard:Enabled"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
@@ -169,6 +176,9 @@ public sealed class StatsCluster : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Stops the silo without a graceful shutdown: nothing gets to flush on the way out.</summary>
+    public Task KillSiloAsync() => cluster.KillSiloAsync(cluster.Silos[0]);
 
     public async ValueTask DisposeAsync() => await cluster.DisposeAsync();
 }

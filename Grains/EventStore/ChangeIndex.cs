@@ -1,0 +1,138 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it.</summary>
+public sealed record StreamChange(string StreamId, int FromVersion, string Bucket, string RowKey, ETag ETag);
+
+/// <summary>
+/// Which streams changed when. The event log has one partition per stream and no global order,
+/// so "what was appended lately" cannot be asked of it without scanning every partition. Before a
+/// writer appends, it records here the stream and the first version it is about to write, in a
+/// partition per time bucket (<see cref="EventStoreOptions.ChangeBucket"/>); a row is written once
+/// per writer and bucket, not once per append. A reader that takes the rows of buckets that ended
+/// more than an append's deadline ago sees every append that can still land in them; it removes
+/// the rows it has dealt with, so the index holds only work still to do.
+/// </summary>
+/// <remarks>
+/// The row is written before the append, in its own request, because a table transaction cannot
+/// span partitions: a row without its append (the append failed) is harmless, whereas an append
+/// without its row could be missed.
+/// </remarks>
+public sealed class ChangeIndex
+{
+    private const string StreamIdProperty = "StreamId";
+    private const string FromVersionProperty = "FromVersion";
+
+    /// <summary>Bucket partition keys: the bucket's start, sortable as text.</summary>
+    private const string BucketFormat = "yyyyMMdd'T'HHmmss";
+
+    private readonly TableClient table;
+    private readonly TimeSpan operationTimeout;
+    private readonly long bucketTicks;
+    private readonly ILogger<ChangeIndex> logger;
+    private readonly TableCreation creation;
+
+    public ChangeIndex(TableServiceClient service, IOptions<EventStoreOptions> options, ILogger<ChangeIndex> logger)
+    {
+        var settings = options.Value;
+        if (settings.ChangeBucket < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), settings.ChangeBucket, $"{EventStoreOptions.Section}:ChangeBucket must be at least one second.");
+        }
+
+        table = service.GetTableClient(settings.ChangesTableName ?? settings.TableName + "changes");
+        creation = new TableCreation(table);
+        operationTimeout = settings.OperationTimeout;
+        bucketTicks = settings.ChangeBucket.Ticks;
+        this.logger = logger;
+    }
+
+    public string TableName => table.Name;
+
+    /// <summary>The bucket that <paramref name="at"/> falls in.</summary>
+    public string BucketOf(DateTimeOffset at)
+    {
+        var ticks = at.UtcTicks - at.UtcTicks % bucketTicks;
+        return new DateTime(ticks, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Records that <paramref name="streamId"/> is about to change from <paramref name="fromVersion"/> on, in <paramref name="bucket"/>.</summary>
+    /// <exception cref="Storage.StorageUnavailableException">Storage could not be reached: the append must not go ahead.</exception>
+    public Task RecordAsync(string streamId, int fromVersion, string bucket, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate(streamId, operationTimeout, async token =>
+        {
+            await EnsureTableAsync(token);
+            var entity = new TableEntity(bucket, KeyEncoding.Encode(streamId) + "." + KeyEncoding.EventRowKey(fromVersion))
+            {
+                [StreamIdProperty] = streamId,
+                [FromVersionProperty] = fromVersion,
+            };
+            await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, token);
+        }, cancellationToken);
+
+    /// <summary>Up to <paramref name="max"/> recorded changes of buckets that ended before <paramref name="before"/>, oldest bucket first.</summary>
+    public Task<IReadOnlyList<StreamChange>> ReadEndedBeforeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+        {
+            await EnsureTableAsync(token);
+            var changes = new List<StreamChange>();
+            var filter = TableClient.CreateQueryFilter($"PartitionKey lt {BucketOf(before)}");
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: token))
+            {
+                changes.Add(new StreamChange(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag));
+                if (changes.Count == max)
+                {
+                    break;
+                }
+            }
+
+            return (IReadOnlyList<StreamChange>)changes;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Removes changes that have been dealt with. A row recorded again since it was read (its ETag
+    /// changed) stays, to be dealt with again.
+    /// </summary>
+    public Task RemoveAsync(IReadOnlyList<StreamChange> changes, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+        {
+            foreach (var bucket in changes.GroupBy(c => c.Bucket))
+            {
+                foreach (var chunk in bucket.Chunk(TableLimits.MaxEntitiesPerTransaction))
+                {
+                    try
+                    {
+                        await table.SubmitTransactionAsync(
+                            chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Bucket, c.RowKey), c.ETag)), token);
+                    }
+                    catch (TableTransactionFailedException failed) when (failed.Status is 404 or 412)
+                    {
+                        // One row is gone or was recorded again: delete the others one by one.
+                        foreach (var change in chunk)
+                        {
+                            await DeleteOneAsync(change, token);
+                        }
+                    }
+                }
+            }
+        }, cancellationToken);
+
+    private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.DeleteEntityAsync(change.Bucket, change.RowKey, change.ETag, cancellationToken);
+        }
+        catch (RequestFailedException failed) when (failed.Status is 404 or 412)
+        {
+            logger.LogDebug("Change {Bucket}/{RowKey} was removed or recorded again meanwhile; left as it is.", change.Bucket, change.RowKey);
+        }
+    }
+
+    private Task EnsureTableAsync(CancellationToken cancellationToken) => creation.EnsureAsync(cancellationToken);
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// The reconciliation of the projections with the event log (<see cref="ProjectionReconcilerGrain"/>):
+/// what the streams cannot guarantee, it closes. Each test runs its own cluster with one-second
+/// change buckets that settle after one second.
+/// </summary>
+public sealed class ReconciliationTests(AzuriteFixture azurite)
+{
+    private static readonly Dictionary<string, string?> FastReconciliation = new()
+    {
+        ["EventStore:ChangeBucket"] = "00:00:01",
+        ["Statistics:Reconciliation:Settle"] = "00:00:01",
+        ["Statistics:Reconciliation:Interval"] = "00:00:00.200",
+    };
+
+    private static readonly string[] Skus = [.. Enumerable.Range(1, 5).Select(i => string.Create(CultureInfo.InvariantCulture, $"RC-SKU-{i}"))];
+
+    private static CheckPlan PlanFor(DateTimeOffset day0) => new(
+        [(null, null), (day0.AddHours(7).AddMinutes(30), day0.AddHours(31).AddMinutes(5))],
+        [(day0.AddHours(23), day0.AddHours(25), StatsInterval.Minute), (day0, day0.AddDays(3), StatsInterval.Day)],
+        [10]);
+
+    [Fact]
+    public async Task An_order_whose_writer_died_before_publishing_and_that_is_never_loaded_again_is_counted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var day0 = TestClock.Day0;
+        var generator = new ScenarioGenerator(new Random(5), Skus);
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("rc"), ct, FastReconciliation);
+
+        // Orders through their grains, published as usual.
+        var published = Enumerable.Range(0, 6).Select(i => generator.Order(
+            string.Create(CultureInfo.InvariantCulture, $"rc-pub-{i}"), "rc-customer", "EUR",
+            ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], day0.AddHours(10 + i))).ToList();
+        foreach (var plan in published)
+        {
+            await cluster.ExecuteAsync(plan);
+        }
+
+        // What a silo leaves behind when it dies right after confirming: the announcement and the
+        // append, nothing published. Nothing ever loads these orders again.
+        var orphans = new[]
+        {
+            generator.Order("rc-orphan-1", "rc-orphan-customer", "EUR", Lifecycle.Delivered, day0.AddHours(24).AddMinutes(5)),
+            generator.Order("rc-orphan-2", "rc-customer", "USD", Lifecycle.FullRefund, day0.AddHours(30)),
+        };
+        foreach (var plan in orphans)
+        {
+            await cluster.Changes.RecordAsync(plan.OrderId, 1, cluster.Changes.BucketOf(DateTimeOffset.UtcNow), ct);
+            await LogWriter.AppendAsync(cluster.Store, plan, 1, null, publishedThrough: 0, ct);
+        }
+
+        // And an announcement whose append never landed: it must count nothing and still go away.
+        await cluster.Changes.RecordAsync("rc-never-appended", 1, cluster.Changes.BucketOf(DateTimeOffset.UtcNow), ct);
+
+        var expected = await cluster.ExpectedFromLogAsync(ct);
+        Assert.Contains(expected.Facts, f => f.OrderId == "rc-orphan-1");
+        await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, PlanFor(day0), TimeSpan.FromSeconds(30), ct, "statistics after reconciliation");
+
+        // Nobody loaded the orphans: the reconciliation read them from the log.
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        async Task<int> OrderActivationsAsync() =>
+            (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains(nameof(OrderGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+        Assert.Equal(published.Count, await OrderActivationsAsync());
+
+        // Every change dealt with is gone from the index, the never-appended one included.
+        await WaitForAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
+            "the change index to be emptied", ct);
+    }
+
+    [Fact]
+    public async Task Counts_a_killed_silo_had_not_yet_persisted_are_restored_from_the_log()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var output = TestContext.Current.TestOutputHelper;
+        var day0 = TestClock.Day0;
+        var random = new Random(17);
+        var generator = new ScenarioGenerator(random, Skus);
+        var tables = ClusterTables.Unique("rk");
+        var plans = Enumerable.Range(0, 30).Select(i => generator.Order(
+            string.Create(CultureInfo.InvariantCulture, $"rk-{i:D2}"),
+            string.Create(CultureInfo.InvariantCulture, $"rk-customer-{random.Next(5)}"),
+            i % 3 == 0 ? "USD" : "EUR",
+            generator.AnyLifecycle(),
+            generator.RandomTime(day0, TimeSpan.FromHours(50)))).ToList();
+
+        // Day grains hold their counts for an hour before persisting them; no reconciliation runs.
+        Expected expected;
+        var first = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, new Dictionary<string, string?>(FastReconciliation)
+        {
+            ["Statistics:FlushInterval"] = "01:00:00",
+            ["Statistics:Reconciliation:Enabled"] = "false",
+        });
+        await using (first)
+        {
+            await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await first.ExecuteAsync(plan));
+            expected = await first.ExpectedFromLogAsync(ct);
+
+            // Customers persist as they count: once all are there, the stream has delivered everything.
+            foreach (var customer in expected.Customers)
+            {
+                var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
+                await WaitForAsync(async () => (await first.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
+            }
+
+            await first.KillSiloAsync();
+        }
+
+        // A new silo, still without reconciliation: the killed silo's day counts are gone.
+        await using var second = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, new Dictionary<string, string?>(FastReconciliation)
+        {
+            ["Statistics:Reconciliation:Enabled"] = "false",
+        });
+        var lost = await StatsCheck.DiffAsync(second.Reader, expected, PlanFor(day0), ct);
+        output?.WriteLine($"after the kill: {lost.Count} differences, e.g. {lost.FirstOrDefault()}");
+        Assert.True(lost.Count > 0, "Killing the silo lost nothing, so this test shows nothing: the day grains persisted before the kill.");
+
+        // One reconciliation of the settled changes restores every figure.
+        var reconciler = second.Client.GetGrain<IProjectionReconcilerGrain>(0);
+        var changes = 0;
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var pass = await reconciler.Reconcile();
+            Assert.Equal(0, pass.Failed);
+            changes += pass.Changes;
+            if (pass.Changes == 0 && changes > 0)
+            {
+                break;
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "No change became due for reconciliation within 20 s.");
+            await Task.Delay(200, ct);
+        }
+
+        output?.WriteLine($"{changes} changes reconciled in {watch.Elapsed.TotalSeconds:0.0} s");
+        await StatsCheck.AssertConvergesAsync(second.Reader, expected, PlanFor(day0), TimeSpan.Zero, ct, "statistics after reconciliation");
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Waited 30 s for {what}.");
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+}
