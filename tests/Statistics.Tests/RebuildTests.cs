@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Azure.Data.Tables;
 using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
@@ -28,8 +29,18 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the rebuild");
         var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
 
-        var status = await RebuildAsync(host, ct);
+        var location = await StartRebuildAsync(host, ct);
 
+        // A second rebuild while this one runs is refused, naming the running one.
+        using (var second = await host.Http.PostAsync("/api/admin/projections/rebuild", null, ct))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+            Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(location, await second.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+
+        var status = await WaitForRebuildAsync(host, location, ct);
+        Assert.Equal(RebuildState.Completed, status.State);
         Assert.Equal(expected.Facts.Count, status.EventsProcessed);
         Assert.Equal(2, status.Generation);
         Assert.True(status.CompletedAt >= status.StartedAt);
@@ -58,6 +69,54 @@ public sealed class RebuildTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_failed_rebuild_leaves_the_serving_generation_as_it_was_and_a_later_one_takes_a_new_generation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+        var random = new Random(23);
+        var (plans, check) = Plans(random, 40, "failing");
+        var (late, _) = Plans(random, 5, "after-failure");
+        await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
+        var expected = new Expected(plans.SelectMany(p => p.Facts()));
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the rebuild");
+        var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+
+        // A row this build cannot read (an event type it does not know) makes the scan fail.
+        var events = new TableClient(azurite.ConnectionString, host.EventsTable);
+        var unreadable = new TableEntity("zz-unreadable", "0000000001")
+        {
+            ["EventId"] = Guid.NewGuid(),
+            ["Type"] = "OrderTeleported",
+            ["SchemaVersion"] = 1,
+            ["OccurredAt"] = DateTimeOffset.UtcNow,
+            ["RecordedAt"] = DateTimeOffset.UtcNow,
+            ["Data"] = "{}",
+        };
+        await events.AddEntityAsync(unreadable, ct);
+
+        var failed = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
+
+        Assert.Equal(RebuildState.Failed, failed.State);
+        Assert.Contains("OrderTeleported", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(2, failed.Generation);
+        Assert.NotNull(failed.CompletedAt);
+        var after = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+        Assert.True(before == after, "A failed rebuild changed the statistics served:\n  " + StatsCheck.SnapshotDiff(before, after));
+
+        // Generation 1 still counts live events.
+        await Parallel.ForEachAsync(late, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
+        expected = new Expected(plans.Concat(late).SelectMany(p => p.Facts()));
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics of live events after a failed rebuild");
+
+        // Once the row is gone, a rebuild succeeds into a generation of its own, not the failed one's.
+        await events.DeleteEntityAsync(unreadable.PartitionKey, unreadable.RowKey, cancellationToken: ct);
+        var status = await RebuildAsync(host, ct);
+        Assert.Equal(3, status.Generation);
+        Assert.Equal(expected.Facts.Count, status.EventsProcessed);
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.Zero, ct, "statistics after the rebuild that followed a failed one");
+    }
+
+    [Fact]
     public async Task An_unknown_rebuild_is_404()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -69,25 +128,37 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    /// <summary>Starts a rebuild, waits for it and asserts that it completed.</summary>
     internal static async Task<RebuildStatus> RebuildAsync(StatsApiHost host, CancellationToken ct)
+    {
+        var status = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
+        Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
+        return status;
+    }
+
+    /// <summary>POSTs a rebuild (asserting 202) and returns its status location.</summary>
+    private static async Task<string> StartRebuildAsync(StatsApiHost host, CancellationToken ct)
     {
         using var started = await host.Http.PostAsync("/api/admin/projections/rebuild", null, ct);
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var location = started.Headers.Location!.ToString();
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString();
         Assert.EndsWith("/" + id, location);
+        return location;
+    }
 
+    private static async Task<RebuildStatus> WaitForRebuildAsync(StatsApiHost host, string location, CancellationToken ct)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
             var status = (await host.Http.GetFromJsonAsync<RebuildStatus>(location, Json, ct))!;
             if (status.State != RebuildState.Running)
             {
-                Assert.Equal(RebuildState.Completed, status.State);
                 return status;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Rebuild {id} still running after 90 s ({status.EventsProcessed} events).");
+            Assert.True(DateTime.UtcNow < deadline, $"Rebuild {status.Id} still running after 90 s ({status.EventsProcessed} events).");
             await Task.Delay(250, ct);
         }
     }

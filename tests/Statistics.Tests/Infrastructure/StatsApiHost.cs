@@ -15,9 +15,10 @@ public sealed class StatsApiHost : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private StatsApiHost(WebApplication app, Uri baseAddress)
+    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable)
     {
         this.app = app;
+        EventsTable = eventsTable;
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
         {
             BaseAddress = baseAddress,
@@ -27,6 +28,9 @@ public sealed class StatsApiHost : IAsyncDisposable
     }
 
     public HttpClient Http { get; }
+
+    /// <summary>The host's event log table.</summary>
+    public string EventsTable { get; }
 
     public HttpStatsReader Reader { get; }
 
@@ -68,7 +72,7 @@ public sealed class StatsApiHost : IAsyncDisposable
             throw;
         }
 
-        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
+        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!);
     }
 
     /// <summary>
