@@ -37,7 +37,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
         silo.Services.TryAddSingleton<ChangeIndex>();
-        silo.Services.TryAddSingleton<PendingRollups>();
+        silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
         if (configuration.GetValue($"{StatisticsOptions.Section}:Reconciliation:Enabled", true))
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
@@ -8,7 +9,7 @@ using OrderFlow.Streams;
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>One customer's orders, spend, cancellations and refunds, and the risk rules that fired.</summary>
-public interface ICustomerStatsGrain : IGrainWithStringKey
+public interface ICustomerStatsGrain : IWriteBehindProjection
 {
     Task Ingest(OrderEventEnvelope envelope);
 
@@ -35,25 +36,53 @@ public sealed class CustomerStatsState
     [Id(7)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
 
     [Id(9)] public CountedEvents Counted { get; set; } = new();
+
+    /// <summary>The alerts as last applied to the <see cref="AlertFeedGrain"/>.</summary>
+    [Id(10)] public Dictionary<string, RiskAlert> InFeed { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("orderflow.placed-order")]
 public sealed record PlacedOrder([property: Id(0)] string OrderId, [property: Id(1)] DateTimeOffset At, [property: Id(2)] decimal Total);
 
 /// <summary>
-/// Keeps a customer's totals and evaluates the risk rules (<see cref="RiskRules"/>) on every new
-/// event; alerts that start or stop standing are sent to the <see cref="AlertFeedGrain"/>.
+/// Keeps a customer's totals and evaluates the risk rules (<see cref="RiskRules"/>). Writes behind
+/// (<see cref="WriteBehind"/>): the rules are evaluated once per flush (or when read), not per
+/// event, and each flush sends the alerts that started or stopped standing to the
+/// <see cref="AlertFeedGrain"/> before persisting, so that a crash in between sends them again
+/// rather than never.
 /// </summary>
 public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
-    IOptions<StatisticsOptions> options) : Grain, ICustomerStatsGrain
+    IOptions<StatisticsOptions> options,
+    UnflushedProjections unflushed,
+    ILogger<CustomerStatsGrain> logger) : Grain, ICustomerStatsGrain
 {
-    public async Task Ingest(OrderEventEnvelope envelope)
+    private WriteBehind writes = null!;
+    private bool alertsStale;
+
+    private string CustomerId => StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, PersistAsync);
+        if (!AlertsEqual(state.State.Alerts, state.State.InFeed))
+        {
+            writes.Changed(); // the feed may not have what was persisted last time
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
+
+    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
+
+    public Task Ingest(OrderEventEnvelope envelope)
     {
         var s = state.State;
         if (!s.Counted.TryMark(envelope.OrderId, envelope.Version))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         switch (envelope.Type)
@@ -79,17 +108,9 @@ public sealed class CustomerStatsGrain(
             s.BadEndings[envelope.OrderId] = envelope.OccurredAt;
         }
 
-        var customerId = StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
-        var now = RiskRules.Evaluate(customerId, s, options.Value.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
-        var raised = now.Values.Where(a => !s.Alerts.TryGetValue(a.Id, out var before) || before != a).ToList();
-        var withdrawn = s.Alerts.Keys.Where(id => !now.ContainsKey(id)).ToList();
-        s.Alerts = now;
-        await state.WriteStateAsync();
-        if (raised.Count > 0 || withdrawn.Count > 0)
-        {
-            await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(StatisticsKeys.GenerationOf(this.GetPrimaryKeyString())))
-                .Apply(raised, withdrawn);
-        }
+        alertsStale = true;
+        writes.Changed();
+        return Task.CompletedTask;
     }
 
     public Task<CustomerReport?> Get()
@@ -100,11 +121,39 @@ public sealed class CustomerStatsGrain(
             return Task.FromResult<CustomerReport?>(null);
         }
 
+        RefreshAlerts();
         var rules = s.Alerts.Values.Select(a => a.Rule).Distinct().Order(StringComparer.Ordinal).ToList();
         return Task.FromResult<CustomerReport?>(new CustomerReport(
-            StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString()),
-            s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules));
+            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules));
     }
+
+    private void RefreshAlerts()
+    {
+        if (alertsStale)
+        {
+            state.State.Alerts = RiskRules.Evaluate(CustomerId, state.State, options.Value.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
+            alertsStale = false;
+        }
+    }
+
+    private async Task PersistAsync(CancellationToken cancellationToken)
+    {
+        RefreshAlerts();
+        var s = state.State;
+        var raised = s.Alerts.Values.Where(a => !s.InFeed.TryGetValue(a.Id, out var before) || before != a).ToList();
+        var withdrawn = s.InFeed.Keys.Where(id => !s.Alerts.ContainsKey(id)).ToList();
+        if (raised.Count > 0 || withdrawn.Count > 0)
+        {
+            await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(StatisticsKeys.GenerationOf(this.GetPrimaryKeyString())))
+                .Apply(raised, withdrawn);
+            s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
+        }
+
+        await state.WriteStateAsync(cancellationToken);
+    }
+
+    private static bool AlertsEqual(Dictionary<string, RiskAlert> a, Dictionary<string, RiskAlert> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var other) && other == pair.Value);
 }
 
 /// <summary>

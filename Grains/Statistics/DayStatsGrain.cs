@@ -6,19 +6,13 @@ using OrderFlow.Streams;
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
-public interface IDayStatsGrain : IGrainWithStringKey
+public interface IDayStatsGrain : IWriteBehindProjection
 {
     /// <summary>Counts the event once, however often it is delivered.</summary>
     Task Ingest(OrderEventEnvelope envelope);
 
     /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
-
-    /// <summary>
-    /// Persists what was counted and pushes the day's rollup now, instead of at the next tick;
-    /// throws if that failed, so that a caller relying on it (a rebuild, a reconciliation) does not go on.
-    /// </summary>
-    Task Flush();
 }
 
 [GenerateSerializer, Alias("orderflow.day-stats-state")]
@@ -34,28 +28,22 @@ public sealed class DayStatsState
 }
 
 /// <summary>
-/// Counts a day's events of one shard into minute buckets. Writes are batched: the state is
-/// persisted, and the day's hourly rollup pushed to its <see cref="MonthStatsGrain"/>, every
-/// <see cref="StatisticsOptions.FlushInterval"/> and on deactivation.
+/// Counts a day's events of one shard into minute buckets. Writes behind (<see cref="WriteBehind"/>):
+/// each flush persists the day and pushes its hourly rollup to its <see cref="MonthStatsGrain"/>.
 /// </summary>
 /// <remarks>
 /// Persisting the day and pushing its rollup are two writes; a silo can die between them. So a
-/// day loaded from storage assumes its month may be behind and pushes its rollup at the first
-/// flush even if it has counted nothing new: otherwise a reconciliation that finds every event
-/// already counted would leave the month short for good.
+/// day loaded from storage assumes its month may be behind and flushes once even if it counts
+/// nothing new: otherwise a reconciliation that finds every event already counted would leave the
+/// month short for good.
 /// </remarks>
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,
-    PendingRollups pending,
+    UnflushedProjections unflushed,
     ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
 {
-    /// <summary>Counts not yet persisted.</summary>
-    private bool dirty;
-
-    /// <summary>The month may not hold this day's latest rollup.</summary>
-    private bool rollupBehind;
-
+    private WriteBehind writes = null!;
     private int generation;
     private int shard;
     private DateOnly day;
@@ -64,17 +52,16 @@ public sealed class DayStatsGrain(
     {
         (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
         day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, PersistAsync);
         if (state.State.Minutes.Count > 0)
         {
-            rollupBehind = true;
-            pending.Add(this.GetPrimaryKeyString());
+            writes.Changed();
         }
 
-        this.RegisterGrainTimer(cancellationToken => FlushAsync(cancellationToken, rethrow: false), options.Value.FlushInterval, options.Value.FlushInterval);
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync(cancellationToken, rethrow: false);
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
 
     public Task Ingest(OrderEventEnvelope envelope)
     {
@@ -95,64 +82,27 @@ public sealed class DayStatsGrain(
             ProductTotals.AddPaid(state.State.Products, envelope);
         }
 
-        dirty = true;
-        rollupBehind = true;
-        pending.Add(this.GetPrimaryKeyString());
+        writes.Changed();
         return Task.CompletedTask;
     }
 
-    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true);
+    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
 
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
             .ToDictionary(pair => pair.Key, pair => pair.Value));
 
-    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow)
+    private async Task PersistAsync(CancellationToken cancellationToken)
     {
-        if (!dirty && !rollupBehind)
+        await state.WriteStateAsync(cancellationToken);
+        var rollup = new DayRollup
         {
-            return;
-        }
-
-        try
-        {
-            if (dirty)
-            {
-                dirty = false;
-                try
-                {
-                    await state.WriteStateAsync(cancellationToken);
-                }
-                catch
-                {
-                    dirty = true;
-                    throw;
-                }
-            }
-
-            var rollup = new DayRollup
-            {
-                Hours = state.State.Minutes
-                    .GroupBy(pair => pair.Key / 60)
-                    .ToDictionary(group => group.Key, group => StatsBucket.MergeAll(group.Select(pair => pair.Value))),
-                Products = state.State.Products,
-            };
-            await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
-            rollupBehind = dirty; // counted meanwhile: that is for the next flush
-            if (!dirty)
-            {
-                pending.Remove(this.GetPrimaryKeyString());
-            }
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // Whatever did not happen is tried again at the next tick.
-            logger.LogWarning(exception, "Statistics for {Key} could not be flushed; retrying.", this.GetPrimaryKeyString());
-            if (rethrow)
-            {
-                throw;
-            }
-        }
+            Hours = state.State.Minutes
+                .GroupBy(pair => pair.Key / 60)
+                .ToDictionary(group => group.Key, group => StatsBucket.MergeAll(group.Select(pair => pair.Value))),
+            Products = state.State.Products,
+        };
+        await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
     }
 }

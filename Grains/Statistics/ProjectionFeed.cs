@@ -4,7 +4,7 @@ namespace OrderFlow.Grains.Statistics;
 
 /// <summary>
 /// Feeds envelopes read from the log to the projections, a bounded number at a time, and
-/// remembers the day grains it touched so that <see cref="CompleteAsync"/> can persist them: a
+/// remembers the projections it touched so that <see cref="CompleteAsync"/> can persist them: a
 /// rebuild and a reconciliation must not report success while counts are only in memory.
 /// Used from within one grain call; not thread-safe.
 /// </summary>
@@ -12,6 +12,8 @@ internal sealed class ProjectionFeed(IGrainFactory grains, int parallelism)
 {
     private readonly List<Task> inFlight = [];
     private readonly HashSet<string> days = new(StringComparer.Ordinal);
+    private readonly HashSet<string> customers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> shards = new(StringComparer.Ordinal);
 
     /// <summary>Envelope-projections fed so far (one per envelope and generation).</summary>
     public long Fed { get; private set; }
@@ -19,6 +21,8 @@ internal sealed class ProjectionFeed(IGrainFactory grains, int parallelism)
     public async Task AddAsync(OrderEventEnvelope envelope, int generation)
     {
         days.Add(StatisticsKeys.DayOf(generation, envelope));
+        customers.Add(StatisticsKeys.Customer(generation, envelope.CustomerId));
+        shards.Add(StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(envelope.OrderId)));
         inFlight.Add(OrderEventsConsumerGrain.Project(grains, envelope, generation));
         Fed++;
         if (inFlight.Count >= parallelism)
@@ -27,11 +31,14 @@ internal sealed class ProjectionFeed(IGrainFactory grains, int parallelism)
         }
     }
 
-    /// <summary>Waits for everything fed, then has every touched day persist its counts and push its rollup.</summary>
+    /// <summary>Waits for everything fed, then has every touched projection persist (days also push their rollups).</summary>
     public async Task CompleteAsync()
     {
         await DrainAsync();
-        await Task.WhenAll(days.Select(day => grains.GetGrain<IDayStatsGrain>(day).Flush()));
+        await Task.WhenAll(
+            days.Select(key => grains.GetGrain<IDayStatsGrain>(key).Flush())
+                .Concat(customers.Select(key => grains.GetGrain<ICustomerStatsGrain>(key).Flush()))
+                .Concat(shards.Select(key => grains.GetGrain<IStuckOrdersGrain>(key).Flush())));
     }
 
     private async Task DrainAsync()

@@ -12,8 +12,9 @@ public sealed class StatisticsOptions
     public string TableName { get; set; } = "statistics";
 
     /// <summary>
-    /// How often a time-bucket grain persists what it counted and pushes its day's rollup to the
-    /// month level; also the longest a crashed silo can take uncounted with it (the rebuild repairs that).
+    /// How often a projection grain (a day, a customer, a shard's open orders) persists what it
+    /// counted; days also push their rollup to the month level, customers their alerts to the
+    /// feed. What a crashed silo had not persisted is counted again by the reconciliation.
     /// </summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
@@ -6,7 +7,7 @@ using OrderFlow.Streams;
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>The open orders of one shard and since when they are in their status.</summary>
-public interface IStuckOrdersGrain : IGrainWithStringKey
+public interface IStuckOrdersGrain : IWriteBehindProjection
 {
     Task Ingest(OrderEventEnvelope envelope);
 
@@ -33,14 +34,29 @@ public sealed record ClosedOrder([property: Id(0)] int Version, [property: Id(1)
 /// <summary>
 /// Keeps, per order, only its latest version's status: an older or repeated event never moves an
 /// order back. Closed orders are remembered for <see cref="StatisticsOptions.ClosedOrderMemory"/>
-/// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded.
+/// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded. Writes
+/// behind (<see cref="WriteBehind"/>).
 /// </summary>
 public sealed class StuckOrdersGrain(
     [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
     IOptions<StatisticsOptions> options,
-    TimeProvider time) : Grain, IStuckOrdersGrain
+    UnflushedProjections unflushed,
+    TimeProvider time,
+    ILogger<StuckOrdersGrain> logger) : Grain, IStuckOrdersGrain
 {
-    public async Task Ingest(OrderEventEnvelope envelope)
+    private WriteBehind writes = null!;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, cancellationToken => state.WriteStateAsync(cancellationToken));
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
+
+    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
+
+    public Task Ingest(OrderEventEnvelope envelope)
     {
         var s = state.State;
         var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
@@ -48,7 +64,7 @@ public sealed class StuckOrdersGrain(
             : 0;
         if (envelope.Version <= known)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         if (envelope.StatusAfter is OrderStatus.Placed or OrderStatus.Paid or OrderStatus.Shipped)
@@ -68,7 +84,8 @@ public sealed class StuckOrdersGrain(
             s.Closed.Remove(orderId);
         }
 
-        await state.WriteStateAsync();
+        writes.Changed();
+        return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>

@@ -181,7 +181,9 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
             await Cluster.ExecuteAsync(plan);
         }
 
+        // Customers send their alerts to the feed when they persist (within Statistics:FlushInterval).
         await WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Rules.Contains(Expected.CancelRefundRatio) == true, ct);
+        await WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), ct);
         var alert = Assert.Single(await Cluster.Reader.Alerts(ct), a => a.CustomerId == customer);
         Assert.Equal(Expected.CancelRefundRatio, alert.Rule);
         Assert.Equal(new[] { plans[0].Steps[^1].At, plans[2].Steps[^1].At }.Max(), alert.RaisedAt);
@@ -192,7 +194,7 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         var report = await Cluster.Reader.Customer(customer, ct);
         Assert.Empty(report!.Rules);
         Assert.Equal(0, report.RiskScore);
-        Assert.DoesNotContain(await Cluster.Reader.Alerts(ct), a => a.CustomerId == customer);
+        await WaitForAsync(async () => !(await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), ct);
         await StatsCheck.AssertConvergesAsync(Cluster.Reader, await Cluster.ExpectedFromLogAsync(ct), PlanFor(day0), TimeSpan.FromSeconds(30), ct);
     }
 
