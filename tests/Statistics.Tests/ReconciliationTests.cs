@@ -105,7 +105,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
             await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await first.ExecuteAsync(plan));
             expected = await first.ExpectedFromLogAsync(ct);
 
-            // Customers persist as they count: once all are there, the stream has delivered everything.
+            // Once every customer has counted every order, the stream has delivered everything (into memory only).
             foreach (var customer in expected.Customers)
             {
                 var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
