@@ -6,8 +6,8 @@ using Microsoft.Extensions.Options;
 
 namespace OrderFlow.Grains.EventStore;
 
-/// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it.</summary>
-public sealed record StreamChange(string StreamId, int FromVersion, string Bucket, string RowKey, ETag ETag);
+/// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it (in partition <paramref name="Partition"/>).</summary>
+public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag);
 
 /// <summary>
 /// Which streams changed when. The event log has one partition per stream and no global order,
@@ -28,8 +28,15 @@ public sealed class ChangeIndex
     private const string StreamIdProperty = "StreamId";
     private const string FromVersionProperty = "FromVersion";
 
-    /// <summary>Bucket partition keys: the bucket's start, sortable as text.</summary>
+    /// <summary>Bucket ends, sortable as text.</summary>
     private const string BucketFormat = "yyyyMMdd'T'HHmmss";
+
+    /// <summary>
+    /// Partitions each bucket is spread over. One Azure Table partition serves up to about 2,000
+    /// entities per second; every order activation announces itself once per bucket, so 16 carry
+    /// the first commands of some 30,000 orders per second.
+    /// </summary>
+    public const int PartitionsPerBucket = 16;
 
     private readonly TableClient table;
     private readonly TimeSpan operationTimeout;
@@ -54,20 +61,21 @@ public sealed class ChangeIndex
 
     public string TableName => table.Name;
 
-    /// <summary>The bucket that <paramref name="at"/> falls in.</summary>
-    public string BucketOf(DateTimeOffset at)
+    /// <summary>The partition in which a change of <paramref name="streamId"/> at <paramref name="at"/> is recorded: its bucket's end and a spread.</summary>
+    public string PartitionOf(string streamId, DateTimeOffset at)
     {
-        var ticks = at.UtcTicks - at.UtcTicks % bucketTicks;
-        return new DateTime(ticks, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
+        var end = at.UtcTicks - at.UtcTicks % bucketTicks + bucketTicks;
+        var spread = (uint)StringComparer.Ordinal.GetHashCode(streamId) % PartitionsPerBucket;
+        return new DateTime(end, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture) + "-" + spread.ToString("D2", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Records that <paramref name="streamId"/> is about to change from <paramref name="fromVersion"/> on, in <paramref name="bucket"/>.</summary>
+    /// <summary>Records that <paramref name="streamId"/> is about to change from <paramref name="fromVersion"/> on, in <paramref name="partition"/> (see <see cref="PartitionOf"/>).</summary>
     /// <exception cref="Storage.StorageUnavailableException">Storage could not be reached: the append must not go ahead.</exception>
-    public Task RecordAsync(string streamId, int fromVersion, string bucket, CancellationToken cancellationToken = default) =>
+    public Task RecordAsync(string streamId, int fromVersion, string partition, CancellationToken cancellationToken = default) =>
         StorageErrors.Translate(streamId, operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
-            var entity = new TableEntity(bucket, KeyEncoding.Encode(streamId) + "." + KeyEncoding.EventRowKey(fromVersion))
+            var entity = new TableEntity(partition, KeyEncoding.Encode(streamId) + "." + KeyEncoding.EventRowKey(fromVersion))
             {
                 [StreamIdProperty] = streamId,
                 [FromVersionProperty] = fromVersion,
@@ -75,13 +83,14 @@ public sealed class ChangeIndex
             await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, token);
         }, cancellationToken);
 
-    /// <summary>Up to <paramref name="max"/> recorded changes of buckets that ended before <paramref name="before"/>, oldest bucket first.</summary>
+    /// <summary>Up to <paramref name="max"/> recorded changes of buckets that ended before <paramref name="before"/> (to the second), oldest bucket first.</summary>
     public Task<IReadOnlyList<StreamChange>> ReadEndedBeforeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken = default) =>
         StorageErrors.Translate("(change index)", operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
             var changes = new List<StreamChange>();
-            var filter = TableClient.CreateQueryFilter($"PartitionKey lt {BucketOf(before)}");
+            var cutoff = new DateTime(before.UtcTicks - before.UtcTicks % TimeSpan.TicksPerSecond, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey lt {cutoff}");
             await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: token))
             {
                 changes.Add(new StreamChange(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag));
@@ -95,20 +104,22 @@ public sealed class ChangeIndex
         }, cancellationToken);
 
     /// <summary>
-    /// Removes changes that have been dealt with. A row recorded again since it was read (its ETag
-    /// changed) stays, to be dealt with again.
+    /// Removes changes that have been dealt with, a transaction per partition and 100 rows (each
+    /// with its own deadline). A row recorded again since it was read (its ETag changed) stays, to
+    /// be dealt with again.
     /// </summary>
-    public Task RemoveAsync(IReadOnlyList<StreamChange> changes, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+    public async Task RemoveAsync(IReadOnlyList<StreamChange> changes, CancellationToken cancellationToken = default)
+    {
+        foreach (var partition in changes.GroupBy(c => c.Partition))
         {
-            foreach (var bucket in changes.GroupBy(c => c.Bucket))
+            foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
             {
-                foreach (var chunk in bucket.Chunk(TableLimits.MaxEntitiesPerTransaction))
+                await StorageErrors.Translate("(change index)", operationTimeout, async token =>
                 {
                     try
                     {
                         await table.SubmitTransactionAsync(
-                            chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Bucket, c.RowKey), c.ETag)), token);
+                            chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Partition, c.RowKey), c.ETag)), token);
                     }
                     catch (TableTransactionFailedException failed) when (failed.Status is 404 or 412)
                     {
@@ -118,19 +129,20 @@ public sealed class ChangeIndex
                             await DeleteOneAsync(change, token);
                         }
                     }
-                }
+                }, cancellationToken);
             }
-        }, cancellationToken);
+        }
+    }
 
     private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
     {
         try
         {
-            await table.DeleteEntityAsync(change.Bucket, change.RowKey, change.ETag, cancellationToken);
+            await table.DeleteEntityAsync(change.Partition, change.RowKey, change.ETag, cancellationToken);
         }
         catch (RequestFailedException failed) when (failed.Status is 404 or 412)
         {
-            logger.LogDebug("Change {Bucket}/{RowKey} was removed or recorded again meanwhile; left as it is.", change.Bucket, change.RowKey);
+            logger.LogDebug("Change {Partition}/{RowKey} was removed or recorded again meanwhile; left as it is.", change.Partition, change.RowKey);
         }
     }
 

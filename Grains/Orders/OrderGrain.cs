@@ -53,8 +53,8 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private bool activationReadDone;
     private bool viewIsVerified;
 
-    /// <summary>The change-index bucket this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
-    private string? announcedBucket;
+    /// <summary>The change-index partition (time bucket) this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
+    private string? announcedIn;
 
     /// <summary>Every version up to this one has been published to the order-event stream.</summary>
     private int publishedThrough;
@@ -281,11 +281,11 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
-        var bucket = changes.BucketOf(time.GetUtcNow());
-        if (bucket != announcedBucket)
+        var partition = changes.PartitionOf(OrderId, time.GetUtcNow());
+        if (partition != announcedIn)
         {
-            await changes.RecordAsync(OrderId, expectedVersion + 1, bucket);
-            announcedBucket = bucket;
+            await changes.RecordAsync(OrderId, expectedVersion + 1, partition);
+            announcedIn = partition;
         }
 
         await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough);

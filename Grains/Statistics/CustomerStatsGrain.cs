@@ -11,8 +11,6 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>One customer's orders, spend, cancellations and refunds, and the risk rules that fired.</summary>
 public interface ICustomerStatsGrain : IWriteBehindProjection
 {
-    Task Ingest(OrderEventEnvelope envelope);
-
     /// <summary>Null when no order of the customer was seen.</summary>
     Task<CustomerReport?> Get();
 }
@@ -73,9 +71,19 @@ public sealed class CustomerStatsGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
 
     public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
+
+    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            await Ingest(envelope);
+        }
+
+        await Flush();
+    }
 
     public Task Ingest(OrderEventEnvelope envelope)
     {

@@ -8,9 +8,6 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
 public interface IDayStatsGrain : IWriteBehindProjection
 {
-    /// <summary>Counts the event once, however often it is delivered.</summary>
-    Task Ingest(OrderEventEnvelope envelope);
-
     /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
 }
@@ -25,6 +22,9 @@ public sealed class DayStatsState
     [Id(1)] public Dictionary<string, ProductTotals> Products { get; set; } = [];
 
     [Id(2)] public CountedEvents Counted { get; set; } = new();
+
+    /// <summary>Incremented by every write; the month's rollup carries the revision it was made from.</summary>
+    [Id(3)] public long Revision { get; set; }
 }
 
 /// <summary>
@@ -33,9 +33,9 @@ public sealed class DayStatsState
 /// </summary>
 /// <remarks>
 /// Persisting the day and pushing its rollup are two writes; a silo can die between them. So a
-/// day loaded from storage assumes its month may be behind and flushes once even if it counts
-/// nothing new: otherwise a reconciliation that finds every event already counted would leave the
-/// month short for good.
+/// day loaded from storage asks its month which revision of it the month holds, and pushes its
+/// rollup again if the month is behind: otherwise a reconciliation that finds every event already
+/// counted would leave the month short for good.
 /// </remarks>
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
@@ -44,24 +44,26 @@ public sealed class DayStatsGrain(
     ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
 {
     private WriteBehind writes = null!;
+
+    /// <summary>Counted since the last write (a flush may also only have the rollup to push).</summary>
+    private bool stateChanged;
+
     private int generation;
     private int shard;
     private DateOnly day;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
         day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, PersistAsync);
-        if (state.State.Minutes.Count > 0)
+        if (state.State.Revision > 0 && await Month().RevisionOf(day.Day) < state.State.Revision)
         {
-            writes.Changed();
+            writes.Changed(); // the rollup only
         }
-
-        return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
 
     public Task Ingest(OrderEventEnvelope envelope)
     {
@@ -82,27 +84,47 @@ public sealed class DayStatsGrain(
             ProductTotals.AddPaid(state.State.Products, envelope);
         }
 
+        stateChanged = true;
         writes.Changed();
         return Task.CompletedTask;
     }
 
     public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
 
+    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            await Ingest(envelope);
+        }
+
+        await Flush();
+    }
+
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
             .ToDictionary(pair => pair.Key, pair => pair.Value));
 
+    private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
+
     private async Task PersistAsync(CancellationToken cancellationToken)
     {
-        await state.WriteStateAsync(cancellationToken);
+        if (stateChanged)
+        {
+            state.State.Revision++;
+            await state.WriteStateAsync(cancellationToken);
+            stateChanged = false;
+        }
+
         var rollup = new DayRollup
         {
             Hours = state.State.Minutes
                 .GroupBy(pair => pair.Key / 60)
                 .ToDictionary(group => group.Key, group => StatsBucket.MergeAll(group.Select(pair => pair.Value))),
             Products = state.State.Products,
+            Revision = state.State.Revision,
         };
-        await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month)).SetDay(day.Day, rollup);
+        await Month().SetDay(day.Day, rollup);
     }
 }

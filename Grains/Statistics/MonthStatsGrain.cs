@@ -8,6 +8,9 @@ public interface IMonthStatsGrain : IGrainWithStringKey
 
     /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
+
+    /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>
+    Task<long> RevisionOf(int day);
 }
 
 /// <summary>A day of one shard, by hour, and its product sales.</summary>
@@ -18,6 +21,9 @@ public sealed class DayRollup
     [Id(0)] public Dictionary<int, StatsBucket> Hours { get; set; } = [];
 
     [Id(1)] public Dictionary<string, ProductTotals> Products { get; set; } = [];
+
+    /// <summary>The day's <see cref="DayStatsState.Revision"/> this rollup was made from.</summary>
+    [Id(2)] public long Revision { get; set; }
 }
 
 [GenerateSerializer, Alias("orderflow.month-stats-state")]
@@ -42,6 +48,8 @@ public sealed class MonthStatsGrain(
             registered = true;
         }
     }
+
+    public Task<long> RevisionOf(int day) => Task.FromResult(state.State.Days.TryGetValue(day, out var rollup) ? rollup.Revision : 0);
 
     public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
         Task.FromResult(state.State.Days

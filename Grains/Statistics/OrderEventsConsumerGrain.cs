@@ -35,12 +35,21 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
         return Task.CompletedTask;
     }
 
-    /// <summary>Feeds one event to every projection of <paramref name="generation"/>; also what a rebuild and a reconciliation feed through (see <see cref="ProjectionFeed"/>).</summary>
-    public static Task Project(IGrainFactory grains, OrderEventEnvelope e, int generation)
+    /// <summary>Feeds one event to every projection of <paramref name="generation"/> (written behind).</summary>
+    public static Task Project(IGrainFactory grains, OrderEventEnvelope e, int generation) =>
+        Task.WhenAll(ProjectionsOf(grains, e, generation).Select(projection => projection.Grain.Ingest(e)));
+
+    /// <summary>
+    /// The projections of <paramref name="generation"/> that count <paramref name="e"/>: the day of its
+    /// event time on its shard, its customer, its shard's open orders; each with a key unique among them.
+    /// </summary>
+    public static IEnumerable<(string Key, IWriteBehindProjection Grain)> ProjectionsOf(IGrainFactory grains, OrderEventEnvelope e, int generation)
     {
-        return Task.WhenAll(
-            grains.GetGrain<IDayStatsGrain>(StatisticsKeys.DayOf(generation, e)).Ingest(e),
-            grains.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, e.CustomerId)).Ingest(e),
-            grains.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(e.OrderId))).Ingest(e));
+        var day = StatisticsKeys.DayOf(generation, e);
+        var customer = StatisticsKeys.Customer(generation, e.CustomerId);
+        var shard = StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(e.OrderId));
+        yield return ("day:" + day, grains.GetGrain<IDayStatsGrain>(day));
+        yield return ("customer:" + customer, grains.GetGrain<ICustomerStatsGrain>(customer));
+        yield return ("stuck:" + shard, grains.GetGrain<IStuckOrdersGrain>(shard));
     }
 }

@@ -3,53 +3,60 @@ using OrderFlow.Streams;
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>
-/// Feeds envelopes read from the log to the projections, a bounded number at a time, and
-/// remembers the projections it touched so that <see cref="CompleteAsync"/> can persist them: a
-/// rebuild and a reconciliation must not report success while counts are only in memory.
-/// Used from within one grain call; not thread-safe.
+/// Feeds envelopes read from the log (by a rebuild or a reconciliation) to the projections, in
+/// batches: envelopes are gathered per projection grain and sent with
+/// <see cref="IWriteBehindProjection.IngestAndPersist"/> once <see cref="BatchSize"/> are
+/// buffered, and at <see cref="CompleteAsync"/>. When a send returns, everything in it is durably
+/// counted; any failure propagates. Used from within one grain call; not thread-safe.
 /// </summary>
-internal sealed class ProjectionFeed(IGrainFactory grains, int parallelism)
+internal sealed class ProjectionFeed(IGrainFactory grains)
 {
-    private readonly List<Task> inFlight = [];
-    private readonly HashSet<string> days = new(StringComparer.Ordinal);
-    private readonly HashSet<string> customers = new(StringComparer.Ordinal);
-    private readonly HashSet<string> shards = new(StringComparer.Ordinal);
+    /// <summary>Envelope-projections buffered before they are sent: bounds memory and the grains one send touches.</summary>
+    public const int BatchSize = 2_000;
 
-    /// <summary>Envelope-projections fed so far (one per envelope and generation).</summary>
-    public long Fed { get; private set; }
+    /// <summary>Projection grains sent to at once.</summary>
+    private const int Parallelism = 32;
 
-    public async Task AddAsync(OrderEventEnvelope envelope, int generation)
+    private readonly Dictionary<string, (IWriteBehindProjection Grain, List<OrderEventEnvelope> Envelopes)> pending = new(StringComparer.Ordinal);
+    private int buffered;
+
+    /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
+    public long Persisted { get; private set; }
+
+    /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which was sent.</summary>
+    public async Task<bool> AddAsync(OrderEventEnvelope envelope, int generation)
     {
-        days.Add(StatisticsKeys.DayOf(generation, envelope));
-        customers.Add(StatisticsKeys.Customer(generation, envelope.CustomerId));
-        shards.Add(StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(envelope.OrderId)));
-        inFlight.Add(OrderEventsConsumerGrain.Project(grains, envelope, generation));
-        Fed++;
-        if (inFlight.Count >= parallelism)
+        foreach (var (key, grain) in OrderEventsConsumerGrain.ProjectionsOf(grains, envelope, generation))
         {
-            await DrainAsync();
+            if (!pending.TryGetValue(key, out var target))
+            {
+                pending[key] = target = (grain, []);
+            }
+
+            target.Envelopes.Add(envelope);
         }
+
+        if (++buffered < BatchSize)
+        {
+            return false;
+        }
+
+        await SendAsync();
+        return true;
     }
 
-    /// <summary>Waits for everything fed, then has every touched projection persist (days also push their rollups).</summary>
-    public async Task CompleteAsync()
-    {
-        await DrainAsync();
-        await Task.WhenAll(
-            days.Select(key => grains.GetGrain<IDayStatsGrain>(key).Flush())
-                .Concat(customers.Select(key => grains.GetGrain<ICustomerStatsGrain>(key).Flush()))
-                .Concat(shards.Select(key => grains.GetGrain<IStuckOrdersGrain>(key).Flush())));
-    }
+    /// <summary>Sends what is buffered.</summary>
+    public Task CompleteAsync() => SendAsync();
 
-    private async Task DrainAsync()
+    private async Task SendAsync()
     {
-        try
+        foreach (var chunk in pending.Values.Chunk(Parallelism))
         {
-            await Task.WhenAll(inFlight);
+            await Task.WhenAll(chunk.Select(target => target.Grain.IngestAndPersist(target.Envelopes)));
         }
-        finally
-        {
-            inFlight.Clear();
-        }
+
+        pending.Clear();
+        Persisted += buffered;
+        buffered = 0;
     }
 }

@@ -20,11 +20,6 @@ public interface IProjectionRebuildGrain : IGrainWithStringKey
 /// </summary>
 public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<ProjectionRebuildGrain> logger) : Grain, IProjectionRebuildGrain
 {
-    /// <summary>Events projected concurrently: enough to keep storage busy without flooding the silo.</summary>
-    private const int Parallelism = 32;
-
-    private const int ProgressEvery = 500;
-
     private Task? running;
 
     public Task Start(int generation)
@@ -42,7 +37,7 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        var feed = new ProjectionFeed(GrainFactory, Parallelism);
+        var feed = new ProjectionFeed(GrainFactory);
         try
         {
             string? streamId = null;
@@ -65,25 +60,24 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
             }
 
             await feed.CompleteAsync();
-            await control.Finish(id, feed.Fed, null);
-            logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, feed.Fed, generation);
+            await control.Finish(id, feed.Persisted, null);
+            logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, feed.Persisted, generation);
 
             async Task ProjectStreamAsync(List<StoredEvent> stream)
             {
                 foreach (var envelope in OrderEventEnvelopes.FromStored(new OrderState(), stream))
                 {
-                    await feed.AddAsync(envelope, generation);
-                    if (feed.Fed % ProgressEvery == 0)
+                    if (await feed.AddAsync(envelope, generation))
                     {
-                        await control.Progress(id, feed.Fed);
+                        await control.Progress(id, feed.Persisted);
                     }
                 }
             }
         }
         catch (Exception exception)
         {
-            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, feed.Fed);
-            await control.Finish(id, feed.Fed, exception.Message);
+            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, feed.Persisted);
+            await control.Finish(id, feed.Persisted, exception.Message);
         }
         finally
         {

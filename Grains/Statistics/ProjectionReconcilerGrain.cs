@@ -15,8 +15,8 @@ public interface IProjectionReconcilerGrain : IGrainWithIntegerKey
 
 /// <param name="Changes">Change-index rows dealt with (and removed).</param>
 /// <param name="Orders">Orders read back from the log.</param>
-/// <param name="Events">Events fed to the projections, once per generation they were fed to.</param>
-/// <param name="Failed">Orders that could not be read or projected; their rows stay for the next pass.</param>
+/// <param name="Events">Events durably counted, once per generation they were fed to.</param>
+/// <param name="Failed">Orders that could not be read back; announced again in the current bucket.</param>
 [GenerateSerializer, Alias("orderflow.reconciliation-pass")]
 public sealed record ReconciliationPass(
     [property: Id(0)] int Changes,
@@ -31,8 +31,9 @@ public sealed record ReconciliationPass(
 /// Azure Queues, had delivered it durably). Every append is announced in the
 /// <see cref="ChangeIndex"/> before it is written; once a bucket has settled, this grain reads
 /// each announced order's events from the log, feeds them to the projections of every live
-/// generation (which skip what they have already counted), persists the touched day grains, and
-/// only then removes the rows. A crash anywhere in between leaves the rows for the next pass.
+/// generation with <see cref="IWriteBehindProjection.IngestAndPersist"/> (they skip what they have
+/// already counted, and persist before answering), and only then removes the rows. A crash
+/// anywhere in between leaves the rows for the next pass.
 /// </summary>
 public sealed class ProjectionReconcilerGrain(
     TableEventStore store,
@@ -41,8 +42,8 @@ public sealed class ProjectionReconcilerGrain(
     TimeProvider time,
     ILogger<ProjectionReconcilerGrain> logger) : Grain, IProjectionReconcilerGrain
 {
-    /// <summary>Orders read from the log at once, and projections fed at once.</summary>
-    private const int Parallelism = 16;
+    /// <summary>Orders read from the log at once.</summary>
+    private const int ReadParallelism = 16;
 
     public async Task<ReconciliationPass> Reconcile()
     {
@@ -55,39 +56,57 @@ public sealed class ProjectionReconcilerGrain(
 
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)
-            .Select(g => (OrderId: g.Key, After: g.Min(c => c.FromVersion) - 1))
+            .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
             .ToList();
-        var failed = new HashSet<string>(StringComparer.Ordinal);
-        var feed = new ProjectionFeed(GrainFactory, Parallelism);
-        foreach (var chunk in orders.Chunk(Parallelism))
+        var failed = new List<(string OrderId, int From)>();
+        var feed = new ProjectionFeed(GrainFactory);
+        foreach (var chunk in orders.Chunk(ReadParallelism))
         {
-            var reads = chunk.Select(order => (order.OrderId, Read: OrderEventEnvelopes.ReadAfterAsync(store, order.OrderId, order.After))).ToList();
-            foreach (var (orderId, read) in reads)
+            // Storage being unavailable fails the pass (every row stays); anything else is the order's own problem.
+            foreach (var (order, envelopes) in await Task.WhenAll(chunk.Select(ReadAsync)))
             {
-                try
+                if (envelopes is null)
                 {
-                    foreach (var envelope in await read)
-                    {
-                        foreach (var generation in generations)
-                        {
-                            await feed.AddAsync(envelope, generation);
-                        }
-                    }
+                    failed.Add(order);
+                    continue;
                 }
-                catch (Exception exception) when (exception is not Storage.StorageUnavailableException)
+
+                foreach (var envelope in envelopes)
                 {
-                    // A stream that cannot be read or folded must not hold up the others; it is retried every pass.
-                    failed.Add(orderId);
-                    logger.LogError(exception, "Reconciling order {OrderId} failed; its change stays for the next pass.", orderId);
+                    foreach (var generation in generations)
+                    {
+                        await feed.AddAsync(envelope, generation);
+                    }
                 }
             }
         }
 
+        // Everything fed is durably counted once this returns; a failure leaves every row for the next pass.
         await feed.CompleteAsync();
-        var done = due.Where(c => !failed.Contains(c.StreamId)).ToList();
-        await changes.RemoveAsync(done);
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed).", done.Count, orders.Count, feed.Fed);
-        return new ReconciliationPass(done.Count, orders.Count, feed.Fed, failed.Count);
+
+        // An order that cannot be read is announced again in the current bucket, so that it is retried
+        // (and logged) a bucket later instead of holding up the oldest rows forever.
+        foreach (var (orderId, from) in failed)
+        {
+            await changes.RecordAsync(orderId, from, changes.PartitionOf(orderId, time.GetUtcNow()));
+        }
+
+        await changes.RemoveAsync(due);
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Failed} orders unreadable).", due.Count, orders.Count, feed.Persisted, failed.Count);
+        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failed.Count);
+
+        async Task<((string OrderId, int From) Order, List<OrderEventEnvelope>? Envelopes)> ReadAsync((string OrderId, int From) order)
+        {
+            try
+            {
+                return (order, await OrderEventEnvelopes.ReadAfterAsync(store, order.OrderId, order.From - 1));
+            }
+            catch (Exception exception) when (exception is not Storage.StorageUnavailableException)
+            {
+                logger.LogError(exception, "Order {OrderId} cannot be read back from the log for reconciliation; it is retried a change bucket later.", order.OrderId);
+                return (order, null);
+            }
+        }
     }
 }
 
@@ -99,6 +118,7 @@ public sealed class ProjectionReconcilerGrain(
 public sealed class ProjectionReconciliation(
     IGrainFactory grains,
     IOptions<StatisticsOptions> options,
+    IOptions<EventStoreOptions> eventStore,
     TimeProvider time,
     ILogger<ProjectionReconciliation> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -110,6 +130,15 @@ public sealed class ProjectionReconciliation(
 
     private Task StartAsync(CancellationToken cancellationToken)
     {
+        // An announced append can land up to two event-log operations after its announcement.
+        var longestAppend = 2 * eventStore.Value.OperationTimeout;
+        if (options.Value.Reconciliation.Settle < longestAppend)
+        {
+            logger.LogWarning(
+                "Statistics:Reconciliation:Settle ({Settle}) is shorter than two event-log operations ({LongestAppend}): an append that lands late may be missed by the reconciliation.",
+                options.Value.Reconciliation.Settle, longestAppend);
+        }
+
         loop = Task.Run(RunAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -133,7 +162,7 @@ public sealed class ProjectionReconciliation(
             try
             {
                 var pass = await reconciler.Reconcile();
-                more = pass.Changes + pass.Failed >= settings.MaxChangesPerPass && pass.Changes > 0;
+                more = pass.Changes >= settings.MaxChangesPerPass;
             }
             catch (Exception exception) when (!stopping.IsCancellationRequested)
             {

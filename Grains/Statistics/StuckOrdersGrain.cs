@@ -9,8 +9,6 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>The open orders of one shard and since when they are in their status.</summary>
 public interface IStuckOrdersGrain : IWriteBehindProjection
 {
-    Task Ingest(OrderEventEnvelope envelope);
-
     /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>.</summary>
     Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore);
 }
@@ -52,9 +50,19 @@ public sealed class StuckOrdersGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushAsync(cancellationToken, rethrow: false);
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
 
     public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
+
+    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            await Ingest(envelope);
+        }
+
+        await Flush();
+    }
 
     public Task Ingest(OrderEventEnvelope envelope)
     {

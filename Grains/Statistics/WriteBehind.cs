@@ -1,16 +1,25 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>A projection that counts in memory and persists in batches (see <see cref="WriteBehind"/>).</summary>
 public interface IWriteBehindProjection : IGrainWithStringKey
 {
+    /// <summary>Counts the event once, however often it is delivered; persisted at the next flush.</summary>
+    Task Ingest(OrderEventEnvelope envelope);
+
     /// <summary>
-    /// Persists what was counted now, instead of at the next tick; throws if that failed, so that
-    /// a caller relying on it (a rebuild, a reconciliation) does not go on.
+    /// Counts each event once and persists before returning, or throws: when it returns, every one
+    /// of the events is durably counted. What a rebuild and a reconciliation feed through, because
+    /// a separate <see cref="Flush"/> could reach a new activation that never saw the events (the
+    /// old one died or was collected in between) and succeed without them.
     /// </summary>
+    Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes);
+
+    /// <summary>Persists what this activation counted now, instead of at the next tick; throws if that failed.</summary>
     Task Flush();
 }
 
@@ -62,14 +71,35 @@ internal sealed class WriteBehind
                 unflushed.Remove(grain.GetGrainId());
             }
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
             dirty = true; // tried again at the next tick
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
             logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", grain.GetGrainId());
             if (rethrow)
             {
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// The last flush of a deactivating grain: whatever it could not persist is gone with the
+    /// activation (the reconciliation counts it again), so the silo stops tracking it.
+    /// </summary>
+    public async Task FlushOnDeactivationAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken, rethrow: false);
+        }
+        finally
+        {
+            unflushed.Remove(grain.GetGrainId());
         }
     }
 }
