@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
 using Orleans.TestingHost;
+using OrderFlow.Streams;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Silo;
@@ -66,5 +69,76 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
         }
 
         Assert.Contains("orderflow-events-0", names);
+    }
+
+    /// <summary>
+    /// The reason to choose Azure Queue streams: events published but not yet consumed when a silo
+    /// dies stay in the queues, and the next silo delivers them. Reconciliation is off here, so
+    /// only the queues can bring the events to the statistics.
+    /// </summary>
+    [Fact]
+    public async Task Events_still_queued_when_the_silo_dies_are_delivered_by_the_next_silo()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var queues = await Azurite.StartQueuesAsync(ct);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
+                ["ConnectionStrings:Queues"] = queues.ConnectionString,
+                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
+                ["EventStore:TableName"] = TableNames.Unique("queuekill"),
+                ["Statistics:TableName"] = TableNames.Unique("queuekillstats"),
+                ["Statistics:Reconciliation:Enabled"] = "false",
+                ["Dashboard:Enabled"] = "false",
+            })
+            .Build();
+        var serviceId = "queue-kill-" + Guid.NewGuid().ToString("N")[..8];
+        async Task<InProcessTestCluster> StartAsync()
+        {
+            var builder = new InProcessTestClusterBuilder(1);
+            builder.Options.ConfigureFileLogging = false;
+            builder.Options.ServiceId = serviceId;
+            builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
+            var cluster = builder.Build();
+            await cluster.DeployAsync(ct);
+            return cluster;
+        }
+
+        var at = new DateTimeOffset(2026, 11, 3, 14, 0, 0, TimeSpan.Zero);
+        await using (var first = await StartAsync())
+        {
+            // Nothing is consumed from here on: the events stay in the queues.
+            await first.Client.GetGrain<IManagementGrain>(0).SendControlCommandToProvider<PersistentStreamProvider>(
+                OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StopAgents, null, ct);
+            var order = first.Client.GetGrain<IOrderGrain>("queued-kill-1");
+            Assert.Null((await order.Execute(new PlaceOrder("queued-kill-1", "queue-kill-customer", "EUR", [new OrderLineRequest("Q-2", 1, 40m)], at), new())).Error);
+            Assert.Null((await order.Execute(new PayOrder("pay-qk", 40m, "card", at.AddMinutes(5)), new())).Error);
+
+            var waiting = 0;
+            await foreach (var queue in new Azure.Storage.Queues.QueueServiceClient(queues.ConnectionString).GetQueuesAsync(cancellationToken: ct))
+            {
+                waiting += (await new Azure.Storage.Queues.QueueClient(queues.ConnectionString, queue.Name).GetPropertiesAsync(ct)).Value.ApproximateMessagesCount;
+            }
+
+            Assert.True(waiting >= 2, $"The two events should be waiting in the queues; {waiting} messages are.");
+            Assert.Equal(0, (await first.Client.GetGrain<IStatisticsGrain>(0).Summary(at, at.AddHours(1))).Orders["placed"]);
+            await first.KillSiloAsync(first.Silos[0], ct);
+        }
+
+        await using var second = await StartAsync();
+        var statistics = second.Client.GetGrain<IStatisticsGrain>(0);
+        SummaryReport summary;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(250, ct);
+            summary = await statistics.Summary(at, at.AddHours(1));
+        }
+        while (summary.Orders["paid"] == 0 && DateTime.UtcNow < deadline);
+
+        Assert.Equal(1, summary.Orders["placed"]);
+        Assert.Equal(1, summary.Orders["paid"]);
+        Assert.Equal(40m, summary.Revenue);
     }
 }

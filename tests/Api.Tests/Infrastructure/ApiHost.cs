@@ -86,8 +86,12 @@ public sealed class ApiHost : IAsyncDisposable
         return (args, settings);
     }
 
-    public static async Task<ApiHost> StartAsync(
-        string connectionString, string environment = "Production", bool withKeys = true, Action<WebApplicationBuilder>? configure = null)
+    public static Task<ApiHost> StartAsync(
+        string connectionString, string environment = "Production", bool withKeys = true, Action<WebApplicationBuilder>? configure = null) =>
+        PortRetry.StartAsync(() => StartOnFreePortsAsync(connectionString, environment, withKeys, configure));
+
+    private static async Task<ApiHost> StartOnFreePortsAsync(
+        string connectionString, string environment, bool withKeys, Action<WebApplicationBuilder>? configure)
     {
         var port = Azurite.FreePort();
         var (args, settings) = Configuration(connectionString, environment, withKeys, port);

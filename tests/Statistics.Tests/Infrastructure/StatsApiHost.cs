@@ -39,8 +39,12 @@ public sealed class StatsApiHost : IAsyncDisposable
     /// <summary>How many commands were answered 503 (storage overloaded) and sent again.</summary>
     public int Retries => retries;
 
-    public static async Task<StatsApiHost> StartAsync(
-        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null)
+    public static Task<StatsApiHost> StartAsync(
+        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null) =>
+        PortRetry.StartAsync(() => StartOnFreePortsAsync(connectionString, cancellationToken, extraSettings));
+
+    private static async Task<StatsApiHost> StartOnFreePortsAsync(
+        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings)
     {
         var port = Azurite.FreePort();
         var settings = new Dictionary<string, string?>
