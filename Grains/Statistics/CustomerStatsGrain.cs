@@ -44,7 +44,7 @@ public sealed record PlacedOrder([property: Id(0)] string OrderId, [property: Id
 
 /// <summary>
 /// Keeps a customer's totals and evaluates the risk rules (<see cref="RiskRules"/>). Writes behind
-/// (<see cref="WriteBehind"/>): the rules are evaluated once per flush (or when read), not per
+/// (<see cref="WriteBehindProjectionGrain"/>): the rules are evaluated once per flush (or when read), not per
 /// event, and each flush sends the alerts that started or stopped standing to the
 /// <see cref="AlertFeedGrain"/> before persisting, so that a crash in between sends them again
 /// rather than never.
@@ -53,39 +53,23 @@ public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
     IOptions<StatisticsOptions> options,
     UnflushedProjections unflushed,
-    ILogger<CustomerStatsGrain> logger) : Grain, ICustomerStatsGrain
+    ILogger<CustomerStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), ICustomerStatsGrain
 {
-    private WriteBehind writes = null!;
     private bool alertsStale;
 
     private string CustomerId => StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, PersistAsync);
+        await base.OnActivateAsync(cancellationToken);
         if (!AlertsEqual(state.State.Alerts, state.State.InFeed))
         {
-            writes.Changed(); // the feed may not have what was persisted last time
+            Changed(); // the feed may not have what was persisted last time
         }
-
-        return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
 
-    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
-
-    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
-    {
-        foreach (var envelope in envelopes)
-        {
-            await Ingest(envelope);
-        }
-
-        await Flush();
-    }
-
-    public Task Ingest(OrderEventEnvelope envelope)
+    public override Task Ingest(OrderEventEnvelope envelope)
     {
         var s = state.State;
         if (!s.Counted.TryMark(envelope.OrderId, envelope.Version))
@@ -117,7 +101,7 @@ public sealed class CustomerStatsGrain(
         }
 
         alertsStale = true;
-        writes.Changed();
+        Changed();
         return Task.CompletedTask;
     }
 
@@ -139,12 +123,12 @@ public sealed class CustomerStatsGrain(
     {
         if (alertsStale)
         {
-            state.State.Alerts = RiskRules.Evaluate(CustomerId, state.State, options.Value.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
+            state.State.Alerts = RiskRules.Evaluate(CustomerId, state.State, Settings.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
             alertsStale = false;
         }
     }
 
-    private async Task PersistAsync(CancellationToken cancellationToken)
+    protected override async Task PersistAsync(CancellationToken cancellationToken)
     {
         RefreshAlerts();
         var s = state.State;

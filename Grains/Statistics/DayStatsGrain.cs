@@ -28,7 +28,7 @@ public sealed class DayStatsState
 }
 
 /// <summary>
-/// Counts a day's events of one shard into minute buckets. Writes behind (<see cref="WriteBehind"/>):
+/// Counts a day's events of one shard into minute buckets. Writes behind (<see cref="WriteBehindProjectionGrain"/>):
 /// each flush persists the day and pushes its hourly rollup to its <see cref="MonthStatsGrain"/>.
 /// </summary>
 /// <remarks>
@@ -41,10 +41,8 @@ public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,
     UnflushedProjections unflushed,
-    ILogger<DayStatsGrain> logger) : Grain, IDayStatsGrain
+    ILogger<DayStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IDayStatsGrain
 {
-    private WriteBehind writes = null!;
-
     /// <summary>Counted since the last write (a flush may also only have the rollup to push).</summary>
     private bool stateChanged;
 
@@ -56,16 +54,14 @@ public sealed class DayStatsGrain(
     {
         (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
         day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, PersistAsync);
+        await base.OnActivateAsync(cancellationToken);
         if (state.State.Revision > 0 && await Month().RevisionOf(day.Day) < state.State.Revision)
         {
-            writes.Changed(); // the rollup only
+            Changed(); // the rollup only
         }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
-
-    public Task Ingest(OrderEventEnvelope envelope)
+    public override Task Ingest(OrderEventEnvelope envelope)
     {
         if (!state.State.Counted.TryMark(envelope.OrderId, envelope.Version))
         {
@@ -85,21 +81,10 @@ public sealed class DayStatsGrain(
         }
 
         stateChanged = true;
-        writes.Changed();
+        Changed();
         return Task.CompletedTask;
     }
 
-    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
-
-    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
-    {
-        foreach (var envelope in envelopes)
-        {
-            await Ingest(envelope);
-        }
-
-        await Flush();
-    }
 
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
@@ -108,7 +93,7 @@ public sealed class DayStatsGrain(
 
     private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
 
-    private async Task PersistAsync(CancellationToken cancellationToken)
+    protected override async Task PersistAsync(CancellationToken cancellationToken)
     {
         if (stateChanged)
         {

@@ -33,38 +33,18 @@ public sealed record ClosedOrder([property: Id(0)] int Version, [property: Id(1)
 /// Keeps, per order, only its latest version's status: an older or repeated event never moves an
 /// order back. Closed orders are remembered for <see cref="StatisticsOptions.ClosedOrderMemory"/>
 /// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded. Writes
-/// behind (<see cref="WriteBehind"/>).
+/// behind (<see cref="WriteBehindProjectionGrain"/>).
 /// </summary>
 public sealed class StuckOrdersGrain(
     [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
     IOptions<StatisticsOptions> options,
     UnflushedProjections unflushed,
     TimeProvider time,
-    ILogger<StuckOrdersGrain> logger) : Grain, IStuckOrdersGrain
+    ILogger<StuckOrdersGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IStuckOrdersGrain
 {
-    private WriteBehind writes = null!;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        writes = new WriteBehind(this, unflushed, options.Value.FlushInterval, logger, cancellationToken => state.WriteStateAsync(cancellationToken));
-        return Task.CompletedTask;
-    }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => writes.FlushOnDeactivationAsync(cancellationToken);
-
-    public Task Flush() => writes.FlushAsync(CancellationToken.None, rethrow: true);
-
-    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
-    {
-        foreach (var envelope in envelopes)
-        {
-            await Ingest(envelope);
-        }
-
-        await Flush();
-    }
-
-    public Task Ingest(OrderEventEnvelope envelope)
+    public override Task Ingest(OrderEventEnvelope envelope)
     {
         var s = state.State;
         var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
@@ -86,15 +66,17 @@ public sealed class StuckOrdersGrain(
             s.Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, time.GetUtcNow());
         }
 
-        var forgetBefore = time.GetUtcNow() - options.Value.ClosedOrderMemory;
+        var forgetBefore = time.GetUtcNow() - Settings.ClosedOrderMemory;
         foreach (var orderId in s.Closed.Where(pair => pair.Value.SeenAt < forgetBefore).Select(pair => pair.Key).ToList())
         {
             s.Closed.Remove(orderId);
         }
 
-        writes.Changed();
+        Changed();
         return Task.CompletedTask;
     }
+
+    protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteStateAsync(cancellationToken);
 
     public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>
         Task.FromResult<IReadOnlyList<StuckOrder>>([.. state.State.Open

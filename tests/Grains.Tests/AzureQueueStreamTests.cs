@@ -22,22 +22,7 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var queues = await Azurite.StartQueuesAsync(ct);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
-                ["ConnectionStrings:Queues"] = queues.ConnectionString,
-                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
-                ["EventStore:TableName"] = TableNames.Unique("queued"),
-                ["Statistics:TableName"] = TableNames.Unique("queuedstats"),
-                ["Dashboard:Enabled"] = "false",
-            })
-            .Build();
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync(ct);
+        await using var cluster = await StartClusterAsync(queues, TableNames.Unique("queued"), TableNames.Unique("queuedstats"), "queued-" + Guid.NewGuid().ToString("N")[..8], reconcile: true, ct);
 
         var at = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
         var order = cluster.Client.GetGrain<IOrderGrain>("queued-1");
@@ -46,14 +31,7 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
         Assert.Null((await order.Execute(new PayOrder("pay-q", 15m, "card", at.AddMinutes(3)), new())).Error);
 
         var statistics = cluster.Client.GetGrain<IStatisticsGrain>(0);
-        SummaryReport summary;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(250, ct);
-            summary = await statistics.Summary(at, at.AddHours(1));
-        }
-        while (summary.Orders["paid"] == 0 && DateTime.UtcNow < deadline);
+        var summary = await PaidSummaryAsync(statistics, at, ct);
 
         Assert.Equal(1, summary.Orders["placed"]);
         Assert.Equal(1, summary.Orders["paid"]);
@@ -81,29 +59,8 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var queues = await Azurite.StartQueuesAsync(ct);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
-                ["ConnectionStrings:Queues"] = queues.ConnectionString,
-                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
-                ["EventStore:TableName"] = TableNames.Unique("queuekill"),
-                ["Statistics:TableName"] = TableNames.Unique("queuekillstats"),
-                ["Statistics:Reconciliation:Enabled"] = "false",
-                ["Dashboard:Enabled"] = "false",
-            })
-            .Build();
-        var serviceId = "queue-kill-" + Guid.NewGuid().ToString("N")[..8];
-        async Task<InProcessTestCluster> StartAsync()
-        {
-            var builder = new InProcessTestClusterBuilder(1);
-            builder.Options.ConfigureFileLogging = false;
-            builder.Options.ServiceId = serviceId;
-            builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
-            var cluster = builder.Build();
-            await cluster.DeployAsync(ct);
-            return cluster;
-        }
+        var (eventsTable, statisticsTable, serviceId) = (TableNames.Unique("queuekill"), TableNames.Unique("queuekillstats"), "queue-kill-" + Guid.NewGuid().ToString("N")[..8]);
+        Task<InProcessTestCluster> StartAsync() => StartClusterAsync(queues, eventsTable, statisticsTable, serviceId, reconcile: false, ct);
 
         var at = new DateTimeOffset(2026, 11, 3, 14, 0, 0, TimeSpan.Zero);
         await using (var first = await StartAsync())
@@ -127,7 +84,16 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
         }
 
         await using var second = await StartAsync();
-        var statistics = second.Client.GetGrain<IStatisticsGrain>(0);
+        var summary = await PaidSummaryAsync(second.Client.GetGrain<IStatisticsGrain>(0), at, ct);
+
+        Assert.Equal(1, summary.Orders["placed"]);
+        Assert.Equal(1, summary.Orders["paid"]);
+        Assert.Equal(40m, summary.Revenue);
+    }
+
+    /// <summary>The summary of the hour from <paramref name="at"/>, once it counts a payment (or after 30 s).</summary>
+    private static async Task<SummaryReport> PaidSummaryAsync(IStatisticsGrain statistics, DateTimeOffset at, CancellationToken ct)
+    {
         SummaryReport summary;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         do
@@ -136,9 +102,40 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
             summary = await statistics.Summary(at, at.AddHours(1));
         }
         while (summary.Orders["paid"] == 0 && DateTime.UtcNow < deadline);
+        return summary;
+    }
 
-        Assert.Equal(1, summary.Orders["placed"]);
-        Assert.Equal(1, summary.Orders["paid"]);
-        Assert.Equal(40m, summary.Revenue);
+    /// <summary>A one-silo cluster on Azure Queue streams, with the given tables and service id.</summary>
+    private async Task<InProcessTestCluster> StartClusterAsync(
+        Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
+                ["ConnectionStrings:Queues"] = queues.ConnectionString,
+                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
+                ["EventStore:TableName"] = eventsTable,
+                ["Statistics:TableName"] = statisticsTable,
+                ["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false",
+                ["Dashboard:Enabled"] = "false",
+            })
+            .Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.Options.ServiceId = serviceId;
+        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync(ct);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
     }
 }

@@ -31,11 +31,12 @@ public sealed class StatsCluster : IAsyncDisposable
 {
     private readonly InProcessTestCluster cluster;
 
-    private StatsCluster(InProcessTestCluster cluster, string connectionString, ClusterTables tables)
+    private StatsCluster(InProcessTestCluster cluster, string connectionString, ClusterTables tables, IConfiguration configuration)
     {
         this.cluster = cluster;
         Tables = tables;
-        var storeOptions = Options.Create(new EventStoreOptions { TableName = tables.Events });
+        // The silo's event-store settings (table, change buckets), so that this writer writes as the silo's would.
+        var storeOptions = Options.Create(configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>()!);
         Store = new TableEventStore(new TableServiceClient(connectionString), storeOptions, TimeProvider.System, NullLogger<TableEventStore>.Instance);
         Changes = new ChangeIndex(new TableServiceClient(connectionString), storeOptions, NullLogger<ChangeIndex>.Instance);
         Reader = new GrainStatsReader(cluster.Client);
@@ -89,7 +90,7 @@ public sealed class StatsCluster : IAsyncDisposable
             throw;
         }
 
-        var result = new StatsCluster(cluster, connectionString, tables);
+        var result = new StatsCluster(cluster, connectionString, tables, configuration);
         await result.Store.EnsureTableAsync(cancellationToken);
         return result;
     }

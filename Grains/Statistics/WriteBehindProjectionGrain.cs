@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
 
-/// <summary>A projection that counts in memory and persists in batches (see <see cref="WriteBehind"/>).</summary>
+/// <summary>A projection that counts in memory and persists in batches (see <see cref="WriteBehindProjectionGrain"/>).</summary>
 public interface IWriteBehindProjection : IGrainWithStringKey
 {
     /// <summary>Counts the event once, however often it is delivered; persisted at the next flush.</summary>
@@ -24,38 +25,66 @@ public interface IWriteBehindProjection : IGrainWithStringKey
 }
 
 /// <summary>
-/// Batches a projection grain's storage writes: the grain counts in memory and <see cref="Changed"/>
-/// marks it; the state is persisted (by the grain's own persist function) every
-/// <see cref="StatisticsOptions.FlushInterval"/>, on <see cref="IWriteBehindProjection.Flush"/>,
-/// on deactivation and when the silo shuts down. What a crash takes with it is counted again by
-/// the reconciliation (<see cref="ProjectionReconcilerGrain"/>), which flushes what it fed before
-/// it lets go of a change.
+/// A projection grain that writes behind: it counts in memory and <see cref="Changed"/> marks it;
+/// its state is persisted (by <see cref="PersistAsync"/>) every
+/// <see cref="StatisticsOptions.FlushInterval"/>, on <see cref="Flush"/>, on deactivation and when
+/// the silo shuts down. What a crash takes with it is counted again by the reconciliation
+/// (<see cref="ProjectionReconcilerGrain"/>), which feeds through <see cref="IngestAndPersist"/>.
 /// </summary>
-internal sealed class WriteBehind
+public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed, IOptions<StatisticsOptions> options, ILogger logger)
+    : Grain, IWriteBehindProjection
 {
-    private readonly Grain grain;
-    private readonly UnflushedProjections unflushed;
-    private readonly ILogger logger;
-    private readonly Func<CancellationToken, Task> persist;
     private bool dirty;
 
-    public WriteBehind(Grain grain, UnflushedProjections unflushed, TimeSpan interval, ILogger logger, Func<CancellationToken, Task> persist)
+    protected StatisticsOptions Settings => options.Value;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.grain = grain;
-        this.unflushed = unflushed;
-        this.logger = logger;
-        this.persist = persist;
-        grain.RegisterGrainTimer(cancellationToken => FlushAsync(cancellationToken, rethrow: false), interval, interval);
+        this.RegisterGrainTimer(token => FlushAsync(token, rethrow: false), Settings.FlushInterval, Settings.FlushInterval);
+        return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// The last flush: whatever it cannot persist is gone with the activation (the reconciliation
+    /// counts it again), so the silo stops tracking the grain either way.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken, rethrow: false);
+        }
+        finally
+        {
+            unflushed.Remove(this.GetGrainId());
+        }
+    }
+
+    public abstract Task Ingest(OrderEventEnvelope envelope);
+
+    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            await Ingest(envelope);
+        }
+
+        await Flush();
+    }
+
+    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true);
 
     /// <summary>The state changed in memory: persist it at the next flush.</summary>
-    public void Changed()
+    protected void Changed()
     {
         dirty = true;
-        unflushed.Add(grain.GetGrainId());
+        unflushed.Add(this.GetGrainId());
     }
 
-    public async Task FlushAsync(CancellationToken cancellationToken, bool rethrow)
+    /// <summary>Writes the state (and whatever goes with it) to storage.</summary>
+    protected abstract Task PersistAsync(CancellationToken cancellationToken);
+
+    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow)
     {
         if (!dirty)
         {
@@ -65,10 +94,10 @@ internal sealed class WriteBehind
         dirty = false;
         try
         {
-            await persist(cancellationToken);
+            await PersistAsync(cancellationToken);
             if (!dirty)
             {
-                unflushed.Remove(grain.GetGrainId());
+                unflushed.Remove(this.GetGrainId());
             }
         }
         catch (Exception exception)
@@ -79,27 +108,11 @@ internal sealed class WriteBehind
                 throw;
             }
 
-            logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", grain.GetGrainId());
+            logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", this.GetGrainId());
             if (rethrow)
             {
                 throw;
             }
-        }
-    }
-
-    /// <summary>
-    /// The last flush of a deactivating grain: whatever it could not persist is gone with the
-    /// activation (the reconciliation counts it again), so the silo stops tracking it.
-    /// </summary>
-    public async Task FlushOnDeactivationAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await FlushAsync(cancellationToken, rethrow: false);
-        }
-        finally
-        {
-            unflushed.Remove(grain.GetGrainId());
         }
     }
 }
