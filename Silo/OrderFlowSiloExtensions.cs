@@ -38,6 +38,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<TableEventStore>();
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
+        silo.Services.TryAddSingleton<ProjectionStateJanitor>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
         if (configuration.GetValue($"{StatisticsOptions.Section}:Reconciliation:Enabled", true))
         {

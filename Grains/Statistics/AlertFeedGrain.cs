@@ -18,6 +18,7 @@ public sealed class AlertFeedState
     [Id(0)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
 }
 
+[GrainType(ProjectionGrainTypes.AlertFeed)]
 public sealed class AlertFeedGrain(
     [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
 {

@@ -49,6 +49,7 @@ public sealed record PlacedOrder([property: Id(0)] string OrderId, [property: Id
 /// <see cref="AlertFeedGrain"/> before persisting, so that a crash in between sends them again
 /// rather than never.
 /// </summary>
+[GrainType(ProjectionGrainTypes.Customer)]
 public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
     IOptions<StatisticsOptions> options,

@@ -37,6 +37,7 @@ public sealed class DayStatsState
 /// rollup again if the month is behind: otherwise a reconciliation that finds every event already
 /// counted would leave the month short for good.
 /// </remarks>
+[GrainType(ProjectionGrainTypes.Day)]
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,

@@ -32,6 +32,7 @@ public sealed class MonthStatsState
     [Id(0)] public Dictionary<int, DayRollup> Days { get; set; } = [];
 }
 
+[GrainType(ProjectionGrainTypes.Month)]
 public sealed class MonthStatsGrain(
     [PersistentState("month", StatisticsOptions.StorageName)] IPersistentState<MonthStatsState> state) : Grain, IMonthStatsGrain
 {

@@ -15,10 +15,11 @@ public interface IProjectionRebuildGrain : IGrainWithStringKey
 
 /// <summary>
 /// Scans the whole event log, stream by stream, rebuilds each order's envelopes exactly as the
-/// order grain publishes them, and projects them into the new generation; then flushes the new
-/// time buckets and reports to <see cref="ProjectionControlGrain"/>, which switches generations.
+/// order grain publishes them, and projects them into the new generation; then reports to
+/// <see cref="ProjectionControlGrain"/>, which switches generations, and deletes the stored state of
+/// superseded ones.
 /// </summary>
-public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<ProjectionRebuildGrain> logger) : Grain, IProjectionRebuildGrain
+public sealed class ProjectionRebuildGrain(TableEventStore store, ProjectionStateJanitor janitor, ILogger<ProjectionRebuildGrain> logger) : Grain, IProjectionRebuildGrain
 {
     private Task? running;
 
@@ -38,6 +39,7 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
         var feed = new ProjectionFeed(GrainFactory);
+        var previous = await control.Active();
         try
         {
             string? streamId = null;
@@ -60,6 +62,9 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
             }
 
             await feed.CompleteAsync();
+
+            // Before reporting completion, so that "completed" also means "old state cleared".
+            await DeleteSupersededAsync(generation, previous);
             await control.Finish(id, feed.Persisted, null);
             logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, feed.Persisted, generation);
 
@@ -82,6 +87,34 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ILogger<Projec
         finally
         {
             DelayDeactivation(TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the stored state of every generation before <paramref name="generation"/> but the one
+    /// that served until now (<paramref name="previous"/>): failed rebuilds' partial generations and
+    /// the generation replaced by the rebuild before. The one just replaced is kept until the next
+    /// rebuild, when its grains have long been idle: deleting it now could race with an event
+    /// still in flight to it, whose write-behind flush would recreate rows.
+    /// </summary>
+    private async Task DeleteSupersededAsync(int generation, int previous)
+    {
+        for (var old = 1; old < generation; old++)
+        {
+            if (old == previous)
+            {
+                continue;
+            }
+
+            try
+            {
+                await janitor.DeleteGenerationAsync(old);
+            }
+            catch (Exception exception)
+            {
+                // The rebuild succeeded; what is left is only storage, deleted again after the next rebuild.
+                logger.LogWarning(exception, "Deleting the stored state of superseded projection generation {Generation} failed.", old);
+            }
         }
     }
 }

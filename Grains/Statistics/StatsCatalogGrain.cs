@@ -15,6 +15,7 @@ public sealed class StatsCatalogState
     [Id(0)] public SortedSet<string> Months { get; set; } = new(StringComparer.Ordinal);
 }
 
+[GrainType(ProjectionGrainTypes.Catalog)]
 public sealed class StatsCatalogGrain(
     [PersistentState("catalog", StatisticsOptions.StorageName)] IPersistentState<StatsCatalogState> state) : Grain, IStatsCatalogGrain
 {

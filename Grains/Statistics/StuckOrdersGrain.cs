@@ -35,6 +35,7 @@ public sealed record ClosedOrder([property: Id(0)] int Version, [property: Id(1)
 /// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded. Writes
 /// behind (<see cref="WriteBehindProjectionGrain"/>).
 /// </summary>
+[GrainType(ProjectionGrainTypes.StuckOrders)]
 public sealed class StuckOrdersGrain(
     [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
     IOptions<StatisticsOptions> options,

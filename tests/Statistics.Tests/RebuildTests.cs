@@ -50,6 +50,16 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.True(status.CompletedAt >= status.StartedAt);
         var after = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
         Assert.True(before == after, "The rebuild changed statistics:\n  " + StatsCheck.SnapshotDiff(before, after));
+
+        // The next rebuild deletes the stored state of generation 1, keeps 2 (replaced just now) until the one after.
+        var stored = await StoredStatesAsync(host, ct);
+        Assert.True(stored.GetValueOrDefault(1) > 0 && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
+        var third = await RebuildAsync(host, ct);
+        Assert.Equal(3, third.Generation);
+        stored = await StoredStatesAsync(host, ct);
+        Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0 && stored.GetValueOrDefault(3) > 0, "Stored states by generation after the third: " + Describe(stored));
+        var afterThird = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
+        Assert.True(before == afterThird, "The second rebuild changed statistics:\n  " + StatsCheck.SnapshotDiff(before, afterThird));
     }
 
     [Fact]
@@ -118,6 +128,10 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.Equal(3, status.Generation);
         Assert.Equal(expected.Facts.Count, status.EventsProcessed);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.Zero, ct, "statistics after the rebuild that followed a failed one");
+
+        // The failed rebuild's partial generation is deleted; generation 1, which served until now, is kept for now.
+        var stored = await StoredStatesAsync(host, ct);
+        Assert.True(stored.GetValueOrDefault(1) > 0 && !stored.ContainsKey(2) && stored.GetValueOrDefault(3) > 0, "Stored states by generation: " + Describe(stored));
     }
 
     [Fact]
@@ -131,6 +145,28 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
+
+    /// <summary>
+    /// Rows of projection state in the host's statistics table, by generation, read independently of
+    /// the product: Orleans keys them "orderflow_{grain type}_{generation}[_{rest}]".
+    /// </summary>
+    private async Task<SortedDictionary<int, int>> StoredStatesAsync(StatsApiHost host, CancellationToken ct)
+    {
+        var byGeneration = new SortedDictionary<int, int>();
+        await foreach (var row in new TableClient(azurite.ConnectionString, host.StatisticsTable).QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+        {
+            var parts = row.PartitionKey.Split('_');
+            if (parts.Length >= 3 && parts[1] != "projectioncontrol" && int.TryParse(parts[2], CultureInfo.InvariantCulture, out var generation))
+            {
+                byGeneration[generation] = byGeneration.GetValueOrDefault(generation) + 1;
+            }
+        }
+
+        return byGeneration;
+    }
+
+    private static string Describe(SortedDictionary<int, int> stored) =>
+        string.Join(", ", stored.Select(pair => $"generation {pair.Key}: {pair.Value} rows"));
 
     /// <summary>Starts a rebuild, waits for it and asserts that it completed.</summary>
     internal static async Task<RebuildStatus> RebuildAsync(StatsApiHost host, CancellationToken ct)

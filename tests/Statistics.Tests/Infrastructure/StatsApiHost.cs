@@ -15,10 +15,11 @@ public sealed class StatsApiHost : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable)
+    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable, string statisticsTable)
     {
         this.app = app;
         EventsTable = eventsTable;
+        StatisticsTable = statisticsTable;
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
         {
             BaseAddress = baseAddress,
@@ -31,6 +32,9 @@ public sealed class StatsApiHost : IAsyncDisposable
 
     /// <summary>The host's event log table.</summary>
     public string EventsTable { get; }
+
+    /// <summary>The host's projection state table (grain storage, service id "orderflow").</summary>
+    public string StatisticsTable { get; }
 
     public HttpStatsReader Reader { get; }
 
@@ -76,7 +80,7 @@ public sealed class StatsApiHost : IAsyncDisposable
             throw;
         }
 
-        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!);
+        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!, settings["Statistics:TableName"]!);
     }
 
     /// <summary>
