@@ -26,9 +26,9 @@ public sealed record ReconciliationPass(
 
 /// <summary>
 /// The guarantee behind "statistics equal a fold over the log". Streams are the fast path; they
-/// can lose what a dying silo had confirmed but not yet published, and a day grain that dies
-/// between flushes loses what it had counted since the last one (even when the stream, like
-/// Azure Queues, had delivered it durably). Every append is announced in the
+/// can lose what a dying silo had confirmed but not yet published, and a projection that dies
+/// between write-behind flushes loses what it had counted since the last one (even when the
+/// stream, like Azure Queues, had delivered it durably). Every append is announced in the
 /// <see cref="ChangeIndex"/> before it is written; once a bucket has settled, this grain reads
 /// each announced order's events from the log, feeds them to the projections of every live
 /// generation with <see cref="IWriteBehindProjection.IngestAndPersist"/> (they skip what they have
