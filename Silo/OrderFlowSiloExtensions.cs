@@ -5,6 +5,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 using Orleans.Dashboard;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
@@ -48,11 +50,19 @@ public static class OrderFlowSiloExtensions
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");
-        silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, options =>
+        silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, builder => builder.Configure<IServiceProvider>((options, services) =>
         {
             options.TableServiceClient = CreateTableServiceClient(configuration);
             options.TableName = configuration.GetValue($"{StatisticsOptions.Section}:TableName", "statistics")!;
-        });
+
+            // A projection's state is one table entity (at most 1 MiB). Orleans' default grain-state
+            // format is JSON with a type name and a reference id on every object: a busy day of one
+            // shard took 2.4 MiB as JSON and 171 KiB in Orleans' binary format (version tolerant through
+            // [Id] and [Alias]). State written as JSON by earlier versions is still read, by the fallback.
+            options.GrainStorageSerializer = new GrainStorageSerializer(
+                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                services.GetRequiredService<IGrainStorageSerializer>());
+        }));
 
         if (DashboardEnabled(configuration))
         {
