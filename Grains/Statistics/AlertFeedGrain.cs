@@ -42,7 +42,7 @@ public sealed class AlertFeedGrain(
             state.State.Alerts.Remove(oldest.Id);
         }
 
-        await state.WriteStateAsync();
+        await state.WriteOwnStateAsync();
     }
 
     public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit) =>

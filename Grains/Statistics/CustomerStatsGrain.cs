@@ -142,7 +142,7 @@ public sealed class CustomerStatsGrain(
             s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
         }
 
-        await state.WriteStateAsync(cancellationToken);
+        await state.WriteOwnStateAsync(cancellationToken);
     }
 
     private static bool AlertsEqual(Dictionary<string, RiskAlert> a, Dictionary<string, RiskAlert> b) =>

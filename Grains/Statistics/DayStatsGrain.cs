@@ -99,7 +99,7 @@ public sealed class DayStatsGrain(
         if (stateChanged)
         {
             state.State.Revision++;
-            await state.WriteStateAsync(cancellationToken);
+            await state.WriteOwnStateAsync(cancellationToken);
             stateChanged = false;
         }
 

@@ -41,7 +41,7 @@ public sealed class MonthStatsGrain(
     public async Task SetDay(int day, DayRollup rollup)
     {
         state.State.Days[day] = rollup;
-        await state.WriteStateAsync();
+        await state.WriteOwnStateAsync();
         if (!registered)
         {
             var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());

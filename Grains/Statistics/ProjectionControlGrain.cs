@@ -63,7 +63,7 @@ public sealed class ProjectionControlGrain(
         }
 
         // Live events go to the new generation from here on (Targets), before the scan starts.
-        await state.WriteStateAsync();
+        await state.WriteOwnStateAsync();
         await GrainFactory.GetGrain<IProjectionRebuildGrain>(status.Id).Start(generation);
         return (status, false);
     }
@@ -90,7 +90,7 @@ public sealed class ProjectionControlGrain(
             state.State.ActiveGeneration = finished.Generation;
         }
 
-        await state.WriteStateAsync();
+        await state.WriteOwnStateAsync();
     }
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);

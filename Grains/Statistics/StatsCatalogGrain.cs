@@ -23,7 +23,7 @@ public sealed class StatsCatalogGrain(
     {
         if (state.State.Months.Add(month))
         {
-            await state.WriteStateAsync();
+            await state.WriteOwnStateAsync();
         }
     }
 

@@ -77,7 +77,7 @@ public sealed class StuckOrdersGrain(
         return Task.CompletedTask;
     }
 
-    protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteStateAsync(cancellationToken);
+    protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);
 
     public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>
         Task.FromResult<IReadOnlyList<StuckOrder>>([.. state.State.Open

@@ -79,7 +79,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
 
         Assert.Equal(RebuildState.Completed, status.State);
         var expected = new Expected(early.Concat(late).SelectMany(p => p.Facts()));
-        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics after a rebuild under load");
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics after a rebuild under load", host.Log.Describe);
     }
 
     [Fact]

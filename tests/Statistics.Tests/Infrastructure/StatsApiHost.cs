@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using OrderFlow.Api;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Testing;
@@ -15,9 +16,10 @@ public sealed class StatsApiHost : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable, string statisticsTable)
+    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable, string statisticsTable, CapturedLog log)
     {
         this.app = app;
+        Log = log;
         EventsTable = eventsTable;
         StatisticsTable = statisticsTable;
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
@@ -29,6 +31,9 @@ public sealed class StatsApiHost : IAsyncDisposable
     }
 
     public HttpClient Http { get; }
+
+    /// <summary>Warnings and errors the host logged (Orleans' own from Error up).</summary>
+    public CapturedLog Log { get; }
 
     /// <summary>The host's event log table.</summary>
     public string EventsTable { get; }
@@ -69,7 +74,12 @@ public sealed class StatsApiHost : IAsyncDisposable
         }
 
         string[] args = [$"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--environment=Development"];
-        var app = ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
+        var log = new CapturedLog();
+        var app = ApiApplication.Build(args, builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.AddProvider(log);
+        });
         try
         {
             await app.StartAsync(cancellationToken);
@@ -80,7 +90,7 @@ public sealed class StatsApiHost : IAsyncDisposable
             throw;
         }
 
-        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!, settings["Statistics:TableName"]!);
+        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!, settings["Statistics:TableName"]!, log);
     }
 
     /// <summary>

@@ -120,7 +120,8 @@ public static class StatsCheck
 
     /// <summary>Polls until every statistic equals the fold (the projections write behind by about a second), else fails with the differences.</summary>
     public static async Task<Convergence> AssertConvergesAsync(
-        IStatsReader reader, Expected expected, CheckPlan plan, TimeSpan timeout, CancellationToken cancellationToken, string what = "statistics")
+        IStatsReader reader, Expected expected, CheckPlan plan, TimeSpan timeout, CancellationToken cancellationToken, string what = "statistics",
+        Func<string>? diagnostics = null)
     {
         var watch = Stopwatch.StartNew();
         int? firstDiffs = null;
@@ -136,7 +137,8 @@ public static class StatsCheck
             if (watch.Elapsed > timeout)
             {
                 Assert.Fail($"The {what} did not converge to the test's fold within {timeout.TotalSeconds:0} s; {diffs.Count} differences:\n  "
-                    + string.Join("\n  ", diffs.Take(40)));
+                    + string.Join("\n  ", diffs.Take(40))
+                    + (diagnostics is null ? string.Empty : "\nThe host logged:\n" + diagnostics()));
             }
 
             await Task.Delay(400, cancellationToken);

@@ -1,0 +1,34 @@
+using Orleans.Storage;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>How projection grains write their state.</summary>
+public static class OwnStateWrites
+{
+    /// <summary>
+    /// Writes the state; if storage answers that the row changed since it was read (ETag
+    /// mismatch), reads the row's current ETag and writes this activation's state over it.
+    /// </summary>
+    /// <remarks>
+    /// A projection grain is its row's only writer (one activation per grain), so a changed row is
+    /// its own earlier write that landed although the answer was lost (the storage client timed
+    /// out and retried a conditional write that had succeeded; seen under load). Without this, every
+    /// later write of the activation failed the same way and its counts never reached storage. The
+    /// in-memory state already holds everything that row can hold. (Should two activations ever
+    /// coexist, what this overwrites is counted again by the reconciliation.)
+    /// </remarks>
+    public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (InconsistentStateException)
+        {
+            var mine = state.State;
+            await state.ReadStateAsync(cancellationToken);
+            state.State = mine;
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+}
