@@ -112,8 +112,8 @@ public sealed class ProjectionReconcilerGrain(
 
 /// <summary>
 /// Runs <see cref="ProjectionReconcilerGrain"/> every <see cref="ReconciliationOptions.Interval"/>
-/// while the silo is up (every silo asks the same grain; passes do not overlap), and again at once
-/// while a pass finds a full batch.
+/// while the silo is up, unless <see cref="ReconciliationOptions.Enabled"/> is off (every silo asks
+/// the same grain; passes do not overlap), and again at once while a pass finds a full batch.
 /// </summary>
 public sealed class ProjectionReconciliation(
     IGrainFactory grains,
@@ -130,6 +130,11 @@ public sealed class ProjectionReconciliation(
 
     private Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.Reconciliation.Enabled)
+        {
+            return Task.CompletedTask;
+        }
+
         // An announced append can land up to two event-log operations after its announcement.
         var longestAppend = 2 * eventStore.Value.OperationTimeout;
         if (options.Value.Reconciliation.Settle < longestAppend)
