@@ -9,7 +9,7 @@ namespace OrderFlow.Grains.Statistics;
 
 /// <summary>
 /// Answers statistics queries by merging the projection grains: minutes come from day grains,
-/// whole days and hours from month grains, every shard's share added up.
+/// whole days, hours and products from month grains, every shard's share added up.
 /// </summary>
 [StatelessWorker]
 public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
@@ -38,12 +38,12 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
         var generation = await ActiveGeneration();
-        var byStart = new Dictionary<DateTimeOffset, StatsBucket>();
-        void Add(DateTimeOffset start, StatsBucket bucket)
+        var byStart = new Dictionary<DateTimeOffset, SeriesTotals>();
+        void Add(DateTimeOffset start, SeriesTotals totals)
         {
             if (start >= from && start < to)
             {
-                byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(bucket) : new StatsBucket().Merge(bucket);
+                byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(totals) : new SeriesTotals().Merge(totals);
             }
         }
 
@@ -53,7 +53,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             {
                 foreach (var (minute, bucket) in minutes)
                 {
-                    Add(dayStart.AddMinutes(minute), bucket);
+                    Add(dayStart.AddMinutes(minute), SeriesTotals.Of([bucket]));
                 }
             }
         }
@@ -61,9 +61,9 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         {
             foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(from), DayOf(to.AddTicks(-1)).AddDays(1)))
             {
-                foreach (var (hour, bucket) in rollup.Hours)
+                foreach (var (hour, totals) in rollup.Hours)
                 {
-                    Add(interval == StatsInterval.Hour ? dayStart.AddHours(hour) : dayStart, bucket);
+                    Add(interval == StatsInterval.Hour ? dayStart.AddHours(hour) : dayStart, totals);
                 }
             }
         }
@@ -72,12 +72,12 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         var buckets = new List<TimeSeriesBucket>();
         for (var start = from; start < to; start += step)
         {
-            var b = byStart.GetValueOrDefault(start) ?? new StatsBucket();
+            var b = byStart.GetValueOrDefault(start) ?? new SeriesTotals();
             buckets.Add(new TimeSeriesBucket(
                 start,
                 b.EnteredCount(OrderStatus.Placed), b.EnteredCount(OrderStatus.Paid), b.EnteredCount(OrderStatus.Shipped),
                 b.EnteredCount(OrderStatus.Delivered), b.EnteredCount(OrderStatus.Cancelled), b.EnteredCount(OrderStatus.Refunded),
-                b.Revenue.Values.Sum(), b.Refunds.Values.Sum()));
+                b.Revenue, b.Refunds));
         }
 
         return new TimeSeriesReport(interval, buckets);
@@ -85,10 +85,13 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
     public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
     {
+        var generation = await ActiveGeneration();
         var products = new Dictionary<string, ProductTotals>();
-        foreach (var (_, rollup) in await DaysAsync(await ActiveGeneration(), DateTimeOffset.MinValue, DateTimeOffset.MaxValue))
+        var months = await MonthsAsync(generation, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
+        foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
+            GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, month.Year, month.Month)).GetProducts()))))
         {
-            ProductTotals.Merge(products, rollup.Products);
+            ProductTotals.Merge(products, monthProducts);
         }
 
         var ordered = byQuantity
@@ -135,7 +138,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     }
 
     private async Task<StatsBucket> WholeDaysAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await DaysAsync(generation, from, to)).SelectMany(d => d.Rollup.Hours.Values));
+        StatsBucket.MergeAll((await DaysAsync(generation, from, to)).Select(d => d.Rollup.Day));
 
     private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
         StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
@@ -165,11 +168,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     /// <summary>Every shard's rollups of the whole days [from, to).</summary>
     private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, DateTimeOffset from, DateTimeOffset to)
     {
-        // Only months that have statistics are read, so a query costs what its data costs, not what its range spans.
-        var known = (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months())
-            .Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from);
         var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
-        foreach (var month in known)
+        foreach (var month in await MonthsAsync(generation, from, to))
         {
             var fromDay = from > month ? from.Day : 1;
             var toDay = to < month.AddMonths(1) ? to.Day : 32;
@@ -186,6 +186,14 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
                 .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
     }
+
+    /// <summary>
+    /// The starts of the months overlapping [from, to) that have statistics: only those are read,
+    /// so a query costs what its data costs, not what its range spans.
+    /// </summary>
+    private async Task<IEnumerable<DateTimeOffset>> MonthsAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months())
+            .Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from);
 
     private static SummaryReport ToSummary(DateTimeOffset? from, DateTimeOffset? to, StatsBucket b)
     {

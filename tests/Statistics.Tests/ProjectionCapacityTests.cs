@@ -6,6 +6,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
 
@@ -19,17 +20,20 @@ namespace OrderFlow.Statistics.Tests;
 public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
 {
     /// <summary>
-    /// 5,000 orders of 4 events in one day of one shard (40,000 orders a day over the 8 shards),
-    /// with stage latencies spread over four orders of magnitude. In Orleans' default JSON grain
-    /// state format the day took 3.4 MiB and could not be written at all.
+    /// README's envelope for a day of one shard: 12,000 orders of 4 events (96,000 orders a day
+    /// over the 8 shards) with 20-character order ids and stage latencies spread over four orders
+    /// of magnitude. In Orleans' default JSON grain state format 5,000 such orders took 2.0 MiB
+    /// and could not be written at all; 15,000 exceed the entity (Azurite measures the JSON body,
+    /// binary as base64). The day's month rollup and product sales arrive too.
     /// </summary>
     [Fact]
-    public async Task A_busy_day_of_one_shard_persists_and_reads_back()
+    public async Task A_day_of_one_shard_at_its_documented_volume_persists_and_reads_back()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("cap"), ct);
         var day = new DateOnly(2026, 10, 5);
-        var envelopes = OrdersOnShardZero(day, "cap", 5_000);
+        var envelopes = OrdersOnShardZero(day, "capacity-ord", 12_000);
+        Assert.All(envelopes, e => Assert.Equal(20, e.OrderId.Length));
 
         var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
         foreach (var batch in envelopes.Chunk(2_000))
@@ -37,11 +41,92 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
             await grain.IngestAndPersist(batch);
         }
 
-        // Read back from storage by a new activation.
+        // Read back from storage by new activations.
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, day.Year, day.Month));
         await cluster.DeactivateAsync(grain);
+        await cluster.DeactivateAsync(month);
         var minutes = await cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day)).GetMinutes(0, 1440);
         Assert.Equal(envelopes.Count, minutes.Values.Sum(bucket => bucket.Events.Values.Sum()));
         Assert.Equal(envelopes.Count / 4, minutes.Values.Sum(bucket => bucket.PlacedToPaid.Count));
+        var rollup = (await month.GetDays(day.Day, day.Day + 1))[day.Day];
+        Assert.Equal(envelopes.Count, rollup.Day.Events.Values.Sum());
+        Assert.Equal(envelopes.Count / 4, rollup.Hours.Values.Sum(hour => hour.EnteredCount(OrderStatus.Delivered)));
+        Assert.Equal(envelopes.Count / 4, (await month.GetProducts()).Values.Sum(product => product.Quantity));
+    }
+
+    /// <summary>
+    /// A month's rollups are bounded by construction: 31 days whose three latency sketches have
+    /// every one of their bins filled, each with more values than a day can hold, 24 hours of
+    /// every status and 10 currencies. Beside them, README's envelope for products: 8,000 sold on
+    /// one shard in the month, with 64-character SKUs (the longest allowed). Before, a month kept
+    /// per-day products and hourly sketches of 0.1 % bins, and 1,300 orders a day per shard
+    /// overflowed it.
+    /// </summary>
+    [Fact]
+    public async Task A_month_filled_to_its_worst_case_persists_and_reads_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("month"), ct);
+        var key = StatisticsKeys.Month(1, 0, 2026, 10);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(key);
+        const long manyValues = (1L << 28) - 1; // per bin, per day: more than a day of one shard can hold
+        for (var day = 1; day <= 31; day++)
+        {
+            var whole = new StatsBucket();
+            foreach (var type in Expected.EventTypes)
+            {
+                whole.Events[type] = manyValues;
+            }
+
+            foreach (var status in Expected.Statuses)
+            {
+                whole.Entered[status] = manyValues;
+            }
+
+            foreach (var currency in new[] { "EUR", "USD", "GBP", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK" })
+            {
+                whole.Revenue[currency] = 999_999_999_999.99m;
+                whole.Refunds[currency] = 999_999_999_999.99m;
+                whole.Payments[currency] = manyValues;
+            }
+
+            foreach (var sketch in new[] { whole.PlacedToPaid, whole.PaidToShipped, whole.ShippedToDelivered })
+            {
+                for (var bin = 0; bin < LatencyHistogram.MaxBins; bin++)
+                {
+                    sketch.Bins[bin] = manyValues;
+                }
+
+                sketch.Count = manyValues * LatencyHistogram.MaxBins;
+            }
+
+            var rollup = new DayRollup
+            {
+                Day = whole,
+                Hours = Enumerable.Range(0, 24).ToDictionary(hour => hour, _ => new SeriesTotals
+                {
+                    Entered = Expected.Statuses.ToDictionary(status => status, _ => manyValues),
+                    Revenue = 999_999_999_999.99m,
+                    Refunds = 999_999_999_999.99m,
+                }),
+                Revision = 1,
+            };
+            var products = day == 1
+                ? Enumerable.Range(0, 8_000).ToDictionary(
+                    i => string.Create(CultureInfo.InvariantCulture, $"{new string('S', 58)}{i:D6}"),
+                    _ => new ProductTotals { Quantity = manyValues, Revenue = 999_999_999_999.99m })
+                : [];
+            await month.SetDay(day, rollup, 0, products);
+        }
+
+        await cluster.DeactivateAsync(month);
+        var reread = cluster.Client.GetGrain<IMonthStatsGrain>(key);
+        var days = await reread.GetDays(1, 32);
+        Assert.Equal(31, days.Count);
+        Assert.All(days.Values, rollup => Assert.Equal(LatencyHistogram.MaxBins, rollup.Day.ShippedToDelivered.Bins.Count));
+        var sold = await reread.GetProducts();
+        Assert.Equal(8_000, sold.Count);
+        Assert.All(sold.Keys, sku => Assert.Equal(Identifiers.MaxLength, sku.Length));
     }
 
     /// <summary>
@@ -83,7 +168,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var envelopes = new List<OrderEventEnvelope>();
         for (var i = 0; envelopes.Count < orders * 4; i++)
         {
-            var orderId = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i:D6}");
+            var orderId = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i:D7}");
             if (OrderEventStreams.ShardOf(orderId) != 0)
             {
                 continue;

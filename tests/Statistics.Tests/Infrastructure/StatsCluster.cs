@@ -55,8 +55,10 @@ public sealed class StatsCluster : IAsyncDisposable
     public GrainStatsReader Reader { get; }
 
     /// <param name="settings">Configuration on top of the defaults (tables, no dashboard).</param>
+    /// <param name="configureSilo">Anything a test adds to the silo (a grain call filter that injects faults).</param>
     public static async Task<StatsCluster> StartAsync(
-        string connectionString, ClusterTables tables, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null)
+        string connectionString, ClusterTables tables, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<ISiloBuilder>? configureSilo = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -77,7 +79,11 @@ public sealed class StatsCluster : IAsyncDisposable
 
         // Projection state is keyed by service id: a restarted deployment must keep it.
         builder.Options.ServiceId = tables.ServiceId;
-        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddOrderFlow(configuration);
+            configureSilo?.Invoke(silo);
+        });
         builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
         var cluster = builder.Build();
         try

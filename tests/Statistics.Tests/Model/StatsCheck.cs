@@ -42,8 +42,8 @@ public sealed record Convergence(TimeSpan Elapsed, int Polls, int FirstDifferenc
 /// <summary>Compares every statistic with the test's own fold, and waits for the write-behind projections to converge.</summary>
 public static class StatsCheck
 {
-    /// <summary>README: percentiles within 0.05 % of the exact value, relative to 1 + seconds.</summary>
-    public const double LatencyRelativeError = 0.0005;
+    /// <summary>README: percentiles within 1 % of the exact value, relative to 1 + seconds.</summary>
+    public const double LatencyRelativeError = 0.01;
 
     /// <summary>
     /// The product rounds each percentile to the millisecond (LatencyHistogram.ValueOf), which can add up to
