@@ -1,14 +1,18 @@
+using System.Globalization;
 using OrderFlow.Statistics;
 
 namespace OrderFlow.Grains.Statistics;
 
-/// <summary>The risk alerts that stand, across customers: what GET /api/alerts reads.</summary>
+/// <summary>
+/// The risk alerts that stand, across customers, raised (by event time) on one day: what
+/// GET /api/alerts reads, day after day. Key: see <see cref="StatisticsKeys.AlertDay"/>.
+/// </summary>
 public interface IAlertFeedGrain : IGrainWithStringKey
 {
-    /// <summary>Adds or updates <paramref name="raised"/> (by id) and removes the alerts whose condition no longer holds.</summary>
+    /// <summary>Adds or updates <paramref name="raised"/> (by id) and removes <paramref name="withdrawn"/>, all of this day.</summary>
     Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn);
 
-    /// <summary>Alerts raised (by event time) at or after <paramref name="since"/>, oldest first.</summary>
+    /// <summary>Alerts of the day raised at or after <paramref name="since"/>, oldest first.</summary>
     Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit);
 }
 
@@ -18,12 +22,23 @@ public sealed class AlertFeedState
     [Id(0)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
 }
 
+/// <remarks>
+/// One grain per day keeps each one's state small: a single feed of every alert, capped at 10,000,
+/// could not have held more than about 3,000 alerts of 240 bytes in its entity. A day keeps
+/// <see cref="MaxAlerts"/>; customers keep their own alerts whatever the feed drops.
+/// </remarks>
 [GrainType(ProjectionGrainTypes.AlertFeed)]
 public sealed class AlertFeedGrain(
     [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
 {
-    /// <summary>The feed keeps this many alerts, dropping the oldest; customers keep their own.</summary>
-    public const int MaxAlerts = 10_000;
+    /// <summary>
+    /// Alerts a day keeps, dropping its earliest: 1,500 of the largest possible (64-character
+    /// customer and order ids, about 480 bytes each) fill about 700 KiB of the entity
+    /// (<c>ProjectionCapacityTests</c>).
+    /// </summary>
+    public const int MaxAlerts = 1_500;
+
+    private bool registered;
 
     public async Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn)
     {
@@ -43,6 +58,12 @@ public sealed class AlertFeedGrain(
         }
 
         await state.WriteOwnStateAsync();
+        if (!registered && state.State.Alerts.Count > 0)
+        {
+            var (generation, day) = StatisticsKeys.ParseAlertDay(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).RegisterAlertDay(day);
+            registered = true;
+        }
     }
 
     public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit) =>
@@ -50,4 +71,32 @@ public sealed class AlertFeedGrain(
 
     private IEnumerable<RiskAlert> Ordered() =>
         state.State.Alerts.Values.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal);
+
+    /// <summary>The day an alert belongs to: the UTC day of its <see cref="RiskAlert.RaisedAt"/>.</summary>
+    public static DateOnly DayOf(RiskAlert alert) => DateOnly.FromDateTime(alert.RaisedAt.UtcDateTime);
+
+    /// <summary>
+    /// What to send each day's feed to take it from <paramref name="before"/> (as last applied) to
+    /// <paramref name="now"/>: an alert whose day changed (its triggering event did) is withdrawn
+    /// from the old day and raised on the new one.
+    /// </summary>
+    public static Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)> Changes(
+        IReadOnlyDictionary<string, RiskAlert> before, IReadOnlyDictionary<string, RiskAlert> now)
+    {
+        var changes = new Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)>();
+        (List<RiskAlert> Raised, List<string> Withdrawn) On(DateOnly day) =>
+            changes.TryGetValue(day, out var change) ? change : changes[day] = ([], []);
+
+        foreach (var alert in now.Values.Where(a => !before.TryGetValue(a.Id, out var old) || old != a))
+        {
+            On(DayOf(alert)).Raised.Add(alert);
+        }
+
+        foreach (var old in before.Values.Where(a => !now.TryGetValue(a.Id, out var current) || DayOf(current) != DayOf(a)))
+        {
+            On(DayOf(old)).Withdrawn.Add(old.Id);
+        }
+
+        return changes;
+    }
 }

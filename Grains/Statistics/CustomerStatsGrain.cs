@@ -133,12 +133,12 @@ public sealed class CustomerStatsGrain(
     {
         RefreshAlerts();
         var s = state.State;
-        var raised = s.Alerts.Values.Where(a => !s.InFeed.TryGetValue(a.Id, out var before) || before != a).ToList();
-        var withdrawn = s.InFeed.Keys.Where(id => !s.Alerts.ContainsKey(id)).ToList();
-        if (raised.Count > 0 || withdrawn.Count > 0)
+        var changes = AlertFeedGrain.Changes(s.InFeed, s.Alerts);
+        if (changes.Count > 0)
         {
-            await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(StatisticsKeys.GenerationOf(this.GetPrimaryKeyString())))
-                .Apply(raised, withdrawn);
+            var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
+            await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
+                .Apply(change.Value.Raised, change.Value.Withdrawn)));
             s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
         }
 

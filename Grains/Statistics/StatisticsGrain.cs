@@ -103,8 +103,23 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     public async Task<CustomerReport?> Customer(string customerId) =>
         await GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(await ActiveGeneration(), customerId)).Get();
 
-    public async Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit) =>
-        await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.Global(await ActiveGeneration())).Since(since, limit);
+    /// <summary>Reads the days that have alerts, from the day of <paramref name="since"/> on, until <paramref name="limit"/> are found.</summary>
+    public async Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit)
+    {
+        var generation = await ActiveGeneration();
+        var days = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).AlertDays();
+        var alerts = new List<RiskAlert>();
+        foreach (var day in days.Where(day => since is null || day >= DateOnly.FromDateTime(since.Value.UtcDateTime)))
+        {
+            alerts.AddRange(await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(since, limit - alerts.Count));
+            if (alerts.Count == limit)
+            {
+                break;
+            }
+        }
+
+        return alerts;
+    }
 
     public async Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, TimeSpan olderThan, int limit)
     {

@@ -20,6 +20,13 @@ public static class StatisticsKeys
     public static string Month(int generation, int shard, int year, int month) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{year:D4}-{month:D2}");
 
+    /// <summary>The alert feed of one day (see <see cref="AlertFeedGrain"/>).</summary>
+    public static string AlertDay(int generation, DateOnly day) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{day:yyyy-MM-dd}");
+
+    public static (int Generation, DateOnly Day) ParseAlertDay(string key) =>
+        (GenerationOf(key), DateOnly.ParseExact(AfterGeneration(key), "yyyy-MM-dd", CultureInfo.InvariantCulture));
+
     public static string Global(int generation) => generation.ToString(CultureInfo.InvariantCulture);
 
     public static string Shard(int generation, int shard) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}");

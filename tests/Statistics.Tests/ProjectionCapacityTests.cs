@@ -8,6 +8,7 @@ using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
+using OrderFlow.Statistics;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -127,6 +128,39 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var sold = await reread.GetProducts();
         Assert.Equal(8_000, sold.Count);
         Assert.All(sold.Keys, sku => Assert.Equal(Identifiers.MaxLength, sku.Length));
+    }
+
+    /// <summary>
+    /// A day of the alert feed at its cap, every alert as large as ids allow (64-character
+    /// customer and order ids): it persists, and the 100 beyond the cap push out the earliest.
+    /// The whole feed was one grain before, capped at 10,000 alerts: far more than its entity
+    /// holds (about 3,000 alerts of 240 bytes, 1,500 of the largest).
+    /// </summary>
+    [Fact]
+    public async Task A_day_of_the_alert_feed_at_its_cap_persists_and_keeps_the_latest()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("alerts"), ct);
+        var day = new DateOnly(2026, 10, 9);
+        var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var alerts = Enumerable.Range(0, AlertFeedGrain.MaxAlerts + 100).Select(i =>
+        {
+            var customer = string.Create(CultureInfo.InvariantCulture, $"{new string('c', 58)}{i:D6}");
+            var order = string.Create(CultureInfo.InvariantCulture, $"{new string('o', 58)}{i:D6}");
+            return new RiskAlert(
+                $"{RiskRules.Velocity}/{customer}/{order}", RiskRules.Velocity, customer, order, start.AddSeconds(i * 50),
+                $"2147483647 orders placed within 10675199.02:48:05.4775807 (limit 2147483647); burst began with order {order}.");
+        }).ToList();
+        var feed = cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(1, day));
+        foreach (var batch in alerts.Chunk(400))
+        {
+            await feed.Apply(batch, []);
+        }
+
+        await cluster.DeactivateAsync(feed);
+        var kept = await cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(1, day)).Since(null, int.MaxValue);
+        Assert.Equal(alerts.Skip(100).Select(a => a.Id), kept.Select(a => a.Id));
+        Assert.Equal(alerts.Skip(100).Take(10), (await cluster.Reader.Alerts(ct)).Take(10));
     }
 
     /// <summary>
