@@ -16,16 +16,21 @@ public static class OrderEventStreams
     /// </summary>
     public const int ShardCount = 8;
 
-    /// <summary>FNV-1a over the id's UTF-16 code units: stable across processes and versions, unlike string.GetHashCode.</summary>
-    public static int ShardOf(string orderId)
+    public static int ShardOf(string orderId) => PartitionOf(orderId, ShardCount);
+
+    /// <summary>
+    /// One of <paramref name="partitions"/> for <paramref name="id"/>: FNV-1a over its UTF-16 code
+    /// units, stable across processes and versions, unlike string.GetHashCode.
+    /// </summary>
+    public static int PartitionOf(string id, int partitions)
     {
         var hash = 2166136261u;
-        foreach (var c in orderId)
+        foreach (var c in id)
         {
             hash = (hash ^ c) * 16777619u;
         }
 
-        return (int)(hash % ShardCount);
+        return (int)(hash % (uint)partitions);
     }
 
     public static string StreamKey(int shard) => "shard-" + shard.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -41,15 +41,15 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
 
     /// <summary>
     /// The projections of <paramref name="generation"/> that count <paramref name="e"/>: the day of its
-    /// event time on its shard, its customer, its shard's open orders; each with a key unique among them.
+    /// event time on its shard, its customer, its stuck-order partition; each with a key unique among them.
     /// </summary>
     public static IEnumerable<(string Key, IWriteBehindProjection Grain)> ProjectionsOf(IGrainFactory grains, OrderEventEnvelope e, int generation)
     {
         var day = StatisticsKeys.DayOf(generation, e);
         var customer = StatisticsKeys.Customer(generation, e.CustomerId);
-        var shard = StatisticsKeys.Shard(generation, OrderEventStreams.ShardOf(e.OrderId));
+        var stuck = StatisticsKeys.StuckOrdersOf(generation, e.OrderId);
         yield return ("day:" + day, grains.GetGrain<IDayStatsGrain>(day));
         yield return ("customer:" + customer, grains.GetGrain<ICustomerStatsGrain>(customer));
-        yield return ("stuck:" + shard, grains.GetGrain<IStuckOrdersGrain>(shard));
+        yield return ("stuck:" + stuck, grains.GetGrain<IStuckOrdersGrain>(stuck));
     }
 }

@@ -125,8 +125,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     {
         var enteredBefore = time.GetUtcNow() - olderThan;
         var generation = await ActiveGeneration();
-        var found = await Task.WhenAll(Shards().Select(shard =>
-            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, shard)).Find(status, enteredBefore)));
+        var found = await Task.WhenAll(Enumerable.Range(0, StatisticsKeys.StuckOrderPartitions).Select(partition =>
+            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(generation, partition)).Find(status, enteredBefore)));
         return [.. found.SelectMany(f => f).OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit)];
     }
 

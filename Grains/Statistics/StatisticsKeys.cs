@@ -27,9 +27,23 @@ public static class StatisticsKeys
     public static (int Generation, DateOnly Day) ParseAlertDay(string key) =>
         (GenerationOf(key), DateOnly.ParseExact(AfterGeneration(key), "yyyy-MM-dd", CultureInfo.InvariantCulture));
 
-    public static string Global(int generation) => generation.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Open orders are spread over this many stuck-order grains (by order id), more than there are
+    /// stream shards: a grain keeps about 49 bytes per open order, and orders placed and never paid
+    /// stay open for good, so 8 grains held only about 100,000 open orders in all (64: about 750,000,
+    /// <c>ProjectionCapacityTests</c>).
+    /// Part of the stored projection layout: changing it needs a projection rebuild.
+    /// </summary>
+    public const int StuckOrderPartitions = 64;
 
-    public static string Shard(int generation, int shard) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}");
+    public static string StuckOrders(int generation, int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{partition}");
+
+    /// <summary>The stuck-order grain that tracks <paramref name="orderId"/>.</summary>
+    public static string StuckOrdersOf(int generation, string orderId) =>
+        StuckOrders(generation, OrderEventStreams.PartitionOf(orderId, StuckOrderPartitions));
+
+    public static string Global(int generation) => generation.ToString(CultureInfo.InvariantCulture);
 
     public static string Customer(int generation, string customerId) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{customerId}");
 

@@ -6,7 +6,7 @@ using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
 
-/// <summary>The open orders of one shard and since when they are in their status.</summary>
+/// <summary>The open orders of one partition (see <see cref="StatisticsKeys.StuckOrderPartitions"/>) and since when they are in their status.</summary>
 public interface IStuckOrdersGrain : IWriteBehindProjection
 {
     /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>.</summary>

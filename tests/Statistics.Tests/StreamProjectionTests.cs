@@ -297,7 +297,11 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         for (var shard = 0; shard < OrderEventStreams.ShardCount; shard++)
         {
             grains.AddRange(days.Select(day => Cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, day))));
-            grains.Add(Cluster.Client.GetGrain<IStuckOrdersGrain>(StatisticsKeys.Shard(generation, shard)));
+        }
+
+        for (var partition = 0; partition < StatisticsKeys.StuckOrderPartitions; partition++)
+        {
+            grains.Add(Cluster.Client.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(generation, partition)));
         }
 
         grains.AddRange(expected.Customers.Select(c => Cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, c))));
