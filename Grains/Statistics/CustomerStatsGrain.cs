@@ -109,7 +109,7 @@ public sealed class CustomerStatsGrain(
     public Task<CustomerReport?> Get()
     {
         var s = state.State;
-        if (s.Counted.Versions.Count == 0)
+        if (s.Counted.Orders == 0)
         {
             return Task.FromResult<CustomerReport?>(null);
         }

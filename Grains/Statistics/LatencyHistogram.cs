@@ -55,8 +55,8 @@ public sealed class LatencyHistogram
             var previous = 0;
             foreach (var bin in Bins.Keys.Order())
             {
-                WriteVarint(buffer, (ulong)(bin - previous));
-                WriteVarint(buffer, (ulong)Bins[bin]);
+                Varint.Write(buffer, (ulong)(bin - previous));
+                Varint.Write(buffer, (ulong)Bins[bin]);
                 previous = bin;
             }
 
@@ -68,8 +68,8 @@ public sealed class LatencyHistogram
             var bin = 0;
             for (var position = 0; position < value.Length;)
             {
-                bin += (int)ReadVarint(value, ref position);
-                bins[bin] = (long)ReadVarint(value, ref position);
+                bin += (int)Varint.Read(value, ref position);
+                bins[bin] = (long)Varint.Read(value, ref position);
             }
         }
     }
@@ -119,31 +119,4 @@ public sealed class LatencyHistogram
 
     /// <summary>The bin's geometric middle, minus the 1 added before taking the log.</summary>
     public static double ValueOf(int bin) => bin == 0 ? 0 : Math.Exp((bin - 0.5) * LogGrowth) - 1;
-
-    private static void WriteVarint(System.Buffers.IBufferWriter<byte> buffer, ulong value)
-    {
-        var span = buffer.GetSpan(10);
-        var length = 0;
-        for (; value >= 0x80; value >>= 7)
-        {
-            span[length++] = (byte)(value | 0x80);
-        }
-
-        span[length++] = (byte)value;
-        buffer.Advance(length);
-    }
-
-    private static ulong ReadVarint(byte[] bytes, ref int position)
-    {
-        ulong value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var next = bytes[position++];
-            value |= (ulong)(next & 0x7F) << shift;
-            if (next < 0x80)
-            {
-                return value;
-            }
-        }
-    }
 }

@@ -131,7 +131,37 @@ public sealed class StatisticsPrimitivesTests
         Assert.False(counted.TryMark("o-1", 3));
         Assert.True(counted.TryMark("o-2", 3));
         Assert.False(counted.TryMark("o-1", 1));
-        Assert.Equal([1, 3], counted.Versions["o-1"]);
+        Assert.Equal([1, 3], counted.VersionsOf("o-1"));
+        Assert.Equal(2, counted.Orders);
+    }
+
+    /// <summary>Against a set of (order, version) pairs, for any sequence of marks, and through the Orleans serializer at any point.</summary>
+    [Fact]
+    public void Counted_events_behave_like_a_set_of_pairs_and_survive_serialization()
+    {
+        using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+        var serializer = services.GetRequiredService<Serializer>();
+        var marks = Gen.Select(Gen.Int[0, 40], Gen.Int[1, 300], Gen.Bool);
+        marks.Array[0, 200].Sample(sequence =>
+        {
+            var counted = new CountedEvents();
+            var model = new HashSet<(string, int)>();
+            foreach (var (order, version, roundTrip) in sequence)
+            {
+                var id = "order-" + order.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(model.Add((id, version)), counted.TryMark(id, version));
+                if (roundTrip)
+                {
+                    counted = serializer.Deserialize<CountedEvents>(serializer.SerializeToArray(counted))!;
+                }
+            }
+
+            Assert.Equal(model.Select(p => p.Item1).Distinct().Count(), counted.Orders);
+            foreach (var group in model.GroupBy(p => p.Item1))
+            {
+                Assert.Equal(group.Select(p => p.Item2).Order(), counted.VersionsOf(group.Key));
+            }
+        }, iter: 300);
     }
 
     [Fact]
