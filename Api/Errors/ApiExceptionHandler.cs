@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Orleans.Runtime;
+using OrderFlow.Statistics;
 using OrderFlow.Storage;
 
 namespace OrderFlow.Api.Errors;
@@ -24,6 +25,11 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
                     "The event store cannot be reached right now. Retry later; with the same Idempotency-Key a retry is applied at most once.", "storage-unavailable");
+                return true;
+            case StatisticsUnavailableException:
+                logger.LogWarning("Statistics unavailable for {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, exception.Message);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Statistics unavailable", exception.Message, "statistics-unavailable");
                 return true;
             case TimeoutException or SiloUnavailableException or OrleansMessageRejectionException:
                 logger.LogWarning(exception, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);

@@ -1,15 +1,21 @@
+using Microsoft.Extensions.Logging;
 using OrderFlow.Projections;
+using OrderFlow.Statistics;
 
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>What consumers and queries ask the projection control: which generations to feed and to read.</summary>
 public interface IProjectionControl : IGrainWithIntegerKey
 {
-    /// <summary>The generations live events go to: the serving one, and the one being rebuilt, if any.</summary>
+    /// <summary>The generations live events go to: the serving one (unless its layout is outdated), and the one being rebuilt, if any.</summary>
     Task<int[]> Targets();
 
     /// <summary>The generation that serves queries.</summary>
+    /// <exception cref="StatisticsUnavailableException">None can: the stored one has an outdated layout (see <see cref="ProjectionSchema"/>).</exception>
     Task<int> Active();
+
+    /// <summary>The generation that serves queries, or null when none can (see <see cref="Active"/>).</summary>
+    Task<int?> Serving();
 
     /// <summary>Progress of a running rebuild.</summary>
     Task Progress(string id, long eventsProcessed);
@@ -28,6 +34,9 @@ public sealed class ProjectionsState
 
     /// <summary>Rebuilds, newest last (the last <see cref="ProjectionControlGrain.KeptRebuilds"/>).</summary>
     [Id(2)] public List<RebuildStatus> Rebuilds { get; set; } = [];
+
+    /// <summary>The <see cref="ProjectionSchema"/> the active generation was written in; 0 when stored before versions were recorded.</summary>
+    [Id(3)] public int ActiveSchema { get; set; }
 }
 
 /// <summary>
@@ -36,16 +45,69 @@ public sealed class ProjectionsState
 /// once by (order id, version), so an event both scanned and delivered live is counted once. When
 /// the scan has been projected, N + 1 serves; if the rebuild fails, N keeps serving.
 /// </summary>
+/// <remarks>
+/// When the active generation was written in an older layout than this build's
+/// <see cref="ProjectionSchema.Current"/> (an upgrade), nothing reads or feeds it any more: the
+/// first activation starts a rebuild, and queries are refused with a
+/// <see cref="StatisticsUnavailableException"/> until it completes. Every projection grain is
+/// reached through this grain first (consumers ask for <see cref="Targets"/>, queries for
+/// <see cref="Active"/>), so its first activation in a new deployment comes before any
+/// projection state is written, and records that the state is of the current layout.
+/// </remarks>
 public sealed class ProjectionControlGrain(
     [PersistentState("projections", StatisticsOptions.StorageName)] IPersistentState<ProjectionsState> state,
-    TimeProvider time) : Grain, IProjectionsGrain, IProjectionControl
+    TimeProvider time,
+    ILogger<ProjectionControlGrain> logger) : Grain, IProjectionsGrain, IProjectionControl
 {
     public const int KeptRebuilds = 20;
 
-    public Task<int[]> Targets() =>
-        Task.FromResult(Running() is { } running ? [state.State.ActiveGeneration, running.Generation] : new[] { state.State.ActiveGeneration });
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!state.RecordExists)
+        {
+            // Statistics months without a control record: an earlier build's state (it recorded
+            // the control only on a rebuild). None: a new deployment.
+            var earlier = (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(state.State.ActiveGeneration)).Months()).Count > 0;
+            state.State.ActiveSchema = earlier ? ProjectionSchema.Unversioned : ProjectionSchema.Current;
+            await state.WriteOwnStateAsync(cancellationToken);
+        }
+        else if (state.State.ActiveSchema == 0)
+        {
+            state.State.ActiveSchema = ProjectionSchema.Unversioned;
+        }
 
-    public Task<int> Active() => Task.FromResult(state.State.ActiveGeneration);
+        if (Outdated && Running() is null)
+        {
+            logger.LogWarning(
+                "Projection generation {Generation} is stored in layout {Schema}; this build reads layout {Current}. Statistics are rebuilt from the event log and unavailable until then.",
+                state.State.ActiveGeneration, state.State.ActiveSchema, ProjectionSchema.Current);
+            await StartRebuild();
+        }
+    }
+
+    /// <summary>The active generation cannot be read by this build.</summary>
+    private bool Outdated => state.State.ActiveSchema < ProjectionSchema.Current;
+
+    public Task<int[]> Targets() =>
+        Task.FromResult<int[]>([.. (Outdated ? [] : new[] { state.State.ActiveGeneration }).Concat(Running() is { } running ? [running.Generation] : [])]);
+
+    public Task<int> Active()
+    {
+        if (!Outdated)
+        {
+            return Task.FromResult(state.State.ActiveGeneration);
+        }
+
+        var last = state.State.Rebuilds.LastOrDefault();
+        throw new StatisticsUnavailableException(last switch
+        {
+            { State: RebuildState.Running } => $"Statistics are being rebuilt from the event log after an upgrade changed how they are stored: rebuild {last.Id}, {last.EventsProcessed} events so far.",
+            { State: RebuildState.Failed } => $"The rebuild that recomputes statistics after an upgrade changed how they are stored failed (rebuild {last.Id}: {last.Error}). Start another with POST /api/admin/projections/rebuild.",
+            _ => "Statistics are stored in a layout this build does not read. Start a rebuild with POST /api/admin/projections/rebuild.",
+        });
+    }
+
+    public Task<int?> Serving() => Task.FromResult(Outdated ? null : (int?)state.State.ActiveGeneration);
 
     public async Task<(RebuildStatus Status, bool AlreadyRunning)> StartRebuild()
     {
@@ -88,6 +150,7 @@ public sealed class ProjectionControlGrain(
         if (finished is { State: RebuildState.Completed })
         {
             state.State.ActiveGeneration = finished.Generation;
+            state.State.ActiveSchema = ProjectionSchema.Current;
         }
 
         await state.WriteOwnStateAsync();

@@ -39,7 +39,7 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ProjectionStat
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
         var feed = new ProjectionFeed(GrainFactory);
-        var previous = await control.Active();
+        var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
         try
         {
             string? streamId = null;
@@ -92,12 +92,13 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ProjectionStat
 
     /// <summary>
     /// Deletes the stored state of every generation before <paramref name="generation"/> but the one
-    /// that served until now (<paramref name="previous"/>): failed rebuilds' partial generations and
+    /// that served until now (<paramref name="previous"/>; null when that one was of an outdated
+    /// layout, which nothing feeds, so it goes now): failed rebuilds' partial generations and
     /// the generation replaced by the rebuild before. The one just replaced is kept until the next
     /// rebuild, when its grains have long been idle: deleting it now could race with an event
     /// still in flight to it, whose write-behind flush would recreate rows.
     /// </summary>
-    private async Task DeleteSupersededAsync(int generation, int previous)
+    private async Task DeleteSupersededAsync(int generation, int? previous)
     {
         for (var old = 1; old < generation; old++)
         {

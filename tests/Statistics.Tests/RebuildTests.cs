@@ -97,15 +97,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
 
         // A row this build cannot read (an event type it does not know) makes the scan fail.
         var events = new TableClient(azurite.ConnectionString, host.EventsTable);
-        var unreadable = new TableEntity("zz-unreadable", "0000000001")
-        {
-            ["EventId"] = Guid.NewGuid(),
-            ["Type"] = "OrderTeleported",
-            ["SchemaVersion"] = 1,
-            ["OccurredAt"] = DateTimeOffset.UtcNow,
-            ["RecordedAt"] = DateTimeOffset.UtcNow,
-            ["Data"] = "{}",
-        };
+        var unreadable = UnreadableEvent();
         await events.AddEntityAsync(unreadable, ct);
 
         var failed = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
@@ -132,6 +124,120 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         // The failed rebuild's partial generation is deleted; generation 1, which served until now, is kept for now.
         var stored = await StoredStatesAsync(host, ct);
         Assert.True(stored.GetValueOrDefault(1) > 0 && !stored.ContainsKey(2) && stored.GetValueOrDefault(3) > 0, "Stored states by generation: " + Describe(stored));
+    }
+
+    /// <summary>
+    /// An upgrade from a build that stored statistics in another layout (ProjectionSchema): the old
+    /// generation is neither read nor fed, statistics answer 503 saying why while a rebuild from
+    /// the log runs by itself, then equal a fold over the log, and the old rows are deleted.
+    /// </summary>
+    [Fact]
+    public async Task Statistics_stored_in_an_earlier_layout_are_rebuilt_by_themselves()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (settings, expected, check) = await EarlierLayoutAsync("upgrade", ct);
+
+        await using var upgraded = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, settings);
+        var problem = await StatisticsProblemAsync(upgraded, ct);
+        Assert.Contains("after an upgrade", problem, StringComparison.Ordinal);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await StatisticsProblemAsync(upgraded, ct, allowAnswer: true) is { } stillRebuilding)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Statistics still unavailable: " + stillRebuilding);
+            await Task.Delay(200, ct);
+        }
+
+        await StatsCheck.AssertConvergesAsync(upgraded.Reader, expected, check, TimeSpan.FromSeconds(30), ct, "statistics rebuilt after the upgrade");
+        var stored = await StoredStatesAsync(upgraded, ct);
+        Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
+    }
+
+    /// <summary>When that rebuild fails, statistics stay unavailable and say so; a rebuild started by hand then restores them.</summary>
+    [Fact]
+    public async Task A_failed_rebuild_after_an_upgrade_leaves_statistics_unavailable_until_one_succeeds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (settings, expected, check) = await EarlierLayoutAsync("upgradefail", ct);
+        var events = new TableClient(azurite.ConnectionString, settings["EventStore:TableName"]);
+        var unreadable = UnreadableEvent();
+        await events.AddEntityAsync(unreadable, ct);
+
+        await using var upgraded = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, settings);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string problem;
+        while (!(problem = (await StatisticsProblemAsync(upgraded, ct))!).Contains("failed", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The rebuild did not fail: " + problem);
+            await Task.Delay(200, ct);
+        }
+
+        Assert.Contains("OrderTeleported", problem, StringComparison.Ordinal);
+        Assert.Contains("POST /api/admin/projections/rebuild", problem, StringComparison.Ordinal);
+
+        await events.DeleteEntityAsync(unreadable.PartitionKey, unreadable.RowKey, cancellationToken: ct);
+        var status = await RebuildAsync(upgraded, ct);
+        Assert.Equal(3, status.Generation);
+        await StatsCheck.AssertConvergesAsync(upgraded.Reader, expected, check, TimeSpan.Zero, ct, "statistics after the rebuild by hand");
+    }
+
+    /// <summary>
+    /// Runs a host on new tables, sends orders, and leaves what an earlier build would have: the
+    /// projection rows in a layout this one cannot read (here: bytes that are no state at all, so
+    /// reading any of them fails) and no record of their layout. Returns the tables' settings.
+    /// </summary>
+    private async Task<(Dictionary<string, string?> Settings, Expected Expected, CheckPlan Check)> EarlierLayoutAsync(string prefix, CancellationToken ct)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["EventStore:TableName"] = TableNames.Unique(prefix + "ev"),
+            ["Statistics:TableName"] = TableNames.Unique(prefix + "st"),
+
+            // So that the test's first query is what first asks which generation serves.
+            ["Statistics:Reconciliation:Enabled"] = "false",
+        };
+        var (plans, check) = Plans(new Random(prefix.Length), 30, prefix);
+        var expected = new Expected(plans.SelectMany(p => p.Facts()));
+        await using (var earlier = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, settings))
+        {
+            await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await earlier.SendAsync(plan, token));
+            await StatsCheck.AssertConvergesAsync(earlier.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the upgrade");
+        }
+
+        var statistics = new TableClient(azurite.ConnectionString, settings["Statistics:TableName"]);
+        var unreadableRows = 0;
+        await foreach (var row in statistics.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            if (row.PartitionKey.Contains("_projectioncontrol_", StringComparison.Ordinal))
+            {
+                await statistics.DeleteEntityAsync(row.PartitionKey, row.RowKey, cancellationToken: ct);
+            }
+            else if (!row.PartitionKey.Contains("_statscatalog_", StringComparison.Ordinal)) // its layout is unchanged
+            {
+                await statistics.UpsertEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["Data"] = new byte[] { 0xFF, 0x13, 0x37, 0x00, 0xFF } }, TableUpdateMode.Replace, ct);
+                unreadableRows++;
+            }
+        }
+
+        Assert.True(unreadableRows > 10, $"only {unreadableRows} projection rows");
+        return (settings, expected, check);
+    }
+
+    /// <summary>The detail of the 503 problem GET /api/stats/summary answers; null for a 200 when <paramref name="allowAnswer"/>.</summary>
+    private static async Task<string?> StatisticsProblemAsync(StatsApiHost host, CancellationToken ct, bool allowAnswer = false)
+    {
+        using var response = await host.Http.GetAsync("/api/stats/summary", ct);
+        if (allowAnswer && response.StatusCode == HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(response.Headers.RetryAfter);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal("/problems/statistics-unavailable", problem.GetProperty("type").GetString());
+        return problem.GetProperty("detail").GetString()!;
     }
 
     [Fact]
@@ -164,6 +270,17 @@ public sealed class RebuildTests(AzuriteFixture azurite)
 
         return byGeneration;
     }
+
+    /// <summary>A row of the event log this build cannot read (an event type it does not know): a scan of the log fails on it.</summary>
+    private static TableEntity UnreadableEvent() => new("zz-unreadable", "0000000001")
+    {
+        ["EventId"] = Guid.NewGuid(),
+        ["Type"] = "OrderTeleported",
+        ["SchemaVersion"] = 1,
+        ["OccurredAt"] = DateTimeOffset.UtcNow,
+        ["RecordedAt"] = DateTimeOffset.UtcNow,
+        ["Data"] = "{}",
+    };
 
     private static string Describe(SortedDictionary<int, int> stored) =>
         string.Join(", ", stored.Select(pair => $"generation {pair.Key}: {pair.Value} rows"));
