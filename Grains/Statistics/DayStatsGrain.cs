@@ -26,7 +26,7 @@ public sealed class DayStatsState
     /// <summary>The revision of this day the month is known to hold.</summary>
     [Id(3)] public long MonthRevision { get; set; }
 
-    /// <summary>SKU → sales of orders paid this day, counted since the last push to the month (none in flight).</summary>
+    /// <summary>SKU → sales of orders paid this day, counted since the last push to the month was made.</summary>
     [Id(4)] public Dictionary<string, ProductTotals> UnpushedProducts { get; set; } = [];
 
     /// <summary>A push to the month that may or may not have landed; resolved before the next one.</summary>
@@ -51,8 +51,8 @@ public sealed record MonthPush(
 /// month are two writes and a silo can die between them. The increment is recorded as
 /// <see cref="DayStatsState.Pending"/> in the same write as the revision it belongs to; before
 /// making another, the day asks its month which revision it holds: the pending one (it landed),
-/// or the one before (it did not: its products go back into the next push). The month ignores a
-/// push of the revision it already holds.
+/// or the one before (it did not, or is still on its way: the same push is sent again). The month
+/// ignores a push of the revision it already holds, so a late copy of a push changes nothing.
 /// </para>
 /// <para>
 /// The state grows with the day's events (one <see cref="CountedEvents"/> entry per order, latency
@@ -66,8 +66,15 @@ public sealed class DayStatsGrain(
     UnflushedProjections unflushed,
     ILogger<DayStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IDayStatsGrain
 {
-    /// <summary>Counted since the last push to the month.</summary>
+    /// <summary>Counted since the last push to the month was made.</summary>
     private bool counted;
+
+    /// <summary>
+    /// <see cref="DayStatsState.Pending"/> is in storage. A push is sent only once it is: a push
+    /// landed in the month whose day then lost its memory of it (the write had failed, and the
+    /// silo died) would leave the two out of step, and its events counted again.
+    /// </summary>
+    private bool pendingStored;
 
     private int generation;
     private int shard;
@@ -80,6 +87,7 @@ public sealed class DayStatsGrain(
         await base.OnActivateAsync(cancellationToken);
         if (state.State.Pending is not null)
         {
+            pendingStored = true;
             Changed(); // the last push may not have landed
         }
     }
@@ -120,22 +128,25 @@ public sealed class DayStatsGrain(
         var s = state.State;
         if (s.Pending is { } pending)
         {
+            if (!pendingStored)
+            {
+                await state.WriteOwnStateAsync(cancellationToken);
+                pendingStored = true;
+            }
+
             var held = await Month().RevisionOf(day.Day);
-            if (held == pending.Revision)
+            if (held == pending.BaseRevision)
             {
-                s.MonthRevision = held;
+                // Not landed (or not yet: a push still on its way would arrive as a repeat of this one).
+                await Month().SetDay(day.Day, DayRollup.Of(s.Minutes, pending.Revision), pending.BaseRevision, pending.Products);
             }
-            else if (held == pending.BaseRevision)
-            {
-                ProductTotals.Merge(s.UnpushedProducts, pending.Products); // sent again with the next push
-                counted = true;
-            }
-            else
+            else if (held != pending.Revision)
             {
                 throw new InvalidOperationException(
                     $"Day {this.GetPrimaryKeyString()} pushed revision {pending.Revision} over {pending.BaseRevision}, but its month holds revision {held}.");
             }
 
+            s.MonthRevision = pending.Revision;
             s.Pending = null;
         }
 
@@ -148,7 +159,9 @@ public sealed class DayStatsGrain(
         s.Revision = push.Revision;
         s.Pending = push;
         s.UnpushedProducts = [];
+        pendingStored = false;
         await state.WriteOwnStateAsync(cancellationToken);
+        pendingStored = true;
         counted = false;
 
         await Month().SetDay(day.Day, DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products);

@@ -5,8 +5,8 @@ public interface IMonthStatsGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Replaces a day's rollup and adds the products the day counted since the revision the month
-    /// holds. Idempotent: a push of the revision already held is ignored, so a day that does not
-    /// know whether its last push landed sends it again.
+    /// holds. Idempotent: a push of a revision already held (or older) is ignored, so a day that
+    /// does not know whether its last push landed sends it again, and a late copy changes nothing.
     /// </summary>
     /// <param name="day">Day of the month, 1-based.</param>
     /// <param name="rollup">The whole day, at <see cref="DayRollup.Revision"/>.</param>
@@ -94,30 +94,44 @@ public sealed class MonthStatsGrain(
     public async Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince)
     {
         var applied = products.State.Applied.GetValueOrDefault(day);
-        if (applied != baseRevision && applied != rollup.Revision)
+        if (rollup.Revision <= applied)
+        {
+            return; // a repeat, or a late copy of a push the day has sent again since
+        }
+
+        if (applied != baseRevision)
         {
             throw new InvalidOperationException(
                 $"Month {this.GetPrimaryKeyString()} holds revision {applied} of day {day}; a push from revision {baseRevision} to {rollup.Revision} does not follow it.");
         }
 
-        if (!state.State.Days.TryGetValue(day, out var held) || held.Revision < rollup.Revision)
-        {
-            state.State.Days[day] = rollup;
-            await state.WriteOwnStateAsync();
-        }
-
-        if (applied == baseRevision)
-        {
-            ProductTotals.Merge(products.State.Products, productsSince);
-            products.State.Applied[day] = rollup.Revision;
-            await products.WriteOwnStateAsync();
-        }
-
+        // First, so that a failure here leaves the push to be sent again: the day's retry would
+        // find the push landed and not send it again if registering came after the writes.
         if (!registered)
         {
             var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
             await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
             registered = true;
+        }
+
+        try
+        {
+            if (!state.State.Days.TryGetValue(day, out var held) || held.Revision < rollup.Revision)
+            {
+                state.State.Days[day] = rollup;
+                await state.WriteOwnStateAsync();
+            }
+
+            ProductTotals.Merge(products.State.Products, productsSince);
+            products.State.Applied[day] = rollup.Revision;
+            await products.WriteOwnStateAsync();
+        }
+        catch
+        {
+            // The state in memory may now hold what storage does not (RevisionOf would report the
+            // push as landed): only a new activation, reading storage, can say what landed.
+            DeactivateOnIdle();
+            throw;
         }
     }
 

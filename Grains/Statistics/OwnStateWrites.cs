@@ -14,8 +14,10 @@ public static class OwnStateWrites
     /// its own earlier write that landed although the answer was lost (the storage client timed
     /// out and retried a conditional write that had succeeded; seen under load). Without this, every
     /// later write of the activation failed the same way and its counts never reached storage. The
-    /// in-memory state already holds everything that row can hold. (Should two activations ever
-    /// coexist, what this overwrites is counted again by the reconciliation.)
+    /// in-memory state already holds everything that row can hold. Should two activations of one
+    /// grain ever coexist (Orleans prevents it, short of a cluster membership failure), this
+    /// overwrites the other's write: counts are then counted again by the reconciliation only
+    /// while their orders' change rows remain, and a month's product increments are lost.
     /// </remarks>
     public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)
     {

@@ -76,7 +76,13 @@ public sealed class ProjectionControlGrain(
             state.State.ActiveSchema = ProjectionSchema.Unversioned;
         }
 
-        if (Outdated && Running() is null)
+        if (Running() is { } running)
+        {
+            // A rebuild runs in its grain's memory: if its silo went away, it starts over (what it
+            // had projected is skipped as already counted); if it still runs, this changes nothing.
+            await GrainFactory.GetGrain<IProjectionRebuildGrain>(running.Id).Start(running.Generation);
+        }
+        else if (Outdated)
         {
             logger.LogWarning(
                 "Projection generation {Generation} is stored in layout {Schema}; this build reads layout {Current}. Statistics are rebuilt from the event log and unavailable until then.",

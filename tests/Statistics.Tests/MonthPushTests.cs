@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Orders;
+using OrderFlow.Projections;
 using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Streams;
@@ -34,6 +35,12 @@ public sealed class MonthPushTests(AzuriteFixture azurite)
 
         await AssertMonthHoldsAsync(cluster, day, orders: 5);
         Assert.Equal(0, faults.Pending);
+
+        // A copy of the first push arriving late (it was only delayed) is a repeat: nothing changes.
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, day.Year, day.Month));
+        var late = new Dictionary<string, ProductTotals> { ["PUSH-SKU"] = new() { Quantity = 6, Revenue = 60m } };
+        await month.SetDay(day.Day, new DayRollup { Revision = 1 }, 0, late);
+        await AssertMonthHoldsAsync(cluster, day, orders: 5);
     }
 
     /// <summary>A day persisted with a push that never landed, and deactivated: its next activation pushes.</summary>
@@ -75,6 +82,63 @@ public sealed class MonthPushTests(AzuriteFixture azurite)
         Assert.Contains("holds revision 1 of day 3", outOfStep.Message, StringComparison.Ordinal);
         Assert.Equal(2, (await month.GetProducts())["SKU-1"].Quantity);
         Assert.Equal(1, await month.RevisionOf(3));
+    }
+
+    /// <summary>
+    /// A month whose write failed (here: more products than its entity holds) must not answer as
+    /// if the push had landed: it held the increment in memory and said so, and the day then
+    /// never sent it again.
+    /// </summary>
+    [Fact]
+    public async Task A_month_whose_write_failed_does_not_report_the_push_as_landed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new PushFaults(), "pushfail", ct);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 9));
+        var tooMany = Enumerable.Range(0, 20_000).ToDictionary(
+            i => string.Create(CultureInfo.InvariantCulture, $"{new string('S', 58)}{i:D6}"),
+            _ => new ProductTotals { Quantity = 1, Revenue = 1m });
+
+        await Assert.ThrowsAnyAsync<Exception>(() => month.SetDay(4, new DayRollup { Revision = 1 }, 0, tooMany));
+
+        Assert.Equal(0, await month.RevisionOf(4));
+        var sold = new Dictionary<string, ProductTotals> { ["SKU-1"] = new() { Quantity = 3, Revenue = 30m } };
+        await month.SetDay(4, new DayRollup { Revision = 1 }, 0, sold);
+        var products = await month.GetProducts();
+        Assert.Equal(["SKU-1"], products.Keys);
+        Assert.Equal(3, products["SKU-1"].Quantity);
+    }
+
+    /// <summary>
+    /// A rebuild runs in its grain's memory; one whose grain never ran (or whose silo went away)
+    /// stayed "running" for good, refusing every later rebuild. The control grain's next
+    /// activation starts it again.
+    /// </summary>
+    [Fact]
+    public async Task A_rebuild_that_stopped_running_is_started_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var faults = new PushFaults(nameof(IProjectionRebuildGrain.Start));
+        await using var cluster = await StartAsync(faults, "rebuildagain", ct);
+        var at = new DateTimeOffset(2026, 9, 9, 12, 0, 0, TimeSpan.Zero);
+        await cluster.ExecuteAsync(new Model.ScenarioGenerator(new Random(5), ["AGAIN-1"]).Order("again-1", "again-customer", "EUR", Model.Lifecycle.Delivered, at));
+        var control = cluster.Client.GetGrain<IProjectionControl>(0);
+        Assert.Equal(1, await control.Active());
+
+        faults.Next(PushFault.LostOnTheWay);
+        await Assert.ThrowsAsync<TimeoutException>(() => cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild());
+        var targets = await control.Targets();
+        Assert.Equal(new[] { 1, 2 }, targets);
+
+        await cluster.DeactivateAsync(control);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await control.Active() != 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The rebuild was not started again.");
+            await Task.Delay(100, ct);
+        }
+
+        Assert.Equal(4, (await cluster.Client.GetGrain<IStatisticsGrain>(0).Summary(null, null)).Events.Values.Sum());
     }
 
     private async Task<StatsCluster> StartAsync(PushFaults faults, string prefix, CancellationToken ct) =>
@@ -127,8 +191,8 @@ public enum PushFault
     AnswerLost,
 }
 
-/// <summary>Fails the next calls of <see cref="IMonthStatsGrain.SetDay"/> as told.</summary>
-public sealed class PushFaults : IIncomingGrainCallFilter
+/// <summary>Fails the next calls of a grain method (by default <see cref="IMonthStatsGrain.SetDay"/>) as told.</summary>
+public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay)) : IIncomingGrainCallFilter
 {
     private readonly ConcurrentQueue<PushFault> next = new();
 
@@ -144,7 +208,7 @@ public sealed class PushFaults : IIncomingGrainCallFilter
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.Name != nameof(IMonthStatsGrain.SetDay) || !next.TryDequeue(out var fault))
+        if (context.InterfaceMethod?.Name != method || !next.TryDequeue(out var fault))
         {
             await context.Invoke();
             return;
