@@ -76,25 +76,30 @@ public sealed class AlertFeedGrain(
     public static DateOnly DayOf(RiskAlert alert) => DateOnly.FromDateTime(alert.RaisedAt.UtcDateTime);
 
     /// <summary>
-    /// What to send each day's feed to take it from <paramref name="before"/> (as last applied) to
-    /// <paramref name="now"/>: an alert whose day changed (its triggering event did) is withdrawn
-    /// from the old day and raised on the new one.
+    /// What to send each day's feed to take it to <paramref name="now"/>: the alerts new or changed
+    /// since <paramref name="inFeed"/> (as last applied) are raised on their day, and every alert is
+    /// withdrawn from every other day it may be in (<paramref name="feedDays"/>): an alert whose
+    /// day changed (its triggering event did) is withdrawn from the old day and raised on the new.
     /// </summary>
     public static Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)> Changes(
-        IReadOnlyDictionary<string, RiskAlert> before, IReadOnlyDictionary<string, RiskAlert> now)
+        IReadOnlyDictionary<string, HashSet<DateOnly>> feedDays, IReadOnlyDictionary<string, RiskAlert> inFeed, IReadOnlyDictionary<string, RiskAlert> now)
     {
         var changes = new Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)>();
         (List<RiskAlert> Raised, List<string> Withdrawn) On(DateOnly day) =>
             changes.TryGetValue(day, out var change) ? change : changes[day] = ([], []);
 
-        foreach (var alert in now.Values.Where(a => !before.TryGetValue(a.Id, out var old) || old != a))
+        foreach (var alert in now.Values.Where(a => !inFeed.TryGetValue(a.Id, out var old) || old != a))
         {
             On(DayOf(alert)).Raised.Add(alert);
         }
 
-        foreach (var old in before.Values.Where(a => !now.TryGetValue(a.Id, out var current) || DayOf(current) != DayOf(a)))
+        foreach (var (id, days) in feedDays)
         {
-            On(DayOf(old)).Withdrawn.Add(old.Id);
+            var standingOn = now.TryGetValue(id, out var current) ? DayOf(current) : (DateOnly?)null;
+            foreach (var day in days.Where(day => day != standingOn))
+            {
+                On(day).Withdrawn.Add(id);
+            }
         }
 
         return changes;

@@ -37,6 +37,13 @@ public sealed class CustomerStatsState
 
     /// <summary>The alerts as last applied to the <see cref="AlertFeedGrain"/>.</summary>
     [Id(10)] public Dictionary<string, RiskAlert> InFeed { get; set; } = [];
+
+    /// <summary>
+    /// Alert id → the days' feeds it may be in. Recorded before an alert is raised on a day, and
+    /// narrowed only once every other day has confirmed its withdrawal, so that an alert whose day
+    /// moved is withdrawn everywhere even after a partial failure or a crash.
+    /// </summary>
+    [Id(11)] public Dictionary<string, HashSet<DateOnly>> FeedDays { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("orderflow.placed-order")]
@@ -133,13 +140,28 @@ public sealed class CustomerStatsGrain(
     {
         RefreshAlerts();
         var s = state.State;
-        var changes = AlertFeedGrain.Changes(s.InFeed, s.Alerts);
+        var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, s.Alerts);
         if (changes.Count > 0)
         {
+            var newDays = false;
+            foreach (var (day, change) in changes)
+            {
+                foreach (var alert in change.Raised)
+                {
+                    newDays |= (s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day);
+                }
+            }
+
+            if (newDays)
+            {
+                await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
+            }
+
             var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
             await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
                 .Apply(change.Value.Raised, change.Value.Withdrawn)));
             s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
+            s.FeedDays = s.Alerts.Values.ToDictionary(alert => alert.Id, alert => new HashSet<DateOnly> { AlertFeedGrain.DayOf(alert) }, StringComparer.Ordinal);
         }
 
         await state.WriteOwnStateAsync(cancellationToken);

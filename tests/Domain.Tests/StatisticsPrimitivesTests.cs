@@ -84,22 +84,26 @@ public sealed class StatisticsPrimitivesTests
 
     /// <summary>A cancel/refund-ratio alert takes the time of the latest bad ending, so it can move to another day of the feed.</summary>
     [Fact]
-    public void An_alert_that_moves_to_another_day_is_withdrawn_from_the_old_one()
+    public void An_alert_that_moves_to_another_day_is_withdrawn_from_every_other_day_it_may_be_in()
     {
         var monday = new DateTimeOffset(2026, 11, 23, 23, 0, 0, TimeSpan.Zero);
+        var mondayDay = DateOnly.FromDateTime(monday.UtcDateTime);
         RiskAlert Alert(string id, DateTimeOffset at, string detail = "d") => new(id, "rule", "c", "o", at, detail);
         var before = new[] { Alert("moves", monday), Alert("stays", monday), Alert("goes", monday), Alert("edited", monday) }.ToDictionary(a => a.Id);
         var now = new[] { Alert("moves", monday.AddHours(2)), Alert("stays", monday), Alert("edited", monday, "new"), Alert("new", monday.AddHours(2)) }.ToDictionary(a => a.Id);
+        var feedDays = before.Values.ToDictionary(a => a.Id, a => new HashSet<DateOnly> { AlertFeedGrain.DayOf(a) });
+        feedDays["stays"].Add(mondayDay.AddDays(2)); // a raise there whose outcome is unknown: it may be there
 
-        var changes = AlertFeedGrain.Changes(before, now);
+        var changes = AlertFeedGrain.Changes(feedDays, before, now);
 
-        var mondayDay = DateOnly.FromDateTime(monday.UtcDateTime);
-        Assert.Equal([mondayDay, mondayDay.AddDays(1)], changes.Keys.Order());
+        Assert.Equal([mondayDay, mondayDay.AddDays(1), mondayDay.AddDays(2)], changes.Keys.Order());
         Assert.Equal(["edited"], changes[mondayDay].Raised.Select(a => a.Id));
         Assert.Equal(["goes", "moves"], changes[mondayDay].Withdrawn.Order());
         Assert.Equal(["moves", "new"], changes[mondayDay.AddDays(1)].Raised.Select(a => a.Id).Order());
         Assert.Empty(changes[mondayDay.AddDays(1)].Withdrawn);
-        Assert.Empty(AlertFeedGrain.Changes(now, now));
+        Assert.Equal(["stays"], changes[mondayDay.AddDays(2)].Withdrawn);
+        var settled = now.Values.ToDictionary(a => a.Id, a => new HashSet<DateOnly> { AlertFeedGrain.DayOf(a) });
+        Assert.Empty(AlertFeedGrain.Changes(settled, now, now));
     }
 
     [Fact]

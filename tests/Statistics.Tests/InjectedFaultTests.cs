@@ -5,6 +5,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Orders;
 using OrderFlow.Projections;
 using OrderFlow.Orders.Events;
+using OrderFlow.Statistics;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
@@ -12,11 +13,12 @@ using OrderFlow.Testing;
 namespace OrderFlow.Statistics.Tests;
 
 /// <summary>
-/// A day sends its month product sales as increments (the month keeps one total per product),
-/// so every increment must land exactly once however the push fails. Faults are injected into
-/// the real month grain's calls in a real cluster on Azurite.
+/// Projections under faults injected into real grain calls, in a real cluster on Azurite: a day
+/// sends its month product sales as increments (the month keeps one total per product), so every
+/// increment must land exactly once however a push fails; a rebuild whose grain stopped; an alert
+/// that moved to another day's feed while a feed failed.
 /// </summary>
-public sealed class MonthPushTests(AzuriteFixture azurite)
+public sealed class InjectedFaultTests(AzuriteFixture azurite)
 {
     [Theory]
     [InlineData(PushFault.LostOnTheWay)]
@@ -141,6 +143,39 @@ public sealed class MonthPushTests(AzuriteFixture azurite)
         Assert.Equal(4, (await cluster.Client.GetGrain<IStatisticsGrain>(0).Summary(null, null)).Events.Values.Sum());
     }
 
+    /// <summary>
+    /// A customer's cancel/refund-ratio alert takes the time of the latest bad ending, so it moves
+    /// to the feed of another day. When withdrawing it from the old day failed but raising it on
+    /// the new one worked, and the alert then stopped standing, the new day kept it for good.
+    /// </summary>
+    [Fact]
+    public async Task An_alert_that_moved_day_while_a_feed_failed_is_withdrawn_everywhere()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var day1 = new DateOnly(2026, 9, 11);
+        var faults = new PushFaults(nameof(IAlertFeedGrain.Apply), StatisticsKeys.AlertDay(1, day1));
+        await using var cluster = await StartAsync(faults, "alertmove", ct);
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "mover"));
+        var start = new DateTimeOffset(day1.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(-1);
+        OrderEventEnvelope Event(string order, int version, string type, OrderStatus before, OrderStatus after, DateTimeOffset at) =>
+            new(order, version, Guid.NewGuid(), type, at, "mover", "EUR", 10m, 0m, [new OrderLine("MOVE-1", 1, 10m)], before, after, null, null, null);
+        OrderEventEnvelope Placed(int i) => Event($"move-{i}", 1, nameof(OrderPlaced), OrderStatus.None, OrderStatus.Placed, start.AddHours(i));
+        OrderEventEnvelope Cancelled(int i, DateTimeOffset at) => Event($"move-{i}", 2, nameof(OrderCancelled), OrderStatus.Placed, OrderStatus.Cancelled, at);
+
+        // 2 of 4 orders cancelled, the later on day 1: the alert stands on day 1.
+        await customer.IngestAndPersist([Placed(0), Placed(1), Placed(2), Placed(3), Cancelled(0, start.AddHours(10)), Cancelled(1, start.AddDays(1).AddHours(2))]);
+        Assert.Equal([RiskRules.CancelRefundRatio], (await cluster.Reader.Alerts(ct)).Select(a => a.Rule));
+
+        // A third cancellation on day 2 moves it there; day 1's feed fails to withdraw it.
+        faults.Next(PushFault.LostOnTheWay);
+        await Assert.ThrowsAsync<TimeoutException>(() => customer.IngestAndPersist([Cancelled(2, start.AddDays(2).AddHours(3))]));
+
+        // Four more orders dilute the ratio below the limit: the alert no longer stands, anywhere.
+        await customer.IngestAndPersist([Placed(4), Placed(5), Placed(6), Placed(7)]);
+        Assert.Empty((await customer.Get())!.Rules);
+        Assert.Empty(await cluster.Reader.Alerts(ct));
+    }
+
     private async Task<StatsCluster> StartAsync(PushFaults faults, string prefix, CancellationToken ct) =>
         await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(prefix), ct,
             configureSilo: silo => silo.AddIncomingGrainCallFilter(faults));
@@ -191,8 +226,8 @@ public enum PushFault
     AnswerLost,
 }
 
-/// <summary>Fails the next calls of a grain method (by default <see cref="IMonthStatsGrain.SetDay"/>) as told.</summary>
-public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay)) : IIncomingGrainCallFilter
+/// <summary>Fails the next calls of a grain method (by default <see cref="IMonthStatsGrain.SetDay"/>), of one grain if <c>grainKey</c> is given, as told.</summary>
+public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay), string? grainKey = null) : IIncomingGrainCallFilter
 {
     private readonly ConcurrentQueue<PushFault> next = new();
 
@@ -208,7 +243,7 @@ public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay)) 
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.Name != method || !next.TryDequeue(out var fault))
+        if (context.InterfaceMethod?.Name != method || (grainKey is not null && context.TargetId.Key.ToString() != grainKey) || !next.TryDequeue(out var fault))
         {
             await context.Invoke();
             return;
