@@ -19,18 +19,28 @@ public static class OwnStateWrites
     /// overwrites the other's write: counts are then counted again by the reconciliation only
     /// while their orders' change rows remain, and a month's product increments are lost.
     /// </remarks>
+    /// <exception cref="ProjectionStateTooLargeException">The state outgrew its table entity.</exception>
     public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)
     {
         try
         {
-            await state.WriteStateAsync(cancellationToken);
+            try
+            {
+                await state.WriteStateAsync(cancellationToken);
+            }
+            catch (InconsistentStateException)
+            {
+                var mine = state.State;
+                await state.ReadStateAsync(cancellationToken);
+                state.State = mine;
+                await state.WriteStateAsync(cancellationToken);
+            }
         }
-        catch (InconsistentStateException)
+        catch (Exception exception) when (ProjectionStateTooLargeException.IsCause(exception))
         {
-            var mine = state.State;
-            await state.ReadStateAsync(cancellationToken);
-            state.State = mine;
-            await state.WriteStateAsync(cancellationToken);
+            throw new ProjectionStateTooLargeException(
+                $"The state of a {typeof(T).Name} outgrew its table entity; it is not persisted any more (README \"Capacity\" gives each projection's envelope).",
+                exception);
         }
     }
 }

@@ -108,7 +108,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
                 throw;
             }
 
-            logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", this.GetGrainId());
+            if (exception is ProjectionStateTooLargeException)
+            {
+                logger.LogError(exception, "Statistics of {Grain} have outgrown the storage of one projection grain and are no longer persisted.", this.GetGrainId());
+            }
+            else
+            {
+                logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", this.GetGrainId());
+            }
             if (rethrow)
             {
                 throw;

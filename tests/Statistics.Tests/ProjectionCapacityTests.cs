@@ -210,6 +210,23 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         Assert.Equal(12_000, (await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue)).Count);
     }
 
+    /// <summary>Beyond its envelope, a projection says so: an error naming the cause, not the storage client's.</summary>
+    [Fact]
+    public async Task A_projection_beyond_its_envelope_says_it_outgrew_its_entity()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("over"), ct);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "huge-customer"));
+        var orders = Enumerable.Range(0, 16_000).SelectMany(i =>
+            Lifecycle(string.Create(CultureInfo.InvariantCulture, $"huge-customer-{i:D7}"), "huge-customer", start.AddMinutes(i * 37)).Take(1)).ToList();
+
+        var outgrown = await Assert.ThrowsAsync<ProjectionStateTooLargeException>(() => customer.IngestAndPersist(orders));
+
+        Assert.Contains("CustomerStatsState outgrew its table entity", outgrown.Message, StringComparison.Ordinal);
+        Assert.Equal(16_000, (await customer.Get())!.Orders); // still counted, in memory
+    }
+
     /// <summary>
     /// The storage client retries a request whose answer it did not get in time; when the first
     /// attempt of a conditional state write had landed, the retry finds the row changed (another
