@@ -10,7 +10,7 @@ public interface IOrderEventsConsumerGrain : IGrainWithStringKey;
 
 /// <summary>
 /// Receives a shard's confirmed order events and hands each to the projections it feeds: the
-/// day's time buckets, the customer, and the shard's open orders. Every projection counts an
+/// day's time buckets, the customer, and the order's stuck-orders partition. Every projection counts an
 /// event once by (order id, version), so redelivery and replays are harmless.
 /// </summary>
 [ImplicitStreamSubscription(OrderEventStreams.Namespace)]

@@ -12,7 +12,7 @@ public sealed class StatisticsOptions
     public string TableName { get; set; } = "statistics";
 
     /// <summary>
-    /// How often a projection grain (a day, a customer, a shard's open orders) persists what it
+    /// How often a projection grain (a day, a customer, a stuck-orders partition) persists what it
     /// counted; days also push their rollup to the month level, customers their alerts to the
     /// feed. What a crashed silo had not persisted is counted again by the reconciliation.
     /// </summary>
