@@ -93,10 +93,18 @@ public sealed class AlertFeedGrain(
             On(DayOf(alert)).Raised.Add(alert);
         }
 
-        foreach (var (id, days) in feedDays)
+        // The days recorded, and the day of the alert as last applied (which is among them, except
+        // in a customer's state written before days were recorded).
+        foreach (var id in feedDays.Keys.Union(inFeed.Keys))
         {
             var standingOn = now.TryGetValue(id, out var current) ? DayOf(current) : (DateOnly?)null;
-            foreach (var day in days.Where(day => day != standingOn))
+            var mayBeOn = feedDays.TryGetValue(id, out var days) ? new HashSet<DateOnly>(days) : [];
+            if (inFeed.TryGetValue(id, out var applied))
+            {
+                mayBeOn.Add(DayOf(applied));
+            }
+
+            foreach (var day in mayBeOn.Where(day => day != standingOn))
             {
                 On(day).Withdrawn.Add(id);
             }

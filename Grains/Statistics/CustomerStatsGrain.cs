@@ -65,6 +65,9 @@ public sealed class CustomerStatsGrain(
 {
     private bool alertsStale;
 
+    /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
+    private bool feedDaysStored = true;
+
     private string CustomerId => StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -143,18 +146,21 @@ public sealed class CustomerStatsGrain(
         var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, s.Alerts);
         if (changes.Count > 0)
         {
-            var newDays = false;
             foreach (var (day, change) in changes)
             {
                 foreach (var alert in change.Raised)
                 {
-                    newDays |= (s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day);
+                    if ((s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day))
+                    {
+                        feedDaysStored = false;
+                    }
                 }
             }
 
-            if (newDays)
+            if (!feedDaysStored)
             {
                 await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
+                feedDaysStored = true;
             }
 
             var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());

@@ -61,6 +61,9 @@ public sealed class ProjectionControlGrain(
 {
     public const int KeptRebuilds = 20;
 
+    /// <summary>How often a rebuild recorded as running is started again, in case its grain went away with its silo (starting a running one changes nothing).</summary>
+    public static readonly TimeSpan RebuildWatch = TimeSpan.FromMinutes(1);
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (!state.RecordExists)
@@ -76,11 +79,10 @@ public sealed class ProjectionControlGrain(
             state.State.ActiveSchema = ProjectionSchema.Unversioned;
         }
 
-        if (Running() is { } running)
+        this.RegisterGrainTimer(_ => KeepRebuildRunningAsync(), RebuildWatch, RebuildWatch);
+        if (Running() is not null)
         {
-            // A rebuild runs in its grain's memory: if its silo went away, it starts over (what it
-            // had projected is skipped as already counted); if it still runs, this changes nothing.
-            await GrainFactory.GetGrain<IProjectionRebuildGrain>(running.Id).Start(running.Generation);
+            await KeepRebuildRunningAsync();
         }
         else if (Outdated)
         {
@@ -88,6 +90,28 @@ public sealed class ProjectionControlGrain(
                 "Projection generation {Generation} is stored in layout {Schema}; this build reads layout {Current}. Statistics are rebuilt from the event log and unavailable until then.",
                 state.State.ActiveGeneration, state.State.ActiveSchema, ProjectionSchema.Current);
             await StartRebuild();
+        }
+    }
+
+    /// <summary>
+    /// A rebuild runs in its grain's memory: if its silo went away, or it ended without reporting,
+    /// it starts over (what it had projected is skipped as already counted); if it still runs,
+    /// this changes nothing. Otherwise it would stay "running" for good, refusing later rebuilds.
+    /// </summary>
+    private async Task KeepRebuildRunningAsync()
+    {
+        if (Running() is not { } running)
+        {
+            return;
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<IProjectionRebuildGrain>(running.Id).Start(running.Generation);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Could not start projection rebuild {Id} again; retrying in {Interval}.", running.Id, RebuildWatch);
         }
     }
 
@@ -140,20 +164,30 @@ public sealed class ProjectionControlGrain(
 
     public Task Progress(string id, long eventsProcessed)
     {
-        Update(id, r => r with { EventsProcessed = eventsProcessed });
+        UpdateRunning(id, r => r with { EventsProcessed = eventsProcessed });
         return Task.CompletedTask; // persisted with the next state write; progress is advisory
     }
 
+    /// <remarks>
+    /// Only a running rebuild finishes: a repeated report (its answer was lost, or a copy of the
+    /// rebuild started again reports too) changes nothing, so a stale success cannot switch back
+    /// to an older generation and a failure reported after a success cannot mark it failed.
+    /// </remarks>
     public async Task Finish(string id, long eventsProcessed, string? error)
     {
-        var finished = Update(id, r => r with
+        var finished = UpdateRunning(id, r => r with
         {
             State = error is null ? RebuildState.Completed : RebuildState.Failed,
             EventsProcessed = eventsProcessed,
             CompletedAt = time.GetUtcNow(),
             Error = error,
         });
-        if (finished is { State: RebuildState.Completed })
+        if (finished is null)
+        {
+            return;
+        }
+
+        if (finished.State == RebuildState.Completed)
         {
             state.State.ActiveGeneration = finished.Generation;
             state.State.ActiveSchema = ProjectionSchema.Current;
@@ -164,9 +198,10 @@ public sealed class ProjectionControlGrain(
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);
 
-    private RebuildStatus? Update(string id, Func<RebuildStatus, RebuildStatus> change)
+    /// <summary>Changes the rebuild <paramref name="id"/> if it is running; null (and no change) otherwise.</summary>
+    private RebuildStatus? UpdateRunning(string id, Func<RebuildStatus, RebuildStatus> change)
     {
-        var index = state.State.Rebuilds.FindIndex(r => r.Id == id);
+        var index = state.State.Rebuilds.FindIndex(r => r.Id == id && r.State == RebuildState.Running);
         if (index < 0)
         {
             return null;

@@ -25,7 +25,7 @@ public sealed class ProjectionRebuildGrain(TableEventStore store, ProjectionStat
 
     public Task Start(int generation)
     {
-        if (running is null)
+        if (running is null || running.IsCompleted) // completed: it ended without its end being recorded
         {
             DelayDeactivation(TimeSpan.FromDays(1)); // the scan runs without incoming calls to keep the grain alive
             running = RunAsync(generation);

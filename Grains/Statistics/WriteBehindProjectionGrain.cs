@@ -36,6 +36,8 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 {
     private bool dirty;
 
+    private bool reportedTooLarge;
+
     protected StatisticsOptions Settings => options.Value;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -110,7 +112,12 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
             if (exception is ProjectionStateTooLargeException)
             {
-                logger.LogError(exception, "Statistics of {Grain} have outgrown the storage of one projection grain and are no longer persisted.", this.GetGrainId());
+                // Every flush fails the same way: said once per activation, with the state that outgrew its entity.
+                if (!reportedTooLarge)
+                {
+                    logger.LogError(exception, "Statistics of {Grain} are no longer persisted: {Reason}", this.GetGrainId(), exception.Message);
+                    reportedTooLarge = true;
+                }
             }
             else
             {

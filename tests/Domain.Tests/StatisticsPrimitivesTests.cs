@@ -104,6 +104,10 @@ public sealed class StatisticsPrimitivesTests
         Assert.Equal(["stays"], changes[mondayDay.AddDays(2)].Withdrawn);
         var settled = now.Values.ToDictionary(a => a.Id, a => new HashSet<DateOnly> { AlertFeedGrain.DayOf(a) });
         Assert.Empty(AlertFeedGrain.Changes(settled, now, now));
+
+        // Days not recorded (state written before they were): the day as last applied is one.
+        var gone = AlertFeedGrain.Changes(new Dictionary<string, HashSet<DateOnly>>(), before, new Dictionary<string, RiskAlert>());
+        Assert.Equal(["edited", "goes", "moves", "stays"], gone[mondayDay].Withdrawn.Order());
     }
 
     [Fact]

@@ -144,6 +144,35 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// A rebuild reports its end once it is recorded as running only: a repeated report (its answer
+    /// was lost, or a copy started again also reports) changes nothing. A failure reported after
+    /// the success marked a serving generation failed.
+    /// </summary>
+    [Fact]
+    public async Task A_late_report_of_a_finished_rebuild_changes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new PushFaults(), "latefinish", ct);
+        var control = cluster.Client.GetGrain<IProjectionControl>(0);
+        var projections = cluster.Client.GetGrain<IProjectionsGrain>(0);
+        var (started, _) = await projections.StartRebuild();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await control.Active() != started.Generation)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The rebuild did not complete.");
+            await Task.Delay(100, ct);
+        }
+
+        await control.Finish(started.Id, 0, "a late failure report");
+        await control.Finish(started.Id, 0, null);
+
+        var status = await projections.GetRebuild(started.Id);
+        Assert.Equal(RebuildState.Completed, status!.State);
+        Assert.Null(status.Error);
+        Assert.Equal(started.Generation, await control.Active());
+    }
+
+    /// <summary>
     /// A customer's cancel/refund-ratio alert takes the time of the latest bad ending, so it moves
     /// to the feed of another day. When withdrawing it from the old day failed but raising it on
     /// the new one worked, and the alert then stopped standing, the new day kept it for good.
