@@ -20,7 +20,7 @@ public sealed class DayStatsState
 
     [Id(1)] public CountedEvents Counted { get; set; } = new();
 
-    /// <summary>Incremented by every write; the month's rollup carries the revision it was made from.</summary>
+    /// <summary>Incremented by every push to the month; the month's rollup carries the revision it was made from.</summary>
     [Id(2)] public long Revision { get; set; }
 
     /// <summary>The revision of this day the month is known to hold.</summary>
@@ -55,8 +55,9 @@ public sealed record MonthPush(
 /// ignores a push of the revision it already holds, so a late copy of a push changes nothing.
 /// </para>
 /// <para>
-/// The state grows with the day's events (one <see cref="CountedEvents"/> entry per order, latency
-/// bins per minute): about 30 bytes an event, measured in <c>ProjectionCapacityTests</c>.
+/// The state grows with the day's events (one <see cref="CountedEvents"/> entry of about 21 bytes
+/// per order, latency bins per minute): 18,000 orders of 4 events fit, tested in
+/// <c>ProjectionCapacityTests</c>.
 /// </para>
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Day)]

@@ -12,7 +12,7 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// <param name="rollup">The whole day, at <see cref="DayRollup.Revision"/>.</param>
     /// <param name="baseRevision">The revision of the day the month must hold for <paramref name="productsSince"/> to apply.</param>
     /// <param name="productsSince">Product sales the day counted after <paramref name="baseRevision"/>.</param>
-    /// <exception cref="InvalidOperationException">The month holds neither revision: the day and its month are out of step.</exception>
+    /// <exception cref="InvalidOperationException">The month holds a revision older than the push but other than its base: the day and its month are out of step.</exception>
     Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince);
 
     /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
