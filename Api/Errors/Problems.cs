@@ -56,11 +56,16 @@ public static class Problems
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string kind)
     {
         context.Response.StatusCode = status;
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = Type(kind) };
         var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = Type(kind) },
-        });
+            // The service declines when the Accept header names no JSON type (WriteAsync would then
+            // throw, turning a 4xx into an empty 500); API.md answers every error as a problem document.
+            problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.Id ?? context.TraceIdentifier;
+            await context.Response.WriteAsJsonAsync(problem, ProblemJsonOptions, "application/problem+json");
+        }
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ProblemJsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
 }

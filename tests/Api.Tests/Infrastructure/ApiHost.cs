@@ -21,6 +21,7 @@ public sealed class ApiHost : IAsyncDisposable
     {
         this.app = app;
         TableName = tableName;
+        StatisticsTableName = app.Configuration["Statistics:TableName"] ?? throw new InvalidOperationException("No Statistics:TableName.");
         BaseAddress = baseAddress;
         // Redirects are not followed: tests see every answer as the server gave it.
         http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -34,6 +35,11 @@ public sealed class ApiHost : IAsyncDisposable
 
     /// <summary>The event table this host writes to.</summary>
     public string TableName { get; }
+
+    /// <summary>Every table this host writes to: the event log, its change index, the projections' state.</summary>
+    public IReadOnlyList<string> Tables => [TableName, TableName + "changes", StatisticsTableName];
+
+    private string StatisticsTableName { get; }
 
     /// <summary>No credentials at all.</summary>
     public ApiClient Anonymous { get; }

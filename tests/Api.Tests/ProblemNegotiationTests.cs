@@ -1,0 +1,39 @@
+using System.Net;
+using OrderFlow.Api.Tests.Infrastructure;
+
+namespace OrderFlow.Api.Tests;
+
+/// <summary>
+/// API.md: every error is a problem document, whatever the client's Accept header asks for.
+/// ASP.NET Core's problem details service declines to write for an Accept header without a JSON
+/// type, which turned every middleware refusal (404, 405, 401, 413) into an empty 500.
+/// </summary>
+public sealed class ProblemNegotiationTests(ApiHostFixture fixture) : IClassFixture<ApiHostFixture>
+{
+    private readonly ApiHost host = fixture.Host;
+
+    public static TheoryData<string> NoJsonAccepted => ["text/html", "text/plain", "image/png", "x/y;q=1", "garbage"];
+
+    [Theory]
+    [MemberData(nameof(NoJsonAccepted))]
+    public async Task A_method_not_allowed_is_a_405_problem_document_whatever_the_client_accepts(string accept)
+    {
+        using var response = await host.Admin.SendAsync(HttpMethod.Options, "/api/orders", null, request => request.Headers.TryAddWithoutValidation("Accept", accept));
+        await response.AssertProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
+    }
+
+    [Theory]
+    [MemberData(nameof(NoJsonAccepted))]
+    public async Task An_unknown_path_is_a_404_problem_document_whatever_the_client_accepts(string accept)
+    {
+        using var response = await host.Admin.GetAsync("/no/such/path", request => request.Headers.TryAddWithoutValidation("Accept", accept));
+        await response.AssertProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
+    }
+
+    [Fact]
+    public async Task A_missing_key_is_a_401_problem_document_for_a_client_that_accepts_only_HTML()
+    {
+        using var response = await host.Anonymous.GetAsync("/api/orders/x", request => request.Headers.TryAddWithoutValidation("Accept", "text/html"));
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+}
