@@ -252,34 +252,32 @@ public static class RequestGenerators
 
     private static string Edit(string text, string path, Action<JsonNode, string> change)
     {
-        JsonNode? root;
         try
         {
-            root = JsonNode.Parse(text);
+            var root = JsonNode.Parse(text);
+            var node = root;
+            var segments = path.Replace("[", ".", StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal).Split('.');
+            for (var i = 0; i < segments.Length - 1 && node is not null; i++)
+            {
+                node = node switch
+                {
+                    JsonObject o => o[segments[i]],
+                    JsonArray a when int.TryParse(segments[i], out var index) && index < a.Count => a[index],
+                    _ => null,
+                };
+            }
+
+            if (node is null)
+            {
+                return text; // the path is gone: an earlier change already broke the body
+            }
+
+            change(node, segments[^1]);
+            return root!.ToJsonString();
         }
         catch (Exception exception) when (exception is System.Text.Json.JsonException or ArgumentException or InvalidOperationException)
         {
-            return text; // broken already (malformed, or a duplicate key JsonNode refuses)
+            return text; // broken already: malformed, or a repeated key, which JsonObject refuses when first read
         }
-
-        var node = root;
-        var segments = path.Replace("[", ".", StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal).Split('.');
-        for (var i = 0; i < segments.Length - 1 && node is not null; i++)
-        {
-            node = node switch
-            {
-                JsonObject o => o[segments[i]],
-                JsonArray a when int.TryParse(segments[i], out var index) && index < a.Count => a[index],
-                _ => null,
-            };
-        }
-
-        if (node is null)
-        {
-            return text; // the path is gone: an earlier change already broke the body
-        }
-
-        change(node, segments[^1]);
-        return root!.ToJsonString();
     }
 }
