@@ -20,13 +20,17 @@ public static class JsonBodyErrors
             JsonInputException => exception.Message,
             // The reader's own exceptions (JsonReaderException) derive from JsonException.
             { InnerException: JsonException } => string.Create(CultureInfo.InvariantCulture,
-                $"is not valid JSON: unexpected character or end of the body at line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}"),
+                $"is not valid JSON at line {(exception.LineNumber ?? 0) + 1}, byte {(exception.BytePositionInLine ?? 0) + 1} (an unexpected character, an early end, or nesting deeper than {MaxDepth(options)} levels)"),
+            // A repeated property is told apart only by its message: the serializer sets no other sign.
             _ when exception.Message.StartsWith("Duplicate property", StringComparison.Ordinal) =>
                 "appears more than once (property names are matched ignoring case)",
             _ => Expected(bodyType, path, options) ?? "has a value of the wrong type",
         };
         return new Dictionary<string, string[]> { [ClientPath(path)] = [message] };
     }
+
+    /// <summary>The serializer's nesting limit (0 means its default, 64).</summary>
+    private static int MaxDepth(JsonSerializerOptions options) => options.MaxDepth == 0 ? 64 : options.MaxDepth;
 
     /// <summary>"$.items[0].quantity" becomes "items[0].quantity"; the whole body stays "$".</summary>
     public static string ClientPath(string path) =>

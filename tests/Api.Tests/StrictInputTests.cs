@@ -17,9 +17,9 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
     /// <summary>Words of framework messages that must never reach a client.</summary>
     private static readonly string[] FrameworkWords = ["System.", "Failed to read", "Required parameter", "Path:", "BytePositionInLine", "LineNumber", "could not be converted"];
 
-    private static async Task AssertPlainValidationProblemAsync(HttpResponseMessage response, string field)
+    private static async Task AssertPlainValidationProblemAsync(HttpResponseMessage response, params string[] fields)
     {
-        var problem = await response.AssertValidationProblemAsync(field);
+        var problem = await response.AssertValidationProblemAsync(fields);
         var text = problem.ToString();
         foreach (var word in FrameworkWords)
         {
@@ -238,6 +238,20 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
         {
             await host.AssertNothingWrittenAsync(id, 1);
         }
+    }
+
+    [Fact]
+    public async Task A_body_nested_too_deeply_is_a_plain_400_saying_so()
+    {
+        var id = TestOrders.NewId();
+        var body = TestOrders.PlaceBody(id).ToJsonString()[..^1] + ", \"note\": " + new string('[', 100) + new string(']', 100) + " }";
+
+        using var response = await host.Writer.PostAsync("/api/orders", body);
+
+        await AssertPlainValidationProblemAsync(response);
+        var messages = (await ErrorsAsync(response)).Values.SelectMany(m => m);
+        Assert.Contains(messages, m => m.Contains("nesting deeper than 64 levels", StringComparison.Ordinal));
+        await host.AssertNothingWrittenAsync(id, 0);
     }
 
     [Fact]
