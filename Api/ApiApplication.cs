@@ -39,8 +39,13 @@ public static class ApiApplication
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
+            // Strict reading (API.md): a repeated property is refused, not "last wins"; a number must
+            // be a JSON number, not a string. Unknown properties stay ignored.
+            options.SerializerOptions.AllowDuplicateProperties = false;
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             options.SerializerOptions.Converters.Add(new UtcDateTimeOffsetConverter());
+            options.SerializerOptions.Converters.Add(new MoneyJsonConverter());
         });
         builder.Services.AddOperations();
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Orleans.Runtime;
 using OrderFlow.Statistics;
@@ -38,9 +37,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     "The cluster did not answer in time. If the request had an Idempotency-Key, retrying it is safe.", "cluster-unavailable");
                 return true;
             case BadHttpRequestException badRequest:
-                var detail = badRequest.InnerException is JsonException json ? $"{badRequest.Message} {json.Message}" : badRequest.Message;
-                await Problems.WriteAsync(context, badRequest.StatusCode, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
-                    detail, badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "body-too-large" : "bad-request");
+                await BadRequestProblems.WriteAsync(context, badRequest);
                 return true;
             default:
                 logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);

@@ -41,13 +41,19 @@ public static class OrdersApi
 
     private static void MapCommand<TCommand>(RouteGroupBuilder group, string pattern, string name, string summary)
         where TCommand : OrderCommand =>
-        group.MapPost(pattern, (string id, TCommand body, HttpContext http, IGrainFactory grains) => Execute(id, body, http, grains))
+        group.MapPost(pattern, (string id, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TCommand? body, HttpContext http, IGrainFactory grains) =>
+                body is null ? Task.FromResult(MissingBody()) : Execute(id, body, http, grains))
             .WithName(name).WithSummary(summary)
             .Produces<OrderView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
-    private static async Task<IResult> PlaceOrder(PlaceOrder body, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> PlaceOrder([FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] PlaceOrder? body, HttpContext http, IGrainFactory grains)
     {
+        if (body is null)
+        {
+            return MissingBody();
+        }
+
         var (metadata, headerErrors) = OrderRequestContext.Read(http);
         if (metadata is null)
         {
@@ -63,6 +69,9 @@ public static class OrdersApi
         var result = await grains.GetGrain<IOrderGrain>(orderId).Execute(body with { OrderId = orderId }, metadata);
         return Answer(http, result, order => TypedResults.Created($"/api/orders/{Uri.EscapeDataString(order.OrderId)}", order));
     }
+
+    /// <summary>An absent body or a JSON null, where the command needs an object (the framework's own answer names .NET types).</summary>
+    private static IResult MissingBody() => Problems.Validation("$", "must be a JSON object: the request has no body, or null");
 
     private static async Task<IResult> Execute(string id, OrderCommand command, HttpContext http, IGrainFactory grains)
     {
@@ -114,7 +123,7 @@ public static class OrdersApi
         {
             if (!UtcDateTimeOffsetConverter.TryParseQuery(asOf, out var time))
             {
-                return Problems.Validation("asOf", "must be an ISO 8601 time, for example 2026-11-25T10:00:00Z");
+                return Problems.Validation("asOf", UtcDateTimeOffsetConverter.Rule);
             }
 
             order = await grain.GetAsOf(time);

@@ -16,6 +16,12 @@ public static class StatisticsApi
 
     public const int MaxListSize = 1000;
 
+    /// <summary>The longest duration a parameter may name (olderThan): 36,500 days, about 100 years.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_500);
+
+    public static readonly string DurationRule = string.Create(CultureInfo.InvariantCulture,
+        $"must be an ISO 8601 duration from PT0S to P{MaxDuration.TotalDays:0}D (about 100 years), for example PT2H or P1D");
+
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder endpoints)
     {
         var stats = endpoints.MapGroup("/api/stats").WithTags("Statistics").RequireAuthorization(ApiPolicies.Read);
@@ -162,23 +168,7 @@ public static class StatisticsApi
             errors["status"] = ["must be placed, paid or shipped (the statuses an order can get stuck in)"];
         }
 
-        var age = TimeSpan.FromHours(2);
-        if (olderThan is not null)
-        {
-            try
-            {
-                age = XmlConvert.ToTimeSpan(olderThan);
-                if (age < TimeSpan.Zero)
-                {
-                    errors["olderThan"] = ["must not be negative"];
-                }
-            }
-            catch (FormatException)
-            {
-                errors["olderThan"] = ["must be an ISO 8601 duration, for example PT2H or P1D"];
-            }
-        }
-
+        var age = olderThan is null ? TimeSpan.FromHours(2) : Duration(olderThan, "olderThan", errors);
         var count = Count(limit, "limit", 100, errors);
         if (errors.Count > 0)
         {
@@ -202,7 +192,7 @@ public static class StatisticsApi
 
         if (!UtcDateTimeOffsetConverter.TryParseQuery(text, out var time))
         {
-            errors[name] = ["must be an ISO 8601 time, for example 2026-11-25T10:00:00Z"];
+            errors[name] = [UtcDateTimeOffsetConverter.Rule];
             return null;
         }
 
@@ -213,6 +203,30 @@ public static class StatisticsApi
         }
 
         return time;
+    }
+
+    /// <summary>
+    /// The one rule for durations: an ISO 8601 duration (PT2H, P1D) from zero to
+    /// <see cref="MaxDuration"/>, checked before any arithmetic on it ("now - age" must stay a time).
+    /// </summary>
+    private static TimeSpan Duration(string text, string name, Dictionary<string, string[]> errors)
+    {
+        TimeSpan duration;
+        try
+        {
+            duration = XmlConvert.ToTimeSpan(text);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            duration = TimeSpan.MinValue; // out of any range: reported below
+        }
+
+        if (duration < TimeSpan.Zero || duration > MaxDuration)
+        {
+            errors[name] = [DurationRule];
+        }
+
+        return duration;
     }
 
     private static int Count(string? text, string name, int fallback, Dictionary<string, string[]> errors)

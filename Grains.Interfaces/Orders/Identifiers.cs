@@ -1,19 +1,39 @@
-using System.Text.RegularExpressions;
-
 namespace OrderFlow.Orders;
 
 /// <summary>
 /// The one rule for ids (orders, customers, products, payments, refunds): 1–64 characters of
-/// ASCII letters, digits, '-', '_' and '.'.
+/// ASCII letters, digits, '-', '_' and '.', and not made only of dots.
 /// </summary>
-public static partial class Identifiers
+/// <remarks>
+/// A loop instead of a pattern: a regex's <c>$</c> also matches before a final newline, and an id
+/// with a control character poisons every storage key made from it. An id of dots only ("." or
+/// "..") is a dot-segment in a URL path: clients and servers remove it, so the order could never
+/// be read back at /api/orders/{id}.
+/// </remarks>
+public static class Identifiers
 {
     public const int MaxLength = 64;
 
-    public const string Rule = "must be 1–64 characters of letters, digits, '-', '_' or '.'";
+    public const string Rule = "must be 1–64 characters of letters, digits, '-', '_' or '.', and not only dots";
 
-    public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);
+    public static bool IsValid(string? id)
+    {
+        if (id is null || id.Length is 0 or > MaxLength)
+        {
+            return false;
+        }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
-    private static partial Regex Pattern();
+        var onlyDots = true;
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return false;
+            }
+
+            onlyDots &= c == '.';
+        }
+
+        return !onlyDots;
+    }
 }

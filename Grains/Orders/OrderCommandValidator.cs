@@ -14,7 +14,7 @@ public static class OrderCommandValidator
     public const int MaxItems = 100;
     public const int MaxQuantity = 10_000;
     public const decimal MaxUnitPrice = 1_000_000m;
-    public const int MoneyDecimals = 2;
+    public const int MoneyDecimals = Money.Decimals;
 
     /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
@@ -77,7 +77,46 @@ public static class OrderCommandValidator
         return errors.ToDictionary();
     }
 
-    public static bool HasAtMostMoneyDecimals(decimal value) => decimal.Round(value, MoneyDecimals) == value;
+    public static bool HasAtMostMoneyDecimals(decimal value) => Money.HasAtMostDecimals(value);
+
+    /// <summary>
+    /// The rule for free text (method, carrier, tracking number, reason): not blank, at most
+    /// <see cref="MaxTextLength"/> characters, no control characters (Unicode category Cc) and no
+    /// unpaired surrogates. Other Unicode (accents, bidi marks, emoji) is text like any other.
+    /// </summary>
+    /// <returns>Null when <paramref name="value"/> is acceptable, else what is wrong with it.</returns>
+    public static string? CheckText(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return "is required";
+        }
+
+        if (value.Length > MaxTextLength)
+        {
+            return $"must be at most {MaxTextLength} characters";
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsControl(c))
+            {
+                return "must not contain control characters (such as line breaks or tabs)";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return "must be valid Unicode text (it contains an unpaired surrogate)";
+            }
+        }
+
+        return null;
+    }
 
     private static void ValidateItems(IReadOnlyList<OrderLineRequest>? items, Errors errors)
     {
@@ -122,7 +161,7 @@ public static class OrderCommandValidator
             }
             else if (!HasAtMostMoneyDecimals(price))
             {
-                errors.Add(path + ".unitPrice", $"must have at most {MoneyDecimals} decimals");
+                errors.Add(path + ".unitPrice", Money.DecimalsRule);
             }
         }
     }
@@ -155,13 +194,9 @@ public static class OrderCommandValidator
 
         public void Text(string field, string? value)
         {
-            if (string.IsNullOrWhiteSpace(value))
+            if (CheckText(value) is { } problem)
             {
-                Add(field, "is required");
-            }
-            else if (value.Length > MaxTextLength)
-            {
-                Add(field, $"must be at most {MaxTextLength} characters");
+                Add(field, problem);
             }
         }
 
@@ -177,7 +212,7 @@ public static class OrderCommandValidator
             }
             else if (!HasAtMostMoneyDecimals(amount))
             {
-                Add(field, $"must have at most {MoneyDecimals} decimals");
+                Add(field, OrderFlow.Orders.Money.DecimalsRule);
             }
         }
 

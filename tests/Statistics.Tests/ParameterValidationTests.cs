@@ -51,6 +51,47 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
             $"GET {path}: the problem's errors do not name '{parameter}': {body}");
     }
 
+    /// <summary>
+    /// Issue 8: extreme times and durations reached the statistics' date arithmetic and answered
+    /// 500 (or, for an offset near the minimum date, a silently wrong range). They are refused at
+    /// the edge, naming the parameter and the allowed range.
+    /// </summary>
+    [Theory]
+    [InlineData("/api/stats/summary?to=9999-12-31T23:59:00Z", "to", "9999-01-01T00:00:00Z")] // the reported 500: a day after the last day overflows
+    [InlineData("/api/stats/summary?from=9999-12-31T23:00:00Z", "from", "9999-01-01T00:00:00Z")]
+    [InlineData("/api/stats/summary?from=0001-01-01T00:00:00%2B14:00", "from", "1601-01-01T00:00:00Z")] // UTC before year 1
+    [InlineData("/api/stats/summary?from=0001-01-01T00:00:00+14:00", "from", "1601-01-01T00:00:00Z")] // '+' arrives as a space
+    [InlineData("/api/stats/summary?from=0001-01-01T00:00:00-14:00", "from", "1601-01-01T00:00:00Z")]
+    [InlineData("/api/stats/summary?from=1600-12-31T23:59:00Z", "from", "1601-01-01T00:00:00Z")]
+    [InlineData("/api/stats/timeseries?from=0001-01-01T00:00:00Z&to=0001-01-01T00:00:00Z&interval=day", "from", "1601-01-01T00:00:00Z")]
+    [InlineData("/api/stats/timeseries?from=9999-12-31T00:00:00Z&to=9999-12-31T00:00:00Z&interval=day", "to", "9999-01-01T00:00:00Z")]
+    [InlineData("/api/alerts?since=9999-12-31T23:59:59.9999999Z", "since", "9999-01-01T00:00:00Z")]
+    [InlineData("/api/stats/stuck?status=paid&olderThan=P99999999D", "olderThan", "P36500D")] // the reported 500: OverflowException in the parser
+    [InlineData("/api/stats/stuck?status=paid&olderThan=P740000D", "olderThan", "P36500D")] // the reported 500: now - age before year 1
+    [InlineData("/api/stats/stuck?status=paid&olderThan=P36501D", "olderThan", "P36500D")]
+    [InlineData("/api/stats/stuck?status=paid&olderThan=P1000000Y", "olderThan", "P36500D")]
+    public async Task Extreme_times_and_durations_are_a_400_stating_the_range(string path, string parameter, string range)
+    {
+        using var response = await fixture.Host.Http.GetAsync(path, TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"GET {path}: expected 400, got {(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        var messages = document.RootElement.GetProperty("errors").GetProperty(parameter);
+        Assert.Contains(range, messages[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/api/stats/customers/c%0A")]
+    [InlineData("/api/stats/customers/...")]
+    public async Task A_customer_id_with_a_newline_or_of_dots_only_is_400(string path)
+    {
+        using var response = await fixture.Host.Http.GetAsync(path, TestContext.Current.CancellationToken);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"GET {path}: expected 400, got {(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        Assert.True(document.RootElement.GetProperty("errors").TryGetProperty("customerId", out _), body);
+    }
+
     [Fact]
     public async Task An_unknown_customer_is_a_404_problem_document()
     {
@@ -83,6 +124,10 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
     [InlineData("/api/stats/stuck?status=shipped&olderThan=P1D")]
     [InlineData("/api/alerts?since=2020-03-01T00:00:30.250Z&limit=1000")]
     [InlineData("/api/stats/products?top=1000&by=quantity")]
+    [InlineData("/api/stats/stuck?status=paid&olderThan=P36500D")] // the longest duration allowed
+    [InlineData("/api/stats/summary?from=1601-01-01T00:00:00Z&to=9999-01-01T00:00:00Z")] // the widest range allowed
+    [InlineData("/api/stats/timeseries?from=9998-12-31T00:00:00Z&to=9999-01-01T00:00:00Z&interval=minute")]
+    [InlineData("/api/stats/timeseries?from=1601-01-01T00:00:00Z&to=1601-01-01T00:00:00Z&interval=day")]
     public async Task Good_parameters_are_answered(string path)
     {
         using var response = await fixture.Host.Http.GetAsync(path, TestContext.Current.CancellationToken);
