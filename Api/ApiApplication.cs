@@ -49,9 +49,11 @@ public static class ApiApplication
         app.UseDefaultFiles();
         app.UseStaticFiles(); // the live statistics page at /; its data calls need the reader role
         app.UseStatusCodePages(context => Problems.ForStatusCodeAsync(context.HttpContext));
-        app.UseMiddleware<RequestBodyLimit>();
+        // Who may send a body is settled before any of it is read: an anonymous or unauthorised
+        // request is refused (401, 403) whatever its size.
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<RequestBodyLimit>();
 
         app.MapOrdersApi();
         app.MapStatisticsApi();

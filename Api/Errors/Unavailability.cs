@@ -22,15 +22,24 @@ public enum UnavailableCause
 /// </summary>
 public static class Unavailability
 {
-    public static UnavailableCause CauseOf(Exception exception) => exception switch
+    public static UnavailableCause CauseOf(Exception exception) => CauseOf(exception, wrapped: false);
+
+    /// <param name="wrapped">
+    /// Inside a storage or cluster failure. Only there do transport errors (I/O, sockets, HTTP)
+    /// speak of storage: on their own they come from the request being served (a client that went
+    /// away, a body Kestrel could not read), which is no reason for a 503.
+    /// </param>
+    private static UnavailableCause CauseOf(Exception exception, bool wrapped) => exception switch
     {
-        AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(CauseOf)),
+        BadHttpRequestException => UnavailableCause.None,
+        AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(inner => CauseOf(inner, wrapped: true))),
         RequestFailedException failed => failed.Status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500
             ? UnavailableCause.Storage
             : UnavailableCause.None,
-        HttpRequestException or IOException or SocketException or OperationCanceledException => UnavailableCause.Storage,
+        HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
+        OperationCanceledException => UnavailableCause.Storage,
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => UnavailableCause.Cluster,
-        OrleansException { InnerException: { } inner } => CauseOf(inner),
+        OrleansException { InnerException: { } inner } => CauseOf(inner, wrapped: true),
         _ => UnavailableCause.None,
     };
 
