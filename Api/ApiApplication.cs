@@ -33,6 +33,7 @@ public static class ApiApplication
             .UseOrderFlowClustering(builder.Configuration)
             .AddOrderFlow(builder.Configuration));
 
+        builder.AddGracefulShutdown();
         builder.AddApiKeyAuthentication();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
