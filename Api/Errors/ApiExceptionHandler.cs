@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
-using Orleans.Runtime;
 using OrderFlow.Statistics;
 using OrderFlow.Storage;
 
@@ -10,8 +9,8 @@ namespace OrderFlow.Api.Errors;
 /// Turns exceptions into problem documents. Storage or cluster trouble is a 503 with Retry-After,
 /// saying whether anything may have been written: nothing was (<c>storage-unavailable</c>, and
 /// <c>cluster-unavailable</c> for a query), or a write may have been applied (<c>outcome-unknown</c>:
-/// retry with the same Idempotency-Key). A request the framework could not read is a 4xx; anything else is a 500 and a
-/// bug, logged with its trace id.
+/// retry with the same Idempotency-Key). A request the framework could not read is a 4xx;
+/// anything else is a 500 and a bug, logged with its trace id.
 /// </summary>
 public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
@@ -61,7 +60,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
         "Storage could not be reached or refused the request, and nothing was written. Retry later.", "storage-unavailable");
 
     private static readonly Unavailable OutcomeUnknown = new(StatusCodes.Status503ServiceUnavailable, "Outcome unknown",
-        "Storage stopped answering while this request's write was on its way: it may have been applied, or may still be. " +
+        "This request may have been applied: storage or the cluster stopped answering while its write was on its way, and it may still take effect. " +
         "Retry with the same Idempotency-Key (or the same payment or refund id): it is applied at most once, and the retry's answer tells the outcome.",
         "outcome-unknown");
 
