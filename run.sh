@@ -29,9 +29,10 @@ ORLEANS_GATEWAY_PORT="${ORLEANS_GATEWAY_PORT:-30000}"
 ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:5000}"
 DATA_DIR="${DATA_DIR:-.data}"
 
-# Grace periods before SIGKILL. The API gets longer: a silo shutting down gracefully
-# deactivates its grains and leaves the cluster, and the .NET host allows 30 s for that.
-API_STOP_SECONDS=35
+# Grace periods before SIGKILL. The API gets longer: it first answers the requests in flight
+# (up to Orleans' 30 s call timeout), then its silo deactivates its grains and leaves the
+# cluster; the .NET host allows 45 s for both (Api/Operations/GracefulShutdown.cs).
+API_STOP_SECONDS=50
 AZURITE_STOP_SECONDS=10
 
 # Port of one URL from ASPNETCORE_URLS ("http://localhost:5000", "http://+:80", "https://[::1]:5001").

@@ -33,6 +33,7 @@ public static class ApiApplication
             .UseOrderFlowClustering(builder.Configuration)
             .AddOrderFlow(builder.Configuration));
 
+        builder.AddGracefulShutdown();
         builder.AddApiKeyAuthentication();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
@@ -54,9 +55,11 @@ public static class ApiApplication
         app.UseDefaultFiles();
         app.UseStaticFiles(); // the live statistics page at /; its data calls need the reader role
         app.UseStatusCodePages(context => Problems.ForStatusCodeAsync(context.HttpContext));
-        app.UseMiddleware<RequestBodyLimit>();
+        // Who may send a body is settled before any of it is read: an anonymous or unauthorised
+        // request is refused (401, 403) whatever its size.
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<RequestBodyLimit>();
 
         app.MapOrdersApi();
         app.MapStatisticsApi();

@@ -1,14 +1,15 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Orleans.Runtime;
 using OrderFlow.Statistics;
 using OrderFlow.Storage;
 
 namespace OrderFlow.Api.Errors;
 
 /// <summary>
-/// Turns exceptions into problem documents. Storage or cluster trouble is a 503 with Retry-After
-/// (nothing was written); a request the framework could not read is a 4xx; anything else is a 500
-/// and a bug, logged with its trace id.
+/// Turns exceptions into problem documents. Storage or cluster trouble is a 503 with Retry-After,
+/// saying whether anything may have been written: nothing was (<c>storage-unavailable</c>, and
+/// <c>cluster-unavailable</c> for a query), or a write may have been applied (<c>outcome-unknown</c>:
+/// retry with the same Idempotency-Key). A request the framework could not read is a 4xx;
+/// anything else is a 500 and a bug, logged with its trace id.
 /// </summary>
 public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
@@ -19,22 +20,25 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
     {
         switch (exception)
         {
+            case StorageUnavailableException { WriteOutcomeUnknown: true }:
+                logger.LogWarning(exception, "Outcome unknown for {Method} {Path}: storage stopped answering during the append", context.Request.Method, context.Request.Path);
+                await WriteUnavailableAsync(context, OutcomeUnknown);
+                return true;
             case StorageUnavailableException:
                 logger.LogWarning(exception, "Storage unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
-                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                    "The event store cannot be reached right now. Retry later; with the same Idempotency-Key a retry is applied at most once.", "storage-unavailable");
+                await WriteUnavailableAsync(context, StorageUnavailable);
                 return true;
             case StatisticsUnavailableException:
                 logger.LogWarning("Statistics unavailable for {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, exception.Message);
-                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Statistics unavailable", exception.Message, "statistics-unavailable");
+                await WriteUnavailableAsync(context, new(StatusCodes.Status503ServiceUnavailable, "Statistics unavailable", exception.Message, "statistics-unavailable"));
                 return true;
-            case TimeoutException or SiloUnavailableException or OrleansMessageRejectionException:
-                logger.LogWarning(exception, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
-                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Service unavailable",
-                    "The cluster did not answer in time. If the request had an Idempotency-Key, retrying it is safe.", "cluster-unavailable");
+            case var _ when Unavailability.CauseOf(exception) is not UnavailableCause.None and var cause:
+                logger.LogWarning(exception, "{Cause} unavailable for {Method} {Path}", cause, context.Request.Method, context.Request.Path);
+                // A query writes nothing. A command stopped by the cluster, or by storage other than
+                // the event log's own (which says what it knows), may have been applied.
+                await WriteUnavailableAsync(context, !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                    ? OutcomeUnknown
+                    : cause == UnavailableCause.Storage ? StorageUnavailableForQuery : ClusterUnavailableForQuery);
                 return true;
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);
@@ -45,5 +49,29 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     $"An unexpected error occurred (trace id {context.TraceIdentifier}). This is a bug.", "internal");
                 return true;
         }
+    }
+
+    private sealed record Unavailable(int Status, string Title, string Detail, string Kind);
+
+    private static readonly Unavailable StorageUnavailable = new(StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
+        "Storage could not be reached or refused the request, and nothing was written. Retry later.", "storage-unavailable");
+
+    private static readonly Unavailable OutcomeUnknown = new(StatusCodes.Status503ServiceUnavailable, "Outcome unknown",
+        "This request may have been applied: storage or the cluster stopped answering while its write was on its way, and it may still take effect. " +
+        "Retry with the same Idempotency-Key (or the same payment or refund id): it is applied at most once, and the retry's answer tells the outcome.",
+        "outcome-unknown");
+
+    private static readonly Unavailable StorageUnavailableForQuery = StorageUnavailable with
+    {
+        Detail = "Storage did not answer this query in time. Nothing was written (a query writes nothing). Retry later.",
+    };
+
+    private static readonly Unavailable ClusterUnavailableForQuery = new(StatusCodes.Status503ServiceUnavailable, "Service unavailable",
+        "The cluster did not answer in time. Nothing was written (a query writes nothing). Retry later.", "cluster-unavailable");
+
+    private static async Task WriteUnavailableAsync(HttpContext context, Unavailable problem)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Problems.WriteAsync(context, problem.Status, problem.Title, problem.Detail, problem.Kind);
     }
 }

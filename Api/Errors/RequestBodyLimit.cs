@@ -5,7 +5,8 @@ namespace OrderFlow.Api.Errors;
 /// <summary>
 /// Refuses request bodies over <see cref="MaxBytes"/> with a 413 problem document before any
 /// endpoint runs. The body is read into memory up to one byte past the limit, so a chunked upload
-/// without Content-Length is measured too, and endpoints read a body that is known to fit.
+/// without Content-Length is measured too, and endpoints read a body that is known to fit. It runs
+/// after authorization, so that no body is read for a caller who may not send it.
 /// </summary>
 public sealed class RequestBodyLimit(RequestDelegate next)
 {
@@ -27,8 +28,29 @@ public sealed class RequestBodyLimit(RequestDelegate next)
             var body = new MemoryStream();
             var buffer = new byte[8192];
             int read;
-            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            while (true)
             {
+                try
+                {
+                    read = await request.Body.ReadAsync(buffer, context.RequestAborted);
+                }
+                catch (BadHttpRequestException)
+                {
+                    throw; // Kestrel's own verdict on the request (400, 408, 413), answered by the exception handler
+                }
+                catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    // Kestrel reports some framing errors, such as a chunk size that overflows, as plain I/O errors.
+                    await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request",
+                        "The request body could not be read: its framing (chunk sizes or Content-Length) is malformed.", "bad-request");
+                    return;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
                 if (body.Length + read > MaxBytes)
                 {
                     await RefuseAsync(context);

@@ -13,11 +13,17 @@ public static class OperationsApi
 {
     public const string ReadyTag = "ready";
 
+    /// <summary>
+    /// How long each readiness check may take. The checks run concurrently, so <c>/health/ready</c>
+    /// answers within about this long even when storage hangs: probes commonly give up after 1 s.
+    /// </summary>
+    public static readonly TimeSpan CheckBudget = TimeSpan.FromMilliseconds(800);
+
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks()
-            .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag])
-            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag]);
+            .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag], timeout: CheckBudget)
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget);
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "OrderFlow API";

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
 using Azure;
 using OrderFlow.Storage;
 
@@ -10,9 +12,39 @@ namespace OrderFlow.Grains.EventStore;
 /// (<see cref="StorageUnavailableException"/>, safe to retry later) or a write is too large
 /// (<see cref="EventTooLargeException"/>). Anything else is a bug and propagates as it is.
 /// </summary>
+/// <remarks>
+/// A failed write (<see cref="TranslateWrite"/>) is told apart further: if its request may have
+/// reached storage (a timeout, a connection lost mid-request, a server-side timeout, or any attempt
+/// of a retry sequence that ended so), its outcome is unknown: it may have been applied, or may
+/// still be. Only a request that storage refused (throttled, busy) or that never left (connection
+/// refused, name not resolved) is known to have written nothing.
+/// </remarks>
 internal static class StorageErrors
 {
-    public static async Task<T> Translate<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    /// <summary>An operation whose failure writes nothing (a read, or a write that is harmless to repeat and not the outcome of a command).</summary>
+    public static Task<T> Translate<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
+        RunAsync(streamId, deadline, operation, isWrite: false, cancellationToken);
+
+    /// <inheritdoc cref="Translate{T}"/>
+    public static Task Translate(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        RunAsync(streamId, deadline, async token => { await operation(token); return true; }, isWrite: false, cancellationToken);
+
+    /// <summary>A write whose outcome is a command's: its failure says whether the write may have reached storage.</summary>
+    public static Task TranslateWrite(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        RunAsync(streamId, deadline, async token => { await operation(token); return true; }, isWrite: true, cancellationToken);
+
+    /// <summary>Whether a storage failure of a write leaves its outcome unknown (see the remarks on the class).</summary>
+    internal static bool MayHaveReachedStorage(Exception exception) => exception switch
+    {
+        RequestFailedException { Status: 0, InnerException: { } inner } => MayHaveReachedStorage(inner),
+        RequestFailedException { Status: 0 } => true,
+        RequestFailedException failed => failed.Status is not ((int)HttpStatusCode.ServiceUnavailable or (int)HttpStatusCode.TooManyRequests),
+        AggregateException aggregate => aggregate.InnerExceptions.Count == 0 || aggregate.InnerExceptions.Any(MayHaveReachedStorage),
+        HttpRequestException request => !NeverSent(request),
+        _ => true,
+    };
+
+    private static async Task<T> RunAsync<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, bool isWrite, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);
@@ -22,22 +54,21 @@ internal static class StorageErrors
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {
+            // Whatever was on the wire when the deadline struck may still be applied.
             throw new StorageUnavailableException(
-                $"The event log did not answer within {deadline.TotalSeconds:0.#} s while working on stream '{streamId}'.", exception);
+                $"The event log did not answer within {deadline.TotalSeconds:0.#} s while working on stream '{streamId}'.", exception, writeOutcomeUnknown: isWrite);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && IsUnavailable(exception))
         {
             throw new StorageUnavailableException(
-                $"The event log could not be reached while working on stream '{streamId}': {Describe(exception)}", exception);
+                $"The event log could not be reached while working on stream '{streamId}': {Describe(exception)}", exception,
+                writeOutcomeUnknown: isWrite && MayHaveReachedStorage(exception));
         }
         catch (RequestFailedException exception) when (IsTooLarge(exception))
         {
             throw new EventTooLargeException(streamId, -1, TableLimits.MaxEntityBytes);
         }
     }
-
-    public static Task Translate(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
-        Translate(streamId, deadline, async token => { await operation(token); return true; }, cancellationToken);
 
     private static bool IsUnavailable(Exception exception) => exception switch
     {
@@ -46,6 +77,14 @@ internal static class StorageErrors
         HttpRequestException or TimeoutException or OperationCanceledException or IOException => true,
         _ => false,
     };
+
+    /// <summary>The connection was never established, so no byte of the request reached storage.</summary>
+    private static bool NeverSent(HttpRequestException exception) =>
+        exception.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError
+        || exception.InnerException is SocketException
+        {
+            SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TryAgain or SocketError.NoData,
+        };
 
     private static bool IsTooLarge(RequestFailedException exception) =>
         exception.Status == (int)HttpStatusCode.RequestEntityTooLarge

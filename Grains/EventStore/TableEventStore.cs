@@ -97,7 +97,7 @@ public sealed class TableEventStore
         }
 
         EnsureWithinLimits(streamId, entities);
-        await StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+        await StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             try

@@ -29,7 +29,8 @@ public sealed class StorageOutageTests
             var clock = Stopwatch.StartNew();
             using (var pay = await host.Writer.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString()))
             {
-                await pay.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
+                var problem = await pay.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
+                Assert.Contains("nothing was written", problem.Str("detail"), StringComparison.Ordinal);
                 AssertRetryAfter(pay);
             }
 
@@ -78,15 +79,14 @@ public sealed class StorageOutageTests
     /// <summary>
     /// Storage that hangs (accepts connections, never answers): a command is answered 503 within the
     /// event log's operation timeout, and a retry with the same Idempotency-Key after storage answers
-    /// again is applied at most once, whether or not the hung append landed.
+    /// again is applied at most once. With a key, the command first reads its idempotency record, so
+    /// the hang strikes a read: nothing was written, and the 503 says so.
     /// </summary>
     [Fact]
     public async Task While_storage_hangs_a_command_is_503_within_the_timeout_and_its_retry_is_applied_once()
     {
         await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
-        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
-            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
-                new Dictionary<string, string?> { ["EventStore:OperationTimeout"] = "00:00:02" }));
+        await using var host = await StartWithShortTimeoutAsync(storage);
         var id = TestOrders.NewId();
         await host.PlaceAsync(id);
         var key = "idem-" + Guid.NewGuid().ToString("N");
@@ -97,7 +97,7 @@ public sealed class StorageOutageTests
             var clock = Stopwatch.StartNew();
             using (var response = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key))
             {
-                await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 AssertRetryAfter(response);
             }
 
@@ -120,6 +120,56 @@ public sealed class StorageOutageTests
         Assert.Equal("paid", order.Str("status"));
         Assert.Equal(2, order.Int("version"));
         await host.AssertNothingWrittenAsync(id, 2);
+    }
+
+    /// <summary>
+    /// Storage hangs while a command's append is on its way: the append may still land, so the 503
+    /// must not say that nothing was written. It is the outcome-unknown problem, which tells the
+    /// client to retry with the same id; the retry is applied at most once.
+    /// </summary>
+    [Fact]
+    public async Task A_command_whose_append_hangs_is_503_outcome_unknown_and_its_retry_is_applied_once()
+    {
+        await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await using var host = await StartWithShortTimeoutAsync(storage);
+        var id = TestOrders.NewId();
+
+        // The placement announces the order in the change index's current bucket, so the payment's
+        // first storage request is its append.
+        await WaitUntilFarFromAChangeBucketEndAsync();
+        await host.PlaceAsync(id);
+        var pay = TestOrders.PayBody().ToJsonString(); // no Idempotency-Key: its paymentId makes the retry safe
+
+        using (storage.Suspend())
+        {
+            using var response = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay);
+            var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/outcome-unknown");
+            Assert.Contains("same Idempotency-Key", problem.Str("detail"), StringComparison.Ordinal);
+            Assert.DoesNotContain("nothing was written", problem.Str("detail"), StringComparison.Ordinal);
+            AssertRetryAfter(response);
+        }
+
+        await WaitUntilReadyAsync(host);
+        using var retry = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay);
+        var order = await retry.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("paid", order.Str("status"));
+        Assert.Equal(2, order.Int("version"));
+        await host.AssertNothingWrittenAsync(id, 2);
+    }
+
+    private static Task<ApiHost> StartWithShortTimeoutAsync(Azurite storage) =>
+        ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
+            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
+                new Dictionary<string, string?> { ["EventStore:OperationTimeout"] = "00:00:02" }));
+
+    /// <summary>The change index's buckets are a minute wide (the default): keep clear of a bucket's end, where a command would announce itself again.</summary>
+    private static async Task WaitUntilFarFromAChangeBucketEndAsync()
+    {
+        var now = DateTime.UtcNow;
+        if (now.Second >= 50)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(61 - now.Second), TestContext.Current.CancellationToken);
+        }
     }
 
     private static void AssertRetryAfter(HttpResponseMessage response)

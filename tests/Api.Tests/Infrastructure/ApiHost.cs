@@ -120,6 +120,9 @@ public sealed class ApiHost : IAsyncDisposable
             app.Configuration["EventStore:TableName"] ?? throw new InvalidOperationException("No EventStore:TableName."));
     }
 
+    /// <summary>Stops the host as SIGTERM does (Kestrel and the co-hosted silo), without disposing it.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => app.StopAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         http.Dispose();

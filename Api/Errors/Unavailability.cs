@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Sockets;
+using Azure;
+using Orleans.Runtime;
+
+namespace OrderFlow.Api.Errors;
+
+/// <summary>What did not answer, if an exception means that something did not (worth a 503 and a retry) rather than a programming error (a 500).</summary>
+public enum UnavailableCause
+{
+    None,
+    Storage,
+    Cluster,
+}
+
+/// <summary>
+/// Tells unavailability from bugs. Failures reach the API wrapped in other exceptions: Orleans
+/// grain storage raises an <see cref="OrleansException"/> around the Azure SDK's
+/// <see cref="AggregateException"/> of every retried attempt, each a timeout or a refused
+/// connection. A wrapper counts as unavailability only if everything it wraps does, so a bug
+/// stays a 500.
+/// </summary>
+public static class Unavailability
+{
+    public static UnavailableCause CauseOf(Exception exception) => CauseOf(exception, wrapped: false);
+
+    /// <param name="wrapped">
+    /// Inside a storage or cluster failure. Only there do transport errors (I/O, sockets, HTTP)
+    /// speak of storage: on their own they come from the request being served (a client that went
+    /// away, a body Kestrel could not read), which is no reason for a 503.
+    /// </param>
+    private static UnavailableCause CauseOf(Exception exception, bool wrapped) => exception switch
+    {
+        BadHttpRequestException => UnavailableCause.None,
+        AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(inner => CauseOf(inner, wrapped: true))),
+        RequestFailedException failed => failed.Status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500
+            ? UnavailableCause.Storage
+            : UnavailableCause.None,
+        HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
+        OperationCanceledException => UnavailableCause.Storage,
+        TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => UnavailableCause.Cluster,
+        OrleansException { InnerException: { } inner } => CauseOf(inner, wrapped: true),
+        _ => UnavailableCause.None,
+    };
+
+    private static UnavailableCause Combine(IEnumerable<UnavailableCause> causes)
+    {
+        var all = causes.ToList();
+        return all.Contains(UnavailableCause.None) ? UnavailableCause.None
+            : all.Contains(UnavailableCause.Storage) ? UnavailableCause.Storage
+            : UnavailableCause.Cluster;
+    }
+}

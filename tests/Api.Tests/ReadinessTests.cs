@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Net;
+using OrderFlow.Api.Tests.Infrastructure;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Api.Tests;
+
+/// <summary>
+/// Readiness while storage hangs: a load balancer or orchestrator probes with a short timeout (often
+/// 1 s), so <c>/health/ready</c> must answer 503 promptly instead of waiting for storage.
+/// </summary>
+public sealed class ReadinessTests
+{
+    [Fact]
+    public async Task While_storage_hangs_ready_answers_503_promptly_and_live_200()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "Suspends Azurite with SIGSTOP.");
+        await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await using var host = await ApiHost.StartAsync(storage.ConnectionString);
+        await WaitUntilReadyAsync(host);
+
+        using (storage.Suspend())
+        {
+            var clock = Stopwatch.StartNew();
+            using var ready = await host.Anonymous.GetAsync("/health/ready");
+            var elapsed = clock.Elapsed;
+            var body = await ready.BodyAsync();
+            TestContext.Current.TestOutputHelper?.WriteLine($"/health/ready answered {(int)ready.StatusCode} in {elapsed.TotalMilliseconds:0} ms while storage hung.");
+
+            Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable, $"/health/ready while storage hangs: {(int)ready.StatusCode} {body}");
+            Assert.Contains("Unhealthy", body, StringComparison.Ordinal);
+            Assert.NotNull(ready.Headers.RetryAfter);
+            Assert.True(elapsed < TimeSpan.FromSeconds(5), $"/health/ready took {elapsed} to answer while storage hung.");
+
+            using var live = await host.Anonymous.GetAsync("/health/live");
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        }
+
+        await WaitUntilReadyAsync(host);
+    }
+
+    private static async Task WaitUntilReadyAsync(ApiHost host)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var ready = await host.Anonymous.GetAsync("/health/ready");
+            if (ready.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"/health/ready was not 200 within 30 s: {await ready.BodyAsync()}");
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Azure;
+using Orleans.Runtime;
+using OrderFlow.Api.Errors;
+
+namespace OrderFlow.Api.Tests;
+
+/// <summary>
+/// Which exceptions are storage or cluster unavailability (503) and which are bugs (500), built
+/// the way Orleans grain storage and the Azure SDK raise them (see <see cref="StatisticsOutageTests"/>
+/// for the real thing against a stopped and a hung Azurite).
+/// </summary>
+public sealed class UnavailabilityTests
+{
+    private static AggregateException RetriedTimeouts() => new(
+        "Retry failed after 3 tries.",
+        Enumerable.Range(0, 3).Select(_ => new TaskCanceledException("The operation was cancelled because it exceeded the configured timeout of 0:00:03.",
+            new TaskCanceledException("The operation was canceled.", new IOException("Unable to read data from the transport connection")))));
+
+    private static RequestFailedException Refused() =>
+        new("Connection refused", new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused"));
+
+    public static TheoryData<string, Exception, UnavailableCause> Cases => new()
+    {
+        { "grain storage: retried network timeouts", new OrleansException("Error from storage provider during ReadStateAsync", RetriedTimeouts()), UnavailableCause.Storage },
+        { "grain storage: retried refused connections", new OrleansException("Error from storage provider", new AggregateException(Refused(), Refused(), Refused())), UnavailableCause.Storage },
+        { "grain storage: 503 ServerBusy", new OrleansException("Error from storage provider", new RequestFailedException(503, "ServerBusy")), UnavailableCause.Storage },
+        { "grain storage: 500 OperationTimedOut", new OrleansException("Error from storage provider", new RequestFailedException(500, "OperationTimedOut")), UnavailableCause.Storage },
+        { "a grain call cancelled by a timeout", new TaskCanceledException("The operation was canceled."), UnavailableCause.Storage },
+        { "Orleans' call timeout", new TimeoutException("Response did not arrive on time"), UnavailableCause.Cluster },
+        { "a silo gone", new SiloUnavailableException("The target silo became unavailable"), UnavailableCause.Cluster },
+        { "grain storage: 400 (a bad key is a bug)", new OrleansException("Error from storage provider", new RequestFailedException(400, "OutOfRangeInput")), UnavailableCause.None },
+        { "grain storage: a serialization bug", new OrleansException("Error from storage provider", new InvalidOperationException("cannot deserialize")), UnavailableCause.None },
+        { "retries of which one is a bug", new AggregateException(Refused(), new ArgumentException("bad")), UnavailableCause.None },
+        { "an Orleans error without a cause", new OrleansException("something went wrong"), UnavailableCause.None },
+        { "a request body Kestrel could not read", new IOException("Bad chunk size data"), UnavailableCause.None },
+        { "a request the framework refused", new Microsoft.AspNetCore.Http.BadHttpRequestException("Unexpected end of request content."), UnavailableCause.None },
+        { "a plain bug", new NullReferenceException(), UnavailableCause.None },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Unavailability_is_told_from_bugs(string description, Exception exception, UnavailableCause expected) =>
+        Assert.True(Unavailability.CauseOf(exception) == expected, $"{description}: expected {expected}, got {Unavailability.CauseOf(exception)}");
+}
