@@ -68,14 +68,18 @@ public sealed class RequestFuzzTests(FuzzHostFixture fixture) : IClassFixture<Fu
 
         await RequestGenerators.Framing.SampleAsync(async framing =>
         {
-            var answer = await RawHttp.SendAsync(host.BaseAddress, framing.Request, framing.Close);
-            Assert.True(answer.Status is null or < 500, $"{framing.Description}: {answer.Head}\n{answer.Body}");
-            Assert.True(answer.Status is not (>= 200 and < 300), $"{framing.Description} was accepted: {answer.Head}\n{answer.Body}");
-            if (answer.Status is >= 400 && answer.ContentType is not null)
+            var answer = await RawHttp.SendAsync(host.BaseAddress, framing.Request, closeSending: framing.Close);
+            // RFC 9110 answers a request for a protocol version the server does not speak with 505
+            // (Kestrel does so itself): the one 5xx that is the right answer to the client.
+            var unsupportedVersion = answer.Status == 505 && !Encoding.Latin1.GetString(framing.Request).Split("\r\n")[0].EndsWith("HTTP/1.1", StringComparison.Ordinal);
+            Assert.True(answer.Status is null or < 500 || unsupportedVersion, $"{framing.Description}: {answer.Head}\n{answer.Body}");
+            var isCommand = framing.Request.AsSpan().StartsWith("POST "u8);
+            Assert.True(!isCommand || answer.Status is not (>= 200 and < 300), $"{framing.Description} was accepted: {answer.Head}\n{answer.Body}");
+            if (answer.Status is >= 400 && answer.Header("Content-Type") is { Length: > 0 } contentType)
             {
                 // Kestrel refuses a message it cannot parse before the application sees it, with an
                 // empty answer; whatever the application answered must be a problem document.
-                AssertProblem(answer.Status.Value, answer.ContentType, answer.Body, framing.Description);
+                AssertProblem(answer.Status.Value, contentType, answer.Body, framing.Description);
             }
         }, iter: FramingRequests, threads: 2, print: framing => framing.Description);
 

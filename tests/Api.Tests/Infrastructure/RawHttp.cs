@@ -41,7 +41,11 @@ public static class RawHttp
 {
     /// <param name="request">The bytes to send, written as they are.</param>
     /// <param name="answerWithin">How long to wait for an answer before failing the test: a server that never answers hangs its clients.</param>
-    public static async Task<RawAnswer> SendAsync(Uri server, byte[] request, TimeSpan? answerWithin = null)
+    /// <param name="closeSending">
+    /// Shut the sending side down after the bytes (a body that ends early). Kestrel takes a
+    /// half-closed connection for a client that went away and may close without answering.
+    /// </param>
+    public static async Task<RawAnswer> SendAsync(Uri server, byte[] request, TimeSpan? answerWithin = null, bool closeSending = false)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(answerWithin ?? TimeSpan.FromSeconds(30));
@@ -50,8 +54,11 @@ public static class RawHttp
         var stream = client.GetStream();
         try
         {
-            // The sending side stays open: Kestrel takes a half-closed connection for a client that went away.
             await stream.WriteAsync(request, timeout.Token);
+            if (closeSending)
+            {
+                client.Client.Shutdown(SocketShutdown.Send);
+            }
         }
         catch (IOException)
         {
@@ -77,9 +84,13 @@ public static class RawHttp
         {
             Assert.Fail($"No complete answer within {(answerWithin ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s; received so far: {Encoding.UTF8.GetString(received.ToArray())}");
         }
-        catch (IOException) when (received.Length == 0)
+        catch (IOException)
         {
-            return new RawAnswer(null, string.Empty, string.Empty);
+            // Reset by the server, after its answer or instead of one.
+            if (received.Length == 0)
+            {
+                return new RawAnswer(null, string.Empty, string.Empty);
+            }
         }
 
         return Parse(received.ToArray());
@@ -144,13 +155,12 @@ public static class RawHttp
                 break;
             }
 
-            var size = int.Parse(chunked[position..lineEnd].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            if (size == 0)
+            if (!int.TryParse(chunked[position..lineEnd].Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var size) || size == 0)
             {
-                break;
+                break; // the last chunk, or not chunked as announced: the test sees what arrived so far
             }
 
-            result.Append(chunked, lineEnd + 2, size);
+            result.Append(chunked, lineEnd + 2, Math.Min(size, chunked.Length - lineEnd - 2));
             position = lineEnd + 2 + size + 2;
         }
 
