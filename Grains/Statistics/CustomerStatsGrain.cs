@@ -68,7 +68,7 @@ public sealed class CustomerStatsGrain(
     /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
     private bool feedDaysStored = true;
 
-    private string CustomerId => StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
+    private string CustomerId => StatisticsKeys.CustomerIdOf(this.GetPrimaryKeyString());
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
+using OrderFlow.Projections;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
@@ -37,6 +39,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     private bool dirty;
 
     private bool reportedTooLarge;
+
+    /// <summary>Flushes that failed in a row; the timer's next attempt waits until <see cref="nextAttempt"/>.</summary>
+    private int consecutiveFailures;
+
+    private DateTimeOffset nextAttempt;
+
+    /// <summary>This activation parked the grain (<see cref="ParkedRecordsGrain"/>) and unparks it when a flush succeeds.</summary>
+    private bool parked;
 
     protected StatisticsOptions Settings => options.Value;
 
@@ -93,6 +103,13 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             return;
         }
 
+        // After a failure, the timer backs off; an explicit flush (a reconciliation's) always tries.
+        var now = Time.GetUtcNow();
+        if (!rethrow && consecutiveFailures > 0 && now < nextAttempt)
+        {
+            return;
+        }
+
         dirty = false;
         try
         {
@@ -101,31 +118,98 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             {
                 unflushed.Remove(this.GetGrainId());
             }
+
+            await RecoveredAsync();
         }
         catch (Exception exception)
         {
-            dirty = true; // tried again at the next tick
+            dirty = true; // tried again at a later tick
             if (exception is OperationCanceledException)
             {
                 throw;
             }
 
-            if (exception is ProjectionStateTooLargeException)
-            {
-                // Every flush fails the same way: said once per activation, with the state that outgrew its entity.
-                if (!reportedTooLarge)
-                {
-                    logger.LogError(exception, "Statistics of {Grain} are no longer persisted: {Reason}", this.GetGrainId(), exception.Message);
-                    reportedTooLarge = true;
-                }
-            }
-            else
-            {
-                logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying.", this.GetGrainId());
-            }
+            await FailedAsync(exception, now, parkIfDue: !rethrow);
             if (rethrow)
             {
                 throw;
+            }
+        }
+    }
+
+    private TimeProvider Time => ServiceProvider.GetRequiredService<TimeProvider>();
+
+    private ParkingOptions Parking => ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value;
+
+    /// <summary>
+    /// A failed flush: said once (not at every tick), the next tick backs off (doubling from the
+    /// flush interval), and after <see cref="ParkingOptions.FlushFailuresBeforeParking"/> in a row
+    /// the grain parks itself, so that it shows in GET /api/admin/parked and in health.
+    /// </summary>
+    private async Task FailedAsync(Exception exception, DateTimeOffset now, bool parkIfDue)
+    {
+        consecutiveFailures++;
+        var backoff = TimeSpan.FromTicks((long)Math.Min(
+            Settings.FlushInterval.Ticks * (double)(1L << Math.Min(consecutiveFailures - 1, 30)), Math.Max(Parking.MaxRetry.Ticks, Settings.FlushInterval.Ticks)));
+        nextAttempt = now + backoff;
+        if (exception is ProjectionStateTooLargeException)
+        {
+            // Every flush fails the same way: said once per activation, with the state that outgrew its entity.
+            if (!reportedTooLarge)
+            {
+                logger.LogError(exception, "Statistics of {Grain} are no longer persisted: {Reason}", this.GetGrainId(), exception.Message);
+                reportedTooLarge = true;
+            }
+        }
+        else if (consecutiveFailures == 1)
+        {
+            logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying with back-off.", this.GetGrainId());
+        }
+        else
+        {
+            logger.LogDebug("Statistics of {Grain} could not be persisted ({Failures} failures in a row): {Reason}", this.GetGrainId(), consecutiveFailures, exception.Message);
+        }
+
+        if (!parkIfDue || consecutiveFailures < Parking.FlushFailuresBeforeParking)
+        {
+            return;
+        }
+
+        var key = this.GetGrainId().ToString();
+        try
+        {
+            await GrainFactory.GetGrain<IParking>(0).Park([new ParkRequest(
+                ParkedKind.Projection, key, StatisticsKeys.Describe(key),
+                $"{consecutiveFailures} flushes in a row failed, the last with: {exception.Message} Its counts are held in memory and written when a flush succeeds.",
+                backoff)]);
+            parked = true;
+        }
+        catch (Exception parking)
+        {
+            logger.LogDebug(parking, "Could not park {Grain}.", this.GetGrainId());
+        }
+    }
+
+    private async Task RecoveredAsync()
+    {
+        if (consecutiveFailures == 0)
+        {
+            return;
+        }
+
+        logger.LogInformation("Statistics of {Grain} are persisted again after {Failures} failed flushes.", this.GetGrainId(), consecutiveFailures);
+        consecutiveFailures = 0;
+        if (parked)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [this.GetGrainId().ToString()]);
+                parked = false;
+            }
+            catch (Exception exception)
+            {
+                // The reconciliation resolves it when it next feeds this grain.
+                logger.LogDebug(exception, "Could not unpark {Grain}.", this.GetGrainId());
             }
         }
     }
