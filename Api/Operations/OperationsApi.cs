@@ -17,7 +17,8 @@ public static class OperationsApi
     {
         services.AddHealthChecks()
             .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag])
-            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag]);
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag])
+            .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag]);
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "OrderFlow API";

@@ -35,6 +35,17 @@ public static class KeyEncoding
     public static string Encode(string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
+        var key = EncodeAnyLength(id);
+        if (key.Length > MaxEncodedLength)
+        {
+            throw new ArgumentException($"The id is too long to be a table key once encoded ({key.Length} characters).", nameof(id));
+        }
+
+        return key;
+    }
+
+    private static string EncodeAnyLength(string id)
+    {
         var builder = new StringBuilder(id.Length);
         Span<byte> utf8 = stackalloc byte[4];
         for (var i = 0; i < id.Length; i++)
@@ -69,14 +80,31 @@ public static class KeyEncoding
             }
         }
 
-        var key = builder.ToString();
-        if (key.Length > MaxEncodedLength)
-        {
-            throw new ArgumentException($"The id is too long to be a table key once encoded ({key.Length} characters).", nameof(id));
-        }
-
-        return key;
+        return builder.ToString();
     }
+
+    /// <summary>
+    /// The key of <paramref name="id"/> in at most <paramref name="maxLength"/> characters, for a key
+    /// that is part of a longer one (a grain key that becomes a PartitionKey after a prefix): as
+    /// <see cref="Encode"/> when that fits, else <see cref="HashedPrefix"/> and the SHA-256 of the
+    /// id's UTF-16 code units, which is legal, distinct from every encoded id, and not decodable
+    /// (<see cref="TryDecode"/> returns null for it).
+    /// </summary>
+    public static string EncodeWithin(string id, int maxLength)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, HashedPrefix.Length + 64);
+        var key = EncodeAnyLength(id);
+        return key.Length <= maxLength
+            ? key
+            : HashedPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(id.AsSpan())));
+    }
+
+    /// <summary>Starts the key of an id too long to be encoded in full ('~' is otherwise always followed by two hex digits).</summary>
+    public const string HashedPrefix = "~~";
+
+    /// <summary>The id of <paramref name="key"/>, or null when the key holds a hash of it (see <see cref="EncodeWithin"/>).</summary>
+    public static string? TryDecode(string key) => key.StartsWith(HashedPrefix, StringComparison.Ordinal) ? null : Decode(key);
 
     /// <summary>The longest key <see cref="Encode"/> makes: room is left for the prefixes and suffixes keys are built with.</summary>
     public static readonly int MaxEncodedLength = TableLimits.MaxKeyChars - IdempotencyPrefix.Length;

@@ -136,7 +136,7 @@ public sealed class ParkedRecordsGrain(
         await state.WriteOwnStateAsync();
         foreach (var record in resolved)
         {
-            logger.LogInformation("Unparked {Kind} {Key} ({Subject}): it succeeded after {Attempts} failed attempts since {FirstFailure}.",
+            logger.LogInformation("Unparked {Kind} {Key} ({Subject}) after {Attempts} failed attempts since {FirstFailure}: it succeeded (or, a projection of a replaced generation, is no longer fed).",
                 record.Kind, record.Key, record.Subject, record.Attempts, record.FirstFailure);
         }
     }

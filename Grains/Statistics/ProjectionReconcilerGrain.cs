@@ -111,7 +111,10 @@ public sealed class ProjectionReconcilerGrain(
             .Select(p => p.OrderId)
             .Distinct(StringComparer.Ordinal)
             .ToList();
-        var recoveredKeys = feed.Succeeded.ToList();
+        // And parked projections of generations nothing feeds any more (a rebuild replaced theirs).
+        var recoveredKeys = feed.Succeeded
+            .Concat(parked.Where(r => r.Kind == ParkedKind.Projection && !generations.Contains(StatisticsKeys.GenerationOfGrain(r.Key))).Select(r => r.Key))
+            .ToList();
         if (recoveredOrders.Count > 0)
         {
             await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Order, recoveredOrders);

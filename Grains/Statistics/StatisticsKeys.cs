@@ -50,13 +50,20 @@ public static class StatisticsKeys
     /// A customer's grain: the customer id goes through <see cref="KeyEncoding"/>, like every id in
     /// a storage key, because the grain key becomes the PartitionKey of the grain's state (Orleans
     /// replaces only '/', '\', '#' and '?' in it, with '_', so that "a/b" and "a_b" met in one row,
-    /// and a control character made the row unwritable).
+    /// and a control character made the row unwritable). At most <see cref="MaxCustomerKeyLength"/>
+    /// characters, so that the row key fits with its prefix whatever the id.
     /// </summary>
     public static string Customer(int generation, string customerId) =>
-        string.Create(CultureInfo.InvariantCulture, $"{generation}/{KeyEncoding.Encode(customerId)}");
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{KeyEncoding.EncodeWithin(customerId, MaxCustomerKeyLength)}");
 
-    /// <summary>The customer id of a <see cref="Customer"/> key.</summary>
-    public static string CustomerIdOf(string key) => KeyEncoding.Decode(AfterGeneration(key));
+    /// <summary>Leaves half of a 512-character PartitionKey for "{service id}_customerstats_{generation}_".</summary>
+    public const int MaxCustomerKeyLength = 256;
+
+    /// <summary>The customer id of a <see cref="Customer"/> key; null for an id too long to be kept in it (its grain keeps it in its state).</summary>
+    public static string? CustomerIdOf(string key) => KeyEncoding.TryDecode(AfterGeneration(key));
+
+    /// <summary>The generation of a projection grain id ("customerstats/2/customer-7": 2).</summary>
+    public static int GenerationOfGrain(string grainId) => GenerationOf(AfterGeneration(grainId));
 
     /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words, with the customer id decoded.</summary>
     public static string Describe(string grainId)
@@ -67,7 +74,9 @@ public static class StatisticsKeys
         {
             return type switch
             {
-                ProjectionGrainTypes.Customer => $"customer '{CustomerIdOf(key)}' (generation {GenerationOf(key)})",
+                ProjectionGrainTypes.Customer => CustomerIdOf(key) is { } customerId
+                    ? $"customer '{customerId}' (generation {GenerationOf(key)})"
+                    : $"a customer with a long id (generation {GenerationOf(key)})",
                 ProjectionGrainTypes.Day => $"day {ParseSharded(key).Remainder} of shard {ParseSharded(key).Shard} (generation {GenerationOf(key)})",
                 ProjectionGrainTypes.StuckOrders => $"stuck orders, partition {AfterGeneration(key)} (generation {GenerationOf(key)})",
                 _ => $"{type} {key}",
