@@ -52,7 +52,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.RegisterGrainTimer(token => FlushAsync(token, rethrow: false), Settings.FlushInterval, Settings.FlushInterval);
+        this.RegisterGrainTimer(token => FlushAsync(token, rethrow: false, timer: true), Settings.FlushInterval, Settings.FlushInterval);
         return Task.CompletedTask;
     }
 
@@ -64,7 +64,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     {
         try
         {
-            await FlushAsync(cancellationToken, rethrow: false);
+            await FlushAsync(cancellationToken, rethrow: false, timer: false);
         }
         finally
         {
@@ -84,7 +84,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         await Flush();
     }
 
-    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true);
+    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true, timer: false);
 
     /// <summary>The state changed in memory: persist it at the next flush.</summary>
     protected void Changed()
@@ -96,16 +96,17 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <summary>Writes the state (and whatever goes with it) to storage.</summary>
     protected abstract Task PersistAsync(CancellationToken cancellationToken);
 
-    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow)
+    /// <param name="timer">A tick of the flush timer: it backs off after failures, and parks the grain when they go on.</param>
+    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow, bool timer)
     {
         if (!dirty)
         {
             return;
         }
 
-        // After a failure, the timer backs off; an explicit flush (a reconciliation's) always tries.
+        // After a failure, the timer backs off; an explicit flush (a reconciliation's) and the last one always try.
         var now = Time.GetUtcNow();
-        if (!rethrow && consecutiveFailures > 0 && now < nextAttempt)
+        if (timer && consecutiveFailures > 0 && now < nextAttempt)
         {
             return;
         }
@@ -129,7 +130,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
                 throw;
             }
 
-            await FailedAsync(exception, now, parkIfDue: !rethrow);
+            await FailedAsync(exception, now, parkIfDue: timer);
             if (rethrow)
             {
                 throw;

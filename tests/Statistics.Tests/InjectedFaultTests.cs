@@ -262,6 +262,13 @@ public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay), 
 
     public int Pending => next.Count;
 
+    /// <summary>Calls failed so far.</summary>
+    public int Injected => injected;
+
+    private int injected;
+
+    public void Clear() => next.Clear();
+
     public void Next(PushFault fault, int times = 1)
     {
         for (var i = 0; i < times; i++)
@@ -283,6 +290,7 @@ public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay), 
             await context.Invoke();
         }
 
+        Interlocked.Increment(ref injected);
         throw new TimeoutException($"Injected by the test: {fault}.");
     }
 }

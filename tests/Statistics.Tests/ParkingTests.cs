@@ -4,13 +4,18 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OrderFlow.Grains.Statistics;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
 using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Streams;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -172,6 +177,60 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await WaitForAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0 } ? "" : null, "the parked list to be emptied", ct);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics once the event was repaired", host.Log.Describe);
         await AssertHealthAsync(host, "Healthy", ct);
+    }
+
+    /// <summary>
+    /// A live projection whose write-behind flush keeps failing (here: its push to the month) used
+    /// to try, and log a warning, every second for good. It backs off, says so once, parks itself
+    /// after a few failures in a row, and unparks when a flush succeeds again.
+    /// </summary>
+    [Fact]
+    public async Task A_projection_whose_flush_keeps_failing_backs_off_parks_itself_and_unparks_once_it_succeeds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var faults = new PushFaults();
+        var log = new CapturedLog();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushpark"), ct,
+            new Dictionary<string, string?>
+            {
+                ["Statistics:Reconciliation:Enabled"] = "false",
+                ["Statistics:Parking:MaxRetry"] = "00:00:04",
+            },
+            silo =>
+            {
+                silo.AddIncomingGrainCallFilter(faults);
+                silo.Services.AddLogging(logging => logging.AddProvider(log));
+            });
+        var day = new DateOnly(2026, 9, 12);
+        var key = "daystats/" + StatisticsKeys.Day(1, 0, day);
+        var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
+        var parking = cluster.Client.GetGrain<IParkedRecordsGrain>(0);
+
+        faults.Next(PushFault.LostOnTheWay, times: 1_000);
+        var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
+        var orderId = StatsCluster.IdOnShard("flushpark", 0);
+        await grain.Ingest(new OrderEventEnvelope(orderId, 1, Guid.NewGuid(), nameof(OrderPlaced), at, "c", "EUR", 20m, 20m,
+            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.None, OrderStatus.Placed, null, null, null));
+        await grain.Ingest(new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), nameof(OrderPaid), at.AddMinutes(1), "c", "EUR", 20m, 20m,
+            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Paid, 60, null, null));
+
+        var record = await WaitForAsync(async () => (await parking.List()).Records.SingleOrDefault(r => r.Key == key), "the day to park itself", ct);
+        Assert.Equal(ParkedKind.Projection, record.Kind);
+        Assert.Contains("3 flushes in a row failed", record.Reason, StringComparison.Ordinal);
+
+        // Ten more seconds of failing: a flush a second would be ten more attempts; backing off
+        // (doubling from the flush interval, up to 4 s) makes it about four.
+        var before = faults.Injected;
+        await Task.Delay(TimeSpan.FromSeconds(10), ct);
+        var attempts = faults.Injected - before;
+        Assert.True(attempts <= 6, $"{attempts} flush attempts in 10 s: the flush did not back off.");
+        Assert.Equal(1, log.Entries.Count(e => e.Contains($"Statistics of {key} could not be persisted", StringComparison.Ordinal)));
+        Assert.Equal(1, log.Entries.Count(e => e.Contains($"Parked Projection {key}", StringComparison.Ordinal)));
+
+        faults.Clear();
+        await WaitForAsync(async () => (await parking.List()).Count == 0 ? "" : null, "the day to unpark itself", ct);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, day.Year, day.Month));
+        Assert.Equal(2, (await month.GetProducts())["PARK-SKU"].Quantity);
     }
 
     [Fact]
