@@ -98,6 +98,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         }, "the poisoned customer to be parked and every other change row removed", ct);
         var record = Assert.Single(parked.Records);
         Assert.Equal(ParkedKind.Projection, record.Kind);
+        Assert.Contains("\"kind\":\"projection\"", await host.Http.GetStringAsync("/api/admin/parked", ct), StringComparison.Ordinal);
         Assert.Contains("customer 'poison.customer'", record.Subject, StringComparison.Ordinal);
         Assert.True(record.Attempts >= 1 && record.NextRetry > record.LastFailure && record.LastFailure >= record.FirstFailure, record.ToString());
         await AssertHealthAsync(host, "Degraded", ct);
