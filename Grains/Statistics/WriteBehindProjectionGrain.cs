@@ -179,10 +179,12 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         var key = this.GetGrainId().ToString();
         try
         {
-            await GrainFactory.GetGrain<IParking>(0).Park([new ParkRequest(
+            // From here on the grain retries when the parked list says it will.
+            var retries = await GrainFactory.GetGrain<IParking>(0).Park([new ParkRequest(
                 ParkedKind.Projection, key, StatisticsKeys.Describe(key),
                 $"{consecutiveFailures} flushes in a row failed, the last with: {exception.Message} Its counts are held in memory and written when a flush succeeds.",
                 backoff)]);
+            nextAttempt = retries[0];
             parked = true;
         }
         catch (Exception parking)
