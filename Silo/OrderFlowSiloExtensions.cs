@@ -36,6 +36,7 @@ public static class OrderFlowSiloExtensions
     {
         silo.Services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
+        silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();

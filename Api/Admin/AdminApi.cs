@@ -4,7 +4,7 @@ using OrderFlow.Projections;
 
 namespace OrderFlow.Api.Admin;
 
-/// <summary>API.md "Admin": rebuilding the projections from the event log.</summary>
+/// <summary>API.md "Admin": rebuilding the projections from the event log; what was parked.</summary>
 public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
@@ -16,6 +16,9 @@ public static class AdminApi
         admin.MapGet("/projections/rebuild/{id}", GetRebuild).WithName("GetProjectionRebuild")
             .WithSummary("A rebuild's progress: state, events processed, start and completion times")
             .Produces<RebuildStatus>().ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapGet("/parked", GetParked).WithName("GetParkedRecords")
+            .WithSummary("What failed over and over and was set aside (projection keys, orders, events): why, since when, attempts, next retry")
+            .Produces<ParkedRecords>();
         return endpoints;
     }
 
@@ -33,6 +36,9 @@ public static class AdminApi
 
         return TypedResults.Accepted(location, new RebuildAccepted(status.Id));
     }
+
+    private static async Task<IResult> GetParked(IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IParkedRecordsGrain>(0).List());
 
     private static async Task<IResult> GetRebuild(string id, IGrainFactory grains) =>
         await grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { } status

@@ -23,7 +23,8 @@ public static class OperationsApi
     {
         services.AddHealthChecks()
             .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag], timeout: CheckBudget)
-            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget);
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget)
+            .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget);
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "OrderFlow API";
@@ -48,7 +49,7 @@ public static class OperationsApi
 
     private static Task WriteHealth(HttpContext context, HealthReport report)
     {
-        if (report.Status != HealthStatus.Healthy)
+        if (report.Status == HealthStatus.Unhealthy) // Degraded is still ready: nothing to retry
         {
             context.Response.Headers.RetryAfter = ApiExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }

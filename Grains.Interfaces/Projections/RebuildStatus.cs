@@ -11,6 +11,7 @@ public enum RebuildState
 
 /// <summary>GET /api/admin/projections/rebuild/{id}.</summary>
 /// <param name="Generation">The projection generation the rebuild fills; it serves queries once completed.</param>
+/// <param name="Parked">Orders (an event that cannot be read) and projection keys (a grain that kept failing) the rebuild parked instead of failing; see GET /api/admin/parked. They are retried and filled in by the reconciliation.</param>
 [GenerateSerializer, Immutable, Alias("orderflow.rebuild-status")]
 public sealed record RebuildStatus(
     [property: Id(0)] string Id,
@@ -19,4 +20,5 @@ public sealed record RebuildStatus(
     [property: Id(3)] DateTimeOffset StartedAt,
     [property: Id(4)] DateTimeOffset? CompletedAt,
     [property: Id(5)] int Generation,
-    [property: Id(6)] string? Error = null);
+    [property: Id(6)] string? Error = null,
+    [property: Id(7)] long Parked = 0);

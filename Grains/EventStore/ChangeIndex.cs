@@ -75,7 +75,7 @@ public sealed class ChangeIndex
         StorageErrors.Translate(streamId, operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
-            var entity = new TableEntity(partition, KeyEncoding.Encode(streamId) + "." + KeyEncoding.EventRowKey(fromVersion))
+            var entity = new TableEntity(partition, KeyEncoding.ChangeRowKey(streamId, fromVersion))
             {
                 [StreamIdProperty] = streamId,
                 [FromVersionProperty] = fromVersion,

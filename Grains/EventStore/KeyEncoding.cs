@@ -26,28 +26,17 @@ public static class KeyEncoding
     /// <summary>Event RowKeys are all digits: "0…" to "9…" sort before ':'.</summary>
     public const string EventRowKeyUpperBound = ":";
 
+    /// <summary>
+    /// The key of <paramref name="id"/>, for any string: a lone surrogate (which UTF-8 cannot
+    /// carry) is written as the three bytes generalized UTF-8 (WTF-8) gives it, so that no two ids
+    /// share a key; every other character as its UTF-8 bytes, so existing keys are unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">The id is empty, or too long to be a table key once encoded.</exception>
     public static string Encode(string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
-        var builder = new StringBuilder(id.Length);
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in id.EnumerateRunes())
-        {
-            if (rune.IsAscii && IsKeptAsIs((char)rune.Value))
-            {
-                builder.Append((char)rune.Value);
-                continue;
-            }
-
-            var length = rune.EncodeToUtf8(utf8);
-            foreach (var b in utf8[..length])
-            {
-                builder.Append('~').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-
-        var key = builder.ToString();
-        if (key.Length > TableLimits.MaxKeyChars - IdempotencyPrefix.Length)
+        var key = EncodeAnyLength(id);
+        if (key.Length > MaxEncodedLength)
         {
             throw new ArgumentException($"The id is too long to be a table key once encoded ({key.Length} characters).", nameof(id));
         }
@@ -55,6 +44,72 @@ public static class KeyEncoding
         return key;
     }
 
+    private static string EncodeAnyLength(string id)
+    {
+        var builder = new StringBuilder(id.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < id.Length; i++)
+        {
+            var c = id[i];
+            if (char.IsAscii(c) && IsKeptAsIs(c))
+            {
+                builder.Append(c);
+                continue;
+            }
+
+            int length;
+            if (char.IsHighSurrogate(c) && i + 1 < id.Length && char.IsLowSurrogate(id[i + 1]))
+            {
+                length = new Rune(c, id[++i]).EncodeToUtf8(utf8);
+            }
+            else if (char.IsSurrogate(c))
+            {
+                utf8[0] = (byte)(0xE0 | (c >> 12));
+                utf8[1] = (byte)(0x80 | ((c >> 6) & 0x3F));
+                utf8[2] = (byte)(0x80 | (c & 0x3F));
+                length = 3;
+            }
+            else
+            {
+                length = new Rune(c).EncodeToUtf8(utf8);
+            }
+
+            foreach (var b in utf8[..length])
+            {
+                builder.Append('~').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// The key of <paramref name="id"/> in at most <paramref name="maxLength"/> characters, for a key
+    /// that is part of a longer one (a grain key that becomes a PartitionKey after a prefix): as
+    /// <see cref="Encode"/> when that fits, else <see cref="HashedPrefix"/> and the SHA-256 of the
+    /// id's UTF-16 code units, which is legal, distinct from every encoded id, and not decodable
+    /// (<see cref="TryDecode"/> returns null for it).
+    /// </summary>
+    public static string EncodeWithin(string id, int maxLength)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, HashedPrefix.Length + 64);
+        var key = EncodeAnyLength(id);
+        return key.Length <= maxLength
+            ? key
+            : HashedPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(id.AsSpan())));
+    }
+
+    /// <summary>Starts the key of an id too long to be encoded in full ('~' is otherwise always followed by two hex digits).</summary>
+    public const string HashedPrefix = "~~";
+
+    /// <summary>The id of <paramref name="key"/>, or null when the key holds a hash of it (see <see cref="EncodeWithin"/>).</summary>
+    public static string? TryDecode(string key) => key.StartsWith(HashedPrefix, StringComparison.Ordinal) ? null : Decode(key);
+
+    /// <summary>The longest key <see cref="Encode"/> makes: room is left for the prefixes and suffixes keys are built with.</summary>
+    public static readonly int MaxEncodedLength = TableLimits.MaxKeyChars - IdempotencyPrefix.Length;
+
+    /// <summary>The id <paramref name="key"/> was made from by <see cref="Encode"/>.</summary>
     public static string Decode(string key)
     {
         var bytes = new List<byte>(key.Length);
@@ -71,8 +126,35 @@ public static class KeyEncoding
             }
         }
 
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        // Generalized UTF-8: what Encode wrote, lone surrogates included (Encoding.UTF8 would replace them).
+        var id = new StringBuilder(bytes.Count);
+        for (var i = 0; i < bytes.Count;)
+        {
+            var lead = bytes[i];
+            var length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            var codePoint = length switch { 1 => lead, 2 => lead & 0x1F, 3 => lead & 0x0F, _ => lead & 0x07 };
+            for (var j = 1; j < length; j++)
+            {
+                codePoint = (codePoint << 6) | (bytes[i + j] & 0x3F);
+            }
+
+            if (codePoint is >= 0xD800 and <= 0xDFFF)
+            {
+                id.Append((char)codePoint);
+            }
+            else
+            {
+                id.Append(new Rune(codePoint).ToString());
+            }
+
+            i += length;
+        }
+
+        return id.ToString();
     }
+
+    /// <summary>Change-index rows: the encoded stream id and the version it changes from ('.' never occurs in an encoded id).</summary>
+    public static string ChangeRowKey(string streamId, int fromVersion) => Encode(streamId) + "." + EventRowKey(fromVersion);
 
     public static string EventRowKey(int version) =>
         version.ToString(new string('0', VersionDigits), CultureInfo.InvariantCulture);

@@ -44,6 +44,9 @@ public sealed class CustomerStatsState
     /// moved is withdrawn everywhere even after a partial failure or a crash.
     /// </summary>
     [Id(11)] public Dictionary<string, HashSet<DateOnly>> FeedDays { get; set; } = [];
+
+    /// <summary>The customer id, as the events carry it: the grain key holds only a hash of a very long one (<see cref="StatisticsKeys.Customer"/>).</summary>
+    [Id(12)] public string? CustomerId { get; set; }
 }
 
 [GenerateSerializer, Alias("orderflow.placed-order")]
@@ -68,7 +71,7 @@ public sealed class CustomerStatsGrain(
     /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
     private bool feedDaysStored = true;
 
-    private string CustomerId => StatisticsKeys.AfterGeneration(this.GetPrimaryKeyString());
+    private string CustomerId => state.State.CustomerId ?? StatisticsKeys.CustomerIdOf(this.GetPrimaryKeyString()) ?? string.Empty;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -87,6 +90,8 @@ public sealed class CustomerStatsGrain(
         {
             return Task.CompletedTask;
         }
+
+        s.CustomerId ??= envelope.CustomerId;
 
         switch (envelope.Type)
         {

@@ -20,8 +20,8 @@ public interface IProjectionControl : IGrainWithIntegerKey
     /// <summary>Progress of a running rebuild.</summary>
     Task Progress(string id, long eventsProcessed);
 
-    /// <summary>Ends a rebuild: on success its generation starts serving; on failure the old one stays.</summary>
-    Task Finish(string id, long eventsProcessed, string? error);
+    /// <summary>Ends a rebuild: on success its generation starts serving (also when it parked something); on failure the old one stays.</summary>
+    Task Finish(string id, long eventsProcessed, string? error, long parked = 0);
 }
 
 [GenerateSerializer, Alias("orderflow.projections-state")]
@@ -173,7 +173,7 @@ public sealed class ProjectionControlGrain(
     /// rebuild started again reports too) changes nothing, so a stale success cannot switch back
     /// to an older generation and a failure reported after a success cannot mark it failed.
     /// </remarks>
-    public async Task Finish(string id, long eventsProcessed, string? error)
+    public async Task Finish(string id, long eventsProcessed, string? error, long parked = 0)
     {
         var finished = UpdateRunning(id, r => r with
         {
@@ -181,6 +181,7 @@ public sealed class ProjectionControlGrain(
             EventsProcessed = eventsProcessed,
             CompletedAt = time.GetUtcNow(),
             Error = error,
+            Parked = parked,
         });
         if (finished is null)
         {

@@ -2,14 +2,23 @@ using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
 
+/// <summary>A projection grain that failed to count and persist what it was sent, and the orders it was sent (to retry them from the log).</summary>
+/// <param name="Key">The grain id, as parked (<see cref="ProjectionFeed.KeyOf"/>).</param>
+/// <param name="Orders">Order id → the lowest version the grain was sent of it.</param>
+public sealed record ProjectionFailure(string Key, Exception Error, Dictionary<string, int> Orders);
+
 /// <summary>
 /// Feeds envelopes read from the log (by a rebuild or a reconciliation) to the projections, in
 /// batches: envelopes are gathered per projection grain and sent with
 /// <see cref="IWriteBehindProjection.IngestAndPersist"/> once <see cref="BatchSize"/> are
 /// buffered, and at <see cref="CompleteAsync"/>. When a send returns, everything in it is durably
-/// counted; any failure propagates. Used from within one grain call; not thread-safe.
+/// counted, except what the grains in <see cref="Failures"/> were sent: a grain that fails fails
+/// only its own envelopes, so that one bad projection key does not hold up the others. When every
+/// grain of a send fails (storage is down, not one key), the send throws. Used from within one
+/// grain call; not thread-safe.
 /// </summary>
-internal sealed class ProjectionFeed(IGrainFactory grains)
+/// <param name="watched">Keys (parked ones) whose successful sends are reported in <see cref="Succeeded"/>.</param>
+internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>? watched = null)
 {
     /// <summary>Envelope-projections buffered before they are sent: bounds memory and the grains one send touches.</summary>
     public const int BatchSize = 2_000;
@@ -17,26 +26,42 @@ internal sealed class ProjectionFeed(IGrainFactory grains)
     /// <summary>Projection grains sent to at once.</summary>
     private const int Parallelism = 32;
 
-    private readonly Dictionary<string, (IWriteBehindProjection Grain, List<OrderEventEnvelope> Envelopes)> pending = new(StringComparer.Ordinal);
-    private int buffered;
+    private readonly Dictionary<string, Target> pending = new(StringComparer.Ordinal);
+    private readonly List<(OrderEventEnvelope Envelope, int Generation)> buffered = [];
+    private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
+    private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
 
     /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
     public long Persisted { get; private set; }
 
+    /// <summary>Projection grains that failed, by key, with every order they were sent in any batch.</summary>
+    public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
+
+    /// <summary>Orders of which some envelope was not durably counted by some projection.</summary>
+    public IEnumerable<string> FailedOrders => failures.Values.SelectMany(f => f.Orders.Keys).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Watched keys that took every send and never failed.</summary>
+    public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
+
+    /// <summary>The key a projection grain is parked under: its grain id, as the grain itself sees it.</summary>
+    public static string KeyOf(IWriteBehindProjection grain) => grain.GetGrainId().ToString();
+
     /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which was sent.</summary>
     public async Task<bool> AddAsync(OrderEventEnvelope envelope, int generation)
     {
-        foreach (var (key, grain) in OrderEventsConsumerGrain.ProjectionsOf(grains, envelope, generation))
+        foreach (var (_, grain) in OrderEventsConsumerGrain.ProjectionsOf(grains, envelope, generation))
         {
+            var key = KeyOf(grain);
             if (!pending.TryGetValue(key, out var target))
             {
-                pending[key] = target = (grain, []);
+                pending[key] = target = new Target(key, grain, []);
             }
 
             target.Envelopes.Add(envelope);
         }
 
-        if (++buffered < BatchSize)
+        buffered.Add((envelope, generation));
+        if (buffered.Count < BatchSize)
         {
             return false;
         }
@@ -50,13 +75,56 @@ internal sealed class ProjectionFeed(IGrainFactory grains)
 
     private async Task SendAsync()
     {
+        var failed = new List<(Target Target, Exception Error)>();
         foreach (var chunk in pending.Values.Chunk(Parallelism))
         {
-            await Task.WhenAll(chunk.Select(target => target.Grain.IngestAndPersist(target.Envelopes)));
+            var sends = chunk.Select(async target =>
+            {
+                try
+                {
+                    await target.Grain.IngestAndPersist(target.Envelopes);
+                    return null;
+                }
+                catch (Exception exception)
+                {
+                    return (Exception?)exception;
+                }
+            }).ToList();
+            var errors = await Task.WhenAll(sends);
+            failed.AddRange(chunk.Zip(errors).Where(pair => pair.Second is not null).Select(pair => (pair.First, pair.Second!)));
         }
 
+        if (failed.Count > 1 && failed.Count == pending.Count)
+        {
+            // Not one bad key: nothing could be counted (storage is down). Nothing is parked; the caller fails.
+            throw new AggregateException($"Every one of the {failed.Count} projection grains of the batch failed.", failed.Select(f => f.Error));
+        }
+
+        var failedEnvelopes = new HashSet<(string OrderId, int Version, int Generation)>();
+        foreach (var (target, error) in failed)
+        {
+            if (!failures.TryGetValue(target.Key, out var failure))
+            {
+                failures[target.Key] = failure = new ProjectionFailure(target.Key, error, new Dictionary<string, int>(StringComparer.Ordinal));
+            }
+
+            var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+            foreach (var envelope in target.Envelopes)
+            {
+                failure.Orders[envelope.OrderId] = failure.Orders.TryGetValue(envelope.OrderId, out var from) ? Math.Min(from, envelope.Version) : envelope.Version;
+                failedEnvelopes.Add((envelope.OrderId, envelope.Version, generation));
+            }
+        }
+
+        if (watched is not null)
+        {
+            succeeded.UnionWith(pending.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
+        }
+
+        Persisted += buffered.Count(b => !failedEnvelopes.Contains((b.Envelope.OrderId, b.Envelope.Version, b.Generation)));
         pending.Clear();
-        Persisted += buffered;
-        buffered = 0;
+        buffered.Clear();
     }
+
+    private sealed record Target(string Key, IWriteBehindProjection Grain, List<OrderEventEnvelope> Envelopes);
 }

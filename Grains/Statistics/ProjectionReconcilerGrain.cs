@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
-using OrderFlow.Grains.Orders;
+using OrderFlow.Projections;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
@@ -16,13 +16,15 @@ public interface IProjectionReconcilerGrain : IGrainWithIntegerKey
 /// <param name="Changes">Change-index rows dealt with (and removed).</param>
 /// <param name="Orders">Orders read back from the log.</param>
 /// <param name="Events">Events durably counted, once per generation they were fed to.</param>
-/// <param name="Failed">Orders that could not be read back; announced again in the current bucket.</param>
+/// <param name="Failed">Orders not (completely) counted: unreadable, or fed to a projection that failed. Parked, and announced again for the time of their retry.</param>
+/// <param name="Unparked">Parked records that succeeded in this pass and were removed.</param>
 [GenerateSerializer, Alias("orderflow.reconciliation-pass")]
 public sealed record ReconciliationPass(
     [property: Id(0)] int Changes,
     [property: Id(1)] int Orders,
     [property: Id(2)] long Events,
-    [property: Id(3)] int Failed);
+    [property: Id(3)] int Failed,
+    [property: Id(4)] int Unparked = 0);
 
 /// <summary>
 /// The guarantee behind "statistics equal a fold over the log". Streams are the fast path; they
@@ -35,10 +37,19 @@ public sealed record ReconciliationPass(
 /// already counted, and persist before answering), and only then removes the rows. A crash
 /// anywhere in between leaves the rows for the next pass.
 /// </summary>
+/// <remarks>
+/// One bad record does not hold up the others: an order whose log cannot be read back (a corrupt
+/// row), or whose events a projection grain failed to count, is parked
+/// (<see cref="ParkedRecordsGrain"/>, logged once) and announced again in the change index for
+/// the time of its retry, which backs off; everything else in the pass is counted and its rows
+/// removed. A parked record that a later pass counts completely is removed from the list. Storage
+/// being unavailable (or every projection of a batch failing) still fails the whole pass.
+/// </remarks>
 public sealed class ProjectionReconcilerGrain(
     TableEventStore store,
     ChangeIndex changes,
     IOptions<StatisticsOptions> options,
+    IOptions<EventStoreOptions> eventStore,
     TimeProvider time,
     ILogger<ProjectionReconcilerGrain> logger) : Grain, IProjectionReconcilerGrain
 {
@@ -54,24 +65,26 @@ public sealed class ProjectionReconcilerGrain(
             return new ReconciliationPass(0, 0, 0, 0);
         }
 
+        // A retry can run no sooner than its change row's bucket has ended and settled.
+        var soonestRetry = eventStore.Value.ChangeBucket + settings.Settle;
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+        var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
         var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)
             .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
             .ToList();
-        var failed = new List<(string OrderId, int From)>();
-        var feed = new ProjectionFeed(GrainFactory);
+        var unreadable = new List<(string OrderId, ParkRequest Failure)>();
+        var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         foreach (var chunk in orders.Chunk(ReadParallelism))
         {
             // Storage being unavailable fails the pass (every row stays); anything else is the order's own problem.
-            foreach (var (order, envelopes) in await Task.WhenAll(chunk.Select(ReadAsync)))
+            foreach (var read in await Task.WhenAll(chunk.Select(order => OrderReadBack.ReadAfterAsync(store, order.OrderId, order.From - 1, soonestRetry))))
             {
-                if (envelopes is null)
+                if (read.Failure is not null)
                 {
-                    failed.Add(order);
-                    continue;
+                    unreadable.Add((read.OrderId, read.Failure));
                 }
 
-                foreach (var envelope in envelopes)
+                foreach (var envelope in read.Envelopes)
                 {
                     foreach (var generation in generations)
                     {
@@ -81,32 +94,39 @@ public sealed class ProjectionReconcilerGrain(
             }
         }
 
-        // Everything fed is durably counted once this returns; a failure leaves every row for the next pass.
+        // Everything fed is durably counted once this returns, but what the failed projections were sent.
         await feed.CompleteAsync();
 
-        // An order that cannot be read is announced again in the current bucket, so that it is retried
-        // (and logged) a bucket later instead of holding up the oldest rows forever.
-        foreach (var (orderId, from) in failed)
-        {
-            await changes.RecordAsync(orderId, from, changes.PartitionOf(orderId, time.GetUtcNow()));
-        }
-
+        var readFrom = orders.ToDictionary(o => o.OrderId, o => o.From, StringComparer.Ordinal);
+        var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
+        await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, orderId => readFrom[orderId], soonestRetry);
         await changes.RemoveAsync(due);
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Failed} orders unreadable).", due.Count, orders.Count, feed.Persisted, failed.Count);
-        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failed.Count);
 
-        async Task<((string OrderId, int From) Order, List<OrderEventEnvelope>? Envelopes)> ReadAsync((string OrderId, int From) order)
+        // What was parked and has now been read and counted completely (a parked event: read again from it or before).
+        var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
+            .Select(r => r.Kind == ParkedKind.Order
+                ? (OrderId: r.Key, Version: int.MaxValue)
+                : (OrderId: r.Key[..r.Key.LastIndexOf('#')], Version: int.Parse(r.Key[(r.Key.LastIndexOf('#') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
+            .Where(p => !failedOrders.Contains(p.OrderId) && readFrom.TryGetValue(p.OrderId, out var from) && from <= p.Version)
+            .Select(p => p.OrderId)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        // And parked projections of generations nothing feeds any more (a rebuild replaced theirs).
+        var recoveredKeys = feed.Succeeded
+            .Concat(parked.Where(r => r.Kind == ParkedKind.Projection && !generations.Contains(StatisticsKeys.GenerationOfGrain(r.Key))).Select(r => r.Key))
+            .ToList();
+        if (recoveredOrders.Count > 0)
         {
-            try
-            {
-                return (order, await OrderEventEnvelopes.ReadAfterAsync(store, order.OrderId, order.From - 1));
-            }
-            catch (Exception exception) when (exception is not Storage.StorageUnavailableException)
-            {
-                logger.LogError(exception, "Order {OrderId} cannot be read back from the log for reconciliation; it is retried a change bucket later.", order.OrderId);
-                return (order, null);
-            }
+            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Order, recoveredOrders);
         }
+
+        if (recoveredKeys.Count > 0)
+        {
+            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, recoveredKeys);
+        }
+
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Failed} orders parked).", due.Count, orders.Count, feed.Persisted, failedOrders.Count);
+        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failedOrders.Count, recoveredOrders.Count + recoveredKeys.Count);
     }
 }
 

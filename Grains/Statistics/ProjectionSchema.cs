@@ -11,9 +11,11 @@ public static class ProjectionSchema
 {
     /// <summary>
     /// 1: until 2026-11-25 (months kept hourly latency sketches of 0.1 % bins and per-day products;
-    /// counted events by order id). 2: the bounded layout (README "Capacity").
+    /// counted events by order id). 2: the bounded layout (README "Capacity"). 3: customer grain
+    /// keys hold the customer id encoded (<see cref="StatisticsKeys.Customer"/>), so a customer
+    /// whose id has a '.' (or any character outside [A-Za-z0-9_-]) is stored under a new key.
     /// </summary>
-    public const int Current = 2;
+    public const int Current = 3;
 
     /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
     public const int Unversioned = 1;

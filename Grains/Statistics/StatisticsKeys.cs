@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
@@ -45,7 +46,47 @@ public static class StatisticsKeys
 
     public static string Global(int generation) => generation.ToString(CultureInfo.InvariantCulture);
 
-    public static string Customer(int generation, string customerId) => string.Create(CultureInfo.InvariantCulture, $"{generation}/{customerId}");
+    /// <summary>
+    /// A customer's grain: the customer id goes through <see cref="KeyEncoding"/>, like every id in
+    /// a storage key, because the grain key becomes the PartitionKey of the grain's state (Orleans
+    /// replaces only '/', '\', '#' and '?' in it, with '_', so that "a/b" and "a_b" met in one row,
+    /// and a control character made the row unwritable). At most <see cref="MaxCustomerKeyLength"/>
+    /// characters, so that the row key fits with its prefix whatever the id.
+    /// </summary>
+    public static string Customer(int generation, string customerId) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{KeyEncoding.EncodeWithin(customerId, MaxCustomerKeyLength)}");
+
+    /// <summary>Leaves half of a 512-character PartitionKey for "{service id}_customerstats_{generation}_".</summary>
+    public const int MaxCustomerKeyLength = 256;
+
+    /// <summary>The customer id of a <see cref="Customer"/> key; null for an id too long to be kept in it (its grain keeps it in its state).</summary>
+    public static string? CustomerIdOf(string key) => KeyEncoding.TryDecode(AfterGeneration(key));
+
+    /// <summary>The generation of a projection grain id ("customerstats/2/customer-7": 2).</summary>
+    public static int GenerationOfGrain(string grainId) => GenerationOf(AfterGeneration(grainId));
+
+    /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words, with the customer id decoded.</summary>
+    public static string Describe(string grainId)
+    {
+        var slash = grainId.IndexOf('/');
+        var (type, key) = slash < 0 ? (grainId, "") : (grainId[..slash], grainId[(slash + 1)..]);
+        try
+        {
+            return type switch
+            {
+                ProjectionGrainTypes.Customer => CustomerIdOf(key) is { } customerId
+                    ? $"customer '{customerId}' (generation {GenerationOf(key)})"
+                    : $"a customer with a long id (generation {GenerationOf(key)})",
+                ProjectionGrainTypes.Day => $"day {ParseSharded(key).Remainder} of shard {ParseSharded(key).Shard} (generation {GenerationOf(key)})",
+                ProjectionGrainTypes.StuckOrders => $"stuck orders, partition {AfterGeneration(key)} (generation {GenerationOf(key)})",
+                _ => $"{type} {key}",
+            };
+        }
+        catch (FormatException)
+        {
+            return grainId;
+        }
+    }
 
     /// <summary>The generation a key belongs to: its first segment.</summary>
     public static int GenerationOf(string key) => int.Parse(key.AsSpan(0, key.IndexOf('/') is var slash and >= 0 ? slash : key.Length), CultureInfo.InvariantCulture);

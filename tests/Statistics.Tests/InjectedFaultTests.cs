@@ -51,7 +51,9 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         var faults = new PushFaults();
-        await using var cluster = await StartAsync(faults, "pushdeact", ct);
+
+        // No timer flush in between: it would take the second fault, and the deactivation's flush would then land.
+        await using var cluster = await StartAsync(faults, "pushdeact", ct, new Dictionary<string, string?> { ["Statistics:FlushInterval"] = "01:00:00" });
         var day = new DateOnly(2026, 9, 8);
         var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
 
@@ -205,8 +207,8 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         Assert.Empty(await cluster.Reader.Alerts(ct));
     }
 
-    private async Task<StatsCluster> StartAsync(PushFaults faults, string prefix, CancellationToken ct) =>
-        await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(prefix), ct,
+    private async Task<StatsCluster> StartAsync(PushFaults faults, string prefix, CancellationToken ct, IReadOnlyDictionary<string, string?>? settings = null) =>
+        await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(prefix), ct, settings,
             configureSilo: silo => silo.AddIncomingGrainCallFilter(faults));
 
     /// <summary>After a new activation of the month: its products, day rollup and revision agree with the orders sent.</summary>
@@ -262,6 +264,13 @@ public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay), 
 
     public int Pending => next.Count;
 
+    /// <summary>Calls failed so far.</summary>
+    public int Injected => injected;
+
+    private int injected;
+
+    public void Clear() => next.Clear();
+
     public void Next(PushFault fault, int times = 1)
     {
         for (var i = 0; i < times; i++)
@@ -283,6 +292,7 @@ public sealed class PushFaults(string method = nameof(IMonthStatsGrain.SetDay), 
             await context.Invoke();
         }
 
+        Interlocked.Increment(ref injected);
         throw new TimeoutException($"Injected by the test: {fault}.");
     }
 }

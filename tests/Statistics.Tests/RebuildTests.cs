@@ -95,7 +95,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the rebuild");
         var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
 
-        // A row this build cannot read (an event type it does not know) makes the scan fail.
+        // A row the scan cannot read makes the rebuild fail.
         var events = new TableClient(azurite.ConnectionString, host.EventsTable);
         var unreadable = UnreadableEvent();
         await events.AddEntityAsync(unreadable, ct);
@@ -103,7 +103,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         var failed = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
 
         Assert.Equal(RebuildState.Failed, failed.State);
-        Assert.Contains("OrderTeleported", failed.Error, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(failed.Error));
         Assert.Equal(2, failed.Generation);
         Assert.NotNull(failed.CompletedAt);
         var after = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
@@ -172,7 +172,6 @@ public sealed class RebuildTests(AzuriteFixture azurite)
             await Task.Delay(200, ct);
         }
 
-        Assert.Contains("OrderTeleported", problem, StringComparison.Ordinal);
         Assert.Contains("POST /api/admin/projections/rebuild", problem, StringComparison.Ordinal);
 
         await events.DeleteEntityAsync(unreadable.PartitionKey, unreadable.RowKey, cancellationToken: ct);
@@ -271,13 +270,16 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         return byGeneration;
     }
 
-    /// <summary>A row of the event log this build cannot read (an event type it does not know): a scan of the log fails on it.</summary>
+    /// <summary>
+    /// A row of the event log that the scan itself cannot read (an event row without its event
+    /// time): a rebuild fails on it. (An event that is read but cannot be deserialized parks its
+    /// order instead, and the rebuild completes: see <c>ParkingTests</c>.)
+    /// </summary>
     private static TableEntity UnreadableEvent() => new("zz-unreadable", "0000000001")
     {
         ["EventId"] = Guid.NewGuid(),
         ["Type"] = "OrderTeleported",
         ["SchemaVersion"] = 1,
-        ["OccurredAt"] = DateTimeOffset.UtcNow,
         ["RecordedAt"] = DateTimeOffset.UtcNow,
         ["Data"] = "{}",
     };

@@ -1,0 +1,62 @@
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Projections;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>
+/// How the reconciliation and a rebuild set aside what failed: the failures are parked
+/// (<see cref="ParkedRecordsGrain"/>), and each order involved is announced again in the
+/// <see cref="ChangeIndex"/> in the bucket of its retry, so that the reconciliation reads it back
+/// from the log and feeds it again then. The change index is the durable, unbounded list of orders
+/// to retry; the parked list says what failed and why.
+/// </summary>
+internal static class ParkedRetries
+{
+    /// <summary>Parks <paramref name="unreadable"/> orders and <paramref name="failures"/> of projections; returns how many records that parked.</summary>
+    /// <param name="fromVersion">The version an order is to be read again from.</param>
+    /// <param name="soonestRetry">A change bucket and its settling time: the soonest an announced order is read again.</param>
+    public static async Task<int> ParkAsync(
+        IGrainFactory grains, ChangeIndex changes, TimeProvider time,
+        IReadOnlyList<(string OrderId, ParkRequest Failure)> unreadable, IReadOnlyCollection<ProjectionFailure> failures,
+        Func<string, int> fromVersion, TimeSpan soonestRetry)
+    {
+        var requests = unreadable.Select(u => u.Failure)
+            .Concat(failures.Select(f => new ParkRequest(ParkedKind.Projection, f.Key, StatisticsKeys.Describe(f.Key), f.Error.Message, soonestRetry)))
+            .ToList();
+        if (requests.Count == 0)
+        {
+            return 0;
+        }
+
+        var retries = await grains.GetGrain<IParking>(0).Park(requests);
+
+        // An order is retried at the latest retry of what it failed in.
+        var retryOf = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        void Later(string orderId, DateTimeOffset at) => retryOf[orderId] = retryOf.TryGetValue(orderId, out var other) && other > at ? other : at;
+        for (var i = 0; i < unreadable.Count; i++)
+        {
+            Later(unreadable[i].OrderId, retries[i]);
+        }
+
+        var i2 = unreadable.Count;
+        foreach (var failure in failures)
+        {
+            foreach (var orderId in failure.Orders.Keys)
+            {
+                Later(orderId, retries[i2]);
+            }
+
+            i2++;
+        }
+
+        // Its row, in the bucket that comes due at the retry (never one that has settled already).
+        var now = time.GetUtcNow();
+        foreach (var (orderId, at) in retryOf)
+        {
+            var bucket = at - soonestRetry > now ? at - soonestRetry : now;
+            await changes.RecordAsync(orderId, fromVersion(orderId), changes.PartitionOf(orderId, bucket));
+        }
+
+        return requests.Count;
+    }
+}

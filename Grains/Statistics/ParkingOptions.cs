@@ -1,0 +1,23 @@
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>How parked records are retried (section <c>Statistics:Parking</c>); see <see cref="ParkedRecordsGrain"/>.</summary>
+public sealed class ParkingOptions
+{
+    public const string Section = "Statistics:Parking";
+
+    /// <summary>The wait before the first retry; it doubles with every failure, up to <see cref="MaxRetry"/>.</summary>
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromMinutes(1);
+
+    public TimeSpan MaxRetry { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Consecutive failed write-behind flushes after which a live projection grain parks itself.</summary>
+    public int FlushFailuresBeforeParking { get; set; } = 3;
+
+    /// <summary>The wait after <paramref name="attempts"/> failures: doubling from <see cref="FirstRetry"/>, at most <see cref="MaxRetry"/>.</summary>
+    public TimeSpan Backoff(int attempts)
+    {
+        var doublings = Math.Clamp(attempts - 1, 0, 30);
+        var ticks = Math.Min(FirstRetry.Ticks * (double)(1L << doublings), MaxRetry.Ticks);
+        return TimeSpan.FromTicks((long)ticks);
+    }
+}
