@@ -70,6 +70,7 @@ function fill(tableId, rows, empty) {
 }
 
 const num = (text) => ({ text, className: "num" });
+const id = (text) => ({ text, className: "id", title: text });
 
 function setText(id, text) {
   const element = $(id);
@@ -205,18 +206,18 @@ function show(summary, perMinute, perHour, products, alerts, stuck, now) {
     return [label, num(share(summary.funnel[key])), num(duration(latency.p50)), num(duration(latency.p95)), num(duration(latency.p99)), num(count(latency.count ?? 0))];
   }), "");
 
-  fill("products", products.products.map((p) => [p.sku, num(count(p.quantity)), num(revenueFormat(p.revenue))]),
+  fill("products", products.products.map((p) => [id(p.sku), num(count(p.quantity)), num(revenueFormat(p.revenue))]),
     "No product sold yet: products appear here once an order is paid.");
 
   setText("alerts-count", alerts.total == null ? `(${count(alertPage)} or more in the last 24 hours)` : `(${count(alerts.total)} in the last 24 hours)`);
-  fill("alerts", alerts.newest.map((a) => [utcDateTime(a.raisedAt), { text: a.rule, title: a.detail }, a.customerId, a.orderId]),
+  fill("alerts", alerts.newest.map((a) => [utcDateTime(a.raisedAt), { text: a.rule, title: a.detail }, id(a.customerId), id(a.orderId)]),
     "No alerts in the last 24 hours.");
 
-  fill("stuck", stuck.orders.map((s) => [s.orderId, utcDateTime(s.since), num(duration((now - Date.parse(s.since)) / 1000))]),
+  fill("stuck", stuck.orders.map((s) => [id(s.orderId), utcDateTime(s.since), num(duration((now - Date.parse(s.since)) / 1000))]),
     "None: every order paid more than 2 hours ago has shipped.");
 }
 
-const revenueUnit = (per, single, mixed) => (single ? `${single} per ${per}` : mixed ? `Revenue per ${per}, currencies added` : `Revenue per ${per}`);
+const revenueUnit = (per, single, mixed) => (single ? `${single} per ${per}` : mixed ? `All currencies / ${per === "minute" ? "min" : per}` : `Revenue per ${per}`);
 
 refresh();
 setInterval(refresh, pollMilliseconds);
