@@ -120,9 +120,9 @@ async function latestAlerts(now) {
   let alerts = await ask(now - alertWindow);
   let complete = alerts.length < alertPage;
   const total = complete ? alerts.length : null;
-  for (const window of [hour, 5 * minute]) {
+  for (const span of [hour, 5 * minute]) {
     if (complete) break;
-    alerts = await ask(now - window);
+    alerts = await ask(now - span);
     complete = alerts.length < alertPage;
   }
   for (let pages = 0; !complete && pages < 50; pages++) {
