@@ -6,7 +6,8 @@
 # Extra arguments go to 'dotnet test', e.g.  ./test.sh --filter "FullyQualifiedName~Orders"
 #
 # Settings (environment variables, all optional):
-#   RESULTS_DIR         where the .trx result files are gathered     (default TestResults)
+#   RESULTS_DIR         where the .trx result files are gathered,    (default TestResults)
+#                       with the screenshots the browser tests take
 #   TEST_HANG_TIMEOUT   a single test running longer than this is    (default 15m)
 #                       reported and its test host stopped, so a hang cannot eat CI's time
 set -euo pipefail
@@ -39,6 +40,9 @@ wipe_results() {
   mkdir -p "$RESULTS_DIR"
 }
 wipe_results
+# Files tests keep for people to look at (the live page's screenshots) go next to the .trx files.
+TEST_ARTIFACTS_DIR="$(cd "$RESULTS_DIR" && pwd)"
+export TEST_ARTIFACTS_DIR
 
 info "Building Orleans.sln (Release)..."
 dotnet build Orleans.sln -c Release

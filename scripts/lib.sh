@@ -7,7 +7,8 @@
 #   REPO_ROOT                 absolute path of the repository (this file's parent folder)
 #   info MSG... / die MSG...  messages on stderr; die exits 1
 #   require_tools             dotnet, node and npm present, or say how to get them and exit 1
-#   ensure_azurite            npm ci when the pinned Azurite is not installed
+#   ensure_azurite            npm ci when a package of package.json (Azurite, and uPlot and
+#                             esbuild for the live page) is not installed at its pinned version
 #   free_port                 print a free TCP port on 127.0.0.1
 #   port_is_free PORT         status 0 when nothing listens on PORT (any address)
 #   wait_for_port HOST PORT TIMEOUT_SECONDS [PID]
@@ -69,18 +70,27 @@ require_tools() {
 }
 
 ensure_azurite() {
-  # npm ci installs exactly what package-lock.json pins, so every machine runs the same Azurite.
-  # It runs only when needed: it wipes node_modules and takes a while.
-  local wanted installed
-  # An empty answer (no lockfile, nothing installed yet) is fine: it just means "install".
-  # shellcheck disable=SC2015
-  wanted="$(cd "$REPO_ROOT" && node -p 'require("./package-lock.json").packages["node_modules/azurite"].version' 2>/dev/null || true)"
-  # shellcheck disable=SC2015
-  installed="$(cd "$REPO_ROOT" && node -p 'require("./node_modules/azurite/package.json").version' 2>/dev/null || true)"
-  if [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" && -f "$REPO_ROOT/$AZURITE_MAIN" && "$installed" == "$wanted" ]]; then
+  # npm ci installs exactly what package-lock.json pins, so every machine runs the same Azurite
+  # and builds the live page with the same uPlot and esbuild. It runs only when a package of
+  # package.json is missing or at another version than the lock file's: it wipes node_modules
+  # and takes a while.
+  local stale
+  # shellcheck disable=SC2016  # ${...} below is JavaScript, not shell
+  stale="$(cd "$REPO_ROOT" && node -e '
+    const fs = require("fs");
+    const version = (file) => { try { return JSON.parse(fs.readFileSync(file, "utf8")).version; } catch { return undefined; } };
+    let lock = {};
+    try { lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages || {}; } catch { }
+    const wanted = Object.keys(require("./package.json").devDependencies || {});
+    const stale = wanted.filter((name) => {
+      const pinned = (lock["node_modules/" + name] || {}).version;
+      return !pinned || version("node_modules/" + name + "/package.json") !== pinned;
+    });
+    process.stdout.write(stale.join(" "));' 2>/dev/null || echo "?")"
+  if [[ -z "$stale" && -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" && -f "$REPO_ROOT/$AZURITE_MAIN" ]]; then
     return 0
   fi
-  info "Installing Azurite ${wanted:-?} with npm ci (first run only)..."
+  info "Installing the npm packages of package-lock.json with npm ci (${stale:-azurite} missing or outdated)..."
   # The EBADENGINE warnings npm prints on Node 20 are harmless: Azurite runs on Node 20.
   (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed; see the output above"
   [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"

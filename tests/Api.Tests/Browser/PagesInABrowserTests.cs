@@ -52,9 +52,125 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
 
         // The page polls every two seconds; the placement travels through the stream meanwhile.
         await Assertions.Expect(page.Locator("#placed")).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 20_000 });
-        await Assertions.Expect(page.Locator("#chart div:not(.empty)")).Not.ToHaveCountAsync(0);
+        Assert.True(await ChartSumAsync(page, "orders-minute", "Placed") >= 1);
+    }
+
+    [Fact]
+    public async Task The_live_page_charts_money_latency_and_the_newest_alert_as_orders_arrive_and_keeps_a_screenshot()
+    {
+        var browser = chromium.Require();
+        await using var context = await browser.NewContextAsync(new() { Locale = "en-US", ViewportSize = new() { Width = 1280, Height = 800 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(Host.BaseAddress.ToString());
+        await page.FillAsync("#api-key", ApiHost.ReaderKey);
+        await page.ClickAsync("#key-form button");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("UTC");
+
+        var placedBefore = await ChartSumAsync(page, "orders-minute", "Placed");
+        var placedThisHourBefore = await ChartSumAsync(page, "orders-hour", "Placed");
+        var revenueBefore = await ChartSumAsync(page, "revenue-minute", "Revenue");
+        var paidInFunnelBefore = await ChartValueAsync(page, "funnel", "Orders", 1);
+
+        // An older alert first (six orders of one customer within ten minutes fire order-velocity),
+        // then a newer one: the page must show the newer on top, whatever came before.
+        var earlier = await TriggerVelocityAlertAsync("EUR");
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(earlier, new() { Timeout = 20_000 });
+        var latest = await TriggerVelocityAlertAsync("USD");
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(latest, new() { Timeout = 20_000 });
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync("order-velocity");
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync("UTC");
+        await Assertions.Expect(AlertRows(page).Nth(1)).ToContainTextAsync(earlier);
+
+        // The charts' data moved: twelve placements this minute and this hour, money, and the funnel.
+        await page.WaitForFunctionAsync(
+            "([placed, hour, revenue, paid]) => { const c = window.orderflowLive.charts; const sum = (n, s) => c[n].series[s].reduce((a, b) => a + b, 0);"
+            + " return sum('orders-minute', 'Placed') >= placed + 12 && sum('orders-hour', 'Placed') >= hour + 12"
+            + " && sum('revenue-minute', 'Revenue') >= revenue + 42 && c.funnel.series.Orders[1] >= paid + 4; }",
+            new[] { placedBefore, placedThisHourBefore, revenueBefore, paidInFunnelBefore },
+            new() { Timeout = 20_000, PollingInterval = 250 });
+
+        // Money per currency, each with its code; counts and amounts without floating-point tails.
+        var money = page.Locator("#money tbody");
+        await Assertions.Expect(money.Locator("tr", new() { HasText = "EUR" })).ToContainTextAsync("EUR");
+        await Assertions.Expect(money.Locator("tr", new() { HasText = "USD" }).Locator("td").Nth(1)).ToHaveTextAsync(AmountIn("USD"), new() { Timeout = 20_000 });
+        await Assertions.Expect(money.Locator("tr", new() { HasText = "EUR" }).Locator("td").Nth(1)).ToHaveTextAsync(AmountIn("EUR"));
+
+        // Paid 300 ms after placement: the latency shows in milliseconds, not "0 s" (percentiles
+        // are estimated from a histogram, so the figure is near 300, not exactly 300).
+        var placedToPaid = page.Locator("#latency tbody tr").First;
+        await Assertions.Expect(placedToPaid.Locator("td").Nth(2)).ToHaveTextAsync(Milliseconds());
+        await Assertions.Expect(page.Locator("#shipped")).Not.ToHaveTextAsync("0");
+        await Assertions.Expect(page.Locator("#refunded")).ToHaveTextAsync(NonNegativeCount());
+
+        // An empty table says what its emptiness means (no order here waits two hours).
+        await Assertions.Expect(page.Locator("#stuck tbody td.empty")).ToContainTextAsync("2 hours");
+
+        var folder = ArtifactsFolder();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "live-page.png"), FullPage = true });
+        await page.SetViewportSizeAsync(390, 844);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "live-page-narrow.png"), FullPage = true });
+        TestContext.Current.SendDiagnosticMessage($"Screenshots of the live page: {folder}");
+        Assert.True(new FileInfo(Path.Combine(folder, "live-page.png")).Length > 10_000);
+    }
+
+    /// <summary>
+    /// Six orders of a new customer (order-velocity fires on the sixth); two of them paid 300 ms
+    /// after placement and shipped 300 ms after payment, by event time.
+    /// </summary>
+    private async Task<string> TriggerVelocityAlertAsync(string currency)
+    {
+        var customer = TestOrders.NewId("cust-live");
+        for (var i = 0; i < 6; i++)
+        {
+            var orderId = TestOrders.NewId("live");
+            var placedAt = DateTimeOffset.UtcNow.AddSeconds(-2);
+            var body = TestOrders.PlaceBody(orderId, placedAt);
+            body["customerId"] = customer;
+            body["currency"] = currency;
+            using (var response = await Host.Writer.PostAsync("/api/orders", body.ToJsonString()))
+            {
+                await response.AssertJsonAsync(System.Net.HttpStatusCode.Created);
+            }
+
+            if (i < 2)
+            {
+                await Host.PayAsync(orderId, placedAt.AddMilliseconds(300));
+                await Host.ShipAsync(orderId, placedAt.AddMilliseconds(600));
+            }
+        }
+
+        return customer;
+    }
+
+    private static ILocator AlertRows(IPage page) => page.Locator("#alerts tbody tr");
+
+    private static Task<double> ChartSumAsync(IPage page, string chart, string series) =>
+        page.EvaluateAsync<double>("([chart, series]) => window.orderflowLive.charts[chart].series[series].reduce((a, b) => a + b, 0)", new[] { chart, series });
+
+    private static Task<double> ChartValueAsync(IPage page, string chart, string series, int index) =>
+        page.EvaluateAsync<double>($"([chart, series]) => window.orderflowLive.charts[chart].series[series][{index}]", new[] { chart, series });
+
+    /// <summary>Where test.sh gathers results (TEST_ARTIFACTS_DIR), else TestResults next to the test assembly.</summary>
+    private static string ArtifactsFolder()
+    {
+        var folder = Environment.GetEnvironmentVariable("TEST_ARTIFACTS_DIR") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(AppContext.BaseDirectory, "TestResults");
+        Directory.CreateDirectory(folder);
+        return folder;
     }
 
     [GeneratedRegex("Orleans", RegexOptions.IgnoreCase)]
     private static partial Regex DashboardTitle();
+
+    /// <summary>"EUR 42.00" with Intl's non-breaking space; whole cents only, no floating-point tail.</summary>
+    private static Regex AmountIn(string currency) => new($"^{currency}\\s[0-9,]+\\.[0-9]{{2}}$");
+
+    [GeneratedRegex(@"^[23][0-9]{2} ms$")]
+    private static partial Regex Milliseconds();
+
+    [GeneratedRegex(@"^[0-9,]+$")]
+    private static partial Regex NonNegativeCount();
 }
