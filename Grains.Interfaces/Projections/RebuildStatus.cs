@@ -11,6 +11,7 @@ public enum RebuildState
 
 /// <summary>GET /api/admin/projections/rebuild/{id}.</summary>
 /// <param name="Generation">The projection generation the rebuild fills; it serves queries once completed.</param>
+/// <param name="Reason">Why the rebuild started by itself (storage lost writes, projections out of step); null when an operator started it.</param>
 [GenerateSerializer, Immutable, Alias("orderflow.rebuild-status")]
 public sealed record RebuildStatus(
     [property: Id(0)] string Id,
@@ -19,4 +20,7 @@ public sealed record RebuildStatus(
     [property: Id(3)] DateTimeOffset StartedAt,
     [property: Id(4)] DateTimeOffset? CompletedAt,
     [property: Id(5)] int Generation,
-    [property: Id(6)] string? Error = null);
+    [property: Id(6)] string? Error = null)
+{
+    [Id(8)] public string? Reason { get; init; }
+}
