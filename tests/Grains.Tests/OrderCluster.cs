@@ -73,6 +73,9 @@ public sealed class OrderCluster : IAsyncDisposable
                 ["EventStore:TableName"] = tableName,
                 ["EventStore:SnapshotInterval"] = SnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Dashboard:Enabled"] = "false",
+
+                // The silo's storage rollback watch writes every second: it would be counted among a command's requests.
+                ["EventStore:RollbackWatchInterval"] = "00:00:00",
             })
             .Build();
 

@@ -104,6 +104,48 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// The whole account goes back (events, change index and the silo's rollback watch) and no order
+    /// that lost writes is commanded again: the silo notices by its watch row, and the statistics,
+    /// which counted the lost events, are re-derived from the log.
+    /// </summary>
+    [Fact]
+    public async Task Statistics_are_repaired_after_storage_lost_writes_even_if_no_order_is_commanded_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+        var tables = new[] { host.EventsTable, host.EventsTable + "changes", host.EventsTable + "watch" }
+            .Select(name => new TableClient(azurite.ConnectionString, name)).ToList();
+        var day0 = TestClock.Day0;
+        var check = PlanFor(day0);
+        var generator = new ScenarioGenerator(new Random(53), Skus);
+        var plans = Enumerable.Range(0, 12).Select(i => generator.Order(
+            $"rw-{i:D2}", $"rw-customer-{i % 4}", "EUR", Lifecycle.Delivered, generator.RandomTime(day0, TimeSpan.FromHours(40)))).ToList();
+
+        await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (plan, token) => await host.SendAsync(plan with { Steps = [.. plan.Steps.Take(2)] }, token));
+        await WaitForRowsAsync(tables[2], ct);
+        var saved = new List<List<TableEntity>>();
+        foreach (var table in tables)
+        {
+            saved.Add(await ReadTableAsync(table, ct));
+        }
+
+        await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (plan, token) => await SendStepsAsync(host, plan, 2, plan.Steps.Count, token));
+        await StatsCheck.AssertConvergesAsync(host.Reader, await ExpectedFromLogAsync(host, ct), check, TimeSpan.FromSeconds(60), ct, "statistics before the loss", host.Log.Describe);
+
+        for (var i = 0; i < tables.Count; i++)
+        {
+            await RestoreTableAsync(tables[i], saved[i], ct);
+        }
+
+        var expected = await ExpectedFromLogAsync(host, ct);
+        Assert.All(expected.Facts.GroupBy(f => f.OrderId), order => Assert.Equal(2, order.Count()));
+        await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(120), ct, "statistics after the account lost writes", host.Log.Describe);
+        Assert.Contains(host.Log.Entries, entry => entry.Contains("Storage lost writes: this silo's rollback watch row", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// A month that lost a write holds an older revision of a day than the day pushed. Either the
     /// day finds out (it reactivates with a push it does not know landed) or the month does (the
     /// next push does not follow what it holds): where the day failed every flush for good, the
@@ -196,6 +238,29 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
     }
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Waits until the silo's rollback watch has written its row.</summary>
+    private static async Task WaitForRowsAsync(TableClient table, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                if ((await ReadTableAsync(table, ct)).Count > 0)
+                {
+                    return;
+                }
+            }
+            catch (RequestFailedException missing) when (missing.Status == 404)
+            {
+                // not created yet
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Table {table.Name} stayed empty.");
+            await Task.Delay(200, ct);
+        }
+    }
 
     /// <summary>Every entity of the table, as stored.</summary>
     private static async Task<List<TableEntity>> ReadTableAsync(TableClient table, CancellationToken ct)
