@@ -40,6 +40,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
         silo.Services.TryAddSingleton<ChangeIndex>();
+        silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();

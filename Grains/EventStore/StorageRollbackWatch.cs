@@ -13,7 +13,8 @@ namespace OrderFlow.Grains.EventStore;
 /// watch table, conditional on the ETag of its last write. Nobody else writes that row, so finding it
 /// changed or gone means storage lost writes: the projections, which may count events the log no
 /// longer holds, are re-derived from the log (<see cref="IProjectionControl.RequestRepair"/>) at once,
-/// not only when an order that lost writes is next commanded (<see cref="Orders.OrderGrain"/>).
+/// not only when an order that lost writes is next commanded (<see cref="Orders.OrderGrain"/>); and
+/// this silo's order activations stop trusting their cached views (<see cref="StorageRollbacks"/>).
 /// </summary>
 /// <remarks>
 /// The watch table sits beside the events table and is lost with it when the whole account goes
@@ -22,6 +23,7 @@ namespace OrderFlow.Grains.EventStore;
 public sealed class StorageRollbackWatch(
     TableServiceClient service,
     IOptions<EventStoreOptions> options,
+    StorageRollbacks rollbacks,
     IGrainFactory grains,
     TimeProvider time,
     ILogger<StorageRollbackWatch> logger) : ILifecycleParticipant<ISiloLifecycle>
@@ -134,7 +136,8 @@ public sealed class StorageRollbackWatch(
 
         var found = stored.HasValue && stored.Value is { } older ? $"beat {older.GetInt64(BeatProperty)}" : "no row";
         var reason = $"Storage lost writes: this silo's rollback watch row held beat {beat} and now holds {found}.";
-        logger.LogError("{Reason} Statistics are re-derived from the event log; orders find out on their next command.", reason);
+        logger.LogError("{Reason} Order activations of this silo read their logs again before answering; statistics are re-derived from the log.", reason);
+        rollbacks.Noticed();
 
         // If this fails, the row stays as found and the next beat asks again.
         await grains.GetGrain<IProjectionControl>(0).RequestRepair(reason);

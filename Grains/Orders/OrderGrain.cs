@@ -59,9 +59,13 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private readonly TimeProvider time;
     private readonly ILogger<OrderGrain> logger;
     private readonly int snapshotInterval;
+    private readonly StorageRollbacks rollbacks;
 
     private bool activationReadDone;
     private bool viewIsVerified;
+
+    /// <summary>The storage rollbacks this silo had noticed when the view was last verified (see <see cref="ViewIsVerified"/>).</summary>
+    private long rollbacksSeen;
 
     /// <summary>The change-index partition (time bucket) this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
     private string? announcedIn;
@@ -74,9 +78,12 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private KeyValuePair<int, OrderState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
-    public OrderGrain(TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<OrderGrain> logger)
+    public OrderGrain(
+        TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time, ILogger<OrderGrain> logger)
     {
         this.store = store;
+        this.rollbacks = rollbacks;
+        rollbacksSeen = rollbacks.Count;
         this.changes = changes;
         this.time = time;
         this.logger = logger;
@@ -85,17 +92,36 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     private string OrderId => this.GetPrimaryKeyString();
 
+    /// <summary>
+    /// The view was read from or written to storage, and storage has not been seen losing writes
+    /// since: it can answer without reading the log again.
+    /// </summary>
+    private bool ViewIsVerified
+    {
+        get
+        {
+            if (rollbacksSeen != rollbacks.Count)
+            {
+                rollbacksSeen = rollbacks.Count;
+                viewIsVerified = false;
+            }
+
+            return viewIsVerified;
+        }
+    }
+
     public async Task<CommandResult> Execute(OrderCommand command, CommandMetadata metadata)
     {
         var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
         for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
         {
-            if (!viewIsVerified && command is not PlaceOrder)
+            // A placement on a new activation reads nothing; one that the unverified view would refuse reads the log.
+            if (!ViewIsVerified && (command is not PlaceOrder || State.Exists))
             {
                 await ReloadAsync();
             }
 
-            if (metadata.IdempotencyKey is { } key && viewIsVerified
+            if (metadata.IdempotencyKey is { } key && ViewIsVerified
                 && await store.FindIdempotencyRecordAsync(OrderId, key) is { } record)
             {
                 return await ReplayAsync(record, requestHash!);
@@ -168,7 +194,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     public async Task<OrderView?> Get()
     {
-        if (!viewIsVerified)
+        if (!ViewIsVerified)
         {
             await ReloadAsync();
         }
@@ -183,7 +209,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             return null;
         }
 
-        if (viewIsVerified && version >= Version)
+        if (ViewIsVerified && version >= Version)
         {
             return version == Version && State.Exists ? State.ToView(Version) : null;
         }
@@ -202,7 +228,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        if (!viewIsVerified)
+        if (!ViewIsVerified)
         {
             await ReloadAsync();
         }
@@ -416,7 +442,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// <summary>Whether the head row has changed since this activation last read or wrote it (one point read).</summary>
     private async Task<bool> HeadMovedAsync()
     {
-        if (!viewIsVerified)
+        if (!ViewIsVerified)
         {
             return false; // nothing confirmed to compare with: a placement on a new activation
         }

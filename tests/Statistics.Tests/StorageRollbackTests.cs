@@ -143,6 +143,13 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
         Assert.All(expected.Facts.GroupBy(f => f.OrderId), order => Assert.Equal(2, order.Count()));
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(120), ct, "statistics after the account lost writes", host.Log.Describe);
         Assert.Contains(host.Log.Entries, entry => entry.Contains("Storage lost writes: this silo's rollback watch row", StringComparison.Ordinal));
+
+        // The order activations, which had confirmed delivery, answer with what storage holds.
+        foreach (var plan in plans)
+        {
+            using var order = JsonDocument.Parse(await host.Http.GetStringAsync("/api/orders/" + plan.OrderId, ct));
+            Assert.Equal((2, "paid"), (order.RootElement.GetProperty("version").GetInt32(), order.RootElement.GetProperty("status").GetString()));
+        }
     }
 
     /// <summary>
