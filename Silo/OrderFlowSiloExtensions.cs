@@ -41,10 +41,12 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         silo.Services.TryAddSingleton<TableEventStore>();
         silo.Services.TryAddSingleton<ChangeIndex>();
+        silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProjectionReconciliation>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);

@@ -1,3 +1,5 @@
+using Azure;
+
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>An event to append, already serialized. Its version is assigned by its position in the append.</summary>
@@ -37,7 +39,8 @@ public sealed record IdempotencyRecord(string Key, string RequestHash, int Resul
 /// What is needed to rebuild a stream's state up to some point: the newest usable snapshot (if
 /// any) and the events after it, in order.
 /// </summary>
-public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> Events)
+/// <param name="Head">The stream's head row as read with the slice (null: none stored, a new stream or one written before heads existed); only <see cref="TableEventStore.LoadLatestAsync"/> reads it.</param>
+public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> Events, StreamHead? Head = null)
 {
     public static StreamSlice Empty { get; } = new(null, []);
 
@@ -46,4 +49,33 @@ public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> 
 
     /// <summary>The version the slice reaches: its last event's, else its snapshot's, else 0.</summary>
     public int Version => Events.Count > 0 ? Events[^1].Version : Snapshot?.Version ?? 0;
+}
+
+/// <summary>
+/// A stream's head row as read or written: the version it records and its ETag. Every append
+/// replaces it, conditional on the ETag its writer last saw, in the same transaction as the events.
+/// </summary>
+public sealed record StreamHead(int Version, ETag ETag);
+
+/// <summary>What an appender knows of the stream's head row, which its append must find unchanged.</summary>
+public readonly record struct ExpectedHead
+{
+    private ExpectedHead(bool isKnown, ETag? etag)
+    {
+        IsKnown = isKnown;
+        ETag = etag;
+    }
+
+    /// <summary>The appender has not read the head: the store reads it and requires it to record the expected version.</summary>
+    public static ExpectedHead Unknown => default;
+
+    /// <summary>The appender found no head row (a new stream, or one written before heads existed): the append inserts it.</summary>
+    public static ExpectedHead None { get; } = new(true, null);
+
+    public bool IsKnown { get; }
+
+    /// <summary>The ETag the head must still have; null when it must not exist (or is unknown).</summary>
+    public ETag? ETag { get; }
+
+    public static ExpectedHead Of(StreamHead? head) => head is null ? None : new(true, head.ETag);
 }

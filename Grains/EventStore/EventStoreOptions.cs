@@ -32,4 +32,11 @@ public sealed class EventStoreOptions
     /// writer and bucket) but a later look at the changes: a bucket is read once it has ended.
     /// </summary>
     public TimeSpan ChangeBucket { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How often each silo rewrites its row in the rollback watch table (the events table's name
+    /// followed by "watch"), to notice storage losing writes while it runs (<see cref="StorageRollbackWatch"/>).
+    /// A loss is noticed when it reaches back past the silo's last write; zero turns the watch off.
+    /// </summary>
+    public TimeSpan RollbackWatchInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

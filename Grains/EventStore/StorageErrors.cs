@@ -13,7 +13,7 @@ namespace OrderFlow.Grains.EventStore;
 /// (<see cref="EventTooLargeException"/>). Anything else is a bug and propagates as it is.
 /// </summary>
 /// <remarks>
-/// A failed write (<see cref="TranslateWrite"/>) is told apart further: if its request may have
+/// A failed write (<see cref="TranslateWrite{T}"/>) is told apart further: if its request may have
 /// reached storage (a timeout, a connection lost mid-request, a server-side timeout, or any attempt
 /// of a retry sequence that ended so), its outcome is unknown: it may have been applied, or may
 /// still be. Only a request that storage refused (throttled, busy) or that never left (connection
@@ -30,8 +30,8 @@ internal static class StorageErrors
         RunAsync(streamId, deadline, async token => { await operation(token); return true; }, isWrite: false, cancellationToken);
 
     /// <summary>A write whose outcome is a command's: its failure says whether the write may have reached storage.</summary>
-    public static Task TranslateWrite(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
-        RunAsync(streamId, deadline, async token => { await operation(token); return true; }, isWrite: true, cancellationToken);
+    public static Task<T> TranslateWrite<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
+        RunAsync(streamId, deadline, operation, isWrite: true, cancellationToken);
 
     /// <summary>Whether a storage failure of a write leaves its outcome unknown (see the remarks on the class).</summary>
     internal static bool MayHaveReachedStorage(Exception exception) => exception switch

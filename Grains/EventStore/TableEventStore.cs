@@ -7,9 +7,12 @@ namespace OrderFlow.Grains.EventStore;
 
 /// <summary>
 /// The event log on Azure Table Storage. One partition per stream (aggregate): event rows keyed by
-/// zero-padded version, snapshot rows keyed by inverted version (newest first), and idempotency
-/// rows keyed by the client's key. An append is one entity-group transaction of inserts, so it is
-/// all or nothing and can never overwrite: a version that exists means another writer won.
+/// zero-padded version, snapshot rows keyed by inverted version (newest first), idempotency rows
+/// keyed by the client's key, and one head row recording the stream's version. An append is one
+/// entity-group transaction: inserts of its rows, which can never overwrite (a version that exists
+/// means another writer won), and the head's replacement conditional on the ETag the writer last
+/// saw, so that it also fails when the stream is no longer where the writer saw it, including when
+/// storage lost writes the writer had seen (a restore, an account failover to its recovery point).
 /// </summary>
 public sealed class TableEventStore
 {
@@ -23,6 +26,13 @@ public sealed class TableEventStore
     private const string VersionProperty = "Version";
     private const string RequestHashProperty = "RequestHash";
     private const string PublishedThroughProperty = "PublishedThrough";
+
+    /// <summary>
+    /// RowKey of a stream's head row: after the event rows ("0…"–"9…", below ':') and before the
+    /// idempotency and snapshot rows, so that no event or snapshot range includes it, while the
+    /// latest-events query of a load can end at it and read it in the same request.
+    /// </summary>
+    public const string HeadRowKey = "head";
 
     private readonly TableClient table;
     private readonly TimeSpan operationTimeout;
@@ -47,16 +57,23 @@ public sealed class TableEventStore
     /// <paramref name="publishedThrough"/> is stored with the rows: the writer's knowledge of how far
     /// the stream had been published to consumers, so that a later reader can publish the rest.
     /// </summary>
-    /// <exception cref="ConcurrencyConflictException">The stream is past <paramref name="expectedVersion"/>; nothing was written.</exception>
+    /// <param name="head">
+    /// The stream's head as the writer last read or wrote it (<see cref="StreamSlice.Head"/>, or this
+    /// method's result). <see cref="ExpectedHead.Unknown"/> (a writer that did not load the stream)
+    /// costs a read of the head first, which must then record <paramref name="expectedVersion"/>.
+    /// </param>
+    /// <returns>The head as this append left it; null when a retried request turned out to have landed and the head has moved on since (read it again by loading).</returns>
+    /// <exception cref="ConcurrencyConflictException">The stream is past <paramref name="expectedVersion"/>, or its head is not the one the writer saw; nothing was written.</exception>
     /// <exception cref="EventTooLargeException">An entity or the transaction exceeds a storage limit; nothing was written.</exception>
     /// <exception cref="Storage.StorageUnavailableException">Storage could not be reached; nothing was written.</exception>
-    public async Task AppendAsync(
+    public async Task<StreamHead?> AppendAsync(
         string streamId,
         int expectedVersion,
         IReadOnlyList<EventToAppend> events,
         Snapshot? snapshot = null,
         IdempotencyRecord? idempotency = null,
         int? publishedThrough = null,
+        ExpectedHead head = default,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -96,24 +113,41 @@ public sealed class TableEventStore
             });
         }
 
+        var newVersion = expectedVersion + events.Count;
+        entities.Add(new TableEntity(partitionKey, HeadRowKey)
+        {
+            [VersionProperty] = newVersion,
+            [RecordedAtProperty] = recordedAt,
+        });
+
         EnsureWithinLimits(streamId, entities);
-        await StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
+        return await StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
+            var expected = head.IsKnown ? head
+                : expectedVersion == 0 ? ExpectedHead.None // a new stream: inserting the head fails if it exists
+                : await ExpectedHeadAtAsync(streamId, partitionKey, expectedVersion, cancellationToken);
+            var actions = entities.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)).ToList();
+            if (expected.ETag is { } etag)
+            {
+                actions[^1] = new TableTransactionAction(TableTransactionActionType.UpdateReplace, entities[^1], etag);
+            }
+
             try
             {
-                await table.SubmitTransactionAsync(
-                    entities.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)),
-                    cancellationToken);
+                var responses = await table.SubmitTransactionAsync(actions, cancellationToken);
+                return new StreamHead(newVersion, responses.Value[^1].Headers.ETag
+                    ?? throw new InvalidDataException($"Storage answered an append to stream '{streamId}' without the head row's ETag."));
             }
-            catch (RequestFailedException failed) when (failed.Status == 409)
+            catch (RequestFailedException failed) when (IsConflict(failed))
             {
                 // The SDK retries a request whose answer was lost; if our first attempt landed, the
-                // retry collides with our own rows. Tell that apart from another writer by event id.
+                // retry collides with our own rows (or head). Tell that apart from another writer by event id.
                 if (await IsAlreadyAppendedAsync(partitionKey, expectedVersion + 1, events[0].EventId, cancellationToken))
                 {
                     logger.LogInformation("Append to {StreamId} at version {Version} had already landed; treating the retry as success.", streamId, expectedVersion + 1);
-                    return;
+                    var landed = await ReadHeadRowAsync(partitionKey, cancellationToken);
+                    return landed?.Version == newVersion ? landed : null;
                 }
 
                 throw new ConcurrencyConflictException(streamId, expectedVersion);
@@ -121,14 +155,50 @@ public sealed class TableEventStore
         }, cancellationToken);
     }
 
+    /// <summary>The stream's head row now (null when it has none).</summary>
+    public Task<StreamHead?> ReadHeadAsync(string streamId, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+        {
+            await EnsureTableAsync(cancellationToken);
+            return await ReadHeadRowAsync(KeyEncoding.Encode(streamId), cancellationToken);
+        }, cancellationToken);
+
     /// <summary>The newest snapshot and every event after it: everything needed to rebuild the current state.</summary>
     public Task<StreamSlice> LoadLatestAsync(string streamId, CancellationToken cancellationToken = default) =>
         StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             var partitionKey = KeyEncoding.Encode(streamId);
             var snapshot = await FirstSnapshotFromAsync(partitionKey, KeyEncoding.SnapshotPrefix, cancellationToken);
-            var events = await QueryEventsAsync(partitionKey, (snapshot?.Version ?? 0) + 1, int.MaxValue, int.MaxValue, cancellationToken);
-            return new StreamSlice(snapshot, events);
+
+            // The events after the snapshot and the head, which sorts right after them: one query.
+            var filter = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {partitionKey} and RowKey ge {KeyEncoding.EventRowKey((snapshot?.Version ?? 0) + 1)} and RowKey le {HeadRowKey}");
+            var events = new List<StoredEvent>();
+            StreamHead? head = null;
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                if (entity.RowKey == HeadRowKey)
+                {
+                    head = ToHead(entity);
+                }
+                else
+                {
+                    events.Add(ToStoredEvent(entity));
+                }
+            }
+
+            var slice = new StreamSlice(snapshot, events, head);
+            if (head is not null && head.Version != slice.Version)
+            {
+                // Only writers of an earlier build (during a rolling upgrade) or a restore of some rows
+                // but not others get here. The events are the truth: the next append is made after
+                // the last of them and replaces this head, conditional on the ETag read just now.
+                logger.LogError(
+                    "Stream {StreamId}: its head row records version {HeadVersion} but its events end at version {Version}; going by the events.",
+                    streamId, head.Version, slice.Version);
+            }
+
+            return slice;
         }, cancellationToken);
 
     /// <summary>The newest snapshot at or before <paramref name="version"/> and the events after it up to <paramref name="version"/>.</summary>
@@ -251,7 +321,7 @@ public sealed class TableEventStore
         if (entities.Count > TableLimits.MaxEntitiesPerTransaction)
         {
             throw new ArgumentException(
-                $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot and idempotency record together); this one needs {entities.Count}.");
+                $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record and the stream's head together); this one needs {entities.Count}.");
         }
 
         long total = 0;
@@ -271,6 +341,34 @@ public sealed class TableEventStore
             throw new EventTooLargeException(streamId, total, TableLimits.MaxTransactionBytes);
         }
     }
+
+    /// <summary>
+    /// 409: a row the append inserts exists (an event version, the head of a stream the writer took
+    /// for new, an idempotency record). 412: the head's ETag changed. 404: the head the writer saw
+    /// is gone (storage lost it). Each means the stream is not where the writer saw it.
+    /// </summary>
+    private static bool IsConflict(RequestFailedException failed) =>
+        failed.Status is 409 or 412 || (failed.Status == 404 && failed.ErrorCode is not "TableNotFound");
+
+    /// <summary>For a writer that has not read the head: the head it may replace, which must record <paramref name="expectedVersion"/>.</summary>
+    private async Task<ExpectedHead> ExpectedHeadAtAsync(string streamId, string partitionKey, int expectedVersion, CancellationToken cancellationToken)
+    {
+        var head = await ReadHeadRowAsync(partitionKey, cancellationToken);
+        if (head is not null && head.Version != expectedVersion)
+        {
+            throw new ConcurrencyConflictException(streamId, expectedVersion);
+        }
+
+        return ExpectedHead.Of(head);
+    }
+
+    private async Task<StreamHead?> ReadHeadRowAsync(string partitionKey, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, HeadRowKey, cancellationToken: cancellationToken);
+        return response.HasValue && response.Value is { } entity ? ToHead(entity) : null;
+    }
+
+    private static StreamHead ToHead(TableEntity entity) => new(entity.GetInt32(VersionProperty)!.Value, entity.ETag);
 
     private async Task<bool> IsAlreadyAppendedAsync(string partitionKey, int version, Guid eventId, CancellationToken cancellationToken)
     {

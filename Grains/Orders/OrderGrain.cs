@@ -8,6 +8,7 @@ using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Statistics;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
@@ -35,6 +36,15 @@ namespace OrderFlow.Grains.Orders;
 /// (it writes its change-index announcement and its append); every other command and query of a
 /// fresh activation loads the log first.
 /// </para>
+/// <para>
+/// Every append replaces the stream's head row conditional on the ETag this activation last saw,
+/// so an append fails unless storage still holds what the activation confirmed. When storage lost
+/// writes (a restore, an account failover to its recovery point), the activation finds the log
+/// behind its cache: it goes by the log, says so loudly, and asks for the projections to be
+/// re-derived from the log (<see cref="IProjectionControl.RequestRepair"/>), which counted events
+/// that are gone. A refusal is only given after checking the head, so that it too is judged
+/// against what storage holds.
+/// </para>
 /// </remarks>
 [LogConsistencyProvider(ProviderName = LogConsistencyProviderName)]
 public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderGrain, ICustomStorageInterface<OrderState, OrderEvent>
@@ -49,21 +59,31 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private readonly TimeProvider time;
     private readonly ILogger<OrderGrain> logger;
     private readonly int snapshotInterval;
+    private readonly StorageRollbacks rollbacks;
 
     private bool activationReadDone;
     private bool viewIsVerified;
 
+    /// <summary>The storage rollbacks this silo had noticed when the view was last verified (see <see cref="ViewIsVerified"/>).</summary>
+    private long rollbacksSeen;
+
     /// <summary>The change-index partition (time bucket) this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
     private string? announcedIn;
+
+    /// <summary>The order's head row as this activation last read or wrote it; a new activation assumes a new order, which has none.</summary>
+    private ExpectedHead head = ExpectedHead.None;
 
     /// <summary>Every version up to this one has been published to the order-event stream.</summary>
     private int publishedThrough;
     private KeyValuePair<int, OrderState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
-    public OrderGrain(TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<OrderGrain> logger)
+    public OrderGrain(
+        TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time, ILogger<OrderGrain> logger)
     {
         this.store = store;
+        this.rollbacks = rollbacks;
+        rollbacksSeen = rollbacks.Count;
         this.changes = changes;
         this.time = time;
         this.logger = logger;
@@ -72,23 +92,49 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     private string OrderId => this.GetPrimaryKeyString();
 
+    /// <summary>
+    /// The view was read from or written to storage, and storage has not been seen losing writes
+    /// since: it can answer without reading the log again.
+    /// </summary>
+    private bool ViewIsVerified
+    {
+        get
+        {
+            if (rollbacksSeen != rollbacks.Count)
+            {
+                rollbacksSeen = rollbacks.Count;
+                viewIsVerified = false;
+            }
+
+            return viewIsVerified;
+        }
+    }
+
     public async Task<CommandResult> Execute(OrderCommand command, CommandMetadata metadata)
     {
         var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
         for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
         {
-            if (!viewIsVerified && command is not PlaceOrder)
+            // A placement on a new activation reads nothing; one that the unverified view would refuse reads the log.
+            if (!ViewIsVerified && (command is not PlaceOrder || State.Exists))
             {
                 await ReloadAsync();
             }
 
-            if (metadata.IdempotencyKey is { } key && viewIsVerified
+            if (metadata.IdempotencyKey is { } key && ViewIsVerified
                 && await store.FindIdempotencyRecordAsync(OrderId, key) is { } record)
             {
                 return await ReplayAsync(record, requestHash!);
             }
 
             var decision = OrderDecider.Decide(State, OrderId, command, time.GetUtcNow());
+            if ((decision.AlreadyApplied || decision.Error is { Code: not CommandErrorCode.Validation }) && await HeadMovedAsync())
+            {
+                // The answer would come from a view storage no longer holds: decide again on a fresh one.
+                await ReloadAsync();
+                continue;
+            }
+
             if (decision.Error is { } error)
             {
                 return new CommandResult(null, error);
@@ -148,7 +194,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     public async Task<OrderView?> Get()
     {
-        if (!viewIsVerified)
+        if (!ViewIsVerified)
         {
             await ReloadAsync();
         }
@@ -163,7 +209,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             return null;
         }
 
-        if (viewIsVerified && version >= Version)
+        if (ViewIsVerified && version >= Version)
         {
             return version == Version && State.Exists ? State.ToView(Version) : null;
         }
@@ -182,7 +228,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        if (!viewIsVerified)
+        if (!ViewIsVerified)
         {
             await ReloadAsync();
         }
@@ -216,6 +262,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var slice = await store.LoadLatestAsync(OrderId);
+        Loaded(slice);
         viewIsVerified = true;
         return new(slice.Version, OrderState.Fold(slice));
     }
@@ -288,7 +335,8 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             announcedIn = partition;
         }
 
-        await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough);
+        var written = await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough, head);
+        head = written is null ? ExpectedHead.Unknown : ExpectedHead.Of(written);
         return [.. rows.Select(row => row.EventId)];
     }
 
@@ -336,6 +384,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private async Task ReloadAsync()
     {
         var slice = await store.LoadLatestAsync(OrderId);
+        Loaded(slice);
         loadedForAdaptor = new(slice.Version, OrderState.Fold(slice));
         try
         {
@@ -353,6 +402,53 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             publishedThrough = Math.Max(publishedThrough, marker);
             _ = RepublishAsync(publishedThrough, slice.Version);
         }
+    }
+
+    /// <summary>
+    /// Takes note of a load: its head, and whether storage is behind what this activation had
+    /// confirmed. Events are never deleted, so a log shorter than the confirmed version means
+    /// storage lost writes: the log is the truth from here on, and every projection that counted
+    /// the lost events is re-derived from it.
+    /// </summary>
+    private void Loaded(StreamSlice slice)
+    {
+        head = ExpectedHead.Of(slice.Head);
+        var confirmed = Version;
+        if (slice.Version >= confirmed)
+        {
+            return;
+        }
+
+        logger.LogError(
+            "Order {OrderId}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the order goes by what storage holds, and statistics are re-derived from the log.",
+            OrderId, slice.Version, confirmed);
+        publishedThrough = Math.Min(publishedThrough, slice.Version);
+        announcedIn = null; // the change index may have lost the announcement too
+        _ = RequestRepairAsync($"Order '{OrderId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
+    }
+
+    private async Task RequestRepairAsync(string reason)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(reason);
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "Order {OrderId}: asking for the statistics to be re-derived from the log failed; start a rebuild (POST /api/admin/projections/rebuild). Reason: {Reason}", OrderId, reason);
+        }
+    }
+
+    /// <summary>Whether the head row has changed since this activation last read or wrote it (one point read).</summary>
+    private async Task<bool> HeadMovedAsync()
+    {
+        if (!ViewIsVerified)
+        {
+            return false; // nothing confirmed to compare with: a placement on a new activation
+        }
+
+        var now = await store.ReadHeadAsync(OrderId);
+        return head.IsKnown ? now?.ETag != head.ETag : now?.Version != Version;
     }
 
     private async Task<CommandResult> ReplayAsync(IdempotencyRecord record, string requestHash)

@@ -77,6 +77,15 @@ public sealed class DayStatsGrain(
     /// </summary>
     private bool pendingStored;
 
+    /// <summary>
+    /// The day and its month disagree on what the month holds (storage lost a write of one of
+    /// them): no push can bring them back in step, so none is made; the day keeps its own state,
+    /// and the repair it asks for replaces the whole generation with one derived from the log.
+    /// </summary>
+    private string? outOfStep;
+
+    private bool repairRequested;
+
     private int generation;
     private int shard;
     private DateOnly day;
@@ -127,6 +136,12 @@ public sealed class DayStatsGrain(
     protected override async Task PersistAsync(CancellationToken cancellationToken)
     {
         var s = state.State;
+        if (outOfStep is not null)
+        {
+            await KeepOutOfStepAsync(cancellationToken);
+            return;
+        }
+
         if (s.Pending is { } pending)
         {
             if (!pendingStored)
@@ -139,12 +154,17 @@ public sealed class DayStatsGrain(
             if (held == pending.BaseRevision)
             {
                 // Not landed (or not yet: a push still on its way would arrive as a repeat of this one).
-                await Month().SetDay(day.Day, DayRollup.Of(s.Minutes, pending.Revision), pending.BaseRevision, pending.Products);
+                if (!await PushAsync(DayRollup.Of(s.Minutes, pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
+                {
+                    return;
+                }
             }
             else if (held != pending.Revision)
             {
-                throw new InvalidOperationException(
-                    $"Day {this.GetPrimaryKeyString()} pushed revision {pending.Revision} over {pending.BaseRevision}, but its month holds revision {held}.");
+                await OutOfStepAsync(
+                    $"Day {this.GetPrimaryKeyString()} pushed revision {pending.Revision} over {pending.BaseRevision}, but its month holds revision {held}.",
+                    cancellationToken);
+                return;
             }
 
             s.MonthRevision = pending.Revision;
@@ -165,8 +185,46 @@ public sealed class DayStatsGrain(
         pendingStored = true;
         counted = false;
 
-        await Month().SetDay(day.Day, DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products);
+        if (!await PushAsync(DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products, cancellationToken))
+        {
+            return;
+        }
+
         s.MonthRevision = push.Revision;
         s.Pending = null; // persisted with the next write; until then a reactivation asks the month
+    }
+
+    /// <summary>Sends a push to the month; false when the month says the two are out of step (see <see cref="outOfStep"/>).</summary>
+    private async Task<bool> PushAsync(DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> products, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Month().SetDay(day.Day, rollup, baseRevision, products);
+            return true;
+        }
+        catch (MonthOutOfStepException outOfStepMonth)
+        {
+            await OutOfStepAsync(outOfStepMonth.Message, cancellationToken);
+            return false;
+        }
+    }
+
+    /// <summary>Said once per activation; the day stops pushing and asks for the generation to be re-derived from the log.</summary>
+    private async Task OutOfStepAsync(string reason, CancellationToken cancellationToken)
+    {
+        outOfStep = reason;
+        logger.LogError("{Reason} The day stops pushing to its month; the projections are re-derived from the event log.", reason);
+        await KeepOutOfStepAsync(cancellationToken);
+    }
+
+    private async Task KeepOutOfStepAsync(CancellationToken cancellationToken)
+    {
+        await state.WriteOwnStateAsync(cancellationToken);
+        if (!repairRequested)
+        {
+            // Until it is accepted, asked again at every flush (a failure is logged as a failed flush).
+            await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(outOfStep!);
+            repairRequested = true;
+        }
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace OrderFlow.Grains.Statistics;
 
 /// <summary>One month of one shard, day by day and hour by hour. Key: see <see cref="StatisticsKeys.Month"/>.</summary>
@@ -12,7 +14,7 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// <param name="rollup">The whole day, at <see cref="DayRollup.Revision"/>.</param>
     /// <param name="baseRevision">The revision of the day the month must hold for <paramref name="productsSince"/> to apply.</param>
     /// <param name="productsSince">Product sales the day counted after <paramref name="baseRevision"/>.</param>
-    /// <exception cref="InvalidOperationException">The month holds a revision older than the push but other than its base: the day and its month are out of step.</exception>
+    /// <exception cref="MonthOutOfStepException">The month holds a revision older than the push but other than its base: the day and its month are out of step (a repair from the log has been requested).</exception>
     Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince);
 
     /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
@@ -87,9 +89,13 @@ public sealed class MonthProductsState
 [GrainType(ProjectionGrainTypes.Month)]
 public sealed class MonthStatsGrain(
     [PersistentState("month", StatisticsOptions.StorageName)] IPersistentState<MonthStatsState> state,
-    [PersistentState("products", StatisticsOptions.StorageName)] IPersistentState<MonthProductsState> products) : Grain, IMonthStatsGrain
+    [PersistentState("products", StatisticsOptions.StorageName)] IPersistentState<MonthProductsState> products,
+    ILogger<MonthStatsGrain> logger) : Grain, IMonthStatsGrain
 {
     private bool registered;
+
+    /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
+    private bool repairRequested;
 
     public async Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince)
     {
@@ -101,8 +107,15 @@ public sealed class MonthStatsGrain(
 
         if (applied != baseRevision)
         {
-            throw new InvalidOperationException(
-                $"Month {this.GetPrimaryKeyString()} holds revision {applied} of day {day}; a push from revision {baseRevision} to {rollup.Revision} does not follow it.");
+            var message = $"Month {this.GetPrimaryKeyString()} holds revision {applied} of day {day}; a push from revision {baseRevision} to {rollup.Revision} does not follow it.";
+            if (!repairRequested)
+            {
+                logger.LogError("{Message} The projections are re-derived from the event log.", message);
+                await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(message);
+                repairRequested = true;
+            }
+
+            throw new MonthOutOfStepException(message);
         }
 
         // First, so that a failure here leaves the push to be sent again: the day's retry would

@@ -22,6 +22,16 @@ public interface IProjectionControl : IGrainWithIntegerKey
 
     /// <summary>Ends a rebuild: on success its generation starts serving (also when it parked something); on failure the old one stays.</summary>
     Task Finish(string id, long eventsProcessed, string? error, long parked = 0);
+
+    /// <summary>
+    /// Asks for every projection to be re-derived from the log, without anyone starting a rebuild:
+    /// they may count events the log no longer holds (storage lost writes) or be unable to go on
+    /// (a day and its month out of step). Starts a rebuild saying <paramref name="reason"/>; if one
+    /// is running, its scan may have read rows from before the loss, so another is queued to follow
+    /// it (requests made while one is queued are folded into that one). Returns the rebuild that
+    /// runs now.
+    /// </summary>
+    Task<RebuildStatus> RequestRepair(string reason);
 }
 
 [GenerateSerializer, Alias("orderflow.projections-state")]
@@ -37,6 +47,9 @@ public sealed class ProjectionsState
 
     /// <summary>The <see cref="ProjectionSchema"/> the active generation was written in; 0 when stored before versions were recorded.</summary>
     [Id(3)] public int ActiveSchema { get; set; }
+
+    /// <summary>Why a repair was requested while a rebuild ran (see <see cref="IProjectionControl.RequestRepair"/>): a rebuild for it starts when that one ends.</summary>
+    [Id(4)] public string? QueuedRepair { get; set; }
 }
 
 /// <summary>
@@ -89,7 +102,7 @@ public sealed class ProjectionControlGrain(
             logger.LogWarning(
                 "Projection generation {Generation} is stored in layout {Schema}; this build reads layout {Current}. Statistics are rebuilt from the event log and unavailable until then.",
                 state.State.ActiveGeneration, state.State.ActiveSchema, ProjectionSchema.Current);
-            await StartRebuild();
+            await BeginRebuildAsync($"Statistics were stored in layout {state.State.ActiveSchema}; this build reads layout {ProjectionSchema.Current}.");
         }
     }
 
@@ -102,6 +115,7 @@ public sealed class ProjectionControlGrain(
     {
         if (Running() is not { } running)
         {
+            await StartQueuedRepairAsync(); // its start failed, or the silo died between the end of the last rebuild and its start
             return;
         }
 
@@ -146,8 +160,51 @@ public sealed class ProjectionControlGrain(
             return (running, true);
         }
 
+        return (await BeginRebuildAsync(reason: null), false);
+    }
+
+    public async Task<RebuildStatus> RequestRepair(string reason)
+    {
+        if (Running() is { } running)
+        {
+            if (state.State.QueuedRepair is null)
+            {
+                state.State.QueuedRepair = reason;
+                await state.WriteOwnStateAsync();
+                logger.LogWarning("Projections will be re-derived from the event log once rebuild {Id} ends: {Reason}", running.Id, reason);
+            }
+
+            return running;
+        }
+
+        logger.LogWarning("Projections are re-derived from the event log: {Reason}", reason);
+        return await BeginRebuildAsync(reason);
+    }
+
+    private async Task StartQueuedRepairAsync()
+    {
+        if (state.State.QueuedRepair is { } reason && Running() is null)
+        {
+            try
+            {
+                await BeginRebuildAsync(reason);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Could not start the queued projection repair; retrying in {Interval}. Reason: {Reason}", RebuildWatch, reason);
+            }
+        }
+    }
+
+    /// <param name="reason">Why the rebuild started by itself; null when an operator asked for it.</param>
+    private async Task<RebuildStatus> BeginRebuildAsync(string? reason)
+    {
+        state.State.QueuedRepair = null; // this rebuild's scan starts after the request: it serves it
         var generation = ++state.State.LatestGeneration;
-        var status = new RebuildStatus(Guid.CreateVersion7().ToString("N"), RebuildState.Running, 0, time.GetUtcNow(), null, generation);
+        var status = new RebuildStatus(Guid.CreateVersion7().ToString("N"), RebuildState.Running, 0, time.GetUtcNow(), null, generation)
+        {
+            Reason = reason,
+        };
         state.State.Rebuilds.Add(status);
         if (state.State.Rebuilds.Count > KeptRebuilds)
         {
@@ -157,7 +214,7 @@ public sealed class ProjectionControlGrain(
         // Live events go to the new generation from here on (Targets), before the scan starts.
         await state.WriteOwnStateAsync();
         await GrainFactory.GetGrain<IProjectionRebuildGrain>(status.Id).Start(generation);
-        return (status, false);
+        return status;
     }
 
     public Task<RebuildStatus?> GetRebuild(string id) => Task.FromResult(state.State.Rebuilds.FirstOrDefault(r => r.Id == id));
@@ -195,6 +252,7 @@ public sealed class ProjectionControlGrain(
         }
 
         await state.WriteOwnStateAsync();
+        await StartQueuedRepairAsync();
     }
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);

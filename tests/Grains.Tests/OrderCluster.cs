@@ -73,6 +73,9 @@ public sealed class OrderCluster : IAsyncDisposable
                 ["EventStore:TableName"] = tableName,
                 ["EventStore:SnapshotInterval"] = SnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Dashboard:Enabled"] = "false",
+
+                // The silo's storage rollback watch writes every second: it would be counted among a command's requests.
+                ["EventStore:RollbackWatchInterval"] = "00:00:00",
             })
             .Build();
 
@@ -162,14 +165,21 @@ public sealed class OrderCluster : IAsyncDisposable
 /// <summary>Counts (and remembers) the HTTP requests a table client sends, retries included.</summary>
 public sealed class RequestCounter : HttpPipelineSynchronousPolicy
 {
-    private readonly ConcurrentQueue<string> sent = new();
+    private readonly ConcurrentQueue<(string Path, string Query)> sent = new();
 
-    public IReadOnlyList<string> Sent => [.. sent];
+    /// <summary>Method and path of each request.</summary>
+    public IReadOnlyList<string> Sent => [.. sent.Select(r => r.Path)];
+
+    /// <summary>Method, path and unescaped query (the filter of a query) of each request.</summary>
+    public IReadOnlyList<string> SentWithQuery => [.. sent.Select(r => r.Path + r.Query)];
 
     public void Reset() => sent.Clear();
 
-    public override void OnSendingRequest(HttpMessage message) =>
-        sent.Enqueue(message.Request.Method + " " + message.Request.Uri.ToUri().AbsolutePath);
+    public override void OnSendingRequest(HttpMessage message)
+    {
+        var uri = message.Request.Uri.ToUri();
+        sent.Enqueue((message.Request.Method + " " + uri.AbsolutePath, Uri.UnescapeDataString(uri.Query)));
+    }
 }
 
 /// <summary>One cluster per test class, on the assembly's Azurite, with its own events table.</summary>

@@ -60,7 +60,7 @@ public sealed class StorageErrorsTests
         var hang = (CancellationToken token) => Task.Delay(Timeout.Infinite, token);
 
         var write = await Assert.ThrowsAsync<Storage.StorageUnavailableException>(() =>
-            StorageErrors.TranslateWrite("s", TimeSpan.FromMilliseconds(50), hang, ct));
+            StorageErrors.TranslateWrite("s", TimeSpan.FromMilliseconds(50), async token => { await hang(token); return true; }, ct));
         var read = await Assert.ThrowsAsync<Storage.StorageUnavailableException>(() =>
             StorageErrors.Translate("s", TimeSpan.FromMilliseconds(50), hang, ct));
 

@@ -82,7 +82,7 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         await month.SetDay(3, new DayRollup { Revision = 1 }, 0, sold);
         Assert.Equal(2, (await month.GetProducts())["SKU-1"].Quantity);
 
-        var outOfStep = await Assert.ThrowsAsync<InvalidOperationException>(() => month.SetDay(3, new DayRollup { Revision = 3 }, 2, sold));
+        var outOfStep = await Assert.ThrowsAsync<MonthOutOfStepException>(() => month.SetDay(3, new DayRollup { Revision = 3 }, 2, sold));
         Assert.Contains("holds revision 1 of day 3", outOfStep.Message, StringComparison.Ordinal);
         Assert.Equal(2, (await month.GetProducts())["SKU-1"].Quantity);
         Assert.Equal(1, await month.RevisionOf(3));

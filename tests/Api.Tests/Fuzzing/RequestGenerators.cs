@@ -95,7 +95,8 @@ public static class RequestGenerators
         PathId.Select(id => "/api/admin/projections/rebuild/" + id),
         Gen.OneOfConst("/health/live", "/health/ready", "/openapi/v1.json", "/", "/index.html", "/live.js", "/live.css", "/scalar",
             "//api//orders", "/api/orders/%2e%2e/x", "/api/%2e%2e/health/live", "/api/orders/a%2fb/events", "/API/ORDERS/x",
-            "/api/orders/x/events/", "/api/stats/", "/api/stats/customers/", "/api/orders/x/unknown", "/nope", "/dashboard/x%00"));
+            "/api/orders/x/events/", "/api/stats/", "/api/stats/customers/", "/api/orders/x/unknown", "/nope", "/dashboard/x%00",
+            "/api/admin/parked", "/api/admin/parked?x=%00"));
 
     /// <summary>A placement body that breaks at least one rule (or is not a JSON object at all).</summary>
     private static readonly Gen<string> BrokenPlacement = Gen.Frequency(

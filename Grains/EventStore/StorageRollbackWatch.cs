@@ -1,0 +1,146 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Statistics;
+
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>
+/// Notices storage going back in time while this silo runs (a restore, an account failover to its
+/// recovery point, the emulator killed between its saves). Every
+/// <see cref="EventStoreOptions.RollbackWatchInterval"/> the silo replaces a row of its own in the
+/// watch table, conditional on the ETag of its last write. Nobody else writes that row, so finding it
+/// changed or gone means storage lost writes: the projections, which may count events the log no
+/// longer holds, are re-derived from the log (<see cref="IProjectionControl.RequestRepair"/>) at once,
+/// not only when an order that lost writes is next commanded (<see cref="Orders.OrderGrain"/>); and
+/// this silo's order activations stop trusting their cached views (<see cref="StorageRollbacks"/>).
+/// </summary>
+/// <remarks>
+/// The watch table sits beside the events table and is lost with it when the whole account goes
+/// back; one conditional write per silo and interval, contention-free.
+/// </remarks>
+public sealed class StorageRollbackWatch(
+    TableServiceClient service,
+    IOptions<EventStoreOptions> options,
+    StorageRollbacks rollbacks,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<StorageRollbackWatch> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private const string PartitionKey = "silos";
+    private const string BeatProperty = "Beat";
+
+    private readonly CancellationTokenSource stopping = new();
+    private readonly string rowKey = Guid.NewGuid().ToString("N");
+    private TableClient? table;
+    private Task? loop;
+
+    /// <summary>The watch table of an events table.</summary>
+    public static string TableNameFor(EventStoreOptions settings) => settings.TableName + "watch";
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(StorageRollbackWatch), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.RollbackWatchInterval > TimeSpan.Zero)
+        {
+            table = service.GetTableClient(TableNameFor(options.Value));
+            loop = Task.Run(RunAsync, CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        if (loop is null || table is null)
+        {
+            return;
+        }
+
+        await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        try
+        {
+            await table.DeleteEntityAsync(PartitionKey, rowKey, ETag.All, cancellationToken);
+        }
+        catch (Exception exception) when (exception is RequestFailedException or OperationCanceledException)
+        {
+            // A crashed silo leaves its row too: one small row, never read again.
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var interval = options.Value.RollbackWatchInterval;
+        long beat = 0;
+        ETag? written = null;
+        var failing = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var entity = new TableEntity(PartitionKey, rowKey) { [BeatProperty] = beat + 1, ["WrittenAt"] = time.GetUtcNow() };
+                if (written is not { } etag)
+                {
+                    await table!.CreateIfNotExistsAsync(stopping.Token);
+                    written = (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+                }
+                else
+                {
+                    try
+                    {
+                        written = (await table!.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+                    }
+                    catch (RequestFailedException failed) when (failed.Status is 404 or 412)
+                    {
+                        written = await ResolveAsync(beat, entity);
+                    }
+                }
+
+                beat++;
+                failing = false;
+            }
+            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            {
+                // Said once per outage: storage being down is reported where requests fail.
+                logger.Log(failing ? LogLevel.Debug : LogLevel.Warning, exception,
+                    "The storage rollback watch could not write its row; trying again every {Interval}.", interval);
+                failing = true;
+            }
+
+            try
+            {
+                await Task.Delay(interval, time, stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The row is not as this silo last wrote it. Either the SDK retried a write whose first attempt
+    /// landed (the row holds the beat being written), or storage lost writes.
+    /// </summary>
+    private async Task<ETag?> ResolveAsync(long beat, TableEntity entity)
+    {
+        var stored = await table!.GetEntityIfExistsAsync<TableEntity>(PartitionKey, rowKey, cancellationToken: stopping.Token);
+        if (stored.HasValue && stored.Value is { } row && row.GetInt64(BeatProperty) == beat + 1)
+        {
+            return row.ETag;
+        }
+
+        var found = stored.HasValue && stored.Value is { } older ? $"beat {older.GetInt64(BeatProperty)}" : "no row";
+        var reason = $"Storage lost writes: this silo's rollback watch row held beat {beat} and now holds {found}.";
+        logger.LogError("{Reason} Order activations of this silo read their logs again before answering; statistics are re-derived from the log.", reason);
+        rollbacks.Noticed();
+
+        // If this fails, the row stays as found and the next beat asks again.
+        await grains.GetGrain<IProjectionControl>(0).RequestRepair(reason);
+        return (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+    }
+}

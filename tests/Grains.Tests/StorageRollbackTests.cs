@@ -1,0 +1,125 @@
+using Azure;
+using Azure.Data.Tables;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Orders;
+using static OrderFlow.Grains.Tests.TestData;
+
+namespace OrderFlow.Grains.Tests;
+
+/// <summary>
+/// Storage lost writes the order's activation had confirmed (a restore, or an account failover to
+/// its recovery point) while the activation kept its cached view. The activation must not append
+/// after versions storage no longer holds: it finds out, reloads, and judges the command against
+/// what storage really holds.
+/// </summary>
+public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFixture<OrderClusterFixture>
+{
+    private readonly OrderCluster cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task AShipmentOfAnOrderWhosePaymentWasLostIsRefusedAndAPaymentSucceedsWithoutAGap()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.Succeeds(Place(id));
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Pay());
+
+        await RestoreAsync(id, saved, ct);
+
+        // The activation still holds "paid": a shipment is decided, and its append fails on the head.
+        var shipment = await grain.Execute(Ship(), new());
+        Assert.Equal(CommandErrorCode.InvalidTransition, shipment.Error?.Code);
+        Assert.Equal(["OrderPlaced"], (await cluster.EventsAsync(id, ct)).Select(e => e.Type));
+
+        var paid = await grain.Succeeds(Pay("pay-2"));
+        Assert.Equal((OrderStatus.Paid, 2), (paid.Status, paid.Version));
+        var events = await cluster.EventsAsync(id, ct);
+        Assert.Equal([(1, "OrderPlaced"), (2, "OrderPaid")], events.Select(e => (e.Version, e.Type)));
+        Assert.Contains("pay-2", events[1].Data, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACommandTheCachedViewWouldRefuseIsJudgedAgainstWhatStorageHolds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id), Pay());
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.SucceedAll(Ship(), Deliver());
+
+        await RestoreAsync(id, saved, ct);
+
+        // The cached view ("delivered") refuses a shipment and calls a repeated payment a replay; storage holds "paid".
+        var replay = await grain.Execute(Pay(), new());
+        Assert.True(replay.Replayed);
+        Assert.Equal((OrderStatus.Paid, 2), (replay.Order?.Status, replay.Order?.Version));
+        var shipped = await grain.Succeeds(Ship());
+        Assert.Equal((OrderStatus.Shipped, 3), (shipped.Status, shipped.Version));
+        Assert.Equal([1, 2, 3], (await cluster.EventsAsync(id, ct)).Select(e => e.Version));
+    }
+
+    [Fact]
+    public async Task AnOrderWhosePlacementWasLostIsPlacedAsNew()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id), Pay());
+
+        await RestoreAsync(id, [], ct);
+
+        Assert.Equal(CommandErrorCode.NotFound, (await grain.Execute(Ship(), new())).Error?.Code);
+        var placed = await grain.Succeeds(Place(id));
+        Assert.Equal((OrderStatus.Placed, 1), (placed.Status, placed.Version));
+        var events = await cluster.EventsAsync(id, ct);
+        Assert.Equal([(1, "OrderPlaced")], events.Select(e => (e.Version, e.Type)));
+    }
+
+    [Fact]
+    public async Task ALoadReadsTheHeadWithTheEventsAndARefusalCostsOneReadOfIt()
+    {
+        var requests = Assert.IsType<RequestCounter>(cluster.Requests);
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id), Pay());
+
+        // A refusal by an activation that has appended: one point read of the head, which has not moved.
+        requests.Reset();
+        Assert.Equal(CommandErrorCode.InvalidTransition, (await grain.Execute(Deliver(), new())).Error?.Code);
+        var sent = requests.SentWithQuery;
+        Assert.True(sent.Count == 1 && sent[0].Contains("RowKey='" + TableEventStore.HeadRowKey + "'", StringComparison.Ordinal),
+            "A refusal sent: " + string.Join(", ", sent));
+
+        // A new activation loads the newest snapshot, then the events after it and the head in one query
+        // (what follows in the background republishes the events after the stored publication marker).
+        await cluster.DeactivateAsync(id);
+        requests.Reset();
+        Assert.NotNull(await grain.Get());
+        sent = requests.SentWithQuery;
+        Assert.True(sent.Count >= 2, "A load sent: " + string.Join(", ", sent));
+        Assert.Contains("RowKey ge 'snapshot-' and", sent[0], StringComparison.Ordinal);
+        Assert.Contains("RowKey le '" + TableEventStore.HeadRowKey + "'", sent[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(sent, r => r.Contains("RowKey='" + TableEventStore.HeadRowKey + "'", StringComparison.Ordinal));
+    }
+
+    /// <summary>Puts the order's partition back as <paramref name="saved"/> had it: what a restore of the table does (rows get new ETags).</summary>
+    private async Task RestoreAsync(string orderId, List<TableEntity> saved, CancellationToken ct)
+    {
+        var keep = saved.Select(e => e.RowKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var row in await cluster.RowsAsync(orderId, ct))
+        {
+            if (!keep.Contains(row.RowKey))
+            {
+                await cluster.Table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct);
+            }
+        }
+
+        foreach (var row in saved)
+        {
+            await cluster.Table.UpsertEntityAsync(row, TableUpdateMode.Replace, ct);
+        }
+    }
+}
