@@ -132,6 +132,20 @@ public sealed class TableEventStore
             {
                 actions[^1] = new TableTransactionAction(TableTransactionActionType.UpdateReplace, entities[^1], etag);
             }
+            else if (expectedVersion > 0)
+            {
+                // A stream written before heads existed: no ETag says it still ends where the writer
+                // saw it end. A merge of nothing into the event row of the expected version fails
+                // unless that row exists, so an append after events storage lost cannot gap. (The
+                // head is inserted too, so this happens once per such stream.)
+                actions.Insert(0, new TableTransactionAction(
+                    TableTransactionActionType.UpdateMerge, new TableEntity(partitionKey, KeyEncoding.EventRowKey(expectedVersion)), ETag.All));
+                if (actions.Count > TableLimits.MaxEntitiesPerTransaction)
+                {
+                    throw new ArgumentException(
+                        $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record, head and, for a stream written before heads existed, a check of its last event); this one needs {actions.Count}.");
+                }
+            }
 
             try
             {

@@ -115,6 +115,30 @@ public sealed class StreamHeadTests(AzuriteFixture azurite) : EventStoreTestBase
     }
 
     [Fact]
+    public async Task A_stream_written_before_heads_existed_that_lost_its_last_events_refuses_an_append_after_them()
+    {
+        await Store.AppendAsync("legacy-lost", 0, [Event(1), Event(2), Event(3)], cancellationToken: Cancel);
+        await Table.DeleteEntityAsync(KeyEncoding.Encode("legacy-lost"), TableEventStore.HeadRowKey, ETag.All, Cancel);
+        var loaded = await Store.LoadLatestAsync("legacy-lost", Cancel);
+
+        // Storage loses version 3 (written before heads existed); a writer that had seen it appends version 4.
+        await Table.DeleteEntityAsync(KeyEncoding.Encode("legacy-lost"), KeyEncoding.EventRowKey(3), ETag.All, Cancel);
+        var before = await RowsAsync("legacy-lost");
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Store.AppendAsync("legacy-lost", 3, [Event(4)], head: ExpectedHead.Of(loaded.Head), cancellationToken: Cancel));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Store.AppendAsync("legacy-lost", 3, [Event(4)], cancellationToken: Cancel));
+
+        Assert.Equal(before, await RowsAsync("legacy-lost"));
+        Assert.Equal([1, 2], (await Store.ReadEventsAsync("legacy-lost", 1, 10, Cancel)).Select(e => e.Version));
+
+        // Appending after what storage holds works, and leaves a head.
+        var head = await Store.AppendAsync("legacy-lost", 2, [Event(3)], head: ExpectedHead.None, cancellationToken: Cancel);
+        Assert.Equal(3, head!.Version);
+        Assert.Equal([1, 2, 3], (await Store.ReadEventsAsync("legacy-lost", 1, 10, Cancel)).Select(e => e.Version));
+    }
+
+    [Fact]
     public async Task The_head_never_appears_among_events()
     {
         await Store.AppendAsync("hidden", 0, [Event(1), Event(2)], cancellationToken: Cancel);
