@@ -16,8 +16,9 @@ namespace OrderFlow.Grains.EventStore;
 /// A failed write (<see cref="TranslateWrite{T}"/>) is told apart further: if its request may have
 /// reached storage (a timeout, a connection lost mid-request, a server-side timeout, or any attempt
 /// of a retry sequence that ended so), its outcome is unknown: it may have been applied, or may
-/// still be. Only a request that storage refused (throttled, busy) or that never left (connection
-/// refused, name not resolved) is known to have written nothing.
+/// still be. Only a request that never left (connection refused, name not resolved), or a retry
+/// sequence every attempt of which was refused so, is known to have written nothing: a final
+/// "busy" or "throttled" answer may follow an attempt that timed out.
 /// </remarks>
 internal static class StorageErrors
 {
@@ -38,7 +39,10 @@ internal static class StorageErrors
     {
         RequestFailedException { Status: 0, InnerException: { } inner } => MayHaveReachedStorage(inner),
         RequestFailedException { Status: 0 } => true,
-        RequestFailedException failed => failed.Status is not ((int)HttpStatusCode.ServiceUnavailable or (int)HttpStatusCode.TooManyRequests),
+        // Even a refusal (503 busy, 429 throttled) may end a retry sequence whose earlier attempt
+        // timed out after reaching storage: the SDK returns the last answer and drops the earlier
+        // attempts' errors. Only failures that carry every attempt (below) can say more.
+        RequestFailedException => true,
         AggregateException aggregate => aggregate.InnerExceptions.Count == 0 || aggregate.InnerExceptions.Any(MayHaveReachedStorage),
         HttpRequestException request => !NeverSent(request),
         _ => true,
