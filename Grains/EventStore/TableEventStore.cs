@@ -204,9 +204,10 @@ public sealed class TableEventStore
             var slice = new StreamSlice(snapshot, events, head);
             if (head is not null && head.Version != slice.Version)
             {
-                // Only writers of an earlier build (during a rolling upgrade) or a restore of some rows
-                // but not others get here. The events are the truth: the next append is made after
-                // the last of them and replaces this head, conditional on the ETag read just now.
+                // Writers of an earlier build (during a rolling upgrade), or storage that kept or
+                // restored some rows of a transaction but not others. The events are the truth: the
+                // next append is made after the last of them and replaces this head, conditional on
+                // the ETag read just now.
                 logger.LogError(
                     "Stream {StreamId}: its head row records version {HeadVersion} but its events end at version {Version}; going by the events.",
                     streamId, head.Version, slice.Version);

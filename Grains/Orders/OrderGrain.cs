@@ -54,6 +54,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// <summary>How often a command is re-validated after losing a race to another writer before giving up.</summary>
     private const int MaxConflictRetries = 5;
 
+    /// <summary>Tries of a projection repair request, a second apart and doubling (about a minute in all).</summary>
+    private const int RepairRequestAttempts = 7;
+
     private readonly TableEventStore store;
     private readonly ChangeIndex changes;
     private readonly TimeProvider time;
@@ -427,15 +430,33 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         _ = RequestRepairAsync($"Order '{OrderId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
     }
 
+    /// <summary>
+    /// Asks in the background, retrying with back-off: a loss shallower than the rollback watch's
+    /// interval is noticed by no one else, so a request that fails once must not be the end of it.
+    /// </summary>
     private async Task RequestRepairAsync(string reason)
     {
-        try
+        var wait = TimeSpan.FromSeconds(1);
+        for (var attempt = 1; ; attempt++)
         {
-            await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(reason);
-        }
-        catch (Exception exception)
-        {
-            logger.LogError(exception, "Order {OrderId}: asking for the statistics to be re-derived from the log failed; start a rebuild (POST /api/admin/projections/rebuild). Reason: {Reason}", OrderId, reason);
+            try
+            {
+                await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(reason);
+                return;
+            }
+            catch (Exception exception) when (attempt < RepairRequestAttempts)
+            {
+                logger.LogWarning(exception, "Order {OrderId}: asking for the statistics to be re-derived from the log failed; retrying in {Wait}.", OrderId, wait);
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "Order {OrderId}: asking for the statistics to be re-derived from the log failed {Attempts} times; start a rebuild (POST /api/admin/projections/rebuild). Reason: {Reason}",
+                    OrderId, attempt, reason);
+                return;
+            }
+
+            await Task.Delay(wait, time);
+            wait *= 2;
         }
     }
 

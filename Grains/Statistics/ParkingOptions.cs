@@ -14,10 +14,12 @@ public sealed class ParkingOptions
     public int FlushFailuresBeforeParking { get; set; } = 3;
 
     /// <summary>The wait after <paramref name="attempts"/> failures: doubling from <see cref="FirstRetry"/>, at most <see cref="MaxRetry"/>.</summary>
-    public TimeSpan Backoff(int attempts)
+    public TimeSpan Backoff(int attempts) => Doubling(FirstRetry, MaxRetry, attempts);
+
+    /// <summary>The wait after <paramref name="attempts"/> failures: <paramref name="first"/>, doubling, at most <paramref name="max"/>.</summary>
+    public static TimeSpan Doubling(TimeSpan first, TimeSpan max, int attempts)
     {
         var doublings = Math.Clamp(attempts - 1, 0, 30);
-        var ticks = Math.Min(FirstRetry.Ticks * (double)(1L << doublings), MaxRetry.Ticks);
-        return TimeSpan.FromTicks((long)ticks);
+        return TimeSpan.FromTicks((long)Math.Min(first.Ticks * (double)(1L << doublings), max.Ticks));
     }
 }

@@ -150,8 +150,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     private async Task FailedAsync(Exception exception, DateTimeOffset now, bool parkIfDue)
     {
         consecutiveFailures++;
-        var backoff = TimeSpan.FromTicks((long)Math.Min(
-            Settings.FlushInterval.Ticks * (double)(1L << Math.Min(consecutiveFailures - 1, 30)), Math.Max(Parking.MaxRetry.Ticks, Settings.FlushInterval.Ticks)));
+        var backoff = ParkingOptions.Doubling(Settings.FlushInterval, TimeSpan.FromTicks(Math.Max(Parking.MaxRetry.Ticks, Settings.FlushInterval.Ticks)), consecutiveFailures);
         nextAttempt = now + backoff;
         if (exception is ProjectionStateTooLargeException)
         {
