@@ -191,10 +191,12 @@ fi
 base_url="$(browsable_url "${api_urls[0]}")"
 cat <<EOF
 
-  API                      $base_url
+  Live statistics page     $base_url/
+  Orders API               $base_url/api/orders/{id}   (POST $base_url/api/orders to place one; see README)
   API reference (Scalar)   $base_url/scalar
+  OpenAPI document         $base_url/openapi/v1.json
   Orleans Dashboard        $base_url/dashboard
-  Readiness                $base_url/health/ready
+  Health                   $base_url/health/live, $base_url/health/ready
   Azurite                  blob 127.0.0.1:$AZURITE_BLOB_PORT, queue 127.0.0.1:$AZURITE_QUEUE_PORT, table 127.0.0.1:$AZURITE_TABLE_PORT
   Data                     $DATA_DIR/
 

@@ -91,8 +91,9 @@ ensure_azurite() {
     return 0
   fi
   info "Installing the npm packages of package-lock.json with npm ci (${stale:-azurite} missing or outdated)..."
-  # The EBADENGINE warnings npm prints on Node 20 are harmless: Azurite runs on Node 20.
-  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed; see the output above"
+  # Azurite declares Node 22 but runs on Node 20, where npm would print a screenful of harmless
+  # EBADENGINE warnings: only errors are shown.
+  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
   [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
 }
 
