@@ -42,7 +42,8 @@ public static class OperationsApi
         app.MapScalarApiReference(options => options.WithTitle("OrderFlow API")).AllowAnonymous();
         if (OrderFlow.Silo.OrderFlowSiloExtensions.DashboardEnabled(app.Configuration))
         {
-            app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin);
+            // Its internal routes are the dashboard's own business, not this API's: kept out of the OpenAPI document.
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
         }
         return app;
     }

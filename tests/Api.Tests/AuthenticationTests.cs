@@ -196,6 +196,23 @@ public sealed class AuthenticationTests(ApiHostFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_OpenAPI_document_holds_only_the_system_s_own_routes_each_in_a_titled_group()
+    {
+        using var response = await host.Anonymous.GetAsync("/openapi/v1.json");
+
+        var document = await response.AssertJsonAsync(HttpStatusCode.OK);
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            Assert.False(path.Name.StartsWith("/dashboard", StringComparison.Ordinal), $"The OpenAPI document lists the dashboard's internal route {path.Name}.");
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                Assert.True(operation.Value.TryGetProperty("tags", out var tags) && tags.GetArrayLength() > 0,
+                    $"{operation.Name.ToUpperInvariant()} {path.Name} is in no titled group.");
+            }
+        }
+    }
+
+    [Fact]
     public async Task Ready_reports_healthy_storage_and_cluster()
     {
         // Each check has under a second (see ReadinessTests); on a machine busy with the other
