@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Xml;
 using OrderFlow.Api.Auth;
@@ -16,6 +17,11 @@ public static class StatisticsApi
 
     public const int MaxListSize = 1000;
 
+    /// <summary>OpenAPI text of the one range rule, <see cref="StatsRange"/>.</summary>
+    public const string RangeRule =
+        "Times are ISO 8601 of any precision and offset. Statistics are kept per minute: a minute counts when its start lies in [from, to), "
+        + "so both ends take effect rounded up to the whole minute (UTC).";
+
     /// <summary>The longest duration a parameter may name (olderThan): 36,500 days, about 100 years.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_500);
 
@@ -27,9 +33,13 @@ public static class StatisticsApi
         var stats = endpoints.MapGroup("/api/stats").WithTags("Statistics").RequireAuthorization(ApiPolicies.Read);
         stats.MapGet("/summary", Summary).WithName("GetSummary")
             .WithSummary("Counts, money, funnel and stage latency within [from, to) by event time; all time without a range")
+            .WithDescription(RangeRule + " An absent from or to leaves that end open (all time). The answer's from and to echo the effective range.")
             .Produces<SummaryReport>().ProducesValidationProblem();
         stats.MapGet("/timeseries", TimeSeries).WithName("GetTimeSeries")
-            .WithSummary("Minute, hour or day buckets over [from, to) by event time")
+            .WithSummary("Minute, hour or day buckets (UTC) over [from, to) by event time; to defaults to now, from to the last 60 buckets")
+            .WithDescription(RangeRule + " Buckets are whole UTC minutes, hours or days; the first and last may be partial "
+                + "(partial: true, counting only their covered from..to). Without to: now. Without from: the 60 buckets that end with "
+                + "the one holding to. At most 10,000 buckets. The answer's from and to echo the effective range.")
             .Produces<TimeSeriesReport>().ProducesValidationProblem();
         stats.MapGet("/products", Products).WithName("GetTopProducts")
             .WithSummary("Best-selling products of paid orders, by revenue or quantity")
@@ -52,7 +62,10 @@ public static class StatisticsApi
 
     public sealed record StuckOrdersResponse(IReadOnlyList<StuckOrder> Orders);
 
-    private static async Task<IResult> Summary(string? from, string? to, IGrainFactory grains)
+    private static async Task<IResult> Summary(
+        [Description("Start of the range (inclusive), ISO 8601 of any precision; rounded up to the minute. Absent: from the first event.")] string? from,
+        [Description("End of the range (exclusive), ISO 8601 of any precision; rounded up to the minute, so the minute holding it counts. Absent: to the last event.")] string? to,
+        IGrainFactory grains)
     {
         var errors = new Dictionary<string, string[]>();
         var start = Time(from, "from", errors);
@@ -70,11 +83,16 @@ public static class StatisticsApi
         return TypedResults.Ok(await grains.GetGrain<IStatisticsGrain>(0).Summary(start, end));
     }
 
-    private static async Task<IResult> TimeSeries(string? from, string? to, string? interval, IGrainFactory grains)
+    private static async Task<IResult> TimeSeries(
+        [Description("Start of the range (inclusive), ISO 8601 of any precision; rounded up to the minute. Absent: the start of the 60th bucket back from to.")] string? from,
+        [Description("End of the range (exclusive), ISO 8601 of any precision; rounded up to the minute, so the minute holding it counts. Absent: now.")] string? to,
+        [Description("Bucket length: minute, hour or day (UTC). Required.")] string? interval,
+        IGrainFactory grains,
+        TimeProvider clock)
     {
         var errors = new Dictionary<string, string[]>();
-        var start = Time(from, "from", errors, required: true);
-        var end = Time(to, "to", errors, required: true);
+        var start = Time(from, "from", errors);
+        var end = Time(to, "to", errors);
         StatsInterval? step = interval switch
         {
             "minute" => StatsInterval.Minute,
@@ -89,16 +107,14 @@ public static class StatisticsApi
 
         if (errors.Count == 0)
         {
-            var length = step switch { StatsInterval.Minute => TimeSpan.FromMinutes(1), StatsInterval.Hour => TimeSpan.FromHours(1), _ => TimeSpan.FromDays(1) };
+            end ??= Now(clock);
+            var effectiveTo = StatsRange.MinuteCeiling(end!.Value);
+            start ??= StatsRange.DefaultFrom(effectiveTo, step!.Value, UtcDateTimeOffsetConverter.MinTime);
             if (start > end)
             {
-                errors["from"] = ["must not be after to"];
+                errors["from"] = [to is null ? "must not be after to (now, when to is absent)" : "must not be after to"];
             }
-            else if (start!.Value.Ticks % length.Ticks != 0 || end!.Value.Ticks % length.Ticks != 0)
-            {
-                errors[start.Value.Ticks % length.Ticks != 0 ? "from" : "to"] = [$"must start a whole {interval} (UTC) for interval={interval}"];
-            }
-            else if ((end.Value - start.Value).Ticks / length.Ticks > MaxBuckets)
+            else if (StatsRange.BucketCount(StatsRange.MinuteCeiling(start.Value), effectiveTo, step!.Value) > MaxBuckets)
             {
                 errors["to"] = [string.Create(CultureInfo.InvariantCulture, $"the range spans more than {MaxBuckets:N0} {interval} buckets")];
             }
@@ -143,7 +159,7 @@ public static class StatisticsApi
     private static async Task<IResult> Alerts(string? since, string? limit, IGrainFactory grains)
     {
         var errors = new Dictionary<string, string[]>();
-        var start = Time(since, "since", errors, mustBeWholeMinute: false);
+        var start = Time(since, "since", errors);
         var count = Count(limit, "limit", 100, errors);
         if (errors.Count > 0)
         {
@@ -178,27 +194,23 @@ public static class StatisticsApi
         return TypedResults.Ok(new StuckOrdersResponse(await grains.GetGrain<IStatisticsGrain>(0).Stuck(state!.Value, age, count)));
     }
 
-    private static DateTimeOffset? Time(string? text, string name, Dictionary<string, string[]> errors, bool required = false, bool mustBeWholeMinute = true)
+    /// <summary>The current time, within what a parameter may name (a clock past the last allowed time answers as that time).</summary>
+    private static DateTimeOffset Now(TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        return now > UtcDateTimeOffsetConverter.MaxTime ? UtcDateTimeOffsetConverter.MaxTime : now;
+    }
+
+    private static DateTimeOffset? Time(string? text, string name, Dictionary<string, string[]> errors)
     {
         if (text is null)
         {
-            if (required)
-            {
-                errors[name] = ["is required"];
-            }
-
             return null;
         }
 
         if (!UtcDateTimeOffsetConverter.TryParseQuery(text, out var time))
         {
             errors[name] = [UtcDateTimeOffsetConverter.Rule];
-            return null;
-        }
-
-        if (mustBeWholeMinute && time.Ticks % TimeSpan.TicksPerMinute != 0)
-        {
-            errors[name] = ["must be a whole minute (UTC): statistics are kept per minute"];
             return null;
         }
 

@@ -2,7 +2,8 @@ namespace OrderFlow.Statistics;
 
 /// <summary>
 /// Reads the statistics projections: merges the sharded, time-bucketed grains that consume the
-/// order event stream. Ranges are by event time, From inclusive, To exclusive, on whole minutes (UTC).
+/// order event stream. Ranges are by event time, From inclusive, To exclusive, of any alignment:
+/// both ends are rounded up to the minute (<see cref="StatsRange"/>), the resolution kept.
 /// </summary>
 [Alias("orderflow.statistics")]
 public interface IStatisticsGrain : IGrainWithIntegerKey
@@ -11,7 +12,7 @@ public interface IStatisticsGrain : IGrainWithIntegerKey
     [Alias("summary")]
     Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to);
 
-    /// <summary>Buckets of <paramref name="interval"/> covering [from, to); from and to lie on interval boundaries.</summary>
+    /// <summary>The UTC buckets of <paramref name="interval"/> overlapping [from, to); the edge buckets count only the part covered.</summary>
     [Alias("timeseries")]
     Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval);
 

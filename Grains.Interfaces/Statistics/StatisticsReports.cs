@@ -19,7 +19,10 @@ public sealed record CurrencyTotals(
     [property: Id(3)] long Payments,
     [property: Id(4)] decimal? AverageOrderValue);
 
-/// <summary>GET /api/stats/summary: everything that happened within [From, To) by event time.</summary>
+/// <summary>
+/// GET /api/stats/summary: everything that happened within [From, To) by event time; From and To are
+/// the effective range (rounded up to the minute, see <see cref="StatsRange"/>), null for no bound.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orderflow.summary-report")]
 public sealed record SummaryReport(
     [property: Id(0)] DateTimeOffset? From,
@@ -34,7 +37,11 @@ public sealed record SummaryReport(
     [property: Id(9)] IReadOnlyDictionary<string, LatencyPercentiles> Latency,
     [property: Id(10)] IReadOnlyDictionary<string, CurrencyTotals> ByCurrency);
 
-/// <summary>One bucket of GET /api/stats/timeseries, [Start, Start + interval).</summary>
+/// <summary>
+/// One bucket of GET /api/stats/timeseries, [Start, Start + interval) in UTC. A bucket the range
+/// covers only in part is <see cref="Partial"/> and counts only [From, To), the part covered; for a
+/// whole bucket From is Start and To its end.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orderflow.timeseries-bucket")]
 public sealed record TimeSeriesBucket(
     [property: Id(0)] DateTimeOffset Start,
@@ -45,7 +52,10 @@ public sealed record TimeSeriesBucket(
     [property: Id(5)] long Cancelled,
     [property: Id(6)] long Refunded,
     [property: Id(7)] decimal Revenue,
-    [property: Id(8)] decimal Refunds);
+    [property: Id(8)] decimal Refunds,
+    [property: Id(9)] bool Partial,
+    [property: Id(10)] DateTimeOffset From,
+    [property: Id(11)] DateTimeOffset To);
 
 /// <summary>The intervals a time series can be cut into.</summary>
 [GenerateSerializer, Alias("orderflow.stats-interval")]
@@ -56,10 +66,13 @@ public enum StatsInterval
     Day,
 }
 
+/// <summary>GET /api/stats/timeseries: the buckets overlapping the effective range [From, To) (rounded up to the minute).</summary>
 [GenerateSerializer, Immutable, Alias("orderflow.timeseries-report")]
 public sealed record TimeSeriesReport(
     [property: Id(0)] StatsInterval Interval,
-    [property: Id(1)] IReadOnlyList<TimeSeriesBucket> Buckets);
+    [property: Id(1)] IReadOnlyList<TimeSeriesBucket> Buckets,
+    [property: Id(2)] DateTimeOffset From,
+    [property: Id(3)] DateTimeOffset To);
 
 /// <summary>A product's sales: quantity and revenue of paid orders (in the orders' currencies, not converted).</summary>
 [GenerateSerializer, Immutable, Alias("orderflow.product-sales")]

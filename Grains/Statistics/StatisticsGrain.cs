@@ -27,6 +27,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
     public async Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to)
     {
+        from = from is { } f ? StatsRange.MinuteCeiling(f) : null;
+        to = to is { } t ? StatsRange.MinuteCeiling(t) : null;
         var generation = await ActiveGeneration();
         var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
         var start = from ?? (months.Count > 0 ? MonthStart(months[0]) : DateTimeOffset.UnixEpoch);
@@ -35,52 +37,88 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return ToSummary(from, to, total);
     }
 
+    /// <summary>
+    /// Whole buckets come from the hourly rollups of the month grains (whole minutes from the day
+    /// grains for interval=minute); a partial first or last bucket is added up from the minutes it covers.
+    /// </summary>
     public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
+        from = StatsRange.MinuteCeiling(from);
+        to = StatsRange.MinuteCeiling(to);
         var generation = await ActiveGeneration();
         var byStart = new Dictionary<DateTimeOffset, SeriesTotals>();
-        void Add(DateTimeOffset start, SeriesTotals totals)
-        {
-            if (start >= from && start < to)
-            {
-                byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(totals) : new SeriesTotals().Merge(totals);
-            }
-        }
+        void Add(DateTimeOffset start, SeriesTotals totals) =>
+            byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(totals) : new SeriesTotals().Merge(totals);
 
-        if (interval == StatsInterval.Minute)
+        async Task AddMinutesAsync(DateTimeOffset pieceFrom, DateTimeOffset pieceTo)
         {
-            foreach (var (dayStart, minutes) in await MinutesAsync(generation, from, to))
+            foreach (var (dayStart, minutes) in await MinutesAsync(generation, pieceFrom, pieceTo))
             {
                 foreach (var (minute, bucket) in minutes)
                 {
-                    Add(dayStart.AddMinutes(minute), SeriesTotals.Of([bucket]));
-                }
-            }
-        }
-        else
-        {
-            foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(from), DayOf(to.AddTicks(-1)).AddDays(1)))
-            {
-                foreach (var (hour, totals) in rollup.Hours)
-                {
-                    Add(interval == StatsInterval.Hour ? dayStart.AddHours(hour) : dayStart, totals);
+                    var start = dayStart.AddMinutes(minute);
+                    if (start >= pieceFrom && start < pieceTo)
+                    {
+                        Add(StatsRange.Floor(start, interval), SeriesTotals.Of([bucket]));
+                    }
                 }
             }
         }
 
-        var step = interval switch { StatsInterval.Minute => TimeSpan.FromMinutes(1), StatsInterval.Hour => TimeSpan.FromHours(1), _ => TimeSpan.FromDays(1) };
+        if (from < to)
+        {
+            // [from, to) = a partial head, whole buckets [wholeFrom, wholeTo), a partial tail; any may be empty.
+            var wholeFrom = Min(StatsRange.Ceiling(from, interval), to);
+            var wholeTo = Max(StatsRange.Floor(to, interval), wholeFrom);
+            if (from < wholeFrom)
+            {
+                await AddMinutesAsync(from, wholeFrom);
+            }
+
+            if (wholeTo < to)
+            {
+                await AddMinutesAsync(wholeTo, to);
+            }
+
+            if (wholeFrom < wholeTo)
+            {
+                if (interval == StatsInterval.Minute)
+                {
+                    await AddMinutesAsync(wholeFrom, wholeTo);
+                }
+                else
+                {
+                    foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1)))
+                    {
+                        foreach (var (hour, totals) in rollup.Hours)
+                        {
+                            var hourStart = dayStart.AddHours(hour);
+                            if (hourStart >= wholeFrom && hourStart < wholeTo)
+                            {
+                                Add(StatsRange.Floor(hourStart, interval), totals);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var step = StatsRange.Step(interval);
         var buckets = new List<TimeSeriesBucket>();
-        for (var start = from; start < to; start += step)
+        for (var start = from < to ? StatsRange.Floor(from, interval) : to; start < to; start += step)
         {
             var b = byStart.GetValueOrDefault(start) ?? new SeriesTotals();
+            var coveredFrom = Max(start, from);
+            var coveredTo = Min(start + step, to);
             buckets.Add(new TimeSeriesBucket(
                 start,
                 b.EnteredCount(OrderStatus.Placed), b.EnteredCount(OrderStatus.Paid), b.EnteredCount(OrderStatus.Shipped),
                 b.EnteredCount(OrderStatus.Delivered), b.EnteredCount(OrderStatus.Cancelled), b.EnteredCount(OrderStatus.Refunded),
-                b.Revenue, b.Refunds));
+                b.Revenue, b.Refunds,
+                coveredFrom != start || coveredTo != start + step, coveredFrom, coveredTo));
         }
 
-        return new TimeSeriesReport(interval, buckets);
+        return new TimeSeriesReport(interval, buckets, from, to);
     }
 
     public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
@@ -250,6 +288,10 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         new(h.Percentile(0.50), h.Percentile(0.95), h.Percentile(0.99), h.Count);
 
     private static IEnumerable<int> Shards() => Enumerable.Range(0, OrderEventStreams.ShardCount);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private static DateTimeOffset DayOf(DateTimeOffset time) => new(time.UtcDateTime.Date, TimeSpan.Zero);
 

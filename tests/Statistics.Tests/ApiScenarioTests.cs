@@ -65,12 +65,17 @@ public sealed class ApiScenarioTests(StatsApiFixture fixture)
                 (day0.AddHours(50), day0.AddHours(50).AddMinutes(37)),
                 (day0.AddHours(40), null),
                 (null, day0.AddHours(20)),
+                (day0.AddHours(7).AddMinutes(3).AddSeconds(20.5), day0.AddHours(31).AddMinutes(8).AddSeconds(59)), // issue 9: any alignment
             ],
             [
                 (day0.AddHours(30), day0.AddHours(32), StatsInterval.Minute),
                 (day0.AddDays(2).AddHours(-1), day0.AddDays(2).AddHours(1), StatsInterval.Minute),
                 (day0.AddDays(1), day0.AddDays(2), StatsInterval.Hour),
                 (day0, day0.AddDays(3), StatsInterval.Day),
+                (day0.AddHours(5).AddMinutes(13).AddSeconds(17.25), day0.AddHours(29).AddMinutes(47).AddSeconds(3), StatsInterval.Hour), // issue 9: partial edges
+                (day0.AddHours(7).AddMinutes(30), day0.AddDays(2).AddHours(3).AddMinutes(12).AddSeconds(30), StatsInterval.Day),
+                (day0.AddHours(30).AddMinutes(5).AddSeconds(1), day0.AddHours(30).AddMinutes(50), StatsInterval.Hour), // within one bucket
+                (day0.AddHours(30).AddMinutes(16).AddSeconds(40), day0.AddHours(30).AddMinutes(21).AddSeconds(10), StatsInterval.Minute),
             ],
             [10, 1000]);
         var settled = await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(45), ct);
@@ -150,12 +155,12 @@ public sealed class ApiScenarioTests(StatsApiFixture fixture)
 
         Assert.Equal(StatsCheck.Time(day0), Utc(summary.GetProperty("from")));
         var series = await JsonAsync(http, $"/api/stats/timeseries?{range}&interval=hour", ct);
-        Members(series, "interval", "buckets");
+        Members(series, "interval", "buckets", "from", "to");
         Assert.Equal("hour", series.GetProperty("interval").GetString());
         Assert.Equal(24, series.GetProperty("buckets").GetArrayLength());
         foreach (var bucket in series.GetProperty("buckets").EnumerateArray())
         {
-            Members(bucket, "start", "placed", "paid", "shipped", "delivered", "cancelled", "refunded", "revenue", "refunds");
+            Members(bucket, "start", "placed", "paid", "shipped", "delivered", "cancelled", "refunded", "revenue", "refunds", "partial", "from", "to");
             Utc(bucket.GetProperty("start"));
         }
 

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Statistics.Tests.Model;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -10,16 +12,13 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
 {
     [Theory]
     [InlineData("/api/stats/summary?from=2020-03-02T00:00:00Z&to=2020-03-01T00:00:00Z", "from")] // from after to
-    [InlineData("/api/stats/summary?from=2020-03-01T10:00:30Z&to=2020-03-02T00:00:00Z", "from")] // not a whole minute
-    [InlineData("/api/stats/summary?from=2020-03-01T00:00:00Z&to=2020-03-01T10:00:00.500Z", "to")]
     [InlineData("/api/stats/summary?from=yesterday", "from")]
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-02T00:00:00Z&interval=week", "interval")]
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-02T00:00:00Z", "interval")]
-    [InlineData("/api/stats/timeseries?to=2020-03-02T00:00:00Z&interval=hour", "from")] // from missing
-    [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&interval=hour", "to")] // to missing
-    [InlineData("/api/stats/timeseries?from=2020-03-01T10:30:00Z&to=2020-03-01T12:00:00Z&interval=hour", "from")] // not on an hour
-    [InlineData("/api/stats/timeseries?from=2020-03-01T10:00:00Z&to=2020-03-01T12:30:00Z&interval=hour", "to")]
-    [InlineData("/api/stats/timeseries?from=2020-03-01T06:00:00Z&to=2020-03-03T00:00:00Z&interval=day", "from")] // not on a day
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&interval=hour", "to")] // to defaults to now: far more than 10,000 hours
+    [InlineData("/api/stats/timeseries?from=2999-01-01T00:00:00Z&interval=hour", "from")] // after to, which defaults to now
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-07T22:40:00.001Z&interval=minute", "to")] // rounded up: 10,001 buckets
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:30:00Z&to=2021-04-21T16:00:01Z&interval=hour", "to")] // 10,001 hours, partial at both ends
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-07T22:41:00Z&interval=minute", "to")] // 10,001 buckets
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2047-07-19T00:00:00Z&interval=day", "to")] // 10,001 days
     [InlineData("/api/stats/timeseries?from=2020-03-02T00:00:00Z&to=2020-03-01T00:00:00Z&interval=day", "from")] // from after to
@@ -108,6 +107,18 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-07T22:40:00Z&interval=minute", 10_000)] // exactly 10,000: allowed
     [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-01T00:00:00Z&interval=hour", 0)] // an empty range
     [InlineData("/api/stats/timeseries?from=2020-03-01T02:00:00%2B02:00&to=2020-03-02T00:00:00Z&interval=day", 1)] // an offset that lands on midnight UTC
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00.001Z&to=2020-03-07T22:40:00Z&interval=minute", 9_999)] // from rounds up a minute
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:00:00Z&to=2020-03-07T22:39:00.001Z&interval=minute", 10_000)] // to rounds up a minute
+    [InlineData("/api/stats/timeseries?from=2020-03-01T00:30:00Z&to=2021-04-21T16:00:00Z&interval=hour", 10_000)] // partial first hour
+    [InlineData("/api/stats/timeseries?from=2020-03-01T10:30:00Z&to=2020-03-01T12:00:00Z&interval=hour", 2)] // issue 9: once a 400 (from not on an hour)
+    [InlineData("/api/stats/timeseries?from=2020-03-01T10:00:00Z&to=2020-03-01T12:30:00Z&interval=hour", 3)] // issue 9: once a 400 (to not on an hour)
+    [InlineData("/api/stats/timeseries?from=2020-03-01T06:00:00Z&to=2020-03-03T00:00:00Z&interval=day", 2)] // issue 9: once a 400 (from not on a day)
+    [InlineData("/api/stats/timeseries?from=2020-03-01T10:00:30Z&to=2020-03-01T10:00:45Z&interval=hour", 0)] // no minute starts within
+    [InlineData("/api/stats/timeseries?from=2020-03-01T10:00:30Z&to=2020-03-01T10:01:30Z&interval=hour", 1)] // one minute starts within
+    [InlineData("/api/stats/timeseries?to=2020-03-02T00:00:00Z&interval=hour", 60)] // issue 9: once a 400 (from missing); 60 buckets by default
+    [InlineData("/api/stats/timeseries?to=2020-03-02T00:00:00.5Z&interval=day", 60)]
+    [InlineData("/api/stats/timeseries?to=1601-01-01T00:00:00Z&interval=day", 0)] // no time before the earliest allowed
+    [InlineData("/api/stats/timeseries?to=1601-01-02T00:00:00Z&interval=day", 1)]
     public async Task Boundary_ranges_are_answered(string path, int buckets)
     {
         using var response = await fixture.Host.Http.GetAsync(path, TestContext.Current.CancellationToken);
@@ -119,6 +130,9 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
 
     [Theory]
     [InlineData("/api/stats/summary?from=2020-03-01T00:00:00Z&to=2020-03-01T00:00:00Z")]
+    [InlineData("/api/stats/summary?from=2020-03-01T10:00:30Z&to=2020-03-02T00:00:00Z")] // issue 9: once a 400 (not a whole minute)
+    [InlineData("/api/stats/summary?from=2020-03-01T00:00:00Z&to=2020-03-01T10:00:00.500Z")] // issue 9: once a 400
+    [InlineData("/api/stats/summary?from=9998-12-31T23:59:59.999Z&to=9999-01-01T00:00:00Z")]
     [InlineData("/api/stats/summary?from=2020-03-01T00:00:00Z")]
     [InlineData("/api/stats/summary?to=2020-03-01T00:00:00Z")]
     [InlineData("/api/stats/stuck?status=shipped&olderThan=P1D")]
@@ -134,4 +148,91 @@ public sealed class ParameterValidationTests(StatsApiFixture fixture)
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: expected 200, got {(int)response.StatusCode}: {body}");
     }
+
+    /// <summary>Issue 9: "up to now" was a 400 because now is not on a bucket boundary; it is answered, its edge buckets marked partial.</summary>
+    [Theory]
+    [InlineData(StatsInterval.Minute)]
+    [InlineData(StatsInterval.Hour)]
+    [InlineData(StatsInterval.Day)]
+    public async Task A_series_up_to_now_is_answered_with_aligned_buckets(StatsInterval interval)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var from = now.AddDays(-3).AddSeconds(-17.125);
+        var report = await fixture.Host.Reader.GetAsync<TimeSeriesReport>(
+            $"/api/stats/timeseries?from={Iso(from)}&to={Iso(now)}&interval={interval.ToString().ToLowerInvariant()}", TestContext.Current.CancellationToken);
+        var want = new Expected([]).TimeSeries(from, now, interval);
+        Assert.Equal(Expected.Effective(from, now), (report.From, report.To));
+        Assert.Equal(want.Select(b => (b.Start, b.Partial, b.From, b.To)), report.Buckets.Select(b => (b.Start, b.Partial, b.From, b.To)));
+        Assert.Equal(report.To, report.Buckets[^1].To);
+        Assert.Equal(Expected.BucketOf(now, interval), report.Buckets[^1].Start);
+    }
+
+    /// <summary>Issue 9: to defaults to now, from to the 60 buckets that end with the one holding to.</summary>
+    [Theory]
+    [InlineData(StatsInterval.Minute)]
+    [InlineData(StatsInterval.Hour)]
+    [InlineData(StatsInterval.Day)]
+    public async Task Without_from_and_to_a_series_is_the_last_60_buckets_up_to_now(StatsInterval interval)
+    {
+        var before = DateTimeOffset.UtcNow;
+        var report = await fixture.Host.Reader.GetAsync<TimeSeriesReport>(
+            $"/api/stats/timeseries?interval={interval.ToString().ToLowerInvariant()}", TestContext.Current.CancellationToken);
+        var after = DateTimeOffset.UtcNow;
+        Assert.InRange(report.To, Expected.Effective(before, before).To, Expected.Effective(after, after).To);
+        Assert.Equal(60, report.Buckets.Count);
+        var step = Expected.Step(interval);
+        Assert.Equal(Expected.BucketOf(report.To.AddMinutes(-1), interval), report.Buckets[^1].Start);
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => report.Buckets[^1].Start - (59 - i) * step), report.Buckets.Select(b => b.Start));
+        Assert.Equal(report.Buckets[0].Start, report.From);
+        Assert.Equal(report.To, report.Buckets[^1].To);
+        Assert.Equal(report.Buckets[^1].To != report.Buckets[^1].Start + step, report.Buckets[^1].Partial);
+        Assert.All(report.Buckets.SkipLast(1), b => Assert.False(b.Partial));
+    }
+
+    [Fact]
+    public async Task Without_from_a_series_is_the_60_buckets_ending_with_the_one_holding_to()
+    {
+        var report = await fixture.Host.Reader.GetAsync<TimeSeriesReport>(
+            "/api/stats/timeseries?to=2020-03-05T10:29:10Z&interval=day", TestContext.Current.CancellationToken);
+        Assert.Equal(new DateTimeOffset(2020, 1, 6, 0, 0, 0, TimeSpan.Zero), report.From);
+        Assert.Equal(new DateTimeOffset(2020, 3, 5, 10, 30, 0, TimeSpan.Zero), report.To);
+        Assert.Equal(60, report.Buckets.Count);
+        Assert.True(report.Buckets[^1].Partial);
+        Assert.Equal((new DateTimeOffset(2020, 3, 5, 0, 0, 0, TimeSpan.Zero), report.To), (report.Buckets[^1].From, report.Buckets[^1].To));
+    }
+
+    [Fact]
+    public async Task A_summary_echoes_its_range_rounded_up_to_the_minute()
+    {
+        var report = await fixture.Host.Reader.GetAsync<SummaryReport>(
+            "/api/stats/summary?from=2020-03-01T10:00:30Z&to=2020-03-01T12:00:00.001%2B01:00", TestContext.Current.CancellationToken);
+        Assert.Equal(new DateTimeOffset(2020, 3, 1, 10, 1, 0, TimeSpan.Zero), report.From);
+        Assert.Equal(new DateTimeOffset(2020, 3, 1, 11, 1, 0, TimeSpan.Zero), report.To);
+    }
+
+    /// <summary>The OpenAPI document states the range rule, the defaults and the partial buckets.</summary>
+    [Fact]
+    public async Task The_range_rule_and_the_defaults_are_in_the_OpenAPI_document()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var document = JsonDocument.Parse(await fixture.Host.Http.GetStringAsync("/openapi/v1.json", ct));
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var route in new[] { "/api/stats/timeseries", "/api/stats/summary" })
+        {
+            var get = paths.GetProperty(route).GetProperty("get");
+            Assert.Contains("rounded up to the whole minute", get.GetProperty("description").GetString(), StringComparison.Ordinal);
+            var parameters = get.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+            Assert.Contains("rounded up to the minute", parameters["from"].GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.Contains("rounded up to the minute", parameters["to"].GetProperty("description").GetString(), StringComparison.Ordinal);
+        }
+
+        var series = paths.GetProperty("/api/stats/timeseries").GetProperty("get");
+        Assert.Contains("to defaults to now", series.GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Contains("partial: true", series.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Absent: now", series.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "to")
+            .GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    private static string Iso(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

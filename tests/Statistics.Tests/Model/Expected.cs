@@ -12,9 +12,10 @@ public sealed record ExpectedSummary(
     IReadOnlyDictionary<string, (decimal Revenue, decimal Refunds, long Payments)> ByCurrency,
     IReadOnlyDictionary<string, double[]> Latencies);
 
-/// <summary>What one time-series bucket must say.</summary>
+/// <summary>What one time-series bucket must say; From and To are the part of [Start, Start + interval) the range covers.</summary>
 public sealed record ExpectedBucket(
-    DateTimeOffset Start, long Placed, long Paid, long Shipped, long Delivered, long Cancelled, long Refunded, decimal Revenue, decimal Refunds);
+    DateTimeOffset Start, long Placed, long Paid, long Shipped, long Delivered, long Cancelled, long Refunded, decimal Revenue, decimal Refunds,
+    bool Partial, DateTimeOffset From, DateTimeOffset To);
 
 /// <summary>A customer's figures and risk, by the test's own reading of README "Statistics" and the risk-rule table.</summary>
 public sealed record ExpectedCustomer(
@@ -62,8 +63,34 @@ public sealed class Expected(IEnumerable<Fact> facts)
 
     public DateTimeOffset Last => all.Max(f => f.At);
 
+    /// <summary>
+    /// README "Statistics": kept per minute, an event counts when the start of its minute lies in
+    /// [from, to), whatever the alignment of from and to.
+    /// </summary>
     private IEnumerable<Fact> In(DateTimeOffset? from, DateTimeOffset? to) =>
-        all.Where(f => (from is null || f.At >= from) && (to is null || f.At < to));
+        all.Where(f => (from is null || MinuteOf(f.At) >= from) && (to is null || MinuteOf(f.At) < to));
+
+    private static DateTimeOffset MinuteOf(DateTimeOffset time) =>
+        new(time.UtcDateTime.Year, time.UtcDateTime.Month, time.UtcDateTime.Day, time.UtcDateTime.Hour, time.UtcDateTime.Minute, 0, TimeSpan.Zero);
+
+    /// <summary>The range a query takes effect as: the first and the last minute whose start lies in [from, to), the latter's end.</summary>
+    public static (DateTimeOffset From, DateTimeOffset To) Effective(DateTimeOffset from, DateTimeOffset to)
+    {
+        static DateTimeOffset Up(DateTimeOffset time) => MinuteOf(time) == time ? time : MinuteOf(time).AddMinutes(1);
+        return (Up(from), Up(to));
+    }
+
+    /// <summary>The start of the UTC minute, hour or day that holds <paramref name="time"/>.</summary>
+    public static DateTimeOffset BucketOf(DateTimeOffset time, StatsInterval interval)
+    {
+        var utc = time.UtcDateTime;
+        return interval switch
+        {
+            StatsInterval.Minute => MinuteOf(time),
+            StatsInterval.Hour => new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero),
+            _ => new DateTimeOffset(utc.Date, TimeSpan.Zero),
+        };
+    }
 
     public ExpectedSummary Summary(DateTimeOffset? from, DateTimeOffset? to)
     {
@@ -87,18 +114,23 @@ public sealed class Expected(IEnumerable<Fact> facts)
             });
     }
 
+    /// <summary>The UTC buckets that hold a minute of the range; each counts the minutes of the range it holds.</summary>
     public IReadOnlyList<ExpectedBucket> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
         var step = Step(interval);
+        var (first, end) = Effective(from, to);
         var buckets = new List<ExpectedBucket>();
-        for (var start = from; start < to; start += step)
+        for (var start = BucketOf(first, interval); first < end && start < end; start += step)
         {
-            var facts = In(start, start + step).ToList();
+            var coveredFrom = start < first ? first : start;
+            var coveredTo = start + step > end ? end : start + step;
+            var facts = In(coveredFrom, coveredTo).ToList();
             long Entered(string status) => facts.Count(f => f.Entered == status);
             buckets.Add(new ExpectedBucket(
                 start, Entered("placed"), Entered("paid"), Entered("shipped"), Entered("delivered"), Entered("cancelled"), Entered("refunded"),
                 facts.Where(f => f.Kind == EventKind.Paid).Sum(f => f.Amount),
-                facts.Where(f => f.Kind == EventKind.Refunded).Sum(f => f.Amount)));
+                facts.Where(f => f.Kind == EventKind.Refunded).Sum(f => f.Amount),
+                coveredFrom != start || coveredTo != start + step, coveredFrom, coveredTo));
         }
 
         return buckets;

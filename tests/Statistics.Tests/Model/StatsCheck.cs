@@ -66,13 +66,17 @@ public static class StatsCheck
         var diffs = new List<string>();
         foreach (var (from, to) in plan.Summaries)
         {
-            CompareSummary($"summary {Range(from, to)}", expected.Summary(from, to), await reader.Summary(from, to, cancellationToken), diffs);
+            var summary = await reader.Summary(from, to, cancellationToken);
+            CompareSummary($"summary {Range(from, to)}", expected.Summary(from, to), summary, diffs);
+            Equal($"summary {Range(from, to)}.from", from is { } f ? Expected.Effective(f, f).From : null, summary.From, diffs);
+            Equal($"summary {Range(from, to)}.to", to is { } t ? Expected.Effective(t, t).To : null, summary.To, diffs);
         }
 
         foreach (var (from, to, interval) in plan.Series)
         {
-            CompareSeries($"timeseries {interval} {Range(from, to)}", expected.TimeSeries(from, to, interval),
-                await reader.TimeSeries(from, to, interval, cancellationToken), interval, diffs);
+            var series = await reader.TimeSeries(from, to, interval, cancellationToken);
+            CompareSeries($"timeseries {interval} {Range(from, to)}", expected.TimeSeries(from, to, interval), series, interval, diffs);
+            Equal($"timeseries {interval} {Range(from, to)}.range", Expected.Effective(from, to), (series.From, series.To), diffs);
         }
 
         foreach (var top in plan.ProductTops)
@@ -205,7 +209,7 @@ public static class StatsCheck
         from is null && to is null ? "all time" : $"[{Time(from)}, {Time(to)})";
 
     public static string Time(DateTimeOffset? time) =>
-        time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+        time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture) ?? "-";
 
     public static bool LatencyWithin(double exact, double reported, double allowance = MillisecondRounding) =>
         Math.Abs(reported - exact) <= LatencyRelativeError * (1 + exact) + allowance + 1e-9;
@@ -283,7 +287,7 @@ public static class StatsCheck
         {
             var w = want[i];
             var g = got.Buckets[i];
-            var actual = new ExpectedBucket(g.Start, g.Placed, g.Paid, g.Shipped, g.Delivered, g.Cancelled, g.Refunded, g.Revenue, g.Refunds);
+            var actual = new ExpectedBucket(g.Start, g.Placed, g.Paid, g.Shipped, g.Delivered, g.Cancelled, g.Refunded, g.Revenue, g.Refunds, g.Partial, g.From, g.To);
             if (w != actual)
             {
                 diffs.Add($"{label}[{Time(w.Start)}]: expected {w}, actual {actual}");
