@@ -282,7 +282,14 @@ public sealed class TableEventStore
     /// Every event of every stream, stream by stream and in version order within each: what a
     /// projection rebuild reads. Pages through the table; each page is its own storage call.
     /// </summary>
+    /// <param name="onUnreadable">
+    /// Told of each event row that cannot be read at all (damaged, or written by hand: a column
+    /// missing or of the wrong type), with its stream, version (0 when the row key is none) and the
+    /// error; the scan goes on without it. Without it, such a row ends the scan with its error: an
+    /// enumerator cannot go on after throwing, so one damaged row would stop every rebuild.
+    /// </param>
     public async IAsyncEnumerable<(string StreamId, StoredEvent Event)> ScanAllAsync(
+        Action<string, int, Exception>? onUnreadable = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await StorageErrors.Translate("(scan)", operationTimeout, EnsureTableAsync, cancellationToken);
@@ -306,7 +313,20 @@ public sealed class TableEventStore
 
             foreach (var entity in page.Values)
             {
-                yield return (KeyEncoding.Decode(entity.PartitionKey), ToStoredEvent(entity));
+                var streamId = KeyEncoding.Decode(entity.PartitionKey);
+                StoredEvent stored;
+                try
+                {
+                    stored = ToStoredEvent(entity);
+                }
+                catch (Exception unreadable) when (onUnreadable is not null
+                    && unreadable is InvalidOperationException or FormatException or OverflowException or InvalidCastException or ArgumentException)
+                {
+                    onUnreadable(streamId, int.TryParse(entity.RowKey, out var version) ? version : 0, unreadable);
+                    continue;
+                }
+
+                yield return (streamId, stored);
             }
 
             continuation = page.ContinuationToken;

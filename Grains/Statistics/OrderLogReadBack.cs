@@ -71,6 +71,13 @@ public sealed record OrderReadBack(string OrderId, List<OrderEventEnvelope> Enve
         }
     }
 
+    /// <summary>What to park for an event row the log scan could not read at all (see <see cref="TableEventStore.ScanAllAsync"/>); version 0: its row key is no version either.</summary>
+    public static ParkRequest UnreadableRow(string orderId, int version, string error, TimeSpan retryNoSoonerThan) =>
+        version > 0
+            ? new(ParkedKind.Event, ParkedRecordsGrain.EventKey(orderId, version), $"event {version} of order '{orderId}'",
+                $"Event row {version} cannot be read: {error} It and the events after it are not counted.", retryNoSoonerThan)
+            : OrderFailure(orderId, $"A row of its log cannot be read: {error} None of its events are counted.", retryNoSoonerThan);
+
     private static ParkRequest OrderFailure(string orderId, string reason, TimeSpan retryNoSoonerThan) =>
         new(ParkedKind.Order, orderId, $"order '{orderId}'", reason, retryNoSoonerThan);
 }

@@ -62,7 +62,9 @@ public sealed class ProjectionRebuildGrain(
         {
             string? streamId = null;
             var events = new List<StoredEvent>();
-            await foreach (var (stream, stored) in store.ScanAllAsync())
+            var unreadableRows = new Dictionary<string, (int Version, ParkRequest Failure)>(StringComparer.Ordinal);
+            await foreach (var (stream, stored) in store.ScanAllAsync(onUnreadable: (order, version, error) =>
+                unreadableRows.TryAdd(order, (version, OrderReadBack.UnreadableRow(order, version, error.Message, soonestRetry)))))
             {
                 if (stream != streamId && events.Count > 0)
                 {
@@ -78,6 +80,9 @@ public sealed class ProjectionRebuildGrain(
             {
                 await ProjectStreamAsync(streamId!, events);
             }
+
+            // Orders none of whose rows could be read.
+            unreadable.AddRange(unreadableRows.Select(row => (row.Key, row.Value.Failure)));
 
             await feed.CompleteAsync();
 
@@ -100,6 +105,13 @@ public sealed class ProjectionRebuildGrain(
 
             async Task ProjectStreamAsync(string orderId, List<StoredEvent> stream)
             {
+                if (unreadableRows.Remove(orderId, out var damaged))
+                {
+                    // Counted up to the damaged row, as for an event whose payload cannot be read.
+                    unreadable.Add((orderId, damaged.Failure));
+                    stream = [.. stream.Where(e => e.Version < damaged.Version)];
+                }
+
                 var read = OrderReadBack.FromStored(orderId, new OrderState(), stream, soonestRetry);
                 if (read.Failure is not null)
                 {

@@ -154,7 +154,7 @@ public sealed class StreamHeadTests(AzuriteFixture azurite) : EventStoreTestBase
 
         // The scan a rebuild reads: this table holds only this stream.
         var scanned = new List<(string, int)>();
-        await foreach (var (stream, stored) in Store.ScanAllAsync(Cancel))
+        await foreach (var (stream, stored) in Store.ScanAllAsync(cancellationToken: Cancel))
         {
             scanned.Add((stream, stored.Version));
         }

@@ -220,7 +220,7 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
             new TableServiceClient(azurite.ConnectionString), Options.Create(new EventStoreOptions { TableName = host.EventsTable }),
             TimeProvider.System, NullLogger<TableEventStore>.Instance);
         var log = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
-        await foreach (var (orderId, stored) in store.ScanAllAsync(ct))
+        await foreach (var (orderId, stored) in store.ScanAllAsync(cancellationToken: ct))
         {
             if (!log.TryGetValue(orderId, out var events))
             {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OrderFlow.Api;
 using OrderFlow.Statistics.Tests.Model;
@@ -48,12 +49,15 @@ public sealed class StatsApiHost : IAsyncDisposable
     /// <summary>How many commands were answered 503 (storage overloaded) and sent again.</summary>
     public int Retries => retries;
 
+    /// <param name="services">Registers more services, e.g. a grain call filter that injects faults.</param>
     public static Task<StatsApiHost> StartAsync(
-        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null) =>
-        PortRetry.StartAsync(() => StartOnFreePortsAsync(connectionString, cancellationToken, extraSettings));
+        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null,
+        Action<IServiceCollection>? services = null) =>
+        PortRetry.StartAsync(() => StartOnFreePortsAsync(connectionString, cancellationToken, extraSettings, services));
 
     private static async Task<StatsApiHost> StartOnFreePortsAsync(
-        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings)
+        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings,
+        Action<IServiceCollection>? services)
     {
         var port = Azurite.FreePort();
         var settings = new Dictionary<string, string?>
@@ -79,6 +83,7 @@ public sealed class StatsApiHost : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.AddProvider(log);
+            services?.Invoke(builder.Services);
         });
         try
         {

@@ -129,7 +129,7 @@ public sealed class StatsCluster : IAsyncDisposable
     public async Task<Dictionary<string, List<StoredEvent>>> ReadLogAsync(CancellationToken cancellationToken)
     {
         var log = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
-        await foreach (var (orderId, stored) in Store.ScanAllAsync(cancellationToken))
+        await foreach (var (orderId, stored) in Store.ScanAllAsync(cancellationToken: cancellationToken))
         {
             if (!log.TryGetValue(orderId, out var events))
             {
