@@ -284,8 +284,11 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 
     private static double? Ratio(long part, long whole) => whole == 0 ? null : Math.Round((double)part / whole, 4);
 
+    /// <summary>To the millisecond: the sketch is accurate to 1 %, and more digits would only print floating-point tails.</summary>
     private static LatencyPercentiles Percentiles(LatencyHistogram h) =>
-        new(h.Percentile(0.50), h.Percentile(0.95), h.Percentile(0.99), h.Count);
+        new(Milliseconds(h.Percentile(0.50)), Milliseconds(h.Percentile(0.95)), Milliseconds(h.Percentile(0.99)), h.Count);
+
+    private static double? Milliseconds(double? seconds) => seconds is { } value ? Math.Round(value, 3) : null;
 
     private static IEnumerable<int> Shards() => Enumerable.Range(0, OrderEventStreams.ShardCount);
 

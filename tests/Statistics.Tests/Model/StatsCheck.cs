@@ -252,6 +252,11 @@ public static class StatsCheck
                 {
                     diffs.Add($"{label}.latency.{stage}.p{percent}: exact {Show(exact)}, reported {Show(reported)} (allowed ±{(exact is { } x ? LatencyRelativeError * (1 + x) + MillisecondRounding : 0):0.######})");
                 }
+
+                if (reported is { } r && Math.Round(r, 3) != r)
+                {
+                    diffs.Add($"{label}.latency.{stage}.p{percent}: {r} is not to the millisecond (floating-point tails print as such)");
+                }
             }
         }
 
