@@ -16,6 +16,12 @@ public sealed partial class ReadmeExamplesTests(AzuriteFixture azurite)
     public async Task The_curl_walk_through_runs_as_written_and_answers_as_README_says()
     {
         var ct = TestContext.Current.CancellationToken;
+        if (!OnPath("curl") || !OnPath("bash"))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "curl or bash is missing under CI: .ci/run installs curl.");
+            Assert.Skip("The walk-through needs bash and curl (apt-get install curl).");
+        }
+
         await using var host = await ApiHost.StartAsync(azurite.ConnectionString, environment: "Development", withKeys: false);
         var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "README.md"), ct);
         var section = readme[readme.IndexOf("## A whole order lifecycle with curl", StringComparison.Ordinal)..];
@@ -43,6 +49,10 @@ public sealed partial class ReadmeExamplesTests(AzuriteFixture azurite)
         Assert.Contains(lines, line => line.Contains("\"status\":\"delivered\"", StringComparison.Ordinal) && line.Contains("\"refunded\":19.99", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("HTTP/1.1 201", StringComparison.Ordinal)); // the placement with an Idempotency-Key
     }
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+            .Any(folder => File.Exists(Path.Combine(folder, program)));
 
     private static async Task<string> RunBashAsync(string script, CancellationToken ct)
     {
