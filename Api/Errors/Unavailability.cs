@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using Azure;
 using Orleans.Runtime;
+using OrderFlow.Grains.EventStore;
 
 namespace OrderFlow.Api.Errors;
 
@@ -33,9 +33,7 @@ public static class Unavailability
     {
         BadHttpRequestException => UnavailableCause.None,
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(inner => CauseOf(inner, wrapped: true))),
-        RequestFailedException failed => failed.Status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500
-            ? UnavailableCause.Storage
-            : UnavailableCause.None,
+        RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status) ? UnavailableCause.Storage : UnavailableCause.None,
         HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
         OperationCanceledException => UnavailableCause.Storage,
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => UnavailableCause.Cluster,

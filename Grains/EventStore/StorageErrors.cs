@@ -76,7 +76,7 @@ internal static class StorageErrors
 
     private static bool IsUnavailable(Exception exception) => exception switch
     {
-        RequestFailedException failed => failed.Status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500,
+        RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status),
         AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
         HttpRequestException or TimeoutException or OperationCanceledException or IOException => true,
         _ => false,

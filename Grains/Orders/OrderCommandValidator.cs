@@ -14,7 +14,6 @@ public static class OrderCommandValidator
     public const int MaxItems = 100;
     public const int MaxQuantity = 10_000;
     public const decimal MaxUnitPrice = 1_000_000m;
-    public const int MoneyDecimals = Money.Decimals;
 
     /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
@@ -76,8 +75,6 @@ public static class OrderCommandValidator
 
         return errors.ToDictionary();
     }
-
-    public static bool HasAtMostMoneyDecimals(decimal value) => Money.HasAtMostDecimals(value);
 
     /// <summary>
     /// The rule for free text (method, carrier, tracking number, reason): not blank, at most
@@ -159,7 +156,7 @@ public static class OrderCommandValidator
             {
                 errors.Add(path + ".unitPrice", $"must be between 0 and {MaxUnitPrice:N0}");
             }
-            else if (!HasAtMostMoneyDecimals(price))
+            else if (!Money.HasAtMostDecimals(price))
             {
                 errors.Add(path + ".unitPrice", Money.DecimalsRule);
             }
@@ -210,7 +207,7 @@ public static class OrderCommandValidator
             {
                 Add(field, allowZero ? "must not be negative" : "must be positive");
             }
-            else if (!HasAtMostMoneyDecimals(amount))
+            else if (!OrderFlow.Orders.Money.HasAtMostDecimals(amount))
             {
                 Add(field, OrderFlow.Orders.Money.DecimalsRule);
             }

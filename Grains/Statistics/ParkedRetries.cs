@@ -12,6 +12,10 @@ namespace OrderFlow.Grains.Statistics;
 /// </summary>
 internal static class ParkedRetries
 {
+    /// <summary>The soonest an order announced again can be read back: its change row's bucket must end and settle.</summary>
+    public static TimeSpan SoonestRetry(EventStoreOptions eventStore, ReconciliationOptions reconciliation) =>
+        eventStore.ChangeBucket + reconciliation.Settle;
+
     /// <summary>Parks <paramref name="unreadable"/> orders and <paramref name="failures"/> of projections; returns how many records that parked.</summary>
     /// <param name="fromVersion">The version an order is to be read again from.</param>
     /// <param name="soonestRetry">A change bucket and its settling time: the soonest an announced order is read again.</param>

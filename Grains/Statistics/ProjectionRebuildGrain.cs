@@ -55,7 +55,7 @@ public sealed class ProjectionRebuildGrain(
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
         var feed = new ProjectionFeed(GrainFactory);
-        var soonestRetry = eventStore.Value.ChangeBucket + options.Value.Reconciliation.Settle;
+        var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
         try

@@ -65,8 +65,7 @@ public sealed class ProjectionReconcilerGrain(
             return new ReconciliationPass(0, 0, 0, 0);
         }
 
-        // A retry can run no sooner than its change row's bucket has ended and settled.
-        var soonestRetry = eventStore.Value.ChangeBucket + settings.Settle;
+        var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
         var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)

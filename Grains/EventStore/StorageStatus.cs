@@ -1,0 +1,14 @@
+using System.Net;
+
+namespace OrderFlow.Grains.EventStore;
+
+/// <summary>
+/// The one rule for which storage answers mean "unavailable, retry later" rather than a refusal
+/// of the request itself: the event log's error translation and the API's 503s both go by it.
+/// </summary>
+public static class StorageStatus
+{
+    /// <summary>No answer (status 0), a timeout, throttling, or a server-side failure.</summary>
+    public static bool MeansUnavailable(int status) =>
+        status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500;
+}
