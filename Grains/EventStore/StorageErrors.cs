@@ -68,6 +68,14 @@ internal static class StorageErrors
                 $"The event log could not be reached while working on stream '{streamId}': {Describe(exception)}", exception,
                 writeOutcomeUnknown: isWrite && MayHaveReachedStorage(exception));
         }
+        catch (RequestFailedException exception) when (exception is { Status: (int)HttpStatusCode.NotFound, ErrorCode: "TableNotFound" })
+        {
+            // The table was deleted under a running store (it was there when the store first used it).
+            // Not re-created here: an empty log in its place would silently start every stream anew.
+            throw new StorageUnavailableException(
+                $"The event log's table does not exist any more (deleted, or storage restored without it) while working on stream '{streamId}'; nothing was written. Restore the table, or restart the silos to create an empty one.",
+                exception, writeOutcomeUnknown: false);
+        }
         catch (RequestFailedException exception) when (IsTooLarge(exception))
         {
             throw new EventTooLargeException(streamId, -1, TableLimits.MaxEntityBytes);
