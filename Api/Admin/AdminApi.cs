@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
+using OrderFlow.Api.Operations;
 using OrderFlow.Projections;
 
 namespace OrderFlow.Api.Admin;
@@ -9,16 +11,26 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(ApiPolicies.Admin);
+        var admin = endpoints.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(ApiPolicies.Admin)
+            .AnswersUnauthorized("the admin role");
         admin.MapPost("/projections/rebuild", StartRebuild).WithName("StartProjectionRebuild")
             .WithSummary("Rebuild every statistics projection from the whole event log into a new generation, switching when done")
-            .Produces<RebuildAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithDescription("Takes no body. The statistics keep answering from the current generation until the new one has caught up.")
+            .Returns<RebuildAccepted>(StatusCodes.Status202Accepted, "The rebuild started; Location is its status (GET /api/admin/projections/rebuild/{id}).")
+            .Answers(StatusCodes.Status409Conflict, "A rebuild is running (/problems/rebuild-running); the detail names its status URL.")
+            .Answers(StatusCodes.Status413PayloadTooLarge, "A body (none is needed) over 64 KiB (/problems/body-too-large).")
+            .Answers(StatusCodes.Status503ServiceUnavailable,
+                "Storage or the cluster did not answer: nothing started (/problems/storage-unavailable), or the rebuild may have started "
+                + "(/problems/outcome-unknown). Ask again after Retry-After: a rebuild that did start answers 409 with its id.");
         admin.MapGet("/projections/rebuild/{id}", GetRebuild).WithName("GetProjectionRebuild")
             .WithSummary("A rebuild's progress: state, events processed, start and completion times")
-            .Produces<RebuildStatus>().ProducesProblem(StatusCodes.Status404NotFound);
+            .Returns<RebuildStatus>(StatusCodes.Status200OK, "The rebuild's state and progress.")
+            .Answers(StatusCodes.Status404NotFound, "No rebuild with this id (/problems/not-found).")
+            .AnswersUnavailableQuery();
         admin.MapGet("/parked", GetParked).WithName("GetParkedRecords")
             .WithSummary("What failed over and over and was set aside (projection keys, orders, events): why, since when, attempts, next retry")
-            .Produces<ParkedRecords>();
+            .Returns<ParkedRecords>(StatusCodes.Status200OK, "The parked records, empty when nothing is parked.")
+            .AnswersUnavailableQuery();
         return endpoints;
     }
 
@@ -40,7 +52,7 @@ public static class AdminApi
     private static async Task<IResult> GetParked(IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IParkedRecordsGrain>(0).List());
 
-    private static async Task<IResult> GetRebuild(string id, IGrainFactory grains) =>
+    private static async Task<IResult> GetRebuild([Description("The rebuild's id, as answered by POST /api/admin/projections/rebuild.")] string id, IGrainFactory grains) =>
         await grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { } status
             ? TypedResults.Ok(status)
             : Problems.NotFound($"No rebuild with id '{id}'.");

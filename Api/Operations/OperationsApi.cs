@@ -25,12 +25,7 @@ public static class OperationsApi
             .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget);
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "OrderFlow API";
-            document.Info.Description = "Event-sourced orders on Orleans and Azure Table Storage. Authenticate with the X-Api-Key header.";
-            return Task.CompletedTask;
-        }));
+        services.AddOpenApi(options => options.AddOrderFlowDescriptions());
         return services;
     }
 
@@ -39,7 +34,7 @@ public static class OperationsApi
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteHealth }).AllowAnonymous();
         app.MapOpenApi().AllowAnonymous();
-        app.MapScalarApiReference(options => options.WithTitle("OrderFlow API")).AllowAnonymous();
+        app.MapScalarApiReference(options => options.WithTitle(ApiDescriptions.Title)).AllowAnonymous();
         if (OrderFlow.Silo.OrderFlowSiloExtensions.DashboardEnabled(app.Configuration))
         {
             // Its internal routes are the dashboard's own business, not this API's: kept out of the OpenAPI document.

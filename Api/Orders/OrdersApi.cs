@@ -1,9 +1,11 @@
+using System.ComponentModel;
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
+using OrderFlow.Api.Operations;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 
@@ -15,37 +17,76 @@ public static class OrdersApi
     public const int DefaultEventPageSize = 100;
     public const int MaxEventPageSize = 1000;
 
+    /// <summary>OpenAPI text of the order id in a path.</summary>
+    public const string OrderIdDescription = "The order's id: 1–64 characters of letters, digits, '-', '_' or '.', and not only dots.";
+
+    private const string HeaderRule = "1–200 visible ASCII characters";
+
+    private const string CommandInputRule =
+        "the id is not an identifier; the body is absent, not valid JSON for this command, or breaks one of its rules (API.md \"Input rules\"); "
+        + "occurredAt is before the order's previous event; or an Idempotency-Key, X-Correlation-Id or X-Causation-Id header is malformed";
+
+    private const string ReusedKey = "an Idempotency-Key already used for a different request on this order (/problems/unprocessable)";
+
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder endpoints)
     {
-        var commands = endpoints.MapGroup("/api/orders").WithTags("Orders (commands)").RequireAuthorization(ApiPolicies.Write);
+        var commands = endpoints.MapGroup("/api/orders").WithTags("Orders (commands)").RequireAuthorization(ApiPolicies.Write)
+            .AnswersUnauthorized("the writer or admin role").AnswersBodyProblems().AnswersUnavailableCommand()
+            .ReadsHeader(OrderRequestContext.IdempotencyKeyHeader,
+                $"Optional, {HeaderRule}. A retry with the same key (and the same body) is applied at most once and answers as the first time, with Idempotent-Replayed: true. "
+                + "Placing an order without orderId, the key also fixes the new order's id.")
+            .ReadsHeader(OrderRequestContext.CorrelationIdHeader,
+                $"Optional, {HeaderRule}: recorded with the events and echoed in the answer. Absent: the request's trace id.")
+            .ReadsHeader(OrderRequestContext.CausationIdHeader, $"Optional, {HeaderRule}: what caused this command, recorded with the events.");
         commands.MapPost("/", PlaceOrder).WithName("PlaceOrder").WithSummary("Place an order")
-            .Produces<OrderView>(StatusCodes.Status201Created).ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        MapCommand<PayOrder>(commands, "/{id}/payments", "PayOrder", "Pay an order in full");
-        MapCommand<ShipOrder>(commands, "/{id}/shipment", "ShipOrder", "Ship a paid order");
-        commands.MapPost("/{id}/delivery",
-                (string id, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] DeliverOrder? body, HttpContext http, IGrainFactory grains) =>
-                    Execute(id, body ?? new DeliverOrder(), http, grains))
-            .WithName("DeliverOrder").WithSummary("Record delivery of a shipped order (the body is optional)");
-        MapCommand<CancelOrder>(commands, "/{id}/cancellation", "CancelOrder", "Cancel a placed or paid order (a paid order is refunded in full)");
-        MapCommand<RefundOrder>(commands, "/{id}/refunds", "RefundOrder", "Refund part or all of a delivered order");
+            .WithDescription("Without orderId in the body the order gets a new id (derived from the Idempotency-Key when one is sent). "
+                + "The event time is occurredAt, or now when absent.")
+            .ReadsBody("The order: customerId, currency and items (sku, quantity, unitPrice); orderId and occurredAt (the event time, now when absent) are optional. Rules: API.md \"Input rules\".")
+            .Returns<OrderView>(StatusCodes.Status201Created, "The order as placed; Location names it.")
+            .AnswersInvalid("the body is absent, not valid JSON for PlaceOrder, or breaks one of its rules (API.md \"Input rules\": ids, lines, quantities, prices, currency); "
+                + "or an Idempotency-Key, X-Correlation-Id or X-Causation-Id header is malformed")
+            .Answers(StatusCodes.Status409Conflict, "An order with this id exists (/problems/already-exists), or other writers kept winning the race (/problems/concurrency-conflict): retry.")
+            .Answers(StatusCodes.Status422UnprocessableEntity, "The request cannot be applied: " + ReusedKey + ".");
+        MapCommand<PayOrder>(commands, "/{id}/payments", "PayOrder", "Pay an order in full",
+            "an amount that is not the order's total, a paymentId already recorded with another amount, or " + ReusedKey);
+        MapCommand<ShipOrder>(commands, "/{id}/shipment", "ShipOrder", "Ship a paid order", ReusedKey);
+        MapCommand<DeliverOrder>(commands, "/{id}/delivery", "DeliverOrder", "Record delivery of a shipped order (the body is optional)", ReusedKey,
+            whenBodyIsAbsent: new DeliverOrder());
+        MapCommand<CancelOrder>(commands, "/{id}/cancellation", "CancelOrder", "Cancel a placed or paid order (a paid order is refunded in full)", ReusedKey);
+        MapCommand<RefundOrder>(commands, "/{id}/refunds", "RefundOrder", "Refund part or all of a delivered order",
+            "a refund over what is left to refund, a refundId already recorded with another amount, or " + ReusedKey);
 
-        var queries = endpoints.MapGroup("/api/orders").WithTags("Orders (queries)").RequireAuthorization(ApiPolicies.Read);
+        var queries = endpoints.MapGroup("/api/orders").WithTags("Orders (queries)").RequireAuthorization(ApiPolicies.Read)
+            .AnswersUnauthorized("the reader or admin role").AnswersUnavailableQuery();
         queries.MapGet("/{id}", GetOrder).WithName("GetOrder")
             .WithSummary("The order now, as of an event time (?asOf=), or at a version (?version=)")
-            .Produces<OrderView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Returns<OrderView>(StatusCodes.Status200OK, "The order, replayed from its events up to the time or version asked for.")
+            .AnswersInvalid("the id is not an identifier, asOf is not a time, version is not a whole number of at least 1, or both asOf and version are given")
+            .Answers(StatusCodes.Status404NotFound, "No order with this id, or none yet at asOf, or no such version (/problems/not-found).");
         queries.MapGet("/{id}/events", GetEvents).WithName("GetOrderEvents").WithSummary("The order's events in version order, paged")
-            .Produces<EventPageResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Returns<EventPageResponse>(StatusCodes.Status200OK, "A page of events; next is the URL of the following page, null on the last.")
+            .AnswersInvalid($"the id is not an identifier, fromVersion is not a whole number of at least 1, or limit is not from 1 to {MaxEventPageSize}")
+            .Answers(StatusCodes.Status404NotFound, "No order with this id (/problems/not-found).");
         return endpoints;
     }
 
-    private static void MapCommand<TCommand>(RouteGroupBuilder group, string pattern, string name, string summary)
+    private static void MapCommand<TCommand>(RouteGroupBuilder group, string pattern, string name, string summary, string unprocessable, TCommand? whenBodyIsAbsent = null)
         where TCommand : OrderCommand =>
-        group.MapPost(pattern, (string id, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TCommand? body, HttpContext http, IGrainFactory grains) =>
-                body is null ? Task.FromResult(MissingBody()) : Execute(id, body, http, grains))
+        group.MapPost(pattern, (
+                    [Description(OrderIdDescription)] string id,
+                    [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TCommand? body,
+                    HttpContext http,
+                    IGrainFactory grains) =>
+                (body ?? whenBodyIsAbsent) is { } command ? Execute(id, command, http, grains) : Task.FromResult(MissingBody()))
             .WithName(name).WithSummary(summary)
-            .Produces<OrderView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ReadsBody($"The {typeof(TCommand).Name} command (schema {typeof(TCommand).Name}); occurredAt, the event time, is optional (now when absent)."
+                + (whenBodyIsAbsent is null ? "" : " The body may be left out."))
+            .Returns<OrderView>(StatusCodes.Status200OK, "The order after the command.")
+            .AnswersInvalid(CommandInputRule)
+            .Answers(StatusCodes.Status404NotFound, "No order with this id (/problems/not-found).")
+            .Answers(StatusCodes.Status409Conflict,
+                "The order's status does not allow this command (/problems/invalid-transition), or other writers kept winning the race (/problems/concurrency-conflict): retry.")
+            .Answers(StatusCodes.Status422UnprocessableEntity, "The command cannot be applied to this order (/problems/unprocessable): " + unprocessable + ".");
 
     private static async Task<IResult> PlaceOrder([FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] PlaceOrder? body, HttpContext http, IGrainFactory grains)
     {
@@ -105,7 +146,11 @@ public static class OrdersApi
         return success(result.Order!);
     }
 
-    private static async Task<IResult> GetOrder(string id, string? asOf, string? version, IGrainFactory grains)
+    private static async Task<IResult> GetOrder(
+        [Description(OrderIdDescription)] string id,
+        [Description("An event time, ISO 8601 (for example 2026-11-25T10:00:00Z): the order as it was then. Not with version.")] string? asOf,
+        [Description("A version (1 = as placed): the order after that many events. Not with asOf.")] string? version,
+        IGrainFactory grains)
     {
         if (OrderRequestContext.CheckOrderId(id) is { } idErrors)
         {
@@ -145,7 +190,11 @@ public static class OrdersApi
         return order is null ? Problems.NotFound($"Order '{id}' does not exist.") : TypedResults.Ok(order);
     }
 
-    private static async Task<IResult> GetEvents(string id, string? fromVersion, string? limit, IGrainFactory grains)
+    private static async Task<IResult> GetEvents(
+        [Description(OrderIdDescription)] string id,
+        [Description("The first version to return; 1 when absent.")] string? fromVersion,
+        [Description("How many events at most, 1 to 1000; 100 when absent.")] string? limit,
+        IGrainFactory grains)
     {
         var errors = OrderRequestContext.CheckOrderId(id) ?? [];
         var from = 1;

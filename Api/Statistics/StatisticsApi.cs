@@ -4,6 +4,7 @@ using System.Xml;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
+using OrderFlow.Api.Operations;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 
@@ -30,31 +31,43 @@ public static class StatisticsApi
 
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder endpoints)
     {
-        var stats = endpoints.MapGroup("/api/stats").WithTags("Statistics").RequireAuthorization(ApiPolicies.Read);
+        var stats = endpoints.MapGroup("/api/stats").WithTags("Statistics").RequireAuthorization(ApiPolicies.Read).AnswersStatisticsProblems();
         stats.MapGet("/summary", Summary).WithName("GetSummary")
             .WithSummary("Counts, money, funnel and stage latency within [from, to) by event time; all time without a range")
             .WithDescription(RangeRule + " An absent from or to leaves that end open (all time). The answer's from and to echo the effective range.")
-            .Produces<SummaryReport>().ProducesValidationProblem();
+            .Returns<SummaryReport>(StatusCodes.Status200OK, "Counts, money (total and per currency), funnel ratios and latency percentiles (exact decimal seconds) of the range.")
+            .AnswersInvalid("from or to is not a time, or from is after to");
         stats.MapGet("/timeseries", TimeSeries).WithName("GetTimeSeries")
             .WithSummary("Minute, hour or day buckets (UTC) over [from, to) by event time; to defaults to now, from to the last 60 buckets")
             .WithDescription(RangeRule + " Buckets are whole UTC minutes, hours or days; the first and last may be partial "
                 + "(partial: true, counting only their covered from..to). Without to: now. Without from: the 60 buckets that end with "
                 + "the one holding to. At most 10,000 buckets. The answer's from and to echo the effective range.")
-            .Produces<TimeSeriesReport>().ProducesValidationProblem();
+            .Returns<TimeSeriesReport>(StatusCodes.Status200OK, "The buckets of the effective range, oldest first; partial edge buckets are marked.")
+            .AnswersInvalid($"interval is absent or not minute, hour or day; from or to is not a time; from is after to; or the range spans more than {MaxBuckets:N0} buckets");
         stats.MapGet("/products", Products).WithName("GetTopProducts")
             .WithSummary("Best-selling products of paid orders, by revenue or quantity")
-            .Produces<ProductsResponse>().ProducesValidationProblem();
+            .Returns<ProductsResponse>(StatusCodes.Status200OK, "The products, best first.")
+            .AnswersInvalid($"top is not a whole number from 1 to {MaxListSize}, or by is not revenue or quantity");
         stats.MapGet("/customers/{customerId}", Customer).WithName("GetCustomer")
             .WithSummary("A customer's orders, spend, cancellations, refunds and risk")
-            .Produces<CustomerReport>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Returns<CustomerReport>(StatusCodes.Status200OK, "The customer's figures and risk score, with the rules that fired.")
+            .AnswersInvalid("the customerId is not an identifier")
+            .Answers(StatusCodes.Status404NotFound, "No order of this customer has been seen (/problems/not-found).");
         stats.MapGet("/stuck", Stuck).WithName("GetStuckOrders")
             .WithSummary("Orders that have stayed in a status (placed, paid, shipped) for longer than olderThan")
-            .Produces<StuckOrdersResponse>().ProducesValidationProblem();
-        endpoints.MapGet("/api/alerts", Alerts).WithTags("Statistics").RequireAuthorization(ApiPolicies.Read).WithName("GetAlerts")
+            .Returns<StuckOrdersResponse>(StatusCodes.Status200OK, "The stuck orders, longest stuck first.")
+            .AnswersInvalid($"status is absent or not placed, paid or shipped; olderThan is not a duration from PT0S to P{MaxDuration.TotalDays:0}D; or limit is not from 1 to {MaxListSize}");
+        endpoints.MapGet("/api/alerts", Alerts).WithTags("Statistics").RequireAuthorization(ApiPolicies.Read).AnswersStatisticsProblems().WithName("GetAlerts")
             .WithSummary("Risk alerts raised since a time, oldest first")
-            .Produces<AlertsResponse>().ProducesValidationProblem();
+            .Returns<AlertsResponse>(StatusCodes.Status200OK, "The alerts, oldest first.")
+            .AnswersInvalid($"since is not a time, or limit is not a whole number from 1 to {MaxListSize}");
         return endpoints;
     }
+
+    private static TBuilder AnswersStatisticsProblems<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AnswersUnauthorized("the reader or admin role")
+            .AnswersUnavailableQuery("the statistics are being rebuilt after an upgrade (/problems/statistics-unavailable; orders are unaffected)");
 
     public sealed record ProductsResponse(IReadOnlyList<ProductSales> Products);
 
@@ -128,7 +141,10 @@ public static class StatisticsApi
         return TypedResults.Ok(await grains.GetGrain<IStatisticsGrain>(0).TimeSeries(start!.Value, end!.Value, step!.Value));
     }
 
-    private static async Task<IResult> Products(string? top, string? by, IGrainFactory grains)
+    private static async Task<IResult> Products(
+        [Description("How many products, 1 to 1000; 10 when absent.")] string? top,
+        [Description("Rank by revenue (the default) or quantity. Revenue adds the amounts of every currency as they are, unconverted.")] string? by,
+        IGrainFactory grains)
     {
         var errors = new Dictionary<string, string[]>();
         var count = Count(top, "top", 10, errors);
@@ -145,7 +161,9 @@ public static class StatisticsApi
         return TypedResults.Ok(new ProductsResponse(await grains.GetGrain<IStatisticsGrain>(0).TopProducts(count, by == "quantity")));
     }
 
-    private static async Task<IResult> Customer(string customerId, IGrainFactory grains)
+    private static async Task<IResult> Customer(
+        [Description("The customer's id as given when placing orders: 1–64 characters of letters, digits, '-', '_' or '.', and not only dots.")] string customerId,
+        IGrainFactory grains)
     {
         if (!Identifiers.IsValid(customerId))
         {
@@ -156,7 +174,10 @@ public static class StatisticsApi
         return report is null ? Problems.NotFound($"No order of customer '{customerId}' has been seen.") : TypedResults.Ok(report);
     }
 
-    private static async Task<IResult> Alerts(string? since, string? limit, IGrainFactory grains)
+    private static async Task<IResult> Alerts(
+        [Description("Only alerts raised since this time, ISO 8601; all when absent.")] string? since,
+        [Description("How many alerts at most, 1 to 1000; 100 when absent.")] string? limit,
+        IGrainFactory grains)
     {
         var errors = new Dictionary<string, string[]>();
         var start = Time(since, "since", errors);
@@ -169,7 +190,11 @@ public static class StatisticsApi
         return TypedResults.Ok(new AlertsResponse(await grains.GetGrain<IStatisticsGrain>(0).Alerts(start, count)));
     }
 
-    private static async Task<IResult> Stuck(string? status, string? olderThan, string? limit, IGrainFactory grains)
+    private static async Task<IResult> Stuck(
+        [Description("The status the orders are stuck in: placed, paid or shipped. Required.")] string? status,
+        [Description("How long they have been in it at least, an ISO 8601 duration (PT30M, P1D); PT2H when absent.")] string? olderThan,
+        [Description("How many orders at most, 1 to 1000; 100 when absent.")] string? limit,
+        IGrainFactory grains)
     {
         var errors = new Dictionary<string, string[]>();
         OrderStatus? state = status switch

@@ -2,12 +2,15 @@ using OrderFlow.Orders;
 
 namespace OrderFlow.Statistics;
 
-/// <summary>Percentiles of one stage's latency, in seconds (null when no order passed the stage in the range).</summary>
+/// <summary>
+/// Percentiles of one stage's latency, in seconds as exact decimals to the millisecond (null when no
+/// order passed the stage in the range): the API answers decimals, never floating-point numbers.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orderflow.latency-percentiles")]
 public sealed record LatencyPercentiles(
-    [property: Id(0)] double? P50,
-    [property: Id(1)] double? P95,
-    [property: Id(2)] double? P99,
+    [property: Id(0)] decimal? P50,
+    [property: Id(1)] decimal? P95,
+    [property: Id(2)] decimal? P99,
     [property: Id(3)] long Count);
 
 /// <summary>Money of one currency within a range.</summary>
@@ -22,6 +25,7 @@ public sealed record CurrencyTotals(
 /// <summary>
 /// GET /api/stats/summary: everything that happened within [From, To) by event time; From and To are
 /// the effective range (rounded up to the minute, see <see cref="StatsRange"/>), null for no bound.
+/// Funnel ratios are decimals to four places (null where nothing entered the earlier status).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orderflow.summary-report")]
 public sealed record SummaryReport(
@@ -33,7 +37,7 @@ public sealed record SummaryReport(
     [property: Id(5)] decimal Refunds,
     [property: Id(6)] decimal NetRevenue,
     [property: Id(7)] decimal? AverageOrderValue,
-    [property: Id(8)] IReadOnlyDictionary<string, double?> Funnel,
+    [property: Id(8)] IReadOnlyDictionary<string, decimal?> Funnel,
     [property: Id(9)] IReadOnlyDictionary<string, LatencyPercentiles> Latency,
     [property: Id(10)] IReadOnlyDictionary<string, CurrencyTotals> ByCurrency);
 

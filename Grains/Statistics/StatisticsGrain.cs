@@ -267,7 +267,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             orders,
             revenue, refunds, revenue - refunds,
             payments == 0 ? null : decimal.Round(revenue / payments, 2),
-            new Dictionary<string, double?>
+            new Dictionary<string, decimal?>
             {
                 ["placedToPaid"] = Ratio(orders["paid"], orders["placed"]),
                 ["paidToShipped"] = Ratio(orders["shipped"], orders["paid"]),
@@ -282,13 +282,24 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             currencies);
     }
 
-    private static double? Ratio(long part, long whole) => whole == 0 ? null : Math.Round((double)part / whole, 4);
+    /// <summary>To four places, as a decimal without trailing zeros (0.5, not 0.5000).</summary>
+    private static decimal? Ratio(long part, long whole) => whole == 0 ? null : Exact((double)part / whole, 4);
 
     /// <summary>To the millisecond: the sketch is accurate to 1 %, and more digits would only print floating-point tails.</summary>
     private static LatencyPercentiles Percentiles(LatencyHistogram h) =>
-        new(Milliseconds(h.Percentile(0.50)), Milliseconds(h.Percentile(0.95)), Milliseconds(h.Percentile(0.99)), h.Count);
+        new(Seconds(h.Percentile(0.50)), Seconds(h.Percentile(0.95)), Seconds(h.Percentile(0.99)), h.Count);
 
-    private static double? Milliseconds(double? seconds) => seconds is { } value ? Math.Round(value, 3) : null;
+    private static decimal? Seconds(double? seconds) => seconds is { } value ? Exact(value, 3) : null;
+
+    /// <summary>
+    /// <paramref name="value"/> rounded to <paramref name="places"/> decimals, as a decimal with no
+    /// trailing zeros: a whole count divided by a power of ten keeps only the digits it needs.
+    /// </summary>
+    private static decimal Exact(double value, int places)
+    {
+        var scale = (decimal)Math.Pow(10, places);
+        return decimal.Round((decimal)value * scale) / scale;
+    }
 
     private static IEnumerable<int> Shards() => Enumerable.Range(0, OrderEventStreams.ShardCount);
 

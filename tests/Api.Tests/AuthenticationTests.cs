@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using OrderFlow.Api.Tests.Infrastructure;
 
 namespace OrderFlow.Api.Tests;
@@ -211,6 +212,113 @@ public sealed class AuthenticationTests(ApiHostFixture fixture) : IClassFixture<
             }
         }
     }
+
+    /// <summary>
+    /// Issue 9: every operation of the document the real host serves explains itself: a summary,
+    /// every parameter described, and every problem answer it can give named with when it is given
+    /// (400 where it takes input, 401/403 where it needs a key, 413/415 where it reads a body, 503
+    /// with Retry-After where it reaches storage). A route added without its description fails here.
+    /// </summary>
+    [Fact]
+    public async Task Every_operation_of_the_OpenAPI_document_is_summarised_with_its_parameters_and_problem_answers_described()
+    {
+        using var response = await host.Anonymous.GetAsync("/openapi/v1.json");
+
+        var document = await response.AssertJsonAsync(HttpStatusCode.OK);
+        var info = document.GetProperty("info");
+        Assert.Equal("OrderFlow API", info.Str("title"));
+        Assert.Equal("v1", info.Str("version"));
+        Assert.False(string.IsNullOrWhiteSpace(Text(info, "description")));
+        Assert.Equal("X-Api-Key", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").Str("name"));
+        var tags = document.GetProperty("tags").EnumerateArray().ToDictionary(tag => tag.Str("name"), tag => Text(tag, "description"));
+
+        var gaps = new List<string>();
+        var operations = 0;
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                operations++;
+                var name = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                var op = operation.Value;
+                if (string.IsNullOrWhiteSpace(Text(op, "summary")))
+                {
+                    gaps.Add($"{name}: no summary");
+                }
+
+                foreach (var tag in op.TryGetProperty("tags", out var opTags) ? opTags.EnumerateArray().Select(t => t.GetString()!) : [])
+                {
+                    if (string.IsNullOrWhiteSpace(tags.GetValueOrDefault(tag)))
+                    {
+                        gaps.Add($"{name}: its group '{tag}' has no description");
+                    }
+                }
+
+                var parameters = op.TryGetProperty("parameters", out var list) ? list.EnumerateArray().ToList() : [];
+                foreach (var parameter in parameters.Where(p => string.IsNullOrWhiteSpace(Text(p, "description"))))
+                {
+                    gaps.Add($"{name}: the {parameter.Str("in")} parameter '{parameter.Str("name")}' has no description");
+                }
+
+                var hasBody = op.TryGetProperty("requestBody", out var body);
+                if (hasBody && string.IsNullOrWhiteSpace(Text(body, "description")))
+                {
+                    gaps.Add($"{name}: its request body has no description");
+                }
+
+                var responses = op.GetProperty("responses");
+                var answers = responses.EnumerateObject().Select(r => r.Name).ToHashSet();
+                var required = new List<string>();
+                if (hasBody || parameters.Any(p => p.Str("in") is "query" or "header"))
+                {
+                    required.Add("400");
+                }
+
+                if (path.Name.StartsWith("/api/", StringComparison.Ordinal))
+                {
+                    if (!op.TryGetProperty("security", out var security) || security.GetArrayLength() == 0)
+                    {
+                        gaps.Add($"{name}: needs a key but names no security requirement");
+                    }
+
+                    required.AddRange(["401", "403", "503"]); // every /api route needs a key and reaches the cluster and storage
+                }
+
+                if (hasBody)
+                {
+                    required.AddRange(["413", "415"]);
+                }
+
+                gaps.AddRange(required.Where(status => !answers.Contains(status)).Select(status => $"{name}: does not document its {status} answer"));
+                foreach (var answer in responses.EnumerateObject())
+                {
+                    if (answer.Name[0] is '4' or '5' && !(Text(answer.Value, "description") ?? "").Contains("/problems/", StringComparison.Ordinal))
+                    {
+                        gaps.Add($"{name}: its {answer.Name} answer does not say when it is given and with which problem type");
+                    }
+
+                    if (answer.Name[0] is '4' or '5' && !(answer.Value.TryGetProperty("content", out var content) && content.TryGetProperty("application/problem+json", out _)))
+                    {
+                        gaps.Add($"{name}: its {answer.Name} answer is not a problem document");
+                    }
+
+                    if (answer.Name == "503" && !(answer.Value.TryGetProperty("headers", out var headers) && headers.TryGetProperty("Retry-After", out _)))
+                    {
+                        gaps.Add($"{name}: its 503 answer does not name Retry-After");
+                    }
+                }
+            }
+        }
+
+        // Issue 9: money and durations are exact decimals in the API; no floating-point number reaches JSON.
+        var floating = System.Text.RegularExpressions.Regex.Matches(document.GetRawText(), "\"format\"\\s*:\\s*\"(double|float)\"");
+        Assert.True(floating.Count == 0, $"{floating.Count} numbers of the document are floating-point.");
+        Assert.True(operations >= 17, $"The document holds only {operations} operations.");
+        Assert.True(gaps.Count == 0, "The OpenAPI document leaves undescribed:\n" + string.Join("\n", gaps));
+    }
+
+    private static string? Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     [Fact]
     public async Task Ready_reports_healthy_storage_and_cluster()

@@ -242,7 +242,7 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
 
         LatencyPercentiles? latency = null;
         await WaitForAsync(async () => (latency = (await Cluster.Reader.Summary(placedAt, placedAt.AddMinutes(1), ct)).Latency["placedToPaid"]).Count == 1, ct);
-        foreach (var reported in new[] { latency!.P50, latency.P95, latency.P99 })
+        foreach (var reported in new[] { latency!.P50, latency.P95, latency.P99 }.Select(p => (double?)p))
         {
             Assert.True(StatsCheck.LatencyWithin(exact, reported!.Value, allowance: 0),
                 $"placed→paid of exactly {exact} s is reported as {reported} s: off by {Math.Abs(reported.Value - exact):0.######} s, "

@@ -245,15 +245,16 @@ public static class StatsCheck
             }
 
             Equal($"{label}.latency.{stage}.count", values.Length, latency.Count, diffs);
-            foreach (var (percent, reported) in new[] { (50, latency.P50), (95, latency.P95), (99, latency.P99) })
+            foreach (var (percent, exactReported) in new[] { (50, latency.P50), (95, latency.P95), (99, latency.P99) })
             {
+                var reported = (double?)exactReported;
                 var exact = Expected.NearestRank(values, percent);
                 if (exact is null != reported is null || exact is { } e && !LatencyWithin(e, reported!.Value))
                 {
                     diffs.Add($"{label}.latency.{stage}.p{percent}: exact {Show(exact)}, reported {Show(reported)} (allowed ±{(exact is { } x ? LatencyRelativeError * (1 + x) + MillisecondRounding : 0):0.######})");
                 }
 
-                if (reported is { } r && Math.Round(r, 3) != r)
+                if (exactReported is { } r && decimal.Round(r, 3) != r)
                 {
                     diffs.Add($"{label}.latency.{stage}.p{percent}: {r} is not to the millisecond (floating-point tails print as such)");
                 }
@@ -397,9 +398,9 @@ public static class StatsCheck
         {
             diffs.Add($"{label}: missing");
         }
-        else if (want is null != actual is null || want is { } w && Math.Abs(w - actual!.Value) > 0.00005 + 1e-12)
+        else if (want is null != actual is null || want is { } w && Math.Abs(w - (double)actual!.Value) > 0.00005 + 1e-12)
         {
-            diffs.Add($"{label}: expected {Show(want)} ({part}/{whole}), actual {Show(actual)}");
+            diffs.Add($"{label}: expected {Show(want)} ({part}/{whole}), actual {Show((double?)actual)}");
         }
     }
 
