@@ -4,7 +4,7 @@ using OrderFlow.Projections;
 
 namespace OrderFlow.Api.Admin;
 
-/// <summary>API.md "Admin": rebuilding the projections from the event log; what was parked.</summary>
+/// <summary>API.md "Admin": rebuilding the projections from the event log; what was parked; the cluster's silos.</summary>
 public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
@@ -19,6 +19,9 @@ public static class AdminApi
         admin.MapGet("/parked", GetParked).WithName("GetParkedRecords")
             .WithSummary("What failed over and over and was set aside (projection keys, orders, events): why, since when, attempts, next retry")
             .Produces<ParkedRecords>();
+        admin.MapGet("/cluster", GetCluster).WithName("GetCluster")
+            .WithSummary("The silos of the cluster (from its membership), each with its status, ports and activations by grain type")
+            .Produces<ClusterReport>();
         return endpoints;
     }
 
@@ -39,6 +42,25 @@ public static class AdminApi
 
     private static async Task<IResult> GetParked(IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IParkedRecordsGrain>(0).List());
+
+    private static async Task<IResult> GetCluster(IGrainFactory grains)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetDetailedHosts(onlyActive: false);
+        var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloAddress).ToArray();
+        var statistics = active.Length == 0 ? [] : await management.GetSimpleGrainStatistics(active);
+        var silos = hosts
+            .OrderBy(h => h.SiloAddress.Endpoint.Port).ThenBy(h => h.SiloAddress.Generation)
+            .Select(h =>
+            {
+                var mine = statistics.Where(s => s.SiloAddress.Equals(h.SiloAddress)).ToList();
+                return new ClusterSilo(
+                    h.SiloAddress.ToParsableString(), h.SiloName, h.Status.ToString(), h.SiloAddress.Endpoint.Port, h.ProxyPort, h.StartTime,
+                    mine.Sum(s => s.ActivationCount),
+                    mine.GroupBy(s => s.GrainType).ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal));
+            });
+        return TypedResults.Ok(new ClusterReport([.. silos]));
+    }
 
     private static async Task<IResult> GetRebuild(string id, IGrainFactory grains) =>
         await grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { } status
