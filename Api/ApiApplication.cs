@@ -13,8 +13,9 @@ namespace OrderFlow.Api;
 
 /// <summary>
 /// Builds the API host: ASP.NET Core in front of a co-hosted Orleans silo configured by
-/// <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>. (Joining an existing cluster as a client
-/// instead of co-hosting replaces only the <c>UseOrleans</c> call.)
+/// <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>, or, with <c>Orleans:ApiHost</c> = <c>Client</c>,
+/// in front of an Orleans client of a cluster of standalone silos
+/// (<see cref="OrderFlowClientExtensions.UseOrderFlowClient"/>).
 /// </summary>
 public static class ApiApplication
 {
@@ -29,9 +30,17 @@ public static class ApiApplication
         });
         configure?.Invoke(builder);
 
-        builder.UseOrleans(silo => silo
-            .UseOrderFlowClustering(builder.Configuration)
-            .AddOrderFlow(builder.Configuration));
+        if (OrleansHostSettings.From(builder.Configuration).ApiHost == ApiHostShape.Client)
+        {
+            builder.UseOrleansClient(client => client.UseOrderFlowClient(builder.Configuration));
+            OrderFlowSiloExtensions.AddOrderFlowEventLog(builder.Services, builder.Configuration); // the readiness check reads the log
+        }
+        else
+        {
+            builder.UseOrleans(silo => silo
+                .UseOrderFlowClustering(builder.Configuration)
+                .AddOrderFlow(builder.Configuration));
+        }
 
         builder.AddGracefulShutdown();
         builder.AddApiKeyAuthentication();

@@ -19,7 +19,8 @@ namespace OrderFlow.Silo;
 /// <summary>
 /// The one place where a silo of this system is configured. Every host (the standalone silo, the
 /// API's co-hosted silo, the test clusters) calls <see cref="AddOrderFlow"/>; clustering is separate
-/// (<see cref="UseOrderFlowClustering"/>) because test clusters bring their own.
+/// (<see cref="UseOrderFlowClustering"/>) because test clusters bring their own. The API's Orleans
+/// client, when it is one, is configured by <see cref="OrderFlowClientExtensions"/>.
 /// </summary>
 public static class OrderFlowSiloExtensions
 {
@@ -34,12 +35,9 @@ public static class OrderFlowSiloExtensions
     /// </summary>
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
+        AddOrderFlowEventLog(silo.Services, configuration);
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
-        silo.Services.TryAddSingleton(TimeProvider.System);
-        silo.Services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
-        silo.Services.TryAddSingleton<TableEventStore>();
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
@@ -74,21 +72,38 @@ public static class OrderFlowSiloExtensions
         return silo;
     }
 
+    /// <summary>
+    /// The event log's table access: what a silo's grains use, and what the API reads for its
+    /// readiness check whether or not it hosts a silo.
+    /// </summary>
+    public static IServiceCollection AddOrderFlowEventLog(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
+        services.TryAddSingleton<TableEventStore>();
+        return services;
+    }
+
     /// <summary><c>Dashboard:Enabled</c> (default true): whether silos register the Orleans Dashboard and the API maps it.</summary>
     public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue("Dashboard:Enabled", true);
 
-    /// <summary>Configuration key choosing the stream that carries order events: <c>Memory</c> (default) or <c>AzureQueue</c>.</summary>
+    /// <summary>Configuration key choosing the stream that carries order events: <c>Memory</c> or <c>AzureQueue</c> (default: <see cref="DefaultStreamsProvider"/>).</summary>
     public const string StreamsProviderKey = "Streams:Provider";
 
+    /// <summary>Azure Queue streams when silos share a membership table (a cluster of processes), memory streams for the single process.</summary>
+    public static string DefaultStreamsProvider(IConfiguration configuration) =>
+        OrleansHostSettings.From(configuration).Clustering == ClusteringProvider.AzureTable ? "AzureQueue" : "Memory";
+
     /// <summary>
-    /// Memory streams by default: fast, but events in flight are lost if a silo dies (the
+    /// Memory streams for a single process (see <see cref="DefaultStreamsProvider"/>): fast, but events in flight are lost if a silo dies (the
     /// publication marker and a rebuild repair that). Azure Queue streams keep events in storage
     /// queues until consumed, so delivery survives a silo crash; their connection string is
     /// <c>ConnectionStrings:Queues</c>, else the tables' one (Azurite's serves both).
     /// </summary>
     private static void AddOrderEventStreams(ISiloBuilder silo, IConfiguration configuration)
     {
-        var provider = configuration[StreamsProviderKey] ?? "Memory";
+        var provider = configuration[StreamsProviderKey] ?? DefaultStreamsProvider(configuration);
         switch (provider)
         {
             case "Memory":
@@ -117,19 +132,48 @@ public static class OrderFlowSiloExtensions
     }
 
     /// <summary>
-    /// Localhost clustering on the ports from <c>Orleans:SiloPort</c> (11111) and
-    /// <c>Orleans:GatewayPort</c> (30000): one silo, or several on one machine.
+    /// Clustering from the <c>Orleans</c> section (<see cref="OrleansHostSettings"/>): localhost, or
+    /// the membership table in Azure Table Storage; this silo's ports, the address it advertises,
+    /// the cluster it belongs to, and how fast it notices a dead silo (<see cref="MembershipTuning"/>).
     /// </summary>
     public static ISiloBuilder UseOrderFlowClustering(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var orleans = configuration.GetSection("Orleans");
-        silo.UseLocalhostClustering(
-            siloPort: orleans.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT),
-            gatewayPort: orleans.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT),
-            serviceId: orleans.GetValue("ServiceId", "orderflow")!,
-            clusterId: orleans.GetValue("ClusterId", "orderflow-dev")!);
+        var settings = OrleansHostSettings.From(configuration);
+        var advertised = settings.ResolveAdvertisedAddress();
+        switch (settings.Clustering)
+        {
+            case ClusteringProvider.Localhost:
+                silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+                break;
+            case ClusteringProvider.AzureTable:
+                silo.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ServiceId = settings.ServiceId;
+                    cluster.ClusterId = settings.ClusterId;
+                });
+                silo.UseAzureStorageClustering(table =>
+                {
+                    table.TableServiceClient = CreateClusteringTableServiceClient(configuration);
+                    table.TableName = settings.ClusteringTable;
+                });
+                break;
+        }
+
+        // After UseLocalhostClustering, which advertises loopback: an address set in configuration wins.
+        silo.Configure<EndpointOptions>(endpoints =>
+        {
+            endpoints.SiloPort = settings.SiloPort;
+            endpoints.GatewayPort = settings.GatewayPort;
+            endpoints.AdvertisedIPAddress = advertised;
+        });
+        MembershipTuning.Configure(silo.Services, configuration);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ListeningAddressLog>();
         return silo;
     }
+
+    /// <summary>The membership table's storage: <c>ConnectionStrings:Clustering</c>, else the tables' one, by the same rule as <see cref="CreateTableServiceClient"/>.</summary>
+    public static TableServiceClient CreateClusteringTableServiceClient(IConfiguration configuration) =>
+        CreateTableServiceClient(configuration, OrleansHostSettings.ClusteringConnectionName);
 
     /// <summary>
     /// A connection string (Azurite's development storage when none is set), or the table
@@ -138,9 +182,17 @@ public static class OrderFlowSiloExtensions
     /// seconds when storage is down or hangs, instead of retrying for a minute: each try gets 3 s,
     /// and the event store bounds a whole operation (<c>EventStore:OperationTimeout</c>).
     /// </summary>
-    public static TableServiceClient CreateTableServiceClient(IConfiguration configuration)
+    public static TableServiceClient CreateTableServiceClient(IConfiguration configuration) => CreateTableServiceClient(configuration, TablesConnectionName);
+
+    /// <param name="connectionName">A connection string name tried before the tables' one.</param>
+    private static TableServiceClient CreateTableServiceClient(IConfiguration configuration, string connectionName)
     {
-        var setting = configuration.GetConnectionString(TablesConnectionName);
+        var setting = configuration.GetConnectionString(connectionName);
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            setting = configuration.GetConnectionString(TablesConnectionName);
+        }
+
         if (string.IsNullOrWhiteSpace(setting))
         {
             setting = "UseDevelopmentStorage=true";

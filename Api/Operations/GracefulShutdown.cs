@@ -1,17 +1,21 @@
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using OrderFlow.Silo;
 
 namespace OrderFlow.Api.Operations;
 
 /// <summary>
 /// How the host stops (SIGTERM, Ctrl+C): Kestrel stops accepting connections and drains the
-/// requests it has taken, and only then does the co-hosted silo stop, so that those requests'
-/// grain calls still work.
+/// requests it has taken, and only then does the co-hosted silo (or the Orleans client) stop, so
+/// that those requests' grain calls still work.
 /// </summary>
 public static class GracefulShutdown
 {
     /// <summary>What the silo needs after the drain: deactivating its grains, flushing statistics, leaving the cluster.</summary>
     public static readonly TimeSpan SiloStopAllowance = TimeSpan.FromSeconds(15);
+
+    /// <summary>What an Orleans client needs after the drain (API as a client): closing its gateway connections.</summary>
+    public static readonly TimeSpan ClientStopAllowance = TimeSpan.FromSeconds(5);
 
     /// <remarks>
     /// The host stops its services one after the other in reverse order of registration, and
@@ -23,10 +27,12 @@ public static class GracefulShutdown
     /// </remarks>
     public static WebApplicationBuilder AddGracefulShutdown(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<HostOptions>().Configure<IOptions<SiloMessagingOptions>>((host, messaging) =>
+        var coHosted = OrleansHostSettings.From(builder.Configuration).ApiHost == ApiHostShape.CoHosted;
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<SiloMessagingOptions>, IOptions<ClientMessagingOptions>>((host, silo, client) =>
         {
             host.ServicesStopConcurrently = false;
-            var needed = messaging.Value.ResponseTimeout + SiloStopAllowance;
+            // A client only closes its gateway connections; the silos stop on their own.
+            var needed = coHosted ? silo.Value.ResponseTimeout + SiloStopAllowance : client.Value.ResponseTimeout + ClientStopAllowance;
             if (host.ShutdownTimeout < needed)
             {
                 host.ShutdownTimeout = needed;

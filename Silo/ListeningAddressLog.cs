@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace OrderFlow.Silo;
+
+/// <summary>
+/// Logs, once the silo is active, where it listens and which cluster it joined: the line that says
+/// what runs where when several silo processes share one machine.
+/// </summary>
+public sealed class ListeningAddressLog(
+    ILocalSiloDetails silo,
+    IOptions<ClusterOptions> cluster,
+    IOptions<EndpointOptions> endpoints,
+    ILogger<ListeningAddressLog> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(ListeningAddressLog), ServiceLifecycleStage.Active, _ =>
+        {
+            logger.LogInformation(
+                "Silo {Silo} active in cluster {ClusterId} (service {ServiceId}): silo port {SiloPort}, gateway {Gateway}",
+                silo.SiloAddress, cluster.Value.ClusterId, cluster.Value.ServiceId, endpoints.Value.SiloPort, silo.GatewayAddress?.ToString() ?? "none");
+            return Task.CompletedTask;
+        });
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace OrderFlow.Silo;
+
+/// <summary>
+/// The one place where an Orleans client of this system is configured (the API when
+/// <c>Orleans:ApiHost</c> is <c>Client</c>): the same clustering provider, table and cluster as the
+/// silos (<see cref="OrleansHostSettings"/>), so it finds the gateways in the membership table.
+/// </summary>
+public static class OrderFlowClientExtensions
+{
+    public static IClientBuilder UseOrderFlowClient(this IClientBuilder client, IConfiguration configuration)
+    {
+        var settings = OrleansHostSettings.From(configuration);
+        switch (settings.Clustering)
+        {
+            case ClusteringProvider.Localhost:
+                client.UseLocalhostClustering(settings.GatewayPort, settings.ServiceId, settings.ClusterId);
+                break;
+            case ClusteringProvider.AzureTable:
+                client.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ServiceId = settings.ServiceId;
+                    cluster.ClusterId = settings.ClusterId;
+                });
+                client.UseAzureStorageClustering(table =>
+                {
+                    table.TableServiceClient = OrderFlowSiloExtensions.CreateClusteringTableServiceClient(configuration);
+                    table.TableName = settings.ClusteringTable;
+                });
+                break;
+        }
+
+        // A grain on a silo that just died answers nothing: the request fails within this (503)
+        // rather than after Orleans' 30 s, while membership declares the silo dead.
+        client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = settings.ClientResponseTimeout);
+        client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = settings.GatewayListRefreshPeriod);
+
+        if (OrderFlowSiloExtensions.DashboardEnabled(configuration))
+        {
+            // Served by the API from the silos' dashboard grains (the silos register them in AddOrderFlow).
+            client.AddDashboard();
+        }
+
+        return client;
+    }
+}
