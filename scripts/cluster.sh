@@ -22,8 +22,9 @@ if [[ -n "${__ORDERFLOW_CLUSTER_SH:-}" ]]; then
 fi
 __ORDERFLOW_CLUSTER_SH=1
 
-# The silo assembly's name, as it appears on its command line: how a PID file is recognised as a silo's.
-SILO_PROCESS_PATTERN="OrderFlow.Silo.dll"
+# The end of the silo assembly's name, as it appears on its command line: how a PID file is
+# recognised as a silo's.
+SILO_PROCESS_PATTERN="Silo.dll"
 
 silo_port() {
   printf '%s\n' "$((ORLEANS_SILO_PORT + $1 - 1))"

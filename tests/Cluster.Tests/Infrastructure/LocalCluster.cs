@@ -291,7 +291,7 @@ public sealed class LocalCluster : IAsyncLifetime
         try
         {
             var commandLine = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
-            return commandLine.Contains("OrderFlow.", StringComparison.Ordinal) || commandLine.Contains("azurite", StringComparison.Ordinal);
+            return commandLine.Contains(RepositoryRoot.Path, StringComparison.Ordinal) || commandLine.Contains("azurite", StringComparison.Ordinal);
         }
         catch (IOException)
         {
