@@ -1,10 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using OrderFlow.Silo;
 
-// A standalone silo: the same configuration as the API's co-hosted one, without HTTP.
-var builder = Host.CreateApplicationBuilder(args);
-builder.UseOrleans(silo => silo
-    .UseOrderFlowClustering(builder.Configuration)
-    .AddOrderFlow(builder.Configuration));
-
-await builder.Build().RunAsync();
+// A standalone silo, configured by appsettings.json and environment variables (Orleans__Clustering,
+// Orleans__SiloPort, ConnectionStrings__Tables…; README "Cluster mode"). It logs where it listens
+// once active, and Orleans' "Silo started" when ready.
+await SiloApplication.Build(args).RunAsync();

@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using Azure;
+using Orleans.Networking.Shared;
 using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using OrderFlow.Grains.EventStore;
 
 namespace OrderFlow.Api.Errors;
@@ -36,7 +38,10 @@ public static class Unavailability
         RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status) ? UnavailableCause.Storage : UnavailableCause.None,
         HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
         OperationCanceledException => UnavailableCause.Storage,
-        TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => UnavailableCause.Cluster,
+        // Before the OrleansException rule below: a lost connection to a silo or gateway wraps a
+        // socket error, which says nothing about storage.
+        TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException
+            or ConnectionFailedException or SocketConnectionException or ClientNotAvailableException => UnavailableCause.Cluster,
         OrleansException { InnerException: { } inner } => CauseOf(inner, wrapped: true),
         _ => UnavailableCause.None,
     };

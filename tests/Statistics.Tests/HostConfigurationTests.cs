@@ -1,10 +1,12 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
+using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
 
-/// <summary>README "Configuration": settings the statistics hosts rely on.</summary>
+/// <summary>README "Configuration" and "Cluster mode": settings the hosts rely on.</summary>
 public sealed class HostConfigurationTests(AzuriteFixture azurite)
 {
     /// <summary>README: <c>Dashboard:Enabled</c> (default true) registers the Orleans Dashboard; false must leave a working API without it.</summary>
@@ -16,4 +18,75 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         using var response = await host.Http.GetAsync("/api/stats/summary", ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    /// <summary>
+    /// Orleans reads the <c>Orleans</c> section itself and took an <c>Orleans:Clustering</c> value for
+    /// a provider of its own, refusing to start ("Could not find Clustering provider named 'Default'").
+    /// </summary>
+    [Fact]
+    public async Task The_api_starts_with_the_clustering_named_in_configuration()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?> { ["Orleans:Clustering"] = "Localhost" });
+        using var response = await host.Http.GetAsync("/health/ready", ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public void Without_settings_one_process_hosts_everything_on_localhost()
+    {
+        var configuration = Configuration([]);
+        var settings = OrleansHostSettings.From(configuration);
+        Assert.Equal(ClusteringProvider.Localhost, settings.Clustering);
+        Assert.Equal(ApiHostShape.CoHosted, settings.ApiHost);
+        Assert.Equal(("orderflow", "orderflow-dev", 11111, 30000), (settings.ServiceId, settings.ClusterId, settings.SiloPort, settings.GatewayPort));
+        Assert.Equal("OrleansSiloInstances", settings.ClusteringTable);
+        Assert.Equal(TimeSpan.FromSeconds(8), settings.ClientResponseTimeout);
+        Assert.Equal(IPAddress.Loopback, settings.ResolveAdvertisedAddress());
+        Assert.Equal("Memory", OrderFlowSiloExtensions.DefaultStreamsProvider(configuration));
+    }
+
+    [Fact]
+    public void Table_clustering_brings_queue_streams_and_a_routable_address_unless_told_otherwise()
+    {
+        var table = Configuration(new() { ["Orleans:Clustering"] = "AzureTable" });
+        Assert.Equal("AzureQueue", OrderFlowSiloExtensions.DefaultStreamsProvider(table));
+        Assert.False(IPAddress.IsLoopback(OrleansHostSettings.From(table).ResolveAdvertisedAddress()) && HasNonLoopbackIPv4(),
+            "a silo of a table-clustered cluster advertised loopback although the machine has another address");
+
+        var pinned = OrleansHostSettings.From(Configuration(new() { ["Orleans:Clustering"] = "azuretable", ["Orleans:AdvertisedAddress"] = "10.1.2.3" }));
+        Assert.Equal(ClusteringProvider.AzureTable, pinned.Clustering);
+        Assert.Equal(IPAddress.Parse("10.1.2.3"), pinned.ResolveAdvertisedAddress());
+    }
+
+    [Theory]
+    [InlineData("Orleans:Clustering", "Consul")]
+    [InlineData("Orleans:ApiHost", "Sidecar")]
+    [InlineData("Orleans:Clustering", "7")]
+    public void An_unknown_shape_is_refused_naming_the_setting(string key, string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => OrleansHostSettings.From(Configuration(new() { [key] = value })));
+        Assert.Contains(key, error.Message);
+        Assert.Contains(value, error.Message);
+    }
+
+    [Fact]
+    public void The_membership_table_uses_its_own_connection_string_else_the_tables_one()
+    {
+        const string tables = "DefaultEndpointsProtocol=http;AccountName=tablesacct;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/tablesacct;";
+        const string members = "DefaultEndpointsProtocol=http;AccountName=membersacct;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:2/membersacct;";
+        Assert.Equal("tablesacct", OrderFlowSiloExtensions.CreateClusteringTableServiceClient(
+            Configuration(new() { ["ConnectionStrings:Tables"] = tables })).AccountName);
+        Assert.Equal("membersacct", OrderFlowSiloExtensions.CreateClusteringTableServiceClient(
+            Configuration(new() { ["ConnectionStrings:Tables"] = tables, ["ConnectionStrings:Clustering"] = members })).AccountName);
+    }
+
+    private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+    private static bool HasNonLoopbackIPv4() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(nic => nic.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
+            .Any(a => a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a.Address));
 }
