@@ -123,10 +123,19 @@ public sealed class LocalCluster : IAsyncLifetime
         return process;
     }
 
-    public async Task<ClusterReport> ClusterAsync()
+    public async Task<ClusterReport> ClusterAsync() =>
+        await TryClusterAsync() ?? throw new InvalidOperationException("GET /api/admin/cluster answered 503.");
+
+    /// <summary>The cluster's silos; null while the management grain is unreachable (503: it was on a silo that just died).</summary>
+    public async Task<ClusterReport?> TryClusterAsync()
     {
         using var response = await Http.GetAsync("/api/admin/cluster");
         var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            return null;
+        }
+
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET /api/admin/cluster: {(int)response.StatusCode} {body}");
         return JsonSerializer.Deserialize<ClusterReport>(body, Json)!;
     }
@@ -136,7 +145,7 @@ public sealed class LocalCluster : IAsyncLifetime
         ClusterReport report = new([]);
         await WaitUntilAsync($"{count} active silos", timeout, async () =>
         {
-            report = await ClusterAsync();
+            report = await TryClusterAsync() ?? report;
             return report.Silos.Count(s => s.Status == "Active") == count;
         });
         return report;
@@ -191,9 +200,16 @@ public sealed class LocalCluster : IAsyncLifetime
             }
         }
 
-        foreach (var process in processes.Where(p => !p.HasExited))
+        foreach (var process in processes)
         {
-            process.Kill(entireProcessTree: true);
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited already.
+            }
         }
 
         // Whatever a PID file still names (run.sh itself may have been killed): Azurite and the silos
