@@ -1,5 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
@@ -79,6 +82,20 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
             Configuration(new() { ["ConnectionStrings:Tables"] = tables })).AccountName);
         Assert.Equal("membersacct", OrderFlowSiloExtensions.CreateClusteringTableServiceClient(
             Configuration(new() { ["ConnectionStrings:Tables"] = tables, ["ConnectionStrings:Clustering"] = members })).AccountName);
+    }
+
+    [Fact]
+    public void Membership_is_tuned_for_fast_detection_and_each_figure_can_be_overridden()
+    {
+        var services = new ServiceCollection();
+        MembershipTuning.Configure(services, Configuration(new() { ["Orleans:Membership:ProbeTimeout"] = "00:00:02", ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1" }));
+        var options = services.BuildServiceProvider().GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        Assert.Equal(TimeSpan.FromSeconds(2), options.ProbeTimeout);
+        Assert.Equal(1, options.NumVotesForDeathDeclaration);
+        Assert.Equal(MembershipTuning.NumMissedProbesLimit, options.NumMissedProbesLimit);
+        Assert.Equal(MembershipTuning.IAmAliveTablePublishTimeout, options.IAmAliveTablePublishTimeout);
+        Assert.Equal(MembershipTuning.TableRefreshTimeout, options.TableRefreshTimeout);
+        Assert.Equal(MembershipTuning.DefunctSiloExpiration, options.DefunctSiloExpiration);
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
