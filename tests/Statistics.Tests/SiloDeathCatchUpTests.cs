@@ -3,6 +3,7 @@ using System.Globalization;
 using Orleans.Runtime;
 using Orleans.TestingHost;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Projections;
 using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
@@ -79,6 +80,55 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         Assert.Equal(2, report.Passes);
     }
 
+    /// <summary>
+    /// A rebuild runs in its grain's memory. When its silo dies, it starts again elsewhere (the
+    /// catch-up resumes it at once; the projection control's watch would within a minute) and
+    /// completes, instead of staying "running" and refusing every later rebuild.
+    /// </summary>
+    [Fact]
+    public async Task A_rebuild_whose_silo_died_runs_again_and_completes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var output = TestContext.Current.TestOutputHelper;
+        var day0 = TestClock.Day0;
+        var generator = new ScenarioGenerator(new Random(29), Skus);
+        var gate = new RebuildGate(generation: 2);
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("sdr"), ct, CatchUpOnly,
+            configureSilo: silo => silo.AddIncomingGrainCallFilter(gate), silos: 3);
+        foreach (var i in Enumerable.Range(0, 6))
+        {
+            await cluster.ExecuteAsync(generator.Order(
+                string.Create(CultureInfo.InvariantCulture, $"sdr-{i}"), "sdr-customer", "EUR", ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], day0.AddHours(10 + i)));
+        }
+
+        // The rebuild holds at its first batch: it cannot complete before its silo is killed.
+        var projections = cluster.Client.GetGrain<IProjectionsGrain>(0);
+        var (started, _) = await projections.StartRebuild();
+        Assert.Equal(2, started.Generation);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        var rebuilder = (await management.GetDetailedGrainStatistics(null, null, ct))
+            .Single(g => g.GrainType.Contains(nameof(ProjectionRebuildGrain), StringComparison.Ordinal));
+        var victim = cluster.Silos.Single(silo => silo.SiloAddress.Equals(rebuilder.SiloAddress));
+
+        var watch = Stopwatch.StartNew();
+        await cluster.KillSiloAsync(victim);
+        gate.Open();
+        RebuildStatus? status;
+        do
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), "The rebuild whose silo died did not complete within 3 minutes.");
+            await Task.Delay(200, ct);
+            status = await projections.GetRebuild(started.Id);
+        }
+        while (status?.State == RebuildState.Running);
+
+        output?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rebuild {started.Id} completed {watch.Elapsed.TotalSeconds:0.0} s after its silo was killed: {status}"));
+        Assert.Equal(RebuildState.Completed, status!.State);
+        Assert.Equal(2, await cluster.Client.GetGrain<IProjectionControl>(0).Active());
+        await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), PlanFor(day0), TimeSpan.FromSeconds(60), ct, "statistics of the rebuilt generation");
+    }
+
     private async Task KillOneOfThreeAsync(string prefix, IReadOnlyDictionary<string, string?> settings, CancellationToken ct)
     {
         var output = TestContext.Current.TestOutputHelper;
@@ -105,7 +155,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
 
         // The victim: the silo (not the first, which the client started with) holding the most unflushed projections.
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
-        var projections = (await management.GetDetailedGrainStatistics())
+        var projections = (await management.GetDetailedGrainStatistics(null, null, ct))
             .Where(g => WriteBehindTypes.Contains(g.GrainId.Type.ToString()))
             .GroupBy(g => g.SiloAddress)
             .ToDictionary(g => g.Key, g => g.Count());
@@ -114,7 +164,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         Assert.True(held > 0, "No projection was placed on the silos that may be killed, so killing one shows nothing.");
 
         // The survivors' projections persist now: what is missing after the kill is what the victim held.
-        foreach (var survivor in (await management.GetDetailedGrainStatistics())
+        foreach (var survivor in (await management.GetDetailedGrainStatistics(null, null, ct))
             .Where(g => WriteBehindTypes.Contains(g.GrainId.Type.ToString()) && !g.SiloAddress.Equals(victim.SiloAddress)))
         {
             await cluster.Client.GetGrain<IWriteBehindProjection>(survivor.GrainId).Flush();
@@ -141,6 +191,29 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Waited 30 s for {what}.");
             await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    /// <summary>Holds every batch a rebuild (or anyone) persists into <paramref name="generation"/> until <see cref="Open"/>; live ingestion passes.</summary>
+    private sealed class RebuildGate(int generation) : IIncomingGrainCallFilter
+    {
+        private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Reached => reached.Task;
+
+        public void Open() => opened.TrySetResult();
+
+        public async Task Invoke(IIncomingGrainCallContext context)
+        {
+            if (context.InterfaceMethod?.Name == nameof(IWriteBehindProjection.IngestAndPersist)
+                && StatisticsKeys.GenerationOf(context.TargetId.Key.ToString()!) == generation)
+            {
+                reached.TrySetResult();
+                await opened.Task;
+            }
+
+            await context.Invoke();
         }
     }
 }
