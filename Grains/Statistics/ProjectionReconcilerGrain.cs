@@ -32,11 +32,13 @@ public interface IProjectionReconcilerGrain : IGrainWithIntegerKey
 /// <param name="Passes">Catch-up passes completed.</param>
 /// <param name="Silos">Dead silos handled (each once).</param>
 /// <param name="Last">The last pass: change rows read (none removed), orders read back, events fed, orders left to the regular passes.</param>
+/// <param name="LastDuration">How long the last pass took, from the request to its end.</param>
 [GenerateSerializer, Alias("orderflow.catch-up-report")]
 public sealed record CatchUpReport(
     [property: Id(0)] int Passes,
     [property: Id(1)] int Silos,
-    [property: Id(2)] ReconciliationPass? Last);
+    [property: Id(2)] ReconciliationPass? Last,
+    [property: Id(3)] TimeSpan LastDuration = default);
 
 /// <param name="Changes">Change-index rows dealt with (and removed).</param>
 /// <param name="Orders">Orders read back from the log.</param>
@@ -102,6 +104,8 @@ public sealed class ProjectionReconcilerGrain(
     private long catchUpMembershipVersion;
     private int catchUpPasses;
     private ReconciliationPass? lastCatchUp;
+    private TimeSpan lastCatchUpDuration;
+    private long catchUpRequestedAt;
 
     public async Task<ReconciliationPass> Reconcile()
     {
@@ -202,6 +206,11 @@ public sealed class ProjectionReconcilerGrain(
         }
 
         logger.LogInformation("Silo(s) {Silos} died: the statistics catch up with every change in the index.", string.Join(", ", deadSilos));
+        if (!catchUpDue)
+        {
+            catchUpRequestedAt = time.GetTimestamp();
+        }
+
         catchUpDue = true;
         catchUpMembershipVersion = Math.Max(catchUpMembershipVersion, membershipVersion);
         if (catchUpTimer is null)
@@ -217,7 +226,7 @@ public sealed class ProjectionReconcilerGrain(
         return Task.FromResult(true);
     }
 
-    public Task<CatchUpReport> CatchUps() => Task.FromResult(new CatchUpReport(catchUpPasses, handledSilos.Count, lastCatchUp));
+    public Task<CatchUpReport> CatchUps() => Task.FromResult(new CatchUpReport(catchUpPasses, handledSilos.Count, lastCatchUp, lastCatchUpDuration));
 
     /// <summary>Catch-up passes until none is due: a silo that died during one needs another, since the first may have fed its projections.</summary>
     private async Task RunCatchUpsAsync(CancellationToken cancellationToken)
@@ -228,6 +237,7 @@ public sealed class ProjectionReconcilerGrain(
             while (catchUpDue && !cancellationToken.IsCancellationRequested)
             {
                 catchUpDue = false;
+                var requestedAt = catchUpRequestedAt;
 
                 // This silo's directory forgets the dead silos' activations once its view has them dead, as the caller's did.
                 await membership.Refresh(new MembershipVersion(catchUpMembershipVersion), cancellationToken);
@@ -235,6 +245,7 @@ public sealed class ProjectionReconcilerGrain(
                 // A rebuild that ran on a dead silo starts again now rather than at the control's next watch.
                 await ResumeRebuildAsync();
                 lastCatchUp = await CatchUpWithRetriesAsync(cancellationToken);
+                lastCatchUpDuration = time.GetElapsedTime(requestedAt);
                 catchUpPasses++;
             }
         }
