@@ -63,7 +63,7 @@ public static class LoadChecks
         Assert.True(problems.IsEmpty, $"{problems.Count} orders' logs differ from what was acknowledged:\n  " + string.Join("\n  ", problems.Take(10)));
     }
 
-    /// <summary>Polls until every statistic equals the test's fold over every order sent to the cluster.</summary>
+    /// <summary>Polls until every statistic equals the test's fold over every order sent to the cluster (compared at least once, however short the timeout).</summary>
     public static Task<Convergence> AssertStatisticsConvergeAsync(LocalCluster cluster, DateTimeOffset day, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var expected = new Expected(cluster.Orders.SelectMany(o => o.Facts()));

@@ -56,10 +56,6 @@ public sealed class LocalCluster : IAsyncLifetime
             ["ORLEANS_GATEWAY_PORT"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
             ["DATA_DIR"] = dataDir,
             ["Dashboard__Enabled"] = "false",
-            // Reconciliation is the safety net after a silo's death; its default settle time (1 min) allows
-            // for Azure's 30 s server timeout, which a local Azurite does not have. A shorter one keeps the
-            // eventual-convergence deadline (and the test) short.
-            ["Statistics__Reconciliation__Settle"] = "00:00:20",
         };
         Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
         {
