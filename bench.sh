@@ -131,6 +131,7 @@ BENCH_TABLES="$(azurite_connection_string "$cluster_tables")" BENCH_API_URL="htt
   BENCH_RESULTS="$work_dir/cluster.json" dotnet "$bench_dll" || cluster_status=$?
 
 # Each figure of the cluster run against the single process's.
+# shellcheck disable=SC2016  # ${...} below is JavaScript, not shell
 node -e '
   const fs = require("fs");
   const [single, cluster] = process.argv.slice(1, 3).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
