@@ -20,16 +20,8 @@ public static class OrderFlowClientExtensions
                 client.UseLocalhostClustering(settings.GatewayPort, settings.ServiceId, settings.ClusterId);
                 break;
             case ClusteringProvider.AzureTable:
-                client.Configure<ClusterOptions>(cluster =>
-                {
-                    cluster.ServiceId = settings.ServiceId;
-                    cluster.ClusterId = settings.ClusterId;
-                });
-                client.UseAzureStorageClustering(table =>
-                {
-                    table.TableServiceClient = OrderFlowSiloExtensions.CreateClusteringTableServiceClient(configuration);
-                    table.TableName = settings.ClusteringTable;
-                });
+                client.Configure<ClusterOptions>(settings.ApplyTo);
+                client.UseAzureStorageClustering(table => OrderFlowSiloExtensions.UseMembershipTable(table, settings, configuration));
                 break;
         }
 

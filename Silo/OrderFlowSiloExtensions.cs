@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Clustering.AzureStorage;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -147,16 +148,8 @@ public static class OrderFlowSiloExtensions
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
                 break;
             case ClusteringProvider.AzureTable:
-                silo.Configure<ClusterOptions>(cluster =>
-                {
-                    cluster.ServiceId = settings.ServiceId;
-                    cluster.ClusterId = settings.ClusterId;
-                });
-                silo.UseAzureStorageClustering(table =>
-                {
-                    table.TableServiceClient = CreateClusteringTableServiceClient(configuration);
-                    table.TableName = settings.ClusteringTable;
-                });
+                silo.Configure<ClusterOptions>(settings.ApplyTo);
+                silo.UseAzureStorageClustering(table => UseMembershipTable(table, settings, configuration));
                 break;
         }
 
@@ -170,6 +163,13 @@ public static class OrderFlowSiloExtensions
         MembershipTuning.Configure(silo.Services, configuration);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ListeningAddressLog>();
         return silo;
+    }
+
+    /// <summary>The membership table silos and the API's client read: <see cref="OrleansHostSettings.ClusteringTable"/> on <see cref="CreateClusteringTableServiceClient"/>.</summary>
+    internal static void UseMembershipTable(AzureStorageOperationOptions table, OrleansHostSettings settings, IConfiguration configuration)
+    {
+        table.TableServiceClient = CreateClusteringTableServiceClient(configuration);
+        table.TableName = settings.ClusteringTable;
     }
 
     /// <summary>The membership table's storage: <c>ConnectionStrings:Clustering</c>, else the tables' one, by the same rule as <see cref="CreateTableServiceClient"/>.</summary>

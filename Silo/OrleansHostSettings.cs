@@ -61,6 +61,13 @@ public sealed record OrleansHostSettings
         };
     }
 
+    /// <summary>The cluster identity silos and clients of one cluster share.</summary>
+    public void ApplyTo(ClusterOptions cluster)
+    {
+        cluster.ServiceId = ServiceId;
+        cluster.ClusterId = ClusterId;
+    }
+
     /// <summary>
     /// The configured address; unset, loopback for localhost clustering, and for a membership table
     /// the machine's first non-loopback IPv4 address that is up (a container's own address).

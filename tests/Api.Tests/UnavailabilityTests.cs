@@ -29,7 +29,9 @@ public sealed class UnavailabilityTests
         { "Orleans' call timeout", new TimeoutException("Response did not arrive on time"), UnavailableCause.Cluster },
         { "a silo gone", new SiloUnavailableException("The target silo became unavailable"), UnavailableCause.Cluster },
         { "a gateway too busy", new GatewayTooBusyException("The gateway is too busy"), UnavailableCause.Cluster },
-        { "a silo or gateway refusing connections", new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)), UnavailableCause.Cluster },
+        // As the API as a client raised it when its last silo was gone (it was a 500).
+        { "a gateway refusing connections", new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to S127.0.0.1:21622:0, will retry after 994ms",
+            new Orleans.Networking.Shared.SocketConnectionException("Unable to connect to 127.0.0.1:21622. Error: ConnectionRefused")), UnavailableCause.Cluster },
         { "a connection to a silo reset", new Orleans.Networking.Shared.SocketConnectionException("Connection reset", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset)), UnavailableCause.Cluster },
         { "grain storage: 400 (a bad key is a bug)", new OrleansException("Error from storage provider", new RequestFailedException(400, "OutOfRangeInput")), UnavailableCause.None },
         { "grain storage: a serialization bug", new OrleansException("Error from storage provider", new InvalidOperationException("cannot deserialize")), UnavailableCause.None },

@@ -86,6 +86,36 @@ public sealed class ClusterModeTests(TableClusterFixture cluster) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_dashboard_of_the_client_stays_admin_only()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await StatsApiHost.StartAsync(cluster.TablesConnectionString, ct, new Dictionary<string, string?>(cluster.Settings)
+        {
+            ["Orleans:ApiHost"] = "Client",
+            ["Api:Keys:0:Key"] = "cluster-admin-key-3c1f",
+            ["Api:Keys:0:Role"] = "admin",
+            ["Api:Keys:1:Key"] = "cluster-reader-key-9a2e",
+            ["Api:Keys:1:Role"] = "reader",
+        });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await DashboardStatusAsync(api, key: null, ct));
+        Assert.Equal(HttpStatusCode.Forbidden, await DashboardStatusAsync(api, "cluster-reader-key-9a2e", ct));
+        Assert.Equal(HttpStatusCode.OK, await DashboardStatusAsync(api, "cluster-admin-key-3c1f", ct));
+    }
+
+    private static async Task<HttpStatusCode> DashboardStatusAsync(StatsApiHost api, string? key, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/dashboard/DashboardCounters");
+        if (key is not null)
+        {
+            request.Headers.Add("X-Api-Key", key);
+        }
+
+        using var response = await api.Http.SendAsync(request, ct);
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task A_silo_of_another_cluster_id_on_the_same_membership_table_stays_isolated()
     {
         var ct = TestContext.Current.CancellationToken;

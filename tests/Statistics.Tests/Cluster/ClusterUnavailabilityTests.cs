@@ -34,6 +34,37 @@ public sealed class ClusterUnavailabilityTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>The API as a client whose every silo is gone: its gateway refuses connections (it was a 500).</summary>
+    [Fact]
+    public async Task A_client_whose_silos_are_all_gone_answers_503()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Tables"] = azurite.ConnectionString,
+            ["Orleans:Clustering"] = "AzureTable",
+            ["Orleans:ClusteringTable"] = TableNames.Unique("gone"),
+            ["Orleans:ClusterId"] = "gone-" + Guid.NewGuid().ToString("N")[..12],
+            ["Orleans:AdvertisedAddress"] = "127.0.0.1",
+            ["EventStore:TableName"] = TableNames.Unique("goneev"),
+            ["Statistics:TableName"] = TableNames.Unique("gonest"),
+            ["Streams:Provider"] = "Memory",
+        };
+        var silo = await TableClusterSilo.StartAsync(settings, ct);
+        await using var api = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?>(settings) { ["Orleans:ApiHost"] = "Client" });
+        using (var before = await api.Http.GetAsync("/api/orders/gone-1", ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, before.StatusCode);
+        }
+
+        await silo.DisposeAsync();
+
+        using var query = await api.Http.GetAsync("/api/orders/gone-1", ct);
+        await AssertUnavailableAsync(query, "cluster-unavailable", "no silo left", ct);
+        using var command = await api.Http.PostAsync("/api/orders/gone-1/delivery", new StringContent("{}", Encoding.UTF8, "application/json"), ct);
+        await AssertUnavailableAsync(command, "outcome-unknown", "no silo left", ct);
+    }
+
     private static async Task AssertUnavailableAsync(HttpResponseMessage response, string problem, string kind, CancellationToken ct)
     {
         var body = await response.Content.ReadAsStringAsync(ct);

@@ -13,7 +13,7 @@ public sealed class UnreachableGrainFilter : IOutgoingGrainCallFilter
         () => new SiloUnavailableException("The target silo became unavailable for message"),
         () => Internal<OrleansMessageRejectionException>("Target silo is known to be dead"),
         () => new TimeoutException("Response did not arrive on time in 00:00:08"),
-        () => new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to endpoint", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)),
+        () => new Orleans.Runtime.Messaging.ConnectionFailedException("Unable to connect to S127.0.0.1:21622:0", new Orleans.Networking.Shared.SocketConnectionException("Unable to connect to 127.0.0.1:21622. Error: ConnectionRefused")),
         () => new GatewayTooBusyException("The gateway is too busy"),
         () => Internal<ClientNotAvailableException>("The client is not available"),
     ];
