@@ -32,11 +32,6 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
     /// <summary>Projection grains whose counts stay in memory until they flush.</summary>
     private static readonly string[] WriteBehindTypes = [ProjectionGrainTypes.Day, ProjectionGrainTypes.Customer, ProjectionGrainTypes.StuckOrders];
 
-    private static CheckPlan PlanFor(DateTimeOffset day0) => new(
-        [(null, null), (day0.AddHours(7).AddMinutes(30), day0.AddHours(31).AddMinutes(5))],
-        [(day0.AddHours(23), day0.AddHours(25), StatsInterval.Minute), (day0, day0.AddDays(3), StatsInterval.Day)],
-        [10]);
-
     [Fact]
     public async Task Counts_a_killed_silo_held_in_memory_are_restored_at_once_with_memory_streams()
     {
@@ -68,13 +63,13 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         // Three observers at once, then one late.
         var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => reconciler.CatchUp([dead], 0)));
         Assert.Equal(1, answers.Count(started => started));
-        await WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 1, "the catch-up pass", ct);
+        await ReconciliationTests.WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 1, "the catch-up pass", ct);
         Assert.False(await reconciler.CatchUp([dead], 0));
 
         // Another death is another pass, and the first is not handled again with it.
         var other = SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 2), 1);
         Assert.True(await reconciler.CatchUp([dead, other], 0));
-        await WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 2, "the second catch-up pass", ct);
+        await ReconciliationTests.WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 2, "the second catch-up pass", ct);
         var report = await reconciler.CatchUps();
         Assert.Equal(2, report.Silos);
         Assert.Equal(2, report.Passes);
@@ -126,7 +121,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         output?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rebuild {started.Id} completed {watch.Elapsed.TotalSeconds:0.0} s after its silo was killed: {status}"));
         Assert.Equal(RebuildState.Completed, status!.State);
         Assert.Equal(2, await cluster.Client.GetGrain<IProjectionControl>(0).Active());
-        await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), PlanFor(day0), TimeSpan.FromSeconds(60), ct, "statistics of the rebuilt generation");
+        await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), ReconciliationTests.PlanFor(day0), TimeSpan.FromSeconds(60), ct, "statistics of the rebuilt generation");
     }
 
     private async Task KillOneOfThreeAsync(string prefix, IReadOnlyDictionary<string, string?> settings, CancellationToken ct)
@@ -146,12 +141,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await cluster.ExecuteAsync(plan));
         var expected = await cluster.ExpectedFromLogAsync(ct);
 
-        // Once every customer has counted every order, the streams have delivered everything, into memory only.
-        foreach (var customer in expected.Customers)
-        {
-            var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
-            await WaitForAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
-        }
+        await ReconciliationTests.WaitUntilDeliveredAsync(cluster, expected, ct);
 
         // The victim: the silo (not the first, which the client started with) holding the most unflushed projections.
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
@@ -172,7 +162,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
 
         var watch = Stopwatch.StartNew();
         await cluster.KillSiloAsync(victim);
-        var convergence = await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, PlanFor(day0), TimeSpan.FromSeconds(90), ct, "statistics after the silo died");
+        var convergence = await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, ReconciliationTests.PlanFor(day0), TimeSpan.FromSeconds(90), ct, "statistics after the silo died");
         var converged = watch.Elapsed;
 
         var report = await cluster.Client.GetGrain<IProjectionReconcilerGrain>(0).CatchUps();
@@ -182,16 +172,6 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         Assert.Equal(1, report.Passes);
         Assert.True(report.Last!.Events > 0, $"The catch-up fed nothing: {report.Last}");
         Assert.Equal(0, report.Last.Failed);
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Waited 30 s for {what}.");
-            await Task.Delay(200, cancellationToken);
-        }
     }
 
     /// <summary>Holds every batch a rebuild (or anyone) persists into <paramref name="generation"/> until <see cref="Open"/>; live ingestion passes.</summary>
