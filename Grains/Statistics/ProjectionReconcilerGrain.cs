@@ -239,8 +239,7 @@ public sealed class ProjectionReconcilerGrain(
                 catchUpDue = false;
                 var requestedAt = catchUpRequestedAt;
 
-                // This silo's directory forgets the dead silos' activations once its view has them dead, as the caller's did.
-                await membership.Refresh(new MembershipVersion(catchUpMembershipVersion), cancellationToken);
+                await RefreshMembershipAsync(cancellationToken);
 
                 // A rebuild that ran on a dead silo starts again now rather than at the control's next watch.
                 await ResumeRebuildAsync();
@@ -252,6 +251,23 @@ public sealed class ProjectionReconcilerGrain(
         finally
         {
             catchUpRunning = false;
+        }
+    }
+
+    /// <summary>
+    /// This silo's directory forgets the dead silos' activations once its view has them dead, as
+    /// the caller's did. If the view cannot be refreshed, the pass goes ahead: what reaches a dead
+    /// activation fails and is tried again.
+    /// </summary>
+    private async Task RefreshMembershipAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await membership.Refresh(new MembershipVersion(catchUpMembershipVersion), cancellationToken);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Could not refresh the membership view before a catch-up; it goes ahead.");
         }
     }
 
@@ -276,6 +292,8 @@ public sealed class ProjectionReconcilerGrain(
         var orders = new Dictionary<string, int>(StringComparer.Ordinal);
         long events = 0;
         List<(string OrderId, int From)>? pending = null; // null until the index has been read
+        HashSet<string>? parkedKeys = null;
+        var unreadableOrders = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 1; attempt <= CatchUpAttempts; attempt++)
         {
             try
@@ -284,16 +302,22 @@ public sealed class ProjectionReconcilerGrain(
                 {
                     (rows, orders) = await ReadAllChangesAsync(cancellationToken);
                     pending = [.. orders.Select(o => (o.Key, o.Value))];
+                    parkedKeys = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records
+                        .Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
                 }
 
                 var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
                 var feed = new ProjectionFeed(GrainFactory);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
+                unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
                 var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
-                if (failed.Count == 0 || attempt == CatchUpAttempts)
+
+                // Projections parked already fail for their own reasons: trying them again at once would only delay the pass.
+                var transient = feed.Failures.Any(f => !parkedKeys!.Contains(f.Key));
+                if (!transient || attempt == CatchUpAttempts)
                 {
-                    var left = failed.Union(unreadable.Select(u => u.OrderId)).Count();
+                    var left = failed.Union(unreadableOrders).Count();
                     logger.Log(left == 0 ? LogLevel.Information : LogLevel.Warning,
                         "Statistics caught up after a silo died: {Changes} changes of {Orders} orders read back, {Events} events fed, {Left} orders left to the regular reconciliation.",
                         rows, orders.Count, events, left);

@@ -149,12 +149,13 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         }
     }
 
-    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
         while (!await condition())
         {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Waited 30 s for {what}.");
+            Assert.True(deadline.Elapsed < limit, $"Waited {limit.TotalSeconds:0} s for {what}.");
             await Task.Delay(200, cancellationToken);
         }
     }
