@@ -3,13 +3,22 @@
 # its co-hosted Orleans silo. Data is kept under $DATA_DIR (default .data/), so it survives
 # restarts; delete that folder for a clean slate. Ctrl+C stops everything.
 #
+#   ./run.sh                   Azurite and the API with its co-hosted silo
+#   ./run.sh --silos N         a cluster (README "Cluster mode"): Azurite, N silo processes on
+#                              Azure Table clustering and the API as their client; a silo that
+#                              dies is not restarted, the others go on
+#   ./run.sh --add-silo K      silo K started into the running cluster (again), in the foreground
+#   --no-build (or RUN_NO_BUILD=1) runs what was built before, e.g. by test.sh
+#
+# PID files: $DATA_DIR/pids/{azurite,api,silo-1..silo-N}.pid; silo logs: $DATA_DIR/logs/silo-K.log.
+#
 # Settings (environment variables, all optional):
 #   ASPNETCORE_URLS       where the API listens            (default http://localhost:5000)
 #   AZURITE_BLOB_PORT     Azurite blob service port        (default 10000)
 #   AZURITE_QUEUE_PORT    Azurite queue service port       (default 10001)
 #   AZURITE_TABLE_PORT    Azurite table service port       (default 10002)
-#   ORLEANS_SILO_PORT     silo-to-silo port                (default 11111)
-#   ORLEANS_GATEWAY_PORT  client gateway port              (default 30000)
+#   ORLEANS_SILO_PORT     silo-to-silo port                (default 11111; silo K: + K - 1)
+#   ORLEANS_GATEWAY_PORT  client gateway port              (default 30000; silo K: + K - 1)
 #   DATA_DIR              where local data is kept         (default .data, relative to the repo)
 set -euo pipefail
 
@@ -18,6 +27,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# shellcheck source=scripts/cluster.sh
+source scripts/cluster.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -34,6 +45,38 @@ DATA_DIR="${DATA_DIR:-.data}"
 # cluster; the .NET host allows 45 s for both (Api/Operations/GracefulShutdown.cs).
 API_STOP_SECONDS=50
 AZURITE_STOP_SECONDS=10
+# A standalone silo hands its grains over and flushes its projections within the host's shutdown time.
+SILO_STOP_SECONDS=50
+
+usage() {
+  # The comment at the top of this file, without its '#'.
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
+}
+
+# --- Arguments ---------------------------------------------------------------------------------
+silos=0
+add_silo=""
+no_build="${RUN_NO_BUILD:-}"
+[[ "$no_build" == "0" ]] && no_build=""
+while (($# > 0)); do
+  case "$1" in
+    --silos) silos="${2:-}"; shift 2 || { usage >&2; exit 2; } ;;
+    --silos=*) silos="${1#*=}"; shift ;;
+    --add-silo) add_silo="${2:-}"; shift 2 || { usage >&2; exit 2; } ;;
+    --add-silo=*) add_silo="${1#*=}"; shift ;;
+    --no-build) no_build=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) info "Unknown argument '$1'."; usage >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$silos" =~ ^[0-9]+$ ]] || ((silos == 1)); then
+  die "--silos takes a number of silos, 2 or more (without it, the API co-hosts the one silo)"
+fi
+if [[ -n "$add_silo" ]] && { ! [[ "$add_silo" =~ ^[1-9][0-9]*$ ]] || ((silos > 0)); }; then
+  die "--add-silo takes the number K of one silo (1, 2, ...), and goes without --silos"
+fi
+build_flag=""
+[[ -n "$no_build" ]] && build_flag="--no-build"
 
 # Port of one URL from ASPNETCORE_URLS ("http://localhost:5000", "http://+:80", "https://[::1]:5001").
 url_port() {
@@ -79,16 +122,27 @@ add_port() {
   port_names+=("$1")
   port_numbers+=("$2")
 }
-add_port "Azurite blob (AZURITE_BLOB_PORT)" "$AZURITE_BLOB_PORT"
-add_port "Azurite queue (AZURITE_QUEUE_PORT)" "$AZURITE_QUEUE_PORT"
-add_port "Azurite table (AZURITE_TABLE_PORT)" "$AZURITE_TABLE_PORT"
-add_port "Orleans silo (ORLEANS_SILO_PORT)" "$ORLEANS_SILO_PORT"
-add_port "Orleans gateway (ORLEANS_GATEWAY_PORT)" "$ORLEANS_GATEWAY_PORT"
-for url in "${api_urls[@]}"; do
-  if [[ -n "$url" ]]; then
-    add_port "API $url (ASPNETCORE_URLS)" "$(url_port "$url")"
+if [[ -n "$add_silo" ]]; then
+  add_port "silo-$add_silo silo port (ORLEANS_SILO_PORT + $((add_silo - 1)))" "$(silo_port "$add_silo")"
+  add_port "silo-$add_silo gateway port (ORLEANS_GATEWAY_PORT + $((add_silo - 1)))" "$(gateway_port "$add_silo")"
+else
+  add_port "Azurite blob (AZURITE_BLOB_PORT)" "$AZURITE_BLOB_PORT"
+  add_port "Azurite queue (AZURITE_QUEUE_PORT)" "$AZURITE_QUEUE_PORT"
+  add_port "Azurite table (AZURITE_TABLE_PORT)" "$AZURITE_TABLE_PORT"
+  if ((silos == 0)); then
+    add_port "Orleans silo (ORLEANS_SILO_PORT)" "$ORLEANS_SILO_PORT"
+    add_port "Orleans gateway (ORLEANS_GATEWAY_PORT)" "$ORLEANS_GATEWAY_PORT"
   fi
-done
+  for ((i = 1; i <= silos; i++)); do
+    add_port "silo-$i silo port (ORLEANS_SILO_PORT + $((i - 1)))" "$(silo_port "$i")"
+    add_port "silo-$i gateway port (ORLEANS_GATEWAY_PORT + $((i - 1)))" "$(gateway_port "$i")"
+  done
+  for url in "${api_urls[@]}"; do
+    if [[ -n "$url" ]]; then
+      add_port "API $url (ASPNETCORE_URLS)" "$(url_port "$url")"
+    fi
+  done
+fi
 
 problems=0
 for i in "${!port_numbers[@]}"; do
@@ -115,37 +169,63 @@ if ((problems)); then
   exit 1
 fi
 
+# --- One more silo into a running cluster: it replaces this script, in the foreground ----------
+if [[ -n "$add_silo" ]]; then
+  if pid="$(running_pid "silo-$add_silo" "$SILO_PROCESS_PATTERN")"; then
+    die "silo-$add_silo runs already (pid $pid, $(pid_file "silo-$add_silo")); stop it first, or add another number"
+  fi
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_TABLE_PORT") 2>/dev/null; then
+    die "no Azurite on 127.0.0.1:$AZURITE_TABLE_PORT: start the cluster first (./run.sh --silos N), and give this command the same port variables"
+  fi
+  locate_silo $build_flag
+  write_pid "silo-$add_silo" "$$"
+  info "silo-$add_silo: silo port $(silo_port "$add_silo"), gateway port $(gateway_port "$add_silo"), pid $$ ($(pid_file "silo-$add_silo")). Ctrl+C stops it gracefully."
+  exec_silo "$add_silo"
+fi
+
 ensure_azurite
 
 # --- Build first, so a compile error leaves nothing running ----------------------------------
-info "Building the API (Release)..."
-dotnet build Api/Api.csproj -c Release
+if [[ -z "$no_build" ]]; then
+  info "Building the API (Release)..."
+  dotnet build Api/Api.csproj -c Release
+fi
 # Run the built dll directly instead of 'dotnet run': one process to signal, no launch profile
 # overriding ASPNETCORE_URLS or the environment, and no second build.
-api_dll="$(dotnet msbuild Api/Api.csproj -nologo -getProperty:TargetPath -p:Configuration=Release)"
-[[ -f "$api_dll" ]] || die "the build did not produce the API assembly (expected '$api_dll')"
+api_dll="$(target_path Api/Api.csproj)"
+[[ -f "$api_dll" ]] || die "no built API assembly at '$api_dll' (run without --no-build)"
+if ((silos > 0)); then
+  locate_silo $build_flag
+fi
 
 # --- Stopping: one place, reached on Ctrl+C, SIGTERM, SIGHUP, the API exiting, or any error ---
 azurite_pid=""
 api_pid=""
+silo_pids=() # index K: silo-K's pid, while this script counts it as running
 
-# shellcheck disable=SC2317  # stop_process and cleanup run from the EXIT trap
-# stop_process NAME PID GRACE_SECONDS: SIGTERM to the process group (Azurite leads its own) or
-# else the process, SIGKILL after the grace period, then reap it so nothing is left behind.
-stop_process() {
+# shellcheck disable=SC2317  # the stop functions and cleanup run from the EXIT trap
+# signal_stop NAME PID: SIGTERM to the process group (Azurite and the silos lead their own) or
+# else the process.
+signal_stop() {
+  local name="$1" pid="$2"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  info "Stopping $name (pid $pid)..."
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317
+# await_stop NAME PID GRACE_SECONDS: SIGKILL after the grace period, then reap it so nothing is
+# left behind.
+await_stop() {
   local name="$1" pid="$2" grace="$3" deadline
   [[ -n "$pid" ]] || return 0
+  deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
   if kill -0 "$pid" 2>/dev/null; then
-    info "Stopping $name (pid $pid)..."
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + grace))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      info "$name did not stop within ${grace}s; killing it."
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
+    info "$name did not stop within ${grace}s; killing it."
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
   # A process group can outlive its leader (a child it spawned); make sure none is left.
   kill -KILL -- "-$pid" 2>/dev/null || true
@@ -153,12 +233,41 @@ stop_process() {
 }
 
 # shellcheck disable=SC2317
+stop_process() {
+  signal_stop "$1" "$2"
+  await_stop "$@"
+}
+
+# shellcheck disable=SC2317
+# Every silo of the cluster: those started here and those --add-silo started (by their PID
+# files). All at once: each hands its grains to the ones still up or, the last, writes them out.
+stop_silos() {
+  local file name pid i names=() pids=()
+  for file in "$DATA_DIR"/pids/silo-*.pid; do
+    [[ -e "$file" ]] || continue
+    name="$(basename "$file" .pid)"
+    if pid="$(running_pid "$name" "$SILO_PROCESS_PATTERN")"; then
+      names+=("$name")
+      pids+=("$pid")
+      signal_stop "$name" "$pid"
+    fi
+  done
+  for i in "${!pids[@]}"; do
+    await_stop "${names[$i]}" "${pids[$i]}" "$SILO_STOP_SECONDS"
+  done
+}
+
+# shellcheck disable=SC2317
 cleanup() {
   local rc=$?
   # Cleanup runs once; further Ctrl+C presses must not cut it short and leave Azurite behind.
   trap '' INT TERM HUP
-  # The API first, while storage is still up for its shutdown; then Azurite.
+  # The API first, while storage (and the silos it is a client of) are still up for its
+  # shutdown; then the silos; then Azurite.
   stop_process "the API" "$api_pid" "$API_STOP_SECONDS"
+  if ((silos > 0)); then
+    stop_silos
+  fi
   stop_process "Azurite" "$azurite_pid" "$AZURITE_STOP_SECONDS"
   exit "$rc"
 }
@@ -167,6 +276,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+
+# PID files of an earlier run are stale; a silo's would have stop_silos look at a reused number.
+rm -rf "$DATA_DIR/pids"
 
 # --- Azurite -------------------------------------------------------------------------------
 mkdir -p "$DATA_DIR/azurite"
@@ -182,9 +294,31 @@ node "$AZURITE_MAIN" \
   --disableTelemetry --skipApiVersionCheck --silent </dev/null &
 azurite_pid=$!
 set +m
+write_pid azurite "$azurite_pid"
 
 if ! wait_for_port 127.0.0.1 "$AZURITE_TABLE_PORT" 60 "$azurite_pid"; then
   die "Azurite did not start listening on 127.0.0.1:$AZURITE_TABLE_PORT (see its output above)"
+fi
+
+# --- The silos of a cluster ------------------------------------------------------------------
+if ((silos > 0)); then
+  mkdir -p "$DATA_DIR/logs"
+  info "Starting $silos silos (logs in $DATA_DIR/logs/)..."
+  for ((k = 1; k <= silos; k++)); do
+    # Each in a process group of its own, like Azurite: Ctrl+C reaches the API alone, and the
+    # silos stop after it. Output goes to a file: a terminal shows one process's log readably.
+    set -m
+    (exec_silo "$k") </dev/null >"$DATA_DIR/logs/silo-$k.log" 2>&1 &
+    silo_pids[k]=$!
+    set +m
+    write_pid "silo-$k" "${silo_pids[k]}"
+  done
+  # The API, a client, finds the gateways in the membership table: wait until every silo serves one.
+  for ((k = 1; k <= silos; k++)); do
+    if ! wait_for_port 127.0.0.1 "$(gateway_port "$k")" 180 "${silo_pids[k]}"; then
+      die "silo-$k did not open its gateway port $(gateway_port "$k"); see $DATA_DIR/logs/silo-$k.log"
+    fi
+  done
 fi
 
 # --- The API -------------------------------------------------------------------------------
@@ -199,30 +333,66 @@ cat <<EOF
   Health                   $base_url/health/live, $base_url/health/ready
   Azurite                  blob 127.0.0.1:$AZURITE_BLOB_PORT, queue 127.0.0.1:$AZURITE_QUEUE_PORT, table 127.0.0.1:$AZURITE_TABLE_PORT
   Data                     $DATA_DIR/
-
-  Press Ctrl+C to stop.
-
 EOF
-
-# The well-known Azurite development account; it is public and only ever valid for the emulator.
-azurite_key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-tables_connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$azurite_key;TableEndpoint=http://127.0.0.1:$AZURITE_TABLE_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$AZURITE_QUEUE_PORT/devstoreaccount1;BlobEndpoint=http://127.0.0.1:$AZURITE_BLOB_PORT/devstoreaccount1;"
+if ((silos > 0)); then
+  printf '\n  Cluster                  %s silos on Azure Table clustering; the API is their client (no grains)\n' "$silos"
+  for ((k = 1; k <= silos; k++)); do
+    printf '    %-22s silo port %s, gateway port %s, pid %s, log %s\n' \
+      "silo-$k" "$(silo_port "$k")" "$(gateway_port "$k")" "${silo_pids[k]}" "$DATA_DIR/logs/silo-$k.log"
+  done
+  cat <<EOF
+  PID files                $DATA_DIR/pids/ (azurite, api, silo-1 ... silo-$silos)
+  Kill a silo              kill -9 \$(cat $DATA_DIR/pids/silo-2.pid)   (it is not restarted)
+  Start it again           ./run.sh --add-silo 2   (another terminal, the same port variables)
+EOF
+fi
+printf '\n  Press Ctrl+C to stop.\n\n'
 
 # The API stays in this script's process group (no job control), so it keeps the terminal's
 # foreground: a .NET process in a background group is stopped (SIGTTOU) when it touches the
 # terminal settings. Its working directory is the project folder, as with 'dotnet run', so the
 # content root (appsettings*.json, wwwroot) is the project's.
+if ((silos > 0)); then
+  # A client of the cluster: it needs neither a silo nor a gateway port.
+  api_settings=(Orleans__ApiHost=Client Orleans__Clustering=AzureTable)
+else
+  api_settings=(Orleans__SiloPort="$ORLEANS_SILO_PORT" Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT")
+fi
 (
   cd Api
   exec env \
     ASPNETCORE_ENVIRONMENT=Development \
     ASPNETCORE_URLS="$ASPNETCORE_URLS" \
-    ConnectionStrings__Tables="$tables_connection" \
-    Orleans__SiloPort="$ORLEANS_SILO_PORT" \
-    Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT" \
+    ConnectionStrings__Tables="$(tables_connection)" \
+    "${api_settings[@]}" \
     dotnet "$api_dll"
 ) &
 api_pid=$!
+write_pid api "$api_pid"
+
+if ((silos > 0)); then
+  # A silo that exits is reported, not restarted (in Azure the platform does that): the cluster
+  # goes on while the API and Azurite run. Checked each second; 'sleep & wait' lets a signal's
+  # trap run at once.
+  while kill -0 "$api_pid" 2>/dev/null && kill -0 "$azurite_pid" 2>/dev/null; do
+    for k in "${!silo_pids[@]}"; do
+      if ! kill -0 "${silo_pids[k]}" 2>/dev/null; then
+        wait "${silo_pids[k]}" && status=0 || status=$?
+        info "silo-$k (pid ${silo_pids[k]}) exited with status $status; it is not restarted. Start it again with: ./run.sh --add-silo $k"
+        unset 'silo_pids[k]'
+      fi
+    done
+    sleep 1 &
+    wait $! || true
+  done
+  if ! kill -0 "$azurite_pid" 2>/dev/null; then
+    info "Azurite exited unexpectedly; stopping the cluster."
+    exit 1
+  fi
+  wait "$api_pid" && status=0 || status=$?
+  info "The API exited with status $status."
+  exit "$status"
+fi
 
 # Wait until either process ends (or a signal arrives, which runs the traps). 'wait -n' needs
 # bash 4.3 (macOS ships 3.2); there we can only wait for the API.

@@ -45,6 +45,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProjectionReconciliation>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloDeathWatch>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
 
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);

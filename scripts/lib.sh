@@ -9,6 +9,9 @@
 #   require_tools             dotnet, node and npm present, or say how to get them and exit 1
 #   ensure_azurite            npm ci when a package of package.json (Azurite, and uPlot and
 #                             esbuild for the live page) is not installed at its pinned version
+#   azurite_connection_string TABLE_PORT [QUEUE_PORT [BLOB_PORT]]
+#                             the connection string of an Azurite on 127.0.0.1 with those services
+#   target_path PROJECT       the assembly a Release build of PROJECT (a .csproj) makes
 #   free_port                 print a free TCP port on 127.0.0.1
 #   port_is_free PORT         status 0 when nothing listens on PORT (any address)
 #   wait_for_port HOST PORT TIMEOUT_SECONDS [PID]
@@ -95,6 +98,24 @@ ensure_azurite() {
   # EBADENGINE warnings: only errors are shown.
   (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
   [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
+}
+
+azurite_connection_string() {
+  # The well-known Azurite development account; it is public and only ever valid for the emulator.
+  local key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+  local account="devstoreaccount1"
+  local text="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;TableEndpoint=http://127.0.0.1:$1/$account;"
+  if [[ -n "${2:-}" ]]; then
+    text+="QueueEndpoint=http://127.0.0.1:$2/$account;"
+  fi
+  if [[ -n "${3:-}" ]]; then
+    text+="BlobEndpoint=http://127.0.0.1:$3/$account;"
+  fi
+  printf '%s\n' "$text"
+}
+
+target_path() {
+  dotnet msbuild "$1" -nologo -getProperty:TargetPath -p:Configuration=Release
 }
 
 free_port() {

@@ -6,7 +6,7 @@ using OrderFlow.Projections;
 
 namespace OrderFlow.Api.Admin;
 
-/// <summary>API.md "Admin": rebuilding the projections from the event log; what was parked.</summary>
+/// <summary>API.md "Admin": rebuilding the projections from the event log; what was parked; the cluster's silos.</summary>
 public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
@@ -31,6 +31,10 @@ public static class AdminApi
             .WithSummary("What failed over and over and was set aside (projection keys, orders, events): why, since when, attempts, next retry")
             .Returns<ParkedRecords>(StatusCodes.Status200OK, "The parked records, empty when nothing is parked.")
             .AnswersUnavailableQuery();
+        admin.MapGet("/cluster", GetCluster).WithName("GetCluster")
+            .WithSummary("The silos of the cluster (from its membership), each with its status, ports and activations by grain type")
+            .Returns<ClusterReport>(StatusCodes.Status200OK, "Every silo the membership knows of, the dead ones included, with the activations of the active ones.")
+            .AnswersUnavailableQuery();
         return endpoints;
     }
 
@@ -51,6 +55,25 @@ public static class AdminApi
 
     private static async Task<IResult> GetParked(IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IParkedRecordsGrain>(0).List());
+
+    private static async Task<IResult> GetCluster(IGrainFactory grains)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetDetailedHosts(onlyActive: false);
+        var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloAddress).ToArray();
+        var statistics = active.Length == 0 ? [] : await management.GetSimpleGrainStatistics(active);
+        var silos = hosts
+            .OrderBy(h => h.SiloAddress.Endpoint.Port).ThenBy(h => h.SiloAddress.Generation)
+            .Select(h =>
+            {
+                var mine = statistics.Where(s => s.SiloAddress.Equals(h.SiloAddress)).ToList();
+                return new ClusterSilo(
+                    h.SiloAddress.ToParsableString(), h.SiloName, h.Status.ToString(), h.SiloAddress.Endpoint.Port, h.ProxyPort, h.StartTime,
+                    mine.Sum(s => s.ActivationCount),
+                    mine.GroupBy(s => s.GrainType).ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal));
+            });
+        return TypedResults.Ok(new ClusterReport([.. silos]));
+    }
 
     private static async Task<IResult> GetRebuild([Description("The rebuild's id, as answered by POST /api/admin/projections/rebuild.")] string id, IGrainFactory grains) =>
         await grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { } status

@@ -9,6 +9,9 @@ namespace OrderFlow.Grains.EventStore;
 /// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it (in partition <paramref name="Partition"/>).</summary>
 public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag);
 
+/// <summary>A page of the change index; <paramref name="Continuation"/> reads the next one, null after the last.</summary>
+public sealed record ChangePage(IReadOnlyList<StreamChange> Changes, string? Continuation);
+
 /// <summary>
 /// Which streams changed when. The event log has one partition per stream and no global order,
 /// so "what was appended lately" cannot be asked of it without scanning every partition. Before a
@@ -93,7 +96,7 @@ public sealed class ChangeIndex
             var filter = TableClient.CreateQueryFilter($"PartitionKey lt {cutoff}");
             await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: token))
             {
-                changes.Add(new StreamChange(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag));
+                changes.Add(ChangeOf(entity));
                 if (changes.Count == max)
                 {
                     break;
@@ -101,6 +104,25 @@ public sealed class ChangeIndex
             }
 
             return (IReadOnlyList<StreamChange>)changes;
+        }, cancellationToken);
+
+    /// <summary>
+    /// One page of every recorded change, settled or not (the catch-up after a silo died reads
+    /// them all); <paramref name="continuation"/> is the previous page's, null for the first.
+    /// </summary>
+    public Task<ChangePage> ReadPageAsync(string? continuation, int max, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+        {
+            await EnsureTableAsync(token);
+            await foreach (var page in table.QueryAsync<TableEntity>(maxPerPage: Math.Clamp(max, 1, 1000), cancellationToken: token).AsPages(continuation))
+            {
+                var changes = page.Values
+                    .Select(ChangeOf)
+                    .ToList();
+                return new ChangePage(changes, page.ContinuationToken);
+            }
+
+            return new ChangePage([], null);
         }, cancellationToken);
 
     /// <summary>
@@ -133,6 +155,9 @@ public sealed class ChangeIndex
             }
         }
     }
+
+    private static StreamChange ChangeOf(TableEntity entity) =>
+        new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag);
 
     private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
     {

@@ -24,7 +24,8 @@ public sealed record OrderReadBack(string OrderId, List<OrderEventEnvelope> Enve
         IReadOnlyList<StoredEvent> stored;
         try
         {
-            before = OrderState.Fold(await store.LoadAtVersionAsync(orderId, afterVersion));
+            // From its first event (a new order, the usual change): nothing before it to read.
+            before = afterVersion == 0 ? new OrderState() : OrderState.Fold(await store.LoadAtVersionAsync(orderId, afterVersion));
             stored = await store.ReadEventsAsync(orderId, afterVersion + 1, int.MaxValue);
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)

@@ -32,6 +32,13 @@ public interface IProjectionControl : IGrainWithIntegerKey
     /// runs now.
     /// </summary>
     Task<RebuildStatus> RequestRepair(string reason);
+
+    /// <summary>
+    /// Starts the running rebuild's grain again (and a queued repair, if none runs) now rather than
+    /// at the next <see cref="ProjectionControlGrain.RebuildWatch"/>: asked when a silo died, which
+    /// may have taken the rebuild with it. Changes nothing for a rebuild that still runs.
+    /// </summary>
+    Task ResumeRebuild();
 }
 
 [GenerateSerializer, Alias("orderflow.projections-state")]
@@ -128,6 +135,8 @@ public sealed class ProjectionControlGrain(
             logger.LogWarning(exception, "Could not start projection rebuild {Id} again; retrying in {Interval}.", running.Id, RebuildWatch);
         }
     }
+
+    public Task ResumeRebuild() => KeepRebuildRunningAsync();
 
     /// <summary>The active generation cannot be read by this build.</summary>
     private bool Outdated => state.State.ActiveSchema < ProjectionSchema.Current;

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using OrderFlow.Api;
 using OrderFlow.Benchmarks;
@@ -13,12 +14,18 @@ using OrderFlow.Benchmarks;
 // against the same Azurite, and reported next to the baseline measured first: what storage alone
 // does with requests shaped like the event log's. Ratios are what to compare between runs and
 // machines; absolute numbers mostly measure the machine and Azurite (single-threaded).
+// With BENCH_API_URL the system measured is one already running there (./bench.sh --silos N starts
+// a cluster with run.sh), BENCH_TABLES being its storage; without it, the API host in this process.
+// BENCH_RESULTS names a JSON file that receives the figures, for bench.sh to compare runs.
 var connection = Environment.GetEnvironmentVariable("BENCH_TABLES")
     ?? throw new InvalidOperationException("BENCH_TABLES (an Azure Table Storage connection string) is not set; run ./bench.sh.");
 var orders = IntSetting("BENCH_ORDERS", 600);
 var concurrency = IntSetting("BENCH_CONCURRENCY", 16);
+var externalApi = Environment.GetEnvironmentVariable("BENCH_API_URL") is { Length: > 0 } url ? new Uri(url) : null;
+var resultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS");
 var run = Guid.NewGuid().ToString("N")[..8];
-Console.WriteLine($"OrderFlow benchmark: {orders} orders, {concurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"OrderFlow benchmark: {orders} orders, {concurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, "
+    + (externalApi is null ? "the API with its co-hosted silo in this process" : $"the system at {externalApi}"));
 
 var results = new List<Measurement>();
 
@@ -34,28 +41,35 @@ results.Add(await Measurement.RunAsync("storage: upsert, then one-row transactio
     await baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("announced-" + I(i), "0000000001"))]);
 }));
 
-// The system: the real API host with its co-hosted silo, over HTTP.
-var port = FreePort();
-var settings = new Dictionary<string, string?>
+// The system: the real API host with its co-hosted silo, over HTTP (or the one at BENCH_API_URL).
+WebApplication? app = null;
+var baseAddress = externalApi;
+if (baseAddress is null)
 {
-    ["ConnectionStrings:Tables"] = connection,
-    ["Orleans:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-    ["Orleans:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-    ["Orleans:ClusterId"] = "bench-" + run,
-    ["Orleans:ServiceId"] = "bench-" + run,
-    ["EventStore:TableName"] = "benchevents" + run,
-    ["Statistics:TableName"] = "benchstats" + run,
-    ["Dashboard:Enabled"] = "false",
-    ["Logging:LogLevel:Default"] = "Warning",
-    ["Logging:LogLevel:Orleans"] = "Error",
-};
-var app = ApiApplication.Build(
-    [$"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--environment=Development"],
-    builder => builder.Configuration.AddInMemoryCollection(settings));
-await app.StartAsync();
+    var port = FreePort();
+    var settings = new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:Tables"] = connection,
+        ["Orleans:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+        ["Orleans:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+        ["Orleans:ClusterId"] = "bench-" + run,
+        ["Orleans:ServiceId"] = "bench-" + run,
+        ["EventStore:TableName"] = "benchevents" + run,
+        ["Statistics:TableName"] = "benchstats" + run,
+        ["Dashboard:Enabled"] = "false",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Orleans"] = "Error",
+    };
+    app = ApiApplication.Build(
+        [$"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--environment=Development"],
+        builder => builder.Configuration.AddInMemoryCollection(settings));
+    await app.StartAsync();
+    baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+}
+
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 })
 {
-    BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"),
+    BaseAddress = baseAddress,
     Timeout = TimeSpan.FromSeconds(60),
 };
 
@@ -104,8 +118,11 @@ await WaitAsync(TimeSpan.FromMinutes(10), async () =>
 var rebuildElapsed = rebuildWatch.Elapsed;
 var rebuilt = status.GetProperty("eventsProcessed").GetInt64();
 
-await app.StopAsync();
-await app.DisposeAsync();
+if (app is not null)
+{
+    await app.StopAsync();
+    await app.DisposeAsync();
+}
 
 Console.WriteLine();
 Console.WriteLine("| scenario | operations | per second | p50 ms | p95 ms | p99 ms | × baseline |");
@@ -121,6 +138,16 @@ Console.WriteLine(converged
     : "Statistics did NOT count every event within 120 s of the last command.");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Rebuild: {status.GetProperty("state").GetString()}, {rebuilt} events in {rebuildElapsed.TotalSeconds:0.0} s ({rebuilt / rebuildElapsed.TotalSeconds:0} events/s; {rebuilt / rebuildElapsed.TotalSeconds / baseline.PerSecond:0.00} × baseline)."));
+if (resultsFile is not null)
+{
+    await File.WriteAllTextAsync(resultsFile, JsonSerializer.Serialize(new
+    {
+        scenarios = results.Select(r => new { name = r.Scenario, perSecond = r.PerSecond, p50 = r.Percentile(50), p99 = r.Percentile(99) }),
+        convergenceSeconds = converged ? convergence.TotalSeconds : (double?)null,
+        rebuildEventsPerSecond = rebuilt / rebuildElapsed.TotalSeconds,
+    }));
+}
+
 return converged && status.GetProperty("state").GetString() == "completed" ? 0 : 1;
 
 async Task Send(HttpMethod method, string path, object? body, HttpStatusCode expected)

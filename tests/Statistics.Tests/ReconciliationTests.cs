@@ -26,7 +26,8 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
 
     private static readonly string[] Skus = [.. Enumerable.Range(1, 5).Select(i => string.Create(CultureInfo.InvariantCulture, $"RC-SKU-{i}"))];
 
-    private static CheckPlan PlanFor(DateTimeOffset day0) => new(
+    /// <summary>The queries that compare a scenario over the three days after <paramref name="day0"/> (also those of the silo-death tests).</summary>
+    internal static CheckPlan PlanFor(DateTimeOffset day0) => new(
         [(null, null), (day0.AddHours(7).AddMinutes(30), day0.AddHours(31).AddMinutes(5))],
         [(day0.AddHours(23), day0.AddHours(25), StatsInterval.Minute), (day0, day0.AddDays(3), StatsInterval.Day)],
         [10]);
@@ -107,12 +108,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
             await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await first.ExecuteAsync(plan));
             expected = await first.ExpectedFromLogAsync(ct);
 
-            // Once every customer has counted every order, the stream has delivered everything (into memory only).
-            foreach (var customer in expected.Customers)
-            {
-                var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
-                await WaitForAsync(async () => (await first.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
-            }
+            await WaitUntilDeliveredAsync(first, expected, ct);
 
             await first.KillSiloAsync();
         }
@@ -143,12 +139,23 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         await StatsCheck.AssertConvergesAsync(second.Reader, expected, PlanFor(day0), TimeSpan.Zero, ct, "statistics after reconciliation");
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    /// <summary>Once every customer has counted every order, the stream has delivered everything (into memory only, when projections hold their counts).</summary>
+    internal static async Task WaitUntilDeliveredAsync(StatsCluster cluster, Expected expected, CancellationToken ct)
+    {
+        foreach (var customer in expected.Customers)
+        {
+            var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
+            await WaitForAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
+        }
+    }
+
+    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
         while (!await condition())
         {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Waited 30 s for {what}.");
+            Assert.True(deadline.Elapsed < limit, $"Waited {limit.TotalSeconds:0} s for {what}.");
             await Task.Delay(200, cancellationToken);
         }
     }

@@ -23,7 +23,7 @@ public sealed record ClusterTables(string Events, string Statistics, string Serv
 }
 
 /// <summary>
-/// A one-silo in-process cluster configured by <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>
+/// An in-process cluster (one silo unless asked for more) configured by <see cref="OrderFlowSiloExtensions.AddOrderFlow"/>
 /// (memory streams, Azure Table grain storage for the projections), whose client can also publish
 /// onto the order-event stream, plus an independent <see cref="TableEventStore"/> on its events table.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class StatsCluster : IAsyncDisposable
     /// <param name="configureSilo">Anything a test adds to the silo (a grain call filter that injects faults).</param>
     public static async Task<StatsCluster> StartAsync(
         string connectionString, ClusterTables tables, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null,
-        Action<ISiloBuilder>? configureSilo = null)
+        Action<ISiloBuilder>? configureSilo = null, int silos = 1)
     {
         var values = new Dictionary<string, string?>
         {
@@ -74,7 +74,7 @@ public sealed class StatsCluster : IAsyncDisposable
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
-        var builder = new InProcessTestClusterBuilder(1);
+        var builder = new InProcessTestClusterBuilder((short)silos);
         builder.Options.ConfigureFileLogging = false;
 
         // Projection state is keyed by service id: a restarted deployment must keep it.
@@ -84,7 +84,11 @@ public sealed class StatsCluster : IAsyncDisposable
             silo.AddOrderFlow(configuration);
             configureSilo?.Invoke(silo);
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
+        if (configuration[OrderFlowSiloExtensions.StreamsProviderKey] is null or "Memory")
+        {
+            builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
+        }
+
         var cluster = builder.Build();
         try
         {
@@ -186,6 +190,12 @@ public sealed class StatsCluster : IAsyncDisposable
 
     /// <summary>Stops the silo without a graceful shutdown: nothing gets to flush on the way out.</summary>
     public Task KillSiloAsync() => cluster.KillSiloAsync(cluster.Silos[0]);
+
+    /// <summary>The silos running, first started first.</summary>
+    public IReadOnlyList<InProcessSiloHandle> Silos => cluster.Silos;
+
+    /// <summary>Stops one silo without a graceful shutdown (see <see cref="KillSiloAsync()"/>).</summary>
+    public Task KillSiloAsync(InProcessSiloHandle silo) => cluster.KillSiloAsync(silo);
 
     public async ValueTask DisposeAsync() => await cluster.DisposeAsync();
 }

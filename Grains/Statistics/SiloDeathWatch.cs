@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>
+/// Watches cluster membership from every silo and, when a silo is declared dead, asks the
+/// reconciler for a catch-up (<see cref="IProjectionReconcilerGrain.CatchUp"/>): the dead silo's
+/// projections lost what they had counted since their last flush, and its orders may have
+/// confirmed events they never published. Every surviving silo reports each death; the reconciler
+/// runs one pass for it. Dead is the point at which the dead silo's activations are gone from
+/// the directory, so the pass reaches fresh activations, loaded from what was persisted.
+/// Off with <see cref="ReconciliationOptions.Enabled"/>.
+/// </summary>
+/// <remarks>
+/// Silos already dead in the first view this silo gets are reported too: when every silo died
+/// (or the only one restarted), nobody else saw it happen. The reconciler remembers the silos it
+/// handled, so that costs a pass only when it has not seen them.
+/// </remarks>
+public sealed class SiloDeathWatch(
+    IClusterMembershipService membership,
+    ILocalSiloDetails localSilo,
+    IGrainFactory grains,
+    IOptions<StatisticsOptions> options,
+    TimeProvider time,
+    ILogger<SiloDeathWatch> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    /// <summary>Wait between attempts to reach the reconciler (it may itself have been on the dead silo).</summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private const int MaxReportAttempts = 60;
+
+    private readonly CancellationTokenSource stopping = new();
+    private Task? loop;
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(SiloDeathWatch), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Reconciliation.Enabled)
+        {
+            loop = Task.Run(WatchAsync, CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        if (loop is not null)
+        {
+            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        // Silos seen not dead; a silo may also vanish from the view once dead (its record removed).
+        var living = new HashSet<SiloAddress>();
+        var first = true;
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stopping.Token))
+            {
+                var died = new List<SiloAddress>();
+                foreach (var member in snapshot.Members.Values)
+                {
+                    if (member.SiloAddress.Equals(localSilo.SiloAddress))
+                    {
+                        continue;
+                    }
+
+                    if (member.Status == SiloStatus.Dead)
+                    {
+                        if (first || living.Contains(member.SiloAddress))
+                        {
+                            died.Add(member.SiloAddress);
+                        }
+                    }
+                    else
+                    {
+                        living.Add(member.SiloAddress);
+                    }
+                }
+
+                died.AddRange(living.Where(silo => !snapshot.Members.ContainsKey(silo) && snapshot.GetSiloStatus(silo) == SiloStatus.Dead));
+                living.ExceptWith(died);
+                first = false;
+                if (died.Count > 0)
+                {
+                    await ReportAsync(died, snapshot.Version.Value);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "The silo death watch stopped; statistics lost with a dead silo are restored by the regular reconciliation only.");
+        }
+    }
+
+    /// <summary>Asks until the reconciler has it, for a minute at most (the other silos report it too).</summary>
+    private async Task ReportAsync(IReadOnlyList<SiloAddress> died, long version)
+    {
+        for (var attempt = 1; attempt <= MaxReportAttempts && !stopping.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await grains.GetGrain<IProjectionReconcilerGrain>(0).CatchUp(died, version);
+                return;
+            }
+            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            {
+                logger.Log(attempt == 1 ? LogLevel.Warning : LogLevel.Debug, exception,
+                    "Could not ask for a statistics catch-up after silo(s) {Silos} died; retrying.", string.Join(", ", died));
+            }
+
+            await Task.Delay(RetryDelay, time, stopping.Token);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using OrderFlow.Api.Orders;
+using OrderFlow.Orders;
+using OrderFlow.Statistics;
+using OrderFlow.Statistics.Tests.Model;
+
+namespace OrderFlow.Cluster.Tests.Infrastructure;
+
+/// <summary>What a load must show after a silo died or restarted under it (issue 10).</summary>
+public static class LoadChecks
+{
+    /// <summary>The issue's bound: a request whose grain was on a dead silo answers within 10 s.</summary>
+    public static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(10);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>No 5xx but 503, no answer over 10 s, every order's lifecycle acknowledged in full.</summary>
+    public static void AssertAnswers(OrderLoad load)
+    {
+        var answers = load.Answers.ToList();
+        Assert.NotEmpty(answers);
+        var failures = answers.Where(a => a.Status is 0 or >= 500 && a.Status != 503).ToList();
+        Assert.True(failures.Count == 0, $"{failures.Count} answers were neither a success nor a 503 (nor 4xx):\n  "
+            + string.Join("\n  ", failures.Take(10).Select(Describe)));
+        var slow = answers.Where(a => a.Elapsed > AnswerBound).ToList();
+        Assert.True(slow.Count == 0, $"{slow.Count} answers took over {AnswerBound.TotalSeconds:0} s:\n  " + string.Join("\n  ", slow.Take(10).Select(Describe)));
+        var refused = answers.Where(a => a.Status is >= 400 and < 500).ToList();
+        Assert.True(refused.Count == 0, $"{refused.Count} commands were refused:\n  " + string.Join("\n  ", refused.Take(10).Select(Describe)));
+        var incomplete = load.Orders.Where(o => o.Acknowledged.Count != o.Commands.Count).ToList();
+        Assert.True(incomplete.Count == 0, $"{incomplete.Count} orders did not get every command acknowledged (503 for {90} s?): "
+            + string.Join(", ", incomplete.Take(10).Select(o => $"{o.OrderId} ({o.Acknowledged.Count})")));
+    }
+
+    /// <summary>Every acknowledged command's event is in the order's log exactly once, in order, and nothing else is.</summary>
+    public static async Task AssertLogHoldsExactlyTheAcknowledgedAsync(LocalCluster cluster, OrderLoad load, CancellationToken cancellationToken)
+    {
+        var problems = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(load.Orders, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (order, ct) =>
+        {
+            using var response = await cluster.Http.GetAsync($"/api/orders/{order.OrderId}/events?limit=1000", ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                problems.Add($"{order.OrderId}: GET events answered {(int)response.StatusCode} {body}");
+                return;
+            }
+
+            var events = JsonSerializer.Deserialize<EventPageResponse>(body, Json)!.Events;
+            var want = order.Acknowledged.Select(c => c.EventType).ToList();
+            var got = events.Select(e => e.Type).ToList();
+            if (!want.SequenceEqual(got)
+                || !events.Select(e => e.Version).SequenceEqual(Enumerable.Range(1, events.Count))
+                || events.Select(e => e.EventId).Distinct().Count() != events.Count
+                || !events.Select(e => e.OccurredAt).SequenceEqual(order.Acknowledged.Select(c => c.Event.At)))
+            {
+                problems.Add($"{order.OrderId}: acknowledged [{string.Join(", ", want)}], the log holds "
+                    + string.Join(", ", events.Select(e => $"v{e.Version} {e.Type} at {e.OccurredAt:O}")));
+            }
+        });
+        Assert.True(problems.IsEmpty, $"{problems.Count} orders' logs differ from what was acknowledged:\n  " + string.Join("\n  ", problems.Take(10)));
+    }
+
+    /// <summary>Polls until every statistic equals the test's fold over every order sent to the cluster (compared at least once, however short the timeout).</summary>
+    public static Task<Convergence> AssertStatisticsConvergeAsync(LocalCluster cluster, DateTimeOffset day, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var expected = new Expected(cluster.Orders.SelectMany(o => o.Facts()));
+        var plan = new CheckPlan([(null, null), (day, day.AddDays(1))], [(day, day.AddDays(2), StatsInterval.Hour)], [5]);
+        return StatsCheck.AssertConvergesAsync(new HttpStatsReader(cluster.Http), expected, plan, timeout, cancellationToken,
+            diagnostics: () => cluster.Output());
+    }
+
+    public static string Summary(OrderLoad load)
+    {
+        var answers = load.Answers.ToList();
+        var unavailable = answers.Count(a => a.Status == 503);
+        var slowest = answers.Max(a => a.Elapsed);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{load.Orders.Count} orders, {load.Acknowledged} commands acknowledged, {answers.Count} answers ({unavailable} × 503), slowest {slowest.TotalSeconds:0.00} s");
+    }
+
+    private static string Describe(Answer a) =>
+        string.Create(CultureInfo.InvariantCulture, $"{a.OrderId} {a.Command}: {a.Status} after {a.Elapsed.TotalSeconds:0.00} s {a.Problem}");
+}

@@ -1,0 +1,376 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using OrderFlow.Api.Admin;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Cluster.Tests.Infrastructure;
+
+/// <summary>
+/// A cluster of real processes as <c>./run.sh --silos 3</c> starts it (the script itself is run,
+/// with --no-build: the test build made everything), on free ports and in a temporary DATA_DIR.
+/// Silos are killed by their PID files and started again with <c>./run.sh --add-silo K</c>.
+/// Disposal stops run.sh with SIGTERM and then kills whatever a PID file still names, so no
+/// process outlives the tests even when one fails.
+/// </summary>
+public sealed class LocalCluster : IAsyncLifetime
+{
+    public const int Silos = 3;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string dataDir = Directory.CreateTempSubdirectory("orderflow-cluster-").FullName;
+    private readonly ConcurrentQueue<string> output = new();
+    private readonly List<Process> processes = [];
+    private Dictionary<string, string> environment = [];
+    private Process? runSh;
+
+    public int SiloPort { get; private set; }
+
+    public int GatewayPort { get; private set; }
+
+    public HttpClient Http { get; private set; } = new();
+
+    /// <summary>Every order the tests sent to this cluster, with its acknowledged commands: the log the statistics must equal a fold of.</summary>
+    public ConcurrentBag<PlannedOrder> Orders { get; } = [];
+
+    public string AzuriteTablePort => environment["AZURITE_TABLE_PORT"];
+
+    public async ValueTask InitializeAsync()
+    {
+        // Silo K uses ORLEANS_SILO_PORT + K - 1: ranges with room for one more silo than the cluster has.
+        SiloPort = FreeRange(Silos + 1);
+        GatewayPort = FreeRange(Silos + 1, exclude: SiloPort);
+        var apiPort = Azurite.FreePort();
+        environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}",
+            ["AZURITE_BLOB_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["AZURITE_QUEUE_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["AZURITE_TABLE_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ORLEANS_SILO_PORT"] = SiloPort.ToString(CultureInfo.InvariantCulture),
+            ["ORLEANS_GATEWAY_PORT"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
+            ["DATA_DIR"] = dataDir,
+            ["Dashboard__Enabled"] = "false",
+        };
+        Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{apiPort.ToString(CultureInfo.InvariantCulture)}"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        runSh = Start("run", ["--silos", Silos.ToString(CultureInfo.InvariantCulture), "--no-build"], environment);
+        await WaitUntilAsync("the API answering /health/ready", TimeSpan.FromMinutes(3), async () =>
+        {
+            EnsureRunning(runSh, "run.sh");
+            try
+            {
+                using var response = await Http.GetAsync("/health/ready");
+                return response.StatusCode == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
+        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+    }
+
+    public int SiloPortOf(int silo) => SiloPort + silo - 1;
+
+    public int? PidOf(string name)
+    {
+        var file = Path.Combine(dataDir, "pids", name + ".pid");
+        return File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    public bool IsAlive(string name) => PidOf(name) is { } pid && IsAlive(pid);
+
+    /// <summary>Sends a signal (KILL, TERM) to the process a PID file names.</summary>
+    public int Signal(string name, string signal)
+    {
+        var pid = PidOf(name) ?? throw new InvalidOperationException($"No PID file for {name}.");
+        Kill(signal, pid);
+        return pid;
+    }
+
+    public static async Task WaitForExitAsync(int pid, TimeSpan timeout) =>
+        await WaitUntilAsync($"process {pid} to exit", timeout, () => Task.FromResult(!IsAlive(pid)));
+
+    /// <summary><c>./run.sh --add-silo K</c>, with extra settings; returns once its gateway port listens.</summary>
+    public async Task<Process> AddSiloAsync(int silo, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var variables = new Dictionary<string, string>(environment);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            variables[key] = value;
+        }
+
+        var process = Start($"silo-{silo}", ["--add-silo", silo.ToString(CultureInfo.InvariantCulture), "--no-build"], variables);
+        await WaitUntilAsync($"silo-{silo}'s gateway port", TimeSpan.FromMinutes(2), async () =>
+        {
+            EnsureRunning(process, $"run.sh --add-silo {silo}");
+            return await Listens(GatewayPort + silo - 1);
+        });
+        return process;
+    }
+
+    public async Task<ClusterReport> ClusterAsync() =>
+        await TryClusterAsync() ?? throw new InvalidOperationException("GET /api/admin/cluster answered 503.");
+
+    /// <summary>The cluster's silos; null while the management grain is unreachable (503: it was on a silo that just died).</summary>
+    public async Task<ClusterReport?> TryClusterAsync()
+    {
+        using var response = await Http.GetAsync("/api/admin/cluster");
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            return null;
+        }
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET /api/admin/cluster: {(int)response.StatusCode} {body}");
+        return JsonSerializer.Deserialize<ClusterReport>(body, Json)!;
+    }
+
+    public async Task<ClusterReport> WaitForActiveSilosAsync(int count, TimeSpan timeout)
+    {
+        ClusterReport report = new([]);
+        await WaitUntilAsync($"{count} active silos", timeout, async () =>
+        {
+            report = await TryClusterAsync() ?? report;
+            return report.Silos.Count(s => s.Status == "Active") == count;
+        });
+        return report;
+    }
+
+    /// <summary>Restarts, with --add-silo, every silo of the cluster that is not running (a test before may have killed one).</summary>
+    public async Task EnsureAllSilosRunAsync()
+    {
+        for (var silo = 1; silo <= Silos; silo++)
+        {
+            if (!IsAlive($"silo-{silo}"))
+            {
+                await AddSiloAsync(silo);
+            }
+        }
+
+        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>The last lines the processes printed, for failure messages.</summary>
+    public string Output(int lines = 80) => string.Join('\n', output.TakeLast(lines));
+
+    public static async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (watch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {what}.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (runSh is { HasExited: false })
+        {
+            // run.sh stops the API, then every silo (also those --add-silo started), then Azurite.
+            Kill("TERM", runSh.Id);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            try
+            {
+                await runSh.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Killed below.
+            }
+        }
+
+        foreach (var process in processes)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited already.
+            }
+        }
+
+        // Whatever a PID file still names (run.sh itself may have been killed): Azurite and the silos
+        // lead process groups of their own.
+        foreach (var file in Directory.Exists(Path.Combine(dataDir, "pids")) ? Directory.GetFiles(Path.Combine(dataDir, "pids")) : [])
+        {
+            if (int.TryParse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture, out var pid) && IsOurs(pid))
+            {
+                Kill("KILL", -pid, quiet: true);
+                Kill("KILL", pid, quiet: true);
+            }
+        }
+
+        foreach (var process in processes)
+        {
+            process.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process killed a moment ago may still be closing a file; the temp folder is the OS's to clean.
+        }
+    }
+
+    private Process Start(string label, string[] arguments, IReadOnlyDictionary<string, string> variables)
+    {
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = RepositoryRoot.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(Path.Combine(RepositoryRoot.Path, "run.sh"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in variables)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
+        process.OutputDataReceived += (_, e) => Keep(label, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(label, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        processes.Add(process);
+        return process;
+    }
+
+    private void Keep(string label, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        output.Enqueue($"[{label}] {line}");
+        while (output.Count > 2000 && output.TryDequeue(out _))
+        {
+        }
+    }
+
+    private void EnsureRunning(Process process, string what)
+    {
+        if (process.HasExited)
+        {
+            throw new InvalidOperationException($"{what} exited with status {process.ExitCode}:\n{Output()}");
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited && !File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A process of this system (the number in a PID file may have been reused since).</summary>
+    private static bool IsOurs(int pid)
+    {
+        try
+        {
+            var commandLine = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
+            return commandLine.Contains(RepositoryRoot.Path, StringComparison.Ordinal) || commandLine.Contains("azurite", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static void Kill(string signal, int pid, bool quiet = false)
+    {
+        var start = new ProcessStartInfo("kill", ["-s", signal, "--", pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+        };
+        using var kill = Process.Start(start) ?? throw new InvalidOperationException("Could not run kill.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0 && !quiet)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {pid} failed: {kill.StandardError.ReadToEnd()}");
+        }
+    }
+
+    private static async Task<bool> Listens(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The first of <paramref name="count"/> consecutive free ports, away from <paramref name="exclude"/>'s range.</summary>
+    private static int FreeRange(int count, int exclude = 0)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var first = Random.Shared.Next(20_000, 50_000);
+            if (Math.Abs(first - exclude) < 2 * count)
+            {
+                continue;
+            }
+
+            if (Enumerable.Range(first, count).All(IsFree))
+            {
+                return first;
+            }
+        }
+
+        throw new InvalidOperationException($"No {count} consecutive free ports found.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            var listener = new TcpListener(IPAddress.Any, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+using OrderFlow.Statistics.Tests.Model;
+
+namespace OrderFlow.Cluster.Tests.Infrastructure;
+
+/// <summary>One command of an order's lifecycle: where it goes, its body, and the event it records when acknowledged.</summary>
+public sealed record PlannedCommand(string Name, string Path, object Body, string EventType, TestEvent Event);
+
+/// <summary>
+/// An order the load sends, place → pay → ship → deliver, with event times of its own (a day
+/// back, spread over the day) so the statistics it feeds are known exactly. Commands acknowledged
+/// (2xx) are recorded; the log must hold exactly their events.
+/// </summary>
+public sealed class PlannedOrder
+{
+    private const int Customers = 12;
+    private static readonly string[] Skus = ["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"];
+
+    private readonly List<PlannedCommand> acknowledged = [];
+
+    public PlannedOrder(string run, int index, DateTimeOffset day)
+    {
+        OrderId = $"cl-{run}-{index.ToString("D5", CultureInfo.InvariantCulture)}";
+        var customer = $"cust-{run}-{(index % Customers).ToString(CultureInfo.InvariantCulture)}";
+        var currency = index % 3 == 0 ? "USD" : "EUR";
+        var lines = new List<Line> { new(Skus[index % Skus.Length], 1 + (index % 4), 10.25m + (index % 7)) };
+        if (index % 2 == 0)
+        {
+            lines.Add(new Line(Skus[(index + 2) % Skus.Length], 2, 4.50m));
+        }
+
+        var total = lines.Sum(l => l.Amount);
+        var placedAt = day.AddSeconds(index * 37 % 80_000);
+        var paidAt = placedAt.AddSeconds(90 + index % 50);
+        var shippedAt = paidAt.AddMinutes(20 + index % 30);
+        var deliveredAt = shippedAt.AddHours(1 + index % 3);
+        Commands =
+        [
+            new("place", "/api/orders",
+                new { orderId = OrderId, customerId = customer, currency, items = lines.Select(l => new { sku = l.Sku, quantity = l.Quantity, unitPrice = l.UnitPrice }), occurredAt = placedAt },
+                "OrderPlaced", new TestEvent(EventKind.Placed, placedAt, 0, customer, currency, lines)),
+            new("pay", $"/api/orders/{OrderId}/payments",
+                new { paymentId = "pay-" + OrderId, amount = total, method = "card", occurredAt = paidAt },
+                "OrderPaid", new TestEvent(EventKind.Paid, paidAt, total)),
+            new("ship", $"/api/orders/{OrderId}/shipment",
+                new { carrier = "DHL", trackingNumber = "T-" + OrderId, occurredAt = shippedAt },
+                "OrderShipped", new TestEvent(EventKind.Shipped, shippedAt)),
+            new("deliver", $"/api/orders/{OrderId}/delivery",
+                new { occurredAt = deliveredAt },
+                "OrderDelivered", new TestEvent(EventKind.Delivered, deliveredAt)),
+        ];
+    }
+
+    public string OrderId { get; }
+
+    public IReadOnlyList<PlannedCommand> Commands { get; }
+
+    public IReadOnlyList<PlannedCommand> Acknowledged
+    {
+        get
+        {
+            lock (acknowledged)
+            {
+                return [.. acknowledged];
+            }
+        }
+    }
+
+    public void Acknowledge(PlannedCommand command)
+    {
+        lock (acknowledged)
+        {
+            acknowledged.Add(command);
+        }
+    }
+
+    /// <summary>The test's own fold of what was acknowledged.</summary>
+    public IEnumerable<Fact> Facts() => Statistics.Tests.Model.Facts.ForOrder(OrderId, Acknowledged.Select(c => c.Event));
+}
