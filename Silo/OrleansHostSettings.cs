@@ -36,7 +36,7 @@ public sealed record OrleansHostSettings
     public ApiHostShape ApiHost { get; init; } = ApiHostShape.CoHosted;
 
     /// <summary>How long the API's client waits for a grain's answer: a grain on a dead silo makes a request fail with 503 within this, not hang for Orleans' 30 s.</summary>
-    public TimeSpan ClientResponseTimeout { get; init; } = TimeSpan.FromSeconds(8);
+    public TimeSpan ClientResponseTimeout { get; init; } = TimeSpan.FromSeconds(7);
 
     /// <summary>How often the API's client rereads the gateways from the membership table (a silo started later is used from then on).</summary>
     public TimeSpan GatewayListRefreshPeriod { get; init; } = TimeSpan.FromSeconds(5);

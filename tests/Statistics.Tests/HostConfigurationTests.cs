@@ -44,7 +44,7 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         Assert.Equal(ApiHostShape.CoHosted, settings.ApiHost);
         Assert.Equal(("orderflow", "orderflow-dev", 11111, 30000), (settings.ServiceId, settings.ClusterId, settings.SiloPort, settings.GatewayPort));
         Assert.Equal("OrleansSiloInstances", settings.ClusteringTable);
-        Assert.Equal(TimeSpan.FromSeconds(8), settings.ClientResponseTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(7), settings.ClientResponseTimeout);
         Assert.Equal(IPAddress.Loopback, settings.ResolveAdvertisedAddress());
         Assert.Equal("Memory", OrderFlowSiloExtensions.DefaultStreamsProvider(configuration));
     }
