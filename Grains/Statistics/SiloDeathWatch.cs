@@ -13,9 +13,10 @@ namespace OrderFlow.Grains.Statistics;
 /// Off with <see cref="ReconciliationOptions.Enabled"/>.
 /// </summary>
 /// <remarks>
-/// Silos already dead in the first view this silo gets are reported too: when every silo died
-/// (or the only one restarted), nobody else saw it happen. The reconciler remembers the silos it
-/// handled, so that costs a pass only when it has not seen them.
+/// Which silos count as newly dead is <see cref="SiloDeaths"/>' rule. Silos already dead in the
+/// first view this silo gets are reported too: when every silo died (or the only one restarted),
+/// nobody else saw it happen. The reconciler remembers the silos it handled, so that costs a pass
+/// only when it has not seen them.
 /// </remarks>
 public sealed class SiloDeathWatch(
     IClusterMembershipService membership,
@@ -57,37 +58,12 @@ public sealed class SiloDeathWatch(
 
     private async Task WatchAsync()
     {
-        // Silos seen not dead; a silo may also vanish from the view once dead (its record removed).
-        var living = new HashSet<SiloAddress>();
-        var first = true;
+        var deaths = new SiloDeaths(localSilo.SiloAddress);
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stopping.Token))
             {
-                var died = new List<SiloAddress>();
-                foreach (var member in snapshot.Members.Values)
-                {
-                    if (member.SiloAddress.Equals(localSilo.SiloAddress))
-                    {
-                        continue;
-                    }
-
-                    if (member.Status == SiloStatus.Dead)
-                    {
-                        if (first || living.Contains(member.SiloAddress))
-                        {
-                            died.Add(member.SiloAddress);
-                        }
-                    }
-                    else
-                    {
-                        living.Add(member.SiloAddress);
-                    }
-                }
-
-                died.AddRange(living.Where(silo => !snapshot.Members.ContainsKey(silo) && snapshot.GetSiloStatus(silo) == SiloStatus.Dead));
-                living.ExceptWith(died);
-                first = false;
+                var died = deaths.Observe(snapshot);
                 if (died.Count > 0)
                 {
                     await ReportAsync(died, snapshot.Version.Value);
