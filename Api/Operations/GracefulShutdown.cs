@@ -11,9 +11,6 @@ namespace OrderFlow.Api.Operations;
 /// </summary>
 public static class GracefulShutdown
 {
-    /// <summary>What the silo needs after the drain: deactivating its grains, flushing statistics, leaving the cluster.</summary>
-    public static readonly TimeSpan SiloStopAllowance = TimeSpan.FromSeconds(15);
-
     /// <summary>What an Orleans client needs after the drain (API as a client): closing its gateway connections.</summary>
     public static readonly TimeSpan ClientStopAllowance = TimeSpan.FromSeconds(5);
 
@@ -32,7 +29,7 @@ public static class GracefulShutdown
         {
             host.ServicesStopConcurrently = false;
             // A client only closes its gateway connections; the silos stop on their own.
-            var needed = coHosted ? silo.Value.ResponseTimeout + SiloStopAllowance : client.Value.ResponseTimeout + ClientStopAllowance;
+            var needed = coHosted ? silo.Value.ResponseTimeout + SiloApplication.SiloStopAllowance : client.Value.ResponseTimeout + ClientStopAllowance;
             if (host.ShutdownTimeout < needed)
             {
                 host.ShutdownTimeout = needed;

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using OrderFlow.Silo;
@@ -33,6 +34,24 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?> { ["Orleans:Clustering"] = "Localhost" });
         using var response = await host.Http.GetAsync("/health/ready", ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>
+    /// A standalone silo stopped by SIGTERM (run.sh, a rolling restart, Container Apps) hands its
+    /// grains over only within the host's deadline; the .NET default of 30 s was no longer than one
+    /// grain call may take, leaving nothing for the silo's own stop.
+    /// </summary>
+    [Fact]
+    public void A_standalone_silo_is_given_time_to_finish_its_calls_and_then_stop()
+    {
+        using var host = SiloApplication.Build([], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+        }));
+
+        var deadline = host.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+        var responseTimeout = host.Services.GetRequiredService<IOptions<Orleans.Configuration.SiloMessagingOptions>>().Value.ResponseTimeout;
+        Assert.True(deadline >= responseTimeout + TimeSpan.FromSeconds(10), $"Shutdown deadline {deadline} against a grain response timeout of {responseTimeout}.");
     }
 
     [Fact]
