@@ -21,15 +21,17 @@ source scripts/lib.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 silos=0
+silos_given=""
 while (($# > 0)); do
   case "$1" in
-    --silos) silos="${2:-}"; shift 2 || die "--silos takes a number" ;;
-    --silos=*) silos="${1#*=}"; shift ;;
+    --silos) silos="${2:-}"; silos_given=1; shift 2 || die "--silos takes a number" ;;
+    --silos=*) silos="${1#*=}"; silos_given=1; shift ;;
     *) die "unknown argument '$1' (./bench.sh [--silos N])" ;;
   esac
 done
-if ! [[ "$silos" =~ ^[0-9]+$ ]] || ((silos == 1)); then
-  die "--silos takes a number of silos, 2 or more"
+# Decimal numbers only, as run.sh: bash arithmetic reads "08" as octal (an error).
+if [[ -n "$silos_given" ]] && { ! [[ "$silos" =~ ^[1-9][0-9]*$ ]] || ((silos < 2)); }; then
+  die "--silos takes a number of silos, 2 or more; got '$silos'"
 fi
 
 require_tools

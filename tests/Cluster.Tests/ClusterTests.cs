@@ -146,6 +146,19 @@ public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalClus
         }
     }
 
+    [Fact]
+    public async Task Adding_a_silo_that_runs_already_says_so()
+    {
+        await cluster.EnsureAllSilosRunAsync();
+        var pid = cluster.PidOf("silo-1");
+
+        var result = await cluster.RunToEndAsync("--add-silo", "1", "--no-build");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"silo-1 runs already (pid {pid}", result.Output, StringComparison.Ordinal);
+        Assert.True(cluster.IsAlive("silo-1"));
+    }
+
     private List<TableEntity> MembershipRows()
     {
         var connection = $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};"

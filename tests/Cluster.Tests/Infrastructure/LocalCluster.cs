@@ -119,6 +119,48 @@ public sealed class LocalCluster : IAsyncLifetime
         return process;
     }
 
+    /// <summary>run.sh with <paramref name="arguments"/> and this cluster's settings, for a command that ends by itself (one refused).</summary>
+    public Task<ScriptResult> RunToEndAsync(params string[] arguments) => RunScriptToEndAsync(arguments, environment);
+
+    /// <summary>run.sh with <paramref name="arguments"/> and <paramref name="variables"/>: its exit status and everything it printed.</summary>
+    public static async Task<ScriptResult> RunScriptToEndAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
+    {
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = RepositoryRoot.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(Path.Combine(RepositoryRoot.Path, "run.sh"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in variables)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var standardOutput = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // It did not end by itself: it started something; leave nothing behind.
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"run.sh {string.Join(' ', arguments)} did not end within a minute.");
+        }
+
+        return new ScriptResult(process.ExitCode, await standardOutput + await standardError);
+    }
+
     public async Task<ClusterReport> ClusterAsync() =>
         await TryClusterAsync() ?? throw new InvalidOperationException("GET /api/admin/cluster answered 503.");
 
