@@ -82,14 +82,19 @@ wait "$azurite_pid" 2>/dev/null || true
 azurite_pid=""
 
 # --- The same scenarios against run.sh's cluster ---------------------------------------------
-# The first of COUNT consecutive free ports (silo K uses base + K - 1).
+# The first of COUNT consecutive free ports (silo K uses base + K - 1), clear of the range that
+# starts at AVOID. Drawn below 32768, out of the kernel's ephemeral range (Linux 32768-60999,
+# macOS 49152-65535) where free_port's ports and every client socket's come from.
 free_port_range() {
-  local count="$1" base attempt k ok
-  for ((attempt = 0; attempt < 20; attempt++)); do
-    base="$(free_port)"
+  local count="$1" avoid="${2:-}" base attempt k ok
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    base=$((20000 + RANDOM % (12000 - count)))
+    if [[ -n "$avoid" ]] && ((base + count > avoid && avoid + count > base)); then
+      continue
+    fi
     ok=1
     for ((k = 0; k < count; k++)); do
-      if ((base + k > 65535)) || ! port_is_free "$((base + k))"; then
+      if ! port_is_free "$((base + k))"; then
         ok=0
         break
       fi
@@ -99,13 +104,13 @@ free_port_range() {
       return 0
     fi
   done
-  die "found no $count consecutive free ports"
+  die "found no $count consecutive free ports between 20000 and 32000"
 }
 
 api_port="$(free_port)"
 cluster_tables="$(free_port)"
 silo_base="$(free_port_range "$silos")"
-gateway_base="$(free_port_range "$silos")"
+gateway_base="$(free_port_range "$silos" "$silo_base")"
 info "Starting a cluster of $silos silos with ./run.sh --silos $silos (its output: $work_dir/run.log)..."
 ASPNETCORE_URLS="http://127.0.0.1:$api_port" \
   AZURITE_TABLE_PORT="$cluster_tables" AZURITE_QUEUE_PORT="$(free_port)" AZURITE_BLOB_PORT="$(free_port)" \

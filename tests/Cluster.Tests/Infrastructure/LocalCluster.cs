@@ -381,12 +381,17 @@ public sealed class LocalCluster : IAsyncLifetime
         }
     }
 
-    /// <summary>The first of <paramref name="count"/> consecutive free ports, away from <paramref name="exclude"/>'s range.</summary>
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free ports, away from <paramref name="exclude"/>'s range.
+    /// Below the kernel's ephemeral range (Linux 32768–60999, macOS 49152–65535), where port 0 (so
+    /// <see cref="Azurite.FreePort"/>'s ports) and every client socket's come from: none of them can
+    /// take a killed silo's port before <c>--add-silo</c> binds it again.
+    /// </summary>
     private static int FreeRange(int count, int exclude = 0)
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var first = Random.Shared.Next(20_000, 50_000);
+            var first = Random.Shared.Next(20_000, 32_000 - count);
             if (Math.Abs(first - exclude) < 2 * count)
             {
                 continue;
