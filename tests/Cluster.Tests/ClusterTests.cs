@@ -116,12 +116,15 @@ public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalClus
         await cluster.EnsureAllSilosRunAsync();
         var foreignId = "foreign-" + Run();
 
-        // Silo 4's ports, another cluster id, the same storage (and membership table). Reconciliation
-        // off: it must not work the shared tables while it runs beside the real cluster.
+        // Silo 4's ports, another cluster id, the same membership table; data of its own: its own
+        // tables, and memory streams, so its pulling agents take none of the real cluster's queue
+        // messages and its projections write none of its statistics.
         await cluster.AddSiloAsync(4, new Dictionary<string, string>
         {
             ["Orleans__ClusterId"] = foreignId,
-            ["Statistics__Reconciliation__Enabled"] = "false",
+            ["EventStore__TableName"] = TableNames.Unique("foreignev"),
+            ["Statistics__TableName"] = TableNames.Unique("foreignst"),
+            ["Streams__Provider"] = "Memory",
         });
         try
         {
