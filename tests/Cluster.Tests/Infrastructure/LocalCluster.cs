@@ -125,24 +125,7 @@ public sealed class LocalCluster : IAsyncLifetime
     /// <summary>run.sh with <paramref name="arguments"/> and <paramref name="variables"/>: its exit status and everything it printed.</summary>
     public static async Task<ScriptResult> RunScriptToEndAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
     {
-        var start = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = RepositoryRoot.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot.Path, "run.sh"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in variables)
-        {
-            start.Environment[key] = value;
-        }
-
+        var start = RunShStartInfo(arguments, variables);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var standardOutput = process.StandardOutput.ReadToEndAsync(timeout.Token);
@@ -278,6 +261,19 @@ public sealed class LocalCluster : IAsyncLifetime
 
     private Process Start(string label, string[] arguments, IReadOnlyDictionary<string, string> variables)
     {
+        var start = RunShStartInfo(arguments, variables);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
+        process.OutputDataReceived += (_, e) => Keep(label, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(label, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        processes.Add(process);
+        return process;
+    }
+
+    /// <summary>bash run.sh ARGUMENTS from the repository root, with <paramref name="variables"/> added to the environment, its output redirected.</summary>
+    private static ProcessStartInfo RunShStartInfo(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
+    {
         var start = new ProcessStartInfo("bash")
         {
             WorkingDirectory = RepositoryRoot.Path,
@@ -296,13 +292,7 @@ public sealed class LocalCluster : IAsyncLifetime
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
-        process.OutputDataReceived += (_, e) => Keep(label, e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(label, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        processes.Add(process);
-        return process;
+        return start;
     }
 
     private void Keep(string label, string? line)
