@@ -21,15 +21,17 @@ source scripts/lib.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 silos=0
+silos_given=""
 while (($# > 0)); do
   case "$1" in
-    --silos) silos="${2:-}"; shift 2 || die "--silos takes a number" ;;
-    --silos=*) silos="${1#*=}"; shift ;;
+    --silos) silos="${2:-}"; silos_given=1; shift 2 || die "--silos takes a number" ;;
+    --silos=*) silos="${1#*=}"; silos_given=1; shift ;;
     *) die "unknown argument '$1' (./bench.sh [--silos N])" ;;
   esac
 done
-if ! [[ "$silos" =~ ^[0-9]+$ ]] || ((silos == 1)); then
-  die "--silos takes a number of silos, 2 or more"
+# Decimal numbers only, as run.sh: bash arithmetic reads "08" as octal (an error).
+if [[ -n "$silos_given" ]] && { ! [[ "$silos" =~ ^[1-9][0-9]*$ ]] || ((silos < 2)); }; then
+  die "--silos takes a number of silos, 2 or more; got '$silos'"
 fi
 
 require_tools
@@ -80,14 +82,19 @@ wait "$azurite_pid" 2>/dev/null || true
 azurite_pid=""
 
 # --- The same scenarios against run.sh's cluster ---------------------------------------------
-# The first of COUNT consecutive free ports (silo K uses base + K - 1).
+# The first of COUNT consecutive free ports (silo K uses base + K - 1), clear of the range that
+# starts at AVOID. Drawn below 32768, out of the kernel's ephemeral range (Linux 32768-60999,
+# macOS 49152-65535) where free_port's ports and every client socket's come from.
 free_port_range() {
-  local count="$1" base attempt k ok
-  for ((attempt = 0; attempt < 20; attempt++)); do
-    base="$(free_port)"
+  local count="$1" avoid="${2:-}" base attempt k ok
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    base=$((20000 + RANDOM % (12000 - count)))
+    if [[ -n "$avoid" ]] && ((base + count > avoid && avoid + count > base)); then
+      continue
+    fi
     ok=1
     for ((k = 0; k < count; k++)); do
-      if ((base + k > 65535)) || ! port_is_free "$((base + k))"; then
+      if ! port_is_free "$((base + k))"; then
         ok=0
         break
       fi
@@ -97,13 +104,13 @@ free_port_range() {
       return 0
     fi
   done
-  die "found no $count consecutive free ports"
+  die "found no $count consecutive free ports between 20000 and 32000"
 }
 
 api_port="$(free_port)"
 cluster_tables="$(free_port)"
 silo_base="$(free_port_range "$silos")"
-gateway_base="$(free_port_range "$silos")"
+gateway_base="$(free_port_range "$silos" "$silo_base")"
 info "Starting a cluster of $silos silos with ./run.sh --silos $silos (its output: $work_dir/run.log)..."
 ASPNETCORE_URLS="http://127.0.0.1:$api_port" \
   AZURITE_TABLE_PORT="$cluster_tables" AZURITE_QUEUE_PORT="$(free_port)" AZURITE_BLOB_PORT="$(free_port)" \

@@ -55,25 +55,28 @@ usage() {
 
 # --- Arguments ---------------------------------------------------------------------------------
 silos=0
+silos_given=""
 add_silo=""
+add_silo_given=""
 no_build="${RUN_NO_BUILD:-}"
 [[ "$no_build" == "0" ]] && no_build=""
 while (($# > 0)); do
   case "$1" in
-    --silos) silos="${2:-}"; shift 2 || { usage >&2; exit 2; } ;;
-    --silos=*) silos="${1#*=}"; shift ;;
-    --add-silo) add_silo="${2:-}"; shift 2 || { usage >&2; exit 2; } ;;
-    --add-silo=*) add_silo="${1#*=}"; shift ;;
+    --silos) silos="${2:-}"; silos_given=1; shift 2 || { usage >&2; exit 2; } ;;
+    --silos=*) silos="${1#*=}"; silos_given=1; shift ;;
+    --add-silo) add_silo="${2:-}"; add_silo_given=1; shift 2 || { usage >&2; exit 2; } ;;
+    --add-silo=*) add_silo="${1#*=}"; add_silo_given=1; shift ;;
     --no-build) no_build=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) info "Unknown argument '$1'."; usage >&2; exit 2 ;;
   esac
 done
-if ! [[ "$silos" =~ ^[0-9]+$ ]] || ((silos == 1)); then
-  die "--silos takes a number of silos, 2 or more (without it, the API co-hosts the one silo)"
+# Decimal numbers only: bash arithmetic reads "08" as octal (an error) and "0" would mean no cluster.
+if [[ -n "$silos_given" ]] && { ! [[ "$silos" =~ ^[1-9][0-9]*$ ]] || ((silos < 2)); }; then
+  die "--silos takes a number of silos, 2 or more (without it, the API co-hosts the one silo); got '$silos'"
 fi
-if [[ -n "$add_silo" ]] && { ! [[ "$add_silo" =~ ^[1-9][0-9]*$ ]] || ((silos > 0)); }; then
-  die "--add-silo takes the number K of one silo (1, 2, ...), and goes without --silos"
+if [[ -n "$add_silo_given" ]] && { ! [[ "$add_silo" =~ ^[1-9][0-9]*$ ]] || [[ -n "$silos_given" ]]; }; then
+  die "--add-silo takes the number K of one silo (1, 2, ...), and goes without --silos; got '$add_silo'"
 fi
 build_flag=""
 [[ -n "$no_build" ]] && build_flag="--no-build"
@@ -113,6 +116,11 @@ browsable_url() {
 }
 
 require_tools
+
+# A running silo K holds its ports: say so before the port checks call them taken.
+if [[ -n "$add_silo" ]] && pid="$(running_pid "silo-$add_silo" "$SILO_PROCESS_PATTERN")"; then
+  die "silo-$add_silo runs already (pid $pid, $(pid_file "silo-$add_silo")); stop it first, or add another number"
+fi
 
 # --- Ports: refuse to start anything while one is taken, and say which -----------------------
 IFS=';' read -r -a api_urls <<<"$ASPNETCORE_URLS"
@@ -171,9 +179,6 @@ fi
 
 # --- One more silo into a running cluster: it replaces this script, in the foreground ----------
 if [[ -n "$add_silo" ]]; then
-  if pid="$(running_pid "silo-$add_silo" "$SILO_PROCESS_PATTERN")"; then
-    die "silo-$add_silo runs already (pid $pid, $(pid_file "silo-$add_silo")); stop it first, or add another number"
-  fi
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_TABLE_PORT") 2>/dev/null; then
     die "no Azurite on 127.0.0.1:$AZURITE_TABLE_PORT: start the cluster first (./run.sh --silos N), and give this command the same port variables"
   fi

@@ -3,7 +3,10 @@
 #   N passed, N failed            (or  N passed, N failed, N skipped  when tests were skipped)
 # It exits non-zero when a test failed, when dotnet test failed, or when no test ran.
 #
-# Extra arguments go to 'dotnet test', e.g.  ./test.sh --filter "FullyQualifiedName~Orders"
+# tests/Cluster.Tests (real processes, with time bounds) runs last, on its own, once the rest of
+# the solution has finished, so other test projects do not share the cores with it.
+#
+# Extra arguments go to both 'dotnet test' runs, e.g.  ./test.sh --filter "FullyQualifiedName~Orders"
 #
 # Settings (environment variables, all optional):
 #   RESULTS_DIR         where the .trx result files are gathered,    (default TestResults)
@@ -56,13 +59,26 @@ dotnet build Orleans.sln -c Release
 # of which test it was; this names the test and stops its host (counted as a failure). Its
 # collector adds a harmless "Sequence file will not be generated" line per project.
 # --tl:off: the same plain output in a terminal as in CI (the terminal logger repeats every line).
-info "Running the tests..."
+# run_tests PROJECT_OR_SOLUTION [ARGS...]: dotnet test with the options above; sets test_status
+# when it fails.
 test_status=0
-dotnet test Orleans.sln -c Release --no-build --tl:off \
-  --logger "trx;LogFilePrefix=results" \
-  --logger "console;verbosity=normal" \
-  --blame-hang-timeout "$TEST_HANG_TIMEOUT" --blame-hang-dump-type none \
-  "$@" || test_status=$?
+run_tests() {
+  local target="$1" status=0
+  shift
+  dotnet test "$target" -c Release --no-build --tl:off \
+    --logger "trx;LogFilePrefix=results" \
+    --logger "console;verbosity=normal" \
+    --blame-hang-timeout "$TEST_HANG_TIMEOUT" --blame-hang-dump-type none \
+    "$@" || status=$?
+  if ((status != 0)); then
+    info "dotnet test $target exited with status $status."
+    test_status=$status
+  fi
+}
+info "Running the tests (all but tests/Cluster.Tests)..."
+run_tests Orleans.sln -p:ExcludeClusterTests=true "$@"
+info "Running tests/Cluster.Tests on its own..."
+run_tests tests/Cluster.Tests/Cluster.Tests.csproj "$@"
 
 # Gather the .trx files: <project folder>/TestResults/x.trx -> $RESULTS_DIR/<project path>_x.trx
 # (the project's path, slashes made underscores, keeps the names unique and readable).
@@ -132,7 +148,6 @@ fi
 
 exit_status=0
 if ((test_status != 0)); then
-  info "dotnet test exited with status $test_status."
   exit_status=1
 fi
 if ((failed > 0)); then

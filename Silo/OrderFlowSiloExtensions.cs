@@ -100,8 +100,8 @@ public static class OrderFlowSiloExtensions
     /// <summary>
     /// Memory streams for a single process (see <see cref="DefaultStreamsProvider"/>): fast, but events in flight are lost if a silo dies (the
     /// publication marker and a rebuild repair that). Azure Queue streams keep events in storage
-    /// queues until consumed, so delivery survives a silo crash; their connection string is
-    /// <c>ConnectionStrings:Queues</c>, else the tables' one (Azurite's serves both).
+    /// queues until consumed, so delivery survives a silo crash; their connection is
+    /// <see cref="QueuesConnection"/>.
     /// </summary>
     private static void AddOrderEventStreams(ISiloBuilder silo, IConfiguration configuration)
     {
@@ -112,7 +112,7 @@ public static class OrderFlowSiloExtensions
                 silo.AddMemoryStreams(OrderEventStreams.ProviderName);
                 break;
             case "AzureQueue":
-                var connection = configuration.GetConnectionString("Queues") ?? configuration.GetConnectionString(TablesConnectionName) ?? "UseDevelopmentStorage=true";
+                var connection = QueuesConnection(configuration);
                 var queues = configuration.GetValue("Streams:QueueCount", 4);
                 silo.AddAzureQueueStreams(OrderEventStreams.ProviderName, options => options.Configure(queue =>
                 {
@@ -131,6 +131,44 @@ public static class OrderFlowSiloExtensions
             default:
                 throw new InvalidOperationException($"{StreamsProviderKey} is '{provider}'; it must be Memory or AzureQueue.");
         }
+    }
+
+    /// <summary>
+    /// The queue service of Azure Queue streams: <c>ConnectionStrings:Queues</c>, else the tables'
+    /// setting. A connection string serves as it is (it names the account, or carries a
+    /// QueueEndpoint); an endpoint URI of the table service (<c>https://account.table.core.windows.net</c>,
+    /// any cloud's suffix) becomes the queue service's (<c>.table.</c> made <c>.queue.</c>). Any other
+    /// URI (Azurite's <c>http://127.0.0.1:10002/devstoreaccount1</c>) names no queue service: an error.
+    /// </summary>
+    public static string QueuesConnection(IConfiguration configuration)
+    {
+        var queues = configuration.GetConnectionString("Queues");
+        if (!string.IsNullOrWhiteSpace(queues))
+        {
+            return queues;
+        }
+
+        var tables = configuration.GetConnectionString(TablesConnectionName);
+        if (string.IsNullOrWhiteSpace(tables))
+        {
+            return "UseDevelopmentStorage=true";
+        }
+
+        if (!(Uri.TryCreate(tables, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"))
+        {
+            return tables;
+        }
+
+        var label = endpoint.Host.IndexOf(".table.", StringComparison.OrdinalIgnoreCase);
+        if (label < 0)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:Queues is not set, and the queue service cannot be derived from ConnectionStrings:{TablesConnectionName} "
+                + $"('{tables}' is not a table service's endpoint, <account>.table.<suffix>): set ConnectionStrings:Queues for Azure Queue streams.");
+        }
+
+        var host = string.Concat(endpoint.Host.AsSpan(0, label), ".queue.", endpoint.Host.AsSpan(label + ".table.".Length));
+        return new UriBuilder(endpoint) { Host = host }.Uri.AbsoluteUri;
     }
 
     /// <summary>

@@ -116,12 +116,15 @@ public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalClus
         await cluster.EnsureAllSilosRunAsync();
         var foreignId = "foreign-" + Run();
 
-        // Silo 4's ports, another cluster id, the same storage (and membership table). Reconciliation
-        // off: it must not work the shared tables while it runs beside the real cluster.
+        // Silo 4's ports, another cluster id, the same membership table; data of its own: its own
+        // tables, and memory streams, so its pulling agents take none of the real cluster's queue
+        // messages and its projections write none of its statistics.
         await cluster.AddSiloAsync(4, new Dictionary<string, string>
         {
             ["Orleans__ClusterId"] = foreignId,
-            ["Statistics__Reconciliation__Enabled"] = "false",
+            ["EventStore__TableName"] = TableNames.Unique("foreignev"),
+            ["Statistics__TableName"] = TableNames.Unique("foreignst"),
+            ["Streams__Provider"] = "Memory",
         });
         try
         {
@@ -144,6 +147,19 @@ public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalClus
             var pid = cluster.Signal("silo-4", "TERM");
             await LocalCluster.WaitForExitAsync(pid, TimeSpan.FromSeconds(60));
         }
+    }
+
+    [Fact]
+    public async Task Adding_a_silo_that_runs_already_says_so()
+    {
+        await cluster.EnsureAllSilosRunAsync();
+        var pid = cluster.PidOf("silo-1");
+
+        var result = await cluster.RunToEndAsync("--add-silo", "1", "--no-build");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"silo-1 runs already (pid {pid}", result.Output, StringComparison.Ordinal);
+        Assert.True(cluster.IsAlive("silo-1"));
     }
 
     private List<TableEntity> MembershipRows()

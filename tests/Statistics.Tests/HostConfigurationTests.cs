@@ -103,6 +103,40 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
             Configuration(new() { ["ConnectionStrings:Tables"] = tables, ["ConnectionStrings:Clustering"] = members })).AccountName);
     }
 
+    /// <summary>README "Configuration": the queues' connection, else the tables' one, an endpoint URI made the queue service's.</summary>
+    [Theory]
+    [InlineData("https://acct.table.core.windows.net", "https://acct.queue.core.windows.net/")]
+    [InlineData("https://acct.table.core.chinacloudapi.cn/", "https://acct.queue.core.chinacloudapi.cn/")]
+    [InlineData("https://ACCT.Table.core.usgovcloudapi.net/", "https://acct.queue.core.usgovcloudapi.net/")]
+    [InlineData("DefaultEndpointsProtocol=http;AccountName=a;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/a;QueueEndpoint=http://127.0.0.1:2/a;",
+        "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/a;QueueEndpoint=http://127.0.0.1:2/a;")]
+    [InlineData(null, "UseDevelopmentStorage=true")]
+    public void The_queues_connection_falls_back_to_the_tables_one_on_the_queue_service(string? tables, string expected)
+    {
+        Assert.Equal(expected, OrderFlowSiloExtensions.QueuesConnection(Configuration(new() { ["ConnectionStrings:Tables"] = tables })));
+    }
+
+    [Fact]
+    public void The_queues_own_connection_wins_over_the_tables_one()
+    {
+        Assert.Equal("https://other.queue.core.windows.net", OrderFlowSiloExtensions.QueuesConnection(Configuration(new()
+        {
+            ["ConnectionStrings:Tables"] = "https://acct.table.core.windows.net",
+            ["ConnectionStrings:Queues"] = "https://other.queue.core.windows.net",
+        })));
+    }
+
+    /// <summary>An endpoint URI that is no table service's (Azurite's) names no queue service: the silo refuses to start, naming the setting.</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:10002/devstoreaccount1")]
+    [InlineData("https://storage.example.com/")]
+    public void A_tables_endpoint_without_a_table_label_asks_for_the_queues_connection(string tables)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => OrderFlowSiloExtensions.QueuesConnection(Configuration(new() { ["ConnectionStrings:Tables"] = tables })));
+        Assert.Contains("ConnectionStrings:Queues", error.Message, StringComparison.Ordinal);
+        Assert.Contains(tables, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Membership_is_tuned_for_fast_detection_and_each_figure_can_be_overridden()
     {

@@ -119,6 +119,31 @@ public sealed class LocalCluster : IAsyncLifetime
         return process;
     }
 
+    /// <summary>run.sh with <paramref name="arguments"/> and this cluster's settings, for a command that ends by itself (one refused).</summary>
+    public Task<ScriptResult> RunToEndAsync(params string[] arguments) => RunScriptToEndAsync(arguments, environment);
+
+    /// <summary>run.sh with <paramref name="arguments"/> and <paramref name="variables"/>: its exit status and everything it printed.</summary>
+    public static async Task<ScriptResult> RunScriptToEndAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
+    {
+        var start = RunShStartInfo(arguments, variables);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var standardOutput = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var standardError = process.StandardError.ReadToEndAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // It did not end by itself: it started something; leave nothing behind.
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"run.sh {string.Join(' ', arguments)} did not end within a minute.");
+        }
+
+        return new ScriptResult(process.ExitCode, await standardOutput + await standardError);
+    }
+
     public async Task<ClusterReport> ClusterAsync() =>
         await TryClusterAsync() ?? throw new InvalidOperationException("GET /api/admin/cluster answered 503.");
 
@@ -236,6 +261,19 @@ public sealed class LocalCluster : IAsyncLifetime
 
     private Process Start(string label, string[] arguments, IReadOnlyDictionary<string, string> variables)
     {
+        var start = RunShStartInfo(arguments, variables);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
+        process.OutputDataReceived += (_, e) => Keep(label, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(label, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        processes.Add(process);
+        return process;
+    }
+
+    /// <summary>bash run.sh ARGUMENTS from the repository root, with <paramref name="variables"/> added to the environment, its output redirected.</summary>
+    private static ProcessStartInfo RunShStartInfo(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
+    {
         var start = new ProcessStartInfo("bash")
         {
             WorkingDirectory = RepositoryRoot.Path,
@@ -254,13 +292,7 @@ public sealed class LocalCluster : IAsyncLifetime
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
-        process.OutputDataReceived += (_, e) => Keep(label, e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(label, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        processes.Add(process);
-        return process;
+        return start;
     }
 
     private void Keep(string label, string? line)
@@ -339,12 +371,17 @@ public sealed class LocalCluster : IAsyncLifetime
         }
     }
 
-    /// <summary>The first of <paramref name="count"/> consecutive free ports, away from <paramref name="exclude"/>'s range.</summary>
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free ports, away from <paramref name="exclude"/>'s range.
+    /// Below the kernel's ephemeral range (Linux 32768–60999, macOS 49152–65535), where port 0 (so
+    /// <see cref="Azurite.FreePort"/>'s ports) and every client socket's come from: none of them can
+    /// take a killed silo's port before <c>--add-silo</c> binds it again.
+    /// </summary>
     private static int FreeRange(int count, int exclude = 0)
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var first = Random.Shared.Next(20_000, 50_000);
+            var first = Random.Shared.Next(20_000, 32_000 - count);
             if (Math.Abs(first - exclude) < 2 * count)
             {
                 continue;

@@ -39,15 +39,9 @@ public sealed class ClusterUnavailabilityTests(AzuriteFixture azurite)
     public async Task A_client_whose_silos_are_all_gone_answers_503()
     {
         var ct = TestContext.Current.CancellationToken;
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(TableClusterSilo.OwnClusterSettings("gone"))
         {
             ["ConnectionStrings:Tables"] = azurite.ConnectionString,
-            ["Orleans:Clustering"] = "AzureTable",
-            ["Orleans:ClusteringTable"] = TableNames.Unique("gone"),
-            ["Orleans:ClusterId"] = "gone-" + Guid.NewGuid().ToString("N")[..12],
-            ["Orleans:AdvertisedAddress"] = "127.0.0.1",
-            ["EventStore:TableName"] = TableNames.Unique("goneev"),
-            ["Statistics:TableName"] = TableNames.Unique("gonest"),
             ["Streams:Provider"] = "Memory",
         };
         var silo = await TableClusterSilo.StartAsync(settings, ct);

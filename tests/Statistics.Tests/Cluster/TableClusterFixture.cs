@@ -15,14 +15,8 @@ public sealed class TableClusterFixture(AzuriteFixture azurite) : IAsyncLifetime
     private StatsApiHost? api;
 
     /// <summary>Settings shared by the silos and the API: storage, clustering, cluster identity, tables.</summary>
-    public Dictionary<string, string?> Settings { get; } = new()
+    public Dictionary<string, string?> Settings { get; } = new(TableClusterSilo.OwnClusterSettings("table"))
     {
-        ["Orleans:Clustering"] = "AzureTable",
-        ["Orleans:ClusteringTable"] = TableNames.Unique("members"),
-        ["Orleans:ClusterId"] = "table-" + Guid.NewGuid().ToString("N")[..12],
-        ["Orleans:AdvertisedAddress"] = "127.0.0.1",
-        ["EventStore:TableName"] = TableNames.Unique("clev"),
-        ["Statistics:TableName"] = TableNames.Unique("clst"),
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Orleans"] = "Error",
     };

@@ -32,6 +32,21 @@ public sealed class TableClusterSilo : IAsyncDisposable
     /// <summary>The silo's own grain factory: calls made through it start in this silo.</summary>
     public IGrainFactory Grains => host.Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>
+    /// Settings of a cluster of its own on the assembly's Azurite: table clustering in a membership
+    /// table and under a cluster id no other test uses, advertised on loopback, with its own event and
+    /// statistics tables (<paramref name="name"/> starts each name).
+    /// </summary>
+    public static Dictionary<string, string?> OwnClusterSettings(string name) => new()
+    {
+        ["Orleans:Clustering"] = "AzureTable",
+        ["Orleans:ClusteringTable"] = TableNames.Unique(name + "members"),
+        ["Orleans:ClusterId"] = name + "-" + Guid.NewGuid().ToString("N")[..12],
+        ["Orleans:AdvertisedAddress"] = "127.0.0.1",
+        ["EventStore:TableName"] = TableNames.Unique(name + "ev"),
+        ["Statistics:TableName"] = TableNames.Unique(name + "st"),
+    };
+
     public static Task<TableClusterSilo> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken) =>
         PortRetry.StartAsync(() => StartOnFreePortsAsync(settings, cancellationToken));
 
