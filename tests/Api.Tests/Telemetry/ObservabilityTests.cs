@@ -22,10 +22,12 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
         var traceId = ActivityTraceId.CreateRandom();
         var orderId = TestOrders.NewId();
 
-        // The caller's trace, as a client that traces would send it.
-        using var response = await fixture.Host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(orderId).ToJsonString(), configure: request =>
-            request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01"));
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        // The caller's trace: HttpClient sends it in traceparent, as a client that traces would.
+        using (var caller = new Activity("test-caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
+        {
+            using var response = await fixture.Host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(orderId).ToJsonString());
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
 
         var trace = await SpansUntilAsync(traceId, spans => spans.Any(span => IsProjectionOf(span, orderId)));
         var seen = string.Join("\n", trace.Select(span => $"{span.Source.Name}: {span.DisplayName} ({span.Kind})"));
@@ -40,6 +42,10 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
             $"No span of the publication to the stream in the trace:\n{seen}");
         Assert.True(trace.Any(span => IsProjectionOf(span, orderId) && span.Kind == ActivityKind.Consumer),
             $"No projection span of {orderId} in the trace:\n{seen}");
+
+        // Its parent is the publication, whose context only the event envelope carried to the consumer.
+        var publication = trace.Single(span => span.OperationName == OrderFlowTelemetry.PublishActivity);
+        Assert.All(trace.Where(span => IsProjectionOf(span, orderId)), projection => Assert.Equal(publication.SpanId, projection.ParentSpanId));
     }
 
     [Fact]
