@@ -7,7 +7,7 @@ namespace OrderFlow.Grains.Telemetry;
 /// <summary>
 /// The system's own telemetry: one activity source and one meter, both named <see cref="Name"/>,
 /// and every instrument of that meter. Silos and the API register these names with OpenTelemetry
-/// (<c>Silo/Telemetry/OrderFlowOpenTelemetry.cs</c>); README "Telemetry" lists them.
+/// (<c>Silo/OrderFlowOpenTelemetry.cs</c>); README "Telemetry" lists them.
 /// </summary>
 public static class OrderFlowTelemetry
 {
