@@ -43,6 +43,7 @@ public static class ApiApplication
         }
 
         builder.AddGracefulShutdown();
+        builder.AddOrderFlowApiTelemetry();
         builder.AddApiAccess();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();

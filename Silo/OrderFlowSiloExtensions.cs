@@ -48,6 +48,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloDeathWatch>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
 
+        silo.AddActivityPropagation(); // a grain call's trace context goes with it (README "Telemetry")
         silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");

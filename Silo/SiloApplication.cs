@@ -20,6 +20,7 @@ public static class SiloApplication
     {
         var builder = Host.CreateApplicationBuilder(args);
         configure?.Invoke(builder);
+        builder.AddOrderFlowSiloTelemetry();
         builder.UseOrleans(silo => silo
             .UseOrderFlowClustering(builder.Configuration)
             .AddOrderFlow(builder.Configuration));

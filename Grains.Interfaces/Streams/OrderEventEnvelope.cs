@@ -16,6 +16,11 @@ namespace OrderFlow.Streams;
 /// <param name="SecondsSincePlaced">On a payment: event-time seconds since placement.</param>
 /// <param name="SecondsSincePaid">On a shipment: seconds since payment.</param>
 /// <param name="SecondsSinceShipped">On a delivery: seconds since shipment.</param>
+/// <param name="RecordedAt">When the log recorded the event (null from publishers older than this field): the start of the projections' lag.</param>
+/// <param name="TraceParent">
+/// The W3C <c>traceparent</c> of the publication (null when nothing traced it), so that the
+/// projections' span joins the command's trace on whichever silo, and whenever, they run.
+/// </param>
 [GenerateSerializer, Immutable, Alias("orderflow.order-event-envelope")]
 public sealed record OrderEventEnvelope(
     [property: Id(0)] string OrderId,
@@ -32,7 +37,9 @@ public sealed record OrderEventEnvelope(
     [property: Id(11)] OrderStatus StatusAfter,
     [property: Id(12)] double? SecondsSincePlaced,
     [property: Id(13)] double? SecondsSincePaid,
-    [property: Id(14)] double? SecondsSinceShipped)
+    [property: Id(14)] double? SecondsSinceShipped,
+    [property: Id(15)] DateTimeOffset? RecordedAt = null,
+    [property: Id(16)] string? TraceParent = null)
 {
     /// <summary>True when the event moved the order into a new status.</summary>
     public bool EntersStatus => StatusAfter != StatusBefore;

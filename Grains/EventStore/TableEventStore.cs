@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Telemetry;
 
 namespace OrderFlow.Grains.EventStore;
 
@@ -121,7 +123,7 @@ public sealed class TableEventStore
         });
 
         EnsureWithinLimits(streamId, entities);
-        return await StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
+        return await RecordAppendAsync(Stopwatch.GetTimestamp(), StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var expected = head.IsKnown ? head
@@ -166,7 +168,29 @@ public sealed class TableEventStore
 
                 throw new ConcurrencyConflictException(streamId, expectedVersion);
             }
-        }, cancellationToken);
+        }, cancellationToken));
+    }
+
+    /// <summary>Records the time and outcome of the append <paramref name="append"/>, begun at <paramref name="started"/> (<see cref="OrderFlowTelemetry.AppendDuration"/>).</summary>
+    private static async Task<StreamHead?> RecordAppendAsync(long started, Task<StreamHead?> append)
+    {
+        var outcome = "failed";
+        try
+        {
+            var head = await append;
+            outcome = "success";
+            return head;
+        }
+        catch (ConcurrencyConflictException)
+        {
+            outcome = "conflict";
+            throw;
+        }
+        finally
+        {
+            OrderFlowTelemetry.AppendDuration.Record(
+                Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(OrderFlowTelemetry.AppendOutcomeTag, outcome));
+        }
     }
 
     /// <summary>The stream's head row now (null when it has none).</summary>

@@ -55,11 +55,12 @@ public static class OrderEventEnvelopes
     public static List<OrderEventEnvelope> FromStored(OrderState before, IReadOnlyList<StoredEvent> stored) =>
         stored.Count == 0
             ? []
-            : Build(
+            : [.. Build(
                 before,
                 [.. stored.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data))],
                 stored[0].Version,
-                [.. stored.Select(e => e.EventId)]);
+                [.. stored.Select(e => e.EventId)])
+                .Select((envelope, i) => envelope with { RecordedAt = stored[i].RecordedAt })];
 
     /// <summary>
     /// Envelopes for the order's stored events after <paramref name="afterVersion"/>, read back from

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
@@ -115,6 +117,30 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     public async Task<CommandResult> Execute(OrderCommand command, CommandMetadata metadata)
     {
+        var outcome = "failed";
+        try
+        {
+            var result = await ExecuteAsync(command, metadata);
+            outcome = result.Error is { } error ? error.Code.ToString().ToLowerInvariant()
+                : result.Replayed ? "replayed"
+                : "applied";
+            return result;
+        }
+        catch (Storage.StorageUnavailableException)
+        {
+            outcome = "unavailable";
+            throw;
+        }
+        finally
+        {
+            OrderFlowTelemetry.Commands.Add(1,
+                new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandTypeTag, command.GetType().Name),
+                new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandOutcomeTag, outcome));
+        }
+    }
+
+    private async Task<CommandResult> ExecuteAsync(OrderCommand command, CommandMetadata metadata)
+    {
         var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
         for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
         {
@@ -152,7 +178,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             {
                 var expectedVersion = Version;
                 var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash);
-                var envelopes = OrderEventEnvelopes.Build(State, decision.Events, expectedVersion + 1, eventIds);
+                var recordedAt = time.GetUtcNow();
+                var envelopes = OrderEventEnvelopes.Build(State, decision.Events, expectedVersion + 1, eventIds)
+                    .ConvertAll(envelope => envelope with { RecordedAt = recordedAt });
 
                 // Durable now: hand the batch to JournaledGrain, which folds it into State.
                 appendedForAdaptor = (expectedVersion, decision.Events);
@@ -350,18 +378,24 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// </summary>
     private async Task PublishAsync(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
+        // The publication's context travels in each envelope: the projections' span joins this trace.
+        using var publishing = OrderFlowTelemetry.ActivitySource.StartActivity(OrderFlowTelemetry.PublishActivity, ActivityKind.Producer);
+        publishing?.SetTag("orderflow.order.id", OrderId);
+        var traceParent = OrderFlowTelemetry.TraceParentOf(publishing ?? Activity.Current);
         try
         {
             var stream = this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<OrderEventEnvelope>(
                 StreamId.Create(OrderEventStreams.Namespace, OrderEventStreams.StreamKey(OrderEventStreams.ShardOf(OrderId))));
             foreach (var envelope in envelopes)
             {
-                await stream.OnNextAsync(envelope);
+                await stream.OnNextAsync(envelope with { TraceParent = traceParent });
                 publishedThrough = Math.Max(publishedThrough, envelope.Version);
+                OrderFlowTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, envelope.Type));
             }
         }
         catch (Exception exception)
         {
+            publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
             logger.LogWarning(exception, "Order {OrderId}: events up to version {Version} are stored but not yet published; they will be on the order's next load.",
                 OrderId, envelopes[^1].Version);
         }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Orleans.Streams.Core;
+using OrderFlow.Grains.Telemetry;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;
@@ -14,7 +15,7 @@ public interface IOrderEventsConsumerGrain : IGrainWithStringKey;
 /// event once by (order id, version), so redelivery and replays are harmless.
 /// </summary>
 [ImplicitStreamSubscription(OrderEventStreams.Namespace)]
-public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> logger)
+public sealed class OrderEventsConsumerGrain(TimeProvider time, ILogger<OrderEventsConsumerGrain> logger)
     : Grain, IOrderEventsConsumerGrain, IStreamSubscriptionObserver, IAsyncObserver<OrderEventEnvelope>
 {
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
@@ -22,9 +23,15 @@ public sealed class OrderEventsConsumerGrain(ILogger<OrderEventsConsumerGrain> l
 
     public async Task OnNextAsync(OrderEventEnvelope item, StreamSequenceToken? token = null)
     {
+        using var projecting = OrderFlowTelemetry.StartProjection(item);
         // Asked per event, so that a rebuild's new generation gets every event delivered after it started.
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         await Task.WhenAll(generations.Select(generation => Project(GrainFactory, item, generation)));
+        if (item.RecordedAt is { } recordedAt)
+        {
+            OrderFlowTelemetry.ProjectionLag.Record(
+                Math.Max(0, (time.GetUtcNow() - recordedAt).TotalSeconds), new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, item.Type));
+        }
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;

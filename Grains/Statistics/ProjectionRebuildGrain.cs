@@ -4,6 +4,7 @@ using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Telemetry;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -58,6 +59,13 @@ public sealed class ProjectionRebuildGrain(
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
+        long reported = 0;
+        void CountProgress()
+        {
+            OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted - reported);
+            reported = feed.Persisted;
+        }
+
         try
         {
             string? streamId = null;
@@ -85,6 +93,7 @@ public sealed class ProjectionRebuildGrain(
             unreadable.AddRange(unreadableRows.Select(row => (row.Key, row.Value.Failure)));
 
             await feed.CompleteAsync();
+            CountProgress();
 
             // Orders are read again from their first event: what a projection already counted, it skips.
             var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, _ => 1, soonestRetry);
@@ -123,6 +132,7 @@ public sealed class ProjectionRebuildGrain(
                     if (await feed.AddAsync(envelope, generation))
                     {
                         await control.Progress(id, feed.Persisted);
+                        CountProgress();
                     }
                 }
             }

@@ -5,6 +5,7 @@ using Orleans.Concurrency;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Telemetry;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -124,6 +125,7 @@ public sealed class ProjectionReconcilerGrain(
             .ToList();
         var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
+        OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, "regular"));
 
         var readFrom = orders.ToDictionary(o => o.OrderId, o => o.From, StringComparer.Ordinal);
         var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
@@ -310,6 +312,7 @@ public sealed class ProjectionReconcilerGrain(
                 var feed = new ProjectionFeed(GrainFactory);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
+                OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, "catch-up"));
                 unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
                 var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
 

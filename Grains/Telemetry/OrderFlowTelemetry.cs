@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Telemetry;
+
+/// <summary>
+/// The system's own telemetry: one activity source and one meter, both named <see cref="Name"/>,
+/// and every instrument of that meter. Silos and the API register these names with OpenTelemetry
+/// (<c>Silo/OrderFlowOpenTelemetry.cs</c>); README "Telemetry" lists them.
+/// </summary>
+public static class OrderFlowTelemetry
+{
+    /// <summary>The name of the activity source and of the meter.</summary>
+    public const string Name = "OrderFlow";
+
+    /// <summary>Span of a command's publication of its events (a producer): its context travels in each envelope.</summary>
+    public const string PublishActivity = "orderflow.publish";
+
+    /// <summary>Span of a stream delivery counted by the projections (a consumer), a child of <see cref="PublishActivity"/>.</summary>
+    public const string ProjectActivity = "orderflow.project";
+
+    public const string CommandsCounter = "orderflow.commands";
+    public const string AppendDurationHistogram = "orderflow.event_store.append.duration";
+    public const string EventsPublishedCounter = "orderflow.events.published";
+    public const string ProjectionLagHistogram = "orderflow.projection.lag";
+    public const string ReconciliationEventsCounter = "orderflow.reconciliation.events";
+    public const string RebuildEventsCounter = "orderflow.rebuild.events";
+
+    /// <summary>Tag: the command's type (<c>PlaceOrder</c>…).</summary>
+    public const string CommandTypeTag = "orderflow.command.type";
+
+    /// <summary>Tag: <c>applied</c>, <c>replayed</c>, a refusal's code in lower case (<c>invalidtransition</c>…), <c>unavailable</c> or <c>failed</c>.</summary>
+    public const string CommandOutcomeTag = "orderflow.command.outcome";
+
+    /// <summary>Tag: the event's type (<c>OrderPlaced</c>…).</summary>
+    public const string EventTypeTag = "orderflow.event.type";
+
+    /// <summary>Tag: <c>success</c>, <c>conflict</c> or <c>failed</c> (an append's outcome).</summary>
+    public const string AppendOutcomeTag = "orderflow.append.outcome";
+
+    /// <summary>Tag: <c>regular</c> (the periodic pass over settled changes) or <c>catch-up</c> (after a silo died).</summary>
+    public const string ReconciliationPassTag = "orderflow.reconciliation.pass";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Meter Meter = new(Name);
+
+    /// <summary>Seconds from a few milliseconds to a minute: the defaults of OpenTelemetry are meant for milliseconds.</summary>
+    private static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    };
+
+    public static readonly Counter<long> Commands = Meter.CreateCounter<long>(
+        CommandsCounter, "{command}", "Commands handled by order grains, by type and outcome.");
+
+    public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram(
+        AppendDurationHistogram, "s", "Time of one append to the event log (one table transaction, with its retries).", advice: SecondsBuckets);
+
+    public static readonly Counter<long> EventsPublished = Meter.CreateCounter<long>(
+        EventsPublishedCounter, "{event}", "Confirmed events published to the order-event stream.");
+
+    public static readonly Histogram<double> ProjectionLag = Meter.CreateHistogram(
+        ProjectionLagHistogram, "s", "From an event's recording in the log to its counting by the projections fed from the stream.", advice: SecondsBuckets);
+
+    public static readonly Counter<long> ReconciliationEvents = Meter.CreateCounter<long>(
+        ReconciliationEventsCounter, "{event}",
+        "Events the reconciliation read back from the log and fed to the projections (each projection counts an event once, so these repair what the stream lost and change nothing else).");
+
+    public static readonly Counter<long> RebuildEvents = Meter.CreateCounter<long>(
+        RebuildEventsCounter, "{event}", "Events a projection rebuild has projected into its new generation (its progress).");
+
+    /// <summary>The W3C <c>traceparent</c> of <paramref name="activity"/>, to carry in an envelope; null without one.</summary>
+    public static string? TraceParentOf(Activity? activity) =>
+        activity is { IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
+
+    /// <summary>
+    /// Starts the span of the projections counting <paramref name="envelope"/>, in the trace of the
+    /// command that published it (its <see cref="OrderEventEnvelope.TraceParent"/>), wherever and
+    /// whenever it runs; the delivery's own trace, if any, is linked. Null when nobody listens.
+    /// </summary>
+    public static Activity? StartProjection(OrderEventEnvelope envelope)
+    {
+        var traced = ActivityContext.TryParse(envelope.TraceParent, null, isRemote: true, out var published);
+        var links = traced && Activity.Current is { } delivery && delivery.TraceId != published.TraceId
+            ? new[] { new ActivityLink(delivery.Context) }
+            : null;
+        var activity = ActivitySource.StartActivity(ProjectActivity, ActivityKind.Consumer, published, links: links);
+        activity?.SetTag("orderflow.order.id", envelope.OrderId);
+        activity?.SetTag("orderflow.order.version", envelope.Version);
+        activity?.SetTag(EventTypeTag, envelope.Type);
+        return activity;
+    }
+}
