@@ -94,10 +94,12 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
           ])
           probes: [
             {
+              // The API's client waits for a first active silo before the host serves HTTP
+              // (README "Cluster mode"): on a first deployment the silos start beside it.
               type: 'Startup'
               httpGet: { path: '/health/live', port: httpPort }
-              initialDelaySeconds: 3
-              periodSeconds: 5
+              initialDelaySeconds: 5
+              periodSeconds: 10
               failureThreshold: 10
               timeoutSeconds: 3
             }
