@@ -60,6 +60,19 @@ param apiReaderKey string
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+// Names known before deployment, so that a module referring to another's resource gets a name,
+// not an output (What-If can then predict it).
+var names = {
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  network: 'vnet-${resourceToken}'
+  storage: 'st${resourceToken}'
+  registry: 'cr${resourceToken}'
+  identity: 'id-${resourceToken}'
+  environment: 'cae-${resourceToken}'
+  silo: 'ca-silo-${resourceToken}'
+  api: 'ca-api-${resourceToken}'
+}
 
 resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -73,8 +86,8 @@ module monitoring 'modules/monitoring.bicep' = {
   params: {
     location: location
     tags: tags
-    logAnalyticsName: 'log-${resourceToken}'
-    applicationInsightsName: 'appi-${resourceToken}'
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
   }
 }
 
@@ -84,7 +97,7 @@ module network 'modules/network.bicep' = {
   params: {
     location: location
     tags: tags
-    name: 'vnet-${resourceToken}'
+    name: names.network
   }
 }
 
@@ -94,7 +107,7 @@ module storage 'modules/storage.bicep' = {
   params: {
     location: location
     tags: tags
-    name: 'st${resourceToken}'
+    name: names.storage
   }
 }
 
@@ -104,7 +117,7 @@ module registry 'modules/registry.bicep' = {
   params: {
     location: location
     tags: tags
-    name: 'cr${resourceToken}'
+    name: names.registry
   }
 }
 
@@ -114,7 +127,7 @@ module identity 'modules/identity.bicep' = {
   params: {
     location: location
     tags: tags
-    name: 'id-${resourceToken}'
+    name: names.identity
   }
 }
 
@@ -122,10 +135,11 @@ module access 'modules/access.bicep' = {
   name: 'access'
   scope: resourceGroup
   params: {
-    principalId: identity.outputs.principalId
-    storageAccountName: storage.outputs.name
-    registryName: registry.outputs.name
+    identityName: names.identity
+    storageAccountName: names.storage
+    registryName: names.registry
   }
+  dependsOn: [identity, storage, registry]
 }
 
 module environment 'modules/environment.bicep' = {
@@ -134,10 +148,11 @@ module environment 'modules/environment.bicep' = {
   params: {
     location: location
     tags: tags
-    name: 'cae-${resourceToken}'
+    name: names.environment
     infrastructureSubnetId: network.outputs.containerAppsSubnetId
-    logAnalyticsName: monitoring.outputs.logAnalyticsName
+    logAnalyticsName: names.logAnalytics
   }
+  dependsOn: [monitoring]
 }
 
 // The settings silos and the API share (README "Configuration", "Cluster mode"): storage endpoint
@@ -161,7 +176,7 @@ module silo 'modules/silo-app.bicep' = {
   params: {
     location: location
     tags: union(tags, { 'azd-service-name': 'silo' })
-    name: 'ca-silo-${resourceToken}'
+    name: names.silo
     environmentId: environment.outputs.id
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
@@ -179,7 +194,7 @@ module api 'modules/api-app.bicep' = {
   params: {
     location: location
     tags: union(tags, { 'azd-service-name': 'api' })
-    name: 'ca-api-${resourceToken}'
+    name: names.api
     environmentId: environment.outputs.id
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer

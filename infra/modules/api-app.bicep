@@ -1,7 +1,9 @@
 // The API (Api/) as an Orleans client of the silos (Orleans:ApiHost = Client): public HTTPS
 // ingress, scaled on concurrent HTTP requests, its API keys as Container Apps secrets.
+import { resourceTags, appSetting } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 param environmentId string
 param identityId string
@@ -11,7 +13,7 @@ param registryServer string
 param image string
 
 @description('Environment variables shared with the silos (name/value pairs).')
-param settings array
+param settings appSetting[]
 
 @minValue(1)
 param minReplicas int

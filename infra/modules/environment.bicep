@@ -1,7 +1,9 @@
 // The Container Apps environment on the virtual network's subnet (a workload-profiles environment
 // on the Consumption profile), logging to Log Analytics.
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 param infrastructureSubnetId string
 param logAnalyticsName string

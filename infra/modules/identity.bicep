@@ -1,6 +1,8 @@
 // The one identity the silos and the API run as (DefaultAzureCredential with AZURE_CLIENT_ID).
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {

@@ -1,7 +1,9 @@
 // Log Analytics (the environment's console and system logs) and a workspace-based Application
 // Insights whose connection string the apps get as APPLICATIONINSIGHTS_CONNECTION_STRING.
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param logAnalyticsName string
 param applicationInsightsName string
 

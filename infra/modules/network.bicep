@@ -1,7 +1,9 @@
 // The environment's own virtual network: the silos' replicas reach each other (silo port) and the
 // API reaches them (gateway port) on their addresses in this subnet.
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 
 resource network 'Microsoft.Network/virtualNetworks@2024-05-01' = {

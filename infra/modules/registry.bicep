@@ -1,7 +1,9 @@
 // The images azd builds in the registry itself (remote build); the apps pull them with the
 // managed identity (AcrPull), so the admin user stays off.
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {

@@ -1,8 +1,10 @@
 // The silos: one container app whose replicas each run one silo (Silo/, no HTTP). They find each
 // other in the membership table and talk directly, replica to replica, on the silo port; the
 // API's Orleans client reaches them on the gateway port.
+import { resourceTags, appSetting } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 param environmentId string
 param identityId string
@@ -12,7 +14,7 @@ param registryServer string
 param image string
 
 @description('Environment variables shared with the API (name/value pairs).')
-param settings array
+param settings appSetting[]
 
 @minValue(2)
 param minReplicas int

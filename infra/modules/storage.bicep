@@ -1,7 +1,9 @@
 // One account for the event log, the projections, the membership table and the stream queues.
 // No shared key: every caller authenticates with Microsoft Entra ID (the apps' managed identity).
+import { resourceTags } from '../types.bicep'
+
 param location string
-param tags object
+param tags resourceTags
 param name string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

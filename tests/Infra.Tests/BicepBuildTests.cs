@@ -3,7 +3,7 @@ using OrderFlow.Testing;
 
 namespace OrderFlow.Infra.Tests;
 
-/// <summary>The templates compile and evaluate, and the linter (its default rules) has nothing to say.</summary>
+/// <summary>The templates compile and evaluate, and the linter (its default rules and infra/bicepconfig.json's) has nothing to say.</summary>
 public sealed class BicepBuildTests(CompiledInfra infra) : IClassFixture<CompiledInfra>
 {
     [Fact]

@@ -38,7 +38,7 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
         var assignments = infra.OfType("Microsoft.Authorization/roleAssignments")
             .Select(assignment => (
                 Role: assignment["properties"]!["roleDefinitionId"]!.GetValue<string>().Split('/')[^1],
-                // An extension resource's id starts with the id of the resource it is scoped to.
+                // An extension resource's id is the id of the resource it is scoped to, then its own part.
                 Scope: ScopeOf(assignment["id"]!.GetValue<string>()),
                 Principal: assignment["properties"]!["principalId"]!.GetValue<string>()))
             .OrderBy(assignment => assignment.Role, StringComparer.Ordinal)
@@ -136,15 +136,16 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
 
     private static string Id(JsonObject resource) => resource["id"]!.GetValue<string>();
 
+    /// <summary>The resource a role assignment is scoped to: its id with the assignment's part removed (evaluated, or still an extensionResourceId expression).</summary>
     private static string ScopeOf(string extensionResourceId) =>
         ExtensionResourceScope().Match(extensionResourceId) is { Success: true } match
-            ? match.Groups[1].Value
+            ? match.Groups["evaluated"].Success ? match.Groups["evaluated"].Value : match.Groups["expression"].Value
             : throw new InvalidOperationException($"not an extension resource id: {extensionResourceId}");
 
     [GeneratedRegex(@"^\[parameters\('([^']+)'\)\]$")]
     private static partial Regex ParameterReference();
 
-    [GeneratedRegex(@"^\[extensionResourceId\('([^']+)', 'Microsoft\.Authorization/roleAssignments'")]
+    [GeneratedRegex(@"^(?:(?<evaluated>/subscriptions/[^\[\]']+)/providers/Microsoft\.Authorization/roleAssignments/[^/]+|\[extensionResourceId\('(?<expression>[^']+)', 'Microsoft\.Authorization/roleAssignments'.*)$")]
     private static partial Regex ExtensionResourceScope();
 
     [GeneratedRegex("(?i)(key|secret|password|token)$")]
