@@ -43,7 +43,7 @@ public static class ApiApplication
         }
 
         builder.AddGracefulShutdown();
-        builder.AddApiKeyAuthentication();
+        builder.AddApiAccess();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -68,6 +68,7 @@ public static class ApiApplication
         // request is refused (401, 403) whatever its size.
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter(); // per caller, so after authentication; before any body is read
         app.UseMiddleware<RequestBodyLimit>();
 
         app.MapOrdersApi();

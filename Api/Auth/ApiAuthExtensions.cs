@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 
 namespace OrderFlow.Api.Auth;
@@ -5,39 +7,68 @@ namespace OrderFlow.Api.Auth;
 public static class ApiAuthExtensions
 {
     /// <summary>
-    /// API keys with roles from <c>Api:Keys</c>. Development with no keys: authentication is off
-    /// (logged as a warning at start-up). Any other environment with no keys: refuses to start.
+    /// Who may call the API, and how often: API keys with roles from <c>Api:Keys</c>, Microsoft Entra ID
+    /// access tokens with app roles (<c>Authentication:Entra</c>), one set of role policies for both, and
+    /// per-caller limits on commands (<c>RateLimiting:Commands</c>; the pipeline needs <c>UseRateLimiter</c>
+    /// after authorization). Development with neither keys nor Entra ID: authentication is off (logged
+    /// as a warning at start-up). Any other environment with neither: refuses to start.
     /// </summary>
-    public static WebApplicationBuilder AddApiKeyAuthentication(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddApiAccess(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(ApiKeyOptions.Section).Get<ApiKeyOptions>() ?? new ApiKeyOptions();
         var registry = new ApiKeyRegistry(options);
-        if (registry.IsEmpty && !builder.Environment.IsDevelopment())
+        var entra = EntraOptions.From(builder.Configuration);
+        var credentials = new AcceptedCredentials(apiKeys: !registry.IsEmpty, entraTokens: entra is not null);
+        if (credentials.None && !builder.Environment.IsDevelopment())
         {
             throw new InvalidOperationException(
-                $"No API keys are configured, and outside Development the API does not run without authentication " +
+                $"Neither API keys nor Microsoft Entra ID are configured, and outside Development the API does not run without authentication " +
                 $"(environment: {builder.Environment.EnvironmentName}). Configure at least one key, for example with the environment variables " +
-                $"Api__Keys__0__Key=<a long random secret> and Api__Keys__0__Role=admin (roles: {string.Join(", ", ApiRoles.All)}).");
+                $"Api__Keys__0__Key=<a long random secret> and Api__Keys__0__Role=admin (roles: {string.Join(", ", ApiRoles.All)}), " +
+                $"or Entra ID with Authentication__Entra__TenantId=<directory (tenant) id> and Authentication__Entra__ClientId=<the API's application (client) id> " +
+                $"(README \"Identity\").");
         }
 
         builder.Services.AddSingleton(registry);
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
-                ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddSingleton(credentials);
+        var authentication = builder.Services.AddAuthentication(CallerScheme)
+            .AddPolicyScheme(CallerScheme, "API key or Entra ID token", scheme => scheme.ForwardDefaultSelector = context => SchemeOf(context, credentials))
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        if (entra is not null)
+        {
+            authentication.AddEntraBearer(entra);
+        }
+
+        // The same roles from either credential: admin may do everything, reader only read, writer only write.
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(ApiPolicies.Read, policy => Require(policy, registry, ApiRoles.Reader, ApiRoles.Admin))
-            .AddPolicy(ApiPolicies.Write, policy => Require(policy, registry, ApiRoles.Writer, ApiRoles.Admin))
-            .AddPolicy(ApiPolicies.Admin, policy => Require(policy, registry, ApiRoles.Admin));
+            .AddPolicy(ApiPolicies.Read, policy => Require(policy, credentials, ApiRoles.Reader, ApiRoles.Admin))
+            .AddPolicy(ApiPolicies.Write, policy => Require(policy, credentials, ApiRoles.Writer, ApiRoles.Admin))
+            .AddPolicy(ApiPolicies.Admin, policy => Require(policy, credentials, ApiRoles.Admin));
+        builder.Services.AddCommandRateLimits(builder.Configuration);
         builder.Services.AddHostedService(services => new AuthenticationOffWarning(
-            registry, services.GetRequiredService<ILogger<AuthenticationOffWarning>>()));
+            credentials, services.GetRequiredService<ILogger<AuthenticationOffWarning>>()));
         return builder;
     }
 
-    private static void Require(AuthorizationPolicyBuilder policy, ApiKeyRegistry registry, params string[] roles)
+    /// <summary>The default scheme: it hands each request to the scheme of the credentials it carries.</summary>
+    private const string CallerScheme = "Caller";
+
+    /// <summary>
+    /// <c>X-Api-Key</c> (or none, or HTTP Basic) is judged by the keys, <c>Authorization: Bearer</c> by
+    /// Entra ID; so a refusal (401, 403) comes from the scheme of the credentials presented.
+    /// </summary>
+    private static string SchemeOf(HttpContext context, AcceptedCredentials credentials) =>
+        credentials.EntraTokens
+        && !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName)
+        && context.Request.Headers.Authorization.ToString().StartsWith(JwtBearerDefaults.AuthenticationScheme + " ", StringComparison.OrdinalIgnoreCase)
+            ? EntraBearerAuthentication.SchemeName
+            : ApiKeyAuthenticationHandler.SchemeName;
+
+    private static void Require(AuthorizationPolicyBuilder policy, AcceptedCredentials credentials, params string[] roles)
     {
-        if (registry.IsEmpty)
+        if (credentials.None)
         {
-            policy.RequireAssertion(_ => true); // Development without keys: everything is allowed.
+            policy.RequireAssertion(_ => true); // Development without keys or Entra ID: everything is allowed.
         }
         else
         {
@@ -45,14 +76,14 @@ public static class ApiAuthExtensions
         }
     }
 
-    private sealed class AuthenticationOffWarning(ApiKeyRegistry registry, ILogger<AuthenticationOffWarning> logger) : IHostedService
+    private sealed class AuthenticationOffWarning(AcceptedCredentials credentials, ILogger<AuthenticationOffWarning> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (registry.IsEmpty)
+            if (credentials.None)
             {
                 logger.LogWarning(
-                    "Authentication is OFF: no API keys are configured (Api:Keys) and the environment is Development. Anyone who can reach this port may read, write and administer.");
+                    "Authentication is OFF: no API keys (Api:Keys) nor Entra ID (Authentication:Entra) are configured and the environment is Development. Anyone who can reach this port may read, write and administer.");
             }
 
             return Task.CompletedTask;

@@ -16,7 +16,8 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    ApiKeyRegistry keys)
+    ApiKeyRegistry keys,
+    AcceptedCredentials credentials)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -43,12 +44,12 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        // Browsers only prompt for Basic: offer it where people arrive with one.
-        Response.Headers.WWWAuthenticate = Request.Path.StartsWithSegments("/dashboard")
+        // Browsers only prompt for Basic: offer it where people arrive with one. Elsewhere every kind
+        // of credential the API accepts is named (requests without a bearer token are judged here).
+        Response.Headers.WWWAuthenticate = credentials.ApiKeys && Request.Path.StartsWithSegments("/dashboard")
             ? "Basic realm=\"OrderFlow dashboard\", charset=\"UTF-8\""
-            : $"ApiKey header=\"{HeaderName}\"";
-        return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
-            $"Send a valid API key in the {HeaderName} header.", "unauthorized");
+            : credentials.Challenges();
+        return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", credentials.HowToAuthenticate, "unauthorized");
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -1,6 +1,6 @@
 namespace OrderFlow.Api.Auth;
 
-/// <summary>The roles an API key can have (API.md "Authentication").</summary>
+/// <summary>The roles an API key or an Entra ID token (app roles, claim <c>roles</c>) can have (API.md "Authentication").</summary>
 public static class ApiRoles
 {
     /// <summary>May send commands.</summary>

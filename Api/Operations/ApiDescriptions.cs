@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 
 namespace OrderFlow.Api.Operations;
@@ -20,11 +21,14 @@ public static class ApiDescriptions
     public const string Description =
         "Event-sourced orders on Orleans and Azure Table Storage: commands that append events to each order's log, "
         + "queries of an order now or at any point of its history, statistics projected from the event stream, and the "
-        + "administration of those projections. Every request under /api needs an API key in the X-Api-Key header "
-        + "(roles reader, writer, admin); every error is an RFC 9457 problem document whose type (/problems/<kind>) names the kind. "
+        + "administration of those projections. Every request under /api needs an API key in the X-Api-Key header, or, where "
+        + "Microsoft Entra ID is configured, an access token as Authorization: Bearer (roles reader, writer, admin; commands are limited "
+        + "per caller); every error is an RFC 9457 problem document whose type (/problems/<kind>) names the kind. "
         + "Times are ISO 8601 in UTC, money is an exact decimal in the order's currency, durations are exact decimal seconds.";
 
     public const string ApiKeyScheme = "ApiKey";
+
+    public const string BearerScheme = "Bearer";
 
     private static readonly string RetryAfter = ApiExceptionHandler.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
 
@@ -46,13 +50,20 @@ public static class ApiDescriptions
         builder.Answers(StatusCodes.Status400BadRequest,
             $"Invalid request (/problems/validation): {what}. The errors member names each offending field with the rule it breaks.");
 
-    /// <summary>401 and 403: the routes need an API key of one of <paramref name="roles"/>.</summary>
+    /// <summary>401 and 403: the routes need an API key or a bearer token with one of <paramref name="roles"/>.</summary>
     public static TBuilder AnswersUnauthorized<TBuilder>(this TBuilder builder, string roles)
         where TBuilder : IEndpointConventionBuilder =>
         builder
             .Answers(StatusCodes.Status401Unauthorized,
-                "No X-Api-Key header, or a key that is not configured (/problems/unauthorized); WWW-Authenticate names the header.")
-            .Answers(StatusCodes.Status403Forbidden, $"The key's role may not do this (/problems/forbidden): it needs {roles}.");
+                "No credentials, a key that is not configured, or a bearer token that is not valid here (expired, another audience or issuer, a bad signature) "
+                + "(/problems/unauthorized); WWW-Authenticate names the schemes accepted.")
+            .Answers(StatusCodes.Status403Forbidden, $"The key's or token's role may not do this (/problems/forbidden): it needs {roles}.");
+
+    /// <summary>429: the routes are limited per caller (<c>RateLimiting:Commands</c>).</summary>
+    public static TBuilder AnswersTooManyRequests<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.Answers(StatusCodes.Status429TooManyRequests,
+            "This caller (API key or token subject) sent more commands than its limit allows (/problems/rate-limited); nothing was done. Retry after Retry-After.");
 
     /// <summary>413 and 415: the routes read a JSON body.</summary>
     public static TBuilder AnswersBodyProblems<TBuilder>(this TBuilder builder)
@@ -96,7 +107,7 @@ public static class ApiDescriptions
 
     public static OpenApiOptions AddOrderFlowDescriptions(this OpenApiOptions options)
     {
-        options.AddDocumentTransformer((document, _, _) =>
+        options.AddDocumentTransformer((document, context, _) =>
         {
             document.Info.Title = Title;
             document.Info.Version = Version;
@@ -117,6 +128,17 @@ public static class ApiDescriptions
                 Name = "X-Api-Key",
                 Description = "An API key configured in Api:Keys, with its role: reader, writer or admin.",
             };
+            if (context.ApplicationServices.GetService<AcceptedCredentials>() is { EntraTokens: true })
+            {
+                document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    BearerFormat = "JWT",
+                    Description = "A Microsoft Entra ID access token for this API (Authentication:Entra), with an app role in its roles claim: reader, writer or admin.",
+                };
+            }
+
             return Task.CompletedTask;
         });
         // Money and durations are decimals, exact as written; the generator would call them doubles.
@@ -172,16 +194,24 @@ public static class ApiDescriptions
             {
                 operation.Security ??= [];
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, context.Document)] = [] });
+                if (context.ApplicationServices.GetService<AcceptedCredentials>() is { EntraTokens: true })
+                {
+                    // A second requirement is an alternative: a key or a token.
+                    operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] });
+                }
             }
 
-            if (operation.Responses?.TryGetValue("503", out var unavailable) == true && unavailable is OpenApiResponse response)
+            foreach (var (status, wait) in new[] { ("429", "Seconds until this caller may send another command."), ("503", $"Seconds to wait before retrying ({RetryAfter}).") })
             {
-                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
-                response.Headers["Retry-After"] = new OpenApiHeader
+                if (operation.Responses?.TryGetValue(status, out var refusal) == true && refusal is OpenApiResponse response)
                 {
-                    Description = $"Seconds to wait before retrying ({RetryAfter}).",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
-                };
+                    response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                    response.Headers["Retry-After"] = new OpenApiHeader
+                    {
+                        Description = wait,
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+                    };
+                }
             }
 
             return Task.CompletedTask;

@@ -32,6 +32,7 @@ public static class OrdersApi
     {
         var commands = endpoints.MapGroup("/api/orders").WithTags("Orders (commands)").RequireAuthorization(ApiPolicies.Write)
             .AnswersUnauthorized("the writer or admin role").AnswersBodyProblems().AnswersUnavailableCommand()
+            .RequireRateLimiting(CommandRateLimits.PolicyName).AnswersTooManyRequests()
             .ReadsHeader(OrderRequestContext.IdempotencyKeyHeader,
                 $"Optional, {HeaderRule}. A retry with the same key (and the same body) is applied at most once and answers as the first time, with Idempotent-Replayed: true. "
                 + "Placing an order without orderId, the key also fixes the new order's id.")

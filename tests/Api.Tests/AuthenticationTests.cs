@@ -44,6 +44,20 @@ public sealed class AuthenticationTests(ApiHostFixture fixture) : IClassFixture<
         await host.AssertNothingWrittenAsync(id, 1);
     }
 
+    /// <summary>Issue 11: a host without Entra ID configured takes no tokens, and names only the key.</summary>
+    [Fact]
+    public async Task A_bearer_token_where_Entra_ID_is_not_configured_is_401_naming_only_the_key()
+    {
+        using var response = await host.WithToken(TestTokens.Issue(["admin"])).GetAsync($"/api/orders/{TestOrders.NewId()}");
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "/problems/unauthorized");
+        Assert.Equal("ApiKey", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
+
+        using var openApi = await host.Anonymous.GetAsync("/openapi/v1.json");
+        var schemes = (await openApi.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("components").GetProperty("securitySchemes");
+        Assert.False(schemes.TryGetProperty("Bearer", out _), "The OpenAPI document offers bearer tokens that this host does not take.");
+    }
+
     [Fact]
     public async Task A_key_is_case_sensitive()
     {

@@ -2,8 +2,8 @@ using System.Text;
 
 namespace OrderFlow.Api.Tests.Infrastructure;
 
-/// <summary>Sends requests with one API key (or none) in <c>X-Api-Key</c>.</summary>
-public sealed class ApiClient(HttpClient http, string? key)
+/// <summary>Sends requests with one API key (or none) in <c>X-Api-Key</c>, or with a bearer token.</summary>
+public sealed class ApiClient(HttpClient http, string? key, string? bearerToken = null)
 {
     public const string JsonMediaType = "application/json";
 
@@ -47,6 +47,11 @@ public sealed class ApiClient(HttpClient http, string? key)
         if (key is not null)
         {
             request.Headers.Add("X-Api-Key", key);
+        }
+
+        if (bearerToken is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearerToken);
         }
 
         configure?.Invoke(request);

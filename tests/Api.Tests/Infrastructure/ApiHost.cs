@@ -54,6 +54,9 @@ public sealed class ApiHost : IAsyncDisposable
 
     public ApiClient WithKey(string key) => new(http, key);
 
+    /// <summary>Sends <c>Authorization: Bearer</c> with <paramref name="token"/> (see <see cref="TestTokens"/>).</summary>
+    public ApiClient WithToken(string token) => new(http, null, token);
+
     /// <summary>Sends a request exactly as built (no credentials added).</summary>
     public Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request) =>
         http.SendAsync(request, TestContext.Current.CancellationToken);
