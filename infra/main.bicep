@@ -58,6 +58,12 @@ param apiWriterKey string
 @description('The reader API key (queries only): a Container Apps secret of the API.')
 param apiReaderKey string
 
+@description('Microsoft Entra ID tenant whose access tokens the API accepts beside its keys (README "Identity"); empty: keys only.')
+param entraTenantId string = ''
+
+@description('Application (client) id of the API\'s app registration: the tokens\' audience. Needed with entraTenantId.')
+param entraClientId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 // Names known before deployment, so that a module referring to another's resource gets a name,
@@ -202,6 +208,8 @@ module api 'modules/api-app.bicep' = {
     settings: clusterSettings
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
+    entraTenantId: entraTenantId
+    entraClientId: entraClientId
     adminKey: apiAdminKey
     writerKey: apiWriterKey
     readerKey: apiReaderKey

@@ -21,6 +21,11 @@ param minReplicas int
 @minValue(1)
 param maxReplicas int
 
+@description('Empty: no Entra ID tokens, keys only.')
+param entraTenantId string
+
+param entraClientId string
+
 @secure()
 param adminKey string
 
@@ -50,6 +55,12 @@ var keySettings = [
   { name: 'Api__Keys__1__Role', value: keys[1].role }
   { name: 'Api__Keys__2__Key', secretRef: keys[2].secret }
   { name: 'Api__Keys__2__Role', value: keys[2].role }
+]
+
+// Entra ID tokens beside the keys (Api/Auth/EntraOptions.cs; nothing secret: a tenant and an audience).
+var entraSettings = empty(entraTenantId) ? [] : [
+  { name: 'Authentication__Entra__TenantId', value: entraTenantId }
+  { name: 'Authentication__Entra__ClientId', value: entraClientId }
 ]
 
 resource api 'Microsoft.App/containerApps@2024-03-01' = {
@@ -91,7 +102,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat(settings, keySettings, [
+          env: concat(settings, keySettings, entraSettings, [
             { name: 'Orleans__ApiHost', value: 'Client' }
           ])
           probes: [

@@ -118,7 +118,10 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
             Assert.Equal(identity, Assert.Single(app["properties"]!["configuration"]!["registries"]!.AsArray())!["identity"]!.GetValue<string>());
         }
 
-        Assert.Equal("Client", Settings(infra.ContainerApp("api"))["Orleans__ApiHost"]);
+        var api = Settings(infra.ContainerApp("api"));
+        Assert.Equal("Client", api["Orleans__ApiHost"]);
+        Assert.Equal(infra.Parameters["entraTenantId"], api["Authentication__Entra__TenantId"]);
+        Assert.Equal(infra.Parameters["entraClientId"], api["Authentication__Entra__ClientId"]);
         Assert.DoesNotContain("Orleans__ApiHost", Settings(infra.ContainerApp("silo")).Keys);
     }
 

@@ -28,6 +28,8 @@ public sealed class CompiledInfra : IAsyncLifetime
         ["apiReaderKey"] = "reader-" + Guid.NewGuid().ToString("N"),
         ["siloImage"] = "registry.invalid/orderflow/silo:test",
         ["apiImage"] = "registry.invalid/orderflow/api:test",
+        ["entraTenantId"] = "11111111-2222-3333-4444-555555555555",
+        ["entraClientId"] = "66666666-7777-8888-9999-000000000000",
     };
 
     public BicepRun Build { get; private set; } = null!;
