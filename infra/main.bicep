@@ -1,0 +1,229 @@
+// OrderFlow in Azure (README "Operate it in Azure"): a Storage account for the event log,
+// projections, cluster membership and stream queues, reached only with a managed identity; a
+// Container Apps environment on its own virtual network running the silos (never fewer than two)
+// and the API (an Orleans client of the silos, public over HTTPS); a registry for the images;
+// Log Analytics and Application Insights. The Azure Developer CLI's layout: `azd up` provisions
+// this and deploys the images azure.yaml builds.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(48)
+@description('Name of the azd environment: the resource group is rg-<name>, and every resource name derives from it.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of every resource.')
+param location string
+
+@description('Orleans cluster id shared by the silos and the API; a new id forms a new cluster (README "Cluster mode").')
+param orleansClusterId string = 'orderflow'
+
+@description('Orleans service id; keep it across deployments, grain state and streams are keyed by it.')
+param orleansServiceId string = 'orderflow'
+
+@description('Image of the silo container; empty before the first `azd deploy` (a placeholder runs until then).')
+param siloImage string = ''
+
+@description('Image of the API container; empty before the first `azd deploy` (a placeholder runs until then).')
+param apiImage string = ''
+
+@minValue(2)
+@description('Silo replicas that always run: a cluster of one has no one to hand its grains to.')
+param siloMinReplicas int = 2
+
+@minValue(2)
+@description('Most silo replicas the CPU rule may add.')
+param siloMaxReplicas int = 4
+
+@minValue(1)
+@description('API replicas that always run.')
+param apiMinReplicas int = 1
+
+@minValue(1)
+@description('Most API replicas the HTTP rule may add.')
+param apiMaxReplicas int = 10
+
+@secure()
+@minLength(16)
+@description('The admin API key (X-Api-Key): becomes a Container Apps secret of the API, never a plain setting.')
+param apiAdminKey string
+
+@secure()
+@minLength(16)
+@description('The writer API key (commands and queries): a Container Apps secret of the API.')
+param apiWriterKey string
+
+@secure()
+@minLength(16)
+@description('The reader API key (queries only): a Container Apps secret of the API.')
+param apiReaderKey string
+
+@description('Microsoft Entra ID tenant whose access tokens the API accepts beside its keys (README "Identity"); empty: keys only.')
+param entraTenantId string = ''
+
+@description('Application (client) id of the API\'s app registration: the tokens\' audience. Needed with entraTenantId.')
+param entraClientId string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+// Names known before deployment, so that a module referring to another's resource gets a name,
+// not an output (What-If can then predict it).
+var names = {
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  network: 'vnet-${resourceToken}'
+  storage: 'st${resourceToken}'
+  registry: 'cr${resourceToken}'
+  identity: 'id-${resourceToken}'
+  environment: 'cae-${resourceToken}'
+  silo: 'ca-silo-${resourceToken}'
+  api: 'ca-api-${resourceToken}'
+}
+
+resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+  }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.network
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.storage
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.registry
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.identity
+  }
+}
+
+module access 'modules/access.bicep' = {
+  name: 'access'
+  scope: resourceGroup
+  params: {
+    identityName: names.identity
+    storageAccountName: names.storage
+    registryName: names.registry
+  }
+  dependsOn: [identity, storage, registry]
+}
+
+module environment 'modules/environment.bicep' = {
+  name: 'environment'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.environment
+    infrastructureSubnetId: network.outputs.containerAppsSubnetId
+    logAnalyticsName: names.logAnalytics
+  }
+  dependsOn: [monitoring]
+}
+
+// The settings silos and the API share (README "Configuration", "Cluster mode"): storage endpoint
+// URIs reached with DefaultAzureCredential as the user-assigned identity, table clustering, the
+// cluster's identity. Orleans:AdvertisedAddress stays unset: the app then advertises the
+// replica's own first non-loopback IPv4, the address other replicas reach it on.
+var clusterSettings = [
+  { name: 'ConnectionStrings__Tables', value: storage.outputs.tableEndpoint }
+  { name: 'ConnectionStrings__Queues', value: storage.outputs.queueEndpoint }
+  { name: 'AZURE_CLIENT_ID', value: identity.outputs.clientId }
+  { name: 'Orleans__Clustering', value: 'AzureTable' }
+  { name: 'Orleans__ClusterId', value: orleansClusterId }
+  { name: 'Orleans__ServiceId', value: orleansServiceId }
+  { name: 'Streams__Provider', value: 'AzureQueue' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
+]
+
+module silo 'modules/silo-app.bicep' = {
+  name: 'silo-app'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: union(tags, { 'azd-service-name': 'silo' })
+    name: names.silo
+    environmentId: environment.outputs.id
+    identityId: identity.outputs.id
+    registryServer: registry.outputs.loginServer
+    image: siloImage
+    settings: clusterSettings
+    minReplicas: siloMinReplicas
+    maxReplicas: siloMaxReplicas
+  }
+  dependsOn: [access]
+}
+
+module api 'modules/api-app.bicep' = {
+  name: 'api-app'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: union(tags, { 'azd-service-name': 'api' })
+    name: names.api
+    environmentId: environment.outputs.id
+    identityId: identity.outputs.id
+    registryServer: registry.outputs.loginServer
+    image: apiImage
+    settings: clusterSettings
+    minReplicas: apiMinReplicas
+    maxReplicas: apiMaxReplicas
+    entraTenantId: entraTenantId
+    entraClientId: entraClientId
+    adminKey: apiAdminKey
+    writerKey: apiWriterKey
+    readerKey: apiReaderKey
+  }
+  dependsOn: [access]
+}
+
+// Read by azd (registry for the remote build, the deployed apps) and by README's `az` path.
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = resourceGroup.name
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = environment.outputs.name
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output SILO_APP_NAME string = silo.outputs.name
+output API_APP_NAME string = api.outputs.name
+output API_URL string = api.outputs.url

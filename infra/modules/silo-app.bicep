@@ -1,0 +1,132 @@
+// The silos: one container app whose replicas each run one silo (Silo/, no HTTP). They find each
+// other in the membership table and talk directly, replica to replica, on the silo port; the
+// API's Orleans client reaches them on the gateway port.
+import { resourceTags, appSetting } from '../types.bicep'
+
+param location string
+param tags resourceTags
+param name string
+param environmentId string
+param identityId string
+param registryServer string
+
+@description('Empty: a placeholder image until azd deploys the built one.')
+param image string
+
+@description('Environment variables shared with the API (name/value pairs).')
+param settings appSetting[]
+
+@minValue(2)
+param minReplicas int
+
+@minValue(2)
+param maxReplicas int
+
+// Orleans' defaults, and README "Cluster mode"'s.
+var siloPort = 11111
+var gatewayPort = 30000
+
+// SIGTERM starts the silo's graceful stop (Silo/SiloApplication.cs): up to the grain calls'
+// response timeout (30 s) plus 15 s to hand its grains over and flush the projections, 45 s in
+// all. Past the grace period the platform kills the process; 60 s leaves that stop room.
+var terminationGracePeriodSeconds = 60
+
+resource silo 'Microsoft.App/containerApps@2024-03-01' = {
+  name: name
+  location: location
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    environmentId: environmentId
+    workloadProfileName: 'Consumption'
+    configuration: {
+      activeRevisionsMode: 'Single'
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
+      // TCP ports inside the environment only. Orleans itself dials each replica's advertised
+      // address; the ingress declares the ports open to the environment.
+      ingress: {
+        external: false
+        transport: 'tcp'
+        targetPort: siloPort
+        exposedPort: siloPort
+        additionalPortMappings: [
+          {
+            external: false
+            targetPort: gatewayPort
+            exposedPort: gatewayPort
+          }
+        ]
+      }
+    }
+    template: {
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
+      containers: [
+        {
+          name: 'silo'
+          image: empty(image) ? 'mcr.microsoft.com/k8se/quickstart:latest' : image
+          resources: {
+            cpu: json('1.0')
+            memory: '2Gi'
+          }
+          env: concat(settings, [
+            { name: 'Orleans__SiloPort', value: string(siloPort) }
+            { name: 'Orleans__GatewayPort', value: string(gatewayPort) }
+          ])
+          // A silo serves no HTTP, so the probes are TCP connects. Both ports are bound while
+          // Orleans initializes its runtime, before the silo joins the cluster; the API's client
+          // only uses gateways the membership table lists as active, whatever the probes say.
+          probes: [
+            {
+              type: 'Startup'
+              tcpSocket: { port: gatewayPort }
+              initialDelaySeconds: 5
+              periodSeconds: 5
+              failureThreshold: 10
+              timeoutSeconds: 3
+            }
+            {
+              type: 'Readiness'
+              tcpSocket: { port: gatewayPort }
+              periodSeconds: 10
+              failureThreshold: 3
+              timeoutSeconds: 3
+            }
+            {
+              type: 'Liveness'
+              tcpSocket: { port: siloPort }
+              periodSeconds: 10
+              failureThreshold: 3
+              timeoutSeconds: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: minReplicas
+        maxReplicas: maxReplicas
+        rules: [
+          {
+            name: 'cpu'
+            custom: {
+              type: 'cpu'
+              metadata: {
+                type: 'Utilization'
+                value: '70'
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+output name string = silo.name

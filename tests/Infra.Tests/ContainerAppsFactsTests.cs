@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using Orleans.Configuration;
+using OrderFlow.Infra.Tests.Bicep;
+using OrderFlow.Silo;
+
+namespace OrderFlow.Infra.Tests;
+
+/// <summary>
+/// What a deployment of infra/main.bicep does with the two container apps (issue 11, "Azure
+/// hosting"): silos never below two replicas and given time to stop, probed on their ports; the
+/// API public over HTTPS only, a client of the cluster, scaled on HTTP load; every setting the
+/// apps read in Azure.
+/// </summary>
+public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture<CompiledInfra>
+{
+    [Fact]
+    public void Silos_never_run_fewer_than_two_replicas()
+    {
+        var scale = infra.ContainerApp("silo")["properties"]!["template"]!["scale"]!;
+
+        Assert.True(scale["minReplicas"]!.GetValue<int>() >= 2);
+        Assert.True(scale["maxReplicas"]!.GetValue<int>() >= scale["minReplicas"]!.GetValue<int>());
+        // Whatever a deployment passes: the parameters refuse fewer, in main.bicep and in the module.
+        Assert.All(
+            infra.ParameterDeclarations().Where(parameter => parameter.Name is "siloMinReplicas" || (parameter.Template == "silo-app" && parameter.Name == "minReplicas")),
+            parameter => Assert.True(parameter.Declaration["minValue"]?.GetValue<int>() >= 2, $"{parameter.Template}: {parameter.Name}"));
+    }
+
+    [Fact]
+    public void Silos_get_longer_to_stop_than_their_graceful_shutdown_takes()
+    {
+        var silo = infra.ContainerApp("silo");
+        var grace = TimeSpan.FromSeconds(silo["properties"]!["template"]!["terminationGracePeriodSeconds"]!.GetValue<int>());
+
+        // How long the silo's host lets it stop (Silo/SiloApplication.cs); past the grace period the platform kills it.
+        var shutdown = new SiloMessagingOptions().ResponseTimeout + SiloApplication.SiloStopAllowance;
+        Assert.True(grace >= shutdown + TimeSpan.FromSeconds(10), $"termination grace {grace} leaves too little room after the silo's {shutdown} stop");
+    }
+
+    [Fact]
+    public void Silo_and_gateway_ports_are_open_inside_the_environment_only_and_probed()
+    {
+        var silo = infra.ContainerApp("silo");
+        var ingress = silo["properties"]!["configuration"]!["ingress"]!;
+        var mappings = ingress["additionalPortMappings"]!.AsArray();
+
+        Assert.Equal("tcp", ingress["transport"]?.GetValue<string>());
+        Assert.False(ingress["external"]!.GetValue<bool>());
+        Assert.All(mappings, mapping => Assert.False(mapping!["external"]!.GetValue<bool>()));
+        Assert.Equal(
+            [EndpointOptions.DEFAULT_SILO_PORT, EndpointOptions.DEFAULT_GATEWAY_PORT],
+            mappings.Select(mapping => mapping!["targetPort"]!.GetValue<int>()).Prepend(ingress["targetPort"]!.GetValue<int>()));
+
+        var settings = Settings(silo);
+        Assert.Equal(EndpointOptions.DEFAULT_SILO_PORT.ToString(), settings["Orleans__SiloPort"]);
+        Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT.ToString(), settings["Orleans__GatewayPort"]);
+
+        var probes = Probes(silo);
+        Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT, probes["Startup"]["tcpSocket"]!["port"]!.GetValue<int>());
+        Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT, probes["Readiness"]["tcpSocket"]!["port"]!.GetValue<int>());
+        Assert.Equal(EndpointOptions.DEFAULT_SILO_PORT, probes["Liveness"]["tcpSocket"]!["port"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Api_is_public_over_https_only_and_scales_on_http_load()
+    {
+        var api = infra.ContainerApp("api");
+        var ingress = api["properties"]!["configuration"]!["ingress"]!;
+        var scale = api["properties"]!["template"]!["scale"]!;
+
+        Assert.True(ingress["external"]!.GetValue<bool>());
+        Assert.False(ingress["allowInsecure"]?.GetValue<bool>() ?? true);
+        Assert.True(scale["minReplicas"]!.GetValue<int>() >= 1);
+        Assert.True(scale["maxReplicas"]!.GetValue<int>() > scale["minReplicas"]!.GetValue<int>());
+        var rule = Assert.Single(scale["rules"]!.AsArray());
+        Assert.True(int.Parse(rule!["http"]!["metadata"]!["concurrentRequests"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    [Fact]
+    public void Api_probes_its_health_routes_on_its_ingress_port()
+    {
+        var api = infra.ContainerApp("api");
+        var port = api["properties"]!["configuration"]!["ingress"]!["targetPort"]!.GetValue<int>();
+        var probes = Probes(api);
+
+        Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("/health/live", probes["Startup"]["httpGet"]!["path"]!.GetValue<string>());
+        Assert.Equal("/health/live", probes["Liveness"]["httpGet"]!["path"]!.GetValue<string>());
+        Assert.Equal("/health/ready", probes["Readiness"]["httpGet"]!["path"]!.GetValue<string>());
+        Assert.All(probes.Values, probe => Assert.Equal(port, probe["httpGet"]!["port"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public void Both_apps_reach_storage_by_endpoint_uri_as_the_managed_identity_in_one_cluster()
+    {
+        var storage = Assert.Single(infra.OfType("Microsoft.Storage/storageAccounts"))["id"]!.GetValue<string>();
+        var identity = Assert.Single(infra.OfType("Microsoft.ManagedIdentity/userAssignedIdentities"))["id"]!.GetValue<string>();
+        var insights = Assert.Single(infra.OfType("Microsoft.Insights/components"))["id"]!.GetValue<string>();
+
+        foreach (var app in new[] { infra.ContainerApp("silo"), infra.ContainerApp("api") })
+        {
+            var settings = Settings(app);
+            Assert.Equal($"[reference('{storage}', '2023-05-01').primaryEndpoints.table]", settings["ConnectionStrings__Tables"]);
+            Assert.Equal($"[reference('{storage}', '2023-05-01').primaryEndpoints.queue]", settings["ConnectionStrings__Queues"]);
+            Assert.Equal($"[reference('{identity}', '2023-01-31').clientId]", settings["AZURE_CLIENT_ID"]);
+            Assert.Equal("AzureTable", settings["Orleans__Clustering"]);
+            Assert.Equal("orderflow", settings["Orleans__ClusterId"]);
+            Assert.Equal("orderflow", settings["Orleans__ServiceId"]);
+            Assert.Equal("AzureQueue", settings["Streams__Provider"]);
+            Assert.Equal($"[reference('{insights}', '2020-02-02').ConnectionString]", settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]);
+            // Unset on purpose: each replica advertises its own address (README "Operate it in Azure").
+            Assert.DoesNotContain("Orleans__AdvertisedAddress", settings.Keys);
+
+            // The identity whose client id the settings carry is the one the app runs as, and pulls its image with.
+            Assert.Equal("UserAssigned", app["identity"]!["type"]!.GetValue<string>());
+            Assert.Equal([identity], app["identity"]!["userAssignedIdentities"]!.AsObject().Select(entry => entry.Key));
+            Assert.Equal(identity, Assert.Single(app["properties"]!["configuration"]!["registries"]!.AsArray())!["identity"]!.GetValue<string>());
+        }
+
+        var api = Settings(infra.ContainerApp("api"));
+        Assert.Equal("Client", api["Orleans__ApiHost"]);
+        Assert.Equal(infra.Parameters["entraTenantId"], api["Authentication__Entra__TenantId"]);
+        Assert.Equal(infra.Parameters["entraClientId"], api["Authentication__Entra__ClientId"]);
+        Assert.DoesNotContain("Orleans__ApiHost", Settings(infra.ContainerApp("silo")).Keys);
+    }
+
+    [Fact]
+    public void Each_app_runs_the_image_it_is_given()
+    {
+        Assert.Equal(infra.Parameters["siloImage"], CompiledInfra.Container(infra.ContainerApp("silo"))["image"]!.GetValue<string>());
+        Assert.Equal(infra.Parameters["apiImage"], CompiledInfra.Container(infra.ContainerApp("api"))["image"]!.GetValue<string>());
+    }
+
+    /// <summary>The container's environment variables with a plain value, by name.</summary>
+    private static Dictionary<string, string> Settings(JsonObject app) =>
+        CompiledInfra.Container(app)["env"]!.AsArray()
+            .Where(setting => setting!["value"] is not null)
+            .ToDictionary(setting => setting!["name"]!.GetValue<string>(), setting => setting!["value"]!.GetValue<string>());
+
+    private static Dictionary<string, JsonObject> Probes(JsonObject app) =>
+        CompiledInfra.Container(app)["probes"]!.AsArray()
+            .Select(probe => probe!.AsObject())
+            .ToDictionary(probe => probe["type"]!.GetValue<string>());
+}
