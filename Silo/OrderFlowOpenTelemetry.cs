@@ -32,8 +32,8 @@ public static class OrderFlowOpenTelemetry
     /// <summary>Orleans' meter: grain calls, activations, messaging, streams.</summary>
     public const string OrleansMeter = "Microsoft.Orleans";
 
-    /// <summary>Orleans' spans of grain calls, as its documentation names them; <c>AddActivityPropagation</c> carries their context between silos and clients.</summary>
-    public static readonly string[] OrleansActivitySources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+    /// <summary>Orleans' spans (grain calls in <c>Microsoft.Orleans.Runtime</c> and <c>.Application</c>, also lifecycle and storage); <c>AddActivityPropagation</c> carries their context between silos and clients.</summary>
+    public static readonly string[] OrleansActivitySources = ["Microsoft.Orleans.*"];
 
     /// <summary>Every Azure SDK client's spans (<c>Azure.Data.Tables.TableClient</c>, the queues of Azure Queue streams…).</summary>
     public const string AzureSdkActivitySources = "Azure.*";

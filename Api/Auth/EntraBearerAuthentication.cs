@@ -56,6 +56,13 @@ public static class EntraBearerAuthentication
             return Task.CompletedTask;
         }
 
+        // The caller's name is ours alone: a name claim the token brings (a tenant's claims-mapping
+        // policy can add one) would otherwise win, and pick its rate-limit bucket and idempotency scope.
+        foreach (var brought in identity.FindAll(ClaimTypes.Name).ToList())
+        {
+            identity.RemoveClaim(brought);
+        }
+
         identity.AddClaim(new Claim(ClaimTypes.Name, CallerNamePrefix + subject));
         return Task.CompletedTask;
     }

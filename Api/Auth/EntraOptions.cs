@@ -16,7 +16,7 @@ public sealed class EntraOptions
     /// <summary>Overrides <see cref="Instance"/> and <see cref="TenantId"/> (a sovereign cloud, or a test's issuer).</summary>
     public string? Authority { get; set; }
 
-    /// <summary>The application ID URI (<c>api://…</c>), the audience of v1 tokens.</summary>
+    /// <summary>The application ID URI (<c>api://…</c>), accepted as a v2 token's audience too (v1 tokens, from another issuer, are not accepted).</summary>
     public string? Audience { get; set; }
 
     /// <summary>The API's application (client) id, the audience of v2 tokens.</summary>

@@ -168,6 +168,22 @@ public sealed class BearerTokenTests(KeysAndTokensHostFixture fixture) : IClassF
         Assert.NotEqual(placed, (await other.AssertJsonAsync(HttpStatusCode.Created)).Str("orderId"));
     }
 
+    /// <summary>A name claim in the token (a tenant's claims mapping can add one) must not choose the caller: it would share another caller's idempotency scope and rate-limit bucket.</summary>
+    [Fact]
+    public async Task A_name_claim_in_the_token_does_not_choose_the_caller()
+    {
+        var idempotencyKey = "named-" + Guid.NewGuid().ToString("N");
+        var body = TestOrders.PlaceBody(null).ToJsonString();
+        var sameName = new Dictionary<string, object> { [System.Security.Claims.ClaimTypes.Name] = "someone-else" };
+
+        using var first = await host.WithToken(TestTokens.Issue(["writer"], extraClaims: sameName)).PostAsync("/api/orders", body, idempotencyKey);
+        var placed = (await first.AssertJsonAsync(HttpStatusCode.Created)).Str("orderId");
+        using var second = await host.WithToken(TestTokens.Issue(["writer"], extraClaims: sameName)).PostAsync("/api/orders", body, idempotencyKey);
+
+        Assert.NotEqual(placed, (await second.AssertJsonAsync(HttpStatusCode.Created)).Str("orderId"));
+        Assert.Equal(string.Empty, second.Header("Idempotent-Replayed"));
+    }
+
     [Fact]
     public async Task Without_credentials_the_401_names_both_schemes()
     {

@@ -44,7 +44,8 @@ public static class TestTokens
         string issuer = Issuer,
         string audience = ClientId,
         DateTime? expires = null,
-        SecurityKey? signedWith = null)
+        SecurityKey? signedWith = null,
+        IReadOnlyDictionary<string, object>? extraClaims = null)
     {
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
         var caller = subject ?? Guid.NewGuid().ToString();
@@ -55,6 +56,11 @@ public static class TestTokens
             ["tid"] = TenantId,
             ["azp"] = Guid.NewGuid().ToString(),
         };
+        foreach (var (type, value) in extraClaims ?? new Dictionary<string, object>())
+        {
+            claims[type] = value;
+        }
+
         if (roles.Length > 0)
         {
             claims["roles"] = roles;
