@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Hosting;
 
 namespace OrderFlow.Grains.EventStore;
 
@@ -31,10 +32,9 @@ public sealed class StorageRollbackWatch(
     private const string PartitionKey = "silos";
     private const string BeatProperty = "Beat";
 
-    private readonly CancellationTokenSource stopping = new();
+    private readonly BackgroundLoop background = new();
     private readonly string rowKey = Guid.NewGuid().ToString("N");
     private TableClient? table;
-    private Task? loop;
 
     /// <summary>The watch table of an events table.</summary>
     public static string TableNameFor(EventStoreOptions settings) => settings.TableName + "watch";
@@ -47,7 +47,7 @@ public sealed class StorageRollbackWatch(
         if (options.Value.RollbackWatchInterval > TimeSpan.Zero)
         {
             table = service.GetTableClient(TableNameFor(options.Value));
-            loop = Task.Run(RunAsync, CancellationToken.None);
+            background.Start(RunAsync);
         }
 
         return Task.CompletedTask;
@@ -55,13 +55,11 @@ public sealed class StorageRollbackWatch(
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
-        await stopping.CancelAsync();
-        if (loop is null || table is null)
+        if (!await background.StopAsync(cancellationToken) || table is null)
         {
             return;
         }
 
-        await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         try
         {
             await table.DeleteEntityAsync(PartitionKey, rowKey, ETag.All, cancellationToken);
@@ -78,21 +76,21 @@ public sealed class StorageRollbackWatch(
         long beat = 0;
         ETag? written = null;
         var failing = false;
-        while (!stopping.IsCancellationRequested)
+        while (!background.IsStopping)
         {
             try
             {
                 var entity = new TableEntity(PartitionKey, rowKey) { [BeatProperty] = beat + 1, ["WrittenAt"] = time.GetUtcNow() };
                 if (written is not { } etag)
                 {
-                    await table!.CreateIfNotExistsAsync(stopping.Token);
-                    written = (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+                    await table!.CreateIfNotExistsAsync(background.Stopping);
+                    written = (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, background.Stopping)).Headers.ETag;
                 }
                 else
                 {
                     try
                     {
-                        written = (await table!.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+                        written = (await table!.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, background.Stopping)).Headers.ETag;
                     }
                     catch (RequestFailedException failed) when (failed.Status is 404 or 412)
                     {
@@ -103,7 +101,7 @@ public sealed class StorageRollbackWatch(
                 beat++;
                 failing = false;
             }
-            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            catch (Exception exception) when (!background.IsStopping)
             {
                 // Said once per outage: storage being down is reported where requests fail.
                 logger.Log(failing ? LogLevel.Debug : LogLevel.Warning, exception,
@@ -113,7 +111,7 @@ public sealed class StorageRollbackWatch(
 
             try
             {
-                await Task.Delay(interval, time, stopping.Token);
+                await Task.Delay(interval, time, background.Stopping);
             }
             catch (OperationCanceledException)
             {
@@ -128,7 +126,7 @@ public sealed class StorageRollbackWatch(
     /// </summary>
     private async Task<ETag?> ResolveAsync(long beat, TableEntity entity)
     {
-        var stored = await table!.GetEntityIfExistsAsync<TableEntity>(PartitionKey, rowKey, cancellationToken: stopping.Token);
+        var stored = await table!.GetEntityIfExistsAsync<TableEntity>(PartitionKey, rowKey, cancellationToken: background.Stopping);
         if (stored.HasValue && stored.Value is { } row && row.GetInt64(BeatProperty) == beat + 1)
         {
             return row.ETag;
@@ -141,6 +139,6 @@ public sealed class StorageRollbackWatch(
 
         // If this fails, the row stays as found and the next beat asks again.
         await grains.GetGrain<IProjectionControl>(0).RequestRepair(reason);
-        return (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, stopping.Token)).Headers.ETag;
+        return (await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, background.Stopping)).Headers.ETag;
     }
 }

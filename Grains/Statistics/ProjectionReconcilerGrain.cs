@@ -6,6 +6,7 @@ using OrderFlow.Grains.EventStore;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
 using OrderFlow.Grains.Telemetry;
+using OrderFlow.Grains.Hosting;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -379,8 +380,7 @@ public sealed class ProjectionReconciliation(
     TimeProvider time,
     ILogger<ProjectionReconciliation> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
-    private readonly CancellationTokenSource stopping = new();
-    private Task? loop;
+    private readonly BackgroundLoop background = new();
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(ProjectionReconciliation), ServiceLifecycleStage.Active, StartAsync, StopAsync);
@@ -401,24 +401,17 @@ public sealed class ProjectionReconciliation(
                 options.Value.Reconciliation.Settle, longestAppend);
         }
 
-        loop = Task.Run(RunAsync, CancellationToken.None);
+        background.Start(RunAsync);
         return Task.CompletedTask;
     }
 
-    private async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await stopping.CancelAsync();
-        if (loop is not null)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    private Task StopAsync(CancellationToken cancellationToken) => background.StopAsync(cancellationToken);
 
     private async Task RunAsync()
     {
         var settings = options.Value.Reconciliation;
         var reconciler = grains.GetGrain<IProjectionReconcilerGrain>(0);
-        while (!stopping.IsCancellationRequested)
+        while (!background.IsStopping)
         {
             var more = false;
             try
@@ -426,11 +419,11 @@ public sealed class ProjectionReconciliation(
                 var pass = await reconciler.Reconcile();
                 more = pass.Changes >= settings.MaxChangesPerPass;
             }
-            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            catch (Exception exception) when (!background.IsStopping)
             {
                 logger.LogWarning(exception, "A reconciliation pass failed; retrying in {Interval}.", settings.Interval);
             }
-            catch (Exception) when (stopping.IsCancellationRequested)
+            catch (Exception) when (background.IsStopping)
             {
                 return;
             }
@@ -439,7 +432,7 @@ public sealed class ProjectionReconciliation(
             {
                 try
                 {
-                    await Task.Delay(settings.Interval, time, stopping.Token);
+                    await Task.Delay(settings.Interval, time, background.Stopping);
                 }
                 catch (OperationCanceledException)
                 {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Hosting;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -31,8 +32,7 @@ public sealed class SiloDeathWatch(
 
     private const int MaxReportAttempts = 60;
 
-    private readonly CancellationTokenSource stopping = new();
-    private Task? loop;
+    private readonly BackgroundLoop background = new();
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SiloDeathWatch), ServiceLifecycleStage.Active, StartAsync, StopAsync);
@@ -41,27 +41,20 @@ public sealed class SiloDeathWatch(
     {
         if (options.Value.Reconciliation.Enabled)
         {
-            loop = Task.Run(WatchAsync, CancellationToken.None);
+            background.Start(WatchAsync);
         }
 
         return Task.CompletedTask;
     }
 
-    private async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await stopping.CancelAsync();
-        if (loop is not null)
-        {
-            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    private Task StopAsync(CancellationToken cancellationToken) => background.StopAsync(cancellationToken);
 
     private async Task WatchAsync()
     {
         var deaths = new SiloDeaths(localSilo.SiloAddress);
         try
         {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stopping.Token))
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(background.Stopping))
             {
                 var died = deaths.Observe(snapshot);
                 if (died.Count > 0)
@@ -70,7 +63,7 @@ public sealed class SiloDeathWatch(
                 }
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (background.IsStopping)
         {
         }
         catch (Exception exception)
@@ -82,20 +75,20 @@ public sealed class SiloDeathWatch(
     /// <summary>Asks until the reconciler has it, for a minute at most (the other silos report it too).</summary>
     private async Task ReportAsync(IReadOnlyList<SiloAddress> died, long version)
     {
-        for (var attempt = 1; attempt <= MaxReportAttempts && !stopping.IsCancellationRequested; attempt++)
+        for (var attempt = 1; attempt <= MaxReportAttempts && !background.IsStopping; attempt++)
         {
             try
             {
                 await grains.GetGrain<IProjectionReconcilerGrain>(0).CatchUp(died, version);
                 return;
             }
-            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            catch (Exception exception) when (!background.IsStopping)
             {
                 logger.Log(attempt == 1 ? LogLevel.Warning : LogLevel.Debug, exception,
                     "Could not ask for a statistics catch-up after silo(s) {Silos} died; retrying.", string.Join(", ", died));
             }
 
-            await Task.Delay(RetryDelay, time, stopping.Token);
+            await Task.Delay(RetryDelay, time, background.Stopping);
         }
     }
 }
