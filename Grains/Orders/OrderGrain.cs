@@ -333,7 +333,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         var now = time.GetUtcNow();
         var decision = OrderDecider.Decide(State, OrderId, command, now);
         if (command is RefundOrder { RefundId: { } refundId } && !decision.AlreadyApplied
-            && (afterConflict || decision.Error is { Code: not CommandErrorCode.Validation })
+            && (afterConflict || decision.Error is { Code: not (CommandErrorCode.Validation or CommandErrorCode.NotFound) })
             && await store.FindUniqueKeyAsync(OrderId, RefundKeyKind, refundId) is { } recorded)
         {
             decision = OrderDecider.Decide(State, OrderId, command, now, decimal.Parse(recorded, CultureInfo.InvariantCulture));
