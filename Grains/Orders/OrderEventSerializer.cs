@@ -16,6 +16,14 @@ public static class OrderEventSerializer
 
     public const string SnapshotType = "OrderState";
 
+    /// <summary>
+    /// Schema of the snapshots this build writes. 2: every refund after the snapshot has its refund
+    /// row, and the snapshot's <c>refunds</c> holds only refunds recorded without one
+    /// (<see cref="OrderState.RefundsWithoutRows"/>). 1 (earlier builds): <c>refunds</c> holds every
+    /// refund, and the refunds after it have no rows. Both load.
+    /// </summary>
+    public const int SnapshotSchemaVersion = 2;
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
