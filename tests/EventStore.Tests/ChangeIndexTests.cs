@@ -75,4 +75,24 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
         Assert.Equal([again.StreamId], left.Select(c => c.StreamId));
         Assert.True(sent.Count == 2, "The removal sent: " + string.Join(", ", sent));
     }
+
+    [Fact]
+    public async Task A_full_group_of_the_longest_stream_ids_is_recorded_in_one_transaction()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString),
+            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("fullgroup") }),
+            NullLogger<ChangeIndex>.Instance);
+        var longest = Enumerable.Range(0, TableLimits.MaxEntitiesPerTransaction)
+            .Select(i => new ChangeToRecord(i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture) + new string('x', KeyEncoding.MaxEncodedLength - 3), int.MaxValue - i))
+            .ToList();
+
+        var bucket = await changes.RecordGroupAsync(longest, DateTimeOffset.UtcNow.AddHours(-1), ct);
+
+        var read = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 1000, ct);
+        Assert.Equal(longest.Select(c => (c.StreamId, c.FromVersion)).Order(), read.Select(c => (c.StreamId, c.FromVersion)).Order());
+        Assert.Single(read.Select(c => c.Partition).Distinct());
+        Assert.StartsWith(bucket + "-", read[0].Partition, StringComparison.Ordinal);
+    }
 }
