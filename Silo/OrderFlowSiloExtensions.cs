@@ -40,6 +40,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
+        silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();

@@ -12,11 +12,14 @@ public sealed record StreamChange(string StreamId, int FromVersion, string Parti
 /// <summary>A page of the change index; <paramref name="Continuation"/> reads the next one, null after the last.</summary>
 public sealed record ChangePage(IReadOnlyList<StreamChange> Changes, string? Continuation);
 
+/// <summary>A change to record: the stream and the first version it is about to write.</summary>
+public readonly record struct ChangeToRecord(string StreamId, int FromVersion);
+
 /// <summary>
 /// Which streams changed when. The event log has one partition per stream and no global order,
 /// so "what was appended lately" cannot be asked of it without scanning every partition. Before a
 /// writer appends, it records here the stream and the first version it is about to write, in a
-/// partition per time bucket (<see cref="EventStoreOptions.ChangeBucket"/>); a row is written once
+/// partition of a time bucket (<see cref="EventStoreOptions.ChangeBucket"/>); a row is written once
 /// per writer and bucket, not once per append. A reader that takes the rows of buckets that ended
 /// more than an append's deadline ago sees every append that can still land in them; it removes
 /// the rows it has dealt with, so the index holds only work still to do.
@@ -24,7 +27,9 @@ public sealed record ChangePage(IReadOnlyList<StreamChange> Changes, string? Con
 /// <remarks>
 /// The row is written before the append, in its own request, because a table transaction cannot
 /// span partitions: a row without its append (the append failed) is harmless, whereas an append
-/// without its row could be missed.
+/// without its row could be missed. Rows of many writers share a request
+/// (<see cref="RecordGroupAsync"/>, through the silo's <see cref="ChangeAnnouncer"/>): nothing but
+/// the bucket ties a row to its partition, so a group goes to one partition of its bucket.
 /// </remarks>
 public sealed class ChangeIndex
 {
@@ -40,6 +45,12 @@ public sealed class ChangeIndex
     /// the first commands of some 30,000 orders per second.
     /// </summary>
     public const int PartitionsPerBucket = 16;
+
+    /// <summary>
+    /// The spread the next group goes to: groups take turns, so that concurrent groups land in
+    /// different partitions. Starts anywhere, so that silos do not all begin with the same one.
+    /// </summary>
+    private int nextSpread = Random.Shared.Next(PartitionsPerBucket);
 
     private readonly TableClient table;
     private readonly TimeSpan operationTimeout;
@@ -64,13 +75,16 @@ public sealed class ChangeIndex
 
     public string TableName => table.Name;
 
-    /// <summary>The partition in which a change of <paramref name="streamId"/> at <paramref name="at"/> is recorded: its bucket's end and a spread.</summary>
-    public string PartitionOf(string streamId, DateTimeOffset at)
+    /// <summary>The bucket <paramref name="at"/> falls in: its end, as the start of the PartitionKeys of its partitions.</summary>
+    public string BucketOf(DateTimeOffset at)
     {
         var end = at.UtcTicks - at.UtcTicks % bucketTicks + bucketTicks;
-        var spread = (uint)StringComparer.Ordinal.GetHashCode(streamId) % PartitionsPerBucket;
-        return new DateTime(end, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture) + "-" + spread.ToString("D2", CultureInfo.InvariantCulture);
+        return new DateTime(end, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The partition in which a change of <paramref name="streamId"/> at <paramref name="at"/> is recorded on its own: its bucket's end and a spread.</summary>
+    public string PartitionOf(string streamId, DateTimeOffset at) =>
+        PartitionOf(BucketOf(at), (int)((uint)StringComparer.Ordinal.GetHashCode(streamId) % PartitionsPerBucket));
 
     /// <summary>Records that <paramref name="streamId"/> is about to change from <paramref name="fromVersion"/> on, in <paramref name="partition"/> (see <see cref="PartitionOf"/>).</summary>
     /// <exception cref="Storage.StorageUnavailableException">Storage could not be reached: the append must not go ahead.</exception>
@@ -78,13 +92,42 @@ public sealed class ChangeIndex
         StorageErrors.Translate(streamId, operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
-            var entity = new TableEntity(partition, KeyEncoding.ChangeRowKey(streamId, fromVersion))
-            {
-                [StreamIdProperty] = streamId,
-                [FromVersionProperty] = fromVersion,
-            };
-            await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, token);
+            await table.UpsertEntityAsync(RowOf(partition, new ChangeToRecord(streamId, fromVersion)), TableUpdateMode.Replace, token);
         }, cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="changes"/> (distinct, at most <see cref="TableLimits.MaxEntitiesPerTransaction"/>)
+    /// in one request: all or none, in one partition of the bucket of <paramref name="at"/>, which
+    /// it returns (see <see cref="BucketOf"/>). A row is bounded by the key limits
+    /// (<see cref="TableLimits.MaxKeyChars"/>), so a full group stays far below
+    /// <see cref="TableLimits.MaxTransactionBytes"/>.
+    /// </summary>
+    /// <exception cref="Storage.StorageUnavailableException">Storage could not be reached: no append of these changes may go ahead.</exception>
+    public Task<string> RecordGroupAsync(IReadOnlyCollection<ChangeToRecord> changes, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(changes.Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(changes.Count, TableLimits.MaxEntitiesPerTransaction);
+        var bucket = BucketOf(at);
+        var spread = (int)((uint)Interlocked.Increment(ref nextSpread) % PartitionsPerBucket);
+        var partition = PartitionOf(bucket, spread);
+        var label = changes.Count == 1 ? changes.First().StreamId : "(change index)";
+        return StorageErrors.Translate(label, operationTimeout, async token =>
+        {
+            await EnsureTableAsync(token);
+            if (changes.Count == 1)
+            {
+                // A lone row is a plain upsert: the same one request, without a transaction's envelope.
+                await table.UpsertEntityAsync(RowOf(partition, changes.First()), TableUpdateMode.Replace, token);
+            }
+            else
+            {
+                await table.SubmitTransactionAsync(
+                    changes.Select(change => new TableTransactionAction(TableTransactionActionType.UpsertReplace, RowOf(partition, change))), token);
+            }
+
+            return bucket;
+        }, cancellationToken);
+    }
 
     /// <summary>Up to <paramref name="max"/> recorded changes of buckets that ended before <paramref name="before"/> (to the second), oldest bucket first.</summary>
     public Task<IReadOnlyList<StreamChange>> ReadEndedBeforeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken = default) =>
@@ -136,25 +179,52 @@ public sealed class ChangeIndex
         {
             foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
             {
-                await StorageErrors.Translate("(change index)", operationTimeout, async token =>
-                {
-                    try
-                    {
-                        await table.SubmitTransactionAsync(
-                            chunk.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Partition, c.RowKey), c.ETag)), token);
-                    }
-                    catch (TableTransactionFailedException failed) when (failed.Status is 404 or 412)
-                    {
-                        // One row is gone or was recorded again: delete the others one by one.
-                        foreach (var change in chunk)
-                        {
-                            await DeleteOneAsync(change, token);
-                        }
-                    }
-                }, cancellationToken);
+                await StorageErrors.Translate("(change index)", operationTimeout, token => RemoveGroupAsync([.. chunk], token), cancellationToken);
             }
         }
     }
+
+    /// <summary>
+    /// One transaction; a row that is gone or was recorded again fails it, so that row is left out
+    /// and the others go in another transaction (one by one when storage does not say which row).
+    /// </summary>
+    private async Task RemoveGroupAsync(List<StreamChange> group, CancellationToken cancellationToken)
+    {
+        while (group.Count > 0)
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(
+                    group.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Partition, c.RowKey), c.ETag)), cancellationToken);
+                return;
+            }
+            catch (TableTransactionFailedException failed) when (failed.Status is 404 or 412)
+            {
+                if (failed.FailedTransactionActionIndex is not { } index || index < 0 || index >= group.Count)
+                {
+                    foreach (var change in group)
+                    {
+                        await DeleteOneAsync(change, cancellationToken);
+                    }
+
+                    return;
+                }
+
+                logger.LogDebug("Change {Partition}/{RowKey} was removed or recorded again meanwhile; left as it is.", group[index].Partition, group[index].RowKey);
+                group.RemoveAt(index);
+            }
+        }
+    }
+
+    private static string PartitionOf(string bucket, int spread) =>
+        bucket + "-" + spread.ToString("D2", CultureInfo.InvariantCulture);
+
+    private static TableEntity RowOf(string partition, ChangeToRecord change) =>
+        new(partition, KeyEncoding.ChangeRowKey(change.StreamId, change.FromVersion))
+        {
+            [StreamIdProperty] = change.StreamId,
+            [FromVersionProperty] = change.FromVersion,
+        };
 
     private static StreamChange ChangeOf(TableEntity entity) =>
         new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag);

@@ -64,7 +64,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private const string RefundKeyKind = "refund";
 
     private readonly TableEventStore store;
-    private readonly ChangeIndex changes;
+    private readonly ChangeAnnouncer changes;
     private readonly TimeProvider time;
     private readonly ILogger<OrderGrain> logger;
     private readonly int snapshotInterval;
@@ -76,7 +76,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// <summary>The storage rollbacks this silo had noticed when the view was last verified (see <see cref="ViewIsVerified"/>).</summary>
     private long rollbacksSeen;
 
-    /// <summary>The change-index partition (time bucket) this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
+    /// <summary>The change-index bucket this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
     private string? announcedIn;
 
     /// <summary>The order's head row as this activation last read or wrote it; a new activation assumes a new order, which has none.</summary>
@@ -88,7 +88,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
     public OrderGrain(
-        TableEventStore store, ChangeIndex changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time, ILogger<OrderGrain> logger)
+        TableEventStore store, ChangeAnnouncer changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time, ILogger<OrderGrain> logger)
     {
         this.store = store;
         this.rollbacks = rollbacks;
@@ -350,8 +350,10 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     /// <param name="publishes">The caller publishes the events once appended (see the marker below).</param>
     /// <remarks>
     /// The first append of this activation in a change-index bucket is announced in the
-    /// <see cref="ChangeIndex"/> first, so that the projections' reconciliation finds it even if
-    /// this silo dies before publishing and the order is never loaded again.
+    /// <see cref="ChangeIndex"/> first (in a group with other orders', <see cref="ChangeAnnouncer"/>),
+    /// so that the projections' reconciliation finds it even if this silo dies before publishing and
+    /// the order is never loaded again. A later append in the same bucket is covered by that row,
+    /// which the reconciliation reads only after the bucket has ended and settled.
     /// </remarks>
     private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash, bool publishes)
     {
@@ -395,11 +397,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         var marker = publishes && publishedThrough >= expectedVersion ? newVersion : publishedThrough;
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
-        var partition = changes.PartitionOf(OrderId, time.GetUtcNow());
-        if (partition != announcedIn)
+        if (changes.BucketOf(time.GetUtcNow()) != announcedIn)
         {
-            await changes.RecordAsync(OrderId, expectedVersion + 1, partition);
-            announcedIn = partition;
+            announcedIn = await changes.AnnounceAsync(OrderId, expectedVersion + 1);
         }
 
         var written = await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, marker, head, refunds);

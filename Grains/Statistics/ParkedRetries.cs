@@ -53,12 +53,15 @@ internal static class ParkedRetries
             i2++;
         }
 
-        // Its row, in the bucket that comes due at the retry (never one that has settled already).
+        // Its row, in the bucket that comes due at the retry (never one that has settled already); the rows of a bucket in groups.
         var now = time.GetUtcNow();
-        foreach (var (orderId, at) in retryOf)
+        var due = retryOf.Select(r => (OrderId: r.Key, At: r.Value - soonestRetry > now ? r.Value - soonestRetry : now));
+        foreach (var bucket in due.GroupBy(r => changes.BucketOf(r.At)))
         {
-            var bucket = at - soonestRetry > now ? at - soonestRetry : now;
-            await changes.RecordAsync(orderId, fromVersion(orderId), changes.PartitionOf(orderId, bucket));
+            foreach (var group in bucket.Chunk(TableLimits.MaxEntitiesPerTransaction))
+            {
+                await changes.RecordGroupAsync([.. group.Select(r => new ChangeToRecord(r.OrderId, fromVersion(r.OrderId)))], group[0].At);
+            }
         }
 
         return requests.Count;

@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,7 @@ using OrderFlow.Testing;
 
 namespace OrderFlow.EventStore.Tests;
 
-/// <summary>The change index read whole, page by page, as the catch-up after a silo's death reads it.</summary>
+/// <summary>The change index read whole, page by page, as the catch-up after a silo's death reads it, and its rows removed in groups.</summary>
 public sealed class ChangeIndexTests(AzuriteFixture azurite)
 {
     [Fact]
@@ -44,5 +45,54 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
 
         // Reading removes nothing.
         Assert.Equal(7, (await changes.ReadEndedBeforeAsync(now.AddDays(1), 100, TestContext.Current.CancellationToken)).Count);
+    }
+
+    [Fact]
+    public async Task Removing_a_group_leaves_the_row_recorded_again_since_it_was_read_and_removes_the_others_in_one_more_request()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var requests = new RequestCounter();
+        var clientOptions = new TableClientOptions();
+        clientOptions.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString, clientOptions),
+            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("removal") }),
+            NullLogger<ChangeIndex>.Instance);
+        var past = DateTimeOffset.UtcNow.AddHours(-1);
+        await changes.RecordGroupAsync([.. Enumerable.Range(0, 10).Select(i => new ChangeToRecord($"removed-{i}", 1))], past, ct);
+        var read = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 100, ct);
+        Assert.Equal(10, read.Count);
+
+        // A writer announces one of them again after it was read: that row is new work.
+        var again = read[4];
+        await changes.RecordAsync(again.StreamId, again.FromVersion, again.Partition, ct);
+
+        requests.Reset();
+        await changes.RemoveAsync(read, ct);
+        var sent = requests.Sent;
+
+        var left = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 100, ct);
+        Assert.Equal([again.StreamId], left.Select(c => c.StreamId));
+        Assert.True(sent.Count == 2, "The removal sent: " + string.Join(", ", sent));
+    }
+
+    [Fact]
+    public async Task A_full_group_of_the_longest_stream_ids_is_recorded_in_one_transaction()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString),
+            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("fullgroup") }),
+            NullLogger<ChangeIndex>.Instance);
+        var longest = Enumerable.Range(0, TableLimits.MaxEntitiesPerTransaction)
+            .Select(i => new ChangeToRecord(i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture) + new string('x', KeyEncoding.MaxEncodedLength - 3), int.MaxValue - i))
+            .ToList();
+
+        var bucket = await changes.RecordGroupAsync(longest, DateTimeOffset.UtcNow.AddHours(-1), ct);
+
+        var read = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 1000, ct);
+        Assert.Equal(longest.Select(c => (c.StreamId, c.FromVersion)).Order(), read.Select(c => (c.StreamId, c.FromVersion)).Order());
+        Assert.Single(read.Select(c => c.Partition).Distinct());
+        Assert.StartsWith(bucket + "-", read[0].Partition, StringComparison.Ordinal);
     }
 }

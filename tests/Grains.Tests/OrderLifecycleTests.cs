@@ -2,6 +2,7 @@ using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
+using OrderFlow.Testing;
 using static OrderFlow.Grains.Tests.TestData;
 
 namespace OrderFlow.Grains.Tests;

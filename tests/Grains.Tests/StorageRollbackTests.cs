@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
+using OrderFlow.Testing;
 using static OrderFlow.Grains.Tests.TestData;
 
 namespace OrderFlow.Grains.Tests;
