@@ -337,7 +337,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             rows.Add(new EventToAppend(
                 eventId,
                 OrderEventSerializer.TypeName(@event),
-                OrderEventSerializer.SchemaVersion,
+                OrderEventSerializer.SchemaVersionOf(@event),
                 @event.OccurredAt,
                 metadata.CorrelationId,
                 causation,
@@ -355,7 +355,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
                 next.Apply(@event);
             }
 
-            snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SchemaVersion, next.UpdatedAt, OrderEventSerializer.SerializeState(next));
+            snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SnapshotSchemaVersion, next.UpdatedAt, OrderEventSerializer.SerializeState(next));
         }
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
