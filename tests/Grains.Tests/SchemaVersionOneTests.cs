@@ -68,7 +68,7 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
     }
 
     [Fact]
-    public async Task The_grain_serves_a_version_1_order_and_appends_version_2_after_it()
+    public async Task The_grain_serves_a_version_1_order_answers_its_retry_and_continues_it()
     {
         var ct = TestContext.Current.CancellationToken;
         await LoadFixtureAsync(cluster.Table, ct);
