@@ -41,12 +41,17 @@ public static class OrderFlowOpenTelemetry
     /// <summary>Azure.Core creates its spans through <see cref="System.Diagnostics.ActivitySource"/> only with this switch on (experimental in Azure.Core 1.62).</summary>
     public const string AzureSdkActivitySourceSwitch = "Azure.Experimental.EnableActivitySource";
 
-    /// <summary>The OpenTelemetry every host has; <paramref name="useAzureMonitor"/> adds its host's Azure Monitor exporter, given the connection string.</summary>
+    /// <summary>
+    /// The OpenTelemetry every host has; <paramref name="useAzureMonitor"/> adds its host's Azure Monitor
+    /// exporter, given the connection string and the ratio of traces kept (for its own sampler settings,
+    /// which <see cref="OrderFlowTraceSampler"/> then replaces).
+    /// </summary>
     public static OpenTelemetryBuilder AddOrderFlowOpenTelemetry(
-        IHostApplicationBuilder builder, string serviceName, Action<OpenTelemetryBuilder, string> useAzureMonitor)
+        IHostApplicationBuilder builder, string serviceName, Action<OpenTelemetryBuilder, string, float> useAzureMonitor)
     {
         AppContext.SetSwitch(AzureSdkActivitySourceSwitch, true);
         var configuration = builder.Configuration;
+        var sampler = OrderFlowTraceSampler.From(configuration);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
                 string.IsNullOrWhiteSpace(configuration[ServiceNameKey]) ? serviceName : configuration[ServiceNameKey]!))
@@ -68,17 +73,25 @@ public static class OrderFlowOpenTelemetry
 
         if (configuration[ApplicationInsightsKey] is { } connectionString && !string.IsNullOrWhiteSpace(connectionString))
         {
-            useAzureMonitor(telemetry, connectionString);
+            useAzureMonitor(telemetry, connectionString, (float)sampler.Ratio);
         }
 
+        // After Azure Monitor's: its default (a rate per process, 5 traces a second) decides in each
+        // process alone and would split a command's trace between the API and the silos.
+        telemetry.WithTracing(tracing => tracing.SetSampler(sampler));
         return telemetry;
     }
 
     /// <summary>A standalone silo's telemetry: the shared part, exported to Azure Monitor by the Azure Monitor exporter.</summary>
     public static HostApplicationBuilder AddOrderFlowSiloTelemetry(this HostApplicationBuilder builder)
     {
-        AddOrderFlowOpenTelemetry(builder, "orderflow-silo", (telemetry, connectionString) =>
-            telemetry.UseAzureMonitorExporter(exporter => exporter.ConnectionString = connectionString));
+        AddOrderFlowOpenTelemetry(builder, "orderflow-silo", (telemetry, connectionString, ratio) =>
+            telemetry.UseAzureMonitorExporter(exporter =>
+            {
+                exporter.ConnectionString = connectionString;
+                exporter.SamplingRatio = ratio;
+                exporter.TracesPerSecond = null;
+            }));
         return builder;
     }
 }

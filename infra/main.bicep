@@ -43,26 +43,43 @@ param apiMinReplicas int = 1
 @description('Most API replicas the HTTP rule may add.')
 param apiMaxReplicas int = 10
 
-@secure()
-@minLength(16)
-@description('The admin API key (X-Api-Key): becomes a Container Apps secret of the API, never a plain setting.')
-param apiAdminKey string
+@description('Whether the API accepts the three API keys below. false: Entra ID tokens only (entraTenantId and entraClientId required); the key parameters are then not used.')
+param apiKeysEnabled bool = true
 
 @secure()
-@minLength(16)
-@description('The writer API key (commands and queries): a Container Apps secret of the API.')
-param apiWriterKey string
+@description('The admin API key (X-Api-Key), 16 characters or more: becomes a Container Apps secret of the API, never a plain setting.')
+param apiAdminKey string = ''
 
 @secure()
-@minLength(16)
-@description('The reader API key (queries only): a Container Apps secret of the API.')
-param apiReaderKey string
+@description('The writer API key (commands and queries), 16 characters or more: a Container Apps secret of the API.')
+param apiWriterKey string = ''
 
-@description('Microsoft Entra ID tenant whose access tokens the API accepts beside its keys (README "Identity"); empty: keys only.')
+@secure()
+@description('The reader API key (queries only), 16 characters or more: a Container Apps secret of the API.')
+param apiReaderKey string = ''
+
+@description('Microsoft Entra ID tenant whose access tokens the API accepts (README "Identity"); empty: keys only. Given with entraClientId, or not at all.')
 param entraTenantId string = ''
 
-@description('Application (client) id of the API\'s app registration: the tokens\' audience. Needed with entraTenantId.')
+@description('Application (client) id of the API\'s app registration: the tokens\' audience. Given with entraTenantId, or not at all.')
 param entraClientId string = ''
+
+// Bicep has no checks across parameters: fail() stops the deployment, before anything is created,
+// with the reason. The API would otherwise refuse to start (a tenant without an audience), or
+// accept no caller at all.
+var entra = empty(entraTenantId) != empty(entraClientId)
+  ? fail('entraTenantId and entraClientId go together: give both (the API accepts Entra ID tokens) or neither (keys only)')
+  : !apiKeysEnabled && empty(entraTenantId)
+      ? fail('apiKeysEnabled is false, so the API accepts Entra ID tokens only: give entraTenantId and entraClientId (README "Identity")')
+      : { tenantId: entraTenantId, clientId: entraClientId }
+
+// The keys the API gets: none for tokens only, else each of 16 characters or more (the message
+// names the parameters, never a value).
+var apiKeys = !apiKeysEnabled
+  ? { admin: '', writer: '', reader: '' }
+  : !empty(filter([apiAdminKey, apiWriterKey, apiReaderKey], key => length(key) < 16))
+      ? fail('apiAdminKey, apiWriterKey and apiReaderKey must each have 16 characters or more (or set apiKeysEnabled to false, with Entra ID)')
+      : { admin: apiAdminKey, writer: apiWriterKey, reader: apiReaderKey }
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -208,11 +225,12 @@ module api 'modules/api-app.bicep' = {
     settings: clusterSettings
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
-    entraTenantId: entraTenantId
-    entraClientId: entraClientId
-    adminKey: apiAdminKey
-    writerKey: apiWriterKey
-    readerKey: apiReaderKey
+    entraTenantId: entra.tenantId
+    entraClientId: entra.clientId
+    keysEnabled: apiKeysEnabled
+    adminKey: apiKeys.admin
+    writerKey: apiKeys.writer
+    readerKey: apiKeys.reader
   }
   dependsOn: [access]
 }

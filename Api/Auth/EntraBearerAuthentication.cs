@@ -34,12 +34,36 @@ public static class EntraBearerAuthentication
             options.TokenValidationParameters.NameClaimType = ClaimTypes.Name;
             options.Events = new JwtBearerEvents
             {
+                OnMessageReceived = RequireTheAuthorityConfigurationAsync,
                 OnTokenValidated = NameTheCaller,
                 OnChallenge = ChallengeAsync,
                 OnForbidden = context => Problems.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, "Forbidden",
                     "This token's roles do not allow this request.", "forbidden"),
             };
         });
+
+    /// <summary>
+    /// The authority's configuration, cached by the handler's configuration manager (refreshed in the
+    /// background, the last good one kept while a refresh fails). Without any, the token handler would
+    /// call every token invalid (a 401 that tells the caller to get another token): this fails the
+    /// request as an outage instead (<see cref="ChallengeAsync"/> answers 503).
+    /// </summary>
+    private static async Task RequireTheAuthorityConfigurationAsync(MessageReceivedContext context)
+    {
+        if (context.Options.ConfigurationManager is not { } configuration)
+        {
+            return;
+        }
+
+        try
+        {
+            await configuration.GetConfigurationAsync(context.HttpContext.RequestAborted);
+        }
+        catch (Exception exception) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            context.Fail(new EntraMetadataUnavailableException(context.Options.Authority ?? "(none)", exception));
+        }
+    }
 
     private static Task NameTheCaller(TokenValidatedContext context)
     {
@@ -70,6 +94,11 @@ public static class EntraBearerAuthentication
     private static Task ChallengeAsync(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
+        if (context.AuthenticateFailure is EntraMetadataUnavailableException outage)
+        {
+            return AnswerOutageAsync(context.HttpContext, outage);
+        }
+
         var credentials = context.HttpContext.RequestServices.GetRequiredService<AcceptedCredentials>();
         var bearer = "Bearer";
         if (!string.IsNullOrEmpty(context.Error))
@@ -84,5 +113,16 @@ public static class EntraBearerAuthentication
             : "The bearer token was refused" + (string.IsNullOrEmpty(context.ErrorDescription) ? "." : $": {context.ErrorDescription}.")
                 + " Send a Microsoft Entra ID access token issued for this API, within its lifetime.";
         return Problems.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", detail, "unauthorized");
+    }
+
+    private static Task AnswerOutageAsync(HttpContext http, EntraMetadataUnavailableException outage)
+    {
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EntraBearerAuthentication))
+            .LogWarning(outage, "Entra ID unavailable for {Method} {Path}: a bearer token cannot be checked", http.Request.Method, http.Request.Path);
+        http.Response.Headers.RetryAfter = ApiExceptionHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Identity provider unavailable",
+            "Microsoft Entra ID's signing keys could not be fetched, so no bearer token can be checked now; nothing was done. "
+            + "Retry later with the same token (or use an API key where one is configured).",
+            "identity-unavailable");
     }
 }

@@ -15,8 +15,13 @@ public static class ApiTelemetry
 {
     public static WebApplicationBuilder AddOrderFlowApiTelemetry(this WebApplicationBuilder builder)
     {
-        OrderFlowOpenTelemetry.AddOrderFlowOpenTelemetry(builder, "orderflow-api", (telemetry, connectionString) =>
-                telemetry.UseAzureMonitor(monitor => monitor.ConnectionString = connectionString))
+        OrderFlowOpenTelemetry.AddOrderFlowOpenTelemetry(builder, "orderflow-api", (telemetry, connectionString, ratio) =>
+                telemetry.UseAzureMonitor(monitor =>
+                {
+                    monitor.ConnectionString = connectionString;
+                    monitor.SamplingRatio = ratio;
+                    monitor.TracesPerSecond = null;
+                }))
             .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation(requests => requests.Filter = IsTraced))
             .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation());
 

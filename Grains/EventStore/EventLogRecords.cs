@@ -36,6 +36,14 @@ public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateT
 public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion);
 
 /// <summary>
+/// A key that a stream records at most once, with a value (an order's refund id and its amount):
+/// one row per key in the stream's partition, so that checking a key is a point read however many
+/// the stream holds, and an append that records a key already recorded fails as a conflict.
+/// </summary>
+/// <param name="Kind">What the key is (keys of different kinds never collide).</param>
+public sealed record UniqueKeyRecord(string Kind, string Key, string Value);
+
+/// <summary>
 /// What is needed to rebuild a stream's state up to some point: the newest usable snapshot (if
 /// any) and the events after it, in order.
 /// </summary>

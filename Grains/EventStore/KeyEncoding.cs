@@ -23,6 +23,12 @@ public static class KeyEncoding
     /// </summary>
     public const string IdempotencyPrefix = "idempotency-";
 
+    /// <summary>
+    /// Unique-key rows (<see cref="UniqueKeyRecord"/>): the kind and the key's SHA-256. They sort after
+    /// the snapshot rows ('u' &gt; 's'), outside every range a load or a scan reads.
+    /// </summary>
+    public const string UniqueKeyPrefix = "unique-";
+
     /// <summary>Event RowKeys are all digits: "0…" to "9…" sort before ':'.</summary>
     public const string EventRowKeyUpperBound = ":";
 
@@ -166,6 +172,9 @@ public static class KeyEncoding
 
     public static string IdempotencyRowKey(string idempotencyKey) =>
         IdempotencyPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
+
+    public static string UniqueKeyRowKey(string kind, string key) =>
+        UniqueKeyPrefix + kind + "-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     private static bool IsKeptAsIs(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 }

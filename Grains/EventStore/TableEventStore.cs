@@ -10,7 +10,7 @@ namespace OrderFlow.Grains.EventStore;
 /// <summary>
 /// The event log on Azure Table Storage. One partition per stream (aggregate): event rows keyed by
 /// zero-padded version, snapshot rows keyed by inverted version (newest first), idempotency rows
-/// keyed by the client's key, and one head row recording the stream's version. An append is one
+/// keyed by the client's key, unique-key rows (<see cref="UniqueKeyRecord"/>), and one head row recording the stream's version. An append is one
 /// entity-group transaction: inserts of its rows, which can never overwrite (a version that exists
 /// means another writer won), and the head's replacement conditional on the ETag the writer last
 /// saw, so that it also fails when the stream is no longer where the writer saw it, including when
@@ -28,6 +28,7 @@ public sealed class TableEventStore
     private const string VersionProperty = "Version";
     private const string RequestHashProperty = "RequestHash";
     private const string PublishedThroughProperty = "PublishedThrough";
+    private const string ValueProperty = "Value";
 
     /// <summary>
     /// RowKey of a stream's head row: after the event rows ("0…"–"9…", below ':') and before the
@@ -55,7 +56,7 @@ public sealed class TableEventStore
 
     /// <summary>
     /// Appends <paramref name="events"/> as versions <paramref name="expectedVersion"/> + 1 onwards,
-    /// together with an optional snapshot and idempotency record, in one transaction.
+    /// together with an optional snapshot, idempotency record and unique keys, in one transaction.
     /// <paramref name="publishedThrough"/> is stored with the rows: the writer's knowledge of how far
     /// the stream had been published to consumers, so that a later reader can publish the rest.
     /// </summary>
@@ -64,6 +65,7 @@ public sealed class TableEventStore
     /// method's result). <see cref="ExpectedHead.Unknown"/> (a writer that did not load the stream)
     /// costs a read of the head first, which must then record <paramref name="expectedVersion"/>.
     /// </param>
+    /// <param name="uniqueKeys">Keys the stream records once (<see cref="UniqueKeyRecord"/>); one already recorded makes the append a conflict.</param>
     /// <returns>The head as this append left it; null when a retried request turned out to have landed and the head has moved on since (read it again by loading).</returns>
     /// <exception cref="ConcurrencyConflictException">The stream is past <paramref name="expectedVersion"/>, or its head is not the one the writer saw; nothing was written.</exception>
     /// <exception cref="EventTooLargeException">An entity or the transaction exceeds a storage limit; nothing was written.</exception>
@@ -76,6 +78,7 @@ public sealed class TableEventStore
         IdempotencyRecord? idempotency = null,
         int? publishedThrough = null,
         ExpectedHead head = default,
+        IReadOnlyList<UniqueKeyRecord>? uniqueKeys = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -115,6 +118,15 @@ public sealed class TableEventStore
             });
         }
 
+        foreach (var unique in uniqueKeys ?? [])
+        {
+            entities.Add(new TableEntity(partitionKey, KeyEncoding.UniqueKeyRowKey(unique.Kind, unique.Key))
+            {
+                [ValueProperty] = unique.Value,
+                [RecordedAtProperty] = recordedAt,
+            });
+        }
+
         var newVersion = expectedVersion + events.Count;
         entities.Add(new TableEntity(partitionKey, HeadRowKey)
         {
@@ -145,7 +157,7 @@ public sealed class TableEventStore
                 if (actions.Count > TableLimits.MaxEntitiesPerTransaction)
                 {
                     throw new ArgumentException(
-                        $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record, head and, for a stream written before heads existed, a check of its last event); this one needs {actions.Count}.");
+                        $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record, unique keys, head and, for a stream written before heads existed, a check of its last event); this one needs {actions.Count}.");
                 }
             }
 
@@ -302,6 +314,16 @@ public sealed class TableEventStore
                 : null;
         }, cancellationToken);
 
+    /// <summary>The value recorded with <paramref name="key"/> of <paramref name="kind"/> (<see cref="UniqueKeyRecord"/>), or null when it was never recorded: one point read.</summary>
+    public Task<string?> FindUniqueKeyAsync(string streamId, string kind, string key, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+        {
+            await EnsureTableAsync(cancellationToken);
+            var response = await table.GetEntityIfExistsAsync<TableEntity>(
+                KeyEncoding.Encode(streamId), KeyEncoding.UniqueKeyRowKey(kind, key), select: [ValueProperty], cancellationToken: cancellationToken);
+            return response.HasValue && response.Value is { } entity ? entity.GetString(ValueProperty) : null;
+        }, cancellationToken);
+
     /// <summary>
     /// Every event of every stream, stream by stream and in version order within each: what a
     /// projection rebuild reads. Pages through the table; each page is its own storage call.
@@ -380,7 +402,7 @@ public sealed class TableEventStore
         if (entities.Count > TableLimits.MaxEntitiesPerTransaction)
         {
             throw new ArgumentException(
-                $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record and the stream's head together); this one needs {entities.Count}.");
+                $"An append may write at most {TableLimits.MaxEntitiesPerTransaction} rows (events, snapshot, idempotency record, unique keys and the stream's head together); this one needs {entities.Count}.");
         }
 
         long total = 0;
@@ -403,7 +425,7 @@ public sealed class TableEventStore
 
     /// <summary>
     /// 409: a row the append inserts exists (an event version, the head of a stream the writer took
-    /// for new, an idempotency record). 412: the head's ETag changed. 404: the head the writer saw
+    /// for new, an idempotency record, a unique key). 412: the head's ETag changed. 404: the head the writer saw
     /// is gone (storage lost it). Each means the stream is not where the writer saw it.
     /// </summary>
     private static bool IsConflict(RequestFailedException failed) =>

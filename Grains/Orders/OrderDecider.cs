@@ -17,7 +17,12 @@ public static class OrderDecider
     /// </summary>
     public const string CancellationRefundId = "~cancellation";
 
-    public static OrderDecision Decide(OrderState state, string orderId, OrderCommand command, DateTimeOffset now)
+    /// <param name="recordedRefund">
+    /// For a <see cref="RefundOrder"/>: the amount recorded for its refund id by the order's refund
+    /// row, when the caller read it (null: not recorded, or not read). Refunds without a row are in
+    /// <see cref="OrderState.RefundsWithoutRows"/>.
+    /// </param>
+    public static OrderDecision Decide(OrderState state, string orderId, OrderCommand command, DateTimeOffset now, decimal? recordedRefund = null)
     {
         var errors = OrderCommandValidator.Validate(command, now);
         if (command is PlaceOrder { OrderId: { } requestedId } && requestedId != orderId && !errors.ContainsKey("orderId"))
@@ -43,7 +48,7 @@ public static class OrderDecider
         }
 
         // A repeated payment or refund id is the same request again: answer it, write nothing.
-        var repeat = Repeat(state, command);
+        var repeat = Repeat(state, command, recordedRefund);
         if (repeat is not null)
         {
             return repeat;
@@ -132,18 +137,21 @@ public static class OrderDecider
             occurredAt, orderId, place.CustomerId!, place.Currency!, items, items.Sum(line => line.Quantity * line.UnitPrice), address));
     }
 
-    private static OrderDecision? Repeat(OrderState state, OrderCommand command) => command switch
+    private static OrderDecision? Repeat(OrderState state, OrderCommand command, decimal? recordedRefund) => command switch
     {
         PayOrder pay when state.PaymentId is not null && pay.PaymentId == state.PaymentId =>
             pay.Amount == state.Paid
                 ? OrderDecision.Applied
                 : OrderDecision.Refuse(CommandErrorCode.Unprocessable, $"Payment '{pay.PaymentId}' was already recorded with amount {state.Paid}."),
-        RefundOrder refund when state.Refunds.TryGetValue(refund.RefundId!, out var amount) =>
+        RefundOrder refund when (recordedRefund ?? RecordedWithoutRow(state, refund.RefundId!)) is { } amount =>
             refund.Amount == amount
                 ? OrderDecision.Applied
                 : OrderDecision.Refuse(CommandErrorCode.Unprocessable, $"Refund '{refund.RefundId}' was already recorded with amount {amount}."),
         _ => null,
     };
+
+    private static decimal? RecordedWithoutRow(OrderState state, string refundId) =>
+        state.RefundsWithoutRows.TryGetValue(refundId, out var amount) ? amount : null;
 
     private static string Verb(OrderCommand command) => command switch
     {

@@ -20,10 +20,13 @@ public static class OrderEventSerializer
     public const string SnapshotType = "OrderState";
 
     /// <summary>
-    /// The snapshot's JSON shape. Snapshots written before OrderPlaced version 2 lack the shipping
-    /// address and read as orders without one, so additions like it leave this at 1.
+    /// Schema of the snapshots this build writes. 2: every refund after the snapshot has its refund
+    /// row, and the snapshot's <c>refunds</c> holds only refunds recorded without one
+    /// (<see cref="OrderState.RefundsWithoutRows"/>). 1 (earlier builds): <c>refunds</c> holds every
+    /// refund, and the refunds after it have no rows. Both load. A snapshot written before OrderPlaced
+    /// version 2 lacks the shipping address and reads as an order without one.
     /// </summary>
-    public const int SnapshotSchemaVersion = 1;
+    public const int SnapshotSchemaVersion = 2;
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -58,6 +59,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     /// <summary>Tries of a projection repair request, a second apart and doubling (about a minute in all).</summary>
     private const int RepairRequestAttempts = 7;
+
+    /// <summary>The <see cref="UniqueKeyRecord.Kind"/> of the order's refund rows: refund id → amount.</summary>
+    private const string RefundKeyKind = "refund";
 
     private readonly TableEventStore store;
     private readonly ChangeIndex changes;
@@ -156,7 +160,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
                 return await ReplayAsync(record, requestHash!);
             }
 
-            var decision = OrderDecider.Decide(State, OrderId, command, time.GetUtcNow());
+            var decision = await DecideAsync(command, afterConflict: attempt > 1);
             if ((decision.AlreadyApplied || decision.Error is { Code: not CommandErrorCode.Validation }) && await HeadMovedAsync())
             {
                 // The answer would come from a view storage no longer holds: decide again on a fresh one.
@@ -177,7 +181,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             try
             {
                 var expectedVersion = Version;
-                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash);
+                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash, publishes: true);
                 var recordedAt = time.GetUtcNow();
                 var envelopes = OrderEventEnvelopes.Build(State, decision.Events, expectedVersion + 1, eventIds)
                     .ConvertAll(envelope => envelope with { RecordedAt = recordedAt });
@@ -309,7 +313,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         // Events raised any other way are appended here, with the same conflict semantics.
         try
         {
-            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, requestHash: null);
+            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, requestHash: null, publishes: false);
             return true;
         }
         catch (ConcurrencyConflictException)
@@ -319,15 +323,37 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     }
 
     /// <summary>
-    /// Appends one command's events, with a snapshot when they cross a multiple of the snapshot
-    /// interval and the publication marker, in one transaction. Returns the events' ids.
+    /// Decides <paramref name="command"/> on the current view. A refund id recorded before has its
+    /// row in the order's partition, read only when the answer can depend on it: when the decision
+    /// would not append (a repeat's answer is not a refusal), or after a conflict, which the insert
+    /// of that row raises when an append repeats a recorded id. A new refund id costs no read.
     /// </summary>
+    private async Task<OrderDecision> DecideAsync(OrderCommand command, bool afterConflict)
+    {
+        var now = time.GetUtcNow();
+        var decision = OrderDecider.Decide(State, OrderId, command, now);
+        if (command is RefundOrder { RefundId: { } refundId } && !decision.AlreadyApplied
+            && (afterConflict || decision.Error is { Code: not (CommandErrorCode.Validation or CommandErrorCode.NotFound) })
+            && await store.FindUniqueKeyAsync(OrderId, RefundKeyKind, refundId) is { } recorded)
+        {
+            decision = OrderDecider.Decide(State, OrderId, command, now, decimal.Parse(recorded, CultureInfo.InvariantCulture));
+        }
+
+        return decision;
+    }
+
+    /// <summary>
+    /// Appends one command's events, with a row per refund id they record, a snapshot when they
+    /// cross a multiple of the snapshot interval, and the publication marker, in one transaction.
+    /// Returns the events' ids.
+    /// </summary>
+    /// <param name="publishes">The caller publishes the events once appended (see the marker below).</param>
     /// <remarks>
     /// The first append of this activation in a change-index bucket is announced in the
     /// <see cref="ChangeIndex"/> first, so that the projections' reconciliation finds it even if
     /// this silo dies before publishing and the order is never loaded again.
     /// </remarks>
-    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash)
+    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<OrderEvent> events, CommandMetadata metadata, string? requestHash, bool publishes)
     {
         var rows = new List<EventToAppend>(events.Length);
         string? causation = metadata.CausationId;
@@ -349,7 +375,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         Snapshot? snapshot = null;
         if (newVersion / snapshotInterval > expectedVersion / snapshotInterval)
         {
-            var next = OrderEventSerializer.DeserializeState(OrderEventSerializer.SerializeState(State));
+            var next = State.Copy();
             foreach (var @event in events)
             {
                 next.Apply(@event);
@@ -357,6 +383,16 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
             snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SnapshotSchemaVersion, next.UpdatedAt, OrderEventSerializer.SerializeState(next));
         }
+
+        List<UniqueKeyRecord> refunds = [.. events.OfType<OrderRefunded>().Select(refund =>
+            new UniqueKeyRecord(RefundKeyKind, refund.RefundId, refund.Amount.ToString(CultureInfo.InvariantCulture)))];
+
+        // How far the stream will have been published once this command is done: through its own
+        // events when every earlier version was, so that a load finds nothing to publish again. If
+        // the publication is then lost (the silo dies, the stream fails), the reconciliation delivers
+        // it: the change index announces this append. An activation that knows of versions it did
+        // not publish writes only as far as it got, and the next load publishes the rest.
+        var marker = publishes && publishedThrough >= expectedVersion ? newVersion : publishedThrough;
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
         var partition = changes.PartitionOf(OrderId, time.GetUtcNow());
@@ -366,15 +402,16 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             announcedIn = partition;
         }
 
-        var written = await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, publishedThrough, head);
+        var written = await store.AppendAsync(OrderId, expectedVersion, rows, snapshot, idempotency, marker, head, refunds);
         head = written is null ? ExpectedHead.Unknown : ExpectedHead.Of(written);
         return [.. rows.Select(row => row.EventId)];
     }
 
     /// <summary>
     /// Publishes confirmed events to the order-event stream. A failure is logged, not thrown: the
-    /// events are durable, and the publication marker makes the next load of this order publish
-    /// them again (consumers count each event once).
+    /// events are durable, the reconciliation delivers them (their append was announced in the
+    /// change index), and this activation's next append writes a publication marker short of them,
+    /// so that the next load publishes them again too (consumers count each event once).
     /// </summary>
     private async Task PublishAsync(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
@@ -396,7 +433,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         catch (Exception exception)
         {
             publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogWarning(exception, "Order {OrderId}: events up to version {Version} are stored but not yet published; they will be on the order's next load.",
+            logger.LogWarning(exception, "Order {OrderId}: events up to version {Version} are stored but not yet published; the reconciliation will deliver them.",
                 OrderId, envelopes[^1].Version);
         }
     }
@@ -433,10 +470,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         viewIsVerified = true;
-        var marker = slice.PublishedThrough ?? 0;
-        if (marker < slice.Version && publishedThrough < slice.Version)
+        publishedThrough = Math.Max(publishedThrough, slice.PublishedThrough ?? 0);
+        if (publishedThrough < slice.Version)
         {
-            publishedThrough = Math.Max(publishedThrough, marker);
             _ = RepublishAsync(publishedThrough, slice.Version);
         }
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
@@ -7,7 +8,9 @@ namespace OrderFlow.Grains.Orders;
 
 /// <summary>
 /// An order's state: a left fold of its events through <see cref="Apply"/>. Mutable because
-/// JournaledGrain folds in place; serialized as JSON in snapshots, hence public setters.
+/// JournaledGrain folds in place; serialized as JSON in snapshots, hence public setters. Its size
+/// does not grow with the order's history: what does (the refund ids) has a row per item in the
+/// order's partition instead (see <see cref="RefundsWithoutRows"/>).
 /// </summary>
 [GenerateSerializer, Alias("orderflow.order-state")]
 public sealed class OrderState
@@ -22,8 +25,16 @@ public sealed class OrderState
     [Id(7)] public decimal Refunded { get; set; }
     [Id(8)] public string? PaymentId { get; set; }
 
-    /// <summary>Refund id → amount: a repeated refund id is recognised and applied once.</summary>
-    [Id(9)] public Dictionary<string, decimal> Refunds { get; set; } = [];
+    /// <summary>
+    /// Refund id → amount of the refunds that may have no refund row: those written by builds before
+    /// refund rows existed (whose snapshots hold every refund under the same name), and those folded
+    /// from events after such a snapshot or without one. Every other refund id is recognised by its
+    /// row. Filled by <see cref="Fold"/> only, never by <see cref="Apply"/>, so it stops growing once an
+    /// order has a snapshot of <see cref="OrderEventSerializer.SnapshotSchemaVersion"/>.
+    /// </summary>
+    [Id(9)]
+    [JsonPropertyName("refunds")]
+    public Dictionary<string, decimal> RefundsWithoutRows { get; set; } = [];
 
     [Id(10)] public DateTimeOffset PlacedAt { get; set; }
 
@@ -43,13 +54,25 @@ public sealed class OrderState
     public static OrderState Fold(StreamSlice slice)
     {
         var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data) : new OrderState();
+        var refundsHaveRows = slice.Snapshot is { SchemaVersion: >= OrderEventSerializer.SnapshotSchemaVersion };
         foreach (var stored in slice.Events)
         {
-            state.Apply(OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data));
+            var @event = OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data);
+            state.Apply(@event);
+            if (!refundsHaveRows && @event is OrderRefunded refunded)
+            {
+                state.RefundsWithoutRows[refunded.RefundId] = refunded.Amount;
+            }
         }
 
         return state;
     }
+
+    /// <summary>
+    /// A copy that folds on independently, in constant time: <see cref="Apply"/> replaces collections
+    /// and never changes one, so the copy may share them.
+    /// </summary>
+    public OrderState Copy() => (OrderState)MemberwiseClone();
 
     /// <summary>What can still be refunded: paid minus refunded.</summary>
     public decimal Refundable => Paid - Refunded;
@@ -86,7 +109,6 @@ public sealed class OrderState
                 Status = OrderStatus.Cancelled;
                 break;
             case OrderRefunded refunded:
-                Refunds[refunded.RefundId] = refunded.Amount;
                 Refunded += refunded.Amount;
                 if (Status == OrderStatus.Delivered && Refunded >= Paid)
                 {

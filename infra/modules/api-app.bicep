@@ -26,6 +26,9 @@ param entraTenantId string
 
 param entraClientId string
 
+@description('false: no API keys (Entra ID tokens only); the keys below are then empty.')
+param keysEnabled bool
+
 @secure()
 param adminKey string
 
@@ -48,6 +51,7 @@ var keys = [
   { role: 'writer', secret: 'api-key-writer', value: writerKey }
   { role: 'reader', secret: 'api-key-reader', value: readerKey }
 ]
+var keySecrets = [for key in keys: { name: key.secret, value: key.value }]
 var keySettings = [
   { name: 'Api__Keys__0__Key', secretRef: keys[0].secret }
   { name: 'Api__Keys__0__Role', value: keys[0].role }
@@ -88,7 +92,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
         targetPort: httpPort
         allowInsecure: false
       }
-      secrets: [for key in keys: { name: key.secret, value: key.value }]
+      secrets: keysEnabled ? keySecrets : []
     }
     template: {
       // The API drains its requests, then closes its gateway connections: the client's response
@@ -102,7 +106,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat(settings, keySettings, entraSettings, [
+          env: concat(settings, keysEnabled ? keySettings : [], entraSettings, [
             { name: 'Orleans__ApiHost', value: 'Client' }
           ])
           probes: [

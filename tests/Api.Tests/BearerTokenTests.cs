@@ -184,6 +184,27 @@ public sealed class BearerTokenTests(KeysAndTokensHostFixture fixture) : IClassF
         Assert.Equal(string.Empty, second.Header("Idempotent-Replayed"));
     }
 
+    /// <summary>Without <c>oid</c> the caller is the token's <c>sub</c>: a retry with a new token finds its order; with neither, no caller can be named and the token is refused (never a 500).</summary>
+    [Fact]
+    public async Task A_token_without_an_oid_is_its_sub_and_a_token_naming_nobody_is_401()
+    {
+        var subject = Guid.NewGuid().ToString();
+        var idempotencyKey = "no-oid-" + Guid.NewGuid().ToString("N");
+        var body = TestOrders.PlaceBody(null).ToJsonString();
+
+        using var first = await host.WithToken(TestTokens.Issue(["writer"], subject, withoutClaims: ["oid"])).PostAsync("/api/orders", body, idempotencyKey);
+        var placed = (await first.AssertJsonAsync(HttpStatusCode.Created)).Str("orderId");
+        using var retried = await host.WithToken(TestTokens.Issue(["writer"], subject, withoutClaims: ["oid"])).PostAsync("/api/orders", body, idempotencyKey);
+        Assert.Equal(placed, (await retried.AssertJsonAsync(HttpStatusCode.Created)).Str("orderId"));
+        Assert.Equal("true", retried.Header("Idempotent-Replayed"));
+
+        var id = TestOrders.NewId();
+        using var nobody = await host.WithToken(TestTokens.Issue(["writer"], withoutClaims: ["oid", "sub"])).PostAsync("/api/orders", TestOrders.PlaceBody(id).ToJsonString());
+        var problem = await nobody.AssertProblemAsync(HttpStatusCode.Unauthorized, "/problems/unauthorized");
+        Assert.StartsWith("The bearer token was refused", problem.Str("detail"), StringComparison.Ordinal);
+        await host.AssertNothingWrittenAsync(id, 0);
+    }
+
     [Fact]
     public async Task Without_credentials_the_401_names_both_schemes()
     {

@@ -61,6 +61,24 @@ public sealed class RateLimitTests(RateLimitedHostFixture fixture) : IClassFixtu
         await otherSubject.AssertJsonAsync(HttpStatusCode.Created);
     }
 
+    /// <summary>Entra ID leaves <c>oid</c> out of some tokens (a personal account's, some v1 flows'): the caller is then the token's <c>sub</c>.</summary>
+    [Fact]
+    public async Task A_token_without_an_oid_is_limited_by_its_sub_and_another_sub_goes_on()
+    {
+        var subject = Guid.NewGuid().ToString();
+        for (var i = 0; i < RateLimitedHostFixture.Burst; i++)
+        {
+            using var accepted = await host.WithToken(TestTokens.Issue(["writer"], subject, withoutClaims: ["oid"])).PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString());
+            await accepted.AssertJsonAsync(HttpStatusCode.Created);
+        }
+
+        using var refused = await host.WithToken(TestTokens.Issue(["writer"], subject, withoutClaims: ["oid"])).PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString());
+        await AssertRateLimitedAsync(refused);
+
+        using var otherSubject = await host.WithToken(TestTokens.Issue(["writer"], withoutClaims: ["oid"])).PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString());
+        await otherSubject.AssertJsonAsync(HttpStatusCode.Created);
+    }
+
     [Fact]
     public async Task The_OpenAPI_document_names_the_429_with_Retry_After_on_every_command_and_on_no_query()
     {

@@ -20,13 +20,21 @@ internal sealed class OrderBuilder
     public static PlaceOrder Place(decimal unitPrice = 10m, int quantity = 2, string id = OrderId) =>
         new(id, "customer-1", "EUR", [new OrderLineRequest("sku-1", quantity, unitPrice)]);
 
+    /// <summary>The order's refund rows: refund id → amount, as the grain writes them with each refund.</summary>
+    public Dictionary<string, decimal> RefundRows { get; } = [];
+
     public OrderDecision Send(OrderCommand command)
     {
-        var decision = OrderDecider.Decide(State, OrderId, command, Now);
+        var recorded = command is RefundOrder { RefundId: { } refundId } && RefundRows.TryGetValue(refundId, out var amount) ? amount : (decimal?)null;
+        var decision = OrderDecider.Decide(State, OrderId, command, Now, recorded);
         foreach (var @event in decision.Events)
         {
             State.Apply(@event);
             Events.Add(@event);
+            if (@event is OrderRefunded refunded)
+            {
+                RefundRows[refunded.RefundId] = refunded.Amount;
+            }
         }
 
         return decision;

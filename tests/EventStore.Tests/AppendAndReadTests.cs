@@ -56,6 +56,27 @@ public sealed class AppendAndReadTests(AzuriteFixture azurite) : EventStoreTestB
     }
 
     [Fact]
+    public async Task A_unique_key_is_recorded_once_and_found_by_its_kind_and_key()
+    {
+        await Store.AppendAsync("unique", 0, [Event(1), Event(2)], uniqueKeys: [new UniqueKeyRecord("refund", "r/1", "2.50")], cancellationToken: Cancel);
+        var before = await RowsAsync("unique");
+
+        // Recording the key again fails as a conflict and writes nothing, whatever else the append holds.
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            Store.AppendAsync("unique", 2, [Event(3)], uniqueKeys: [new UniqueKeyRecord("refund", "r/1", "9")], cancellationToken: Cancel));
+        Assert.Equal(before, await RowsAsync("unique"));
+
+        Assert.Equal("2.50", await Store.FindUniqueKeyAsync("unique", "refund", "r/1", Cancel));
+        Assert.Null(await Store.FindUniqueKeyAsync("unique", "payment", "r/1", Cancel));
+        Assert.Null(await Store.FindUniqueKeyAsync("unique", "refund", "r/2", Cancel));
+
+        // The key's row is outside every range a load reads.
+        var slice = await Store.LoadLatestAsync("unique", Cancel);
+        Assert.Equal([1, 2], slice.Events.Select(e => e.Version));
+        Assert.Null(slice.Snapshot);
+    }
+
+    [Fact]
     public async Task A_second_insert_of_a_new_stream_conflicts()
     {
         await Store.AppendAsync("new-stream", 0, [Event(1)], cancellationToken: Cancel);

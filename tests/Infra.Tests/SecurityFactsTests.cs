@@ -60,9 +60,16 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
         Assert.Equal(3, secrets.Count);
         foreach (var secret in secrets)
         {
-            var parameter = ParameterReference().Match(secret!["value"]!.GetValue<string>());
-            Assert.True(parameter.Success, $"secret '{secret["name"]}' is not taken from a parameter: {secret["value"]}");
+            // The key of the secret's role, once main.bicep has checked the three keys' lengths:
+            // [if(<a key too short>, fail(...), createObject('admin', parameters('apiAdminKey'), ...)).admin]
+            var value = secret!["value"]!.GetValue<string>();
+            var role = secret["name"]!.GetValue<string>()["api-key-".Length..];
+            Assert.EndsWith($").{role}]", value, StringComparison.Ordinal);
+            var parameter = Regex.Match(value, $@"createObject\(.*'{role}', parameters\('([^']+)'\)");
+            Assert.True(parameter.Success, $"secret '{secret["name"]}' is not taken from a parameter: {value}");
             Assert.Equal("securestring", MainParameter(parameter.Groups[1].Value)["type"]?.GetValue<string>());
+            Assert.All(ParameterReference().Matches(value), reference =>
+                Assert.Equal("securestring", MainParameter(reference.Groups[1].Value)["type"]?.GetValue<string>()));
         }
 
         var keySettings = env.Where(setting => setting!["name"]!.GetValue<string>().EndsWith("__Key", StringComparison.Ordinal)).ToList();
@@ -142,7 +149,7 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
             ? match.Groups["evaluated"].Success ? match.Groups["evaluated"].Value : match.Groups["expression"].Value
             : throw new InvalidOperationException($"not an extension resource id: {extensionResourceId}");
 
-    [GeneratedRegex(@"^\[parameters\('([^']+)'\)\]$")]
+    [GeneratedRegex(@"parameters\('([^']+)'\)")]
     private static partial Regex ParameterReference();
 
     [GeneratedRegex(@"^(?:(?<evaluated>/subscriptions/[^\[\]']+)/providers/Microsoft\.Authorization/roleAssignments/[^/]+|\[extensionResourceId\('(?<expression>[^']+)', 'Microsoft\.Authorization/roleAssignments'.*)$")]

@@ -45,7 +45,8 @@ public static class TestTokens
         string audience = ClientId,
         DateTime? expires = null,
         SecurityKey? signedWith = null,
-        IReadOnlyDictionary<string, object>? extraClaims = null)
+        IReadOnlyDictionary<string, object>? extraClaims = null,
+        IReadOnlyCollection<string>? withoutClaims = null)
     {
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
         var caller = subject ?? Guid.NewGuid().ToString();
@@ -59,6 +60,11 @@ public static class TestTokens
         foreach (var (type, value) in extraClaims ?? new Dictionary<string, object>())
         {
             claims[type] = value;
+        }
+
+        foreach (var type in withoutClaims ?? [])
+        {
+            claims.Remove(type);
         }
 
         if (roles.Length > 0)
@@ -76,6 +82,19 @@ public static class TestTokens
             Claims = claims,
             SigningCredentials = new SigningCredentials(signedWith ?? SigningKey, SecurityAlgorithms.RsaSha256),
         });
+    }
+
+    /// <summary>The signing key as an authority publishes it at its <c>jwks_uri</c> (the public part only).</summary>
+    public static object PublishedSigningKeys()
+    {
+        var key = SigningKey.Rsa.ExportParameters(includePrivateParameters: false);
+        return new
+        {
+            keys = new[]
+            {
+                new { kty = "RSA", use = "sig", alg = "RS256", kid = SigningKey.KeyId, n = Base64UrlEncoder.Encode(key.Modulus), e = Base64UrlEncoder.Encode(key.Exponent) },
+            },
+        };
     }
 
     /// <summary>A key the host does not trust.</summary>

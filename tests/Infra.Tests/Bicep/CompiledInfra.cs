@@ -57,23 +57,36 @@ public sealed class CompiledInfra : IAsyncLifetime
             Compiled = compiled;
         }
 
-        // A .bicepparam must name its template by a relative path.
-        Directory.CreateDirectory(folder);
-        var parametersFile = Path.Combine(folder, "deployment.bicepparam");
-        var main = Path.GetRelativePath(folder, Path.Combine(RepositoryRoot.Path, MainTemplate));
+        (Snapshot, SnapshotText, Resources) = await EvaluateAsync(
+            Parameters.ToDictionary(parameter => parameter.Key, parameter => $"'{parameter.Value}'"), cancellation);
+    }
+
+    /// <summary>
+    /// Bicep's snapshot of a deployment with these parameters (each a Bicep expression: <c>'text'</c>,
+    /// <c>false</c>): how the run ended, the snapshot's text and its predicted resources (none when it failed).
+    /// </summary>
+    public async Task<(BicepRun Run, string Text, IReadOnlyList<JsonObject> Resources)> EvaluateAsync(
+        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellation)
+    {
+        // A .bicepparam must name its template by a relative path; each evaluation has a folder of its own.
+        var evaluation = Directory.CreateDirectory(Path.Combine(folder, Guid.NewGuid().ToString("N"))).FullName;
+        var parametersFile = Path.Combine(evaluation, "deployment.bicepparam");
+        var main = Path.GetRelativePath(evaluation, Path.Combine(RepositoryRoot.Path, MainTemplate));
         await File.WriteAllLinesAsync(
             parametersFile,
-            Parameters.Select(parameter => $"param {parameter.Key} = '{parameter.Value}'").Prepend($"using '{main}'"),
+            parameters.Select(parameter => $"param {parameter.Key} = {parameter.Value}").Prepend($"using '{main}'"),
             cancellation);
-        Snapshot = await BicepCli.RunAsync(
+        var run = await BicepCli.RunAsync(
             ["snapshot", parametersFile, "--mode", "overwrite", "--subscription-id", SubscriptionId, "--location", Parameters["location"]],
             cancellation);
-        var snapshotFile = Path.Combine(folder, "deployment.snapshot.json");
-        if (Snapshot.ExitCode == 0 && File.Exists(snapshotFile))
+        var snapshotFile = Path.Combine(evaluation, "deployment.snapshot.json");
+        if (run.ExitCode != 0 || !File.Exists(snapshotFile))
         {
-            SnapshotText = await File.ReadAllTextAsync(snapshotFile, cancellation);
-            Resources = JsonNode.Parse(SnapshotText)!["predictedResources"]!.AsArray().Select(resource => resource!.AsObject()).ToList();
+            return (run, "", []);
         }
+
+        var text = await File.ReadAllTextAsync(snapshotFile, cancellation);
+        return (run, text, JsonNode.Parse(text)!["predictedResources"]!.AsArray().Select(resource => resource!.AsObject()).ToList());
     }
 
     public ValueTask DisposeAsync()
@@ -82,12 +95,16 @@ public sealed class CompiledInfra : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public IEnumerable<JsonObject> OfType(string type) =>
-        Resources.Where(resource => resource["type"]?.GetValue<string>() == type);
+    public IEnumerable<JsonObject> OfType(string type) => OfType(Resources, type);
+
+    public static IEnumerable<JsonObject> OfType(IEnumerable<JsonObject> resources, string type) =>
+        resources.Where(resource => resource["type"]?.GetValue<string>() == type);
 
     /// <summary>The one container app running a container of this name.</summary>
-    public JsonObject ContainerApp(string containerName) =>
-        OfType("Microsoft.App/containerApps").Single(app => Container(app)["name"]?.GetValue<string>() == containerName);
+    public JsonObject ContainerApp(string containerName) => ContainerApp(Resources, containerName);
+
+    public static JsonObject ContainerApp(IEnumerable<JsonObject> resources, string containerName) =>
+        OfType(resources, "Microsoft.App/containerApps").Single(app => Container(app)["name"]?.GetValue<string>() == containerName);
 
     public static JsonObject Container(JsonObject app) => app["properties"]!["template"]!["containers"]![0]!.AsObject();
 
