@@ -82,13 +82,16 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
         var retry = await grain.Execute(Place(OrderId, PlacedAt), new CommandMetadata(IdempotencyKey: "place-v1-fixture"));
         Assert.True(retry.Replayed);
 
+        // A refund recorded by the earlier build (no refund row) is still recognised when repeated.
+        var repeated = await grain.Execute(Refund("refund-1", 3.25m, PlacedAt.AddDays(3)), CommandMetadata.None);
+        Assert.Null(repeated.Error);
+        Assert.Equal(5, repeated.Order?.Version);
+
         var refunded = await grain.Succeeds(Refund("refund-2", Total - 3.25m, PlacedAt.AddDays(4)));
         Assert.Equal((6, OrderStatus.Refunded, Total), (refunded.Version, refunded.Status, refunded.Refunded));
         var stored = await cluster.EventsAsync(OrderId, ct);
         Assert.Equal([1, 1, 1, 1, 1, 1], stored.Select(e => e.SchemaVersion));
-        Assert.Equal(
-            OrderEventSerializer.SerializeState(OrderCluster.Fold(stored)),
-            OrderEventSerializer.SerializeState(OrderState.Fold(await cluster.Store.LoadLatestAsync(OrderId, ct))));
+        SameView(OrderCluster.Fold(stored).ToView(6), OrderState.Fold(await cluster.Store.LoadLatestAsync(OrderId, ct)).ToView(6));
     }
 
     private static IEnumerable<(string, long)> EventTypesCounted(StatsBucket bucket) =>
