@@ -42,9 +42,11 @@ public static class OrdersApi
         commands.MapPost("/", PlaceOrder).WithName("PlaceOrder").WithSummary("Place an order")
             .WithDescription("Without orderId in the body the order gets a new id (derived from the Idempotency-Key when one is sent). "
                 + "The event time is occurredAt, or now when absent.")
-            .ReadsBody("The order: customerId, currency and items (sku, quantity, unitPrice); orderId and occurredAt (the event time, now when absent) are optional. Rules: API.md \"Input rules\".")
-            .Returns<OrderView>(StatusCodes.Status201Created, "The order as placed; Location names it.")
-            .AnswersInvalid("the body is absent, not valid JSON for PlaceOrder, or breaks one of its rules (API.md \"Input rules\": ids, lines, quantities, prices, currency); "
+            .ReadsBody("The order: customerId, currency and items (sku, quantity, unitPrice); orderId, occurredAt (the event time, now when absent) "
+                + "and shippingAddress (recipient, line1, line2?, city, postalCode, country: ISO 3166-1 alpha-2) are optional. Rules: API.md \"Input rules\".")
+            .Returns<OrderView>(StatusCodes.Status201Created, "The order as placed, with its shippingAddress (null when none was given); Location names it.")
+            .AnswersInvalid("the body is absent, not valid JSON for PlaceOrder, or breaks one of its rules (API.md \"Input rules\": ids, lines, quantities, prices, currency, "
+                + "the shipping address's fields and country code); "
                 + "or an Idempotency-Key, X-Correlation-Id or X-Causation-Id header is malformed")
             .Answers(StatusCodes.Status409Conflict, "An order with this id exists (/problems/already-exists), or other writers kept winning the race (/problems/concurrency-conflict): retry.")
             .Answers(StatusCodes.Status422UnprocessableEntity, "The request cannot be applied: " + ReusedKey + ".");
@@ -61,7 +63,7 @@ public static class OrdersApi
             .AnswersUnauthorized("the reader or admin role").AnswersUnavailableQuery();
         queries.MapGet("/{id}", GetOrder).WithName("GetOrder")
             .WithSummary("The order now, as of an event time (?asOf=), or at a version (?version=)")
-            .Returns<OrderView>(StatusCodes.Status200OK, "The order, replayed from its events up to the time or version asked for.")
+            .Returns<OrderView>(StatusCodes.Status200OK, "The order, replayed from its events up to the time or version asked for, with its shippingAddress (null when it was placed without one).")
             .AnswersInvalid("the id is not an identifier, asOf is not a time, version is not a whole number of at least 1, or both asOf and version are given")
             .Answers(StatusCodes.Status404NotFound, "No order with this id, or none yet at asOf, or no such version (/problems/not-found).");
         queries.MapGet("/{id}/events", GetEvents).WithName("GetOrderEvents").WithSummary("The order's events in version order, paged")

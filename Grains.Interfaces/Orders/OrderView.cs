@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using OrderFlow.Orders.Events;
+using OrderFlow.PersonalData;
 
 namespace OrderFlow.Orders;
 
 /// <summary>An order as it stands at <see cref="Version"/>: what the API returns.</summary>
+/// <param name="ShippingAddress">Where to deliver, when the order was placed with an address.</param>
 [GenerateSerializer, Immutable, Alias("orderflow.order-view")]
 public sealed record OrderView(
     [property: Id(0)] string OrderId,
@@ -16,4 +18,5 @@ public sealed record OrderView(
     [property: Id(7)] decimal Refunded,
     [property: Id(8)] int Version,
     [property: Id(9)] DateTimeOffset PlacedAt,
-    [property: Id(10)] DateTimeOffset UpdatedAt);
+    [property: Id(10)] DateTimeOffset UpdatedAt,
+    [property: Id(11), PersonalData] ShippingAddress? ShippingAddress = null);

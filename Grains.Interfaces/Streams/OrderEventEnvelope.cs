@@ -9,6 +9,7 @@ namespace OrderFlow.Streams;
 /// de-duplication, event time for bucketing, and every fact a consumer needs so that no consumer
 /// has to look anything up per order.
 /// </summary>
+/// <param name="Type">The event's stored name (<c>OrderPaid</c>…, as its type declares it in <see cref="OrderFlow.EventTypes.StoredEventAttribute"/>): projections compare it with the event types' <c>StoredName</c> constants, never with CLR names.</param>
 /// <param name="Amount">The money the event moves: the total when placed, the payment when paid, the refund when refunded; 0 otherwise.</param>
 /// <param name="Items">The order's lines (on placed and paid events; empty otherwise).</param>
 /// <param name="StatusBefore">The order's status before the event.</param>

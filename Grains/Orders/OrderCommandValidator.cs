@@ -14,6 +14,7 @@ public static class OrderCommandValidator
     public const int MaxItems = 100;
     public const int MaxQuantity = 10_000;
     public const decimal MaxUnitPrice = 1_000_000m;
+    public const int MaxPostalCodeLength = 16;
 
     /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
@@ -39,6 +40,11 @@ public static class OrderCommandValidator
                 }
 
                 ValidateItems(place.Items, errors);
+                if (place.ShippingAddress is { } address)
+                {
+                    ValidateAddress(address, errors);
+                }
+
                 break;
             case PayOrder pay:
                 errors.Id("paymentId", pay.PaymentId);
@@ -160,6 +166,38 @@ public static class OrderCommandValidator
             {
                 errors.Add(path + ".unitPrice", Money.DecimalsRule);
             }
+        }
+    }
+
+    private static void ValidateAddress(ShippingAddressRequest address, Errors errors)
+    {
+        const string path = "shippingAddress.";
+        errors.Text(path + "recipient", address.Recipient);
+        errors.Text(path + "line1", address.Line1);
+        if (address.Line2 is not null)
+        {
+            errors.Text(path + "line2", address.Line2);
+        }
+
+        errors.Text(path + "city", address.City);
+        if (string.IsNullOrEmpty(address.PostalCode))
+        {
+            errors.Add(path + "postalCode", "is required");
+        }
+        else if (address.PostalCode.Length > MaxPostalCodeLength
+            || !address.PostalCode.All(c => char.IsAsciiLetterOrDigit(c) || c is ' ' or '-')
+            || !address.PostalCode.Any(char.IsAsciiLetterOrDigit))
+        {
+            errors.Add(path + "postalCode", $"must be 1–{MaxPostalCodeLength} characters of letters, digits, spaces and '-', with at least one letter or digit");
+        }
+
+        if (string.IsNullOrEmpty(address.Country))
+        {
+            errors.Add(path + "country", "is required");
+        }
+        else if (!CountryCodes.IsValid(address.Country))
+        {
+            errors.Add(path + "country", CountryCodes.Rule);
         }
     }
 

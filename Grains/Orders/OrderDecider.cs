@@ -130,8 +130,11 @@ public static class OrderDecider
         var items = place.Items!
             .Select(item => new OrderLine(item.Sku!, item.Quantity!.Value, item.UnitPrice!.Value))
             .ToImmutableArray();
+        var address = place.ShippingAddress is { } given
+            ? new ShippingAddress(given.Recipient!, given.Line1!, given.Line2, given.City!, given.PostalCode!, given.Country!)
+            : null;
         return OrderDecision.Append(new OrderPlaced(
-            occurredAt, orderId, place.CustomerId!, place.Currency!, items, items.Sum(line => line.Quantity * line.UnitPrice)));
+            occurredAt, orderId, place.CustomerId!, place.Currency!, items, items.Sum(line => line.Quantity * line.UnitPrice), address));
     }
 
     private static OrderDecision? Repeat(OrderState state, OrderCommand command, decimal? recordedRefund) => command switch

@@ -1,26 +1,30 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrderFlow.EventTypes;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders.Events;
 
 namespace OrderFlow.Grains.Orders;
 
 /// <summary>
-/// How order events and state snapshots are written to the log: JSON, camelCase, with a stable
-/// type name per event (never the CLR name, so classes can be renamed) and a schema version.
+/// How order events and state snapshots are written to the log: JSON, camelCase, with each event's
+/// stored name and schema version as its type declares them (<see cref="StoredEventAttribute"/>),
+/// never the CLR name. Older versions are read through the type's upcaster.
 /// </summary>
+/// <remarks>
+/// The one place where an order's personal data (<see cref="OrderPlaced.ShippingAddress"/>, also in
+/// the snapshot) becomes stored text: envelopes and projections never carry it.
+/// </remarks>
 public static class OrderEventSerializer
 {
-    /// <summary>Bump per type when its JSON shape changes, and teach <see cref="Deserialize"/> to upcast the old one.</summary>
-    public const int SchemaVersion = 1;
-
     public const string SnapshotType = "OrderState";
 
     /// <summary>
     /// Schema of the snapshots this build writes. 2: every refund after the snapshot has its refund
     /// row, and the snapshot's <c>refunds</c> holds only refunds recorded without one
     /// (<see cref="OrderState.RefundsWithoutRows"/>). 1 (earlier builds): <c>refunds</c> holds every
-    /// refund, and the refunds after it have no rows. Both load.
+    /// refund, and the refunds after it have no rows. Both load. A snapshot written before OrderPlaced
+    /// version 2 lacks the shipping address and reads as an order without one.
     /// </summary>
     public const int SnapshotSchemaVersion = 2;
 
@@ -29,41 +33,17 @@ public static class OrderEventSerializer
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    private static readonly FrozenDictionary<string, Type> TypesByName = new Dictionary<string, Type>
-    {
-        ["OrderPlaced"] = typeof(OrderPlaced),
-        ["OrderPaid"] = typeof(OrderPaid),
-        ["OrderShipped"] = typeof(OrderShipped),
-        ["OrderDelivered"] = typeof(OrderDelivered),
-        ["OrderCancelled"] = typeof(OrderCancelled),
-        ["OrderRefunded"] = typeof(OrderRefunded),
-    }.ToFrozenDictionary();
+    public static string TypeName(OrderEvent @event) => EventTypeRegistry<OrderEvent>.Of(@event).StoredName;
 
-    private static readonly FrozenDictionary<Type, string> NamesByType =
-        TypesByName.ToFrozenDictionary(pair => pair.Value, pair => pair.Key);
-
-    public static string TypeName(OrderEvent @event) =>
-        NamesByType.TryGetValue(@event.GetType(), out var name)
-            ? name
-            : throw new InvalidOperationException($"{@event.GetType().Name} has no stored type name.");
+    public static int SchemaVersionOf(OrderEvent @event) => EventTypeRegistry<OrderEvent>.Of(@event).SchemaVersion;
 
     public static string Serialize(OrderEvent @event) => JsonSerializer.Serialize(@event, @event.GetType(), Json);
 
-    public static OrderEvent Deserialize(string type, int schemaVersion, string data)
-    {
-        if (!TypesByName.TryGetValue(type, out var clrType))
-        {
-            throw new InvalidDataException($"Unknown order event type '{type}'.");
-        }
-
-        if (schemaVersion != SchemaVersion)
-        {
-            throw new InvalidDataException($"Order event '{type}' has schema version {schemaVersion}; this build reads {SchemaVersion}.");
-        }
-
-        return (OrderEvent)(JsonSerializer.Deserialize(data, clrType, Json)
-            ?? throw new InvalidDataException($"Order event '{type}' has an empty payload."));
-    }
+    /// <exception cref="InvalidDataException">An unknown type, a schema version this build does not read, or an empty payload.</exception>
+    public static OrderEvent Deserialize(string type, int schemaVersion, string data) =>
+        EventTypeRegistry<OrderEvent>.TryFind(type, out var eventType)
+            ? (OrderEvent)EventUpcasters.Read(eventType, schemaVersion, data, Json)
+            : throw new InvalidDataException($"Unknown order event type '{type}'.");
 
     public static string SerializeState(OrderState state) => JsonSerializer.Serialize(state, Json);
 

@@ -365,7 +365,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             rows.Add(new EventToAppend(
                 eventId,
                 OrderEventSerializer.TypeName(@event),
-                OrderEventSerializer.SchemaVersion,
+                OrderEventSerializer.SchemaVersionOf(@event),
                 @event.OccurredAt,
                 metadata.CorrelationId,
                 causation,

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
+using OrderFlow.PersonalData;
 
 namespace OrderFlow.Grains.Orders;
 
@@ -44,6 +45,9 @@ public sealed class OrderState
     [Id(13)] public DateTimeOffset? ShippedAt { get; set; }
     [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
 
+    /// <summary>Absent in snapshots written before schema version 2 of OrderPlaced: those orders had none.</summary>
+    [Id(15), PersonalData] public ShippingAddress? ShippingAddress { get; set; }
+
     public bool Exists => Status != OrderStatus.None;
 
     /// <summary>The state a slice of the log describes: its snapshot, then its events applied in order.</summary>
@@ -84,6 +88,7 @@ public sealed class OrderState
                 Items = [.. placed.Items];
                 Total = placed.Total;
                 PlacedAt = placed.OccurredAt;
+                ShippingAddress = placed.ShippingAddress;
                 Status = OrderStatus.Placed;
                 break;
             case OrderPaid paid:
@@ -119,5 +124,5 @@ public sealed class OrderState
     }
 
     public OrderView ToView(int version) => new(
-        OrderId, CustomerId, Status, Currency, [.. Items], Total, Paid, Refunded, version, PlacedAt, UpdatedAt);
+        OrderId, CustomerId, Status, Currency, [.. Items], Total, Paid, Refunded, version, PlacedAt, UpdatedAt, ShippingAddress);
 }

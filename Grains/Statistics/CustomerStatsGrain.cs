@@ -95,17 +95,17 @@ public sealed class CustomerStatsGrain(
 
         switch (envelope.Type)
         {
-            case nameof(OrderPlaced):
+            case OrderPlaced.StoredName:
                 s.Orders++;
                 s.Placed.Add(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
                 break;
-            case nameof(OrderPaid):
+            case OrderPaid.StoredName:
                 s.Spend += envelope.Amount;
                 break;
-            case nameof(OrderCancelled):
+            case OrderCancelled.StoredName:
                 s.Cancellations++;
                 break;
-            case nameof(OrderRefunded):
+            case OrderRefunded.StoredName:
                 s.Refunds++;
                 s.RefundedAmount += envelope.Amount;
                 break;

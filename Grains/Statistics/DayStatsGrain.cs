@@ -116,7 +116,7 @@ public sealed class DayStatsGrain(
         }
 
         bucket.Add(envelope);
-        if (envelope.Type == nameof(OrderPaid))
+        if (envelope.Type == OrderPaid.StoredName)
         {
             ProductTotals.AddPaid(state.State.UnpushedProducts, envelope);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orleans.Concurrency;
+using OrderFlow.EventTypes;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Statistics;
@@ -16,8 +17,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
 {
     private const int MinutesPerDay = 1440;
 
-    private static readonly string[] EventTypes =
-        [nameof(OrderPlaced), nameof(OrderPaid), nameof(OrderShipped), nameof(OrderDelivered), nameof(OrderCancelled), nameof(OrderRefunded)];
+    private static readonly string[] EventTypes = [.. EventTypeRegistry<OrderEvent>.All.Select(type => type.StoredName)];
 
     private static readonly OrderStatus[] Statuses =
         [OrderStatus.Placed, OrderStatus.Paid, OrderStatus.Shipped, OrderStatus.Delivered, OrderStatus.Cancelled, OrderStatus.Refunded];

@@ -43,7 +43,7 @@ public sealed class StatsBucket
 
         switch (e.Type)
         {
-            case nameof(OrderPaid):
+            case OrderPaid.StoredName:
                 Increment(Revenue, e.Currency, e.Amount);
                 Increment(Payments, e.Currency, 1);
                 if (e.SecondsSincePlaced is { } placedToPaid)
@@ -52,13 +52,13 @@ public sealed class StatsBucket
                 }
 
                 break;
-            case nameof(OrderRefunded):
+            case OrderRefunded.StoredName:
                 Increment(Refunds, e.Currency, e.Amount);
                 break;
-            case nameof(OrderShipped) when e.SecondsSincePaid is { } paidToShipped:
+            case OrderShipped.StoredName when e.SecondsSincePaid is { } paidToShipped:
                 PaidToShipped.Add(paidToShipped);
                 break;
-            case nameof(OrderDelivered) when e.SecondsSinceShipped is { } shippedToDelivered:
+            case OrderDelivered.StoredName when e.SecondsSinceShipped is { } shippedToDelivered:
                 ShippedToDelivered.Add(shippedToDelivered);
                 break;
         }

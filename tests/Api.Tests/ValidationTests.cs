@@ -51,7 +51,26 @@ public sealed class ValidationTests(ApiHostFixture fixture) : IClassFixture<ApiH
         ["occurredAt 1 minute in the future"] = b => b["occurredAt"] = TestOrders.Time(DateTimeOffset.UtcNow.AddMinutes(1)),
         ["occurredAt 1 day in the future"] = b => b["occurredAt"] = TestOrders.Time(DateTimeOffset.UtcNow.AddDays(1)),
         ["occurredAt in the year 1600"] = b => b["occurredAt"] = "1600-12-31T23:59:59Z",
+        ["shippingAddress without recipient"] = b => b["shippingAddress"] = Address(a => a.Remove("recipient")),
+        ["shippingAddress with a blank line1"] = b => b["shippingAddress"] = Address(a => a["line1"] = "  "),
+        ["shippingAddress with a line2 of 201 characters"] = b => b["shippingAddress"] = Address(a => a["line2"] = TooLongText),
+        ["shippingAddress with a line break in city"] = b => b["shippingAddress"] = Address(a => a["city"] = "Ber\nlin"),
+        ["shippingAddress without postalCode"] = b => b["shippingAddress"] = Address(a => a.Remove("postalCode")),
+        ["shippingAddress with a postalCode of 17 characters"] = b => b["shippingAddress"] = Address(a => a["postalCode"] = new string('1', 17)),
+        ["shippingAddress without country"] = b => b["shippingAddress"] = Address(a => a.Remove("country")),
+        ["shippingAddress with country lower case"] = b => b["shippingAddress"] = Address(a => a["country"] = "de"),
+        ["shippingAddress with country UK (reserved: GB)"] = b => b["shippingAddress"] = Address(a => a["country"] = "UK"),
+        ["shippingAddress with a 3-letter country"] = b => b["shippingAddress"] = Address(a => a["country"] = "DEU"),
+        ["shippingAddress with a number as country"] = b => b["shippingAddress"] = Address(a => a["country"] = 49),
+        ["shippingAddress a string"] = b => b["shippingAddress"] = "Unter den Linden 1, Berlin",
     };
+
+    private static JsonObject Address(Action<JsonObject> change)
+    {
+        var address = TestOrders.ShippingAddress();
+        change(address);
+        return address;
+    }
 
     public static TheoryData<string, string> PlaceRules => new()
     {
@@ -85,6 +104,18 @@ public sealed class ValidationTests(ApiHostFixture fixture) : IClassFixture<ApiH
         { "occurredAt 1 minute in the future", "occurredAt" },
         { "occurredAt 1 day in the future", "occurredAt" },
         { "occurredAt in the year 1600", "occurredAt" },
+        { "shippingAddress without recipient", "shippingAddress.recipient" },
+        { "shippingAddress with a blank line1", "shippingAddress.line1" },
+        { "shippingAddress with a line2 of 201 characters", "shippingAddress.line2" },
+        { "shippingAddress with a line break in city", "shippingAddress.city" },
+        { "shippingAddress without postalCode", "shippingAddress.postalCode" },
+        { "shippingAddress with a postalCode of 17 characters", "shippingAddress.postalCode" },
+        { "shippingAddress without country", "shippingAddress.country" },
+        { "shippingAddress with country lower case", "shippingAddress.country" },
+        { "shippingAddress with country UK (reserved: GB)", "shippingAddress.country" },
+        { "shippingAddress with a 3-letter country", "shippingAddress.country" },
+        { "shippingAddress with a number as country", "shippingAddress.country" },
+        { "shippingAddress a string", "shippingAddress" },
     };
 
     [Theory]

@@ -1,4 +1,5 @@
 using OrderFlow.Grains.Orders;
+using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 
 namespace OrderFlow.Domain.Tests;
@@ -32,7 +33,42 @@ public sealed class OrderCommandValidatorTests
             { "items[0].unitPrice", valid with { Items = [line with { UnitPrice = 1.001m }] } },
             { "items[0].unitPrice", valid with { Items = [line with { UnitPrice = null }] } },
             { "occurredAt", valid with { OccurredAt = Now.AddSeconds(5.001) } },
+            { "shippingAddress.recipient", valid with { ShippingAddress = Address with { Recipient = null } } },
+            { "shippingAddress.recipient", valid with { ShippingAddress = Address with { Recipient = new string('r', 201) } } },
+            { "shippingAddress.line1", valid with { ShippingAddress = Address with { Line1 = " " } } },
+            { "shippingAddress.line2", valid with { ShippingAddress = Address with { Line2 = "" } } },
+            { "shippingAddress.line2", valid with { ShippingAddress = Address with { Line2 = "a\nb" } } },
+            { "shippingAddress.city", valid with { ShippingAddress = Address with { City = null } } },
+            { "shippingAddress.postalCode", valid with { ShippingAddress = Address with { PostalCode = null } } },
+            { "shippingAddress.postalCode", valid with { ShippingAddress = Address with { PostalCode = new string('1', 17) } } },
+            { "shippingAddress.postalCode", valid with { ShippingAddress = Address with { PostalCode = "10/115" } } },
+            { "shippingAddress.postalCode", valid with { ShippingAddress = Address with { PostalCode = " - " } } },
+            { "shippingAddress.country", valid with { ShippingAddress = Address with { Country = null } } },
+            { "shippingAddress.country", valid with { ShippingAddress = Address with { Country = "de" } } },
+            { "shippingAddress.country", valid with { ShippingAddress = Address with { Country = "DEU" } } },
+            { "shippingAddress.country", valid with { ShippingAddress = Address with { Country = "UK" } } },
+            { "shippingAddress.country", valid with { ShippingAddress = Address with { Country = "XK" } } },
         };
+    }
+
+    private static ShippingAddressRequest Address => new("Ada Lovelace", "Unter den Linden 1", null, "Berlin", "10117", "DE");
+
+    [Fact]
+    public void A_shipping_address_at_its_limits_is_valid()
+    {
+        var text = new string('t', OrderCommandValidator.MaxTextLength);
+        var address = new ShippingAddressRequest(text, text, text, text, "SW1A 1AA-" + new string('9', 7), "GB");
+
+        Assert.Empty(OrderCommandValidator.Validate(OrderBuilder.Place() with { ShippingAddress = address }, Now));
+        Assert.Empty(OrderCommandValidator.Validate(OrderBuilder.Place() with { ShippingAddress = Address }, Now));
+    }
+
+    [Fact]
+    public void Every_officially_assigned_country_code_and_no_other_is_accepted()
+    {
+        Assert.Equal(249, CountryCodes.Count);
+        Assert.All(new[] { "DE", "FR", "GB", "US", "AX", "SS", "ZW" }, code => Assert.True(CountryCodes.IsValid(code), code));
+        Assert.All(new[] { "UK", "EU", "XK", "ZZ", "de", "D", "DEU", "", null }, code => Assert.False(CountryCodes.IsValid(code), code));
     }
 
     [Theory]

@@ -100,5 +100,5 @@ public sealed class OrderHistoryGrowthTests
     }
 
     private static StoredEvent Stored(int version, OrderEvent @event) => new(
-        version, Guid.NewGuid(), OrderEventSerializer.TypeName(@event), OrderEventSerializer.SchemaVersion, @event.OccurredAt, @event.OccurredAt, null, null, OrderEventSerializer.Serialize(@event));
+        version, Guid.NewGuid(), OrderEventSerializer.TypeName(@event), OrderEventSerializer.SchemaVersionOf(@event), @event.OccurredAt, @event.OccurredAt, null, null, OrderEventSerializer.Serialize(@event));
 }

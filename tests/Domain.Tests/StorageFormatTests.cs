@@ -45,32 +45,13 @@ public sealed class StorageFormatTests
         Assert.Equal(4 + 8 + 20 + 14 + 18 + 26, EntitySize.Of(entity));
     }
 
-    public static TheoryData<OrderEvent> Events() => new()
-    {
-        new OrderPlaced(OrderBuilder.Start, "o-1", "c-1", "EUR", [new OrderLine("s", 2, 1.25m)], 2.5m),
-        new OrderPaid(OrderBuilder.Start, "p-1", 2.5m, "card"),
-        new OrderShipped(OrderBuilder.Start, "DHL", "T"),
-        new OrderDelivered(OrderBuilder.Start),
-        new OrderCancelled(OrderBuilder.Start, "why"),
-        new OrderRefunded(OrderBuilder.Start, "r-1", 1m, "why"),
-    };
-
-    [Theory]
-    [MemberData(nameof(Events))]
-    public void Every_event_round_trips_through_its_stored_form(OrderEvent @event)
-    {
-        var type = OrderEventSerializer.TypeName(@event);
-        var back = OrderEventSerializer.Deserialize(type, OrderEventSerializer.SchemaVersion, OrderEventSerializer.Serialize(@event));
-
-        Assert.Equal(OrderEventSerializer.Serialize(@event), OrderEventSerializer.Serialize(back));
-        Assert.Equal(@event.GetType(), back.GetType());
-    }
-
     [Fact]
     public void Unknown_types_and_schema_versions_are_refused_not_guessed()
     {
         Assert.Throws<InvalidDataException>(() => OrderEventSerializer.Deserialize("OrderTeleported", 1, "{}"));
         Assert.Throws<InvalidDataException>(() => OrderEventSerializer.Deserialize("OrderPaid", 99, "{}"));
+        Assert.Throws<InvalidDataException>(() => OrderEventSerializer.Deserialize("OrderPaid", 0, "{}"));
+        Assert.Throws<InvalidDataException>(() => OrderEventSerializer.Deserialize("OrderPlaced", 3, "{}"));
     }
 
     [Fact]

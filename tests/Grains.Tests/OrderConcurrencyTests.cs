@@ -107,7 +107,7 @@ public sealed class OrderConcurrencyTests(OrderClusterFixture fixture) : IClassF
                 new EventToAppend(
                     Guid.NewGuid(),
                     OrderEventSerializer.TypeName(@event),
-                    OrderEventSerializer.SchemaVersion,
+                    OrderEventSerializer.SchemaVersionOf(@event),
                     OrderDeciderTime(@event.OccurredAt),
                     "corr-other-writer",
                     null,

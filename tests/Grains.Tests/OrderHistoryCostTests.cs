@@ -127,5 +127,5 @@ public sealed class OrderHistoryCostTests(OrderClusterFixture fixture) : IClassF
     }
 
     private static EventToAppend ToAppend(OrderEvent @event) => new(
-        Guid.CreateVersion7(), OrderEventSerializer.TypeName(@event), OrderEventSerializer.SchemaVersion, @event.OccurredAt, null, null, OrderEventSerializer.Serialize(@event));
+        Guid.CreateVersion7(), OrderEventSerializer.TypeName(@event), OrderEventSerializer.SchemaVersionOf(@event), @event.OccurredAt, null, null, OrderEventSerializer.Serialize(@event));
 }

@@ -190,8 +190,8 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         var start = new DateTimeOffset(day1.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(-1);
         OrderEventEnvelope Event(string order, int version, string type, OrderStatus before, OrderStatus after, DateTimeOffset at) =>
             new(order, version, Guid.NewGuid(), type, at, "mover", "EUR", 10m, 0m, [new OrderLine("MOVE-1", 1, 10m)], before, after, null, null, null);
-        OrderEventEnvelope Placed(int i) => Event($"move-{i}", 1, nameof(OrderPlaced), OrderStatus.None, OrderStatus.Placed, start.AddHours(i));
-        OrderEventEnvelope Cancelled(int i, DateTimeOffset at) => Event($"move-{i}", 2, nameof(OrderCancelled), OrderStatus.Placed, OrderStatus.Cancelled, at);
+        OrderEventEnvelope Placed(int i) => Event($"move-{i}", 1, OrderPlaced.StoredName, OrderStatus.None, OrderStatus.Placed, start.AddHours(i));
+        OrderEventEnvelope Cancelled(int i, DateTimeOffset at) => Event($"move-{i}", 2, OrderCancelled.StoredName, OrderStatus.Placed, OrderStatus.Cancelled, at);
 
         // 2 of 4 orders cancelled, the later on day 1: the alert stands on day 1.
         await customer.IngestAndPersist([Placed(0), Placed(1), Placed(2), Placed(3), Cancelled(0, start.AddHours(10)), Cancelled(1, start.AddDays(1).AddHours(2))]);
@@ -238,9 +238,9 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
                 continue;
             }
 
-            envelopes.Add(new OrderEventEnvelope(orderId, 1, Guid.NewGuid(), nameof(OrderPlaced), at, "c", "EUR", 20m, 0m, lines,
+            envelopes.Add(new OrderEventEnvelope(orderId, 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "c", "EUR", 20m, 0m, lines,
                 OrderStatus.None, OrderStatus.Placed, null, null, null));
-            envelopes.Add(new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), nameof(OrderPaid), at.AddMinutes(1), "c", "EUR", 20m, 20m, lines,
+            envelopes.Add(new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), OrderPaid.StoredName, at.AddMinutes(1), "c", "EUR", 20m, 20m, lines,
                 OrderStatus.Placed, OrderStatus.Paid, 60, null, null));
         }
 

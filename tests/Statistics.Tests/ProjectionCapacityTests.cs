@@ -260,7 +260,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     /// <summary>An order placed at <paramref name="placedAt"/>, paid a minute later, shipped and delivered: 4 events.</summary>
     private static List<OrderEventEnvelope> Lifecycle(string orderId, string customerId, DateTimeOffset placedAt)
     {
-        string[] types = [nameof(OrderPlaced), nameof(OrderPaid), nameof(OrderShipped), nameof(OrderDelivered)];
+        string[] types = [OrderPlaced.StoredName, OrderPaid.StoredName, OrderShipped.StoredName, OrderDelivered.StoredName];
         ImmutableArray<OrderLine> lines = [new OrderLine("LIFE-1", 1, 25.5m)];
         return [.. Enumerable.Range(1, 4).Select(version => new OrderEventEnvelope(
             orderId, version, Guid.NewGuid(), types[version - 1], placedAt.AddMinutes(version - 1), customerId, "EUR", 25.5m,
@@ -273,7 +273,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     {
         var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var random = new Random(3);
-        string[] types = [nameof(OrderPlaced), nameof(OrderPaid), nameof(OrderShipped), nameof(OrderDelivered)];
+        string[] types = [OrderPlaced.StoredName, OrderPaid.StoredName, OrderShipped.StoredName, OrderDelivered.StoredName];
         var envelopes = new List<OrderEventEnvelope>();
         for (var i = 0; envelopes.Count < orders * 4; i++)
         {

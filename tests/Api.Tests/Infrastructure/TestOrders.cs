@@ -30,6 +30,16 @@ public static class TestOrders
         return WithTime(body, occurredAt);
     }
 
+    /// <summary>A valid shipping address (no second line), for a place-order body's shippingAddress.</summary>
+    public static JsonObject ShippingAddress() => new()
+    {
+        ["recipient"] = "Ada Lovelace",
+        ["line1"] = "Unter den Linden 1",
+        ["city"] = "Berlin",
+        ["postalCode"] = "10117",
+        ["country"] = "DE",
+    };
+
     public static JsonObject PayBody(decimal amount = Total, string? paymentId = null, DateTimeOffset? occurredAt = null) =>
         WithTime(new JsonObject { ["paymentId"] = paymentId ?? NewId("pay"), ["amount"] = amount, ["method"] = "card" }, occurredAt);
 

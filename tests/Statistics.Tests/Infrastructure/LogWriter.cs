@@ -31,7 +31,7 @@ public static class LogWriter
         [.. events.Select(e => new EventToAppend(
             Guid.CreateVersion7(),
             OrderEventSerializer.TypeName(e),
-            OrderEventSerializer.SchemaVersion,
+            OrderEventSerializer.SchemaVersionOf(e),
             e.OccurredAt,
             "statistics-tests",
             null,
