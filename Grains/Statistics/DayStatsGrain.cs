@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 
@@ -8,7 +9,8 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
 public interface IDayStatsGrain : IWriteBehindProjection
 {
-    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
+    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day, as counted; answered while a flush writes.</summary>
+    [AlwaysInterleave]
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
 }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -20,14 +21,18 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// <summary>
     /// The day's rollup as its day grain holds it in memory, ahead of its next
     /// <see cref="SetDay"/>: what queries read until then. Kept in memory only, and replaced by
-    /// the next push of either kind.
+    /// the next push of either kind. Interleaves with a push under way (it only takes note), so
+    /// that a day's batches do not wait for the month's storage writes.
     /// </summary>
+    [AlwaysInterleave]
     Task SetLiveDay(int day, DayRollup rollup);
 
-    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based), as counted (persisted or not).</summary>
+    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based), as counted (persisted or not); answered while a push writes.</summary>
+    [AlwaysInterleave]
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
 
-    /// <summary>Product sales of the month (paid orders, by payment time).</summary>
+    /// <summary>Product sales of the month (paid orders, by payment time); answered while a push writes.</summary>
+    [AlwaysInterleave]
     Task<Dictionary<string, ProductTotals>> GetProducts();
 
     /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>
@@ -131,6 +136,7 @@ public sealed class MonthStatsGrain(
         // First, so that a failure here leaves the push to be sent again: the day's retry would
         // find the push landed and not send it again if registering came after the writes.
         await RegisterAsync();
+        var liveBefore = live.GetValueOrDefault(day);
 
         try
         {
@@ -144,8 +150,11 @@ public sealed class MonthStatsGrain(
             products.State.Applied[day] = rollup.Revision;
             await products.WriteOwnStateAsync();
 
-            // The day sends its pushes one after another, so this one holds everything its last live rollup did.
-            live.Remove(day);
+            // This push holds everything the live rollup sent before it did; one sent while it wrote is newer.
+            if (ReferenceEquals(live.GetValueOrDefault(day), liveBefore))
+            {
+                live.Remove(day);
+            }
         }
         catch
         {
