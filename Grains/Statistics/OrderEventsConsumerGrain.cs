@@ -28,7 +28,7 @@ public sealed class OrderEventsConsumerGrain(TimeProvider time, ILogger<OrderEve
     : Grain, IOrderEventsConsumerGrain, IStreamSubscriptionObserver, IAsyncObserver<OrderEventEnvelope>
 {
     /// <summary>Events buffered beyond which the stream waits for the delivery under way: bounds memory when the projections fall behind.</summary>
-    internal const int MaxBuffered = 10_000;
+    private const int MaxBuffered = 10_000;
 
     private List<OrderEventEnvelope> buffered = [];
 
