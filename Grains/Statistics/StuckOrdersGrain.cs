@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
@@ -9,7 +10,8 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>The open orders of one partition (see <see cref="StatisticsKeys.StuckOrderPartitions"/>) and since when they are in their status.</summary>
 public interface IStuckOrdersGrain : IWriteBehindProjection
 {
-    /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>.</summary>
+    /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>; answered while a flush writes.</summary>
+    [AlwaysInterleave]
     Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore);
 }
 
