@@ -83,12 +83,12 @@ public sealed class CustomerStatsGrain(
     }
 
 
-    public override Task Ingest(OrderEventEnvelope envelope)
+    protected override bool Count(OrderEventEnvelope envelope)
     {
         var s = state.State;
         if (!s.Counted.TryMark(envelope.OrderId, envelope.Version))
         {
-            return Task.CompletedTask;
+            return false;
         }
 
         s.CustomerId ??= envelope.CustomerId;
@@ -118,7 +118,7 @@ public sealed class CustomerStatsGrain(
 
         alertsStale = true;
         Changed();
-        return Task.CompletedTask;
+        return true;
     }
 
     public Task<CustomerReport?> Get()

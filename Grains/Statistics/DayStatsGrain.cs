@@ -107,11 +107,11 @@ public sealed class DayStatsGrain(
         }
     }
 
-    public override Task Ingest(OrderEventEnvelope envelope)
+    protected override bool Count(OrderEventEnvelope envelope)
     {
         if (!state.State.Counted.TryMark(envelope.OrderId, envelope.Version))
         {
-            return Task.CompletedTask;
+            return false;
         }
 
         var minute = (int)(envelope.OccurredAt.UtcDateTime - day.ToDateTime(TimeOnly.MinValue)).TotalMinutes;
@@ -129,7 +129,7 @@ public sealed class DayStatsGrain(
         counted = true;
         monthBehind = true;
         Changed();
-        return Task.CompletedTask;
+        return true;
     }
 
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>

@@ -30,9 +30,16 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
     private readonly List<(OrderEventEnvelope Envelope, int Generation)> buffered = [];
     private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
+    private readonly HashSet<(string OrderId, int Version, int Generation)> repaired = [];
 
     /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
     public long Persisted { get; private set; }
+
+    /// <summary>
+    /// Envelopes that some projection of their generation had not counted before this feed (one
+    /// per envelope and generation): what the stream or a lost flush had missed, the true repairs.
+    /// </summary>
+    public long Repaired => repaired.Count;
 
     /// <summary>Projection grains that failed, by key, with every order they were sent in any batch.</summary>
     public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
@@ -82,7 +89,13 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
             {
                 try
                 {
-                    await target.Grain.IngestAndPersist(target.Envelopes);
+                    var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+                    foreach (var position in await target.Grain.IngestAndPersist(target.Envelopes))
+                    {
+                        var envelope = target.Envelopes[position];
+                        repaired.Add((envelope.OrderId, envelope.Version, generation));
+                    }
+
                     return null;
                 }
                 catch (Exception exception)

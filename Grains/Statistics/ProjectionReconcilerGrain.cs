@@ -47,13 +47,15 @@ public sealed record CatchUpReport(
 /// <param name="Events">Events durably counted, once per generation they were fed to.</param>
 /// <param name="Failed">Orders not (completely) counted: unreadable, or fed to a projection that failed. Parked, and announced again for the time of their retry.</param>
 /// <param name="Unparked">Parked records that succeeded in this pass and were removed.</param>
+/// <param name="Repaired">Events of <paramref name="Events"/> that some projection had not counted before (what the stream or a lost flush had missed).</param>
 [GenerateSerializer, Alias("orderflow.reconciliation-pass")]
 public sealed record ReconciliationPass(
     [property: Id(0)] int Changes,
     [property: Id(1)] int Orders,
     [property: Id(2)] long Events,
     [property: Id(3)] int Failed,
-    [property: Id(4)] int Unparked = 0);
+    [property: Id(4)] int Unparked = 0,
+    [property: Id(5)] long Repaired = 0);
 
 /// <summary>
 /// The guarantee behind "statistics equal a fold over the log". Streams are the fast path; they
@@ -126,7 +128,7 @@ public sealed class ProjectionReconcilerGrain(
             .ToList();
         var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
-        OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, "regular"));
+        Measure(feed, "regular");
 
         var readFrom = orders.ToDictionary(o => o.OrderId, o => o.From, StringComparer.Ordinal);
         var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
@@ -156,8 +158,8 @@ public sealed class ProjectionReconcilerGrain(
             await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, recoveredKeys);
         }
 
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Failed} orders parked).", due.Count, orders.Count, feed.Persisted, failedOrders.Count);
-        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failedOrders.Count, recoveredOrders.Count + recoveredKeys.Count);
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Repaired} repaired, {Failed} orders parked).", due.Count, orders.Count, feed.Persisted, feed.Repaired, failedOrders.Count);
+        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failedOrders.Count, recoveredOrders.Count + recoveredKeys.Count, feed.Repaired);
     }
 
     /// <summary>
@@ -294,6 +296,7 @@ public sealed class ProjectionReconcilerGrain(
         var rows = 0;
         var orders = new Dictionary<string, int>(StringComparer.Ordinal);
         long events = 0;
+        long repaired = 0;
         List<(string OrderId, int From)>? pending = null; // null until the index has been read
         HashSet<string>? parkedKeys = null;
         var unreadableOrders = new HashSet<string>(StringComparer.Ordinal);
@@ -313,7 +316,8 @@ public sealed class ProjectionReconcilerGrain(
                 var feed = new ProjectionFeed(GrainFactory);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
-                OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, "catch-up"));
+                repaired += feed.Repaired;
+                Measure(feed, "catch-up");
                 unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
                 var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
 
@@ -325,7 +329,7 @@ public sealed class ProjectionReconcilerGrain(
                     logger.Log(left == 0 ? LogLevel.Information : LogLevel.Warning,
                         "Statistics caught up after a silo died: {Changes} changes of {Orders} orders read back, {Events} events fed, {Left} orders left to the regular reconciliation.",
                         rows, orders.Count, events, left);
-                    return new ReconciliationPass(rows, orders.Count, events, left);
+                    return new ReconciliationPass(rows, orders.Count, events, left, Repaired: repaired);
                 }
 
                 pending = [.. pending.Where(o => failed.Contains(o.OrderId))];
@@ -337,7 +341,7 @@ public sealed class ProjectionReconcilerGrain(
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "A catch-up pass after a silo died failed; the regular reconciliation counts what was lost once its changes settle.");
-                return new ReconciliationPass(rows, orders.Count, events, orders.Count);
+                return new ReconciliationPass(rows, orders.Count, events, orders.Count, Repaired: repaired);
             }
 
             await Task.Delay(TimeSpan.FromSeconds(attempt), time, cancellationToken);
@@ -365,6 +369,13 @@ public sealed class ProjectionReconcilerGrain(
         }
         while (continuation is not null);
         return (rows, orders);
+    }
+
+    private static void Measure(ProjectionFeed feed, string pass)
+    {
+        var tag = new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, pass);
+        OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, tag);
+        OrderFlowTelemetry.ReconciliationRepairs.Add(feed.Repaired, tag);
     }
 }
 

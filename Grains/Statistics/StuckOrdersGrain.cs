@@ -47,7 +47,7 @@ public sealed class StuckOrdersGrain(
 {
 
 
-    public override Task Ingest(OrderEventEnvelope envelope)
+    protected override bool Count(OrderEventEnvelope envelope)
     {
         var s = state.State;
         var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
@@ -55,7 +55,7 @@ public sealed class StuckOrdersGrain(
             : 0;
         if (envelope.Version <= known)
         {
-            return Task.CompletedTask;
+            return false;
         }
 
         if (envelope.StatusAfter is OrderStatus.Placed or OrderStatus.Paid or OrderStatus.Shipped)
@@ -76,7 +76,7 @@ public sealed class StuckOrdersGrain(
         }
 
         Changed();
-        return Task.CompletedTask;
+        return true;
     }
 
     protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);

@@ -31,7 +31,11 @@ public interface IWriteBehindProjection : IGrainWithStringKey
     /// a separate <see cref="Flush"/> could reach a new activation that never saw the events (the
     /// old one died or was collected in between) and succeed without them.
     /// </summary>
-    Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes);
+    /// <returns>
+    /// The positions in <paramref name="envelopes"/> of the events this call counted for the
+    /// first time (the rest were counted already): what a reconciliation really repaired.
+    /// </returns>
+    Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes);
 
     /// <summary>Persists what this activation counted now, instead of at the next tick; throws if that failed.</summary>
     Task Flush();
@@ -90,7 +94,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         }
     }
 
-    public abstract Task Ingest(OrderEventEnvelope envelope);
+    public Task Ingest(OrderEventEnvelope envelope)
+    {
+        Count(envelope);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
+    protected abstract bool Count(OrderEventEnvelope envelope);
 
     public async Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
@@ -98,7 +109,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         {
             try
             {
-                await Ingest(envelope);
+                Count(envelope);
             }
             catch (Exception exception)
             {
@@ -112,14 +123,19 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <summary>Called once a live batch is counted (in memory): what the projection shows beyond itself before its next flush.</summary>
     protected virtual Task AfterBatchAsync() => Task.CompletedTask;
 
-    public async Task IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    public async Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
-        foreach (var envelope in envelopes)
+        var countedNow = new List<int>();
+        for (var i = 0; i < envelopes.Count; i++)
         {
-            await Ingest(envelope);
+            if (Count(envelopes[i]))
+            {
+                countedNow.Add(i);
+            }
         }
 
         await Flush();
+        return [.. countedNow];
     }
 
     public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true, timer: false);

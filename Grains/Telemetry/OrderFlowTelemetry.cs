@@ -25,6 +25,7 @@ public static class OrderFlowTelemetry
     public const string EventsPublishedCounter = "orderflow.events.published";
     public const string ProjectionLagHistogram = "orderflow.projection.lag";
     public const string ReconciliationEventsCounter = "orderflow.reconciliation.events";
+    public const string ReconciliationRepairsCounter = "orderflow.reconciliation.repairs";
     public const string RebuildEventsCounter = "orderflow.rebuild.events";
 
     /// <summary>Tag: the command's type (<c>PlaceOrder</c>…).</summary>
@@ -66,7 +67,11 @@ public static class OrderFlowTelemetry
 
     public static readonly Counter<long> ReconciliationEvents = Meter.CreateCounter<long>(
         ReconciliationEventsCounter, "{event}",
-        "Events the reconciliation read back from the log and fed to the projections (each projection counts an event once, so these repair what the stream lost and change nothing else).");
+        "Events the reconciliation read back from the log and fed to the projections (each projection counts an event once, so feeding an event counted already changes nothing).");
+
+    public static readonly Counter<long> ReconciliationRepairs = Meter.CreateCounter<long>(
+        ReconciliationRepairsCounter, "{event}",
+        "Events the reconciliation fed that some projection had not counted yet: what the stream lost or a projection lost before its flush.");
 
     public static readonly Counter<long> RebuildEvents = Meter.CreateCounter<long>(
         RebuildEventsCounter, "{event}", "Events a projection rebuild has projected into its new generation (its progress).");
