@@ -34,7 +34,7 @@ public sealed class BenchResults
         var met = value is { } v && double.IsFinite(v) && (atLeast ? v >= goal : v <= goal);
         var figure = value is { } f && double.IsFinite(f) ? f.ToString("0.00", CultureInfo.InvariantCulture) : "—";
         goalLines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"| {description} | {figure} {unit} | {(atLeast ? "≥" : "≤")} {goal:0.##} {unit} | {(met ? "met" : "NOT met")} |{(note is null ? "" : " " + note)}"));
+            $"| {description} | {figure} {unit} | {(atLeast ? "≥" : "≤")} {goal:0.##} {unit} | {(value is null ? "not measured" : met ? "met" : "NOT met")} |{(note is null ? "" : " " + note)}"));
         if (value is { } known)
         {
             Add("goal." + name, known, unit);

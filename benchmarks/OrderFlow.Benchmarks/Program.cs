@@ -8,9 +8,13 @@ using Azure.Data.Tables;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OrderFlow.Api;
 using OrderFlow.Benchmarks;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
 using OrderFlow.Silo;
+using Orleans.Runtime;
 
 // The benchmark harness (./bench.sh). Every figure is measured in this run, on this machine,
 // against the same Azurite, and reported next to the baseline measured first: what storage alone
@@ -95,6 +99,14 @@ if (baseAddress is null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Services.AddSingleton(new StorageClientPolicy(storageRequests));
+            builder.UseOrleans(silo => silo
+                .AddLogStorageBasedLogConsistencyProvider(PeerProviders.LogStorage)
+                .AddStateStorageBasedLogConsistencyProvider(PeerProviders.StateStorage)
+                .AddAzureTableGrainStorage(PeerProviders.GrainStorage, options =>
+                {
+                    options.TableServiceClient = new TableServiceClient(connection);
+                    options.TableName = "benchpeers" + run;
+                }));
         });
     await app.StartAsync();
     baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
@@ -209,6 +221,60 @@ ReportLag("statistics.lag.fixed_rate", $"offered {lagRate} commands/s", fixedLag
 var maxLag = await MeasureLag("max", null, TimeSpan.FromSeconds(lagSeconds));
 ReportLag("statistics.lag.max_rate", "at the maximum, 64 orders in flight", maxLag);
 
+// History: appends and cold first reads on orders of 10, 1,000 and 10,000 events, interleaved,
+// beside Orleans' own JournaledGrain providers doing the same appends (in this process only: the
+// cold reads collect every activation through the management grain).
+int[] historyLengths = quick ? [10, 300] : [10, 1_000, 10_000];
+const string Ours = "OrderFlow (HTTP)";
+HistoryScenario? history = null;
+if (app is not null)
+{
+    var grains = app.Services.GetRequiredService<IGrainFactory>();
+    string HistoryOrder(int n) => OrderId("history", n);
+    IPeerJournalGrain Peer(string grainClass, int n) =>
+        grains.GetGrain<IPeerJournalGrain>(run + "-" + n.ToString(CultureInfo.InvariantCulture), "OrderFlow.Benchmarks." + grainClass);
+    var subjects = new List<HistoryScenario.Subject>
+    {
+        new(Ours,
+            async n =>
+            {
+                // Placed, paid, shipped and delivered (4 events), then refunded a cent at a time.
+                var id = HistoryOrder(n);
+                await Send(HttpMethod.Post, "/api/orders", new { orderId = id, customerId = "customer-history", currency = "EUR", items = new[] { new { sku = "SKU-H", quantity = 1, unitPrice = 1000.00m } } }, HttpStatusCode.Created);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/payments", new { paymentId = "pay-" + id, amount = 1000.00m, method = "card" }, HttpStatusCode.OK);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/shipment", new { carrier = "DHL", trackingNumber = "T-" + id }, HttpStatusCode.OK);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/delivery", null, HttpStatusCode.OK);
+                return 4;
+            },
+            (n, refundId) => Send(HttpMethod.Post, $"/api/orders/{HistoryOrder(n)}/refunds", new { refundId, amount = 0.01m, reason = "bench" }, HttpStatusCode.OK),
+            n => Send(HttpMethod.Get, $"/api/orders/{HistoryOrder(n)}", null, HttpStatusCode.OK)),
+        new("OrderFlow (grain call)",
+            _ => Task.FromResult(0),
+            async (n, refundId) =>
+            {
+                var result = await grains.GetGrain<IOrderGrain>(HistoryOrder(n)).Execute(new RefundOrder(refundId, 0.01m, "bench"), CommandMetadata.None);
+                if (result.Error is { } error)
+                {
+                    throw new InvalidOperationException($"refund refused: {error.Code} {error.Detail}");
+                }
+            },
+            ColdRead: null,
+            FillsOwnEntities: false),
+        new("JournaledGrain LogStorage",
+            _ => Task.FromResult(0),
+            (n, refundId) => Peer(nameof(LogStoragePeerGrain), n).Append(refundId, 0.01m),
+            n => Peer(nameof(LogStoragePeerGrain), n).Version()),
+        new("JournaledGrain StateStorage",
+            _ => Task.FromResult(0),
+            (n, refundId) => Peer(nameof(StateStoragePeerGrain), n).Append(refundId, 0.01m),
+            n => Peer(nameof(StateStoragePeerGrain), n).Version()),
+    };
+    history = new HistoryScenario(historyLengths, quick ? 15 : 60, quick ? 3 : 8,
+        () => grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero));
+    await history.RunAsync(subjects, fillConcurrency: 8);
+    history.Report(subjects, figures);
+}
+
 // Rebuild: the whole log into a new generation.
 var rebuildWatch = Stopwatch.StartNew();
 using var started = await http.PostAsync("/api/admin/projections/rebuild", null);
@@ -321,6 +387,14 @@ if (sustainedLag is not null)
 figures.Goal("storage_requests_per_command", "storage requests per command, standard mix", requestsPerCommand, atLeast: false, 1.1, "requests",
     "(place, pay, ship; statistics, change index, reconciliation included; idle rate subtracted)");
 figures.Goal("placement_vs_one_row_c64", "placement ÷ one-row transaction, 64 in flight", place64.PerSecond / baseline64.PerSecond, atLeast: true, 0.8, "×");
+var longest = historyLengths[^1];
+double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? x / y : null;
+figures.Goal("append_p50_history_ratio", $"append p50 at {longest:N0} events ÷ at 10", Ratio(history?.AppendPercentile(Ours, longest, 50), history?.AppendPercentile(Ours, 10, 50)), atLeast: false, 1.2, "×",
+    history is null ? "(in-process runs only)" : null);
+figures.Goal("cold_read_history_ratio", $"cold first read p50 at {longest:N0} events ÷ at 10", Ratio(history?.ColdReadPercentile(Ours, longest, 50), history?.ColdReadPercentile(Ours, 10, 50)), atLeast: false, 2, "×",
+    history?.Failure("JournaledGrain LogStorage") is { } logStorageFailure
+        ? $"(JournaledGrain LogStorage failed at {logStorageFailure.Length:N0} events; ours {(history.Failure(Ours) is { } ourFailure ? $"at {ourFailure.Length:N0}" : $"not up to {longest:N0}")})"
+        : history is null ? "(in-process runs only)" : $"(JournaledGrain LogStorage did not fail up to {longest:N0} events)");
 figures.Goal("rebuild_vs_one_row", "rebuild events/s ÷ one-row transactions/s", rebuildPerSecond / baseline.PerSecond, atLeast: true, 5, "×",
     string.Create(CultureInfo.InvariantCulture, $"({rebuildPerSecond:0} events/s)"));
 figures.Goal("rss_plateau", "RSS, last minute ÷ middle minute of the sustained run", rssGrowthLastHalf, atLeast: false, 1.1, "×",
