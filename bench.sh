@@ -17,7 +17,7 @@
 # goals are printed last, each with this run's figure beside it.
 #
 # Settings (environment variables, all optional):
-#   BENCH_ORDERS        orders per scenario                 (default 600, 200 with --quick)
+#   BENCH_ORDERS        orders per scenario                 (default 600, 150 with --quick)
 #   BENCH_CONCURRENCY   requests in flight at once          (default 16; 64 is measured as well)
 #   BENCH_LAG_RATE      offered commands/s of the fixed-rate statistics lag scenario (default 50)
 #   BENCH_LAG_SECONDS   length of each statistics lag scenario (default 30, 6 with --quick)

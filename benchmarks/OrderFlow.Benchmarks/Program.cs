@@ -29,7 +29,7 @@ using Orleans.Runtime;
 var connection = Environment.GetEnvironmentVariable("BENCH_TABLES")
     ?? throw new InvalidOperationException("BENCH_TABLES (an Azure Table Storage connection string) is not set; run ./bench.sh.");
 var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
-var orders = IntSetting("BENCH_ORDERS", quick ? 200 : 600);
+var orders = IntSetting("BENCH_ORDERS", quick ? 150 : 600);
 var concurrency = IntSetting("BENCH_CONCURRENCY", 16);
 const int HighConcurrency = 64;
 var sustained = TimeSpan.FromSeconds(IntSetting("BENCH_SUSTAINED_SECONDS", 0));
@@ -67,8 +67,9 @@ await Measure("storage.upsert_then_transaction.c16", "storage: upsert, then one-
 });
 
 // The system: the real API host with its co-hosted silo, over HTTP (or the one at BENCH_API_URL).
-// Reconciliation settles after 5 s on 10-s change buckets (defaults 60 s, 1 min), so that its cost
-// per command is counted within the run; it reads the same change rows either way.
+// Reconciliation settles after 5 s (default 60 s), so that its cost per command is counted within
+// the run; it reads the same change rows either way. The change buckets keep their default width,
+// which decides how many change rows an order's commands write.
 WebApplication? app = null;
 StorageRequestCounter? storageRequests = null;
 var baseAddress = externalApi;
@@ -84,7 +85,6 @@ if (baseAddress is null)
         ["Orleans:ClusterId"] = "bench-" + run,
         ["Orleans:ServiceId"] = "bench-" + run,
         ["EventStore:TableName"] = "benchevents" + run,
-        ["EventStore:ChangeBucket"] = "00:00:10",
         ["Statistics:TableName"] = "benchstats" + run,
         ["Statistics:Reconciliation:Settle"] = "00:00:05",
         ["RateLimiting:Commands:PermitsPerSecond"] = "1000000",
@@ -167,16 +167,16 @@ if (converged)
 }
 
 // Storage requests per command of the mix: everything sent from its first command until
-// reconciliation has passed over its last change bucket (bucket + settle + interval), less what
-// the idle system sends in as long.
+// reconciliation has passed over its last change bucket (the bucket's end, the settle time, an
+// interval and a margin), less what the idle system sends in as long.
 double? requestsPerCommand = null;
 if (storageRequests is not null && idlePerSecond is { } idle)
 {
-    var reconciled = TimeSpan.FromSeconds(10 + 5 + 10 + 3) - lastCommand.Elapsed;
-    if (reconciled > TimeSpan.Zero)
-    {
-        await Task.Delay(reconciled);
-    }
+    var now = DateTimeOffset.UtcNow;
+    var bucketEnd = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
+    var reconciled = bucketEnd + TimeSpan.FromSeconds(5 + 10 + 3) - now;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waiting {reconciled.TotalSeconds:0} s for reconciliation to pass over the mix's last change bucket..."));
+    await Task.Delay(reconciled);
 
     var sent = storageRequests.Total - mixStart;
     var window = mixWatch.Elapsed.TotalSeconds;
@@ -269,7 +269,7 @@ if (app is not null)
             (n, refundId) => Peer(nameof(StateStoragePeerGrain), n).Append(refundId, 0.01m),
             n => Peer(nameof(StateStoragePeerGrain), n).Version()),
     };
-    history = new HistoryScenario(historyLengths, quick ? 15 : 60, quick ? 3 : 8,
+    history = new HistoryScenario(historyLengths, quick ? 10 : 60, quick ? 3 : 8,
         () => grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero));
     await history.RunAsync(subjects, fillConcurrency: 8);
     history.Report(subjects, figures);
