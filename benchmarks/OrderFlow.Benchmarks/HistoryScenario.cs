@@ -16,21 +16,27 @@ public sealed class HistoryScenario(IReadOnlyList<int> lengths, int appendRounds
     /// <param name="Append">Appends one event to the entity of that length, with that unique id.</param>
     /// <param name="ColdRead">The first read of the entity of that length after its activation was collected; none when another subject reads the same entity.</param>
     /// <param name="FillsOwnEntities">False when the entities are another subject's (the same orders, reached another way).</param>
+    /// <param name="FillConcurrency">
+    /// Appends in flight while filling. More than one queues calls at the grain; when each append
+    /// takes seconds, the queued ones time out (30 s) before storage has refused anything, so the
+    /// peers fill one append at a time and their failure is their own.
+    /// </param>
     public sealed record Subject(
         string Name,
         Func<int, Task<int>> Create,
         Func<int, string, Task> Append,
         Func<int, Task>? ColdRead,
-        bool FillsOwnEntities = true);
+        bool FillsOwnEntities = true,
+        int FillConcurrency = 8);
 
     private readonly Dictionary<(string Subject, int Length), List<double>> appends = [];
     private readonly Dictionary<(string Subject, int Length), List<double>> coldReads = [];
     private readonly Dictionary<string, (int Length, string Reason)> failures = [];
 
-    public async Task RunAsync(IReadOnlyList<Subject> subjects, int fillConcurrency)
+    public async Task RunAsync(IReadOnlyList<Subject> subjects)
     {
         var fill = Stopwatch.StartNew();
-        await Task.WhenAll(subjects.Where(s => s.FillsOwnEntities).SelectMany(s => lengths.Select(n => FillAsync(s, n, fillConcurrency))));
+        await Task.WhenAll(subjects.Where(s => s.FillsOwnEntities).SelectMany(s => lengths.Select(n => FillAsync(s, n, s.FillConcurrency))));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  history: filled in {fill.Elapsed.TotalSeconds:0} s"));
 
         for (var round = 0; round < appendRounds; round++)
@@ -133,6 +139,7 @@ public sealed class HistoryScenario(IReadOnlyList<int> lengths, int appendRounds
             return;
         }
 
+        var filling = Stopwatch.StartNew();
         var next = created - 1;
         var reached = created;
         using var stop = new CancellationTokenSource();
@@ -153,6 +160,8 @@ public sealed class HistoryScenario(IReadOnlyList<int> lengths, int appendRounds
                 }
             }
         }));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  history: {subject.Name}, {reached:N0} of {length:N0} events in {filling.Elapsed.TotalSeconds:0} s{(stop.IsCancellationRequested ? " (failed)" : "")}"));
     }
 
     private void RecordFailure(Subject subject, int reached, Exception e)
@@ -161,7 +170,8 @@ public sealed class HistoryScenario(IReadOnlyList<int> lengths, int appendRounds
         {
             if (!failures.TryGetValue(subject.Name, out var earlier) || reached < earlier.Length)
             {
-                failures[subject.Name] = (reached, e.GetType().Name + ": " + e.Message.Split('\n')[0]);
+                var reason = e.GetType().Name + ": " + e.Message.Split('\n')[0];
+                failures[subject.Name] = (reached, reason.Length > 240 ? reason[..240] + "…" : reason);
             }
         }
     }

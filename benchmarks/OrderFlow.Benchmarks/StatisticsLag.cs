@@ -23,12 +23,19 @@ public sealed class StatisticsLag
     public void Failed() => Interlocked.Increment(ref failed);
 
     /// <summary>
-    /// Runs <paramref name="load"/> while polling <paramref name="visibleCount"/>, then keeps polling
-    /// until every answer is counted or <paramref name="settle"/> has passed since the load ended.
+    /// Runs <paramref name="load"/> while polling <paramref name="visibleCount"/> (null: not answered
+    /// this time), then keeps polling until every answer is counted or <paramref name="settle"/> has
+    /// passed since the load ended.
     /// </summary>
-    public async Task<LagResult> MeasureAsync(Func<Task<long>> visibleCount, Func<StatisticsLag, Task> load, TimeSpan settle)
+    public async Task<LagResult> MeasureAsync(Func<Task<long?>> visibleCount, Func<StatisticsLag, Task> load, TimeSpan settle)
     {
-        var before = await visibleCount();
+        long? first;
+        while ((first = await visibleCount()) is null)
+        {
+            await Task.Delay(100);
+        }
+
+        var before = first.Value;
         var observations = new List<(long At, long Count)>();
         var loadDone = new TaskCompletionSource();
         long loadEnded = 0;
@@ -36,9 +43,22 @@ public sealed class StatisticsLag
         {
             while (true)
             {
-                var count = await visibleCount() - before;
+                var visible = await visibleCount();
+                var ended = loadDone.Task.IsCompleted && Stopwatch.GetElapsedTime(loadEnded) > settle;
+                if (visible is null)
+                {
+                    if (ended)
+                    {
+                        return;
+                    }
+
+                    await Task.Delay(10);
+                    continue;
+                }
+
+                var count = visible.Value - before;
                 observations.Add((Stopwatch.GetTimestamp(), count));
-                if (loadDone.Task.IsCompleted && (count >= answers.Count || Stopwatch.GetElapsedTime(loadEnded) > settle))
+                if (loadDone.Task.IsCompleted && (count >= answers.Count || ended))
                 {
                     return;
                 }
@@ -73,7 +93,7 @@ public sealed class StatisticsLag
             if (j == observations.Count)
             {
                 unseen++;
-                lags[i] = Stopwatch.GetElapsedTime(times[i], observations[^1].At).TotalMilliseconds;
+                lags[i] = observations.Count > 0 ? Stopwatch.GetElapsedTime(times[i], observations[^1].At).TotalMilliseconds : double.NaN;
                 continue;
             }
 
