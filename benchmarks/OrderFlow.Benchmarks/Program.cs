@@ -389,7 +389,7 @@ figures.Goal("lag_p99_max_rate", "statistics lag p99 at the maximum rate", maxLa
 figures.Goal("lag_p99_fixed_rate", $"statistics lag p99 at {lagRate} commands/s offered", fixedLag.Percentile(99), atLeast: false, 50, "ms");
 if (sustainedLag is not null)
 {
-    figures.Goal("lag_p99_sustained", "statistics lag p99, sustained run", sustainedLag.Percentile(99), atLeast: false, 50, "ms", "(per minute above: bounded, not growing)");
+    figures.Goal("lag_p99_sustained", "statistics lag p99, sustained run", sustainedLag.Percentile(99), atLeast: false, 50, "ms", "(the goal: bounded, not growing; per minute above)");
 }
 
 figures.Goal("storage_requests_per_command", "storage requests per command, standard mix", requestsPerCommand, atLeast: false, 1.1, "requests",
