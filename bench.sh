@@ -4,14 +4,23 @@
 # system through its HTTP API, and prints every figure with its ratio to the baseline.
 #
 #   ./bench.sh             the API with its co-hosted silo, in the benchmark's process
+#   ./bench.sh --quick     smaller counts and shorter scenarios (under 3 minutes; CI runs it)
+#   ./bench.sh --sustained 10m
+#                          adds a sustained run at 80 % of the maximum rate, with the statistics'
+#                          lag and the resident memory per minute (a duration: 90s, 10m, 1h)
 #   ./bench.sh --silos N   that first, then the same scenarios against a cluster of N silo
 #                          processes with the API as their client, started by run.sh --silos N
 #                          (on free ports, data in a temporary folder), and the ratio of each
 #                          figure to the single process's
 #
+# Every figure also goes to artifacts/bench/results.json (name -> { value, unit }), and the issue's
+# goals are printed last, each with this run's figure beside it.
+#
 # Settings (environment variables, all optional):
-#   BENCH_ORDERS        orders per scenario                 (default 600)
-#   BENCH_CONCURRENCY   requests in flight at once          (default 16)
+#   BENCH_ORDERS        orders per scenario                 (default 600, 150 with --quick)
+#   BENCH_CONCURRENCY   requests in flight at once          (default 16; 64 is measured as well)
+#   BENCH_LAG_RATE      offered commands/s of the fixed-rate statistics lag scenario (default 50)
+#   BENCH_LAG_SECONDS   length of each statistics lag scenario (default 30, 6 with --quick)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -22,13 +31,29 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 silos=0
 silos_given=""
+sustained=""
+export BENCH_QUICK=0
 while (($# > 0)); do
   case "$1" in
     --silos) silos="${2:-}"; silos_given=1; shift 2 || die "--silos takes a number" ;;
     --silos=*) silos="${1#*=}"; silos_given=1; shift ;;
-    *) die "unknown argument '$1' (./bench.sh [--silos N])" ;;
+    --quick) BENCH_QUICK=1; shift ;;
+    --sustained) sustained="${2:-}"; shift 2 || die "--sustained takes a duration (90s, 10m, 1h)" ;;
+    --sustained=*) sustained="${1#*=}"; shift ;;
+    *) die "unknown argument '$1' (./bench.sh [--quick] [--sustained DURATION] [--silos N])" ;;
   esac
 done
+if [[ -n "$sustained" ]]; then
+  [[ "$sustained" =~ ^([1-9][0-9]*)([smh]?)$ ]] || die "--sustained takes a duration such as 90s, 10m or 1h; got '$sustained'"
+  case "${BASH_REMATCH[2]}" in
+    m) BENCH_SUSTAINED_SECONDS=$((BASH_REMATCH[1] * 60)) ;;
+    h) BENCH_SUSTAINED_SECONDS=$((BASH_REMATCH[1] * 3600)) ;;
+    *) BENCH_SUSTAINED_SECONDS=$((BASH_REMATCH[1])) ;;
+  esac
+  export BENCH_SUSTAINED_SECONDS
+fi
+export BENCH_RESULTS_JSON="${BENCH_RESULTS_JSON:-$PWD/artifacts/bench/results.json}"
+rm -f "$BENCH_RESULTS_JSON"
 # Decimal numbers only, as run.sh: bash arithmetic reads "08" as octal (an error).
 if [[ -n "$silos_given" ]] && { ! [[ "$silos" =~ ^[1-9][0-9]*$ ]] || ((silos < 2)); }; then
   die "--silos takes a number of silos, 2 or more; got '$silos'"
@@ -135,7 +160,8 @@ if ((!ready)); then
 fi
 
 BENCH_TABLES="$(azurite_connection_string "$cluster_tables")" BENCH_API_URL="http://127.0.0.1:$api_port" \
-  BENCH_RESULTS="$work_dir/cluster.json" dotnet "$bench_dll" || cluster_status=$?
+  BENCH_RESULTS="$work_dir/cluster.json" BENCH_RESULTS_JSON="${BENCH_RESULTS_JSON%.json}-silos$silos.json" \
+  dotnet "$bench_dll" || cluster_status=$?
 
 # Each figure of the cluster run against the single process's.
 # shellcheck disable=SC2016  # ${...} below is JavaScript, not shell

@@ -55,7 +55,7 @@ public static class OrderFlowSiloExtensions
         silo.AddMemoryGrainStorage("PubSubStore");
         silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, builder => builder.Configure<IServiceProvider>((options, services) =>
         {
-            options.TableServiceClient = CreateTableServiceClient(configuration);
+            options.TableServiceClient = CreateTableServiceClient(configuration, services);
             options.TableName = services.GetRequiredService<IOptions<StatisticsOptions>>().Value.TableName;
 
             // A projection's state is one table entity (at most 1 MiB). Orleans' default grain-state
@@ -84,7 +84,7 @@ public static class OrderFlowSiloExtensions
     {
         services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
+        services.TryAddSingleton(provider => CreateTableServiceClient(configuration, provider));
         services.TryAddSingleton<TableEventStore>();
         return services;
     }
@@ -121,15 +121,17 @@ public static class OrderFlowSiloExtensions
             case "AzureQueue":
                 var connection = QueuesConnection(configuration);
                 var queues = configuration.GetValue("Streams:QueueCount", 4);
-                silo.AddAzureQueueStreams(OrderEventStreams.ProviderName, options => options.Configure(queue =>
+                silo.AddAzureQueueStreams(OrderEventStreams.ProviderName, options => options.Configure<IServiceProvider>((queue, services) =>
                 {
+                    var clientOptions = new Azure.Storage.Queues.QueueClientOptions();
+                    AddStorageClientPolicies(clientOptions, services);
                     if (Uri.TryCreate(connection, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http")
                     {
-                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(endpoint, new DefaultAzureCredential());
+                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(endpoint, new DefaultAzureCredential(), clientOptions);
                     }
                     else
                     {
-                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(connection);
+                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(connection, clientOptions);
                     }
 
                     queue.QueueNames = [.. Enumerable.Range(0, queues).Select(i => $"orderflow-events-{i}")];
@@ -219,7 +221,7 @@ public static class OrderFlowSiloExtensions
 
     /// <summary>The membership table's storage: <c>ConnectionStrings:Clustering</c>, else the tables' one, by the same rule as <see cref="CreateTableServiceClient"/>.</summary>
     public static TableServiceClient CreateClusteringTableServiceClient(IConfiguration configuration) =>
-        CreateTableServiceClient(configuration, OrleansHostSettings.ClusteringConnectionName);
+        CreateTableServiceClient(configuration, OrleansHostSettings.ClusteringConnectionName, services: null);
 
     /// <summary>
     /// A connection string (Azurite's development storage when none is set), or the table
@@ -227,11 +229,13 @@ public static class OrderFlowSiloExtensions
     /// (managed identity in Azure). Storage calls fail fast so that a command answers 503 within
     /// seconds when storage is down or hangs, instead of retrying for a minute: each try gets 3 s,
     /// and the event store bounds a whole operation (<c>EventStore:OperationTimeout</c>).
+    /// Given <paramref name="services"/>, every <see cref="StorageClientPolicy"/> registered there is added.
     /// </summary>
-    public static TableServiceClient CreateTableServiceClient(IConfiguration configuration) => CreateTableServiceClient(configuration, TablesConnectionName);
+    public static TableServiceClient CreateTableServiceClient(IConfiguration configuration, IServiceProvider? services = null) =>
+        CreateTableServiceClient(configuration, TablesConnectionName, services);
 
     /// <param name="connectionName">A connection string name tried before the tables' one.</param>
-    private static TableServiceClient CreateTableServiceClient(IConfiguration configuration, string connectionName)
+    private static TableServiceClient CreateTableServiceClient(IConfiguration configuration, string connectionName, IServiceProvider? services)
     {
         var setting = configuration.GetConnectionString(connectionName);
         if (string.IsNullOrWhiteSpace(setting))
@@ -250,9 +254,22 @@ public static class OrderFlowSiloExtensions
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+        if (services is not null)
+        {
+            AddStorageClientPolicies(options, services);
+        }
 
         return Uri.TryCreate(setting, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"
             ? new TableServiceClient(endpoint, new DefaultAzureCredential(), options)
             : new TableServiceClient(setting, options);
+    }
+
+    /// <summary>Each <see cref="StorageClientPolicy"/> registered in <paramref name="services"/>, on every try of every request.</summary>
+    private static void AddStorageClientPolicies(ClientOptions options, IServiceProvider services)
+    {
+        foreach (var registered in services.GetServices<StorageClientPolicy>())
+        {
+            options.AddPolicy(registered.Policy, HttpPipelinePosition.PerRetry);
+        }
     }
 }

@@ -7,45 +7,76 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OrderFlow.Api;
 using OrderFlow.Benchmarks;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Silo;
+using Orleans.Runtime;
 
 // The benchmark harness (./bench.sh). Every figure is measured in this run, on this machine,
 // against the same Azurite, and reported next to the baseline measured first: what storage alone
 // does with requests shaped like the event log's. Ratios are what to compare between runs and
 // machines; absolute numbers mostly measure the machine and Azurite (single-threaded).
 // With BENCH_API_URL the system measured is one already running there (./bench.sh --silos N starts
-// a cluster with run.sh), BENCH_TABLES being its storage; without it, the API host in this process.
-// BENCH_RESULTS names a JSON file that receives the figures, for bench.sh to compare runs.
+// a cluster with run.sh), BENCH_TABLES being its storage; without it, the API host in this process,
+// whose storage clients count their requests (StorageRequestCounter) and whose grains the
+// history, cold-read and peer scenarios reach directly.
+// BENCH_RESULTS names a JSON file that receives the figures, for bench.sh to compare runs;
+// BENCH_RESULTS_JSON the flat name → { value, unit } file (artifacts/bench/results.json).
 var connection = Environment.GetEnvironmentVariable("BENCH_TABLES")
     ?? throw new InvalidOperationException("BENCH_TABLES (an Azure Table Storage connection string) is not set; run ./bench.sh.");
-var orders = IntSetting("BENCH_ORDERS", 600);
+var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
+var orders = IntSetting("BENCH_ORDERS", quick ? 150 : 600);
 var concurrency = IntSetting("BENCH_CONCURRENCY", 16);
+const int HighConcurrency = 64;
+var sustained = TimeSpan.FromSeconds(IntSetting("BENCH_SUSTAINED_SECONDS", 0));
+var lagSeconds = IntSetting("BENCH_LAG_SECONDS", quick ? 6 : 30);
+var lagRate = IntSetting("BENCH_LAG_RATE", 50);
 var externalApi = Environment.GetEnvironmentVariable("BENCH_API_URL") is { Length: > 0 } url ? new Uri(url) : null;
 var resultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS");
+var flatResultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS_JSON");
 var run = Guid.NewGuid().ToString("N")[..8];
-Console.WriteLine($"OrderFlow benchmark: {orders} orders, {concurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, "
+Console.WriteLine($"OrderFlow benchmark{(quick ? " (--quick)" : "")}: {orders} orders, {concurrency} and {HighConcurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, "
     + (externalApi is null ? "the API with its co-hosted silo in this process" : $"the system at {externalApi}"));
 
 var results = new List<Measurement>();
+var figures = new BenchResults();
+async Task<Measurement> Measure(string key, string scenario, int count, int inFlight, Func<int, Task> operation)
+{
+    var measurement = await Measurement.RunAsync(scenario, count, inFlight, operation);
+    results.Add(measurement);
+    figures.Add(key, measurement);
+    var baselineSoFar = results.LastOrDefault(r => r.Scenario.StartsWith("storage: one-row", StringComparison.Ordinal) && r.Scenario.Contains("64 in flight", StringComparison.Ordinal) == (inFlight == HighConcurrency)) ?? results[0];
+    Console.WriteLine($"  {measurement.Row(baselineSoFar.PerSecond)}");
+    return measurement;
+}
+
+await using var memory = new ResidentMemory();
 
 // Baselines: the storage requests an order command costs, sent directly.
 var baselineTable = new TableClient(connection, "benchbase" + run);
 await baselineTable.CreateIfNotExistsAsync();
-var baseline = await Measurement.RunAsync("storage: one-row transaction (an append)", orders, concurrency, i =>
+var baseline = await Measure("storage.one_row_transaction.c16", "storage: one-row transaction (an append)", orders, concurrency, i =>
     baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("append-" + I(i), "0000000001"))]));
-results.Add(baseline);
-results.Add(await Measurement.RunAsync("storage: upsert, then one-row transaction (announced append)", orders, concurrency, async i =>
+await Measure("storage.upsert_then_transaction.c16", "storage: upsert, then one-row transaction (announced append)", orders, concurrency, async i =>
 {
     await baselineTable.UpsertEntityAsync(Row("announce", "order-" + I(i)), TableUpdateMode.Replace);
     await baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("announced-" + I(i), "0000000001"))]);
-}));
+});
 
 // The system: the real API host with its co-hosted silo, over HTTP (or the one at BENCH_API_URL).
+// Reconciliation settles after 5 s (default 60 s), so that its cost per command is counted within
+// the run; it reads the same change rows either way. The change buckets keep their default width,
+// which decides how many change rows an order's commands write.
 WebApplication? app = null;
+StorageRequestCounter? storageRequests = null;
 var baseAddress = externalApi;
 if (baseAddress is null)
 {
+    storageRequests = new StorageRequestCounter();
     var port = FreePort();
     var settings = new Dictionary<string, string?>
     {
@@ -56,25 +87,40 @@ if (baseAddress is null)
         ["Orleans:ServiceId"] = "bench-" + run,
         ["EventStore:TableName"] = "benchevents" + run,
         ["Statistics:TableName"] = "benchstats" + run,
+        ["Statistics:Reconciliation:Settle"] = "00:00:05",
+        ["RateLimiting:Commands:PermitsPerSecond"] = "1000000",
+        ["RateLimiting:Commands:Burst"] = "1000000",
         ["Dashboard:Enabled"] = "false",
-        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Default"] = "Error", // 503s under overload are counted, not logged
         ["Logging:LogLevel:Orleans"] = "Error",
     };
     app = ApiApplication.Build(
         [$"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--environment=Development"],
-        builder => builder.Configuration.AddInMemoryCollection(settings));
+        builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Services.AddSingleton(new StorageClientPolicy(storageRequests));
+            builder.UseOrleans(silo => silo
+                .AddLogStorageBasedLogConsistencyProvider(PeerProviders.LogStorage)
+                .AddStateStorageBasedLogConsistencyProvider(PeerProviders.StateStorage)
+                .AddAzureTableGrainStorage(PeerProviders.GrainStorage, options =>
+                {
+                    options.TableServiceClient = new TableServiceClient(connection);
+                    options.TableName = "benchpeers" + run;
+                }));
+        });
     await app.StartAsync();
     baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
 }
 
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 })
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = HighConcurrency * 2 })
 {
     BaseAddress = baseAddress,
     Timeout = TimeSpan.FromSeconds(60),
 };
 
 var day = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-1);
-string OrderId(int i) => $"bench-{run}-{I(i)}";
+string OrderId(string prefix, int i) => $"{prefix}-{run}-{I(i)}";
 DateTimeOffset At(int i, int step) => day.AddSeconds(i * 7 + step * 600);
 
 // Warm-up: tables created, connections opened, grain types loaded.
@@ -83,27 +129,154 @@ for (var i = 0; i < 20; i++)
     await Send(HttpMethod.Post, "/api/orders", Place($"warm-{run}-{I(i)}", day.AddHours(-1)), HttpStatusCode.Created);
 }
 
-results.Add(await Measurement.RunAsync("POST /api/orders (place)", orders, concurrency, i =>
-    Send(HttpMethod.Post, "/api/orders", Place(OrderId(i), At(i, 0)), HttpStatusCode.Created)));
-results.Add(await Measurement.RunAsync("POST /api/orders/{id}/payments", orders, concurrency, i =>
-    Send(HttpMethod.Post, $"/api/orders/{OrderId(i)}/payments", new { paymentId = "pay-" + I(i), amount = 30.00m, method = "card", occurredAt = At(i, 1) }, HttpStatusCode.OK)));
-results.Add(await Measurement.RunAsync("POST /api/orders/{id}/shipment", orders, concurrency, i =>
-    Send(HttpMethod.Post, $"/api/orders/{OrderId(i)}/shipment", new { carrier = "DHL", trackingNumber = "T" + I(i), occurredAt = At(i, 2) }, HttpStatusCode.OK)));
+// Idle: what the system asks of storage with nothing to do (reconciliation passes, the rollback
+// watch, statistics timers), measured after the warm-up's effects have settled.
+double? idlePerSecond = null;
+if (storageRequests is not null)
+{
+    await Task.Delay(TimeSpan.FromSeconds(quick ? 5 : 30));
+    var idleStart = storageRequests.Total;
+    var idleWatch = Stopwatch.StartNew();
+    await Task.Delay(TimeSpan.FromSeconds(quick ? 8 : 30));
+    idlePerSecond = (storageRequests.Total - idleStart) / idleWatch.Elapsed.TotalSeconds;
+    figures.Add("storage_requests.idle_per_second", idlePerSecond.Value, "1/s");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  idle: {idlePerSecond:0.00} storage requests/s"));
+}
+
+// The standard mix: each order placed, paid and shipped, 16 in flight.
+var mixStart = storageRequests?.Total ?? 0;
+var mixTargetsStart = storageRequests?.ByTarget();
+var mixWatch = Stopwatch.StartNew();
+var place16 = await Measure("api.place.c16", "POST /api/orders (place)", orders, concurrency, i =>
+    Send(HttpMethod.Post, "/api/orders", Place(OrderId("bench", i), At(i, 0)), HttpStatusCode.Created));
+await Measure("api.pay.c16", "POST /api/orders/{id}/payments", orders, concurrency, i =>
+    Send(HttpMethod.Post, $"/api/orders/{OrderId("bench", i)}/payments", Payment(i, At(i, 1)), HttpStatusCode.OK));
+var ship16 = await Measure("api.ship.c16", "POST /api/orders/{id}/shipment", orders, concurrency, i =>
+    Send(HttpMethod.Post, $"/api/orders/{OrderId("bench", i)}/shipment", Shipment(i, At(i, 2)), HttpStatusCode.OK));
 var lastCommand = Stopwatch.StartNew();
 
 // Projections: how long after the last command the summary counts every event.
-var expectedShipped = orders;
 var converged = await WaitAsync(TimeSpan.FromSeconds(120), async () =>
 {
-    var summary = await http.GetFromJsonAsync<JsonElement>($"/api/stats/summary?from={day:yyyy-MM-ddTHH:mm}Z&to={day.AddDays(1):yyyy-MM-ddTHH:mm}Z");
-    return summary.GetProperty("orders").GetProperty("shipped").GetInt64() >= expectedShipped;
+    var summary = await GetJsonOrNull($"/api/stats/summary?from={day:yyyy-MM-ddTHH:mm}Z&to={day.AddDays(1):yyyy-MM-ddTHH:mm}Z");
+    return summary?.GetProperty("orders").GetProperty("shipped").GetInt64() >= orders - ship16.Failures - place16.Failures;
 });
 var convergence = lastCommand.Elapsed;
+if (converged)
+{
+    figures.Add("statistics.convergence_after_last_command", convergence.TotalSeconds, "s");
+}
 
-results.Add(await Measurement.RunAsync("GET /api/orders/{id}", orders, concurrency, i =>
-    Send(HttpMethod.Get, $"/api/orders/{OrderId(i)}", null, HttpStatusCode.OK)));
-results.Add(await Measurement.RunAsync("GET /api/orders/{id}/events", orders, concurrency, i =>
-    Send(HttpMethod.Get, $"/api/orders/{OrderId(i)}/events", null, HttpStatusCode.OK)));
+// Storage requests per command of the mix: everything sent from its first command until
+// reconciliation has passed over its last change bucket (the bucket's end, the settle time, an
+// interval and a margin), less what the idle system sends in as long.
+double? requestsPerCommand = null;
+if (storageRequests is not null && idlePerSecond is { } idle)
+{
+    var now = DateTimeOffset.UtcNow;
+    var bucketEnd = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
+    var reconciled = bucketEnd + TimeSpan.FromSeconds(5 + 10 + 3) - now;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waiting {reconciled.TotalSeconds:0} s for reconciliation to pass over the mix's last change bucket..."));
+    await Task.Delay(reconciled);
+
+    var sent = storageRequests.Total - mixStart;
+    var window = mixWatch.Elapsed.TotalSeconds;
+    var commands = results.Where(r => r.Scenario.StartsWith("POST", StringComparison.Ordinal)).Sum(r => r.Operations - r.Failures);
+    requestsPerCommand = (sent - idle * window) / commands;
+    figures.Add("storage_requests.per_command.mix", requestsPerCommand.Value, "requests");
+    figures.Add("storage_requests.per_command.mix_raw", (double)sent / commands, "requests");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  storage requests of the mix ({commands} commands, {window:0} s with reconciliation): {sent}, {requestsPerCommand:0.00} per command after the idle rate"));
+    var after = storageRequests.ByTarget();
+    foreach (var (target, count) in after.OrderByDescending(p => p.Value))
+    {
+        var delta = count - (mixTargetsStart!.TryGetValue(target, out var earlier) ? earlier : 0);
+        if (delta > 0)
+        {
+            var name = target.Replace(run, "", StringComparison.Ordinal);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {name}: {delta} ({(double)delta / commands:0.00} per command)"));
+            figures.Add("storage_requests.per_command.mix." + name.Replace(' ', '.').ToLowerInvariant(), (double)delta / commands, "requests");
+        }
+    }
+}
+
+await Measure("api.get_order.c16", "GET /api/orders/{id}", orders, concurrency, i =>
+    Send(HttpMethod.Get, $"/api/orders/{OrderId("bench", i)}", null, HttpStatusCode.OK));
+await Measure("api.get_events.c16", "GET /api/orders/{id}/events", orders, concurrency, i =>
+    Send(HttpMethod.Get, $"/api/orders/{OrderId("bench", i)}/events", null, HttpStatusCode.OK));
+
+// 64 in flight: the same commands against a baseline at 64.
+var baseline64 = await Measure("storage.one_row_transaction.c64", "storage: one-row transaction, 64 in flight", orders, HighConcurrency, i =>
+    baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("append64-" + I(i), "0000000001"))]));
+var place64 = await Measure("api.place.c64", "POST /api/orders (place), 64 in flight", orders, HighConcurrency, i =>
+    Send(HttpMethod.Post, "/api/orders", Place(OrderId("bench64", i), At(i, 0)), HttpStatusCode.Created));
+await Measure("api.pay.c64", "POST …/payments, 64 in flight", orders, HighConcurrency, i =>
+    Send(HttpMethod.Post, $"/api/orders/{OrderId("bench64", i)}/payments", Payment(i, At(i, 1)), HttpStatusCode.OK));
+await Measure("api.ship.c64", "POST …/shipment, 64 in flight", orders, HighConcurrency, i =>
+    Send(HttpMethod.Post, $"/api/orders/{OrderId("bench64", i)}/shipment", Shipment(i, At(i, 2)), HttpStatusCode.OK));
+
+// Statistics lag: answer → counted in /api/stats/summary, at a fixed offered rate and at the most
+// the system does with 64 orders in flight.
+var fixedLag = await MeasureLag("fixed", lagRate, TimeSpan.FromSeconds(lagSeconds));
+ReportLag("statistics.lag.fixed_rate", $"offered {lagRate} commands/s", fixedLag);
+var maxLag = await MeasureLag("max", null, TimeSpan.FromSeconds(lagSeconds));
+ReportLag("statistics.lag.max_rate", "at the maximum, 64 orders in flight", maxLag);
+
+// History: appends and cold first reads on orders of 10, 1,000 and 10,000 events, interleaved,
+// beside Orleans' own JournaledGrain providers doing the same appends (in this process only: the
+// cold reads collect every activation through the management grain).
+int[] historyLengths = quick ? [10, 300] : [10, 1_000, 10_000];
+const string Ours = "OrderFlow (HTTP)";
+HistoryScenario? history = null;
+if (app is not null)
+{
+    var grains = app.Services.GetRequiredService<IGrainFactory>();
+    string HistoryOrder(int n) => OrderId("history", n);
+    IPeerJournalGrain Peer(string grainClass, int n) =>
+        grains.GetGrain<IPeerJournalGrain>(run + "-" + n.ToString(CultureInfo.InvariantCulture), "OrderFlow.Benchmarks." + grainClass);
+    var subjects = new List<HistoryScenario.Subject>
+    {
+        new(Ours,
+            async n =>
+            {
+                // Placed, paid, shipped and delivered (4 events), then refunded a cent at a time.
+                var id = HistoryOrder(n);
+                await Send(HttpMethod.Post, "/api/orders", new { orderId = id, customerId = "customer-history", currency = "EUR", items = new[] { new { sku = "SKU-H", quantity = 1, unitPrice = 1000.00m } } }, HttpStatusCode.Created);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/payments", new { paymentId = "pay-" + id, amount = 1000.00m, method = "card" }, HttpStatusCode.OK);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/shipment", new { carrier = "DHL", trackingNumber = "T-" + id }, HttpStatusCode.OK);
+                await Send(HttpMethod.Post, $"/api/orders/{id}/delivery", null, HttpStatusCode.OK);
+                return 4;
+            },
+            (n, refundId) => Send(HttpMethod.Post, $"/api/orders/{HistoryOrder(n)}/refunds", new { refundId, amount = 0.01m, reason = "bench" }, HttpStatusCode.OK),
+            n => Send(HttpMethod.Get, $"/api/orders/{HistoryOrder(n)}", null, HttpStatusCode.OK)),
+        new("OrderFlow (grain call)",
+            _ => Task.FromResult(0),
+            async (n, refundId) =>
+            {
+                var result = await grains.GetGrain<IOrderGrain>(HistoryOrder(n)).Execute(new RefundOrder(refundId, 0.01m, "bench"), CommandMetadata.None);
+                if (result.Error is { } error)
+                {
+                    throw new InvalidOperationException($"refund refused: {error.Code} {error.Detail}");
+                }
+            },
+            ColdRead: null,
+            FillsOwnEntities: false),
+        new("JournaledGrain LogStorage",
+            _ => Task.FromResult(0),
+            (n, refundId) => Peer(nameof(LogStoragePeerGrain), n).Append(refundId, 0.01m),
+            n => Peer(nameof(LogStoragePeerGrain), n).Version(),
+            FillConcurrency: 1),
+        new("JournaledGrain StateStorage",
+            _ => Task.FromResult(0),
+            (n, refundId) => Peer(nameof(StateStoragePeerGrain), n).Append(refundId, 0.01m),
+            n => Peer(nameof(StateStoragePeerGrain), n).Version(),
+            FillConcurrency: 1),
+    };
+    history = new HistoryScenario(historyLengths, quick ? 10 : 60, quick ? 3 : 8,
+        () => grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero));
+    await history.RunAsync(subjects);
+    history.Report(subjects, figures);
+}
 
 // Rebuild: the whole log into a new generation.
 var rebuildWatch = Stopwatch.StartNew();
@@ -112,11 +285,72 @@ var location = started.Headers.Location?.ToString() ?? throw new InvalidOperatio
 JsonElement status = default;
 await WaitAsync(TimeSpan.FromMinutes(10), async () =>
 {
-    status = await http.GetFromJsonAsync<JsonElement>(location);
+    if (await GetJsonOrNull(location) is not { } answer)
+    {
+        return false;
+    }
+
+    status = answer;
     return status.GetProperty("state").GetString() != "running";
 });
 var rebuildElapsed = rebuildWatch.Elapsed;
 var rebuilt = status.GetProperty("eventsProcessed").GetInt64();
+var rebuildPerSecond = rebuilt / rebuildElapsed.TotalSeconds;
+figures.Add("rebuild.events_per_second", rebuildPerSecond, "events/s");
+figures.Add("rebuild.events", rebuilt, "events");
+
+// Sustained: 80 % of the maximum rate just measured, lag and resident memory per minute.
+LagResult? sustainedLag = null;
+double? rssGrowthLastHalf = null;
+if (sustained > TimeSpan.Zero)
+{
+    var rate = Math.Max(1, (int)(0.8 * maxLag.CommandsPerSecond));
+    Console.WriteLine($"Sustained: {rate} commands/s offered for {sustained.TotalMinutes:0.#} min...");
+    var origin = Stopwatch.GetTimestamp();
+    var rssAtMinute = new List<double>();
+    using var perMinute = new CancellationTokenSource();
+    var rssSampler = Task.Run(async () =>
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(perMinute.Token))
+            {
+                rssAtMinute.Add(ResidentMemory.NowMiB);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the run ended
+        }
+    });
+    sustainedLag = await MeasureLag("sustained", rate, sustained);
+    await perMinute.CancelAsync();
+    await rssSampler;
+    Console.WriteLine();
+    Console.WriteLine("| minute | commands/s | lag p50 ms | lag p99 ms | RSS MiB |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    foreach (var (minute, window) in sustainedLag.Windows(origin, TimeSpan.FromMinutes(1)))
+    {
+        var minuteRss = minute < rssAtMinute.Count ? rssAtMinute[minute].ToString("0", CultureInfo.InvariantCulture) : "";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {minute + 1} | {window.CommandsPerSecond:0} | {window.Percentile(50):0.0} | {window.Percentile(99):0.0} | {minuteRss} |"));
+        figures.Add($"sustained.minute{minute + 1:D2}.lag_p50", window.Percentile(50), "ms");
+        figures.Add($"sustained.minute{minute + 1:D2}.lag_p99", window.Percentile(99), "ms");
+        if (minute < rssAtMinute.Count)
+        {
+            figures.Add($"sustained.minute{minute + 1:D2}.rss", rssAtMinute[minute], "MiB");
+        }
+    }
+
+    ReportLag("statistics.lag.sustained", $"sustained, offered {rate} commands/s", sustainedLag);
+    if (rssAtMinute.Count >= 4)
+    {
+        var half = rssAtMinute.Count / 2;
+        rssGrowthLastHalf = rssAtMinute[^1] / rssAtMinute[half - 1];
+        figures.Add("sustained.rss_growth_last_half", rssGrowthLastHalf.Value, "ratio");
+    }
+}
 
 if (app is not null)
 {
@@ -129,26 +363,174 @@ Console.WriteLine("| scenario | operations | per second | p50 ms | p95 ms | p99 
 Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (var result in results)
 {
-    Console.WriteLine(result.Row(baseline.PerSecond));
+    Console.WriteLine(result.Row(result.Scenario.Contains("64 in flight", StringComparison.Ordinal) ? baseline64.PerSecond : baseline.PerSecond));
 }
 
+Console.WriteLine("(× baseline: each scenario against the one-row transaction at the same number in flight.)");
 Console.WriteLine();
 Console.WriteLine(converged
     ? string.Create(CultureInfo.InvariantCulture, $"Statistics counted every event {convergence.TotalSeconds:0.0} s after the last command.")
     : "Statistics did NOT count every event within 120 s of the last command.");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"Rebuild: {status.GetProperty("state").GetString()}, {rebuilt} events in {rebuildElapsed.TotalSeconds:0.0} s ({rebuilt / rebuildElapsed.TotalSeconds:0} events/s; {rebuilt / rebuildElapsed.TotalSeconds / baseline.PerSecond:0.00} × baseline)."));
+    $"Rebuild: {status.GetProperty("state").GetString()}, {rebuilt} events in {rebuildElapsed.TotalSeconds:0.0} s ({rebuildPerSecond:0} events/s; {rebuildPerSecond / baseline.PerSecond:0.00} × baseline)."));
+var rss = memory.Samples;
+if (rss.Count > 0)
+{
+    figures.Add("rss.start", rss[0].MiB, "MiB");
+    figures.Add("rss.end", rss[^1].MiB, "MiB");
+    figures.Add("rss.max", rss.Max(s => s.MiB), "MiB");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"Resident memory of this process (API, silo and the benchmark's client): {rss[0].MiB:0} MiB at start, {rss.Max(s => s.MiB):0} MiB at most, {rss[^1].MiB:0} MiB at the end."));
+}
+
+// The issue's goals, each with this run's figure.
+figures.Goal("lag_p99_max_rate", "statistics lag p99 at the maximum rate", maxLag.Percentile(99), atLeast: false, 50, "ms",
+    string.Create(CultureInfo.InvariantCulture, $"({maxLag.CommandsPerSecond:0} commands/s; {maxLag.Unseen} never counted)"));
+figures.Goal("lag_p99_fixed_rate", $"statistics lag p99 at {lagRate} commands/s offered", fixedLag.Percentile(99), atLeast: false, 50, "ms");
+if (sustainedLag is not null)
+{
+    figures.Goal("lag_p99_sustained", "statistics lag p99, sustained run", sustainedLag.Percentile(99), atLeast: false, 50, "ms", "(the goal: bounded, not growing; per minute above)");
+}
+
+figures.Goal("storage_requests_per_command", "storage requests per command, standard mix", requestsPerCommand, atLeast: false, 1.1, "requests",
+    "(place, pay, ship; statistics, change index, reconciliation included; idle rate subtracted)");
+figures.Goal("placement_vs_one_row_c64", "placement ÷ one-row transaction, 64 in flight", place64.PerSecond / baseline64.PerSecond, atLeast: true, 0.8, "×");
+var longest = historyLengths[^1];
+double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? x / y : null;
+figures.Goal("append_p50_history_ratio", $"append p50 at {longest:N0} events ÷ at 10", Ratio(history?.AppendPercentile(Ours, longest, 50), history?.AppendPercentile(Ours, 10, 50)), atLeast: false, 1.2, "×",
+    history is null ? "(in-process runs only)" : null);
+figures.Goal("cold_read_history_ratio", $"cold first read p50 at {longest:N0} events ÷ at 10", Ratio(history?.ColdReadPercentile(Ours, longest, 50), history?.ColdReadPercentile(Ours, 10, 50)), atLeast: false, 2, "×",
+    history?.Failure("JournaledGrain LogStorage") is { } logStorageFailure
+        ? $"(JournaledGrain LogStorage failed at {logStorageFailure.Length:N0} events; ours {(history.Failure(Ours) is { } ourFailure ? $"at {ourFailure.Length:N0}" : $"not up to {longest:N0}")})"
+        : history is null ? "(in-process runs only)" : $"(JournaledGrain LogStorage did not fail up to {longest:N0} events)");
+figures.Goal("rebuild_vs_one_row", "rebuild events/s ÷ one-row transactions/s", rebuildPerSecond / baseline.PerSecond, atLeast: true, 5, "×",
+    string.Create(CultureInfo.InvariantCulture, $"({rebuildPerSecond:0} events/s)"));
+figures.Goal("rss_plateau", "RSS, last minute ÷ middle minute of the sustained run", rssGrowthLastHalf, atLeast: false, 1.1, "×",
+    sustained > TimeSpan.Zero ? null : "(only with --sustained)");
+figures.PrintGoals();
+
+if (flatResultsFile is not null)
+{
+    await figures.WriteAsync(flatResultsFile);
+    Console.WriteLine($"Figures: {flatResultsFile}");
+}
+
 if (resultsFile is not null)
 {
     await File.WriteAllTextAsync(resultsFile, JsonSerializer.Serialize(new
     {
         scenarios = results.Select(r => new { name = r.Scenario, perSecond = r.PerSecond, p50 = r.Percentile(50), p99 = r.Percentile(99) }),
         convergenceSeconds = converged ? convergence.TotalSeconds : (double?)null,
-        rebuildEventsPerSecond = rebuilt / rebuildElapsed.TotalSeconds,
+        rebuildEventsPerSecond = rebuildPerSecond,
     }));
 }
 
-return converged && status.GetProperty("state").GetString() == "completed" ? 0 : 1;
+var broken = results.Where(r => !r.MostlySucceeded).Select(r => r.Scenario)
+    .Concat(new[] { fixedLag, maxLag, sustainedLag }.Where(l => l is { MostlySucceeded: false }).Select(_ => "statistics lag"))
+    .ToList();
+if (broken.Count > 0)
+{
+    Console.WriteLine("Most commands failed in: " + string.Join(", ", broken));
+}
+
+return converged && status.GetProperty("state").GetString() == "completed" && broken.Count == 0 ? 0 : 1;
+
+// Orders placed, paid and shipped (three commands each), either at a fixed offered rate of
+// commands or as fast as 64 orders in flight go, for the duration; the lag of every answer.
+async Task<LagResult> MeasureLag(string prefix, int? commandsPerSecond, TimeSpan duration)
+{
+    var lag = new StatisticsLag();
+    var result = await lag.MeasureAsync(SummaryEventCount, async probe =>
+    {
+        var watch = Stopwatch.StartNew();
+        var next = -1;
+        async Task OneOrder(int i)
+        {
+            var id = OrderId("lag-" + prefix, i);
+            try
+            {
+                await Send(HttpMethod.Post, "/api/orders", Place(id, null), HttpStatusCode.Created);
+                probe.Answered();
+                await Send(HttpMethod.Post, $"/api/orders/{id}/payments", Payment(i, null), HttpStatusCode.OK);
+                probe.Answered();
+                await Send(HttpMethod.Post, $"/api/orders/{id}/shipment", Shipment(i, null), HttpStatusCode.OK);
+                probe.Answered();
+            }
+            catch (UnexpectedAnswerException)
+            {
+                probe.Failed(); // the order's remaining commands are not sent
+            }
+        }
+
+        if (commandsPerSecond is { } rate)
+        {
+            // An order every 3/rate seconds, however long the earlier ones take (up to 512 at once).
+            var running = new List<Task>();
+            using var inFlight = new SemaphoreSlim(512);
+            var interval = TimeSpan.FromSeconds(3.0 / rate);
+            for (var i = 0; watch.Elapsed < duration; i++)
+            {
+                var due = interval * i - watch.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due);
+                }
+
+                await inFlight.WaitAsync();
+                var order = i;
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await OneOrder(order);
+                    }
+                    finally
+                    {
+                        inFlight.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(running);
+        }
+        else
+        {
+            await Task.WhenAll(Enumerable.Range(0, HighConcurrency).Select(async _ =>
+            {
+                while (watch.Elapsed < duration)
+                {
+                    await OneOrder(Interlocked.Increment(ref next));
+                }
+            }));
+        }
+    }, TimeSpan.FromSeconds(60));
+    return result;
+}
+
+void ReportLag(string key, string label, LagResult lag)
+{
+    figures.Add(key + ".commands_per_second", lag.CommandsPerSecond, "1/s");
+    figures.Add(key + ".p50", lag.Percentile(50), "ms");
+    figures.Add(key + ".p99", lag.Percentile(99), "ms");
+    figures.Add(key + ".never_counted", lag.Unseen, "commands");
+    figures.Add(key + ".failed_orders", lag.FailedOrders, "orders");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  statistics lag, {label}: {lag.LagMs.Length} commands at {lag.CommandsPerSecond:0}/s ({lag.FailedOrders} orders failed), lag p50 {lag.Percentile(50):0.0} ms, p99 {lag.Percentile(99):0.0} ms, {lag.Unseen} never counted ({lag.Polls} polls of the summary)"));
+}
+
+// Every event the all-time summary counts; null when it was not answered (a 503 under overload).
+async Task<long?> SummaryEventCount()
+{
+    var summary = await GetJsonOrNull("/api/stats/summary");
+    return summary?.GetProperty("events").EnumerateObject().Sum(p => p.Value.GetInt64());
+}
+
+// A query's JSON answer; null when it was answered other than 200 (the caller polls again).
+async Task<JsonElement?> GetJsonOrNull(string path)
+{
+    using var response = await http.GetAsync(path);
+    return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>() : null;
+}
 
 async Task Send(HttpMethod method, string path, object? body, HttpStatusCode expected)
 {
@@ -156,11 +538,11 @@ async Task Send(HttpMethod method, string path, object? body, HttpStatusCode exp
     using var response = await http.SendAsync(request);
     if (response.StatusCode != expected)
     {
-        throw new InvalidOperationException($"{method} {path}: expected {(int)expected}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        throw new UnexpectedAnswerException($"{method} {path}: expected {(int)expected}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}", response.StatusCode);
     }
 }
 
-static object Place(string orderId, DateTimeOffset at) => new
+static object Place(string orderId, DateTimeOffset? at) => new
 {
     orderId,
     customerId = "customer-" + (orderId.GetHashCode() & 63).ToString(CultureInfo.InvariantCulture),
@@ -168,6 +550,10 @@ static object Place(string orderId, DateTimeOffset at) => new
     items = new[] { new { sku = "SKU-1", quantity = 2, unitPrice = 10.00m }, new { sku = "SKU-2", quantity = 1, unitPrice = 10.00m } },
     occurredAt = at,
 };
+
+static object Payment(int i, DateTimeOffset? at) => new { paymentId = "pay-" + I(i), amount = 30.00m, method = "card", occurredAt = at };
+
+static object Shipment(int i, DateTimeOffset? at) => new { carrier = "DHL", trackingNumber = "T" + I(i), occurredAt = at };
 
 static TableEntity Row(string partition, string row) => new(partition, row)
 {

@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -21,6 +25,51 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?> { ["Dashboard:Enabled"] = "false" });
         using var response = await host.Http.GetAsync("/api/stats/summary", ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>
+    /// README "Benchmarks": a <see cref="StorageClientPolicy"/> registered as a service sees the
+    /// requests of the system's own storage clients, the event log's append (an entity-group
+    /// transaction) and the statistics' grain storage among them; the benchmark counts storage
+    /// transactions per command with one.
+    /// </summary>
+    [Fact]
+    public async Task A_storage_client_policy_sees_the_event_log_and_the_statistics_requests()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var seen = new RequestPaths();
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, services: services => services.AddSingleton(new StorageClientPolicy(seen)));
+        using var placed = await host.Http.PostAsJsonAsync("/api/orders", new
+        {
+            orderId = "policy-1",
+            customerId = "customer-policy",
+            currency = "EUR",
+            items = new[] { new { sku = "SKU-1", quantity = 1, unitPrice = 10.00m } },
+        }, ct);
+        Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+
+        // The statistics persist on their flush timer: poll with a generous deadline.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!seen.Any(host.StatisticsTable) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, ct);
+        }
+
+        Assert.True(seen.Any("$batch"), "no entity-group transaction (the append) was seen: " + seen);
+        Assert.True(seen.Any(host.EventsTable), "no request to the event log's tables was seen: " + seen);
+        Assert.True(seen.Any(host.StatisticsTable), "no request to the statistics' grain storage was seen: " + seen);
+    }
+
+    /// <summary>The paths of the requests it sees.</summary>
+    private sealed class RequestPaths : HttpPipelineSynchronousPolicy
+    {
+        private readonly ConcurrentQueue<string> paths = new();
+
+        public bool Any(string part) => paths.Any(path => path.Contains(part, StringComparison.Ordinal));
+
+        public override void OnSendingRequest(HttpMessage message) => paths.Enqueue(message.Request.Uri.Path);
+
+        public override string ToString() => string.Join(", ", paths.Distinct().Take(20));
     }
 
     /// <summary>

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+
+namespace OrderFlow.Benchmarks;
+
+/// <summary>
+/// Counts the storage requests (billed transactions) the system's own clients send, by what they
+/// address: a table's name, <c>$batch</c> for an entity-group transaction, <c>Tables</c> for table
+/// management, a queue's name. Added to the system's clients through
+/// <see cref="OrderFlow.Silo.StorageClientPolicy"/>, once per try.
+/// </summary>
+public sealed class StorageRequestCounter : HttpPipelinePolicy
+{
+    private readonly ConcurrentDictionary<string, long> byTarget = new(StringComparer.Ordinal);
+    private long total;
+
+    public long Total => Interlocked.Read(ref total);
+
+    public IReadOnlyDictionary<string, long> ByTarget() => new Dictionary<string, long>(byTarget, StringComparer.Ordinal);
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Count(message);
+        ProcessNext(message, pipeline);
+    }
+
+    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Count(message);
+        return ProcessNextAsync(message, pipeline);
+    }
+
+    private void Count(HttpMessage message)
+    {
+        Interlocked.Increment(ref total);
+        byTarget.AddOrUpdate(Target(message.Request.Uri.Path, message.Request.Method), 1, (_, n) => n + 1);
+    }
+
+    /// <summary>
+    /// The addressed resource and the method: Azurite's paths start with the account
+    /// (<c>/devstoreaccount1/table(PartitionKey='…')</c>), Azure's do not.
+    /// </summary>
+    private static string Target(string path, RequestMethod method)
+    {
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var resource = segments.Length switch
+        {
+            0 => "",
+            1 => segments[0],
+            _ => segments[0].StartsWith("devstoreaccount", StringComparison.Ordinal) ? segments[1] : segments[0],
+        };
+        var key = resource.IndexOf('(', StringComparison.Ordinal);
+        return (key >= 0 ? resource[..key] : resource) + " " + method.Method;
+    }
+}
