@@ -84,6 +84,12 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
     /// <summary>Every version up to this one has been published to the order-event stream.</summary>
     private int publishedThrough;
+
+    /// <summary>
+    /// A publication of this activation failed and is still owed: the marker stored with its append
+    /// was written before it was tried, so a reload must not take that marker's word for it.
+    /// </summary>
+    private bool publicationOwed;
     private KeyValuePair<int, OrderState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
@@ -393,7 +399,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         // events when every earlier version was, so that a load finds nothing to publish again. If
         // the publication is then lost (the silo dies, the stream fails), the reconciliation delivers
         // it: the change index announces this append. An activation that knows of versions it did
-        // not publish writes only as far as it got, and the next load publishes the rest.
+        // not publish writes only as far as it got, and publishes them with its next command.
         var marker = publishes && publishedThrough >= expectedVersion ? newVersion : publishedThrough;
 
         var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
@@ -408,30 +414,50 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     }
 
     /// <summary>
-    /// Publishes confirmed events to the order-event stream. A failure is logged, not thrown: the
-    /// events are durable, the reconciliation delivers them (their append was announced in the
-    /// change index), and this activation's next append writes a publication marker short of them,
-    /// so that the next load publishes them again too (consumers count each event once).
+    /// Publishes confirmed events to the order-event stream, in version order and without a gap:
+    /// versions an earlier publication of this activation failed to deliver are read back and go
+    /// first. A failure is logged, not thrown: the events are durable, the reconciliation delivers
+    /// them (their append was announced in the change index), and this activation publishes them
+    /// with its next command or reload, writing markers short of them meanwhile (consumers count
+    /// each event once).
     /// </summary>
     private async Task PublishAsync(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
+        if (envelopes.Count == 0)
+        {
+            return;
+        }
+
         // The publication's context travels in each envelope: the projections' span joins this trace.
         using var publishing = OrderFlowTelemetry.ActivitySource.StartActivity(OrderFlowTelemetry.PublishActivity, ActivityKind.Producer);
         publishing?.SetTag("orderflow.order.id", OrderId);
         var traceParent = OrderFlowTelemetry.TraceParentOf(publishing ?? Activity.Current);
         try
         {
+            var owed = envelopes[0].Version - 1 - publishedThrough;
+            if (owed > 0)
+            {
+                envelopes = [.. await OrderEventEnvelopes.ReadAfterAsync(store, OrderId, publishedThrough, owed), .. envelopes];
+            }
+
             var stream = this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<OrderEventEnvelope>(
                 StreamId.Create(OrderEventStreams.Namespace, OrderEventStreams.StreamKey(OrderEventStreams.ShardOf(OrderId))));
             foreach (var envelope in envelopes)
             {
                 await stream.OnNextAsync(envelope with { TraceParent = traceParent });
-                publishedThrough = Math.Max(publishedThrough, envelope.Version);
+                if (envelope.Version == publishedThrough + 1)
+                {
+                    publishedThrough = envelope.Version;
+                }
+
                 OrderFlowTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, envelope.Type));
             }
+
+            publicationOwed = publishedThrough < envelopes[^1].Version;
         }
         catch (Exception exception)
         {
+            publicationOwed = true;
             publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
             logger.LogWarning(exception, "Order {OrderId}: events up to version {Version} are stored but not yet published; the reconciliation will deliver them.",
                 OrderId, envelopes[^1].Version);
@@ -470,7 +496,11 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         viewIsVerified = true;
-        publishedThrough = Math.Max(publishedThrough, slice.PublishedThrough ?? 0);
+        if (!publicationOwed)
+        {
+            publishedThrough = Math.Max(publishedThrough, slice.PublishedThrough ?? 0);
+        }
+
         if (publishedThrough < slice.Version)
         {
             _ = RepublishAsync(publishedThrough, slice.Version);
