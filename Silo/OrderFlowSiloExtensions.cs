@@ -95,9 +95,6 @@ public static class OrderFlowSiloExtensions
     /// <summary>Configuration key choosing the stream that carries order events: <c>Memory</c> or <c>AzureQueue</c> (default: <see cref="DefaultStreamsProvider"/>).</summary>
     public const string StreamsProviderKey = "Streams:Provider";
 
-    /// <summary>How often a silo's pulling agents look for events on the memory streams (Orleans' default: 100 ms).</summary>
-    public static readonly TimeSpan MemoryStreamPollPeriod = TimeSpan.FromMilliseconds(10);
-
     /// <summary>Azure Queue streams when silos share a membership table (a cluster of processes), memory streams for the single process.</summary>
     public static string DefaultStreamsProvider(IConfiguration configuration) =>
         OrleansHostSettings.From(configuration).Clustering == ClusteringProvider.AzureTable ? "AzureQueue" : "Memory";
@@ -114,9 +111,7 @@ public static class OrderFlowSiloExtensions
         switch (provider)
         {
             case "Memory":
-                // A poll of an in-memory queue costs no storage request: polled often, it adds little to the statistics' lag.
-                silo.AddMemoryStreams(OrderEventStreams.ProviderName, streams => streams.ConfigurePullingAgent(agent =>
-                    agent.Configure(options => options.GetQueueMsgsTimerPeriod = MemoryStreamPollPeriod)));
+                silo.AddMemoryStreams(OrderEventStreams.ProviderName);
                 break;
             case "AzureQueue":
                 var connection = QueuesConnection(configuration);

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 
@@ -9,8 +8,7 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
 public interface IDayStatsGrain : IWriteBehindProjection
 {
-    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day, as counted; answered while a flush writes.</summary>
-    [AlwaysInterleave]
+    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
     Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
 }
 
@@ -88,9 +86,6 @@ public sealed class DayStatsGrain(
 
     private bool repairRequested;
 
-    /// <summary>Counted since the month last got this day's rollup (live or persisted).</summary>
-    private bool monthBehind;
-
     private int generation;
     private int shard;
     private DateOnly day;
@@ -127,7 +122,6 @@ public sealed class DayStatsGrain(
         }
 
         counted = true;
-        monthBehind = true;
         Changed();
         return true;
     }
@@ -136,26 +130,6 @@ public sealed class DayStatsGrain(
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
             .ToDictionary(pair => pair.Key, pair => pair.Value));
-
-    /// <summary>Sends the month the day as counted, so that queries over whole days see it before the next flush.</summary>
-    protected override async Task AfterBatchAsync()
-    {
-        if (!monthBehind || outOfStep is not null)
-        {
-            return;
-        }
-
-        monthBehind = false;
-        try
-        {
-            await Month().SetLiveDay(day.Day, DayRollup.Of(state.State.Minutes, state.State.Revision));
-        }
-        catch (Exception exception)
-        {
-            monthBehind = true; // sent with the next batch, or the flush's push
-            logger.LogDebug(exception, "Day {Day} could not send its live rollup to its month.", this.GetPrimaryKeyString());
-        }
-    }
 
     private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
 
@@ -207,9 +181,9 @@ public sealed class DayStatsGrain(
         s.Pending = push;
         s.UnpushedProducts = [];
         pendingStored = false;
-        counted = false; // before the write: live batches counted while it is under way go with the next push
         await state.WriteOwnStateAsync(cancellationToken);
         pendingStored = true;
+        counted = false;
 
         if (!await PushAsync(DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products, cancellationToken))
         {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Concurrency;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -18,21 +17,10 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// <exception cref="MonthOutOfStepException">The month holds a revision older than the push but other than its base: the day and its month are out of step (a repair from the log has been requested).</exception>
     Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince);
 
-    /// <summary>
-    /// The day's rollup as its day grain holds it in memory, ahead of its next
-    /// <see cref="SetDay"/>: what queries read until then. Kept in memory only, and replaced by
-    /// the next push of either kind. Interleaves with a push under way (it only takes note), so
-    /// that a day's batches do not wait for the month's storage writes.
-    /// </summary>
-    [AlwaysInterleave]
-    Task SetLiveDay(int day, DayRollup rollup);
-
-    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based), as counted (persisted or not); answered while a push writes.</summary>
-    [AlwaysInterleave]
+    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
 
-    /// <summary>Product sales of the month (paid orders, by payment time); answered while a push writes.</summary>
-    [AlwaysInterleave]
+    /// <summary>Product sales of the month (paid orders, by payment time).</summary>
     Task<Dictionary<string, ProductTotals>> GetProducts();
 
     /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>
@@ -106,9 +94,6 @@ public sealed class MonthStatsGrain(
 {
     private bool registered;
 
-    /// <summary>Day of month → its rollup as last sent by <see cref="SetLiveDay"/>, newer than what <see cref="MonthStatsState.Days"/> holds.</summary>
-    private readonly Dictionary<int, DayRollup> live = [];
-
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
 
@@ -135,8 +120,12 @@ public sealed class MonthStatsGrain(
 
         // First, so that a failure here leaves the push to be sent again: the day's retry would
         // find the push landed and not send it again if registering came after the writes.
-        await RegisterAsync();
-        var liveBefore = live.GetValueOrDefault(day);
+        if (!registered)
+        {
+            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
+            registered = true;
+        }
 
         try
         {
@@ -149,12 +138,6 @@ public sealed class MonthStatsGrain(
             ProductTotals.Merge(products.State.Products, productsSince);
             products.State.Applied[day] = rollup.Revision;
             await products.WriteOwnStateAsync();
-
-            // This push holds everything the live rollup sent before it did; one sent while it wrote is newer.
-            if (ReferenceEquals(live.GetValueOrDefault(day), liveBefore))
-            {
-                live.Remove(day);
-            }
         }
         catch
         {
@@ -165,28 +148,12 @@ public sealed class MonthStatsGrain(
         }
     }
 
-    public async Task SetLiveDay(int day, DayRollup rollup)
-    {
-        await RegisterAsync(); // so that queries over all time find a month whose first day has not been persisted yet
-        live[day] = rollup;
-    }
-
-    private async Task RegisterAsync()
-    {
-        if (!registered)
-        {
-            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
-            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
-            registered = true;
-        }
-    }
-
     public Task<long> RevisionOf(int day) => Task.FromResult(products.State.Applied.GetValueOrDefault(day));
 
     public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
-        Task.FromResult(state.State.Days.Keys.Union(live.Keys)
-            .Where(day => day >= fromDay && day < toDay)
-            .ToDictionary(day => day, day => live.TryGetValue(day, out var counted) ? counted : state.State.Days[day]));
+        Task.FromResult(state.State.Days
+            .Where(pair => pair.Key >= fromDay && pair.Key < toDay)
+            .ToDictionary(pair => pair.Key, pair => pair.Value));
 
     public Task<Dictionary<string, ProductTotals>> GetProducts() => Task.FromResult(products.State.Products);
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
@@ -10,8 +9,7 @@ namespace OrderFlow.Grains.Statistics;
 /// <summary>The open orders of one partition (see <see cref="StatisticsKeys.StuckOrderPartitions"/>) and since when they are in their status.</summary>
 public interface IStuckOrdersGrain : IWriteBehindProjection
 {
-    /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>; answered while a flush writes.</summary>
-    [AlwaysInterleave]
+    /// <summary>Orders in <paramref name="status"/> whose status began at or before <paramref name="enteredBefore"/>.</summary>
     Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore);
 }
 

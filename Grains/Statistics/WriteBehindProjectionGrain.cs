@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 using Orleans.Runtime;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
@@ -14,16 +13,6 @@ public interface IWriteBehindProjection : IGrainWithStringKey
 {
     /// <summary>Counts the event once, however often it is delivered; persisted at the next flush.</summary>
     Task Ingest(OrderEventEnvelope envelope);
-
-    /// <summary>
-    /// Counts each event once, in any order and with repeats, in one call (what live delivery
-    /// sends); persisted at the next flush. An event that cannot be counted is logged and skipped,
-    /// so that one bad record does not hold up the others; the reconciliation parks it if it
-    /// keeps failing. Interleaves with a flush under way (counting is in memory and does not
-    /// await), so that live events are not held up while storage writes.
-    /// </summary>
-    [AlwaysInterleave]
-    Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes);
 
     /// <summary>
     /// Counts each event once and persists before returning, or throws: when it returns, every one
@@ -48,13 +37,6 @@ public interface IWriteBehindProjection : IGrainWithStringKey
 /// the silo shuts down. What a crash takes with it is counted again by the reconciliation
 /// (<see cref="ProjectionReconcilerGrain"/>), which feeds through <see cref="IngestAndPersist"/>.
 /// </summary>
-/// <remarks>
-/// Live batches (<see cref="IWriteBehindProjection.IngestBatch"/>) run while a flush awaits
-/// storage, so a flush must read what it persists before its first await and must not take the
-/// state's changes after an await as persisted (<see cref="Changed"/> marks them again). What a
-/// batch counts into a state that a flush then replaces (the re-read after an ETag conflict in
-/// <see cref="OwnStateWrites"/>) is counted again by the reconciliation.
-/// </remarks>
 public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed, IOptions<StatisticsOptions> options, ILogger logger)
     : Grain, IWriteBehindProjection
 {
@@ -102,26 +84,6 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
     /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
     protected abstract bool Count(OrderEventEnvelope envelope);
-
-    public async Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes)
-    {
-        foreach (var envelope in envelopes)
-        {
-            try
-            {
-                Count(envelope);
-            }
-            catch (Exception exception)
-            {
-                logger.LogWarning(exception, "{Grain} could not count version {Version} of order {Order}; the reconciliation counts it or parks it.", this.GetGrainId(), envelope.Version, envelope.OrderId);
-            }
-        }
-
-        await AfterBatchAsync();
-    }
-
-    /// <summary>Called once a live batch is counted (in memory): what the projection shows beyond itself before its next flush.</summary>
-    protected virtual Task AfterBatchAsync() => Task.CompletedTask;
 
     public async Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
     {
