@@ -22,8 +22,13 @@ public sealed class OrderFlowTraceSampler : Sampler
     /// <summary>The standard setting with the ratio of root spans kept (0 to 1; 1 by default) for <c>parentbased_traceidratio</c>.</summary>
     public const string SamplerArgumentKey = "OTEL_TRACES_SAMPLER_ARG";
 
-    /// <summary>The operation names of Azure.Storage.Queues' <c>QueueClient</c> spans (<c>QueueClient.ReceiveMessages</c>…).</summary>
-    public const string QueueOperationPrefix = "QueueClient.";
+    /// <summary>
+    /// The operation names of the Azure Storage clients' spans (<c>QueueClient.ReceiveMessages</c>,
+    /// <c>TableClient.Query</c>…). Without a parent they are background work (the queue receivers'
+    /// polls, the rollback watch, projection flushes, the reconciliation), each of which would
+    /// otherwise start a trace of its own every few seconds; inside a command's trace they are kept.
+    /// </summary>
+    public static readonly string[] StorageOperationPrefixes = ["QueueClient.", "QueueServiceClient.", "TableClient.", "TableServiceClient."];
 
     /// <summary>Application Insights counts a kept span as 100 / this many (a percentage), as its own sampler tells it.</summary>
     public const string ApplicationInsightsSampleRateAttribute = "microsoft.sample_rate";
@@ -88,7 +93,8 @@ public sealed class OrderFlowTraceSampler : Sampler
             return (samplingParameters.ParentContext.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? kept : Dropped;
         }
 
-        if (samplingParameters.Name.StartsWith(QueueOperationPrefix, StringComparison.Ordinal))
+        var name = samplingParameters.Name;
+        if (Array.Exists(StorageOperationPrefixes, prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
         {
             return Dropped;
         }

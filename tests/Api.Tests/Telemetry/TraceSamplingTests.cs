@@ -24,7 +24,10 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
     [InlineData("QueueClient.ReceiveMessages")]
     [InlineData("QueueClient.PeekMessages")]
     [InlineData("QueueClient.DeleteMessage")]
-    public void A_queue_call_without_a_parent_is_dropped_and_inside_a_kept_trace_it_is_kept(string operation)
+    [InlineData("TableClient.Query")]
+    [InlineData("TableClient.SubmitTransaction")]
+    [InlineData("TableServiceClient.CreateTableIfNotExists")]
+    public void A_storage_call_without_a_parent_is_dropped_and_inside_a_kept_trace_it_is_kept(string operation)
     {
         var sampler = new OrderFlowTraceSampler(1);
 
