@@ -174,7 +174,12 @@ public static class OrderCommandValidator
         const string path = "shippingAddress.";
         errors.Text(path + "recipient", address.Recipient);
         errors.Text(path + "line1", address.Line1);
-        if (address.Line2 is not null)
+        if (address.Line2 is "")
+        {
+            // Optional: "is required" would mislead; an empty second line is left out, not sent empty.
+            errors.Add(path + "line2", "must not be empty when given (leave it out instead)");
+        }
+        else if (address.Line2 is not null)
         {
             errors.Text(path + "line2", address.Line2);
         }

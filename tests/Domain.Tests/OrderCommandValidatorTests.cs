@@ -64,6 +64,15 @@ public sealed class OrderCommandValidatorTests
     }
 
     [Fact]
+    public void An_empty_second_address_line_is_refused_without_calling_it_required()
+    {
+        var errors = OrderCommandValidator.Validate(OrderBuilder.Place() with { ShippingAddress = Address with { Line2 = "" } }, Now);
+
+        var message = Assert.Single(errors["shippingAddress.line2"]);
+        Assert.DoesNotContain("required", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_officially_assigned_country_code_and_no_other_is_accepted()
     {
         Assert.Equal(249, CountryCodes.Count);
