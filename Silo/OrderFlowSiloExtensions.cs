@@ -37,6 +37,7 @@ public static class OrderFlowSiloExtensions
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
         AddOrderFlowEventLog(silo.Services, configuration);
+        GrainCollectionTuning.Configure(silo.Services, configuration);
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();

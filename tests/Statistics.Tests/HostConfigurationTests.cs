@@ -200,6 +200,65 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         Assert.Equal(MembershipTuning.DefunctSiloExpiration, options.DefunctSiloExpiration);
     }
 
+    [Fact]
+    public void Idle_orders_leave_memory_sooner_than_other_grains_and_memory_pressure_sheds_activations()
+    {
+        var services = new ServiceCollection();
+        GrainCollectionTuning.Configure(services, Configuration(new() { ["Orleans:GrainCollection:MemoryUsageLimitPercentage"] = "90" }));
+        var options = services.BuildServiceProvider().GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+        Assert.Equal(GrainCollectionTuning.OrderCollectionAge, options.ClassSpecificCollectionAge[typeof(OrderFlow.Grains.Orders.OrderGrain).FullName!]);
+        Assert.True(options.ClassSpecificCollectionAge[typeof(OrderFlow.Grains.Orders.OrderGrain).FullName!] < options.CollectionAge);
+        Assert.True(options.EnableActivationSheddingOnMemoryPressure);
+        Assert.Equal(90, options.MemoryUsageLimitPercentage);
+        Assert.Equal(GrainCollectionTuning.MemoryUsageTargetPercentage, options.MemoryUsageTargetPercentage);
+    }
+
+    /// <summary>
+    /// README "Configuration": an idle order's activation is collected after its age
+    /// (<c>Orleans:GrainCollection</c>), so a silo's memory does not grow with every order it
+    /// served; the order reads the same from its log afterwards.
+    /// </summary>
+    [Fact]
+    public async Task An_idle_order_is_deactivated_and_reads_the_same_afterwards()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?>
+        {
+            ["Orleans:GrainCollection:CollectionQuantum"] = "00:00:01",
+            [$"Orleans:GrainCollection:ClassSpecificCollectionAge:{typeof(OrderFlow.Grains.Orders.OrderGrain).FullName}"] = "00:00:02",
+        });
+        using var placed = await host.Http.PostAsJsonAsync("/api/orders", new
+        {
+            orderId = "collected-1",
+            customerId = "customer-collected",
+            currency = "EUR",
+            items = new[] { new { sku = "SKU-1", quantity = 2, unitPrice = 10.00m } },
+        }, ct);
+        Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        var before = await placed.Content.ReadAsStringAsync(ct);
+        Assert.True(await OrderActivationsAsync(host, ct) > 0, "the placed order has no activation");
+
+        // Collection runs on its own timer: poll with a generous deadline.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await OrderActivationsAsync(host, ct) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250, ct);
+        }
+
+        Assert.Equal(0, await OrderActivationsAsync(host, ct));
+        var after = await host.Http.GetStringAsync("/api/orders/collected-1", ct);
+        Assert.Equal(before, after);
+    }
+
+    private static async Task<int> OrderActivationsAsync(StatsApiHost host, CancellationToken ct)
+    {
+        var report = await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/admin/cluster", ct);
+        return report.GetProperty("silos").EnumerateArray()
+            .SelectMany(silo => silo.GetProperty("activationsByGrainType").EnumerateObject())
+            .Where(type => type.Name.Contains(".OrderGrain", StringComparison.Ordinal))
+            .Sum(type => type.Value.GetInt32());
+    }
+
     private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
