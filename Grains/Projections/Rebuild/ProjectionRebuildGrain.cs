@@ -8,6 +8,7 @@ using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Rebuild;
 
@@ -51,7 +52,7 @@ public sealed class ProjectionRebuildGrain(
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        var feed = new ProjectionFeed(GrainFactory);
+        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more

@@ -9,6 +9,7 @@ using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
+using OrderFlow.Streams;
 using Orleans.Concurrency;
 
 namespace OrderFlow.Grains.Projections.Reconciliation;
@@ -82,7 +83,7 @@ public sealed class ProjectionReconcilerGrain(
         var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)
             .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
             .ToList();
-        var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
+        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
         Measure(feed, "regular");
 
@@ -121,11 +122,11 @@ public sealed class ProjectionReconcilerGrain(
     /// <summary>
     /// Reads each order back from the log after the version before <c>From</c>, and feeds its
     /// envelopes to every generation in <paramref name="generations"/>. When this returns,
-    /// everything fed is durably counted, but what <see cref="ProjectionFeed.Failures"/> lists;
+    /// everything fed is durably counted, but what <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists;
     /// returns the orders that could not be read back. Storage being unavailable throws.
     /// </summary>
     private async Task<List<(string OrderId, ParkRequest Failure)>> ReadBackAndFeedAsync(
-        IReadOnlyCollection<(string OrderId, int From)> orders, int[] generations, ProjectionFeed feed, TimeSpan soonestRetry)
+        IReadOnlyCollection<(string OrderId, int From)> orders, int[] generations, ProjectionFeed<OrderEventEnvelope> feed, TimeSpan soonestRetry)
     {
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         foreach (var chunk in orders.Chunk(ReadParallelism))
@@ -269,7 +270,7 @@ public sealed class ProjectionReconcilerGrain(
                 }
 
                 var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
-                var feed = new ProjectionFeed(GrainFactory);
+                var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
                 repaired += feed.Repaired;
@@ -327,7 +328,7 @@ public sealed class ProjectionReconcilerGrain(
         return (rows, orders);
     }
 
-    private static void Measure(ProjectionFeed feed, string pass)
+    private static void Measure<TEnvelope>(ProjectionFeed<TEnvelope> feed, string pass)
     {
         var tag = new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, pass);
         OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, tag);

@@ -7,6 +7,7 @@ using OrderFlow.Orders.Events;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Customers;
 
@@ -24,6 +25,13 @@ public sealed class CustomerStatsGrain(
     UnflushedProjections unflushed,
     ILogger<CustomerStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), ICustomerStatsGrain
 {
+    /// <summary>Counts every order event, in the grain of the order's customer.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Customer)
+        .ConsumesAll(EventCategories.Orders, (generation, envelope) => StatisticsKeys.Customer(generation, envelope.CustomerId))
+        .DescribedAs(key => StatisticsKeys.CustomerIdOf(key) is { } customerId
+            ? $"customer '{customerId}' (generation {StatisticsKeys.GenerationOf(key)})"
+            : $"a customer with a long id (generation {StatisticsKeys.GenerationOf(key)})");
+
     private bool alertsStale;
 
     /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
