@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
+using OrderDecision = OrderFlow.Grains.EventSourcing.Decision<OrderFlow.Orders.Events.OrderEvent>;
 
 namespace OrderFlow.Grains.Orders;
 
