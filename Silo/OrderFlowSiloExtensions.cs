@@ -13,6 +13,7 @@ using Orleans.Dashboard;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Streams;
 
@@ -44,6 +45,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
         silo.Services.TryAddSingleton<EventSourcingServices>();
+        silo.Services.TryAddSingleton<IPersonalDataEraser, NoKeysToErase>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
