@@ -71,9 +71,7 @@ public sealed class StartupTests(AzuriteFixture azurite)
     [Fact]
     public async Task In_Development_without_keys_the_API_serves_commands_and_queries_without_a_key_and_warns()
     {
-        var logs = new CapturingLoggerProvider();
-        await using var host = await ApiHost.StartAsync(azurite.ConnectionString, "Development", withKeys: false,
-            configure: builder => builder.Logging.AddProvider(logs));
+        await using var host = await ApiHost.StartAsync(azurite.ConnectionString, "Development", withKeys: false);
         var id = TestOrders.NewId();
 
         using var place = await host.Anonymous.PostAsync("/api/orders", TestOrders.PlaceBody(id).ToJsonString());
@@ -85,6 +83,6 @@ public sealed class StartupTests(AzuriteFixture azurite)
         using var events = await host.Anonymous.GetAsync($"/api/orders/{id}/events");
         await events.AssertJsonAsync(HttpStatusCode.OK);
 
-        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Authentication is OFF", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(host.Log.GetSnapshot(), e => e.Level == LogLevel.Warning && e.Message.Contains("Authentication is OFF", StringComparison.OrdinalIgnoreCase));
     }
 }

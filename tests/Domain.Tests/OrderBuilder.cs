@@ -2,6 +2,7 @@ using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Domain.Tests;
 
@@ -19,7 +20,7 @@ internal sealed class OrderBuilder
     public DateTimeOffset Now { get; set; } = Start.AddDays(1);
 
     public static PlaceOrder Place(decimal unitPrice = 10m, int quantity = 2, string id = OrderId) =>
-        new(id, "customer-1", "EUR", [new OrderLineRequest("sku-1", quantity, unitPrice)]);
+        TestCommands.Place(id, "customer-1", "sku-1", quantity, unitPrice);
 
     /// <summary>The order's refund rows: refund id → amount, as the grain writes them with each refund.</summary>
     public Dictionary<string, decimal> RefundRows { get; } = [];
@@ -44,9 +45,9 @@ internal sealed class OrderBuilder
     public OrderBuilder Delivered(decimal unitPrice = 10m, int quantity = 2)
     {
         Send(Place(unitPrice, quantity));
-        Send(new PayOrder("pay-1", unitPrice * quantity, "card"));
-        Send(new ShipOrder("DHL", "T-1"));
-        Send(new DeliverOrder());
+        Send(TestCommands.Pay("pay-1", unitPrice * quantity));
+        Send(TestCommands.Ship("DHL", "T-1"));
+        Send(TestCommands.Deliver());
         return this;
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 using Orleans.TestingHost;
@@ -8,6 +7,7 @@ using OrderFlow.Orders.Commands;
 using OrderFlow.Silo;
 using OrderFlow.Statistics;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
 
 namespace OrderFlow.Grains.Tests;
 
@@ -109,33 +109,11 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
     private async Task<InProcessTestCluster> StartClusterAsync(
         Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
-                ["ConnectionStrings:Queues"] = queues.ConnectionString,
-                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
-                ["EventStore:TableName"] = eventsTable,
-                ["Statistics:TableName"] = statisticsTable,
-                ["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false",
-                ["Dashboard:Enabled"] = "false",
-            })
-            .Build();
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.ServiceId = serviceId;
-        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync(ct);
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-
-        return cluster;
+        var settings = TestClusters.Settings(tables.ConnectionString, eventsTable);
+        settings["ConnectionStrings:Queues"] = queues.ConnectionString;
+        settings[OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue";
+        settings["Statistics:TableName"] = statisticsTable;
+        settings["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false";
+        return await TestClusters.StartAsync(settings, ct, serviceId: serviceId);
     }
 }

@@ -1,6 +1,5 @@
 using Azure.Core;
 using Azure.Data.Tables;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -11,6 +10,7 @@ using OrderFlow.Orders;
 using OrderFlow.Silo;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
 
 namespace OrderFlow.Grains.Tests;
 
@@ -69,45 +69,20 @@ public sealed class OrderCluster : IAsyncDisposable
         CancellationToken cancellationToken,
         Action<TableClientOptions>? tuneClient = null)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = connectionString,
-                ["EventStore:TableName"] = tableName,
-                ["EventStore:SnapshotInterval"] = SnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Dashboard:Enabled"] = "false",
+        var settings = TestClusters.Settings(connectionString, tableName);
+        settings["EventStore:SnapshotInterval"] = SnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-                // The silo's storage rollback watch writes every second: it would be counted among a command's requests.
-                ["EventStore:RollbackWatchInterval"] = "00:00:00",
-            })
-            .Build();
+        // The silo's storage rollback watch writes every second: it would be counted among a command's requests.
+        settings["EventStore:RollbackWatchInterval"] = "00:00:00";
 
         var requests = countRequests ? new RequestCounter() : null;
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) =>
+        var cluster = await TestClusters.StartAsync(settings, cancellationToken, replaceServices: services =>
         {
             if (requests is not null)
             {
-                silo.Services.AddSingleton(_ => CountingServiceClient(connectionString, requests, tuneClient));
+                services.AddSingleton(_ => CountingServiceClient(connectionString, requests, tuneClient));
             }
-
-            silo.AddOrderFlow(configuration);
         });
-
-        // Tests subscribe to the published events (memory streams, as the silo's default here).
-        builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
-
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync();
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
 
         var result = new OrderCluster(cluster, tableName, connectionString, requests);
         await result.Store.EnsureTableAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Grains.Tests;
 
@@ -24,17 +25,17 @@ internal static class TestData
         return new DateTimeOffset(time.Ticks - (time.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
     }
 
-    public static PlaceOrder Place(string orderId, DateTimeOffset? at = null) => new(orderId, "customer-1", "EUR", Items, at);
+    public static PlaceOrder Place(string orderId, DateTimeOffset? at = null) => TestCommands.Place(orderId, "customer-1", Items, at);
 
-    public static PayOrder Pay(string paymentId = "pay-1", decimal amount = Total, DateTimeOffset? at = null) => new(paymentId, amount, "card", at);
+    public static PayOrder Pay(string paymentId = "pay-1", decimal amount = Total, DateTimeOffset? at = null) => TestCommands.Pay(paymentId, amount, at);
 
-    public static ShipOrder Ship(DateTimeOffset? at = null) => new("dhl", "track-1", at);
+    public static ShipOrder Ship(DateTimeOffset? at = null) => TestCommands.Ship("dhl", "track-1", at);
 
-    public static DeliverOrder Deliver(DateTimeOffset? at = null) => new(at);
+    public static DeliverOrder Deliver(DateTimeOffset? at = null) => TestCommands.Deliver(at);
 
-    public static CancelOrder Cancel(DateTimeOffset? at = null) => new("changed my mind", at);
+    public static CancelOrder Cancel(DateTimeOffset? at = null) => TestCommands.Cancel("changed my mind", at);
 
-    public static RefundOrder Refund(string refundId, decimal amount, DateTimeOffset? at = null) => new(refundId, amount, "damaged", at);
+    public static RefundOrder Refund(string refundId, decimal amount, DateTimeOffset? at = null) => TestCommands.Refund(refundId, amount, "damaged", at);
 
     /// <summary>Runs the command and asserts that it succeeded; returns the order after it.</summary>
     public static async Task<OrderView> Succeeds(this IOrderGrain grain, OrderCommand command, CommandMetadata? metadata = null)

@@ -130,7 +130,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await WaitForAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0 ? "" : null, "the change index to be emptied", ct);
 
         // Parked once per generation, not at every pass and retry.
-        Assert.Equal(2, host.Log.Entries.Count(line => line.Contains("Parked Projection customerstats/", StringComparison.Ordinal)));
+        Assert.Equal(2, host.Log.Messages().Count(line => line.Contains("Parked Projection customerstats/", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         var faults = new PushFaults();
-        var log = new CapturedLog();
+        var log = LogCapture.WarningsAndErrors();
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushpark"), ct,
             new Dictionary<string, string?>
             {
@@ -202,7 +202,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
             silo =>
             {
                 silo.AddIncomingGrainCallFilter(faults);
-                silo.Services.AddLogging(logging => logging.AddProvider(log));
+                silo.Services.AddLogging(logging => logging.AddCapture(log));
             });
         var day = new DateOnly(2026, 9, 12);
         var key = "daystats/" + StatisticsKeys.Day(1, 0, day);
@@ -227,8 +227,8 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await Task.Delay(TimeSpan.FromSeconds(10), ct);
         var attempts = faults.Injected - before;
         Assert.True(attempts <= 6, $"{attempts} flush attempts in 10 s: the flush did not back off.");
-        Assert.Equal(1, log.Entries.Count(e => e.Contains($"Statistics of {key} could not be persisted", StringComparison.Ordinal)));
-        Assert.Equal(1, log.Entries.Count(e => e.Contains($"Parked Projection {key}", StringComparison.Ordinal)));
+        Assert.Equal(1, log.Messages().Count(e => e.Contains($"Statistics of {key} could not be persisted", StringComparison.Ordinal)));
+        Assert.Equal(1, log.Messages().Count(e => e.Contains($"Parked Projection {key}", StringComparison.Ordinal)));
 
         faults.Clear();
         await WaitForAsync(async () => (await parking.List()).Count == 0 ? "" : null, "the day to unpark itself", ct);

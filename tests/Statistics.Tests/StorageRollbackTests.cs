@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
@@ -96,14 +97,14 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
             Assert.Equal(events.Count, head.GetInt32("Version"));
         }
 
-        Assert.Contains(host.Log.Entries, entry => entry.Contains("Error", StringComparison.Ordinal)
-            && entry.Contains($"Order {placedOnly.OrderId}: storage holds version 1, but this activation had confirmed version 4", StringComparison.Ordinal));
+        Assert.Contains(host.Log.GetSnapshot(), entry => entry.Level == LogLevel.Error
+            && entry.Message.Contains($"Order {placedOnly.OrderId}: storage holds version 1, but this activation had confirmed version 4", StringComparison.Ordinal));
 
         // The projections had counted the lost events, and would skip the new ones at the same
         // versions as counted: they are re-derived from the log, without anyone asking.
         await StatsCheck.AssertConvergesAsync(host.Reader, await ExpectedFromLogAsync(host, ct), check, TimeSpan.FromSeconds(120), ct,
             "statistics after storage lost writes", host.Log.Describe);
-        Assert.Contains(host.Log.Entries, entry => entry.Contains("Projections are re-derived from the event log", StringComparison.Ordinal));
+        Assert.Contains(host.Log.Messages(), entry => entry.Contains("Projections are re-derived from the event log", StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -145,7 +146,7 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
         var expected = await ExpectedFromLogAsync(host, ct);
         Assert.All(expected.Facts.GroupBy(f => f.OrderId), order => Assert.Equal(2, order.Count()));
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, TimeSpan.FromSeconds(120), ct, "statistics after the account lost writes", host.Log.Describe);
-        Assert.Contains(host.Log.Entries, entry => entry.Contains("Storage lost writes: this silo's rollback watch row", StringComparison.Ordinal));
+        Assert.Contains(host.Log.Messages(), entry => entry.Contains("Storage lost writes: this silo's rollback watch row", StringComparison.Ordinal));
 
         // The order activations, which had confirmed delivery, answer with what storage holds.
         foreach (var plan in plans)

@@ -1,1 +1,2 @@
+global using OrderFlow.Testing.Logging;
 global using Xunit;

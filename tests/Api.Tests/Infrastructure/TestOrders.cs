@@ -1,7 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Api.Tests.Infrastructure;
 
@@ -13,46 +14,29 @@ public static class TestOrders
 
     public static string NewId(string prefix = "ord") => $"{prefix}-{Guid.NewGuid():N}";
 
-    public static string Time(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    public static string Time(DateTimeOffset time) => TestCommands.Time(time);
 
-    public static JsonObject PlaceBody(string? orderId, DateTimeOffset? occurredAt = null)
-    {
-        var body = new JsonObject();
-        if (orderId is not null)
-        {
-            body["orderId"] = orderId;
-        }
+    /// <summary>The place-order command most API tests send: 2 × sku-1 at 10.50 (see <see cref="Total"/>).</summary>
+    public static PlaceOrder Place(string? orderId, DateTimeOffset? occurredAt = null) =>
+        TestCommands.Place(orderId, "cust-42", "sku-1", 2, 10.50m, occurredAt);
 
-        body["customerId"] = "cust-42";
-        body["currency"] = "EUR";
-        body["items"] = new JsonArray(new JsonObject { ["sku"] = "sku-1", ["quantity"] = 2, ["unitPrice"] = 10.50m });
-        return WithTime(body, occurredAt);
-    }
+    public static JsonObject PlaceBody(string? orderId, DateTimeOffset? occurredAt = null) => TestCommands.Body(Place(orderId, occurredAt));
 
     /// <summary>A valid shipping address (no second line), for a place-order body's shippingAddress.</summary>
-    public static JsonObject ShippingAddress() => new()
-    {
-        ["recipient"] = "Ada Lovelace",
-        ["line1"] = "Unter den Linden 1",
-        ["city"] = "Berlin",
-        ["postalCode"] = "10117",
-        ["country"] = "DE",
-    };
+    public static JsonObject ShippingAddress() => TestCommands.Body(new ShippingAddressRequest("Ada Lovelace", "Unter den Linden 1", null, "Berlin", "10117", "DE"));
 
     public static JsonObject PayBody(decimal amount = Total, string? paymentId = null, DateTimeOffset? occurredAt = null) =>
-        WithTime(new JsonObject { ["paymentId"] = paymentId ?? NewId("pay"), ["amount"] = amount, ["method"] = "card" }, occurredAt);
+        TestCommands.Body(TestCommands.Pay(paymentId ?? NewId("pay"), amount, occurredAt));
 
-    public static JsonObject ShipBody(DateTimeOffset? occurredAt = null) =>
-        WithTime(new JsonObject { ["carrier"] = "DHL", ["trackingNumber"] = "TRK-123456" }, occurredAt);
+    public static JsonObject ShipBody(DateTimeOffset? occurredAt = null) => TestCommands.Body(TestCommands.Ship("DHL", "TRK-123456", occurredAt));
 
-    public static JsonObject DeliverBody(DateTimeOffset? occurredAt = null) => WithTime(new JsonObject(), occurredAt);
+    public static JsonObject DeliverBody(DateTimeOffset? occurredAt = null) => TestCommands.Body(TestCommands.Deliver(occurredAt));
 
     public static JsonObject CancelBody(DateTimeOffset? occurredAt = null) =>
-        WithTime(new JsonObject { ["reason"] = "customer changed their mind" }, occurredAt);
+        TestCommands.Body(TestCommands.Cancel("customer changed their mind", occurredAt));
 
     public static JsonObject RefundBody(decimal amount, string? refundId = null, DateTimeOffset? occurredAt = null) =>
-        WithTime(new JsonObject { ["refundId"] = refundId ?? NewId("ref"), ["amount"] = amount, ["reason"] = "damaged" }, occurredAt);
+        TestCommands.Body(TestCommands.Refund(refundId ?? NewId("ref"), amount, "damaged", occurredAt));
 
     public static async Task<JsonElement> PlaceAsync(this ApiHost host, string orderId, DateTimeOffset? occurredAt = null)
     {
@@ -149,14 +133,4 @@ public static class TestOrders
     public static decimal Dec(this JsonElement element, string name) => element.GetProperty(name).GetDecimal();
 
     public static int Int(this JsonElement element, string name) => element.GetProperty(name).GetInt32();
-
-    private static JsonObject WithTime(JsonObject body, DateTimeOffset? occurredAt)
-    {
-        if (occurredAt is { } time)
-        {
-            body["occurredAt"] = Time(time);
-        }
-
-        return body;
-    }
 }

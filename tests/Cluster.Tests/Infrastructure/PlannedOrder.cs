@@ -1,5 +1,7 @@
 using System.Globalization;
+using OrderFlow.Orders.Commands;
 using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Cluster.Tests.Infrastructure;
 
@@ -34,20 +36,14 @@ public sealed class PlannedOrder
         var paidAt = placedAt.AddSeconds(90 + index % 50);
         var shippedAt = paidAt.AddMinutes(20 + index % 30);
         var deliveredAt = shippedAt.AddHours(1 + index % 3);
+        var items = lines.Select(l => new OrderLineRequest(l.Sku, l.Quantity, l.UnitPrice)).ToList();
         Commands =
         [
-            new("place", "/api/orders",
-                new { orderId = OrderId, customerId = customer, currency, items = lines.Select(l => new { sku = l.Sku, quantity = l.Quantity, unitPrice = l.UnitPrice }), occurredAt = placedAt },
+            Planned("place", TestCommands.Place(OrderId, customer, items, placedAt, currency),
                 "OrderPlaced", new TestEvent(EventKind.Placed, placedAt, 0, customer, currency, lines)),
-            new("pay", $"/api/orders/{OrderId}/payments",
-                new { paymentId = "pay-" + OrderId, amount = total, method = "card", occurredAt = paidAt },
-                "OrderPaid", new TestEvent(EventKind.Paid, paidAt, total)),
-            new("ship", $"/api/orders/{OrderId}/shipment",
-                new { carrier = "DHL", trackingNumber = "T-" + OrderId, occurredAt = shippedAt },
-                "OrderShipped", new TestEvent(EventKind.Shipped, shippedAt)),
-            new("deliver", $"/api/orders/{OrderId}/delivery",
-                new { occurredAt = deliveredAt },
-                "OrderDelivered", new TestEvent(EventKind.Delivered, deliveredAt)),
+            Planned("pay", TestCommands.Pay("pay-" + OrderId, total, paidAt), "OrderPaid", new TestEvent(EventKind.Paid, paidAt, total)),
+            Planned("ship", TestCommands.Ship("DHL", "T-" + OrderId, shippedAt), "OrderShipped", new TestEvent(EventKind.Shipped, shippedAt)),
+            Planned("deliver", TestCommands.Deliver(deliveredAt), "OrderDelivered", new TestEvent(EventKind.Delivered, deliveredAt)),
         ];
     }
 
@@ -73,6 +69,9 @@ public sealed class PlannedOrder
             acknowledged.Add(command);
         }
     }
+
+    private PlannedCommand Planned(string name, OrderCommand command, string eventType, TestEvent recorded) =>
+        new(name, TestCommands.Path(OrderId, command), TestCommands.Body(command), eventType, recorded);
 
     /// <summary>The test's own fold of what was acknowledged.</summary>
     public IEnumerable<Fact> Facts() => Statistics.Tests.Model.Facts.ForOrder(OrderId, Acknowledged.Select(c => c.Event));

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Silo;
-using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests.Cluster;
@@ -17,7 +17,7 @@ public sealed class TableClusterSilo : IAsyncDisposable
 {
     private readonly IHost host;
 
-    private TableClusterSilo(IHost host, int siloPort, CapturedLog log)
+    private TableClusterSilo(IHost host, int siloPort, FakeLogCollector log)
     {
         this.host = host;
         SiloPort = siloPort;
@@ -27,7 +27,7 @@ public sealed class TableClusterSilo : IAsyncDisposable
     public int SiloPort { get; }
 
     /// <summary>Warnings and errors the silo logged.</summary>
-    public CapturedLog Log { get; }
+    public FakeLogCollector Log { get; }
 
     /// <summary>The silo's own grain factory: calls made through it start in this silo.</summary>
     public IGrainFactory Grains => host.Services.GetRequiredService<IGrainFactory>();
@@ -58,12 +58,12 @@ public sealed class TableClusterSilo : IAsyncDisposable
             ["Orleans:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
         };
-        var log = new CapturedLog();
+        var log = LogCapture.WarningsAndErrors();
         var host = SiloApplication.Build([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(all);
             builder.Logging.ClearProviders();
-            builder.Logging.AddProvider(log);
+            builder.Logging.AddCapture(log);
         });
         try
         {

@@ -2,30 +2,26 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using OrderFlow.Api;
+using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Statistics.Tests.Infrastructure;
 
-/// <summary>The real API host (ASP.NET Core + co-hosted silo) on Kestrel, Development without keys, with its own tables.</summary>
+/// <summary>The real API host (<see cref="TestApiHost"/>), Development without keys, with its own tables.</summary>
 public sealed class StatsApiHost : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private readonly TestApiHost host;
 
-    private StatsApiHost(WebApplication app, Uri baseAddress, string eventsTable, string statisticsTable, CapturedLog log)
+    private StatsApiHost(TestApiHost host)
     {
-        this.app = app;
-        Log = log;
-        EventsTable = eventsTable;
-        StatisticsTable = statisticsTable;
+        this.host = host;
         Http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
         {
-            BaseAddress = baseAddress,
+            BaseAddress = host.BaseAddress,
             Timeout = TimeSpan.FromSeconds(60),
         };
         Reader = new HttpStatsReader(Http);
@@ -34,13 +30,13 @@ public sealed class StatsApiHost : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <summary>Warnings and errors the host logged (Orleans' own from Error up).</summary>
-    public CapturedLog Log { get; }
+    public FakeLogCollector Log => host.Log;
 
     /// <summary>The host's event log table.</summary>
-    public string EventsTable { get; }
+    public string EventsTable => host.EventsTable;
 
     /// <summary>The host's projection state table (grain storage, service id "orderflow").</summary>
-    public string StatisticsTable { get; }
+    public string StatisticsTable => host.StatisticsTable;
 
     public HttpStatsReader Reader { get; }
 
@@ -50,53 +46,11 @@ public sealed class StatsApiHost : IAsyncDisposable
     public int Retries => retries;
 
     /// <param name="services">Registers more services, e.g. a grain call filter that injects faults.</param>
-    public static Task<StatsApiHost> StartAsync(
+    public static async Task<StatsApiHost> StartAsync(
         string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null,
         Action<IServiceCollection>? services = null) =>
-        PortRetry.StartAsync(() => StartOnFreePortsAsync(connectionString, cancellationToken, extraSettings, services));
-
-    private static async Task<StatsApiHost> StartOnFreePortsAsync(
-        string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings,
-        Action<IServiceCollection>? services)
-    {
-        var port = Azurite.FreePort();
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Tables"] = connectionString,
-            ["Orleans:SiloPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:ClusterId"] = "stats-tests-" + Guid.NewGuid().ToString("N")[..12],
-            ["EventStore:TableName"] = TableNames.Unique("apiev"),
-            ["Statistics:TableName"] = TableNames.Unique("apist"),
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft"] = "Warning",
-            ["Logging:LogLevel:Orleans"] = "Error",
-        };
-        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
-
-        string[] args = [$"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--environment=Development"];
-        var log = new CapturedLog();
-        var app = ApiApplication.Build(args, builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.AddProvider(log);
-            services?.Invoke(builder.Services);
-        });
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-
-        return new StatsApiHost(app, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), settings["EventStore:TableName"]!, settings["Statistics:TableName"]!, log);
-    }
+        new(await TestApiHost.StartAsync(connectionString, cancellationToken, "stats", "Development", extraSettings,
+            builder => services?.Invoke(builder.Services)));
 
     /// <summary>
     /// Sends the plan's commands over HTTP, one after the other, asserting 201 / 200. A 503 (storage
@@ -108,7 +62,9 @@ public sealed class StatsApiHost : IAsyncDisposable
         for (var i = 0; i < plan.Steps.Count; i++)
         {
             var step = plan.Steps[i];
-            var (path, body) = Request(plan, step);
+            var command = plan.Command(step);
+            var path = TestCommands.Path(plan.OrderId, command);
+            var body = TestCommands.Body(command).ToJsonString();
             var expectedStatus = step.Kind == StepKind.Place ? HttpStatusCode.Created : HttpStatusCode.OK;
             for (var attempt = 1; ; attempt++)
             {
@@ -144,51 +100,10 @@ public sealed class StatsApiHost : IAsyncDisposable
         return document.RootElement.GetProperty("version").GetInt32();
     }
 
-    private static (string Path, string Body) Request(OrderPlan plan, Step step)
-    {
-        var at = step.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        var order = "/api/orders/" + plan.OrderId;
-        object body = step.Kind switch
-        {
-            StepKind.Place => new
-            {
-                orderId = plan.OrderId,
-                customerId = plan.CustomerId,
-                currency = plan.Currency,
-                items = plan.Lines.Select(l => new { sku = l.Sku, quantity = l.Quantity, unitPrice = l.UnitPrice }),
-                occurredAt = at,
-            },
-            StepKind.Pay => new { paymentId = step.Id, amount = step.Amount, method = "card", occurredAt = at },
-            StepKind.Ship => new { carrier = "DHL", trackingNumber = "JD" + plan.OrderId, occurredAt = at },
-            StepKind.Deliver => new { occurredAt = at },
-            StepKind.Cancel => new { reason = "customer asked", occurredAt = at },
-            StepKind.Refund => new { refundId = step.Id, amount = step.Amount, reason = "returned", occurredAt = at },
-            _ => throw new InvalidOperationException(step.Kind.ToString()),
-        };
-        var path = step.Kind switch
-        {
-            StepKind.Place => "/api/orders",
-            StepKind.Pay => order + "/payments",
-            StepKind.Ship => order + "/shipment",
-            StepKind.Deliver => order + "/delivery",
-            StepKind.Cancel => order + "/cancellation",
-            _ => order + "/refunds",
-        };
-        return (path, JsonSerializer.Serialize(body));
-    }
-
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await app.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            await app.DisposeAsync();
-        }
+        await host.DisposeAsync();
     }
 }
 

@@ -12,6 +12,7 @@ using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
 
 namespace OrderFlow.Statistics.Tests.Infrastructure;
 
@@ -60,46 +61,16 @@ public sealed class StatsCluster : IAsyncDisposable
         string connectionString, ClusterTables tables, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? settings = null,
         Action<ISiloBuilder>? configureSilo = null, int silos = 1)
     {
-        var values = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = connectionString,
-            ["EventStore:TableName"] = tables.Events,
-            ["Statistics:TableName"] = tables.Statistics,
-            ["Dashboard:Enabled"] = "false",
-        };
+        var values = TestClusters.Settings(connectionString, tables.Events);
+        values["Statistics:TableName"] = tables.Statistics;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
         }
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-
-        var builder = new InProcessTestClusterBuilder((short)silos);
-        builder.Options.ConfigureFileLogging = false;
-
         // Projection state is keyed by service id: a restarted deployment must keep it.
-        builder.Options.ServiceId = tables.ServiceId;
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddOrderFlow(configuration);
-            configureSilo?.Invoke(silo);
-        });
-        if (configuration[OrderFlowSiloExtensions.StreamsProviderKey] is null or "Memory")
-        {
-            builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
-        }
-
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync(cancellationToken);
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-
+        var cluster = await TestClusters.StartAsync(values, cancellationToken, silos, tables.ServiceId, configureSilo: configureSilo);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var result = new StatsCluster(cluster, connectionString, tables, configuration);
         await result.Store.EnsureTableAsync(cancellationToken);
         return result;
@@ -113,17 +84,7 @@ public sealed class StatsCluster : IAsyncDisposable
         var grain = Order(plan.OrderId);
         foreach (var step in plan.Steps)
         {
-            OrderCommand command = step.Kind switch
-            {
-                StepKind.Place => new PlaceOrder(plan.OrderId, plan.CustomerId, plan.Currency,
-                    [.. plan.Lines.Select(l => new OrderLineRequest(l.Sku, l.Quantity, l.UnitPrice))], step.At),
-                StepKind.Pay => new PayOrder(step.Id, step.Amount, "card", step.At),
-                StepKind.Ship => new ShipOrder("DHL", "TRACK-" + plan.OrderId, step.At),
-                StepKind.Deliver => new DeliverOrder(step.At),
-                StepKind.Cancel => new CancelOrder("changed my mind", step.At),
-                StepKind.Refund => new RefundOrder(step.Id, step.Amount, "returned", step.At),
-                _ => throw new InvalidOperationException(step.Kind.ToString()),
-            };
+            var command = plan.Command(step);
             var result = await grain.Execute(command, CommandMetadata.None);
             Assert.True(result.Error is null, $"{plan.OrderId} {step.Kind} at {step.At:O}: {result.Error}");
         }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Testing.Orders;
 
 namespace OrderFlow.Statistics.Tests.Model;
 
@@ -60,6 +62,18 @@ public sealed record OrderPlan(string OrderId, string CustomerId, string Currenc
     }
 
     public List<Fact> Facts() => Model.Facts.ForOrder(OrderId, Events());
+
+    /// <summary>The command <paramref name="step"/> sends, to the grain or (as its API body) over HTTP.</summary>
+    public OrderCommand Command(Step step) => step.Kind switch
+    {
+        StepKind.Place => TestCommands.Place(OrderId, CustomerId, [.. Lines.Select(l => new OrderLineRequest(l.Sku, l.Quantity, l.UnitPrice))], step.At, Currency),
+        StepKind.Pay => TestCommands.Pay(step.Id!, step.Amount, step.At),
+        StepKind.Ship => TestCommands.Ship("DHL", "TRACK-" + OrderId, step.At),
+        StepKind.Deliver => TestCommands.Deliver(step.At),
+        StepKind.Cancel => TestCommands.Cancel("changed my mind", step.At),
+        StepKind.Refund => TestCommands.Refund(step.Id!, step.Amount, "returned", step.At),
+        _ => throw new InvalidOperationException(step.Kind.ToString()),
+    };
 
     /// <summary>The order's version after each step (a cancellation of a paid order appends two events).</summary>
     public int VersionAfter(int stepIndex)
