@@ -37,7 +37,8 @@ public static class OrderFlowSiloExtensions
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
         AddOrderFlowEventLog(silo.Services, configuration);
-        silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
+        silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, RiskOptionsValidation>();
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
