@@ -12,7 +12,12 @@ using Orleans.Storage;
 using Orleans.Dashboard;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Parking;
+using OrderFlow.Grains.Projections.Reconciliation;
+using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Silo;

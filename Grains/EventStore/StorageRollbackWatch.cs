@@ -2,7 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Hosting;
 
 namespace OrderFlow.Grains.EventStore;

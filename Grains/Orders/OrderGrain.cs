@@ -10,7 +10,7 @@ using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using OrderFlow.Grains.EventStore;
-using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;

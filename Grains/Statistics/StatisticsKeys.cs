@@ -1,5 +1,7 @@
 using System.Globalization;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics;

@@ -2,6 +2,7 @@ using CsCheck;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Customers;
 
 namespace OrderFlow.Domain.Tests;
 

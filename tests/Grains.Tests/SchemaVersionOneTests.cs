@@ -3,7 +3,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
-using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;

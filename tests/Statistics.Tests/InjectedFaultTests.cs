@@ -1,6 +1,13 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Rebuild;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Orders;
 using OrderFlow.Projections;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Orleans.Runtime;
 using OrderFlow.Customers.Events;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;

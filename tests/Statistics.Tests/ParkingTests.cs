@@ -7,6 +7,8 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Grains.Statistics;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;

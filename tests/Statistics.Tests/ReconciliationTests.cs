@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using OrderFlow.Grains.Orders;
-using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Projections.Reconciliation;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Testing;

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
-using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Projections.Reconciliation;
 
 namespace OrderFlow.Statistics.Tests;
 

@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Grains.Statistics.StuckOrders;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;

@@ -1,3 +1,4 @@
+using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 
 namespace OrderFlow.Statistics.Tests.Infrastructure;

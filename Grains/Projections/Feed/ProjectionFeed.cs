@@ -1,0 +1,141 @@
+using OrderFlow.Grains.Projections.Consumers;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Projections.Feed;
+
+/// <summary>
+/// Feeds envelopes read from the log (by a rebuild or a reconciliation) to the projections, in
+/// batches: envelopes are gathered per projection grain and sent with
+/// <see cref="IWriteBehindProjection.IngestAndPersist"/> once <see cref="BatchSize"/> are
+/// buffered, and at <see cref="CompleteAsync"/>. When a send returns, everything in it is durably
+/// counted, except what the grains in <see cref="Failures"/> were sent: a grain that fails fails
+/// only its own envelopes, so that one bad projection key does not hold up the others. When every
+/// grain of a send fails (storage is down, not one key), the send throws. Used from within one
+/// grain call; not thread-safe.
+/// </summary>
+/// <param name="watched">Keys (parked ones) whose successful sends are reported in <see cref="Succeeded"/>.</param>
+internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>? watched = null)
+{
+    /// <summary>Envelope-projections buffered before they are sent: bounds memory and the grains one send touches.</summary>
+    public const int BatchSize = 2_000;
+
+    /// <summary>Projection grains sent to at once.</summary>
+    private const int Parallelism = 32;
+
+    private readonly Dictionary<string, Target> pending = new(StringComparer.Ordinal);
+    private readonly List<(OrderEventEnvelope Envelope, int Generation)> buffered = [];
+    private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
+    private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
+    private readonly HashSet<(string OrderId, int Version, int Generation)> repaired = [];
+
+    /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
+    public long Persisted { get; private set; }
+
+    /// <summary>
+    /// Envelopes that some projection of their generation had not counted before this feed (one
+    /// per envelope and generation): what the stream or a lost flush had missed, the true repairs.
+    /// </summary>
+    public long Repaired => repaired.Count;
+
+    /// <summary>Projection grains that failed, by key, with every order they were sent in any batch.</summary>
+    public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
+
+    /// <summary>Orders of which some envelope was not durably counted by some projection.</summary>
+    public IEnumerable<string> FailedOrders => failures.Values.SelectMany(f => f.Orders.Keys).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Watched keys that took every send and never failed.</summary>
+    public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
+
+    /// <summary>The key a projection grain is parked under: its grain id, as the grain itself sees it.</summary>
+    public static string KeyOf(IWriteBehindProjection grain) => grain.GetGrainId().ToString();
+
+    /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which was sent.</summary>
+    public async Task<bool> AddAsync(OrderEventEnvelope envelope, int generation)
+    {
+        foreach (var (_, grain) in OrderEventsConsumerGrain.ProjectionsOf(grains, envelope, generation))
+        {
+            var key = KeyOf(grain);
+            if (!pending.TryGetValue(key, out var target))
+            {
+                pending[key] = target = new Target(key, grain, []);
+            }
+
+            target.Envelopes.Add(envelope);
+        }
+
+        buffered.Add((envelope, generation));
+        if (buffered.Count < BatchSize)
+        {
+            return false;
+        }
+
+        await SendAsync();
+        return true;
+    }
+
+    /// <summary>Sends what is buffered.</summary>
+    public Task CompleteAsync() => SendAsync();
+
+    private async Task SendAsync()
+    {
+        var failed = new List<(Target Target, Exception Error)>();
+        foreach (var chunk in pending.Values.Chunk(Parallelism))
+        {
+            var sends = chunk.Select(async target =>
+            {
+                try
+                {
+                    var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+                    foreach (var position in await target.Grain.IngestAndPersist(target.Envelopes))
+                    {
+                        var envelope = target.Envelopes[position];
+                        repaired.Add((envelope.OrderId, envelope.Version, generation));
+                    }
+
+                    return null;
+                }
+                catch (Exception exception)
+                {
+                    return (Exception?)exception;
+                }
+            }).ToList();
+            var errors = await Task.WhenAll(sends);
+            failed.AddRange(chunk.Zip(errors).Where(pair => pair.Second is not null).Select(pair => (pair.First, pair.Second!)));
+        }
+
+        if (failed.Count > 1 && failed.Count == pending.Count)
+        {
+            // Not one bad key: nothing could be counted (storage is down). Nothing is parked; the caller fails.
+            throw new AggregateException($"Every one of the {failed.Count} projection grains of the batch failed.", failed.Select(f => f.Error));
+        }
+
+        var failedEnvelopes = new HashSet<(string OrderId, int Version, int Generation)>();
+        foreach (var (target, error) in failed)
+        {
+            if (!failures.TryGetValue(target.Key, out var failure))
+            {
+                failures[target.Key] = failure = new ProjectionFailure(target.Key, error, new Dictionary<string, int>(StringComparer.Ordinal));
+            }
+
+            var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+            foreach (var envelope in target.Envelopes)
+            {
+                failure.Orders[envelope.OrderId] = failure.Orders.TryGetValue(envelope.OrderId, out var from) ? Math.Min(from, envelope.Version) : envelope.Version;
+                failedEnvelopes.Add((envelope.OrderId, envelope.Version, generation));
+            }
+        }
+
+        if (watched is not null)
+        {
+            succeeded.UnionWith(pending.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
+        }
+
+        Persisted += buffered.Count(b => !failedEnvelopes.Contains((b.Envelope.OrderId, b.Envelope.Version, b.Generation)));
+        pending.Clear();
+        buffered.Clear();
+    }
+
+    private sealed record Target(string Key, IWriteBehindProjection Grain, List<OrderEventEnvelope> Envelopes);
+}

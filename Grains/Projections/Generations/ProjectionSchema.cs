@@ -1,0 +1,26 @@
+using OrderFlow.Grains.Statistics;
+
+namespace OrderFlow.Grains.Projections.Generations;
+
+/// <summary>
+/// The version of the stored layout of projection state. Statistics are derived data, so a change
+/// that older state cannot be read as is not migrated in place: bump <see cref="Current"/>, and a
+/// deployment whose serving generation has an older layout stops serving it and rebuilds a new
+/// generation from the event log when it starts (<see cref="ProjectionControlGrain"/>), as Marten
+/// does when a projection's version changes.
+/// </summary>
+public static class ProjectionSchema
+{
+    /// <summary>
+    /// 1: until 2026-11-25 (months kept hourly latency sketches of 0.1 % bins and per-day products;
+    /// counted events by order id). 2: the bounded layout (README "Capacity"). 3: customer grain
+    /// keys hold the customer id encoded (<see cref="StatisticsKeys.Customer"/>), so a customer
+    /// whose id has a '.' (or any character outside [A-Za-z0-9_-]) is stored under a new key.
+    /// 4: customers keep the join of rule new-account-large-order (<see cref="Statistics.Customers.NewAccountLargeOrders"/>),
+    /// which state of 3 lacks: the rebuild on upgrade gives it the orders of the whole history.
+    /// </summary>
+    public const int Current = 4;
+
+    /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
+    public const int Unversioned = 1;
+}

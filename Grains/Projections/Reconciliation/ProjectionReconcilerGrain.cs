@@ -1,0 +1,336 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Feed;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Parking;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Telemetry;
+using OrderFlow.Projections;
+using Orleans.Concurrency;
+
+namespace OrderFlow.Grains.Projections.Reconciliation;
+
+/// <summary>
+/// The guarantee behind "statistics equal a fold over the log". Streams are the fast path; they
+/// can lose what a dying silo had confirmed but not yet published, and a projection that dies
+/// between write-behind flushes loses what it had counted since the last one (even when the
+/// stream, like Azure Queues, had delivered it durably). Every append is announced in the
+/// <see cref="ChangeIndex"/> before it is written; once a bucket has settled, this grain reads
+/// each announced order's events from the log, feeds them to the projections of every live
+/// generation with <see cref="IWriteBehindProjection.IngestAndPersist"/> (they skip what they have
+/// already counted, and persist before answering), and only then removes the rows. A crash
+/// anywhere in between leaves the rows for the next pass.
+/// </summary>
+/// <remarks>
+/// One bad record does not hold up the others: an order whose log cannot be read back (a corrupt
+/// row), or whose events a projection grain failed to count, is parked
+/// (<see cref="ParkedRecordsGrain"/>, logged once) and announced again in the change index for
+/// the time of its retry, which backs off; everything else in the pass is counted and its rows
+/// removed. A parked record that a later pass counts completely is removed from the list. Storage
+/// being unavailable (or every projection of a batch failing) still fails the whole pass.
+/// <para>
+/// When a silo dies, waiting for its changes to settle would leave the statistics short for a
+/// minute or more, so a catch-up (<see cref="CatchUp"/>, asked by <see cref="SiloDeathWatch"/>)
+/// feeds every change in the index at once. It removes no row: an append announced but still in
+/// flight could land after it read the order, and the regular pass, after the bucket settled,
+/// must still see it. What it fails to feed is left to the regular passes.
+/// </para>
+/// </remarks>
+public sealed class ProjectionReconcilerGrain(
+    TableEventStore store,
+    ChangeIndex changes,
+    IOptions<StatisticsOptions> options,
+    IOptions<EventStoreOptions> eventStore,
+    IClusterMembershipService membership,
+    TimeProvider time,
+    ILogger<ProjectionReconcilerGrain> logger) : Grain, IProjectionReconcilerGrain
+{
+    /// <summary>Orders read from the log at once.</summary>
+    private const int ReadParallelism = 16;
+
+    /// <summary>Change rows read per page by a catch-up.</summary>
+    private const int CatchUpPageSize = 1_000;
+
+    /// <summary>Attempts of a catch-up whose feeding failed (a projection's old activation may still be in a directory cache for a moment).</summary>
+    private const int CatchUpAttempts = 3;
+
+    private readonly HashSet<SiloAddress> handledSilos = [];
+    private IGrainTimer? catchUpTimer;
+    private bool catchUpDue;
+    private bool catchUpRunning;
+    private long catchUpMembershipVersion;
+    private int catchUpPasses;
+    private ReconciliationPass? lastCatchUp;
+    private TimeSpan lastCatchUpDuration;
+    private long catchUpRequestedAt;
+
+    public async Task<ReconciliationPass> Reconcile()
+    {
+        var settings = options.Value.Reconciliation;
+        var due = await changes.ReadEndedBeforeAsync(time.GetUtcNow() - settings.Settle, settings.MaxChangesPerPass);
+        if (due.Count == 0)
+        {
+            return new ReconciliationPass(0, 0, 0, 0);
+        }
+
+        var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
+        var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+        var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
+        var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)
+            .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
+            .ToList();
+        var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
+        var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
+        Measure(feed, "regular");
+
+        var readFrom = orders.ToDictionary(o => o.OrderId, o => o.From, StringComparer.Ordinal);
+        var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
+        await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, orderId => readFrom[orderId], soonestRetry);
+        await changes.RemoveAsync(due);
+
+        // What was parked and has now been read and counted completely (a parked event: read again from it or before).
+        var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
+            .Select(r => r.Kind == ParkedKind.Order
+                ? (OrderId: r.Key, Version: int.MaxValue)
+                : (OrderId: r.Key[..r.Key.LastIndexOf('#')], Version: int.Parse(r.Key[(r.Key.LastIndexOf('#') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
+            .Where(p => !failedOrders.Contains(p.OrderId) && readFrom.TryGetValue(p.OrderId, out var from) && from <= p.Version)
+            .Select(p => p.OrderId)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        // And parked projections of generations nothing feeds any more (a rebuild replaced theirs).
+        var recoveredKeys = feed.Succeeded
+            .Concat(parked.Where(r => r.Kind == ParkedKind.Projection && !generations.Contains(StatisticsKeys.GenerationOfGrain(r.Key))).Select(r => r.Key))
+            .ToList();
+        if (recoveredOrders.Count > 0)
+        {
+            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Order, recoveredOrders);
+        }
+
+        if (recoveredKeys.Count > 0)
+        {
+            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, recoveredKeys);
+        }
+
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Repaired} repaired, {Failed} orders parked).", due.Count, orders.Count, feed.Persisted, feed.Repaired, failedOrders.Count);
+        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failedOrders.Count, recoveredOrders.Count + recoveredKeys.Count, feed.Repaired);
+    }
+
+    /// <summary>
+    /// Reads each order back from the log after the version before <c>From</c>, and feeds its
+    /// envelopes to every generation in <paramref name="generations"/>. When this returns,
+    /// everything fed is durably counted, but what <see cref="ProjectionFeed.Failures"/> lists;
+    /// returns the orders that could not be read back. Storage being unavailable throws.
+    /// </summary>
+    private async Task<List<(string OrderId, ParkRequest Failure)>> ReadBackAndFeedAsync(
+        IReadOnlyCollection<(string OrderId, int From)> orders, int[] generations, ProjectionFeed feed, TimeSpan soonestRetry)
+    {
+        var unreadable = new List<(string OrderId, ParkRequest Failure)>();
+        foreach (var chunk in orders.Chunk(ReadParallelism))
+        {
+            // Storage being unavailable fails the pass (every row stays); anything else is the order's own problem.
+            foreach (var read in await Task.WhenAll(chunk.Select(order => OrderReadBack.ReadAfterAsync(store, order.OrderId, order.From - 1, soonestRetry))))
+            {
+                if (read.Failure is not null)
+                {
+                    unreadable.Add((read.OrderId, read.Failure));
+                }
+
+                foreach (var envelope in read.Envelopes)
+                {
+                    foreach (var generation in generations)
+                    {
+                        await feed.AddAsync(envelope, generation);
+                    }
+                }
+            }
+        }
+
+        await feed.CompleteAsync();
+        return unreadable;
+    }
+
+    public Task<bool> CatchUp(IReadOnlyList<SiloAddress> deadSilos, long membershipVersion)
+    {
+        // Interleaves with a running pass: it only takes note, without awaiting anything.
+        var added = false;
+        foreach (var silo in deadSilos)
+        {
+            added |= handledSilos.Add(silo);
+        }
+
+        if (!added)
+        {
+            return Task.FromResult(false);
+        }
+
+        logger.LogInformation("Silo(s) {Silos} died: the statistics catch up with every change in the index.", string.Join(", ", deadSilos));
+        if (!catchUpDue)
+        {
+            catchUpRequestedAt = time.GetTimestamp();
+        }
+
+        catchUpDue = true;
+        catchUpMembershipVersion = Math.Max(catchUpMembershipVersion, membershipVersion);
+        if (catchUpTimer is null)
+        {
+            // A timer that does not interleave: the pass runs between requests, never beside a regular pass, and is bound by no call timeout.
+            catchUpTimer = this.RegisterGrainTimer(RunCatchUpsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = true });
+        }
+        else if (!catchUpRunning)
+        {
+            catchUpTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+
+        return Task.FromResult(true);
+    }
+
+    public Task<CatchUpReport> CatchUps() => Task.FromResult(new CatchUpReport(catchUpPasses, handledSilos.Count, lastCatchUp, lastCatchUpDuration));
+
+    /// <summary>Catch-up passes until none is due: a silo that died during one needs another, since the first may have fed its projections.</summary>
+    private async Task RunCatchUpsAsync(CancellationToken cancellationToken)
+    {
+        catchUpRunning = true;
+        try
+        {
+            while (catchUpDue && !cancellationToken.IsCancellationRequested)
+            {
+                catchUpDue = false;
+                var requestedAt = catchUpRequestedAt;
+
+                await RefreshMembershipAsync(cancellationToken);
+
+                // A rebuild that ran on a dead silo starts again now rather than at the control's next watch.
+                await ResumeRebuildAsync();
+                lastCatchUp = await CatchUpWithRetriesAsync(cancellationToken);
+                lastCatchUpDuration = time.GetElapsedTime(requestedAt);
+                catchUpPasses++;
+            }
+        }
+        finally
+        {
+            catchUpRunning = false;
+        }
+    }
+
+    /// <summary>
+    /// This silo's directory forgets the dead silos' activations once its view has them dead, as
+    /// the caller's did. If the view cannot be refreshed, the pass goes ahead: what reaches a dead
+    /// activation fails and is tried again.
+    /// </summary>
+    private async Task RefreshMembershipAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await membership.Refresh(new MembershipVersion(catchUpMembershipVersion), cancellationToken);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Could not refresh the membership view before a catch-up; it goes ahead.");
+        }
+    }
+
+    private async Task ResumeRebuildAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IProjectionControl>(0).ResumeRebuild();
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Could not resume a projection rebuild after a silo died; the projection control retries on its own.");
+        }
+    }
+
+    /// <summary>Feeds every order in the change index; what fails is fed again shortly, then left to the regular passes.</summary>
+    private async Task<ReconciliationPass> CatchUpWithRetriesAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value.Reconciliation;
+        var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
+        var rows = 0;
+        var orders = new Dictionary<string, int>(StringComparer.Ordinal);
+        long events = 0;
+        long repaired = 0;
+        List<(string OrderId, int From)>? pending = null; // null until the index has been read
+        HashSet<string>? parkedKeys = null;
+        var unreadableOrders = new HashSet<string>(StringComparer.Ordinal);
+        for (var attempt = 1; attempt <= CatchUpAttempts; attempt++)
+        {
+            try
+            {
+                if (pending is null)
+                {
+                    (rows, orders) = await ReadAllChangesAsync(cancellationToken);
+                    pending = [.. orders.Select(o => (o.Key, o.Value))];
+                    parkedKeys = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records
+                        .Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+                }
+
+                var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+                var feed = new ProjectionFeed(GrainFactory);
+                var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
+                events += feed.Persisted;
+                repaired += feed.Repaired;
+                Measure(feed, "catch-up");
+                unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
+                var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
+
+                // Projections parked already fail for their own reasons: trying them again at once would only delay the pass.
+                var transient = feed.Failures.Any(f => !parkedKeys!.Contains(f.Key));
+                if (!transient || attempt == CatchUpAttempts)
+                {
+                    var left = failed.Union(unreadableOrders).Count();
+                    logger.Log(left == 0 ? LogLevel.Information : LogLevel.Warning,
+                        "Statistics caught up after a silo died: {Changes} changes of {Orders} orders read back, {Events} events fed, {Left} orders left to the regular reconciliation.",
+                        rows, orders.Count, events, left);
+                    return new ReconciliationPass(rows, orders.Count, events, left, Repaired: repaired);
+                }
+
+                pending = [.. pending.Where(o => failed.Contains(o.OrderId))];
+            }
+            catch (Exception exception) when (attempt < CatchUpAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning(exception, "A catch-up pass after a silo died failed (attempt {Attempt}); trying again.", attempt);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "A catch-up pass after a silo died failed; the regular reconciliation counts what was lost once its changes settle.");
+                return new ReconciliationPass(rows, orders.Count, events, orders.Count, Repaired: repaired);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(attempt), time, cancellationToken);
+        }
+
+        throw new UnreachableException();
+    }
+
+    /// <summary>Every change row, settled or not, in pages: their number, and each order with the lowest version any row announces.</summary>
+    private async Task<(int Rows, Dictionary<string, int> Orders)> ReadAllChangesAsync(CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        var orders = new Dictionary<string, int>(StringComparer.Ordinal);
+        string? continuation = null;
+        do
+        {
+            var page = await changes.ReadPageAsync(continuation, CatchUpPageSize, cancellationToken);
+            foreach (var change in page.Changes)
+            {
+                orders[change.StreamId] = orders.TryGetValue(change.StreamId, out var from) ? Math.Min(from, change.FromVersion) : change.FromVersion;
+            }
+
+            rows += page.Changes.Count;
+            continuation = page.Continuation;
+        }
+        while (continuation is not null);
+        return (rows, orders);
+    }
+
+    private static void Measure(ProjectionFeed feed, string pass)
+    {
+        var tag = new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, pass);
+        OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, tag);
+        OrderFlowTelemetry.ReconciliationRepairs.Add(feed.Repaired, tag);
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Hosting;
+using OrderFlow.Grains.Statistics;
+
+namespace OrderFlow.Grains.Projections.Reconciliation;
+
+/// <summary>
+/// Runs <see cref="ProjectionReconcilerGrain"/> every <see cref="ReconciliationOptions.Interval"/>
+/// while the silo is up, unless <see cref="ReconciliationOptions.Enabled"/> is off (every silo asks
+/// the same grain; passes do not overlap), and again at once while a pass finds a full batch.
+/// </summary>
+public sealed class ProjectionReconciliation(
+    IGrainFactory grains,
+    IOptions<StatisticsOptions> options,
+    IOptions<EventStoreOptions> eventStore,
+    TimeProvider time,
+    ILogger<ProjectionReconciliation> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private readonly BackgroundLoop background = new();
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(ProjectionReconciliation), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.Reconciliation.Enabled)
+        {
+            return Task.CompletedTask;
+        }
+
+        // An announced append can land up to two event-log operations after its announcement.
+        var longestAppend = 2 * eventStore.Value.OperationTimeout;
+        if (options.Value.Reconciliation.Settle < longestAppend)
+        {
+            logger.LogWarning(
+                "Statistics:Reconciliation:Settle ({Settle}) is shorter than two event-log operations ({LongestAppend}): an append that lands late may be missed by the reconciliation.",
+                options.Value.Reconciliation.Settle, longestAppend);
+        }
+
+        background.Start(RunAsync);
+        return Task.CompletedTask;
+    }
+
+    private Task StopAsync(CancellationToken cancellationToken) => background.StopAsync(cancellationToken);
+
+    private async Task RunAsync()
+    {
+        var settings = options.Value.Reconciliation;
+        var reconciler = grains.GetGrain<IProjectionReconcilerGrain>(0);
+        while (!background.IsStopping)
+        {
+            var more = false;
+            try
+            {
+                var pass = await reconciler.Reconcile();
+                more = pass.Changes >= settings.MaxChangesPerPass;
+            }
+            catch (Exception exception) when (!background.IsStopping)
+            {
+                logger.LogWarning(exception, "A reconciliation pass failed; retrying in {Interval}.", settings.Interval);
+            }
+            catch (Exception) when (background.IsStopping)
+            {
+                return;
+            }
+
+            if (!more)
+            {
+                try
+                {
+                    await Task.Delay(settings.Interval, time, background.Stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

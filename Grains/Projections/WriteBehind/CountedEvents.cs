@@ -1,0 +1,102 @@
+using System.Buffers.Binary;
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OrderFlow.Grains.Projections.WriteBehind;
+
+/// <summary>
+/// Which events a projection grain has already counted, by order id and version: a repeated or
+/// redelivered event is recognised and skipped. Each grain holds only the events that belong to
+/// it (one day of one shard, one customer), so this stays proportional to the grain's own data.
+/// </summary>
+/// <remarks>
+/// This memory is most of a busy day's state, so an order is remembered by a 128-bit fingerprint
+/// (SHA-256 of its id, truncated) instead of its id of up to 64 characters, and stored packed
+/// (<see cref="Packed"/>): about 19 bytes an order of 4 events, where ids and version lists took
+/// 33 with 20-character ids and 77 with 64. A cryptographic hash because order ids come from
+/// clients: nobody can make two ids share a fingerprint (and so have an event skipped) without
+/// about 2^64 hash computations; by chance, two of a billion orders would collide with
+/// probability 10^-21.
+/// </remarks>
+[GenerateSerializer, Alias("orderflow.counted-events.v2")]
+public sealed class CountedEvents
+{
+    private const int FingerprintBytes = 16;
+
+    [NonSerialized]
+    private Dictionary<UInt128, List<int>> versions = [];
+
+    /// <summary>Orders with at least one counted event.</summary>
+    public int Orders => versions.Count;
+
+    /// <summary>Marks the event as counted; false when it already was.</summary>
+    public bool TryMark(string orderId, int version)
+    {
+        var fingerprint = Fingerprint(orderId);
+        if (!versions.TryGetValue(fingerprint, out var counted))
+        {
+            versions[fingerprint] = [version];
+            return true;
+        }
+
+        var index = counted.BinarySearch(version);
+        if (index >= 0)
+        {
+            return false;
+        }
+
+        counted.Insert(~index, version);
+        return true;
+    }
+
+    /// <summary>The versions counted of <paramref name="orderId"/>, ascending.</summary>
+    public IReadOnlyList<int> VersionsOf(string orderId) =>
+        versions.TryGetValue(Fingerprint(orderId), out var counted) ? counted : [];
+
+    /// <summary>As stored and sent: per order its fingerprint, how many versions, and the versions as ascending differences, all variable-length.</summary>
+    [Id(1)]
+    public byte[] Packed
+    {
+        get
+        {
+            var buffer = new ArrayBufferWriter<byte>(Math.Max(16, versions.Count * 20));
+            foreach (var (fingerprint, counted) in versions)
+            {
+                BinaryPrimitives.WriteUInt128LittleEndian(buffer.GetSpan(FingerprintBytes), fingerprint);
+                buffer.Advance(FingerprintBytes);
+                Varint.Write(buffer, (ulong)counted.Count);
+                var previous = 0;
+                foreach (var version in counted)
+                {
+                    Varint.Write(buffer, (ulong)(version - previous));
+                    previous = version;
+                }
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+        set
+        {
+            versions = [];
+            for (var position = 0; position < value.Length;)
+            {
+                var fingerprint = BinaryPrimitives.ReadUInt128LittleEndian(value.AsSpan(position, FingerprintBytes));
+                position += FingerprintBytes;
+                var count = (int)Varint.Read(value, ref position);
+                var counted = new List<int>(count);
+                var version = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    version += (int)Varint.Read(value, ref position);
+                    counted.Add(version);
+                }
+
+                versions[fingerprint] = counted;
+            }
+        }
+    }
+
+    private static UInt128 Fingerprint(string orderId) =>
+        BinaryPrimitives.ReadUInt128LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(orderId)));
+}

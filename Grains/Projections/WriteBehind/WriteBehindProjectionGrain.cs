@@ -1,0 +1,214 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Parking;
+using OrderFlow.Grains.Projections.Reconciliation;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Projections;
+using OrderFlow.Streams;
+using Orleans.Runtime;
+
+namespace OrderFlow.Grains.Projections.WriteBehind;
+
+/// <summary>
+/// A projection grain that writes behind: it counts in memory and <see cref="Changed"/> marks it;
+/// its state is persisted (by <see cref="PersistAsync"/>) every
+/// <see cref="StatisticsOptions.FlushInterval"/>, on <see cref="Flush"/>, on deactivation and when
+/// the silo shuts down. What a crash takes with it is counted again by the reconciliation
+/// (<see cref="ProjectionReconcilerGrain"/>), which feeds through <see cref="IngestAndPersist"/>.
+/// </summary>
+public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed, IOptions<StatisticsOptions> options, ILogger logger)
+    : Grain, IWriteBehindProjection
+{
+    private bool dirty;
+
+    private bool reportedTooLarge;
+
+    /// <summary>Flushes that failed in a row; the timer's next attempt waits until <see cref="nextAttempt"/>.</summary>
+    private int consecutiveFailures;
+
+    private DateTimeOffset nextAttempt;
+
+    /// <summary>This activation parked the grain (<see cref="ParkedRecordsGrain"/>) and unparks it when a flush succeeds.</summary>
+    private bool parked;
+
+    protected StatisticsOptions Settings => options.Value;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(token => FlushAsync(token, rethrow: false, timer: true), Settings.FlushInterval, Settings.FlushInterval);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The last flush: whatever it cannot persist is gone with the activation (the reconciliation
+    /// counts it again), so the silo stops tracking the grain either way.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken, rethrow: false, timer: false);
+        }
+        finally
+        {
+            unflushed.Remove(this.GetGrainId());
+        }
+    }
+
+    public Task Ingest(OrderEventEnvelope envelope)
+    {
+        Count(envelope);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
+    protected abstract bool Count(OrderEventEnvelope envelope);
+
+    public async Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    {
+        var countedNow = new List<int>();
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (Count(envelopes[i]))
+            {
+                countedNow.Add(i);
+            }
+        }
+
+        await Flush();
+        return [.. countedNow];
+    }
+
+    public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true, timer: false);
+
+    /// <summary>The state changed in memory: persist it at the next flush.</summary>
+    protected void Changed()
+    {
+        dirty = true;
+        unflushed.Add(this.GetGrainId());
+    }
+
+    /// <summary>Writes the state (and whatever goes with it) to storage.</summary>
+    protected abstract Task PersistAsync(CancellationToken cancellationToken);
+
+    /// <param name="timer">A tick of the flush timer: it backs off after failures, and parks the grain when they go on.</param>
+    private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow, bool timer)
+    {
+        if (!dirty)
+        {
+            return;
+        }
+
+        // After a failure, the timer backs off; an explicit flush (a reconciliation's) and the last one always try.
+        var now = Time.GetUtcNow();
+        if (timer && consecutiveFailures > 0 && now < nextAttempt)
+        {
+            return;
+        }
+
+        dirty = false;
+        try
+        {
+            await PersistAsync(cancellationToken);
+            if (!dirty)
+            {
+                unflushed.Remove(this.GetGrainId());
+            }
+
+            await RecoveredAsync();
+        }
+        catch (Exception exception)
+        {
+            dirty = true; // tried again at a later tick
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
+            await FailedAsync(exception, now, parkIfDue: timer);
+            if (rethrow)
+            {
+                throw;
+            }
+        }
+    }
+
+    private TimeProvider Time => ServiceProvider.GetRequiredService<TimeProvider>();
+
+    private ParkingOptions Parking => ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value;
+
+    /// <summary>
+    /// A failed flush: said once (not at every tick), the next tick backs off (doubling from the
+    /// flush interval), and after <see cref="ParkingOptions.FlushFailuresBeforeParking"/> in a row
+    /// the grain parks itself, so that it shows in GET /api/admin/parked and in health.
+    /// </summary>
+    private async Task FailedAsync(Exception exception, DateTimeOffset now, bool parkIfDue)
+    {
+        consecutiveFailures++;
+        var backoff = ParkingOptions.Doubling(Settings.FlushInterval, TimeSpan.FromTicks(Math.Max(Parking.MaxRetry.Ticks, Settings.FlushInterval.Ticks)), consecutiveFailures);
+        nextAttempt = now + backoff;
+        if (exception is ProjectionStateTooLargeException)
+        {
+            // Every flush fails the same way: said once per activation, with the state that outgrew its entity.
+            if (!reportedTooLarge)
+            {
+                logger.LogError(exception, "Statistics of {Grain} are no longer persisted: {Reason}", this.GetGrainId(), exception.Message);
+                reportedTooLarge = true;
+            }
+        }
+        else if (consecutiveFailures == 1)
+        {
+            logger.LogWarning(exception, "Statistics of {Grain} could not be persisted; retrying with back-off.", this.GetGrainId());
+        }
+        else
+        {
+            logger.LogDebug("Statistics of {Grain} could not be persisted ({Failures} failures in a row): {Reason}", this.GetGrainId(), consecutiveFailures, exception.Message);
+        }
+
+        if (!parkIfDue || consecutiveFailures < Parking.FlushFailuresBeforeParking)
+        {
+            return;
+        }
+
+        var key = this.GetGrainId().ToString();
+        try
+        {
+            // From here on the grain retries when the parked list says it will.
+            var retries = await GrainFactory.GetGrain<IParking>(0).Park([new ParkRequest(
+                ParkedKind.Projection, key, StatisticsKeys.Describe(key),
+                $"{consecutiveFailures} flushes in a row failed, the last with: {exception.Message} Its counts are held in memory and written when a flush succeeds.",
+                backoff)]);
+            nextAttempt = retries[0];
+            parked = true;
+        }
+        catch (Exception parking)
+        {
+            logger.LogDebug(parking, "Could not park {Grain}.", this.GetGrainId());
+        }
+    }
+
+    private async Task RecoveredAsync()
+    {
+        if (consecutiveFailures == 0)
+        {
+            return;
+        }
+
+        logger.LogInformation("Statistics of {Grain} are persisted again after {Failures} failed flushes.", this.GetGrainId(), consecutiveFailures);
+        consecutiveFailures = 0;
+        if (parked)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [this.GetGrainId().ToString()]);
+                parked = false;
+            }
+            catch (Exception exception)
+            {
+                // The reconciliation resolves it when it next feeds this grain.
+                logger.LogDebug(exception, "Could not unpark {Grain}.", this.GetGrainId());
+            }
+        }
+    }
+}

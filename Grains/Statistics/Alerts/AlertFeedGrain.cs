@@ -1,0 +1,98 @@
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Statistics;
+
+namespace OrderFlow.Grains.Statistics.Alerts;
+
+/// <remarks>
+/// One grain per day keeps each one's state small: a single feed of every alert, capped at 10,000,
+/// could not have held more than about 3,000 alerts of 240 bytes in its entity. A day keeps
+/// <see cref="MaxAlerts"/>; customers keep their own alerts whatever the feed drops.
+/// </remarks>
+[GrainType(ProjectionGrainTypes.AlertFeed)]
+public sealed class AlertFeedGrain(
+    [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
+{
+    /// <summary>
+    /// Alerts a day keeps, dropping its earliest: 1,500 of the largest possible (64-character
+    /// customer and order ids, about 480 bytes each) fill about 700 KiB of the entity
+    /// (<c>ProjectionCapacityTests</c>).
+    /// </summary>
+    public const int MaxAlerts = 1_500;
+
+    private bool registered;
+
+    public async Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn)
+    {
+        foreach (var alert in raised)
+        {
+            state.State.Alerts[alert.Id] = alert;
+        }
+
+        foreach (var id in withdrawn)
+        {
+            state.State.Alerts.Remove(id);
+        }
+
+        foreach (var oldest in Ordered().Take(Math.Max(0, state.State.Alerts.Count - MaxAlerts)).ToList())
+        {
+            state.State.Alerts.Remove(oldest.Id);
+        }
+
+        await state.WriteOwnStateAsync();
+        if (!registered && state.State.Alerts.Count > 0)
+        {
+            var (generation, day) = StatisticsKeys.ParseAlertDay(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).RegisterAlertDay(day);
+            registered = true;
+        }
+    }
+
+    public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit) =>
+        Task.FromResult<IReadOnlyList<RiskAlert>>([.. Ordered().Where(a => since is null || a.RaisedAt >= since).Take(limit)]);
+
+    private IEnumerable<RiskAlert> Ordered() =>
+        state.State.Alerts.Values.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal);
+
+    /// <summary>The day an alert belongs to: the UTC day of its <see cref="RiskAlert.RaisedAt"/>.</summary>
+    public static DateOnly DayOf(RiskAlert alert) => DateOnly.FromDateTime(alert.RaisedAt.UtcDateTime);
+
+    /// <summary>
+    /// What to send each day's feed to take it to <paramref name="now"/>: the alerts new or changed
+    /// since <paramref name="inFeed"/> (as last applied) are raised on their day, and every alert is
+    /// withdrawn from every other day it may be in (<paramref name="feedDays"/>): an alert whose
+    /// day changed (its triggering event did) is withdrawn from the old day and raised on the new.
+    /// </summary>
+    public static Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)> Changes(
+        IReadOnlyDictionary<string, HashSet<DateOnly>> feedDays, IReadOnlyDictionary<string, RiskAlert> inFeed, IReadOnlyDictionary<string, RiskAlert> now)
+    {
+        var changes = new Dictionary<DateOnly, (List<RiskAlert> Raised, List<string> Withdrawn)>();
+        (List<RiskAlert> Raised, List<string> Withdrawn) On(DateOnly day) =>
+            changes.TryGetValue(day, out var change) ? change : changes[day] = ([], []);
+
+        foreach (var alert in now.Values.Where(a => !inFeed.TryGetValue(a.Id, out var old) || old != a))
+        {
+            On(DayOf(alert)).Raised.Add(alert);
+        }
+
+        // The days recorded, and the day of the alert as last applied (which is among them, except
+        // in a customer's state written before days were recorded).
+        foreach (var id in feedDays.Keys.Union(inFeed.Keys))
+        {
+            var standingOn = now.TryGetValue(id, out var current) ? DayOf(current) : (DateOnly?)null;
+            var mayBeOn = feedDays.TryGetValue(id, out var days) ? new HashSet<DateOnly>(days) : [];
+            if (inFeed.TryGetValue(id, out var applied))
+            {
+                mayBeOn.Add(DayOf(applied));
+            }
+
+            foreach (var day in mayBeOn.Where(day => day != standingOn))
+            {
+                On(day).Withdrawn.Add(id);
+            }
+        }
+
+        return changes;
+    }
+}

@@ -1,0 +1,17 @@
+using OrderFlow.Grains.Statistics.Alerts;
+
+namespace OrderFlow.Grains.Statistics.Catalog;
+
+/// <summary>Which months have statistics (the extent of "all time") and which days have alerts.</summary>
+public interface IStatsCatalogGrain : IGrainWithStringKey
+{
+    Task Register(string month);
+
+    /// <summary>Months as "yyyy-MM", in order.</summary>
+    Task<IReadOnlyList<string>> Months();
+
+    Task RegisterAlertDay(DateOnly day);
+
+    /// <summary>Days whose <see cref="AlertFeedGrain"/> has held alerts, in order.</summary>
+    Task<IReadOnlyList<DateOnly>> AlertDays();
+}

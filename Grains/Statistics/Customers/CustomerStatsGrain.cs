@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Orders.Events;
+using OrderFlow.Orders;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics.Customers;
+
+/// <summary>
+/// Keeps a customer's totals and evaluates the risk rules (<see cref="RiskRules"/>). Writes behind
+/// (<see cref="WriteBehindProjectionGrain"/>): the rules are evaluated once per flush (or when read), not per
+/// event, and each flush sends the alerts that started or stopped standing to the
+/// <see cref="AlertFeedGrain"/> before persisting, so that a crash in between sends them again
+/// rather than never.
+/// </summary>
+[GrainType(ProjectionGrainTypes.Customer)]
+public sealed class CustomerStatsGrain(
+    [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
+    IOptions<StatisticsOptions> options,
+    UnflushedProjections unflushed,
+    ILogger<CustomerStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), ICustomerStatsGrain
+{
+    private bool alertsStale;
+
+    /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
+    private bool feedDaysStored = true;
+
+    private string CustomerId => state.State.CustomerId ?? StatisticsKeys.CustomerIdOf(this.GetPrimaryKeyString()) ?? string.Empty;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await base.OnActivateAsync(cancellationToken);
+        if (!AlertsEqual(state.State.Alerts, state.State.InFeed))
+        {
+            Changed(); // the feed may not have what was persisted last time
+        }
+    }
+
+
+    protected override bool Count(OrderEventEnvelope envelope)
+    {
+        var s = state.State;
+        if (!s.Counted.TryMark(envelope.OrderId, envelope.Version))
+        {
+            return false;
+        }
+
+        s.CustomerId ??= envelope.CustomerId;
+
+        switch (envelope.Type)
+        {
+            case OrderPlaced.StoredName:
+                var placed = new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal);
+                s.Orders++;
+                s.Placed.Add(placed);
+                s.NewAccount.Placed(placed, Settings.Risk);
+                break;
+            case OrderPaid.StoredName:
+                s.Spend += envelope.Amount;
+                break;
+            case OrderCancelled.StoredName:
+                s.Cancellations++;
+                break;
+            case OrderRefunded.StoredName:
+                s.Refunds++;
+                s.RefundedAmount += envelope.Amount;
+                break;
+        }
+
+        if (envelope.EntersStatus && envelope.StatusAfter is OrderStatus.Cancelled or OrderStatus.Refunded)
+        {
+            s.BadEndings[envelope.OrderId] = envelope.OccurredAt;
+        }
+
+        alertsStale = true;
+        Changed();
+        return true;
+    }
+
+    public Task IngestCustomerEvent(CustomerEventEnvelope envelope)
+    {
+        Count(envelope);
+        return Task.CompletedTask;
+    }
+
+    public async Task<int[]> IngestCustomerEventsAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes)
+    {
+        var countedNow = Enumerable.Range(0, envelopes.Count).Where(i => Count(envelopes[i])).ToArray();
+        await Flush();
+        return countedNow;
+    }
+
+    /// <summary>Every customer event carries the registration time: the first one counted completes the join.</summary>
+    private bool Count(CustomerEventEnvelope envelope)
+    {
+        var s = state.State;
+        if (!s.CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
+        {
+            return false;
+        }
+
+        s.CustomerId ??= envelope.CustomerId;
+        s.NewAccount.Registered(envelope.RegisteredAt, Settings.Risk);
+        alertsStale = true;
+        Changed();
+        return true;
+    }
+
+    public Task<CustomerReport?> Get()
+    {
+        var s = state.State;
+        if (s.Counted.Orders == 0 && s.NewAccount.RegisteredAt is null)
+        {
+            return Task.FromResult<CustomerReport?>(null);
+        }
+
+        RefreshAlerts();
+        var rules = s.Alerts.Values.Select(a => a.Rule).Distinct().Order(StringComparer.Ordinal).ToList();
+        return Task.FromResult<CustomerReport?>(new CustomerReport(
+            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules, s.NewAccount.RegisteredAt));
+    }
+
+    private void RefreshAlerts()
+    {
+        if (alertsStale)
+        {
+            state.State.Alerts = RiskRules.Evaluate(CustomerId, state.State, Settings.Risk).ToDictionary(a => a.Id, StringComparer.Ordinal);
+            alertsStale = false;
+        }
+    }
+
+    protected override async Task PersistAsync(CancellationToken cancellationToken)
+    {
+        RefreshAlerts();
+        var s = state.State;
+        var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, s.Alerts);
+        if (changes.Count > 0)
+        {
+            foreach (var (day, change) in changes)
+            {
+                foreach (var alert in change.Raised)
+                {
+                    if ((s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day))
+                    {
+                        feedDaysStored = false;
+                    }
+                }
+            }
+
+            if (!feedDaysStored)
+            {
+                await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
+                feedDaysStored = true;
+            }
+
+            var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
+            await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
+                .Apply(change.Value.Raised, change.Value.Withdrawn)));
+            s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
+            s.FeedDays = s.Alerts.Values.ToDictionary(alert => alert.Id, alert => new HashSet<DateOnly> { AlertFeedGrain.DayOf(alert) }, StringComparer.Ordinal);
+        }
+
+        await state.WriteOwnStateAsync(cancellationToken);
+    }
+
+    private static bool AlertsEqual(Dictionary<string, RiskAlert> a, Dictionary<string, RiskAlert> b) =>
+        a.Count == b.Count && a.All(pair => b.TryGetValue(pair.Key, out var other) && other == pair.Value);
+}

@@ -1,0 +1,199 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics.Days;
+
+/// <summary>
+/// Counts a day's events of one shard into minute buckets. Writes behind (<see cref="WriteBehindProjectionGrain"/>):
+/// each flush persists the day and pushes its rollup and new product sales to its <see cref="MonthStatsGrain"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Products reach the month as increments (a month keeps one total per product, not a copy per
+/// day), so each increment must land exactly once although persisting the day and pushing to the
+/// month are two writes and a silo can die between them. The increment is recorded as
+/// <see cref="DayStatsState.Pending"/> in the same write as the revision it belongs to; before
+/// making another, the day asks its month which revision it holds: the pending one (it landed),
+/// or the one before (it did not, or is still on its way: the same push is sent again). The month
+/// ignores a push of the revision it already holds, so a late copy of a push changes nothing.
+/// </para>
+/// <para>
+/// The state grows with the day's events (one <see cref="CountedEvents"/> entry of about 21 bytes
+/// per order, latency bins per minute): 18,000 orders of 4 events fit, tested in
+/// <c>ProjectionCapacityTests</c>.
+/// </para>
+/// </remarks>
+[GrainType(ProjectionGrainTypes.Day)]
+public sealed class DayStatsGrain(
+    [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
+    IOptions<StatisticsOptions> options,
+    UnflushedProjections unflushed,
+    ILogger<DayStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IDayStatsGrain
+{
+    /// <summary>Counted since the last push to the month was made.</summary>
+    private bool counted;
+
+    /// <summary>
+    /// <see cref="DayStatsState.Pending"/> is in storage. A push is sent only once it is: a push
+    /// landed in the month whose day then lost its memory of it (the write had failed, and the
+    /// silo died) would leave the two out of step, and its events counted again.
+    /// </summary>
+    private bool pendingStored;
+
+    /// <summary>
+    /// The day and its month disagree on what the month holds (storage lost a write of one of
+    /// them): no push can bring them back in step, so none is made; the day keeps its own state,
+    /// and the repair it asks for replaces the whole generation with one derived from the log.
+    /// </summary>
+    private string? outOfStep;
+
+    private bool repairRequested;
+
+    private int generation;
+    private int shard;
+    private DateOnly day;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (generation, shard, var rest) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+        day = DateOnly.ParseExact(rest, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await base.OnActivateAsync(cancellationToken);
+        if (state.State.Pending is not null)
+        {
+            pendingStored = true;
+            Changed(); // the last push may not have landed
+        }
+    }
+
+    protected override bool Count(OrderEventEnvelope envelope)
+    {
+        if (!state.State.Counted.TryMark(envelope.OrderId, envelope.Version))
+        {
+            return false;
+        }
+
+        var minute = (int)(envelope.OccurredAt.UtcDateTime - day.ToDateTime(TimeOnly.MinValue)).TotalMinutes;
+        if (!state.State.Minutes.TryGetValue(minute, out var bucket))
+        {
+            state.State.Minutes[minute] = bucket = new StatsBucket();
+        }
+
+        bucket.Add(envelope);
+        if (envelope.Type == OrderPaid.StoredName)
+        {
+            ProductTotals.AddPaid(state.State.UnpushedProducts, envelope);
+        }
+
+        counted = true;
+        Changed();
+        return true;
+    }
+
+    public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
+        Task.FromResult(state.State.Minutes
+            .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
+            .ToDictionary(pair => pair.Key, pair => pair.Value));
+
+    private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
+
+    protected override async Task PersistAsync(CancellationToken cancellationToken)
+    {
+        var s = state.State;
+        if (outOfStep is not null)
+        {
+            await KeepOutOfStepAsync(cancellationToken);
+            return;
+        }
+
+        if (s.Pending is { } pending)
+        {
+            if (!pendingStored)
+            {
+                await state.WriteOwnStateAsync(cancellationToken);
+                pendingStored = true;
+            }
+
+            var held = await Month().RevisionOf(day.Day);
+            if (held == pending.BaseRevision)
+            {
+                // Not landed (or not yet: a push still on its way would arrive as a repeat of this one).
+                if (!await PushAsync(DayRollup.Of(s.Minutes, pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
+                {
+                    return;
+                }
+            }
+            else if (held != pending.Revision)
+            {
+                await OutOfStepAsync(
+                    $"Day {this.GetPrimaryKeyString()} pushed revision {pending.Revision} over {pending.BaseRevision}, but its month holds revision {held}.",
+                    cancellationToken);
+                return;
+            }
+
+            s.MonthRevision = pending.Revision;
+            s.Pending = null;
+        }
+
+        if (!counted)
+        {
+            return; // the last push had landed and nothing was counted since
+        }
+
+        var push = new MonthPush(s.MonthRevision, s.Revision + 1, s.UnpushedProducts);
+        s.Revision = push.Revision;
+        s.Pending = push;
+        s.UnpushedProducts = [];
+        pendingStored = false;
+        await state.WriteOwnStateAsync(cancellationToken);
+        pendingStored = true;
+        counted = false;
+
+        if (!await PushAsync(DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products, cancellationToken))
+        {
+            return;
+        }
+
+        s.MonthRevision = push.Revision;
+        s.Pending = null; // persisted with the next write; until then a reactivation asks the month
+    }
+
+    /// <summary>Sends a push to the month; false when the month says the two are out of step (see <see cref="outOfStep"/>).</summary>
+    private async Task<bool> PushAsync(DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> products, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Month().SetDay(day.Day, rollup, baseRevision, products);
+            return true;
+        }
+        catch (MonthOutOfStepException outOfStepMonth)
+        {
+            await OutOfStepAsync(outOfStepMonth.Message, cancellationToken);
+            return false;
+        }
+    }
+
+    /// <summary>Said once per activation; the day stops pushing and asks for the generation to be re-derived from the log.</summary>
+    private async Task OutOfStepAsync(string reason, CancellationToken cancellationToken)
+    {
+        outOfStep = reason;
+        logger.LogError("{Reason} The day stops pushing to its month; the projections are re-derived from the event log.", reason);
+        await KeepOutOfStepAsync(cancellationToken);
+    }
+
+    private async Task KeepOutOfStepAsync(CancellationToken cancellationToken)
+    {
+        await state.WriteOwnStateAsync(cancellationToken);
+        if (!repairRequested)
+        {
+            // Until it is accepted, asked again at every flush (a failure is logged as a failed flush).
+            await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(outOfStep!);
+            repairRequested = true;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics.Buckets;
+
+namespace OrderFlow.Grains.Statistics.Days;
+
+/// <summary>One day of one shard, minute by minute (by event time). Key: see <see cref="StatisticsKeys.Day"/>.</summary>
+public interface IDayStatsGrain : IWriteBehindProjection
+{
+    /// <summary>Minute buckets in [fromMinute, toMinute) of the day (0–1440), keyed by minute of day.</summary>
+    Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute);
+}

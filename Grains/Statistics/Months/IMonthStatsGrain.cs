@@ -1,0 +1,28 @@
+using OrderFlow.Grains.Statistics.Buckets;
+
+namespace OrderFlow.Grains.Statistics.Months;
+
+/// <summary>One month of one shard, day by day and hour by hour. Key: see <see cref="StatisticsKeys.Month"/>.</summary>
+public interface IMonthStatsGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Replaces a day's rollup and adds the products the day counted since the revision the month
+    /// holds. Idempotent: a push of a revision already held (or older) is ignored, so a day that
+    /// does not know whether its last push landed sends it again, and a late copy changes nothing.
+    /// </summary>
+    /// <param name="day">Day of the month, 1-based.</param>
+    /// <param name="rollup">The whole day, at <see cref="DayRollup.Revision"/>.</param>
+    /// <param name="baseRevision">The revision of the day the month must hold for <paramref name="productsSince"/> to apply.</param>
+    /// <param name="productsSince">Product sales the day counted after <paramref name="baseRevision"/>.</param>
+    /// <exception cref="MonthOutOfStepException">The month holds a revision older than the push but other than its base: the day and its month are out of step (a repair from the log has been requested).</exception>
+    Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince);
+
+    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
+    Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
+
+    /// <summary>Product sales of the month (paid orders, by payment time).</summary>
+    Task<Dictionary<string, ProductTotals>> GetProducts();
+
+    /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>
+    Task<long> RevisionOf(int day);
+}

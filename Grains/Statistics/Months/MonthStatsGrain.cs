@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Logging;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Catalog;
+
+namespace OrderFlow.Grains.Statistics.Months;
+
+/// <remarks>
+/// A push writes the day's rollup first (a replacement, harmless to repeat), then the product
+/// increment (guarded by <see cref="MonthProductsState.Applied"/>), and <see cref="RevisionOf"/>
+/// answers from the latter: a push cut short between the two is reported as not landed, sent
+/// again, and completes.
+/// </remarks>
+[GrainType(ProjectionGrainTypes.Month)]
+public sealed class MonthStatsGrain(
+    [PersistentState("month", StatisticsOptions.StorageName)] IPersistentState<MonthStatsState> state,
+    [PersistentState("products", StatisticsOptions.StorageName)] IPersistentState<MonthProductsState> products,
+    ILogger<MonthStatsGrain> logger) : Grain, IMonthStatsGrain
+{
+    private bool registered;
+
+    /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
+    private bool repairRequested;
+
+    public async Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince)
+    {
+        var applied = products.State.Applied.GetValueOrDefault(day);
+        if (rollup.Revision <= applied)
+        {
+            return; // a repeat, or a late copy of a push the day has sent again since
+        }
+
+        if (applied != baseRevision)
+        {
+            var message = $"Month {this.GetPrimaryKeyString()} holds revision {applied} of day {day}; a push from revision {baseRevision} to {rollup.Revision} does not follow it.";
+            if (!repairRequested)
+            {
+                logger.LogError("{Message} The projections are re-derived from the event log.", message);
+                await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(message);
+                repairRequested = true;
+            }
+
+            throw new MonthOutOfStepException(message);
+        }
+
+        // First, so that a failure here leaves the push to be sent again: the day's retry would
+        // find the push landed and not send it again if registering came after the writes.
+        if (!registered)
+        {
+            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
+            registered = true;
+        }
+
+        try
+        {
+            if (!state.State.Days.TryGetValue(day, out var held) || held.Revision < rollup.Revision)
+            {
+                state.State.Days[day] = rollup;
+                await state.WriteOwnStateAsync();
+            }
+
+            ProductTotals.Merge(products.State.Products, productsSince);
+            products.State.Applied[day] = rollup.Revision;
+            await products.WriteOwnStateAsync();
+        }
+        catch
+        {
+            // The state in memory may now hold what storage does not (RevisionOf would report the
+            // push as landed): only a new activation, reading storage, can say what landed.
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    public Task<long> RevisionOf(int day) => Task.FromResult(products.State.Applied.GetValueOrDefault(day));
+
+    public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
+        Task.FromResult(state.State.Days
+            .Where(pair => pair.Key >= fromDay && pair.Key < toDay)
+            .ToDictionary(pair => pair.Key, pair => pair.Value));
+
+    public Task<Dictionary<string, ProductTotals>> GetProducts() => Task.FromResult(products.State.Products);
+}

@@ -1,0 +1,322 @@
+using System.Globalization;
+using OrderFlow.EventTypes;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Grains.Statistics.StuckOrders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Orders;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
+using Orleans.Concurrency;
+
+namespace OrderFlow.Grains.Statistics.Queries;
+
+/// <summary>
+/// Answers statistics queries by merging the projection grains: minutes come from day grains,
+/// whole days, hours and products from month grains, every shard's share added up.
+/// </summary>
+[StatelessWorker]
+public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
+{
+    private const int MinutesPerDay = 1440;
+
+    private static readonly string[] EventTypes = [.. EventTypeRegistry<OrderEvent>.All.Select(type => type.StoredName)];
+
+    private static readonly OrderStatus[] Statuses =
+        [OrderStatus.Placed, OrderStatus.Paid, OrderStatus.Shipped, OrderStatus.Delivered, OrderStatus.Cancelled, OrderStatus.Refunded];
+
+    /// <summary>The generation this call reads, fixed at the start of the call so that a switch mid-query cannot mix two.</summary>
+    private Task<int> ActiveGeneration() => GrainFactory.GetGrain<IProjectionControl>(0).Active();
+
+    public async Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        from = from is { } f ? StatsRange.MinuteCeiling(f) : null;
+        to = to is { } t ? StatsRange.MinuteCeiling(t) : null;
+        var generation = await ActiveGeneration();
+        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
+        var start = from ?? (months.Count > 0 ? MonthStart(months[0]) : DateTimeOffset.UnixEpoch);
+        var end = to ?? (months.Count > 0 ? MonthStart(months[^1]).AddMonths(1) : DateTimeOffset.UnixEpoch);
+        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(generation, start, end))) : new StatsBucket();
+        return ToSummary(from, to, total);
+    }
+
+    /// <summary>
+    /// Whole buckets come from the hourly rollups of the month grains (whole minutes from the day
+    /// grains for interval=minute); a partial first or last bucket is added up from the minutes it covers.
+    /// </summary>
+    public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
+    {
+        from = StatsRange.MinuteCeiling(from);
+        to = StatsRange.MinuteCeiling(to);
+        var generation = await ActiveGeneration();
+        var byStart = new Dictionary<DateTimeOffset, SeriesTotals>();
+        void Add(DateTimeOffset start, SeriesTotals totals) =>
+            byStart[start] = byStart.TryGetValue(start, out var existing) ? existing.Merge(totals) : new SeriesTotals().Merge(totals);
+
+        async Task AddMinutesAsync(DateTimeOffset pieceFrom, DateTimeOffset pieceTo)
+        {
+            foreach (var (dayStart, minutes) in await MinutesAsync(generation, pieceFrom, pieceTo))
+            {
+                foreach (var (minute, bucket) in minutes)
+                {
+                    var start = dayStart.AddMinutes(minute);
+                    if (start >= pieceFrom && start < pieceTo)
+                    {
+                        Add(StatsRange.Floor(start, interval), SeriesTotals.Of([bucket]));
+                    }
+                }
+            }
+        }
+
+        if (from < to)
+        {
+            // [from, to) = a partial head, whole buckets [wholeFrom, wholeTo), a partial tail; any may be empty.
+            var wholeFrom = Min(StatsRange.Ceiling(from, interval), to);
+            var wholeTo = Max(StatsRange.Floor(to, interval), wholeFrom);
+            if (from < wholeFrom)
+            {
+                await AddMinutesAsync(from, wholeFrom);
+            }
+
+            if (wholeTo < to)
+            {
+                await AddMinutesAsync(wholeTo, to);
+            }
+
+            if (wholeFrom < wholeTo)
+            {
+                if (interval == StatsInterval.Minute)
+                {
+                    await AddMinutesAsync(wholeFrom, wholeTo);
+                }
+                else
+                {
+                    foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1)))
+                    {
+                        foreach (var (hour, totals) in rollup.Hours)
+                        {
+                            var hourStart = dayStart.AddHours(hour);
+                            if (hourStart >= wholeFrom && hourStart < wholeTo)
+                            {
+                                Add(StatsRange.Floor(hourStart, interval), totals);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var step = StatsRange.Step(interval);
+        var buckets = new List<TimeSeriesBucket>();
+        for (var start = from < to ? StatsRange.Floor(from, interval) : to; start < to; start += step)
+        {
+            var b = byStart.GetValueOrDefault(start) ?? new SeriesTotals();
+            var coveredFrom = Max(start, from);
+            var coveredTo = Min(start + step, to);
+            buckets.Add(new TimeSeriesBucket(
+                start,
+                b.EnteredCount(OrderStatus.Placed), b.EnteredCount(OrderStatus.Paid), b.EnteredCount(OrderStatus.Shipped),
+                b.EnteredCount(OrderStatus.Delivered), b.EnteredCount(OrderStatus.Cancelled), b.EnteredCount(OrderStatus.Refunded),
+                b.Revenue, b.Refunds,
+                coveredFrom != start || coveredTo != start + step, coveredFrom, coveredTo));
+        }
+
+        return new TimeSeriesReport(interval, buckets, from, to);
+    }
+
+    public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
+    {
+        var generation = await ActiveGeneration();
+        var products = new Dictionary<string, ProductTotals>();
+        var months = await MonthsAsync(generation, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
+        foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
+            GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, month.Year, month.Month)).GetProducts()))))
+        {
+            ProductTotals.Merge(products, monthProducts);
+        }
+
+        var ordered = byQuantity
+            ? products.OrderByDescending(p => p.Value.Quantity).ThenByDescending(p => p.Value.Revenue)
+            : products.OrderByDescending(p => p.Value.Revenue).ThenByDescending(p => p.Value.Quantity);
+        return [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))];
+    }
+
+    public async Task<CustomerReport?> Customer(string customerId) =>
+        await GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(await ActiveGeneration(), customerId)).Get();
+
+    /// <summary>Reads the days that have alerts, from the day of <paramref name="since"/> on, until <paramref name="limit"/> are found.</summary>
+    public async Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit)
+    {
+        var generation = await ActiveGeneration();
+        var days = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).AlertDays();
+        var alerts = new List<RiskAlert>();
+        foreach (var day in days.Where(day => since is null || day >= DateOnly.FromDateTime(since.Value.UtcDateTime)))
+        {
+            alerts.AddRange(await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(since, limit - alerts.Count));
+            if (alerts.Count == limit)
+            {
+                break;
+            }
+        }
+
+        return alerts;
+    }
+
+    public async Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, TimeSpan olderThan, int limit)
+    {
+        var enteredBefore = time.GetUtcNow() - olderThan;
+        var generation = await ActiveGeneration();
+        var found = await Task.WhenAll(Enumerable.Range(0, StatisticsKeys.StuckOrderPartitions).Select(partition =>
+            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(generation, partition)).Find(status, enteredBefore)));
+        return [.. found.SelectMany(f => f).OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit)];
+    }
+
+    /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>
+    private IEnumerable<Task<StatsBucket>> Pieces(int generation, DateTimeOffset start, DateTimeOffset end)
+    {
+        var cursor = start;
+        while (cursor < end)
+        {
+            var dayStart = DayOf(cursor);
+            if (cursor == dayStart && end >= dayStart.AddDays(1))
+            {
+                var wholeEnd = DayOf(end);
+                yield return WholeDaysAsync(generation, cursor, wholeEnd);
+                cursor = wholeEnd;
+            }
+            else
+            {
+                var segmentEnd = end < dayStart.AddDays(1) ? end : dayStart.AddDays(1);
+                yield return PartialDayAsync(generation, cursor, segmentEnd);
+                cursor = segmentEnd;
+            }
+        }
+    }
+
+    private async Task<StatsBucket> WholeDaysAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await DaysAsync(generation, from, to)).Select(d => d.Rollup.Day));
+
+    private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
+
+    /// <summary>Every shard's minute buckets of the days overlapping [from, to), limited to that range.</summary>
+    private async Task<List<(DateTimeOffset DayStart, Dictionary<int, StatsBucket> Minutes)>> MinutesAsync(int generation, DateTimeOffset from, DateTimeOffset to)
+    {
+        var calls = new List<Task<(DateTimeOffset, Dictionary<int, StatsBucket>)>>();
+        for (var day = DayOf(from); day < to; day = day.AddDays(1))
+        {
+            var fromMinute = from > day ? (int)(from - day).TotalMinutes : 0;
+            var toMinute = to < day.AddDays(1) ? (int)(to - day).TotalMinutes : MinutesPerDay;
+            var date = DateOnly.FromDateTime(day.UtcDateTime);
+            var dayStart = day;
+            foreach (var shard in Shards())
+            {
+                calls.Add(Minutes(shard, date, dayStart, fromMinute, toMinute));
+            }
+        }
+
+        return [.. await Task.WhenAll(calls)];
+
+        async Task<(DateTimeOffset, Dictionary<int, StatsBucket>)> Minutes(int shard, DateOnly date, DateTimeOffset dayStart, int fromMinute, int toMinute) =>
+            (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutes(fromMinute, toMinute));
+    }
+
+    /// <summary>Every shard's rollups of the whole days [from, to).</summary>
+    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, DateTimeOffset from, DateTimeOffset to)
+    {
+        var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
+        foreach (var month in await MonthsAsync(generation, from, to))
+        {
+            var fromDay = from > month ? from.Day : 1;
+            var toDay = to < month.AddMonths(1) ? to.Day : 32;
+            var monthStart = month;
+            foreach (var shard in Shards())
+            {
+                calls.Add(Days(shard, monthStart, fromDay, toDay));
+            }
+        }
+
+        return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
+
+        async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, DateTimeOffset monthStart, int fromDay, int toDay) =>
+            [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
+                .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
+    }
+
+    /// <summary>
+    /// The starts of the months overlapping [from, to) that have statistics: only those are read,
+    /// so a query costs what its data costs, not what its range spans.
+    /// </summary>
+    private async Task<IEnumerable<DateTimeOffset>> MonthsAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
+        (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months())
+            .Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from);
+
+    private static SummaryReport ToSummary(DateTimeOffset? from, DateTimeOffset? to, StatsBucket b)
+    {
+        var revenue = b.Revenue.Values.Sum();
+        var refunds = b.Refunds.Values.Sum();
+        var payments = b.Payments.Values.Sum();
+        var orders = Statuses.ToDictionary(StatsBucket.StatusName, b.EnteredCount);
+        var currencies = b.Revenue.Keys.Union(b.Refunds.Keys).Order(StringComparer.Ordinal).ToDictionary(c => c, c =>
+        {
+            var r = b.Revenue.GetValueOrDefault(c);
+            var f = b.Refunds.GetValueOrDefault(c);
+            var n = b.Payments.GetValueOrDefault(c);
+            return new CurrencyTotals(r, f, r - f, n, n == 0 ? null : decimal.Round(r / n, 2));
+        });
+        return new SummaryReport(
+            from, to,
+            EventTypes.ToDictionary(t => t, t => b.Events.GetValueOrDefault(t)),
+            orders,
+            revenue, refunds, revenue - refunds,
+            payments == 0 ? null : decimal.Round(revenue / payments, 2),
+            new Dictionary<string, decimal?>
+            {
+                ["placedToPaid"] = Ratio(orders["paid"], orders["placed"]),
+                ["paidToShipped"] = Ratio(orders["shipped"], orders["paid"]),
+                ["shippedToDelivered"] = Ratio(orders["delivered"], orders["shipped"]),
+            },
+            new Dictionary<string, LatencyPercentiles>
+            {
+                ["placedToPaid"] = Percentiles(b.PlacedToPaid),
+                ["paidToShipped"] = Percentiles(b.PaidToShipped),
+                ["shippedToDelivered"] = Percentiles(b.ShippedToDelivered),
+            },
+            currencies);
+    }
+
+    /// <summary>To four places, as a decimal without trailing zeros (0.5, not 0.5000).</summary>
+    private static decimal? Ratio(long part, long whole) => whole == 0 ? null : Exact((double)part / whole, 4);
+
+    /// <summary>To the millisecond: the sketch is accurate to 1 %, and more digits would only print floating-point tails.</summary>
+    private static LatencyPercentiles Percentiles(LatencyHistogram h) =>
+        new(Seconds(h.Percentile(0.50)), Seconds(h.Percentile(0.95)), Seconds(h.Percentile(0.99)), h.Count);
+
+    private static decimal? Seconds(double? seconds) => seconds is { } value ? Exact(value, 3) : null;
+
+    /// <summary>
+    /// <paramref name="value"/> rounded to <paramref name="places"/> decimals, as a decimal with no
+    /// trailing zeros: a whole count divided by a power of ten keeps only the digits it needs.
+    /// </summary>
+    private static decimal Exact(double value, int places)
+    {
+        var scale = (decimal)Math.Pow(10, places);
+        return decimal.Round((decimal)value * scale) / scale;
+    }
+
+    private static IEnumerable<int> Shards() => Enumerable.Range(0, OrderEventStreams.ShardCount);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset DayOf(DateTimeOffset time) => new(time.UtcDateTime.Date, TimeSpan.Zero);
+
+    private static DateTimeOffset MonthStart(string month) =>
+        DateTimeOffset.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Orders;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Statistics.StuckOrders;
+
+/// <summary>
+/// Keeps, per order, only its latest version's status: an older or repeated event never moves an
+/// order back. Closed orders are remembered for <see cref="StatisticsOptions.ClosedOrderMemory"/>
+/// so that a late duplicate cannot reopen them, then forgotten to keep the state bounded. Writes
+/// behind (<see cref="WriteBehindProjectionGrain"/>).
+/// </summary>
+[GrainType(ProjectionGrainTypes.StuckOrders)]
+public sealed class StuckOrdersGrain(
+    [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
+    IOptions<StatisticsOptions> options,
+    UnflushedProjections unflushed,
+    TimeProvider time,
+    ILogger<StuckOrdersGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IStuckOrdersGrain
+{
+
+
+    protected override bool Count(OrderEventEnvelope envelope)
+    {
+        var s = state.State;
+        var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
+            : s.Closed.TryGetValue(envelope.OrderId, out var closed) ? closed.Version
+            : 0;
+        if (envelope.Version <= known)
+        {
+            return false;
+        }
+
+        if (envelope.StatusAfter is OrderStatus.Placed or OrderStatus.Paid or OrderStatus.Shipped)
+        {
+            var since = envelope.EntersStatus || open is null ? envelope.OccurredAt : open.Since;
+            s.Open[envelope.OrderId] = new OpenOrder(envelope.StatusAfter, since, envelope.Version);
+        }
+        else
+        {
+            s.Open.Remove(envelope.OrderId);
+            s.Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, time.GetUtcNow());
+        }
+
+        var forgetBefore = time.GetUtcNow() - Settings.ClosedOrderMemory;
+        foreach (var orderId in s.Closed.Where(pair => pair.Value.SeenAt < forgetBefore).Select(pair => pair.Key).ToList())
+        {
+            s.Closed.Remove(orderId);
+        }
+
+        Changed();
+        return true;
+    }
+
+    protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);
+
+    public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>
+        Task.FromResult<IReadOnlyList<StuckOrder>>([.. state.State.Open
+            .Where(pair => pair.Value.Status == status && pair.Value.Since <= enteredBefore)
+            .Select(pair => new StuckOrder(pair.Key, pair.Value.Status, pair.Value.Since))]);
+}
