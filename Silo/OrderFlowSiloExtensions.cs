@@ -10,12 +10,14 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.Dashboard;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Projections.Reconciliation;
 using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Streams;
@@ -47,6 +49,9 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
+        silo.Services.TryAddSingleton<EventLogs>();
+        silo.Services.TryAddSingleton<EventSourcingServices>();
+        silo.Services.TryAddSingleton<IPersonalDataEraser, NoKeysToErase>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
@@ -56,7 +61,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
 
         silo.AddActivityPropagation(); // a grain call's trace context goes with it (README "Telemetry")
-        silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
+        silo.AddCustomStorageBasedLogConsistencyProvider(EventSourcingServices.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");
         silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, builder => builder.Configure<IServiceProvider>((options, services) =>
