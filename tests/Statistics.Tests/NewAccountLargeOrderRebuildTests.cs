@@ -2,7 +2,7 @@ using System.Diagnostics;
 using OrderFlow.Customers;
 using OrderFlow.Customers.Commands;
 using OrderFlow.Grains.Statistics.Customers;
-using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
 using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
@@ -47,8 +47,8 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         var live = Plan("rj-rebuilt-live", customer, registeredAt.AddHours(3), Large);
         await Cluster.ExecuteAsync(live);
 
-        await WaitForAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null } report
-            && report.Rules.Contains(RiskRules.NewAccountLargeOrder), ct);
+        await ReconciliationTests.WaitForAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null } report
+            && report.Rules.Contains(RiskRules.NewAccountLargeOrder), "the live order to raise the alert", ct);
         Assert.Equal(registeredAt, (await Cluster.Reader.Customer(customer, ct))!.RegisteredAt);
 
         var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
@@ -58,7 +58,7 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         var rebuilt = (await Cluster.Reader.Customer(customer, ct))!;
         Assert.Equal((4L, (DateTimeOffset?)registeredAt), (rebuilt.Orders, rebuilt.RegisteredAt));
         Assert.Contains(RiskRules.NewAccountLargeOrder, rebuilt.Rules);
-        await WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Count(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder) == 2, ct);
+        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Count(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder) == 2, "both alerts in the rebuilt feed", ct);
         var alerts = (await Cluster.Reader.Alerts(ct)).Where(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder).OrderBy(a => a.RaisedAt).ToList();
         Assert.Equal([(history[0].OrderId, history[0].PlacedAt), (live.OrderId, live.PlacedAt)], alerts.Select(a => (a.OrderId, a.RaisedAt)));
     }
@@ -69,22 +69,15 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
     private async Task<RebuildStatus> WaitForRebuildAsync(string id, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();
-        while (await Cluster.Client.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is not { State: not RebuildState.Running } status)
+        while (true)
         {
+            if (await Cluster.Client.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { State: not RebuildState.Running } status)
+            {
+                return status;
+            }
+
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), $"Rebuild {id} did not end within 90 s.");
             await Task.Delay(200, ct);
-        }
-
-        return status;
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "The condition did not hold within 30 s.");
-            await Task.Delay(200, cancellationToken);
         }
     }
 }
