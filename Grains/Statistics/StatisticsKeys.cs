@@ -67,29 +67,6 @@ public static class StatisticsKeys
     /// <summary>The generation of a projection grain id ("customerstats/2/customer-7": 2).</summary>
     public static int GenerationOfGrain(string grainId) => GenerationOf(AfterGeneration(grainId));
 
-    /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words, with the customer id decoded.</summary>
-    public static string Describe(string grainId)
-    {
-        var slash = grainId.IndexOf('/');
-        var (type, key) = slash < 0 ? (grainId, "") : (grainId[..slash], grainId[(slash + 1)..]);
-        try
-        {
-            return type switch
-            {
-                ProjectionGrainTypes.Customer => CustomerIdOf(key) is { } customerId
-                    ? $"customer '{customerId}' (generation {GenerationOf(key)})"
-                    : $"a customer with a long id (generation {GenerationOf(key)})",
-                ProjectionGrainTypes.Day => $"day {ParseSharded(key).Remainder} of shard {ParseSharded(key).Shard} (generation {GenerationOf(key)})",
-                ProjectionGrainTypes.StuckOrders => $"stuck orders, partition {AfterGeneration(key)} (generation {GenerationOf(key)})",
-                _ => $"{type} {key}",
-            };
-        }
-        catch (FormatException)
-        {
-            return grainId;
-        }
-    }
-
     /// <summary>The generation a key belongs to: its first segment.</summary>
     public static int GenerationOf(string key) => int.Parse(key.AsSpan(0, key.IndexOf('/') is var slash and >= 0 ? slash : key.Length), CultureInfo.InvariantCulture);
 

@@ -1,14 +1,12 @@
-using OrderFlow.Grains.Projections.Consumers;
-using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
-using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Feed;
 
 /// <summary>
-/// Feeds envelopes read from the log (by a rebuild or a reconciliation) to the projections, in
-/// batches: envelopes are gathered per projection grain and sent with
-/// <see cref="IWriteBehindProjection.IngestAndPersist"/> once <see cref="BatchSize"/> are
+/// Feeds envelopes of one stream category read from the log (by a rebuild or a reconciliation) to
+/// the projections that consume them (<see cref="ProjectionRegistry"/>), in batches: envelopes are
+/// gathered per projection grain and sent with
+/// <see cref="IProjectionInput{TEnvelope}.IngestAndPersist"/> once <see cref="BatchSize"/> are
 /// buffered, and at <see cref="CompleteAsync"/>. When a send returns, everything in it is durably
 /// counted, except what the grains in <see cref="Failures"/> were sent: a grain that fails fails
 /// only its own envelopes, so that one bad projection key does not hold up the others. When every
@@ -16,7 +14,7 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// grain call; not thread-safe.
 /// </summary>
 /// <param name="watched">Keys (parked ones) whose successful sends are reported in <see cref="Succeeded"/>.</param>
-internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>? watched = null)
+internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCategory<TEnvelope> category, IReadOnlySet<string>? watched = null)
 {
     /// <summary>Envelope-projections buffered before they are sent: bounds memory and the grains one send touches.</summary>
     public const int BatchSize = 2_000;
@@ -25,10 +23,10 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
     private const int Parallelism = 32;
 
     private readonly Dictionary<string, Target> pending = new(StringComparer.Ordinal);
-    private readonly List<(OrderEventEnvelope Envelope, int Generation)> buffered = [];
+    private readonly List<(TEnvelope Envelope, int Generation)> buffered = [];
     private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
-    private readonly HashSet<(string OrderId, int Version, int Generation)> repaired = [];
+    private readonly HashSet<(string StreamId, int Version, int Generation)> repaired = [];
 
     /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
     public long Persisted { get; private set; }
@@ -49,12 +47,12 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
     public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
 
     /// <summary>The key a projection grain is parked under: its grain id, as the grain itself sees it.</summary>
-    public static string KeyOf(IWriteBehindProjection grain) => grain.GetGrainId().ToString();
+    public static string KeyOf(IAddressable grain) => grain.GetGrainId().ToString();
 
     /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which was sent.</summary>
-    public async Task<bool> AddAsync(OrderEventEnvelope envelope, int generation)
+    public async Task<bool> AddAsync(TEnvelope envelope, int generation)
     {
-        foreach (var (_, grain) in OrderEventsConsumerGrain.ProjectionsOf(grains, envelope, generation))
+        foreach (var (_, grain) in ProjectionRegistry.TargetsOf(grains, envelope, generation))
         {
             var key = KeyOf(grain);
             if (!pending.TryGetValue(key, out var target))
@@ -90,8 +88,8 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
                     var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
                     foreach (var position in await target.Grain.IngestAndPersist(target.Envelopes))
                     {
-                        var envelope = target.Envelopes[position];
-                        repaired.Add((envelope.OrderId, envelope.Version, generation));
+                        var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
+                        repaired.Add((streamId, version, generation));
                     }
 
                     return null;
@@ -111,7 +109,7 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
             throw new AggregateException($"Every one of the {failed.Count} projection grains of the batch failed.", failed.Select(f => f.Error));
         }
 
-        var failedEnvelopes = new HashSet<(string OrderId, int Version, int Generation)>();
+        var failedEnvelopes = new HashSet<(string StreamId, int Version, int Generation)>();
         foreach (var (target, error) in failed)
         {
             if (!failures.TryGetValue(target.Key, out var failure))
@@ -120,10 +118,10 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
             }
 
             var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
-            foreach (var envelope in target.Envelopes)
+            foreach (var (streamId, version) in target.Envelopes.Select(category.IdentityOf))
             {
-                failure.Orders[envelope.OrderId] = failure.Orders.TryGetValue(envelope.OrderId, out var from) ? Math.Min(from, envelope.Version) : envelope.Version;
-                failedEnvelopes.Add((envelope.OrderId, envelope.Version, generation));
+                failure.Orders[streamId] = failure.Orders.TryGetValue(streamId, out var from) ? Math.Min(from, version) : version;
+                failedEnvelopes.Add((streamId, version, generation));
             }
         }
 
@@ -132,10 +130,10 @@ internal sealed class ProjectionFeed(IGrainFactory grains, IReadOnlySet<string>?
             succeeded.UnionWith(pending.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
         }
 
-        Persisted += buffered.Count(b => !failedEnvelopes.Contains((b.Envelope.OrderId, b.Envelope.Version, b.Generation)));
+        Persisted += buffered.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));
         pending.Clear();
         buffered.Clear();
     }
 
-    private sealed record Target(string Key, IWriteBehindProjection Grain, List<OrderEventEnvelope> Envelopes);
+    private sealed record Target(string Key, IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes);
 }

@@ -26,7 +26,7 @@ public sealed class ProjectionStateJanitor(
     {
         var table = service.GetTableClient(statistics.Value.TableName);
         var deleted = 0;
-        foreach (var type in ProjectionGrainTypes.All)
+        foreach (var type in ProjectionRegistry.All.Select(projection => projection.GrainType))
         {
             var key = Sanitize(FormattableString.Invariant($"{cluster.Value.ServiceId}_{type}/{generation}"));
             var filter = TableClient.CreateQueryFilter(

@@ -1,7 +1,6 @@
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Reconciliation;
-using OrderFlow.Grains.Statistics;
 using OrderFlow.Projections;
 
 namespace OrderFlow.Grains.Projections.Parking;
@@ -28,7 +27,7 @@ internal static class ParkedRetries
         Func<string, int> fromVersion, TimeSpan soonestRetry)
     {
         var requests = unreadable.Select(u => u.Failure)
-            .Concat(failures.Select(f => new ParkRequest(ParkedKind.Projection, f.Key, StatisticsKeys.Describe(f.Key), f.Error.Message, soonestRetry)))
+            .Concat(failures.Select(f => new ParkRequest(ParkedKind.Projection, f.Key, ProjectionRegistry.Describe(f.Key), f.Error.Message, soonestRetry)))
             .ToList();
         if (requests.Count == 0)
         {

@@ -10,6 +10,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
 using OrderFlow.Storage;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Rebuild;
 
@@ -54,7 +55,7 @@ public sealed class ProjectionRebuildGrain(
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        var feed = new ProjectionFeed(GrainFactory);
+        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
@@ -156,7 +157,7 @@ public sealed class ProjectionRebuildGrain(
     /// </summary>
     private async Task<long> ProjectCustomersAsync(int generation)
     {
-        var feed = new CustomerEventFeed(GrainFactory);
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
         var source = CustomerEventSource.Instance;
         var unreadable = new HashSet<string>(StringComparer.Ordinal);
         string? streamId = null;
@@ -206,6 +207,11 @@ public sealed class ProjectionRebuildGrain(
         }
 
         await feed.CompleteAsync();
+        if (feed.Failures.Count > 0)
+        {
+            throw new AggregateException($"The projections of {feed.Failures.Count} customers failed to count their events.", feed.Failures.Select(f => f.Error));
+        }
+
         OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted);
         return feed.Persisted;
     }

@@ -84,8 +84,8 @@ public sealed class ProjectionReconcilerGrain(
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
         // Orders and customers feed these projections; other categories' rows are removed with the rest.
-        var orders = StreamsOf(due, EventCategories.Order);
-        var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
+        var orders = StreamsOf(due, EventStore.EventCategories.Order);
+        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
         Measure(feed.Persisted, feed.Repaired, "regular");
         var (customerFeed, keptCustomers) = await ReadBackAndFeedCustomersAsync(StreamsOf(due, CustomerEventSource.CategoryName), generations);
@@ -128,11 +128,11 @@ public sealed class ProjectionReconcilerGrain(
     /// <summary>
     /// Reads each order back from the log after the version before <c>From</c>, and feeds its
     /// envelopes to every generation in <paramref name="generations"/>. When this returns,
-    /// everything fed is durably counted, but what <see cref="ProjectionFeed.Failures"/> lists;
+    /// everything fed is durably counted, but what <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists;
     /// returns the orders that could not be read back. Storage being unavailable throws.
     /// </summary>
     private async Task<List<(string OrderId, ParkRequest Failure)>> ReadBackAndFeedAsync(
-        IReadOnlyCollection<(string StreamId, int From)> orders, int[] generations, ProjectionFeed feed, TimeSpan soonestRetry)
+        IReadOnlyCollection<(string StreamId, int From)> orders, int[] generations, ProjectionFeed<OrderEventEnvelope> feed, TimeSpan soonestRetry)
     {
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         foreach (var chunk in orders.Chunk(ReadParallelism))
@@ -165,10 +165,10 @@ public sealed class ProjectionReconcilerGrain(
     /// feed and the customers not (completely) counted, whose change rows are to stay for the next
     /// pass (customers are not parked). Storage being unavailable throws.
     /// </summary>
-    private async Task<(CustomerEventFeed Feed, HashSet<string> Failed)> ReadBackAndFeedCustomersAsync(
+    private async Task<(ProjectionFeed<CustomerEventEnvelope> Feed, HashSet<string> Failed)> ReadBackAndFeedCustomersAsync(
         IReadOnlyCollection<(string StreamId, int From)> customers, int[] generations)
     {
-        var feed = new CustomerEventFeed(GrainFactory);
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var log = logs.For(CustomerEventSource.CategoryName);
         try
@@ -206,6 +206,7 @@ public sealed class ProjectionReconcilerGrain(
             }
 
             await feed.CompleteAsync();
+            failed.UnionWith(feed.FailedOrders); // the stream ids of the customers a projection failed to count
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
         {
@@ -347,7 +348,7 @@ public sealed class ProjectionReconcilerGrain(
                     customers = [];
                 }
 
-                var feed = new ProjectionFeed(GrainFactory);
+                var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
                 repaired += feed.Repaired;
@@ -394,7 +395,7 @@ public sealed class ProjectionReconcilerGrain(
         do
         {
             var page = await changes.ReadPageAsync(continuation, CatchUpPageSize, cancellationToken);
-            foreach (var change in page.Changes.Where(c => c.Category == EventCategories.Order))
+            foreach (var change in page.Changes.Where(c => c.Category == EventStore.EventCategories.Order))
             {
                 orders[change.StreamId] = orders.TryGetValue(change.StreamId, out var from) ? Math.Min(from, change.FromVersion) : change.FromVersion;
             }

@@ -65,12 +65,18 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
     protected abstract bool Count(OrderEventEnvelope envelope);
 
-    public async Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes)
+    public Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
+
+    /// <summary>
+    /// <see cref="IProjectionInput{TEnvelope}.IngestAndPersist"/> for any category: a projection
+    /// that also consumes another category implements that input with this and its own count.
+    /// </summary>
+    protected async Task<int[]> CountAndPersistAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count)
     {
         var countedNow = new List<int>();
         for (var i = 0; i < envelopes.Count; i++)
         {
-            if (Count(envelopes[i]))
+            if (count(envelopes[i]))
             {
                 countedNow.Add(i);
             }
@@ -176,7 +182,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         {
             // From here on the grain retries when the parked list says it will.
             var retries = await GrainFactory.GetGrain<IParking>(0).Park([new ParkRequest(
-                ParkedKind.Projection, key, StatisticsKeys.Describe(key),
+                ParkedKind.Projection, key, ProjectionRegistry.Describe(key),
                 $"{consecutiveFailures} flushes in a row failed, the last with: {exception.Message} Its counts are held in memory and written when a flush succeeds.",
                 backoff)]);
             nextAttempt = retries[0];

@@ -2,6 +2,7 @@ using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Catalog;
 using OrderFlow.Statistics;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Alerts;
 
@@ -14,6 +15,9 @@ namespace OrderFlow.Grains.Statistics.Alerts;
 public sealed class AlertFeedGrain(
     [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
 {
+    /// <summary>Fed by the customers' grains (<see cref="Customers.CustomerStatsGrain"/>), not by streams.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.AlertFeed);
+
     /// <summary>
     /// Alerts a day keeps, dropping its earliest: 1,500 of the largest possible (64-character
     /// customer and order ids, about 480 bytes each) fill about 700 KiB of the entity

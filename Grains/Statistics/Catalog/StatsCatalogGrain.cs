@@ -1,5 +1,6 @@
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Catalog;
 
@@ -7,6 +8,9 @@ namespace OrderFlow.Grains.Statistics.Catalog;
 public sealed class StatsCatalogGrain(
     [PersistentState("catalog", StatisticsOptions.StorageName)] IPersistentState<StatsCatalogState> state) : Grain, IStatsCatalogGrain
 {
+    /// <summary>Fed by months and alert feeds, not by streams.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Catalog);
+
     public async Task Register(string month)
     {
         if (state.State.Months.Add(month))

@@ -7,6 +7,7 @@ using OrderFlow.Orders.Events;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Customers;
 
@@ -24,6 +25,14 @@ public sealed class CustomerStatsGrain(
     UnflushedProjections unflushed,
     ILogger<CustomerStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), ICustomerStatsGrain
 {
+    /// <summary>Counts every order event and every customer event, in the grain of the customer: the join of rule new-account-large-order.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Customer)
+        .ConsumesAll(EventCategories.Orders, (generation, envelope) => StatisticsKeys.Customer(generation, envelope.CustomerId))
+        .ConsumesAll(EventCategories.Customers, (generation, envelope) => StatisticsKeys.Customer(generation, envelope.CustomerId))
+        .DescribedAs(key => StatisticsKeys.CustomerIdOf(key) is { } customerId
+            ? $"customer '{customerId}' (generation {StatisticsKeys.GenerationOf(key)})"
+            : $"a customer with a long id (generation {StatisticsKeys.GenerationOf(key)})");
+
     private bool alertsStale;
 
     /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
@@ -81,18 +90,13 @@ public sealed class CustomerStatsGrain(
         return true;
     }
 
-    public Task IngestCustomerEvent(CustomerEventEnvelope envelope)
+    public Task Ingest(CustomerEventEnvelope envelope)
     {
         Count(envelope);
         return Task.CompletedTask;
     }
 
-    public async Task<int[]> IngestCustomerEventsAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes)
-    {
-        var countedNow = Enumerable.Range(0, envelopes.Count).Where(i => Count(envelopes[i])).ToArray();
-        await Flush();
-        return countedNow;
-    }
+    public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 
     /// <summary>Every customer event carries the registration time: the first one counted completes the join.</summary>
     private bool Count(CustomerEventEnvelope envelope)

@@ -6,6 +6,7 @@ using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Days;
 
@@ -36,6 +37,11 @@ public sealed class DayStatsGrain(
     UnflushedProjections unflushed,
     ILogger<DayStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IDayStatsGrain
 {
+    /// <summary>Counts every order event, in the day of its event time on its order's shard.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Day)
+        .ConsumesAll(EventCategories.Orders, StatisticsKeys.DayOf)
+        .DescribedAs(key => $"day {StatisticsKeys.ParseSharded(key).Remainder} of shard {StatisticsKeys.ParseSharded(key).Shard} (generation {StatisticsKeys.GenerationOf(key)})");
+
     /// <summary>Counted since the last push to the month was made.</summary>
     private bool counted;
 

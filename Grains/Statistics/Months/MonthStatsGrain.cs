@@ -3,6 +3,7 @@ using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Months;
 
@@ -18,6 +19,9 @@ public sealed class MonthStatsGrain(
     [PersistentState("products", StatisticsOptions.StorageName)] IPersistentState<MonthProductsState> products,
     ILogger<MonthStatsGrain> logger) : Grain, IMonthStatsGrain
 {
+    /// <summary>Fed by its days (<see cref="Days.DayStatsGrain"/>), not by streams.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Month);
+
     private bool registered;
 
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>

@@ -5,6 +5,7 @@ using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
+using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.StuckOrders;
 
@@ -22,7 +23,10 @@ public sealed class StuckOrdersGrain(
     TimeProvider time,
     ILogger<StuckOrdersGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), IStuckOrdersGrain
 {
-
+    /// <summary>Counts every order event, in the partition of its order.</summary>
+    public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.StuckOrders)
+        .ConsumesAll(EventCategories.Orders, (generation, envelope) => StatisticsKeys.StuckOrdersOf(generation, envelope.OrderId))
+        .DescribedAs(key => $"stuck orders, partition {StatisticsKeys.AfterGeneration(key)} (generation {StatisticsKeys.GenerationOf(key)})");
 
     protected override bool Count(OrderEventEnvelope envelope)
     {

@@ -1,0 +1,30 @@
+using OrderFlow.Customers.Events;
+using OrderFlow.EventTypes;
+using OrderFlow.Orders.Events;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Projections;
+
+/// <summary>The stream categories projections can consume (see <see cref="ProjectionDefinition.Consumes"/>).</summary>
+public static class EventCategories
+{
+    public static readonly EventCategory<OrderEventEnvelope> Orders = new()
+    {
+        Name = "orders",
+        StreamNamespace = OrderEventStreams.Namespace,
+        EventTypes = EventTypeRegistry<OrderEvent>.All,
+        TypeOf = envelope => envelope.Type,
+        IdentityOf = envelope => (envelope.OrderId, envelope.Version),
+        RecordedAtOf = envelope => envelope.RecordedAt,
+    };
+
+    public static readonly EventCategory<CustomerEventEnvelope> Customers = new()
+    {
+        Name = "customers",
+        StreamNamespace = CustomerEventStreams.Namespace,
+        EventTypes = EventTypeRegistry<CustomerEvent>.All,
+        TypeOf = envelope => envelope.Type,
+        IdentityOf = envelope => (envelope.CustomerId, envelope.Version),
+        RecordedAtOf = envelope => envelope.RecordedAt,
+    };
+}

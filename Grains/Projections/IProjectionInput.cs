@@ -1,0 +1,24 @@
+namespace OrderFlow.Grains.Projections;
+
+/// <summary>
+/// What a projection grain takes from one stream category. A grain that consumes two categories
+/// implements this interface once for each envelope type; the registry reaches it by its grain type
+/// and key (<see cref="ProjectionRegistry"/>).
+/// </summary>
+public interface IProjectionInput<TEnvelope> : IGrainWithStringKey
+{
+    /// <summary>Counts the event once, however often it is delivered; persisted at the next flush.</summary>
+    Task Ingest(TEnvelope envelope);
+
+    /// <summary>
+    /// Counts each event once and persists before returning, or throws: when it returns, every one
+    /// of the events is durably counted. What a rebuild and a reconciliation feed through, because
+    /// a separate flush could reach a new activation that never saw the events (the old one died
+    /// or was collected in between) and succeed without them.
+    /// </summary>
+    /// <returns>
+    /// The positions in <paramref name="envelopes"/> of the events this call counted for the
+    /// first time (the rest were counted already): what a reconciliation really repaired.
+    /// </returns>
+    Task<int[]> IngestAndPersist(IReadOnlyList<TEnvelope> envelopes);
+}
