@@ -16,7 +16,8 @@ namespace OrderFlow.Grains.Projections.Rebuild;
 
 /// <summary>
 /// Scans the whole event log, stream by stream, rebuilds each order's envelopes exactly as the
-/// order grain publishes them, and projects them into the new generation; then reports to
+/// order grain publishes them, and projects them into the new generation, then likewise the
+/// customers' log (their own category); then reports to
 /// <see cref="ProjectionControlGrain"/>, which switches generations, and deletes the stored state of
 /// superseded ones.
 /// </summary>
