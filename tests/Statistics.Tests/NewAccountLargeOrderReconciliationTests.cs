@@ -19,18 +19,11 @@ namespace OrderFlow.Statistics.Tests;
 /// </summary>
 public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azurite)
 {
-    private static readonly Dictionary<string, string?> FastReconciliation = new()
-    {
-        ["EventStore:ChangeBucket"] = "00:00:01",
-        ["Statistics:Reconciliation:Settle"] = "00:00:05",
-        ["Statistics:Reconciliation:Interval"] = "00:00:00.200",
-    };
-
     [Fact]
     public async Task A_registration_never_published_is_read_back_from_the_customers_log_and_raises_the_alert()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("rj"), ct, FastReconciliation);
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("rj"), ct, ReconciliationTests.FastReconciliation);
         const string customer = "rj-orphan-customer";
         var registeredAt = TestClock.Day0.AddHours(12);
 
