@@ -19,6 +19,7 @@ using OrderFlow.Grains.Projections.Reconciliation;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Silo;
@@ -44,7 +45,8 @@ public static class OrderFlowSiloExtensions
     {
         AddOrderFlowEventLog(silo.Services, configuration);
         GrainCollectionTuning.Configure(silo.Services, configuration);
-        silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section));
+        silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, RiskOptionsValidation>();
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();

@@ -86,6 +86,7 @@ public sealed record ProductSales(
     [property: Id(2)] decimal Revenue);
 
 /// <summary>What a customer did, and how risky it looks.</summary>
+/// <param name="RegisteredAt">When the customer registered (event time), once a customer event told the statistics; null before, or for a customer who never registered.</param>
 [GenerateSerializer, Immutable, Alias("orderflow.customer-report")]
 public sealed record CustomerReport(
     [property: Id(0)] string CustomerId,
@@ -95,7 +96,8 @@ public sealed record CustomerReport(
     [property: Id(4)] long Refunds,
     [property: Id(5)] decimal RefundedAmount,
     [property: Id(6)] int RiskScore,
-    [property: Id(7)] IReadOnlyList<string> Rules);
+    [property: Id(7)] IReadOnlyList<string> Rules,
+    [property: Id(8)] DateTimeOffset? RegisteredAt = null);
 
 /// <summary>A risk rule fired for a customer (raised once per rule and occasion).</summary>
 [GenerateSerializer, Immutable, Alias("orderflow.risk-alert")]

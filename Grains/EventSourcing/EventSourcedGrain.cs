@@ -9,7 +9,6 @@ using Orleans.EventSourcing.CustomStorage;
 using Orleans.Runtime;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Generations;
-using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;

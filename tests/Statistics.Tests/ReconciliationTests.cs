@@ -17,7 +17,7 @@ namespace OrderFlow.Statistics.Tests;
 /// </summary>
 public sealed class ReconciliationTests(AzuriteFixture azurite)
 {
-    private static readonly Dictionary<string, string?> FastReconciliation = new()
+    internal static readonly Dictionary<string, string?> FastReconciliation = new()
     {
         ["EventStore:ChangeBucket"] = "00:00:01",
         ["Statistics:Reconciliation:Settle"] = "00:00:05",

@@ -16,8 +16,10 @@ public static class ProjectionSchema
     /// counted events by order id). 2: the bounded layout (README "Capacity"). 3: customer grain
     /// keys hold the customer id encoded (<see cref="StatisticsKeys.Customer"/>), so a customer
     /// whose id has a '.' (or any character outside [A-Za-z0-9_-]) is stored under a new key.
+    /// 4: customers keep the join of rule new-account-large-order (<see cref="Statistics.Customers.NewAccountLargeOrders"/>),
+    /// which state of 3 lacks: the rebuild on upgrade gives it the orders of the whole history.
     /// </summary>
-    public const int Current = 3;
+    public const int Current = 4;
 
     /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
     public const int Unversioned = 1;

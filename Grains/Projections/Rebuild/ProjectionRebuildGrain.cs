@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Feed;
@@ -8,13 +9,15 @@ using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
+using OrderFlow.Storage;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Rebuild;
 
 /// <summary>
 /// Scans the whole event log, stream by stream, rebuilds each order's envelopes exactly as the
-/// order grain publishes them, and projects them into the new generation; then reports to
+/// order grain publishes them, and projects them into the new generation, then likewise the
+/// customers' log (their own category); then reports to
 /// <see cref="ProjectionControlGrain"/>, which switches generations, and deletes the stored state of
 /// superseded ones.
 /// </summary>
@@ -28,6 +31,7 @@ namespace OrderFlow.Grains.Projections.Rebuild;
 /// </remarks>
 public sealed class ProjectionRebuildGrain(
     TableEventStore store,
+    EventLogs logs,
     ChangeIndex changes,
     ProjectionStateJanitor janitor,
     IOptions<StatisticsOptions> options,
@@ -91,13 +95,14 @@ public sealed class ProjectionRebuildGrain(
 
             await feed.CompleteAsync();
             CountProgress();
+            var customerEvents = await ProjectCustomersAsync(generation);
 
             // Orders are read again from their first event: what a projection already counted, it skips.
             var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, _ => 1, soonestRetry);
 
             // Before reporting completion, so that "completed" also means "old state cleared".
             await DeleteSupersededAsync(generation, previous);
-            await control.Finish(id, feed.Persisted, null, parked);
+            await control.Finish(id, feed.Persisted + customerEvents, null, parked);
             if (parked > 0)
             {
                 logger.LogWarning(
@@ -143,6 +148,73 @@ public sealed class ProjectionRebuildGrain(
         {
             DelayDeactivation(TimeSpan.Zero);
         }
+    }
+
+    /// <summary>
+    /// Scans the customers' log (their own category) into <paramref name="generation"/>, after the
+    /// orders: the customer projection joins the two whichever comes first. A customer whose log
+    /// cannot be read is left out, said in the log (customers are not parked); a projection that
+    /// fails fails the rebuild. Returns the events counted.
+    /// </summary>
+    private async Task<long> ProjectCustomersAsync(int generation)
+    {
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
+        var source = CustomerEventSource.Instance;
+        var unreadable = new HashSet<string>(StringComparer.Ordinal);
+        string? streamId = null;
+        var events = new List<StoredEvent>();
+        async Task ProjectStreamAsync()
+        {
+            if (unreadable.Contains(streamId!))
+            {
+                return;
+            }
+
+            try
+            {
+                foreach (var envelope in source.FromStored(new CustomerState(), events))
+                {
+                    await feed.AddAsync(envelope, generation);
+                }
+            }
+            catch (Exception exception) when (exception is not StorageUnavailableException)
+            {
+                unreadable.Add(streamId!);
+                logger.LogError(exception, "The events of customer {CustomerId} cannot be read; the rebuild leaves the customer out.", streamId);
+            }
+        }
+
+        await foreach (var (stream, stored) in logs.For(source.Category).ScanAllAsync(onUnreadable: (customerId, version, error) =>
+        {
+            if (unreadable.Add(customerId))
+            {
+                logger.LogError("Event {Version} of customer {CustomerId} cannot be read ({Error}); the rebuild leaves the customer out.", version, customerId, error.Message);
+            }
+        }))
+        {
+            if (stream != streamId && events.Count > 0)
+            {
+                await ProjectStreamAsync();
+                events.Clear();
+            }
+
+            streamId = stream;
+            events.Add(stored);
+        }
+
+        if (events.Count > 0)
+        {
+            await ProjectStreamAsync();
+        }
+
+        await feed.CompleteAsync();
+        if (feed.Failures.Count > 0)
+        {
+            throw new AggregateException($"The projections of {feed.Failures.Count} customers failed to count their events.", feed.Failures.Select(f => f.Error));
+        }
+
+        OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted);
+        return feed.Persisted;
     }
 
     /// <summary>

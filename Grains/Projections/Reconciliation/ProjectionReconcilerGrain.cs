@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Generations;
@@ -9,6 +10,7 @@ using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
+using OrderFlow.Storage;
 using OrderFlow.Streams;
 using Orleans.Concurrency;
 
@@ -43,6 +45,7 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 public sealed class ProjectionReconcilerGrain(
     TableEventStore store,
     ChangeIndex changes,
+    EventLogs logs,
     IOptions<StatisticsOptions> options,
     IOptions<EventStoreOptions> eventStore,
     IClusterMembershipService membership,
@@ -80,18 +83,18 @@ public sealed class ProjectionReconcilerGrain(
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
-        // Only orders feed these projections; other categories' rows are removed with the rest.
-        var orders = due.Where(c => c.Category == EventStore.EventCategories.Order).GroupBy(c => c.StreamId, StringComparer.Ordinal)
-            .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
-            .ToList();
+        // Orders and customers feed these projections; other categories' rows are removed with the rest.
+        var orders = StreamsOf(due, EventStore.EventCategories.Order);
         var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
-        Measure(feed, "regular");
+        Measure(feed.Persisted, feed.Repaired, "regular");
+        var (customerFeed, keptCustomers) = await ReadBackAndFeedCustomersAsync(StreamsOf(due, CustomerEventSource.CategoryName), generations);
+        Measure(customerFeed.Persisted, customerFeed.Repaired, "regular");
 
-        var readFrom = orders.ToDictionary(o => o.OrderId, o => o.From, StringComparer.Ordinal);
+        var readFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
         var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
         await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, orderId => readFrom[orderId], soonestRetry);
-        await changes.RemoveAsync(due);
+        await changes.RemoveAsync([.. due.Where(c => c.Category != CustomerEventSource.CategoryName || !keptCustomers.Contains(c.StreamId))]);
 
         // What was parked and has now been read and counted completely (a parked event: read again from it or before).
         var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
@@ -116,8 +119,10 @@ public sealed class ProjectionReconcilerGrain(
             await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, recoveredKeys);
         }
 
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Repaired} repaired, {Failed} orders parked).", due.Count, orders.Count, feed.Persisted, feed.Repaired, failedOrders.Count);
-        return new ReconciliationPass(due.Count, orders.Count, feed.Persisted, failedOrders.Count, recoveredOrders.Count + recoveredKeys.Count, feed.Repaired);
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Repaired} repaired, {Failed} orders parked, {Kept} customers kept for the next pass).",
+            due.Count, orders.Count, feed.Persisted + customerFeed.Persisted, feed.Repaired + customerFeed.Repaired, failedOrders.Count, keptCustomers.Count);
+        return new ReconciliationPass(
+            due.Count, orders.Count, feed.Persisted + customerFeed.Persisted, failedOrders.Count + keptCustomers.Count, recoveredOrders.Count + recoveredKeys.Count, feed.Repaired + customerFeed.Repaired);
     }
 
     /// <summary>
@@ -127,13 +132,13 @@ public sealed class ProjectionReconcilerGrain(
     /// returns the orders that could not be read back. Storage being unavailable throws.
     /// </summary>
     private async Task<List<(string OrderId, ParkRequest Failure)>> ReadBackAndFeedAsync(
-        IReadOnlyCollection<(string OrderId, int From)> orders, int[] generations, ProjectionFeed<OrderEventEnvelope> feed, TimeSpan soonestRetry)
+        IReadOnlyCollection<(string StreamId, int From)> orders, int[] generations, ProjectionFeed<OrderEventEnvelope> feed, TimeSpan soonestRetry)
     {
         var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         foreach (var chunk in orders.Chunk(ReadParallelism))
         {
             // Storage being unavailable fails the pass (every row stays); anything else is the order's own problem.
-            foreach (var read in await Task.WhenAll(chunk.Select(order => OrderReadBack.ReadAfterAsync(store, order.OrderId, order.From - 1, soonestRetry))))
+            foreach (var read in await Task.WhenAll(chunk.Select(order => OrderReadBack.ReadAfterAsync(store, order.StreamId, order.From - 1, soonestRetry))))
             {
                 if (read.Failure is not null)
                 {
@@ -153,6 +158,68 @@ public sealed class ProjectionReconcilerGrain(
         await feed.CompleteAsync();
         return unreadable;
     }
+
+    /// <summary>
+    /// Reads each customer back from the customers' log after the version before <c>From</c>, and
+    /// feeds their envelopes to every generation in <paramref name="generations"/>. Returns the
+    /// feed and the customers not (completely) counted, whose change rows are to stay for the next
+    /// pass (customers are not parked). Storage being unavailable throws.
+    /// </summary>
+    private async Task<(ProjectionFeed<CustomerEventEnvelope> Feed, HashSet<string> Failed)> ReadBackAndFeedCustomersAsync(
+        IReadOnlyCollection<(string StreamId, int From)> customers, int[] generations)
+    {
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
+        var failed = new HashSet<string>(StringComparer.Ordinal);
+        var log = logs.For(CustomerEventSource.CategoryName);
+        try
+        {
+            foreach (var chunk in customers.Chunk(ReadParallelism))
+            {
+                var reads = await Task.WhenAll(chunk.Select(async customer =>
+                {
+                    try
+                    {
+                        return (customer.StreamId, Envelopes: await CustomerEventSource.Instance.ReadAfterAsync(log, customer.StreamId, customer.From - 1));
+                    }
+                    catch (Exception exception) when (exception is not StorageUnavailableException)
+                    {
+                        logger.LogWarning(exception, "The events of customer {CustomerId} cannot be read back; their changes stay for the next pass.", customer.StreamId);
+                        return (customer.StreamId, Envelopes: (List<CustomerEventEnvelope>?)null);
+                    }
+                }));
+                foreach (var (customerId, envelopes) in reads)
+                {
+                    if (envelopes is null)
+                    {
+                        failed.Add(customerId);
+                        continue;
+                    }
+
+                    foreach (var envelope in envelopes)
+                    {
+                        foreach (var generation in generations)
+                        {
+                            await feed.AddAsync(envelope, generation);
+                        }
+                    }
+                }
+            }
+
+            await feed.CompleteAsync();
+            failed.UnionWith(feed.FailedOrders); // the stream ids of the customers a projection failed to count
+        }
+        catch (Exception exception) when (exception is not StorageUnavailableException)
+        {
+            logger.LogWarning(exception, "Customer projections failed to count the events of {Customers} customers; their changes stay for the next pass.", customers.Count);
+            failed.UnionWith(customers.Select(c => c.StreamId));
+        }
+
+        return (feed, failed);
+    }
+
+    /// <summary>The streams of <paramref name="category"/> among <paramref name="changes"/>, each with the lowest version a row announces.</summary>
+    private static List<(string StreamId, int From)> StreamsOf(IEnumerable<StreamChange> changes, string category) =>
+        [.. changes.Where(c => c.Category == category).GroupBy(c => c.StreamId, StringComparer.Ordinal).Select(g => (g.Key, g.Min(c => c.FromVersion)))];
 
     public Task<bool> CatchUp(IReadOnlyList<SiloAddress> deadSilos, long membershipVersion)
     {
@@ -253,9 +320,10 @@ public sealed class ProjectionReconcilerGrain(
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
         var rows = 0;
         var orders = new Dictionary<string, int>(StringComparer.Ordinal);
+        List<(string StreamId, int From)>? customers = null; // fed once, at the first attempt that gets that far: their rows stay for the regular passes anyway
         long events = 0;
         long repaired = 0;
-        List<(string OrderId, int From)>? pending = null; // null until the index has been read
+        List<(string StreamId, int From)>? pending = null; // null until the index has been read
         HashSet<string>? parkedKeys = null;
         var unreadableOrders = new HashSet<string>(StringComparer.Ordinal);
         for (var attempt = 1; attempt <= CatchUpAttempts; attempt++)
@@ -264,18 +332,27 @@ public sealed class ProjectionReconcilerGrain(
             {
                 if (pending is null)
                 {
-                    (rows, orders) = await ReadAllChangesAsync(cancellationToken);
+                    (rows, orders, customers) = await ReadAllChangesAsync(cancellationToken);
                     pending = [.. orders.Select(o => (o.Key, o.Value))];
                     parkedKeys = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records
                         .Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
                 }
 
                 var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+                if (customers is { Count: > 0 })
+                {
+                    var (customerFeed, _) = await ReadBackAndFeedCustomersAsync(customers, generations);
+                    events += customerFeed.Persisted;
+                    repaired += customerFeed.Repaired;
+                    Measure(customerFeed.Persisted, customerFeed.Repaired, "catch-up");
+                    customers = [];
+                }
+
                 var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
                 var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
                 repaired += feed.Repaired;
-                Measure(feed, "catch-up");
+                Measure(feed.Persisted, feed.Repaired, "catch-up");
                 unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
                 var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
 
@@ -290,7 +367,7 @@ public sealed class ProjectionReconcilerGrain(
                     return new ReconciliationPass(rows, orders.Count, events, left, Repaired: repaired);
                 }
 
-                pending = [.. pending.Where(o => failed.Contains(o.OrderId))];
+                pending = [.. pending.Where(o => failed.Contains(o.StreamId))];
             }
             catch (Exception exception) when (attempt < CatchUpAttempts && !cancellationToken.IsCancellationRequested)
             {
@@ -308,11 +385,12 @@ public sealed class ProjectionReconcilerGrain(
         throw new UnreachableException();
     }
 
-    /// <summary>Every change row, settled or not, in pages: their number, and each order with the lowest version any row announces.</summary>
-    private async Task<(int Rows, Dictionary<string, int> Orders)> ReadAllChangesAsync(CancellationToken cancellationToken)
+    /// <summary>Every change row, settled or not, in pages: their number, each order with the lowest version any row announces, and likewise each customer.</summary>
+    private async Task<(int Rows, Dictionary<string, int> Orders, List<(string StreamId, int From)> Customers)> ReadAllChangesAsync(CancellationToken cancellationToken)
     {
         var rows = 0;
         var orders = new Dictionary<string, int>(StringComparer.Ordinal);
+        var customerRows = new List<StreamChange>();
         string? continuation = null;
         do
         {
@@ -322,17 +400,18 @@ public sealed class ProjectionReconcilerGrain(
                 orders[change.StreamId] = orders.TryGetValue(change.StreamId, out var from) ? Math.Min(from, change.FromVersion) : change.FromVersion;
             }
 
+            customerRows.AddRange(page.Changes.Where(c => c.Category == CustomerEventSource.CategoryName));
             rows += page.Changes.Count;
             continuation = page.Continuation;
         }
         while (continuation is not null);
-        return (rows, orders);
+        return (rows, orders, StreamsOf(customerRows, CustomerEventSource.CategoryName));
     }
 
-    private static void Measure<TEnvelope>(ProjectionFeed<TEnvelope> feed, string pass)
+    private static void Measure(long persisted, long repaired, string pass)
     {
         var tag = new KeyValuePair<string, object?>(OrderFlowTelemetry.ReconciliationPassTag, pass);
-        OrderFlowTelemetry.ReconciliationEvents.Add(feed.Persisted, tag);
-        OrderFlowTelemetry.ReconciliationRepairs.Add(feed.Repaired, tag);
+        OrderFlowTelemetry.ReconciliationEvents.Add(persisted, tag);
+        OrderFlowTelemetry.ReconciliationRepairs.Add(repaired, tag);
     }
 }

@@ -25,9 +25,10 @@ public sealed class CustomerStatsGrain(
     UnflushedProjections unflushed,
     ILogger<CustomerStatsGrain> logger) : WriteBehindProjectionGrain(unflushed, options, logger), ICustomerStatsGrain
 {
-    /// <summary>Counts every order event, in the grain of the order's customer.</summary>
+    /// <summary>Counts every order event and every customer event, in the grain of the customer: the join of rule new-account-large-order.</summary>
     public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Customer)
         .ConsumesAll(EventCategories.Orders, (generation, envelope) => StatisticsKeys.Customer(generation, envelope.CustomerId))
+        .ConsumesAll(EventCategories.Customers, (generation, envelope) => StatisticsKeys.Customer(generation, envelope.CustomerId))
         .DescribedAs(key => StatisticsKeys.CustomerIdOf(key) is { } customerId
             ? $"customer '{customerId}' (generation {StatisticsKeys.GenerationOf(key)})"
             : $"a customer with a long id (generation {StatisticsKeys.GenerationOf(key)})");
@@ -62,8 +63,10 @@ public sealed class CustomerStatsGrain(
         switch (envelope.Type)
         {
             case OrderPlaced.StoredName:
+                var placed = new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal);
                 s.Orders++;
-                s.Placed.Add(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
+                s.Placed.Add(placed);
+                s.NewAccount.Placed(placed, Settings.Risk);
                 break;
             case OrderPaid.StoredName:
                 s.Spend += envelope.Amount;
@@ -87,10 +90,34 @@ public sealed class CustomerStatsGrain(
         return true;
     }
 
+    public Task Ingest(CustomerEventEnvelope envelope)
+    {
+        Count(envelope);
+        return Task.CompletedTask;
+    }
+
+    public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
+
+    /// <summary>Every customer event carries the registration time: the first one counted completes the join.</summary>
+    private bool Count(CustomerEventEnvelope envelope)
+    {
+        var s = state.State;
+        if (!s.CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
+        {
+            return false;
+        }
+
+        s.CustomerId ??= envelope.CustomerId;
+        s.NewAccount.Registered(envelope.RegisteredAt, Settings.Risk);
+        alertsStale = true;
+        Changed();
+        return true;
+    }
+
     public Task<CustomerReport?> Get()
     {
         var s = state.State;
-        if (s.Counted.Orders == 0)
+        if (s.Counted.Orders == 0 && s.NewAccount.RegisteredAt is null)
         {
             return Task.FromResult<CustomerReport?>(null);
         }
@@ -98,7 +125,7 @@ public sealed class CustomerStatsGrain(
         RefreshAlerts();
         var rules = s.Alerts.Values.Select(a => a.Rule).Distinct().Order(StringComparer.Ordinal).ToList();
         return Task.FromResult<CustomerReport?>(new CustomerReport(
-            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules));
+            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules, s.NewAccount.RegisteredAt));
     }
 
     private void RefreshAlerts()

@@ -36,4 +36,10 @@ public sealed class CustomerStatsState
 
     /// <summary>The customer id, as the events carry it: the grain key holds only a hash of a very long one (<see cref="StatisticsKeys.Customer"/>).</summary>
     [Id(12)] public string? CustomerId { get; set; }
+
+    /// <summary>Which customer events were counted, by (customer id, version): apart from <see cref="Counted"/>, whose ids are order ids.</summary>
+    [Id(13)] public CountedEvents CountedCustomerEvents { get; set; } = new();
+
+    /// <summary>The join of the customer's registration with their large orders, for rule new-account-large-order.</summary>
+    [Id(14)] public NewAccountLargeOrders NewAccount { get; set; } = new();
 }

@@ -20,4 +20,10 @@ public sealed class RiskOptions
 
     /// <summary>…once the customer has at least this many orders.</summary>
     public int CancelRefundMinOrders { get; set; } = 4;
+
+    /// <summary>New account, large order: an order whose total is over this…</summary>
+    public decimal NewAccountLargeOrderAmount { get; set; } = 1_000m;
+
+    /// <summary>…placed (event time) at most this long after the customer registered raises an alert.</summary>
+    public TimeSpan NewAccountWindow { get; set; } = TimeSpan.FromDays(1);
 }

@@ -15,6 +15,7 @@ public static class RiskRules
     public const string Velocity = "order-velocity";
     public const string LargeOrder = "large-order";
     public const string CancelRefundRatio = "cancel-refund-ratio";
+    public const string NewAccountLargeOrder = "new-account-large-order";
 
     /// <summary>Score contributed by each rule that stands; the score is their sum, at most 100.</summary>
     public static readonly IReadOnlyDictionary<string, int> Weights = new Dictionary<string, int>
@@ -22,6 +23,7 @@ public static class RiskRules
         [Velocity] = 40,
         [LargeOrder] = 30,
         [CancelRefundRatio] = 30,
+        [NewAccountLargeOrder] = 30,
     };
 
     public static int Score(IEnumerable<string> rules) => Math.Min(100, rules.Distinct().Sum(rule => Weights.GetValueOrDefault(rule)));
@@ -104,6 +106,7 @@ public static class RiskRules
                 string.Create(CultureInfo.InvariantCulture, $"{s.BadEndings.Count} of {s.Orders} orders ended cancelled or refunded (limit {risk.CancelRefundRatio:P0}).")));
         }
 
+        alerts.AddRange(s.NewAccount.Alerts(customerId, risk));
         return alerts;
     }
 }

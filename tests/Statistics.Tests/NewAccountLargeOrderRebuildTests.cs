@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using OrderFlow.Customers;
+using OrderFlow.Customers.Commands;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Projections;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Statistics.Tests.Model;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// A rebuild builds rule new-account-large-order from the whole history: the customers' log as
+/// well as the orders', including orders that the live projections never counted (written before
+/// the rule existed) and orders recorded before the customer registered. Its own cluster, since
+/// the rebuild moves every projection to a new generation.
+/// </summary>
+public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture) : IClassFixture<StatsClusterFixture>
+{
+    private static readonly Line[] Large = [new("RJ-SKU", 3, 500m)];
+
+    private StatsCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task A_rebuild_raises_the_alerts_of_orders_recorded_before_the_registration_and_never_counted_live()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string customer = "rj-rebuilt";
+        var registeredAt = TestClock.Day0.AddHours(30);
+
+        // Recorded before the customer registered, straight to the log: no projection saw them, as if placed before this build.
+        var history = new[]
+        {
+            Plan("rj-rebuilt-history", customer, registeredAt.AddHours(1), Large),
+            Plan("rj-rebuilt-small", customer, registeredAt.AddHours(2), [new("RJ-SKU", 1, 999m)]),
+            Plan("rj-rebuilt-too-late", customer, registeredAt.AddDays(2), Large),
+        };
+        foreach (var plan in history)
+        {
+            await LogWriter.AppendAsync(Cluster.Store, plan, 1, null, publishedThrough: 1, ct);
+        }
+
+        // Then the registration (its event time before the orders'), and one order placed live.
+        var registered = await Cluster.Client.GetGrain<ICustomerGrain>(customer)
+            .Execute(new RegisterCustomer(customer, "Risk Join", "risk.join@example.com", "DE", registeredAt), CommandMetadata.None);
+        Assert.True(registered.Error is null, registered.Error?.ToString());
+        var live = Plan("rj-rebuilt-live", customer, registeredAt.AddHours(3), Large);
+        await Cluster.ExecuteAsync(live);
+
+        await ReconciliationTests.WaitForAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null } report
+            && report.Rules.Contains(RiskRules.NewAccountLargeOrder), "the live order to raise the alert", ct);
+        Assert.Equal(registeredAt, (await Cluster.Reader.Customer(customer, ct))!.RegisteredAt);
+
+        var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
+        var status = await WaitForRebuildAsync(started.Id, ct);
+        Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
+
+        var rebuilt = (await Cluster.Reader.Customer(customer, ct))!;
+        Assert.Equal((4L, (DateTimeOffset?)registeredAt), (rebuilt.Orders, rebuilt.RegisteredAt));
+        Assert.Contains(RiskRules.NewAccountLargeOrder, rebuilt.Rules);
+        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Count(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder) == 2, "both alerts in the rebuilt feed", ct);
+        var alerts = (await Cluster.Reader.Alerts(ct)).Where(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder).OrderBy(a => a.RaisedAt).ToList();
+        Assert.Equal([(history[0].OrderId, history[0].PlacedAt), (live.OrderId, live.PlacedAt)], alerts.Select(a => (a.OrderId, a.RaisedAt)));
+    }
+
+    private static OrderPlan Plan(string orderId, string customerId, DateTimeOffset placedAt, IReadOnlyList<Line> lines) =>
+        new(orderId, customerId, "EUR", lines, [new Step(StepKind.Place, placedAt)]);
+
+    private async Task<RebuildStatus> WaitForRebuildAsync(string id, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await Cluster.Client.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { State: not RebuildState.Running } status)
+            {
+                return status;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), $"Rebuild {id} did not end within 90 s.");
+            await Task.Delay(200, ct);
+        }
+    }
+}
