@@ -64,7 +64,7 @@ public static class CustomersApi
 
         var queries = endpoints.MapGroup("/api/customers").WithTags("Customers (queries)").RequireAuthorization(ApiPolicies.Read)
             .AnswersUnauthorized("the reader or admin role").AnswersUnavailableQuery();
-        queries.MapGet("/{id}", GetCustomer).WithName("GetCustomer").WithSummary("The customer now, or as of an event time (?asOf=)")
+        queries.MapGet("/{id}", GetCustomer).WithName("GetCustomerProfile").WithSummary("The customer now, or as of an event time (?asOf=)")
             .Returns<CustomerView>(StatusCodes.Status200OK, "The customer, replayed from their events up to the time asked for; name and email are null once erased.")
             .AnswersInvalid("the id is not an identifier, or asOf is not a time")
             .Answers(StatusCodes.Status404NotFound, "No customer with this id, or none yet at asOf (/problems/not-found).");
