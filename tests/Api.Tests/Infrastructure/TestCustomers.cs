@@ -26,7 +26,12 @@ public static class TestCustomers
         body["name"] = Name;
         body["email"] = Email;
         body["country"] = Country;
-        return TestOrders.WithTime(body, occurredAt);
+        if (occurredAt is { } time)
+        {
+            body["occurredAt"] = TestOrders.Time(time);
+        }
+
+        return body;
     }
 
     public static JsonObject ProfileBody(string? name = null, string? email = null, string? country = null, DateTimeOffset? occurredAt = null)
@@ -47,7 +52,12 @@ public static class TestCustomers
             body["country"] = country;
         }
 
-        return TestOrders.WithTime(body, occurredAt);
+        if (occurredAt is { } time)
+        {
+            body["occurredAt"] = TestOrders.Time(time);
+        }
+
+        return body;
     }
 
     public static async Task<JsonElement> RegisterCustomerAsync(this ApiHost host, string customerId, DateTimeOffset? occurredAt = null)

@@ -157,8 +157,7 @@ public static class TestOrders
 
     public static int Int(this JsonElement element, string name) => element.GetProperty(name).GetInt32();
 
-    /// <summary>Sets occurredAt on a command body when <paramref name="occurredAt"/> is given.</summary>
-    public static JsonObject WithTime(JsonObject body, DateTimeOffset? occurredAt)
+    private static JsonObject WithTime(JsonObject body, DateTimeOffset? occurredAt)
     {
         if (occurredAt is { } time)
         {
