@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OrderFlow.Api.Admin;
 using OrderFlow.Api.Auth;
+using OrderFlow.Api.Customers;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
 using OrderFlow.Api.Operations;
@@ -73,6 +74,7 @@ public static class ApiApplication
         app.UseMiddleware<RequestBodyLimit>();
 
         app.MapOrdersApi();
+        app.MapCustomersApi();
         app.MapStatisticsApi();
         app.MapAdminApi();
         app.MapOperations();

@@ -6,7 +6,7 @@ using OrderFlow.Api.Errors;
 namespace OrderFlow.Api.Auth;
 
 /// <summary>
-/// The per-caller limit on commands (the POST routes under <c>/api/orders</c>): one bucket per API key,
+/// The per-caller limit on commands (the POST routes under <c>/api/orders</c> and <c>/api/customers</c>): one bucket per API key,
 /// per token subject (<see cref="EntraBearerAuthentication.CallerNamePrefix"/>), and, where
 /// authentication is off, per client IP address. Over the limit: 429 with <c>Retry-After</c>.
 /// </summary>

@@ -13,15 +13,16 @@ public static class Problems
 {
     public static string Type(string kind) => "/problems/" + kind;
 
-    /// <summary>The problem for a refused command.</summary>
-    public static IResult From(CommandError error) => error.Code switch
+    /// <summary>The problem for a command refused by an aggregate (<paramref name="aggregate"/>: "order", "customer"; it names it in titles).</summary>
+    public static IResult From(CommandError error, string aggregate = "order") => error.Code switch
     {
         CommandErrorCode.Validation => Validation(error.Errors ?? new Dictionary<string, string[]>(), error.Detail),
         CommandErrorCode.NotFound => Problem(StatusCodes.Status404NotFound, "Not found", error.Detail, "not-found"),
-        CommandErrorCode.AlreadyExists => Problem(StatusCodes.Status409Conflict, "Order already exists", error.Detail, "already-exists"),
+        CommandErrorCode.AlreadyExists => Problem(StatusCodes.Status409Conflict,
+            char.ToUpperInvariant(aggregate[0]) + aggregate[1..] + " already exists", error.Detail, "already-exists"),
         CommandErrorCode.InvalidTransition => Problem(StatusCodes.Status409Conflict, "Not allowed in this status", error.Detail, "invalid-transition"),
         CommandErrorCode.Concurrency => Problem(StatusCodes.Status409Conflict, "Concurrent update", error.Detail, "concurrency-conflict"),
-        CommandErrorCode.Unprocessable => Problem(StatusCodes.Status422UnprocessableEntity, "Cannot be applied to this order", error.Detail, "unprocessable"),
+        CommandErrorCode.Unprocessable => Problem(StatusCodes.Status422UnprocessableEntity, "Cannot be applied to this " + aggregate, error.Detail, "unprocessable"),
         CommandErrorCode.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "Too large", error.Detail, "too-large"),
         _ => throw new InvalidOperationException($"No problem document for {error.Code}."),
     };
@@ -34,6 +35,9 @@ public static class Problems
 
     public static ValidationProblem Validation(string field, string message) =>
         Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary>An absent body or a JSON null, where the command needs an object (the framework's own answer names .NET types).</summary>
+    public static ValidationProblem MissingBody() => Validation("$", "must be a JSON object: the request has no body, or null");
 
     public static ProblemHttpResult NotFound(string detail) =>
         Problem(StatusCodes.Status404NotFound, "Not found", detail, "not-found");

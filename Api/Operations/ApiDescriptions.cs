@@ -19,7 +19,7 @@ public static class ApiDescriptions
     public const string Version = "v1";
 
     public const string Description =
-        "Event-sourced orders on Orleans and Azure Table Storage: commands that append events to each order's log, "
+        "Event-sourced orders and customers on Orleans and Azure Table Storage: commands that append events to each order's (and customer's) log, "
         + "queries of an order now or at any point of its history, statistics projected from the event stream, and the "
         + "administration of those projections. Every request under /api needs an API key in the X-Api-Key header, or, where "
         + "Microsoft Entra ID is configured, an access token as Authorization: Bearer (roles reader, writer, admin; commands are limited "
@@ -116,6 +116,8 @@ public static class ApiDescriptions
             [
                 new() { Name = "Orders (commands)", Description = "Place an order and take it through payment, shipment, delivery, cancellation and refunds. Needs the writer or admin role." },
                 new() { Name = "Orders (queries)", Description = "An order now, as of an event time, at a version, and its event log. Needs the reader or admin role." },
+                new() { Name = "Customers (commands)", Description = "Register a customer and change their profile (writer or admin role); erase their personal data (admin role only). Orders stay independent of customers." },
+                new() { Name = "Customers (queries)", Description = "A customer now, as of an event time, and their event log. Needs the reader or admin role." },
                 new() { Name = "Statistics", Description = "Projections of the order event stream, by event time (UTC): summary, time series, products, customers, stuck orders, risk alerts. Needs the reader or admin role." },
                 new() { Name = "Admin", Description = "Rebuilding the statistics projections and what was parked. Needs the admin role." },
             ]);

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using OrderFlow.Api.Auth;
+using OrderFlow.Api.Errors;
+using OrderFlow.Api.Operations;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 
@@ -17,6 +20,8 @@ public static class OrderRequestContext
     /// <summary>Idempotency keys and correlation ids: 1–200 visible ASCII characters.</summary>
     public const int MaxHeaderValueLength = 200;
 
+    private const string HeaderRule = "1–200 visible ASCII characters";
+
     /// <summary>The metadata for a command, or the validation errors of its headers.</summary>
     public static (CommandMetadata? Metadata, Dictionary<string, string[]> Errors) Read(HttpContext http)
     {
@@ -26,6 +31,21 @@ public static class OrderRequestContext
         var causationId = Header(http, CausationIdHeader, errors);
         http.Response.Headers[CorrelationIdHeader] = correlationId;
         return errors.Count > 0 ? (null, errors) : (new CommandMetadata(correlationId, causationId, idempotencyKey), errors);
+    }
+
+    /// <summary>
+    /// The metadata of a command to the aggregate of route id <paramref name="id"/>, or the 400
+    /// that refuses the request (a malformed id or header).
+    /// </summary>
+    public static (CommandMetadata? Metadata, IResult? Refusal) ReadCommand(HttpContext http, string id)
+    {
+        if (CheckOrderId(id) is { } idErrors)
+        {
+            return (null, Problems.Validation(idErrors));
+        }
+
+        var (metadata, headerErrors) = Read(http);
+        return metadata is null ? (null, Problems.Validation(headerErrors)) : (metadata, null);
     }
 
     /// <summary>
@@ -43,6 +63,49 @@ public static class OrderRequestContext
         return "ord-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(scope)))[..32].ToLowerInvariant();
     }
 
+    /// <summary>
+    /// A group of command routes (POST) of one aggregate: only <paramref name="policy"/> may send them
+    /// (<paramref name="roles"/> says who that is), limited per caller, reading the headers of
+    /// <see cref="Read"/>, with the answers every command shares documented.
+    /// </summary>
+    public static RouteGroupBuilder MapCommandGroup(this IEndpointRouteBuilder endpoints, string prefix, string tag, string policy, string roles, string? idempotencyNote = null) =>
+        endpoints.MapGroup(prefix).WithTags(tag).RequireAuthorization(policy)
+            .AnswersUnauthorized(roles).AnswersBodyProblems().AnswersUnavailableCommand()
+            .RequireRateLimiting(CommandRateLimits.PolicyName).AnswersTooManyRequests()
+            .ReadsCommandHeaders(idempotencyNote);
+
+    /// <summary>Documents the headers <see cref="Read"/> takes; <paramref name="idempotencyNote"/> adds what the key also does on these routes.</summary>
+    public static TBuilder ReadsCommandHeaders<TBuilder>(this TBuilder builder, string? idempotencyNote = null)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder
+            .ReadsHeader(IdempotencyKeyHeader,
+                $"Optional, {HeaderRule}. A retry with the same key (and the same body) is applied at most once and answers as the first time, with Idempotent-Replayed: true."
+                + (idempotencyNote is null ? "" : " " + idempotencyNote))
+            .ReadsHeader(CorrelationIdHeader,
+                $"Optional, {HeaderRule}: recorded with the events and echoed in the answer. Absent: the request's trace id.")
+            .ReadsHeader(CausationIdHeader, $"Optional, {HeaderRule}: what caused this command, recorded with the events.");
+
+    /// <summary>
+    /// The answer to a command of any aggregate: the problem for its <paramref name="error"/>, else
+    /// <paramref name="success"/> with the aggregate's view, marked <see cref="ReplayedHeader"/> when it was a replay.
+    /// </summary>
+    public static IResult Answer<TView>(HttpContext http, CommandError? error, TView? view, bool replayed, Func<TView, IResult> success, string aggregate)
+        where TView : class
+    {
+        if (error is not null)
+        {
+            return Problems.From(error, aggregate);
+        }
+
+        if (replayed)
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+
+        return success(view ?? throw new InvalidOperationException($"A {aggregate} command succeeded without the {aggregate}'s view."));
+    }
+
+    /// <summary>The id in a route (an order's, a customer's): <see cref="Identifiers"/>, else the errors naming it.</summary>
     public static Dictionary<string, string[]>? CheckOrderId(string id) =>
         Identifiers.IsValid(id) ? null : new Dictionary<string, string[]> { ["id"] = [Identifiers.Rule] };
 

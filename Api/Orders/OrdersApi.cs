@@ -14,13 +14,8 @@ namespace OrderFlow.Api.Orders;
 /// <summary>API.md "Orders (commands)" and "Orders (queries)".</summary>
 public static class OrdersApi
 {
-    public const int DefaultEventPageSize = 100;
-    public const int MaxEventPageSize = 1000;
-
     /// <summary>OpenAPI text of the order id in a path.</summary>
     public const string OrderIdDescription = "The order's id: 1–64 characters of letters, digits, '-', '_' or '.', and not only dots.";
-
-    private const string HeaderRule = "1–200 visible ASCII characters";
 
     private const string CommandInputRule =
         "the id is not an identifier; the body is absent, not valid JSON for this command, or breaks one of its rules (API.md \"Input rules\"); "
@@ -30,15 +25,8 @@ public static class OrdersApi
 
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder endpoints)
     {
-        var commands = endpoints.MapGroup("/api/orders").WithTags("Orders (commands)").RequireAuthorization(ApiPolicies.Write)
-            .AnswersUnauthorized("the writer or admin role").AnswersBodyProblems().AnswersUnavailableCommand()
-            .RequireRateLimiting(CommandRateLimits.PolicyName).AnswersTooManyRequests()
-            .ReadsHeader(OrderRequestContext.IdempotencyKeyHeader,
-                $"Optional, {HeaderRule}. A retry with the same key (and the same body) is applied at most once and answers as the first time, with Idempotent-Replayed: true. "
-                + "Placing an order without orderId, the key also fixes the new order's id.")
-            .ReadsHeader(OrderRequestContext.CorrelationIdHeader,
-                $"Optional, {HeaderRule}: recorded with the events and echoed in the answer. Absent: the request's trace id.")
-            .ReadsHeader(OrderRequestContext.CausationIdHeader, $"Optional, {HeaderRule}: what caused this command, recorded with the events.");
+        var commands = endpoints.MapCommandGroup("/api/orders", "Orders (commands)", ApiPolicies.Write, "the writer or admin role",
+            "Placing an order without orderId, the key also fixes the new order's id.");
         commands.MapPost("/", PlaceOrder).WithName("PlaceOrder").WithSummary("Place an order")
             .WithDescription("Without orderId in the body the order gets a new id (derived from the Idempotency-Key when one is sent). "
                 + "The event time is occurredAt, or now when absent.")
@@ -68,7 +56,7 @@ public static class OrdersApi
             .Answers(StatusCodes.Status404NotFound, "No order with this id, or none yet at asOf, or no such version (/problems/not-found).");
         queries.MapGet("/{id}/events", GetEvents).WithName("GetOrderEvents").WithSummary("The order's events in version order, paged")
             .Returns<EventPageResponse>(StatusCodes.Status200OK, "A page of events; next is the URL of the following page, null on the last.")
-            .AnswersInvalid($"the id is not an identifier, fromVersion is not a whole number of at least 1, or limit is not from 1 to {MaxEventPageSize}")
+            .AnswersInvalid("the id is not an identifier, " + EventPageResponse.PagingRule)
             .Answers(StatusCodes.Status404NotFound, "No order with this id (/problems/not-found).");
         return endpoints;
     }
@@ -80,7 +68,7 @@ public static class OrdersApi
                     [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] TCommand? body,
                     HttpContext http,
                     IGrainFactory grains) =>
-                (body ?? whenBodyIsAbsent) is { } command ? Execute(id, command, http, grains) : Task.FromResult(MissingBody()))
+                (body ?? whenBodyIsAbsent) is { } command ? Execute(id, command, http, grains) : Task.FromResult<IResult>(Problems.MissingBody()))
             .WithName(name).WithSummary(summary)
             .ReadsBody($"The {typeof(TCommand).Name} command (schema {typeof(TCommand).Name}); occurredAt, the event time, is optional (now when absent)."
                 + (whenBodyIsAbsent is null ? "" : " The body may be left out."))
@@ -95,7 +83,7 @@ public static class OrdersApi
     {
         if (body is null)
         {
-            return MissingBody();
+            return Problems.MissingBody();
         }
 
         var (metadata, headerErrors) = OrderRequestContext.Read(http);
@@ -114,40 +102,20 @@ public static class OrdersApi
         return Answer(http, result, order => TypedResults.Created($"/api/orders/{Uri.EscapeDataString(order.OrderId)}", order));
     }
 
-    /// <summary>An absent body or a JSON null, where the command needs an object (the framework's own answer names .NET types).</summary>
-    private static IResult MissingBody() => Problems.Validation("$", "must be a JSON object: the request has no body, or null");
-
     private static async Task<IResult> Execute(string id, OrderCommand command, HttpContext http, IGrainFactory grains)
     {
-        if (OrderRequestContext.CheckOrderId(id) is { } idErrors)
-        {
-            return Problems.Validation(idErrors);
-        }
-
-        var (metadata, headerErrors) = OrderRequestContext.Read(http);
+        var (metadata, refusal) = OrderRequestContext.ReadCommand(http, id);
         if (metadata is null)
         {
-            return Problems.Validation(headerErrors);
+            return refusal!;
         }
 
         var result = await grains.GetGrain<IOrderGrain>(id).Execute(command, metadata);
         return Answer(http, result, TypedResults.Ok);
     }
 
-    private static IResult Answer(HttpContext http, CommandResult result, Func<OrderView, IResult> success)
-    {
-        if (result.Error is { } error)
-        {
-            return Problems.From(error);
-        }
-
-        if (result.Replayed)
-        {
-            http.Response.Headers[OrderRequestContext.ReplayedHeader] = "true";
-        }
-
-        return success(result.Order!);
-    }
+    private static IResult Answer(HttpContext http, CommandResult result, Func<OrderView, IResult> success) =>
+        OrderRequestContext.Answer(http, result.Error, result.Order, result.Replayed, success, "order");
 
     private static async Task<IResult> GetOrder(
         [Description(OrderIdDescription)] string id,
@@ -193,39 +161,11 @@ public static class OrdersApi
         return order is null ? Problems.NotFound($"Order '{id}' does not exist.") : TypedResults.Ok(order);
     }
 
-    private static async Task<IResult> GetEvents(
+    private static Task<IResult> GetEvents(
         [Description(OrderIdDescription)] string id,
-        [Description("The first version to return; 1 when absent.")] string? fromVersion,
-        [Description("How many events at most, 1 to 1000; 100 when absent.")] string? limit,
-        IGrainFactory grains)
-    {
-        var errors = OrderRequestContext.CheckOrderId(id) ?? [];
-        var from = 1;
-        var size = DefaultEventPageSize;
-        if (fromVersion is not null && (!int.TryParse(fromVersion, NumberStyles.None, CultureInfo.InvariantCulture, out from) || from < 1))
-        {
-            errors["fromVersion"] = ["must be a whole number of at least 1"];
-        }
-
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxEventPageSize))
-        {
-            errors["limit"] = [$"must be a whole number from 1 to {MaxEventPageSize}"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Validation(errors);
-        }
-
-        var page = await grains.GetGrain<IOrderGrain>(id).GetEvents(from, size);
-        if (page is null)
-        {
-            return Problems.NotFound($"Order '{id}' does not exist.");
-        }
-
-        var next = page.NextFromVersion is { } nextFrom
-            ? string.Create(CultureInfo.InvariantCulture, $"/api/orders/{Uri.EscapeDataString(id)}/events?fromVersion={nextFrom}&limit={size}")
-            : null;
-        return TypedResults.Ok(new EventPageResponse([.. page.Events.Select(EventResponse.From)], next));
-    }
+        [Description(EventPageResponse.FromVersionDescription)] string? fromVersion,
+        [Description(EventPageResponse.LimitDescription)] string? limit,
+        IGrainFactory grains) =>
+        EventPageResponse.AnswerAsync(id, fromVersion, limit, (from, size) => grains.GetGrain<IOrderGrain>(id).GetEvents(from, size),
+            $"/api/orders/{Uri.EscapeDataString(id)}/events", $"Order '{id}' does not exist.");
 }

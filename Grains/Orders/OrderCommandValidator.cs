@@ -1,5 +1,6 @@
 using System.Globalization;
 using OrderFlow.Orders;
+using OrderFlow.Grains.Validation;
 using OrderFlow.Orders.Commands;
 
 namespace OrderFlow.Grains.Orders;
@@ -24,7 +25,7 @@ public static class OrderCommandValidator
 
     public static Dictionary<string, string[]> Validate(OrderCommand command, DateTimeOffset now)
     {
-        var errors = new Errors();
+        var errors = new FieldErrors();
         switch (command)
         {
             case PlaceOrder place:
@@ -70,15 +71,7 @@ public static class OrderCommandValidator
                 break;
         }
 
-        if (command.OccurredAt is { } occurredAt && occurredAt > now + MaxClockSkew)
-        {
-            errors.Add("occurredAt", $"must not lie in the future (more than {MaxClockSkew.TotalSeconds:0} s after the server's clock, {now:O})");
-        }
-        else if (command.OccurredAt < MinEventTime)
-        {
-            errors.Add("occurredAt", $"must not be before {MinEventTime:yyyy-MM-dd} (the earliest time table storage keeps)");
-        }
-
+        errors.EventTime("occurredAt", command.OccurredAt, now);
         return errors.ToDictionary();
     }
 
@@ -121,7 +114,7 @@ public static class OrderCommandValidator
         return null;
     }
 
-    private static void ValidateItems(IReadOnlyList<OrderLineRequest>? items, Errors errors)
+    private static void ValidateItems(IReadOnlyList<OrderLineRequest>? items, FieldErrors errors)
     {
         if (items is null || items.Count == 0)
         {
@@ -169,7 +162,7 @@ public static class OrderCommandValidator
         }
     }
 
-    private static void ValidateAddress(ShippingAddressRequest address, Errors errors)
+    private static void ValidateAddress(ShippingAddressRequest address, FieldErrors errors)
     {
         const string path = "shippingAddress.";
         errors.Text(path + "recipient", address.Recipient);
@@ -196,66 +189,6 @@ public static class OrderCommandValidator
             errors.Add(path + "postalCode", $"must be 1–{MaxPostalCodeLength} characters of letters, digits, spaces and '-', with at least one letter or digit");
         }
 
-        if (string.IsNullOrEmpty(address.Country))
-        {
-            errors.Add(path + "country", "is required");
-        }
-        else if (!CountryCodes.IsValid(address.Country))
-        {
-            errors.Add(path + "country", CountryCodes.Rule);
-        }
-    }
-
-    private sealed class Errors
-    {
-        private readonly Dictionary<string, List<string>> byField = [];
-
-        public void Add(string field, string message)
-        {
-            if (!byField.TryGetValue(field, out var messages))
-            {
-                byField[field] = messages = [];
-            }
-
-            messages.Add(message);
-        }
-
-        public void Id(string field, string? value)
-        {
-            if (string.IsNullOrEmpty(value))
-            {
-                Add(field, "is required");
-            }
-            else if (!Identifiers.IsValid(value))
-            {
-                Add(field, Identifiers.Rule);
-            }
-        }
-
-        public void Text(string field, string? value)
-        {
-            if (CheckText(value) is { } problem)
-            {
-                Add(field, problem);
-            }
-        }
-
-        public void Money(string field, decimal? value, bool allowZero)
-        {
-            if (value is not { } amount)
-            {
-                Add(field, "is required");
-            }
-            else if (amount < 0 || (!allowZero && amount == 0))
-            {
-                Add(field, allowZero ? "must not be negative" : "must be positive");
-            }
-            else if (!OrderFlow.Orders.Money.HasAtMostDecimals(amount))
-            {
-                Add(field, OrderFlow.Orders.Money.DecimalsRule);
-            }
-        }
-
-        public Dictionary<string, string[]> ToDictionary() => byField.ToDictionary(p => p.Key, p => p.Value.ToArray());
+        errors.Country(path + "country", address.Country);
     }
 }

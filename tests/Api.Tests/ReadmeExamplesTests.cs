@@ -134,6 +134,31 @@ public sealed partial class ReadmeExamplesTests(AzuriteFixture azurite)
         return gaps;
     }
 
+    [Fact]
+    public async Task The_customer_examples_run_as_written_and_answer_as_README_says()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        if (!OnPath("curl") || !OnPath("bash"))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "curl or bash is missing under CI: .ci/run installs curl.");
+            Assert.Skip("The customer examples need bash and curl (apt-get install curl).");
+        }
+
+        await using var host = await ApiHost.StartAsync(azurite.ConnectionString, environment: "Development", withKeys: false);
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "README.md"), ct);
+        var blocks = BashBlocks(readme, "## Customers");
+        Assert.NotEmpty(blocks);
+
+        var lines = (await RunBashAsync(Script(host, blocks), ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(3, lines.Length);
+        Assert.DoesNotContain(lines, line => line.Contains("/problems/", StringComparison.Ordinal));
+        var (registered, changed, read) = (JsonNode.Parse(lines[0])!, JsonNode.Parse(lines[1])!, lines[2]);
+        Assert.Equal(("customer-7", "Ada Lovelace", "GB", 1), ((string?)registered["customerId"], (string?)registered["name"], (string?)registered["country"], (int?)registered["version"]));
+        Assert.Equal(("FR", 2), ((string?)changed["country"], (int?)changed["version"]));
+        Assert.Equal(lines[1], read);
+    }
+
     /// <summary>The bash blocks of README's section that starts with <paramref name="heading"/>.</summary>
     private static List<string> BashBlocks(string readme, string heading)
     {

@@ -141,7 +141,7 @@ public sealed class CustomerGrainTests(OrderClusterFixture fixture) : IClassFixt
         Assert.Equal(CommandErrorCode.NotFound, missing.Error?.Code);
 
         await Grain(id).Execute(Register(id), CommandMetadata.None);
-        var erasedAt = RegisteredAt.AddDays(30);
+        var erasedAt = RegisteredAt.AddDays(3); // in the past: event times ahead of the server clock are refused
         var erased = await Grain(id).Execute(new ErasePersonalData("admin", erasedAt), CommandMetadata.None);
         Assert.Null(erased.Error);
         Assert.False(erased.Replayed);

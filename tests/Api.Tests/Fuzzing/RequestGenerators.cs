@@ -90,6 +90,8 @@ public static class RequestGenerators
         Query("from", "to", "interval").Select(q => "/api/stats/timeseries" + q),
         Query("top", "by").Select(q => "/api/stats/products" + q),
         PathId.Select(id => "/api/stats/customers/" + id),
+        Gen.Select(PathId, Query("asOf"), (id, q) => $"/api/customers/{id}{q}"),
+        Gen.Select(PathId, Query("fromVersion", "limit"), (id, q) => $"/api/customers/{id}/events{q}"),
         Query("since", "limit").Select(q => "/api/alerts" + q),
         Query("status", "olderThan", "limit").Select(q => "/api/stats/stuck" + q),
         PathId.Select(id => "/api/admin/projections/rebuild/" + id),
@@ -159,6 +161,35 @@ public static class RequestGenerators
             QueryValue, (name, value) => new JsonObject { [name] = value }.ToJsonString())),
         (2, BrokenJson));
 
+    /// <summary>A registration body that breaks at least one rule (or is not a JSON object at all).</summary>
+    private static readonly Gen<string> BrokenRegistration = Gen.Frequency(
+        (3, Gen.Select(
+            Gen.OneOf(
+                InvalidId.Select(v => ("customerId", v)),
+                Gen.OneOfConst<JsonNode?>(null, "", " ", "a\nb", "a\u0000b", "\ud800", new string('n', 201), 1, new JsonObject()).Select(v => ("name", v)),
+                Gen.OneOfConst<JsonNode?>(null, "", "ada", "ada@", "@x.de", "a@b", "a b@c.de", "Ada <a@b.de>", "a@b.c\n", new string('a', 250) + "@b.de", 1).Select(v => ("email", v)),
+                Gen.OneOfConst<JsonNode?>(null, "", "gb", "GBR", "UK", "XX", "G\u0000", 44).Select(v => ("country", v)),
+                Gen.OneOfConst<JsonNode?>("2999-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "x", 5).Select(v => ("occurredAt", v))),
+            Gen.Bool,
+            (broken, unknownField) =>
+            {
+                var body = TestCustomers.RegisterBody("fz-" + Guid.NewGuid().ToString("N"));
+                body[broken.Item1] = broken.Item2?.DeepClone();
+                if (unknownField)
+                {
+                    body["note"] = "unknown fields are ignored";
+                }
+
+                return body.ToJsonString();
+            })),
+        (1, BrokenJson));
+
+    /// <summary>The body of a profile change or erasure of a customer that does not exist: anything, valid or not.</summary>
+    private static readonly Gen<string> AnyCustomerCommandBody = Gen.Frequency(
+        (2, Gen.OneOfConst(TestCustomers.ProfileBody(name: "Ada King").ToJsonString(), TestCustomers.ProfileBody(country: "FR").ToJsonString(), "{}")),
+        (2, Gen.Select(Gen.OneOfConst("name", "email", "country", "occurredAt", "erasedBy"), QueryValue, (name, value) => new JsonObject { [name] = value }.ToJsonString())),
+        (2, BrokenJson));
+
     private static readonly Gen<string?> ContentType = Gen.Frequency(
         (8, Gen.Const<string?>("application/json")),
         (3, Gen.OneOfConst<string?>("application/json; charset=utf-8", "application/json; charset=utf-16", "text/plain", "application/x-www-form-urlencoded",
@@ -180,6 +211,10 @@ public static class RequestGenerators
             new FuzzRequest("POST", "/api/orders", key, headers, Encoding.UTF8.GetBytes(body), type, chunked == 0))),
         (3, Gen.Select(PathId, Gen.OneOfConst(CommandPaths), AnyCommandBody, Key, Headers, ContentType, Gen.Int[0, 4], (id, command, body, key, headers, type, chunked) =>
             new FuzzRequest("POST", $"/api/orders/{id}/{command}", key, headers, Encoding.UTF8.GetBytes(body), type, chunked == 0))),
+        (1, Gen.Select(BrokenRegistration, Key, Headers, ContentType, (body, key, headers, type) =>
+            new FuzzRequest("POST", "/api/customers", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
+        (1, Gen.Select(PathId, Gen.OneOfConst("profile", "erasure"), AnyCustomerCommandBody, Key, Headers, ContentType, (id, command, body, key, headers, type) =>
+            new FuzzRequest("POST", $"/api/customers/{id}/{command}", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
         (1, Gen.Select(Gen.OneOfConst<byte[]>([0xC3, 0x28], [0xFF, 0xFE, 0x7B, 0x00], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D], [0xED, 0xA0, 0x80]), ContentType,
             (bytes, type) => new FuzzRequest("POST", "/api/orders", ApiHost.AdminKey, [], bytes, type, false))),
         (1, Gen.Select(Gen.Int[65_000, 70_000], Gen.Bool, (size, chunked) =>
