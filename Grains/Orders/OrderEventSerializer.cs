@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OrderFlow.EventTypes;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Orders.Events;
 
 namespace OrderFlow.Grains.Orders;
@@ -13,7 +14,9 @@ namespace OrderFlow.Grains.Orders;
 /// </summary>
 /// <remarks>
 /// The one place where an order's personal data (<see cref="OrderPlaced.ShippingAddress"/>, also in
-/// the snapshot) becomes stored text: envelopes and projections never carry it.
+/// the snapshot) becomes stored text: envelopes and projections never carry it. It is stored
+/// sealed (<see cref="PersonalDataProtector"/>); events (<see cref="EventUpcasters.Read"/>) and
+/// snapshots are read with it stripped (null), and the reads that show it reveal the payload first.
 /// </remarks>
 public static class OrderEventSerializer
 {
@@ -45,8 +48,11 @@ public static class OrderEventSerializer
             ? (OrderEvent)EventUpcasters.Read(eventType, schemaVersion, data, Json)
             : throw new InvalidDataException($"Unknown order event type '{type}'.");
 
+    /// <summary>The CLR type of a stored event type name, or null when this build does not know it.</summary>
+    public static Type? ClrTypeOf(string type) => EventTypeRegistry<OrderEvent>.TryFind(type, out var eventType) ? eventType.ClrType : null;
+
     public static string SerializeState(OrderState state) => JsonSerializer.Serialize(state, Json);
 
     public static OrderState DeserializeState(string data) =>
-        JsonSerializer.Deserialize<OrderState>(data, Json) ?? throw new InvalidDataException("Empty order snapshot.");
+        JsonSerializer.Deserialize<OrderState>(PersonalDataProtector.Strip(data, typeof(OrderState), Json), Json) ?? throw new InvalidDataException("Empty order snapshot.");
 }

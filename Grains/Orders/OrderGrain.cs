@@ -10,6 +10,7 @@ using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
@@ -69,9 +70,13 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private readonly ILogger<OrderGrain> logger;
     private readonly int snapshotInterval;
     private readonly StorageRollbacks rollbacks;
+    private readonly PersonalDataProtector personalData;
 
     private bool activationReadDone;
     private bool viewIsVerified;
+
+    /// <summary>The log as last loaded held personal data that was erased (it reads as null in <see cref="JournaledGrain{TState,TEvent}.State"/>).</summary>
+    private bool personalDataErased;
 
     /// <summary>The storage rollbacks this silo had noticed when the view was last verified (see <see cref="ViewIsVerified"/>).</summary>
     private long rollbacksSeen;
@@ -94,9 +99,16 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     private (int ExpectedVersion, IReadOnlyList<OrderEvent> Events)? appendedForAdaptor;
 
     public OrderGrain(
-        TableEventStore store, ChangeAnnouncer changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time, ILogger<OrderGrain> logger)
+        TableEventStore store,
+        ChangeAnnouncer changes,
+        IOptions<EventStoreOptions> options,
+        StorageRollbacks rollbacks,
+        PersonalDataProtector personalData,
+        TimeProvider time,
+        ILogger<OrderGrain> logger)
     {
         this.store = store;
+        this.personalData = personalData;
         this.rollbacks = rollbacks;
         rollbacksSeen = rollbacks.Count;
         this.changes = changes;
@@ -181,7 +193,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
             if (decision.AlreadyApplied)
             {
-                return CommandResult.Success(State.ToView(Version), replayed: true);
+                return CommandResult.Success(await ViewAsync(State, Version, personalDataErased), replayed: true);
             }
 
             try
@@ -208,7 +220,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
                 viewIsVerified = true;
                 await PublishAsync(envelopes);
-                return CommandResult.Success(State.ToView(Version));
+                return CommandResult.Success(await ViewAsync(State, Version, personalDataErased));
             }
             catch (ConcurrencyConflictException conflict)
             {
@@ -218,6 +230,10 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             catch (EventTooLargeException tooLarge)
             {
                 return CommandResult.Refused(CommandErrorCode.TooLarge, tooLarge.Message);
+            }
+            catch (PersonalDataErasedException erased)
+            {
+                return CommandResult.Refused(CommandErrorCode.Unprocessable, erased.Message);
             }
             catch (Storage.StorageUnavailableException)
             {
@@ -240,7 +256,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             await ReloadAsync();
         }
 
-        return State.Exists ? State.ToView(Version) : null;
+        return State.Exists ? await ViewAsync(State, Version, personalDataErased) : null;
     }
 
     public async Task<OrderView?> GetAtVersion(int version)
@@ -252,17 +268,17 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
         if (ViewIsVerified && version >= Version)
         {
-            return version == Version && State.Exists ? State.ToView(Version) : null;
+            return version == Version && State.Exists ? await ViewAsync(State, Version, personalDataErased) : null;
         }
 
-        var slice = await store.LoadAtVersionAsync(OrderId, version);
-        return slice.Version == version && OrderState.Fold(slice) is { Exists: true } state ? state.ToView(version) : null;
+        var (slice, erased) = await RevealAsync(await store.LoadAtVersionAsync(OrderId, version));
+        return slice.Version == version && OrderState.Fold(slice) is { Exists: true } state ? await ViewAsync(state, version, erased) : null;
     }
 
     public async Task<OrderView?> GetAsOf(DateTimeOffset asOf)
     {
-        var slice = await store.LoadAsOfAsync(OrderId, asOf);
-        return OrderState.Fold(slice) is { Exists: true } state ? state.ToView(slice.Version) : null;
+        var (slice, erased) = await RevealAsync(await store.LoadAsOfAsync(OrderId, asOf));
+        return OrderState.Fold(slice) is { Exists: true } state ? await ViewAsync(state, slice.Version, erased) : null;
     }
 
     public async Task<EventPage?> GetEvents(int fromVersion, int limit)
@@ -280,8 +296,17 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         }
 
         var events = await store.ReadEventsAsync(OrderId, fromVersion, limit + 1);
-        var page = events.Take(limit).Select(e => new RecordedEvent(
-            e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, e.Data));
+        var keys = new Dictionary<string, byte[]?>();
+        var page = new List<RecordedEvent>(Math.Min(limit, events.Count));
+        foreach (var e in events.Take(limit))
+        {
+            var data = OrderEventSerializer.ClrTypeOf(e.Type) is { } type
+                ? await personalData.RevealAsync(e.Data, type, OrderEventSerializer.Json, keys)
+                : new RevealedJson(e.Data, Erased: false);
+            page.Add(new RecordedEvent(
+                e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, data.Json, data.Erased));
+        }
+
         return new EventPage([.. page], events.Count > limit ? events[limit].Version : null);
     }
 
@@ -304,6 +329,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
 
         var slice = await store.LoadLatestAsync(OrderId);
         Loaded(slice);
+        (slice, personalDataErased) = await RevealAsync(slice);
         viewIsVerified = true;
         return new(slice.Version, OrderState.Fold(slice));
     }
@@ -367,6 +393,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
         string? causation = metadata.CausationId;
         foreach (var @event in events)
         {
+            // Sealed before anything is written: a key table that does not answer fails the command with nothing stored.
+            var data = await personalData.ProtectAsync(
+                OrderEventSerializer.Serialize(@event), @event.GetType(), OrderEventSerializer.Json, SubjectOf(@event), WhenErased.Refuse);
             var eventId = Guid.CreateVersion7(time.GetUtcNow());
             rows.Add(new EventToAppend(
                 eventId,
@@ -375,7 +404,7 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
                 @event.OccurredAt,
                 metadata.CorrelationId,
                 causation,
-                OrderEventSerializer.Serialize(@event)));
+                data));
             causation = eventId.ToString(); // a command's later events are caused by its first (a cancellation's refund)
         }
 
@@ -389,7 +418,10 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
                 next.Apply(@event);
             }
 
-            snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SnapshotSchemaVersion, next.UpdatedAt, OrderEventSerializer.SerializeState(next));
+            // An address revealed before its customer's erasure and still in memory is written as erased.
+            var data = await personalData.ProtectAsync(
+                OrderEventSerializer.SerializeState(next), typeof(OrderState), OrderEventSerializer.Json, next.CustomerId, WhenErased.WriteErasedMarker);
+            snapshot = new Snapshot(newVersion, OrderEventSerializer.SnapshotType, OrderEventSerializer.SnapshotSchemaVersion, next.UpdatedAt, data);
         }
 
         List<UniqueKeyRecord> refunds = [.. events.OfType<OrderRefunded>().Select(refund =>
@@ -485,7 +517,9 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
     {
         var slice = await store.LoadLatestAsync(OrderId);
         Loaded(slice);
-        loadedForAdaptor = new(slice.Version, OrderState.Fold(slice));
+        var (revealed, erased) = await RevealAsync(slice);
+        loadedForAdaptor = new(slice.Version, OrderState.Fold(revealed));
+        personalDataErased = erased;
         try
         {
             await RefreshNow();
@@ -558,6 +592,29 @@ public sealed class OrderGrain : JournaledGrain<OrderState, OrderEvent>, IOrderG
             await Task.Delay(wait, time);
             wait *= 2;
         }
+    }
+
+    /// <summary>The data subject of an event's personal data: the order's customer.</summary>
+    private string SubjectOf(OrderEvent @event) => @event is OrderPlaced placed ? placed.CustomerId : State.CustomerId;
+
+    /// <summary>A slice of this order's log with its personal data decrypted (null where erased), and whether any was erased.</summary>
+    private Task<(StreamSlice Slice, bool Erased)> RevealAsync(StreamSlice slice) =>
+        personalData.RevealAsync(slice, OrderEventSerializer.ClrTypeOf, typeof(OrderState), OrderEventSerializer.Json);
+
+    /// <summary>
+    /// The view of <paramref name="state"/>, its address withheld if the customer was erased since
+    /// it was decrypted (a view held in memory across the erasure): one call to the key's grain,
+    /// only for an order that shows an address.
+    /// </summary>
+    private async Task<OrderView> ViewAsync(OrderState state, int version, bool erased)
+    {
+        var view = state.ToView(version);
+        if (view.ShippingAddress is not null && await personalData.IsErasedAsync(state.CustomerId))
+        {
+            return view with { ShippingAddress = null, PersonalDataErased = true };
+        }
+
+        return erased ? view with { PersonalDataErased = true } : view;
     }
 
     /// <summary>Whether the head row has changed since this activation last read or wrote it (one point read).</summary>
