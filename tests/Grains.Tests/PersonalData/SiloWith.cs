@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+using OrderFlow.Silo;
+
+namespace OrderFlow.Grains.Tests.PersonalData;
+
+/// <summary>A one-silo in-process cluster configured as a real silo is, with the given settings (and no dashboard).</summary>
+internal static class SiloWith
+{
+    public static async Task<InProcessTestCluster> StartAsync(Dictionary<string, string?> settings, CancellationToken ct)
+    {
+        settings["Dashboard:Enabled"] = "false";
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.Options.ServiceId = "personal-data-" + Guid.NewGuid().ToString("N")[..8];
+        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync(ct);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
+    }
+}
