@@ -10,9 +10,10 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.Dashboard;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
-using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Orders;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Streams;
 
@@ -48,6 +49,9 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
+        silo.Services.TryAddSingleton<EventLogs>();
+        silo.Services.TryAddSingleton<EventSourcingServices>();
+        silo.Services.TryAddSingleton<IPersonalDataEraser, SubjectKeyEraser>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<PersonalDataProtector>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
@@ -58,7 +62,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
 
         silo.AddActivityPropagation(); // a grain call's trace context goes with it (README "Telemetry")
-        silo.AddCustomStorageBasedLogConsistencyProvider(OrderGrain.LogConsistencyProviderName);
+        silo.AddCustomStorageBasedLogConsistencyProvider(EventSourcingServices.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");
         silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, builder => builder.Configure<IServiceProvider>((options, services) =>

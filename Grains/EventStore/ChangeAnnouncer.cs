@@ -23,13 +23,13 @@ public sealed class ChangeAnnouncer(ChangeIndex changes, TimeProvider time)
     public string BucketOf(DateTimeOffset at) => changes.BucketOf(at);
 
     /// <summary>
-    /// Records that <paramref name="streamId"/> is about to change from <paramref name="fromVersion"/>
-    /// on; returns the bucket it was recorded in, once it is stored.
+    /// Records that <paramref name="streamId"/> (of <paramref name="category"/>) is about to change from
+    /// <paramref name="fromVersion"/> on; returns the bucket it was recorded in, once it is stored.
     /// </summary>
     /// <exception cref="Storage.StorageUnavailableException">The group could not be recorded: the append must not go ahead.</exception>
-    public Task<string> AnnounceAsync(string streamId, int fromVersion)
+    public Task<string> AnnounceAsync(string streamId, int fromVersion, string category = EventCategories.Order)
     {
-        var announcement = new Announcement(new ChangeToRecord(streamId, fromVersion));
+        var announcement = new Announcement(new ChangeToRecord(streamId, fromVersion, category));
         bool start;
         lock (gate)
         {

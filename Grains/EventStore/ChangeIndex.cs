@@ -7,13 +7,17 @@ using Microsoft.Extensions.Options;
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it (in partition <paramref name="Partition"/>).</summary>
-public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag);
+/// <param name="Category">
+/// The stream's category (<see cref="EventCategories"/>): its log is <see cref="EventLogs.For"/> it.
+/// Rows written before categories existed carry none and are orders'.
+/// </param>
+public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag, string Category = EventCategories.Order);
 
 /// <summary>A page of the change index; <paramref name="Continuation"/> reads the next one, null after the last.</summary>
 public sealed record ChangePage(IReadOnlyList<StreamChange> Changes, string? Continuation);
 
-/// <summary>A change to record: the stream and the first version it is about to write.</summary>
-public readonly record struct ChangeToRecord(string StreamId, int FromVersion);
+/// <summary>A change to record: the stream (of <paramref name="Category"/>) and the first version it is about to write.</summary>
+public readonly record struct ChangeToRecord(string StreamId, int FromVersion, string Category = EventCategories.Order);
 
 /// <summary>
 /// Which streams changed when. The event log has one partition per stream and no global order,
@@ -35,6 +39,7 @@ public sealed class ChangeIndex
 {
     private const string StreamIdProperty = "StreamId";
     private const string FromVersionProperty = "FromVersion";
+    private const string CategoryProperty = "Category";
 
     /// <summary>Bucket ends, sortable as text.</summary>
     private const string BucketFormat = "yyyyMMdd'T'HHmmss";
@@ -220,14 +225,16 @@ public sealed class ChangeIndex
         bucket + "-" + spread.ToString("D2", CultureInfo.InvariantCulture);
 
     private static TableEntity RowOf(string partition, ChangeToRecord change) =>
-        new(partition, KeyEncoding.ChangeRowKey(change.StreamId, change.FromVersion))
+        new(partition, KeyEncoding.ChangeRowKey(change.Category, change.StreamId, change.FromVersion))
         {
             [StreamIdProperty] = change.StreamId,
             [FromVersionProperty] = change.FromVersion,
+            [CategoryProperty] = change.Category,
         };
 
     private static StreamChange ChangeOf(TableEntity entity) =>
-        new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag);
+        new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag,
+            entity.GetString(CategoryProperty) ?? EventCategories.Order);
 
     private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
     {

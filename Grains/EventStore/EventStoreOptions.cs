@@ -5,8 +5,24 @@ public sealed class EventStoreOptions
 {
     public const string Section = "EventStore";
 
-    /// <summary>The table holding every aggregate's events, snapshots and idempotency records.</summary>
+    /// <summary>The table holding the orders' events, snapshots and idempotency records; other categories' tables are named after it (<see cref="TableNameOf"/>).</summary>
     public string TableName { get; set; } = "events";
+
+    /// <summary>
+    /// The table holding the streams of <paramref name="category"/>: <see cref="TableName"/> for
+    /// orders (<see cref="EventCategories.Order"/>), whose rows predate categories, and
+    /// <see cref="TableName"/> followed by the category for every other ("eventscustomer"), so
+    /// that streams of different categories never share a partition, a scan or a rebuild.
+    /// </summary>
+    public string TableNameOf(string category)
+    {
+        if (!EventCategories.IsValid(category))
+        {
+            throw new ArgumentException($"Category '{category}' must be lower-case letters.", nameof(category));
+        }
+
+        return category == EventCategories.Order ? TableName : TableName + category;
+    }
 
     /// <summary>
     /// A snapshot is written every this many events, in the same transaction as the event that

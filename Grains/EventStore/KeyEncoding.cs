@@ -162,6 +162,14 @@ public static class KeyEncoding
     /// <summary>Change-index rows: the encoded stream id and the version it changes from ('.' never occurs in an encoded id).</summary>
     public static string ChangeRowKey(string streamId, int fromVersion) => Encode(streamId) + "." + EventRowKey(fromVersion);
 
+    /// <summary>
+    /// Change-index rows of a stream of <paramref name="category"/>: as <see cref="ChangeRowKey(string, int)"/>
+    /// for orders (whose rows predate categories), else after the category and a '.', so that an order
+    /// and a customer of the same id announced in one partition keep a row each.
+    /// </summary>
+    public static string ChangeRowKey(string category, string streamId, int fromVersion) =>
+        category == EventCategories.Order ? ChangeRowKey(streamId, fromVersion) : category + "." + ChangeRowKey(streamId, fromVersion);
+
     public static string EventRowKey(int version) =>
         version.ToString(new string('0', VersionDigits), CultureInfo.InvariantCulture);
 

@@ -43,9 +43,11 @@ public sealed class TableEventStore
     private readonly ILogger<TableEventStore> logger;
     private readonly TableCreation creation;
 
-    public TableEventStore(TableServiceClient service, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<TableEventStore> logger)
+    /// <param name="tableName">The table of the log; <see cref="EventStoreOptions.TableName"/> (the orders') when null (see <see cref="EventLogs"/>).</param>
+    public TableEventStore(
+        TableServiceClient service, IOptions<EventStoreOptions> options, TimeProvider time, ILogger<TableEventStore> logger, string? tableName = null)
     {
-        table = service.GetTableClient(options.Value.TableName);
+        table = service.GetTableClient(tableName ?? options.Value.TableName);
         creation = new TableCreation(table);
         operationTimeout = options.Value.OperationTimeout;
         this.time = time;

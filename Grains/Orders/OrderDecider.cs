@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
+using OrderDecision = OrderFlow.Grains.EventSourcing.Decision<OrderFlow.Orders.Events.OrderEvent>;
 
 namespace OrderFlow.Grains.Orders;
 
@@ -108,22 +110,9 @@ public static class OrderDecider
         }
     }
 
-    /// <summary>
-    /// Event time: as given, else now, but never before the order's previous event (which may lie a
-    /// little ahead of this server's clock: clients' clocks are allowed 5 s of skew, and so are
-    /// other silos'). Kept to the millisecond so that it survives storage unchanged.
-    /// </summary>
-    public static DateTimeOffset EventTime(OrderCommand command, DateTimeOffset now, OrderState state)
-    {
-        var time = Truncate(command.OccurredAt ?? now);
-        return command.OccurredAt is null && state.Exists && time < state.UpdatedAt ? state.UpdatedAt : time;
-    }
-
-    private static DateTimeOffset Truncate(DateTimeOffset value)
-    {
-        var time = value.ToUniversalTime();
-        return new DateTimeOffset(time.Ticks - (time.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-    }
+    /// <summary>Event time (<see cref="EventTimes.Of"/>): never before the order's previous event unless given.</summary>
+    public static DateTimeOffset EventTime(OrderCommand command, DateTimeOffset now, OrderState state) =>
+        EventTimes.Of(command.OccurredAt, now, state.Exists ? state.UpdatedAt : null);
 
     private static OrderDecision Place(string orderId, PlaceOrder place, DateTimeOffset occurredAt)
     {

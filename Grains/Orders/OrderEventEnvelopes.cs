@@ -54,24 +54,14 @@ public static class OrderEventEnvelopes
 
     /// <summary>Envelopes for events read back from the log, which follow <paramref name="before"/>.</summary>
     public static List<OrderEventEnvelope> FromStored(OrderState before, IReadOnlyList<StoredEvent> stored) =>
-        stored.Count == 0
-            ? []
-            : [.. Build(
-                before,
-                [.. stored.Select(e => OrderEventSerializer.Deserialize(e.Type, e.SchemaVersion, e.Data))],
-                stored[0].Version,
-                [.. stored.Select(e => e.EventId)])
-                .Select((envelope, i) => envelope with { RecordedAt = stored[i].RecordedAt })];
+        OrderEventSource.Instance.FromStored(before, stored);
 
     /// <summary>
     /// Envelopes for the order's stored events after <paramref name="afterVersion"/>, read back from
     /// the log: what a republish or a reconciliation delivers.
     /// </summary>
-    public static async Task<List<OrderEventEnvelope>> ReadAfterAsync(TableEventStore store, string orderId, int afterVersion, int maxCount = int.MaxValue)
-    {
-        var before = OrderState.Fold(await store.LoadAtVersionAsync(orderId, afterVersion));
-        return FromStored(before, await store.ReadEventsAsync(orderId, afterVersion + 1, maxCount));
-    }
+    public static Task<List<OrderEventEnvelope>> ReadAfterAsync(TableEventStore store, string orderId, int afterVersion, int maxCount = int.MaxValue) =>
+        OrderEventSource.Instance.ReadAfterAsync(store, orderId, afterVersion, maxCount);
 
     private static double Seconds(DateTimeOffset from, DateTimeOffset to) => Math.Max(0, (to - from).TotalSeconds);
 }

@@ -1,22 +1,20 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using OrderFlow.EventTypes;
-using OrderFlow.Grains.EventStore;
-using OrderFlow.Grains.PersonalData;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Orders.Events;
 
 namespace OrderFlow.Grains.Orders;
 
 /// <summary>
-/// How order events and state snapshots are written to the log: JSON, camelCase, with each event's
-/// stored name and schema version as its type declares them (<see cref="StoredEventAttribute"/>),
-/// never the CLR name. Older versions are read through the type's upcaster.
+/// How order events and state snapshots are written to the log: <see cref="EventSerializer{TEvent}"/>
+/// (stored names and schema versions as each type declares them, <see cref="StoredEventAttribute"/>,
+/// never the CLR name; older versions read through the type's upcaster) and the order's snapshot type.
 /// </summary>
 /// <remarks>
 /// The one place where an order's personal data (<see cref="OrderPlaced.ShippingAddress"/>, also in
-/// the snapshot) becomes stored text: envelopes and projections never carry it. It is stored
-/// sealed (<see cref="PersonalDataProtector"/>); events (<see cref="EventUpcasters.Read"/>) and
-/// snapshots are read with it stripped (null), and the reads that show it reveal the payload first.
+/// the snapshot) becomes stored text: envelopes and projections never carry it. It is stored sealed
+/// (<see cref="PersonalData.PersonalDataProtector"/>); events and snapshots are deserialized with it
+/// stripped (null), and the reads that show it reveal the payload first.
 /// </remarks>
 public static class OrderEventSerializer
 {
@@ -31,28 +29,19 @@ public static class OrderEventSerializer
     /// </summary>
     public const int SnapshotSchemaVersion = 2;
 
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    /// <summary>The stored JSON (<see cref="StoredJson"/>).</summary>
+    public static JsonSerializerOptions Json => StoredJson.Options;
 
-    public static string TypeName(OrderEvent @event) => EventTypeRegistry<OrderEvent>.Of(@event).StoredName;
+    public static string TypeName(OrderEvent @event) => EventSerializer<OrderEvent>.TypeName(@event);
 
-    public static int SchemaVersionOf(OrderEvent @event) => EventTypeRegistry<OrderEvent>.Of(@event).SchemaVersion;
+    public static int SchemaVersionOf(OrderEvent @event) => EventSerializer<OrderEvent>.SchemaVersionOf(@event);
 
-    public static string Serialize(OrderEvent @event) => JsonSerializer.Serialize(@event, @event.GetType(), Json);
+    public static string Serialize(OrderEvent @event) => EventSerializer<OrderEvent>.Serialize(@event);
 
     /// <exception cref="InvalidDataException">An unknown type, a schema version this build does not read, or an empty payload.</exception>
-    public static OrderEvent Deserialize(string type, int schemaVersion, string data) =>
-        EventTypeRegistry<OrderEvent>.TryFind(type, out var eventType)
-            ? (OrderEvent)EventUpcasters.Read(eventType, schemaVersion, data, Json)
-            : throw new InvalidDataException($"Unknown order event type '{type}'.");
+    public static OrderEvent Deserialize(string type, int schemaVersion, string data) => EventSerializer<OrderEvent>.Deserialize(type, schemaVersion, data);
 
-    /// <summary>The CLR type of a stored event type name, or null when this build does not know it.</summary>
-    public static Type? ClrTypeOf(string type) => EventTypeRegistry<OrderEvent>.TryFind(type, out var eventType) ? eventType.ClrType : null;
+    public static string SerializeState(OrderState state) => OrderEventSource.Instance.SerializeState(state);
 
-    public static string SerializeState(OrderState state) => JsonSerializer.Serialize(state, Json);
-
-    public static OrderState DeserializeState(string data) =>
-        JsonSerializer.Deserialize<OrderState>(PersonalDataProtector.Strip(data, typeof(OrderState), Json), Json) ?? throw new InvalidDataException("Empty order snapshot.");
+    public static OrderState DeserializeState(string data) => OrderEventSource.Instance.DeserializeState(data);
 }

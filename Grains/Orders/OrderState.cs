@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
@@ -13,7 +14,7 @@ namespace OrderFlow.Grains.Orders;
 /// order's partition instead (see <see cref="RefundsWithoutRows"/>).
 /// </summary>
 [GenerateSerializer, Alias("orderflow.order-state")]
-public sealed class OrderState
+public sealed class OrderState : IEventSourcedState<OrderState, OrderEvent>
 {
     [Id(0)] public string OrderId { get; set; } = string.Empty;
     [Id(1)] public string CustomerId { get; set; } = string.Empty;

@@ -123,7 +123,8 @@ public sealed class ProjectionReconcilerGrain(
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
-        var orders = due.GroupBy(c => c.StreamId, StringComparer.Ordinal)
+        // Only orders feed these projections; other categories' rows are removed with the rest.
+        var orders = due.Where(c => c.Category == EventCategories.Order).GroupBy(c => c.StreamId, StringComparer.Ordinal)
             .Select(g => (OrderId: g.Key, From: g.Min(c => c.FromVersion)))
             .ToList();
         var feed = new ProjectionFeed(GrainFactory, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
@@ -359,7 +360,7 @@ public sealed class ProjectionReconcilerGrain(
         do
         {
             var page = await changes.ReadPageAsync(continuation, CatchUpPageSize, cancellationToken);
-            foreach (var change in page.Changes)
+            foreach (var change in page.Changes.Where(c => c.Category == EventCategories.Order))
             {
                 orders[change.StreamId] = orders.TryGetValue(change.StreamId, out var from) ? Math.Min(from, change.FromVersion) : change.FromVersion;
             }

@@ -1,3 +1,4 @@
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Orders.Events;
@@ -23,7 +24,7 @@ internal sealed class OrderBuilder
     /// <summary>The order's refund rows: refund id → amount, as the grain writes them with each refund.</summary>
     public Dictionary<string, decimal> RefundRows { get; } = [];
 
-    public OrderDecision Send(OrderCommand command)
+    public Decision<OrderEvent> Send(OrderCommand command)
     {
         var recorded = command is RefundOrder { RefundId: { } refundId } && RefundRows.TryGetValue(refundId, out var amount) ? amount : (decimal?)null;
         var decision = OrderDecider.Decide(State, OrderId, command, Now, recorded);

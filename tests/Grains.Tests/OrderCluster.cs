@@ -9,6 +9,7 @@ using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
 using OrderFlow.Silo;
+using OrderFlow.Streams;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Grains.Tests;
@@ -31,6 +32,7 @@ public sealed class OrderCluster : IAsyncDisposable
         TableName = tableName;
         Requests = requests;
         var service = new TableServiceClient(connectionString);
+        Service = service;
         Table = service.GetTableClient(tableName);
         Store = new TableEventStore(
             service,
@@ -45,6 +47,9 @@ public sealed class OrderCluster : IAsyncDisposable
     public TableEventStore Store { get; }
 
     public TableClient Table { get; }
+
+    /// <summary>The storage account of <see cref="Table"/>: the other tables derived from its name are here.</summary>
+    public TableServiceClient Service { get; }
 
     /// <summary>Every HTTP request the silo's table client sends (null when the product's own client is used).</summary>
     public RequestCounter? Requests { get; }
@@ -90,6 +95,9 @@ public sealed class OrderCluster : IAsyncDisposable
             silo.AddOrderFlow(configuration);
         });
 
+        // Tests subscribe to the published events (memory streams, as the silo's default here).
+        builder.ConfigureClient(client => client.AddMemoryStreams(OrderEventStreams.ProviderName));
+
         var cluster = builder.Build();
         try
         {
@@ -110,6 +118,9 @@ public sealed class OrderCluster : IAsyncDisposable
 
     /// <summary>Deactivates the order's activation (if any) and waits until it is gone.</summary>
     public Task DeactivateAsync(string orderId) => cluster.DeactivateAsync(Grain(orderId));
+
+    /// <summary>Deactivates <paramref name="grain"/>'s activation (if any) and waits until it is gone.</summary>
+    public Task DeactivateAsync(IAddressable grain) => cluster.DeactivateAsync(grain);
 
     /// <summary>Every row of the order's partition (events, snapshots, idempotency records), in RowKey order.</summary>
     public async Task<List<TableEntity>> RowsAsync(string orderId, CancellationToken cancellationToken)

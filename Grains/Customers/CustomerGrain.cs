@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Providers;
+using OrderFlow.Customers;
+using OrderFlow.Customers.Commands;
+using OrderFlow.Customers.Events;
+using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Grains.PersonalData;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.Customers;
+
+/// <summary>
+/// The customer aggregate: <see cref="CustomerDecider"/> on <see cref="CustomerState"/>, stored and
+/// published by <see cref="EventSourcedGrain{TState,TEvent,TCommand,TEnvelope}"/> as
+/// <see cref="CustomerEventSource"/> says. What is the customer's own here: an erasure deletes the
+/// subject's key (<see cref="IPersonalDataEraser"/>) before it is recorded.
+/// </summary>
+[LogConsistencyProvider(ProviderName = EventSourcingServices.LogConsistencyProviderName)]
+public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataEraser eraser, ILogger<CustomerGrain> logger)
+    : EventSourcedGrain<CustomerState, CustomerEvent, CustomerCommand, CustomerEventEnvelope>(CustomerEventSource.Instance, services, logger), ICustomerGrain
+{
+    public async Task<CustomerCommandResult> Execute(CustomerCommand command, CommandMetadata metadata)
+    {
+        var outcome = await ExecuteCommandAsync(command, metadata);
+        return outcome.Error is { } error
+            ? new CustomerCommandResult(null, error)
+            : CustomerCommandResult.Success(View(outcome.State!, outcome.Version), outcome.Replayed);
+    }
+
+    public async Task<CustomerView?> Get() => await CurrentStateAsync() is { } state ? View(state, Version) : null;
+
+    public async Task<CustomerView?> GetAsOf(DateTimeOffset asOf) =>
+        await StateAsOfAsync(asOf) is ({ } state, var version) ? View(state, version) : null;
+
+    /// <summary>The view of a state just produced by the base: erased also as of a time before the erasure, whose events' personal data read as null.</summary>
+    private CustomerView View(CustomerState state, int version) =>
+        LastStateHadErasedPersonalData ? state.ToView(version) with { Erased = true } : state.ToView(version);
+
+    public Task<EventPage?> GetEvents(int fromVersion, int limit) => EventPageAsync(fromVersion, limit);
+
+    protected override bool StartsStream(CustomerCommand command) => command is RegisterCustomer;
+
+    protected override async Task<Decision<CustomerEvent>> DecideAsync(CustomerCommand command, bool afterConflict)
+    {
+        var decision = CustomerDecider.Decide(State, AggregateId, command, Time.GetUtcNow());
+        if (command is ErasePersonalData && decision.Error is null)
+        {
+            // First the key, then the record of it; a repeat deletes again, in case the first stopped in between.
+            await eraser.EraseAsync(AggregateId);
+        }
+
+        return decision;
+    }
+}

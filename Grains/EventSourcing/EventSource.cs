@@ -1,0 +1,106 @@
+using System.Text.Json;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
+
+namespace OrderFlow.Grains.EventSourcing;
+
+/// <summary>
+/// One kind of event source (an aggregate type): where its logs are stored, how its state is
+/// folded and snapshotted, and how its events become the envelopes published on its own stream
+/// namespace. One instance per aggregate type; its grain
+/// (<see cref="EventSourcedGrain{TState,TEvent,TCommand,TEnvelope}"/>), the reconciliation and
+/// rebuilds read its logs through it.
+/// </summary>
+public abstract class EventSource<TState, TEvent, TEnvelope>
+    where TState : class, IEventSourcedState<TState, TEvent>, new()
+    where TEvent : class
+{
+    /// <summary>
+    /// The category of the aggregate's streams (lower-case letters): names its events table
+    /// (<see cref="EventStoreOptions.TableNameOf"/>) and marks its change-index rows
+    /// (<see cref="StreamChange.Category"/>), so that a stream id is unique only within its category.
+    /// </summary>
+    public abstract string Category { get; }
+
+    /// <summary>The stream namespace the aggregate's envelopes are published on (provider <see cref="Streams.OrderEventStreams.ProviderName"/>).</summary>
+    public abstract string StreamNamespace { get; }
+
+    /// <summary>The key of the stream in <see cref="StreamNamespace"/> that carries the events of <paramref name="streamId"/> (always the same one: events stay in order).</summary>
+    public abstract string StreamKeyOf(string streamId);
+
+    /// <summary>The <see cref="Snapshot.Type"/> of the aggregate's snapshots.</summary>
+    public abstract string SnapshotType { get; }
+
+    /// <summary>The <see cref="Snapshot.SchemaVersion"/> this build writes.</summary>
+    public virtual int SnapshotSchemaVersion => 1;
+
+    /// <summary>The event time of <paramref name="event"/> (the log's OccurredAt column, which as-of reads go by).</summary>
+    public abstract DateTimeOffset OccurredAtOf(TEvent @event);
+
+    /// <summary>
+    /// The data subject whose key seals the personal data of <paramref name="event"/>, which follows
+    /// <paramref name="before"/> in stream <paramref name="streamId"/>: by default the stream's own id
+    /// (a customer's events are the customer's).
+    /// </summary>
+    public virtual string SubjectOf(string streamId, TState before, TEvent @event) => streamId;
+
+    /// <summary>The data subject of the personal data in a snapshot of <paramref name="state"/>.</summary>
+    public virtual string SubjectOf(string streamId, TState state) => streamId;
+
+    /// <summary>The category as a word for messages ("Order").</summary>
+    public string DisplayName => char.ToUpperInvariant(Category[0]) + Category[1..];
+
+    /// <summary>The state a slice of the log describes: its snapshot, then its events applied in order.</summary>
+    public virtual TState Fold(StreamSlice slice)
+    {
+        var state = slice.Snapshot is { } snapshot ? DeserializeState(snapshot.Data) : new TState();
+        foreach (var stored in slice.Events)
+        {
+            state.Apply(EventSerializer<TEvent>.Deserialize(stored));
+        }
+
+        return state;
+    }
+
+    public string SerializeState(TState state) => JsonSerializer.Serialize(state, StoredJson.Options);
+
+    /// <summary>A snapshot back as its state, sealed personal members read as absent (<see cref="PersonalDataProtector.Strip"/>).</summary>
+    public TState DeserializeState(string data) =>
+        JsonSerializer.Deserialize<TState>(PersonalDataProtector.Strip(data, typeof(TState), StoredJson.Options), StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
+
+    /// <summary>
+    /// Envelopes for <paramref name="events"/>, which follow <paramref name="before"/> (the state at
+    /// version <paramref name="firstVersion"/> − 1, not to be changed) and carry the ids in <paramref name="eventIds"/>.
+    /// </summary>
+    public abstract List<TEnvelope> Build(TState before, IReadOnlyList<TEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds);
+
+    public abstract int VersionOf(TEnvelope envelope);
+
+    /// <summary>The event's stored name, as the envelope carries it.</summary>
+    public abstract string TypeOf(TEnvelope envelope);
+
+    public abstract TEnvelope WithRecordedAt(TEnvelope envelope, DateTimeOffset recordedAt);
+
+    public abstract TEnvelope WithTraceParent(TEnvelope envelope, string? traceParent);
+
+    /// <summary>Envelopes for events read back from the log, which follow <paramref name="before"/>.</summary>
+    public List<TEnvelope> FromStored(TState before, IReadOnlyList<StoredEvent> stored) =>
+        stored.Count == 0
+            ? []
+            : [.. Build(
+                before,
+                [.. stored.Select(EventSerializer<TEvent>.Deserialize)],
+                stored[0].Version,
+                [.. stored.Select(e => e.EventId)])
+                .Select((envelope, i) => WithRecordedAt(envelope, stored[i].RecordedAt))];
+
+    /// <summary>
+    /// Envelopes for the stream's stored events after <paramref name="afterVersion"/>, read back from
+    /// <paramref name="store"/> (the log of this <see cref="Category"/>): what a republish or a reconciliation delivers.
+    /// </summary>
+    public async Task<List<TEnvelope>> ReadAfterAsync(TableEventStore store, string streamId, int afterVersion, int maxCount = int.MaxValue)
+    {
+        var before = Fold(await store.LoadAtVersionAsync(streamId, afterVersion));
+        return FromStored(before, await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount));
+    }
+}

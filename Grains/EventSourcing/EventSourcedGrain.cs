@@ -1,0 +1,657 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Orleans.EventSourcing;
+using Orleans.EventSourcing.CustomStorage;
+using Orleans.Runtime;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Telemetry;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Storage;
+using OrderFlow.Streams;
+
+namespace OrderFlow.Grains.EventSourcing;
+
+/// <summary>
+/// The storage plumbing of an event-sourced aggregate: its events live in the aggregate's own
+/// partition of its category's event log (<see cref="TableEventStore"/>, through <see cref="EventLogs"/>);
+/// its state is their fold. An aggregate's grain derives from this, names
+/// <see cref="EventSourcingServices.LogConsistencyProviderName"/>, and supplies its decider
+/// (<see cref="DecideAsync"/>), which commands may start its stream (<see cref="StartsStream"/>) and
+/// its <see cref="EventSource{TState,TEvent,TEnvelope}"/>; it answers through
+/// <see cref="ExecuteCommandAsync"/>, <see cref="CurrentStateAsync"/>, <see cref="StateAtVersionAsync"/>,
+/// <see cref="StateAsOfAsync"/> and <see cref="EventPageAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The grain does its storage I/O itself and hands the results to JournaledGrain through
+/// <see cref="ICustomStorageInterface{TState,TEvent}"/>. The reason: JournaledGrain retries a failed
+/// read or write in the background until storage answers, so a command would hang for Orleans'
+/// 30 s call timeout and then possibly be written after the caller was told it failed. Doing the
+/// I/O first lets a command fail fast (<see cref="StorageUnavailableException"/>) having
+/// written nothing, and lets a version conflict re-validate the command against fresh state.
+/// </para>
+/// <para>
+/// Activation reads nothing: the view starts as "assumed new" at version 0. A command that starts
+/// the stream (a placement, a registration) appends against that assumption (its insert fails if
+/// the stream exists), so a new aggregate reads nothing (it writes its change-index announcement
+/// and its append); every other command and query of a fresh activation loads the log first.
+/// </para>
+/// <para>
+/// Every append replaces the stream's head row conditional on the ETag this activation last saw,
+/// so an append fails unless storage still holds what the activation confirmed. When storage lost
+/// writes (a restore, an account failover to its recovery point), the activation finds the log
+/// behind its cache: it goes by the log, says so loudly, and asks for the projections to be
+/// re-derived from the log (<see cref="IProjectionControl.RequestRepair"/>), which counted events
+/// that are gone. A refusal is only given after checking the head, so that it too is judged
+/// against what storage holds.
+/// </para>
+/// </remarks>
+public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : JournaledGrain<TState, TEvent>, ICustomStorageInterface<TState, TEvent>
+    where TState : class, IEventSourcedState<TState, TEvent>, new()
+    where TEvent : class
+    where TCommand : class
+{
+    /// <summary>How often a command is re-validated after losing a race to another writer before giving up.</summary>
+    private const int MaxConflictRetries = 5;
+
+    /// <summary>Tries of a projection repair request, a second apart and doubling (about a minute in all).</summary>
+    private const int RepairRequestAttempts = 7;
+
+    private readonly EventSource<TState, TEvent, TEnvelope> source;
+    private readonly ChangeAnnouncer changes;
+    private readonly ILogger logger;
+    private readonly int snapshotInterval;
+    private readonly StorageRollbacks rollbacks;
+
+    private bool activationReadDone;
+    private bool viewIsVerified;
+
+    /// <summary>The storage rollbacks this silo had noticed when the view was last verified (see <see cref="ViewIsVerified"/>).</summary>
+    private long rollbacksSeen;
+
+    /// <summary>The change-index bucket this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
+    private string? announcedIn;
+
+    /// <summary>The stream's head row as this activation last read or wrote it; a new activation assumes a new stream, which has none.</summary>
+    private ExpectedHead head = ExpectedHead.None;
+
+    /// <summary>Every version up to this one has been published to the aggregate's event stream.</summary>
+    private int publishedThrough;
+
+    /// <summary>
+    /// A publication of this activation failed and is still owed: the marker stored with its append
+    /// was written before it was tried, so a reload must not take that marker's word for it.
+    /// </summary>
+    private bool publicationOwed;
+
+    /// <summary>The log as last loaded held erased personal data (see <see cref="LastStateHadErasedPersonalData"/>).</summary>
+    private bool personalDataErased;
+    private KeyValuePair<int, TState>? loadedForAdaptor;
+    private (int ExpectedVersion, IReadOnlyList<TEvent> Events)? appendedForAdaptor;
+
+    protected EventSourcedGrain(EventSource<TState, TEvent, TEnvelope> source, EventSourcingServices services, ILogger logger)
+    {
+        this.source = source;
+        Store = services.Logs.For(source.Category);
+        changes = services.Changes;
+        rollbacks = services.Rollbacks;
+        rollbacksSeen = rollbacks.Count;
+        Time = services.Time;
+        PersonalData = services.PersonalData;
+        this.logger = logger;
+        snapshotInterval = Math.Max(1, services.Options.SnapshotInterval);
+    }
+
+    /// <summary>The log of this aggregate's category.</summary>
+    protected TableEventStore Store { get; }
+
+    protected TimeProvider Time { get; }
+
+    protected PersonalDataProtector PersonalData { get; }
+
+    /// <summary>
+    /// The state the last query or command of this call answered with was read from a log holding
+    /// personal data that was erased (read as null). Grain calls do not interleave: read it right
+    /// after the call that produced the state.
+    /// </summary>
+    protected bool LastStateHadErasedPersonalData { get; private set; }
+
+    /// <summary>The aggregate's id: the grain key, and its stream's id within its category.</summary>
+    protected string AggregateId => this.GetPrimaryKeyString();
+
+    /// <summary>
+    /// The view was read from or written to storage, and storage has not been seen losing writes
+    /// since: it can answer without reading the log again.
+    /// </summary>
+    private bool ViewIsVerified
+    {
+        get
+        {
+            if (rollbacksSeen != rollbacks.Count)
+            {
+                rollbacksSeen = rollbacks.Count;
+                viewIsVerified = false;
+            }
+
+            return viewIsVerified;
+        }
+    }
+
+    /// <summary>A command that may start the stream: a fresh activation decides it on the "assumed new" view without reading the log.</summary>
+    protected abstract bool StartsStream(TCommand command);
+
+    /// <summary>
+    /// Decides <paramref name="command"/> on the current view (<see cref="JournaledGrain{TState,TEvent}.State"/>);
+    /// <paramref name="afterConflict"/>: an append of this command just lost a race (or hit a unique key, see <see cref="UniqueKeysOf"/>).
+    /// </summary>
+    protected abstract Task<Decision<TEvent>> DecideAsync(TCommand command, bool afterConflict);
+
+    /// <summary>Keys the events record once (<see cref="UniqueKeyRecord"/>), written in their append; none by default.</summary>
+    protected virtual IReadOnlyList<UniqueKeyRecord> UniqueKeysOf(ImmutableArray<TEvent> events) => [];
+
+    /// <summary>
+    /// Decides the command on the current view and, when allowed, appends, confirms and publishes
+    /// its events; a key in <paramref name="metadata"/> already applied is answered from its record.
+    /// A refused command writes nothing.
+    /// </summary>
+    /// <exception cref="StorageUnavailableException">The event log could not be reached or did not answer in time.</exception>
+    protected async Task<CommandOutcome<TState>> ExecuteCommandAsync(TCommand command, CommandMetadata metadata)
+    {
+        var outcome = "failed";
+        try
+        {
+            LastStateHadErasedPersonalData = false;
+            var result = await ExecuteAsync(command, metadata);
+            if (!result.Replayed || result.Version == Version)
+            {
+                LastStateHadErasedPersonalData = personalDataErased;
+            }
+
+            outcome = result.Error is { } error ? error.Code.ToString().ToLowerInvariant()
+                : result.Replayed ? "replayed"
+                : "applied";
+            return result;
+        }
+        catch (StorageUnavailableException)
+        {
+            outcome = "unavailable";
+            throw;
+        }
+        finally
+        {
+            OrderFlowTelemetry.Commands.Add(1,
+                new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandTypeTag, command.GetType().Name),
+                new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandOutcomeTag, outcome));
+        }
+    }
+
+    /// <summary>The aggregate now, or null when it does not exist.</summary>
+    protected async Task<TState?> CurrentStateAsync()
+    {
+        if (!ViewIsVerified)
+        {
+            await ReloadAsync();
+        }
+
+        LastStateHadErasedPersonalData = personalDataErased;
+        return State.Exists ? State : null;
+    }
+
+    /// <summary>The aggregate right after event <paramref name="version"/>, or null when it had no such version.</summary>
+    protected async Task<TState?> StateAtVersionAsync(int version)
+    {
+        if (version < 1)
+        {
+            return null;
+        }
+
+        if (ViewIsVerified && version >= Version)
+        {
+            LastStateHadErasedPersonalData = personalDataErased;
+            return version == Version && State.Exists ? State : null;
+        }
+
+        var slice = await RevealAsync(await Store.LoadAtVersionAsync(AggregateId, version));
+        var state = source.Fold(slice);
+        return slice.Version == version && state.Exists ? state : null;
+    }
+
+    /// <summary>The aggregate at event time <paramref name="asOf"/> (inclusive) and its version then, or null when it did not exist yet.</summary>
+    protected async Task<(TState State, int Version)?> StateAsOfAsync(DateTimeOffset asOf)
+    {
+        var slice = await RevealAsync(await Store.LoadAsOfAsync(AggregateId, asOf));
+        var state = source.Fold(slice);
+        return state.Exists ? (state, slice.Version) : null;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> events starting at <paramref name="fromVersion"/>, or null when the aggregate does not exist.</summary>
+    protected async Task<EventPage?> EventPageAsync(int fromVersion, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (!ViewIsVerified)
+        {
+            await ReloadAsync();
+        }
+
+        if (!State.Exists)
+        {
+            return null;
+        }
+
+        var events = await Store.ReadEventsAsync(AggregateId, fromVersion, limit + 1);
+        var keys = new Dictionary<string, byte[]?>();
+        var page = new List<RecordedEvent>(Math.Min(limit, events.Count));
+        foreach (var e in events.Take(limit))
+        {
+            // Personal members decrypted; those of an erased subject null and flagged, never the ciphertext.
+            var data = EventSerializer<TEvent>.ClrTypeOf(e.Type) is { } type
+                ? await PersonalData.RevealAsync(e.Data, type, StoredJson.Options, keys)
+                : new RevealedJson(e.Data, Erased: false);
+            page.Add(new RecordedEvent(
+                e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, data.Json, data.Erased));
+        }
+
+        return new EventPage([.. page], events.Count > limit ? events[limit].Version : null);
+    }
+
+    protected override void TransitionState(TState state, TEvent @event) => state.Apply(@event);
+
+    private async Task<CommandOutcome<TState>> ExecuteAsync(TCommand command, CommandMetadata metadata)
+    {
+        var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
+        for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
+        {
+            // A command starting the stream on a new activation reads nothing; one that the unverified view would refuse reads the log.
+            if (!ViewIsVerified && (!StartsStream(command) || State.Exists))
+            {
+                await ReloadAsync();
+            }
+
+            if (metadata.IdempotencyKey is { } key && ViewIsVerified
+                && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
+            {
+                return await ReplayAsync(record, requestHash!);
+            }
+
+            var decision = await DecideAsync(command, afterConflict: attempt > 1);
+            if ((decision.AlreadyApplied || decision.Error is { Code: not CommandErrorCode.Validation }) && await HeadMovedAsync())
+            {
+                // The answer would come from a view storage no longer holds: decide again on a fresh one.
+                await ReloadAsync();
+                continue;
+            }
+
+            if (decision.Error is { } error)
+            {
+                return new CommandOutcome<TState>(null, Version, error, Replayed: false);
+            }
+
+            if (decision.AlreadyApplied)
+            {
+                return new CommandOutcome<TState>(State, Version, null, Replayed: true);
+            }
+
+            try
+            {
+                var expectedVersion = Version;
+                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash, publishes: true);
+                var recordedAt = Time.GetUtcNow();
+                var envelopes = source.Build(State, decision.Events, expectedVersion + 1, eventIds)
+                    .ConvertAll(envelope => source.WithRecordedAt(envelope, recordedAt));
+
+                // Durable now: hand the batch to JournaledGrain, which folds it into State.
+                appendedForAdaptor = (expectedVersion, decision.Events);
+                try
+                {
+                    if (!await RaiseConditionalEvents(decision.Events))
+                    {
+                        throw new InvalidOperationException($"{source.DisplayName} '{AggregateId}' appended version {expectedVersion + 1} but JournaledGrain refused to confirm it.");
+                    }
+                }
+                finally
+                {
+                    appendedForAdaptor = null;
+                }
+
+                viewIsVerified = true;
+                await PublishAsync(envelopes);
+                return new CommandOutcome<TState>(State, Version, null, Replayed: false);
+            }
+            catch (ConcurrencyConflictException conflict)
+            {
+                logger.LogInformation("{Category} {Id}: {Message} Reloading and re-validating (attempt {Attempt}).", source.DisplayName, AggregateId, conflict.Message, attempt);
+                await ReloadAsync();
+            }
+            catch (EventTooLargeException tooLarge)
+            {
+                return Refused(CommandErrorCode.TooLarge, tooLarge.Message);
+            }
+            catch (PersonalDataErasedException erased)
+            {
+                return Refused(CommandErrorCode.Unprocessable, erased.Message);
+            }
+            catch (StorageUnavailableException)
+            {
+                // If storage stopped answering mid-append, the append may still land: stop trusting
+                // the cached view, so the next call reads what the log really holds.
+                viewIsVerified = false;
+                throw;
+            }
+        }
+
+        return Refused(
+            CommandErrorCode.Concurrency,
+            $"{source.DisplayName} '{AggregateId}' kept changing under this command ({MaxConflictRetries} attempts); nothing was written. Retry the request.");
+    }
+
+    private CommandOutcome<TState> Refused(CommandErrorCode code, string detail) => new(null, Version, new CommandError(code, detail), Replayed: false);
+
+    async Task<KeyValuePair<int, TState>> ICustomStorageInterface<TState, TEvent>.ReadStateFromStorage()
+    {
+        if (loadedForAdaptor is { } loaded)
+        {
+            loadedForAdaptor = null;
+            return loaded;
+        }
+
+        if (!activationReadDone)
+        {
+            // Activation: assume a new stream; see the remarks on the class.
+            activationReadDone = true;
+            return new(0, new TState());
+        }
+
+        var slice = await Store.LoadLatestAsync(AggregateId);
+        Loaded(slice);
+        var revealed = await RevealAsync(slice);
+        personalDataErased = LastStateHadErasedPersonalData;
+        viewIsVerified = true;
+        return new(slice.Version, source.Fold(revealed));
+    }
+
+    async Task<bool> ICustomStorageInterface<TState, TEvent>.ApplyUpdatesToStorage(IReadOnlyList<TEvent> updates, int expectedVersion)
+    {
+        if (appendedForAdaptor is { } appended && appended.ExpectedVersion == expectedVersion
+            && appended.Events.SequenceEqual(updates, ReferenceEqualityComparer.Instance))
+        {
+            return true; // ExecuteAsync already appended exactly these events at this version.
+        }
+
+        // Events raised any other way are appended here, with the same conflict semantics.
+        try
+        {
+            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, requestHash: null, publishes: false);
+            return true;
+        }
+        catch (ConcurrencyConflictException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Appends one command's events, with their unique keys (<see cref="UniqueKeysOf"/>), a snapshot
+    /// when they cross a multiple of the snapshot interval, and the publication marker, in one
+    /// transaction. Returns the events' ids.
+    /// </summary>
+    /// <param name="publishes">The caller publishes the events once appended (see the marker below).</param>
+    /// <remarks>
+    /// The first append of this activation in a change-index bucket is announced in the
+    /// <see cref="ChangeIndex"/> first (in a group with other streams', <see cref="ChangeAnnouncer"/>),
+    /// under the aggregate's category, so that the projections' reconciliation finds it even if this
+    /// silo dies before publishing and the stream is never loaded again. A later append in the same
+    /// bucket is covered by that row, which the reconciliation reads only after the bucket has ended and settled.
+    /// </remarks>
+    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<TEvent> events, CommandMetadata metadata, string? requestHash, bool publishes)
+    {
+        var rows = new List<EventToAppend>(events.Length);
+        string? causation = metadata.CausationId;
+        var before = State;
+        foreach (var @event in events)
+        {
+            // Sealed before anything is written: a key table that does not answer fails the command with nothing stored.
+            var data = await PersonalData.ProtectAsync(
+                EventSerializer<TEvent>.Serialize(@event), @event.GetType(), StoredJson.Options, source.SubjectOf(AggregateId, before, @event), WhenErased.Refuse);
+            var eventId = Guid.CreateVersion7(Time.GetUtcNow());
+            rows.Add(new EventToAppend(
+                eventId,
+                EventSerializer<TEvent>.TypeName(@event),
+                EventSerializer<TEvent>.SchemaVersionOf(@event),
+                source.OccurredAtOf(@event),
+                metadata.CorrelationId,
+                causation,
+                data));
+            causation = eventId.ToString(); // a command's later events are caused by its first (a cancellation's refund)
+        }
+
+        var newVersion = expectedVersion + events.Length;
+        Snapshot? snapshot = null;
+        if (newVersion / snapshotInterval > expectedVersion / snapshotInterval)
+        {
+            var next = State.Copy();
+            foreach (var @event in events)
+            {
+                next.Apply(@event);
+            }
+
+            // Personal data revealed before its subject's erasure and still in memory is written as erased.
+            var data = await PersonalData.ProtectAsync(
+                source.SerializeState(next), typeof(TState), StoredJson.Options, source.SubjectOf(AggregateId, next), WhenErased.WriteErasedMarker);
+            snapshot = new Snapshot(newVersion, source.SnapshotType, source.SnapshotSchemaVersion, next.UpdatedAt, data);
+        }
+
+        // How far the stream will have been published once this command is done: through its own
+        // events when every earlier version was, so that a load finds nothing to publish again. If
+        // the publication is then lost (the silo dies, the stream fails), the reconciliation delivers
+        // it: the change index announces this append. An activation that knows of versions it did
+        // not publish writes only as far as it got, and publishes them with its next command.
+        var marker = publishes && publishedThrough >= expectedVersion ? newVersion : publishedThrough;
+
+        var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
+        if (changes.BucketOf(Time.GetUtcNow()) != announcedIn)
+        {
+            announcedIn = await changes.AnnounceAsync(AggregateId, expectedVersion + 1, source.Category);
+        }
+
+        var written = await Store.AppendAsync(AggregateId, expectedVersion, rows, snapshot, idempotency, marker, head, UniqueKeysOf(events));
+        head = written is null ? ExpectedHead.Unknown : ExpectedHead.Of(written);
+        return [.. rows.Select(row => row.EventId)];
+    }
+
+    /// <summary>
+    /// Publishes confirmed events to the aggregate's stream, in version order and without a gap:
+    /// versions an earlier publication of this activation failed to deliver are read back and go
+    /// first. A failure is logged, not thrown: the events are durable, the reconciliation delivers
+    /// them (their append was announced in the change index), and this activation publishes them
+    /// with its next command or reload, writing markers short of them meanwhile (consumers count
+    /// each event once).
+    /// </summary>
+    private async Task PublishAsync(IReadOnlyList<TEnvelope> envelopes)
+    {
+        if (envelopes.Count == 0)
+        {
+            return;
+        }
+
+        // The publication's context travels in each envelope: the projections' span joins this trace.
+        using var publishing = OrderFlowTelemetry.ActivitySource.StartActivity(OrderFlowTelemetry.PublishActivity, ActivityKind.Producer);
+        publishing?.SetTag("orderflow." + source.Category + ".id", AggregateId);
+        var traceParent = OrderFlowTelemetry.TraceParentOf(publishing ?? Activity.Current);
+        try
+        {
+            var owed = source.VersionOf(envelopes[0]) - 1 - publishedThrough;
+            if (owed > 0)
+            {
+                envelopes = [.. await source.ReadAfterAsync(Store, AggregateId, publishedThrough, owed), .. envelopes];
+            }
+
+            var stream = this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<TEnvelope>(
+                StreamId.Create(source.StreamNamespace, source.StreamKeyOf(AggregateId)));
+            foreach (var envelope in envelopes)
+            {
+                await stream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
+                if (source.VersionOf(envelope) == publishedThrough + 1)
+                {
+                    publishedThrough = source.VersionOf(envelope);
+                }
+
+                OrderFlowTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, source.TypeOf(envelope)));
+            }
+
+            publicationOwed = publishedThrough < source.VersionOf(envelopes[^1]);
+        }
+        catch (Exception exception)
+        {
+            publicationOwed = true;
+            publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            logger.LogWarning(exception, "{Category} {Id}: events up to version {Version} are stored but not yet published; the reconciliation will deliver them.",
+                source.DisplayName, AggregateId, source.VersionOf(envelopes[^1]));
+        }
+    }
+
+    /// <summary>
+    /// Publishes versions after <paramref name="marker"/>, which the last writer may not have
+    /// published (it died between confirming and publishing). Runs in the background of a load.
+    /// </summary>
+    private async Task RepublishAsync(int marker, int version)
+    {
+        try
+        {
+            await PublishAsync(await source.ReadAfterAsync(Store, AggregateId, marker, version - marker));
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "{Category} {Id}: republishing versions {From}–{To} failed; it will be tried on the next load.", source.DisplayName, AggregateId, marker + 1, version);
+        }
+    }
+
+    /// <summary>Loads the log (failing fast if storage is down) and makes it JournaledGrain's confirmed view.</summary>
+    private async Task ReloadAsync()
+    {
+        var slice = await Store.LoadLatestAsync(AggregateId);
+        Loaded(slice);
+        loadedForAdaptor = new(slice.Version, source.Fold(await RevealAsync(slice)));
+        personalDataErased = LastStateHadErasedPersonalData;
+        try
+        {
+            await RefreshNow();
+        }
+        finally
+        {
+            loadedForAdaptor = null;
+        }
+
+        viewIsVerified = true;
+        if (!publicationOwed)
+        {
+            publishedThrough = Math.Max(publishedThrough, slice.PublishedThrough ?? 0);
+        }
+
+        if (publishedThrough < slice.Version)
+        {
+            _ = RepublishAsync(publishedThrough, slice.Version);
+        }
+    }
+
+    /// <summary>
+    /// Takes note of a load: its head, and whether storage is behind what this activation had
+    /// confirmed. Events are never deleted, so a log shorter than the confirmed version means
+    /// storage lost writes: the log is the truth from here on, and every projection that counted
+    /// the lost events is re-derived from it.
+    /// </summary>
+    private void Loaded(StreamSlice slice)
+    {
+        head = ExpectedHead.Of(slice.Head);
+        var confirmed = Version;
+        if (slice.Version >= confirmed)
+        {
+            return;
+        }
+
+        logger.LogError(
+            "{Category} {Id}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the {Noun} goes by what storage holds, and statistics are re-derived from the log.",
+            source.DisplayName, AggregateId, slice.Version, confirmed, source.Category);
+        publishedThrough = Math.Min(publishedThrough, slice.Version);
+        announcedIn = null; // the change index may have lost the announcement too
+        _ = RequestRepairAsync($"{source.DisplayName} '{AggregateId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
+    }
+
+    /// <summary>
+    /// Asks in the background, retrying with back-off: a loss shallower than the rollback watch's
+    /// interval is noticed by no one else, so a request that fails once must not be the end of it.
+    /// </summary>
+    private async Task RequestRepairAsync(string reason)
+    {
+        var wait = TimeSpan.FromSeconds(1);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IProjectionControl>(0).RequestRepair(reason);
+                return;
+            }
+            catch (Exception exception) when (attempt < RepairRequestAttempts)
+            {
+                logger.LogWarning(exception, "{Category} {Id}: asking for the statistics to be re-derived from the log failed; retrying in {Wait}.", source.DisplayName, AggregateId, wait);
+            }
+            catch (Exception exception)
+            {
+                logger.LogError(exception, "{Category} {Id}: asking for the statistics to be re-derived from the log failed {Attempts} times; start a rebuild (POST /api/admin/projections/rebuild). Reason: {Reason}",
+                    source.DisplayName, AggregateId, attempt, reason);
+                return;
+            }
+
+            await Task.Delay(wait, Time);
+            wait *= 2;
+        }
+    }
+
+    /// <summary>Whether the head row has changed since this activation last read or wrote it (one point read).</summary>
+    private async Task<bool> HeadMovedAsync()
+    {
+        if (!ViewIsVerified)
+        {
+            return false; // nothing confirmed to compare with: a command starting the stream on a new activation
+        }
+
+        var now = await Store.ReadHeadAsync(AggregateId);
+        return head.IsKnown ? now?.ETag != head.ETag : now?.Version != Version;
+    }
+
+    /// <summary>A slice of this stream with its personal data decrypted (null where erased); sets <see cref="LastStateHadErasedPersonalData"/>.</summary>
+    private async Task<StreamSlice> RevealAsync(StreamSlice slice)
+    {
+        var (revealed, erased) = await PersonalData.RevealAsync(slice, EventSerializer<TEvent>.ClrTypeOf, typeof(TState), StoredJson.Options);
+        LastStateHadErasedPersonalData = erased;
+        return revealed;
+    }
+
+    private async Task<CommandOutcome<TState>> ReplayAsync(IdempotencyRecord record, string requestHash)
+    {
+        if (record.RequestHash != requestHash)
+        {
+            return Refused(
+                CommandErrorCode.Unprocessable,
+                $"Idempotency-Key '{record.Key}' was already used for a different request on {source.Category} '{AggregateId}'.");
+        }
+
+        var state = await StateAtVersionAsync(record.ResultVersion)
+            ?? throw new InvalidDataException($"{source.DisplayName} '{AggregateId}' has an idempotency record for version {record.ResultVersion}, which does not exist.");
+        return new CommandOutcome<TState>(state, record.ResultVersion, null, Replayed: true);
+    }
+
+    /// <summary>Identifies a request's content, so that a reused idempotency key with another body is recognised.</summary>
+    private static string RequestHash(TCommand command)
+    {
+        var json = JsonSerializer.Serialize(command, command.GetType(), StoredJson.Options);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(command.GetType().Name + "\n" + json)));
+    }
+}
