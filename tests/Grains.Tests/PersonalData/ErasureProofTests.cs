@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.TestingHost;
+using OrderFlow.Customers;
+using OrderFlow.Customers.Commands;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.PersonalData;
@@ -15,9 +17,9 @@ namespace OrderFlow.Grains.Tests.PersonalData;
 
 /// <summary>
 /// The proof (README "Personal data"): on a storage account of its own (tables and stream
-/// queues), orders with shipping addresses go through their whole flow (idempotency records,
+/// queues), customers with names and emails, and orders with shipping addresses, go through their whole flow (idempotency records,
 /// refund rows, snapshots, change index, statistics, queued stream messages); a scan of every table
-/// and every queue, listed by the service clients, finds no spelling of any address field before
+/// and every queue, listed by the service clients, finds no spelling of a name, an email or any address field before
 /// the erasure (sealed from the start) nor after it, while it does find plain data stored beside
 /// them. Statistics are the same before and after the erasure, live and rebuilt.
 /// </summary>
@@ -26,7 +28,7 @@ public sealed class ErasureProofTests
     private static readonly DateTimeOffset At = new(2026, 10, 5, 10, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public async Task After_erasure_no_table_or_queue_holds_any_spelling_of_the_address_and_statistics_are_unchanged()
+    public async Task After_erasure_no_table_or_queue_holds_any_spelling_of_the_name_email_or_address_and_statistics_are_unchanged()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var tables = await Azurite.StartNewAsync(cancellationToken: ct);
@@ -41,8 +43,14 @@ public sealed class ErasureProofTests
             new ShippingAddressRequest("Ingrid Ørsted-Quist " + run, "Löschweg 4 " + run, null, "Nirgendwo" + run, "NW-" + run[..5], "DE"),
         };
         var keptAddress = new ShippingAddressRequest("Kept Keeper " + run, "Stay Lane 1 " + run, null, "Keepton" + run, "KT-" + run[..5], "GB");
+        var (erasedName, erasedEmail) = ("Ingrid Ørsted-Quist " + run, "ingrid.oersted+" + run + "@example.com");
+        var (keptName, keptEmail) = ("Kept Keeper " + run, "kept." + run + "@example.com");
 
         var orders = cluster.Client;
+        var customers = cluster.Client;
+        await CustomerSucceeds(customers, erased, new RegisterCustomer(erased, erasedName, erasedEmail, "FR", At.AddDays(-30)), "idem-c1-" + run);
+        await CustomerSucceeds(customers, erased, new ChangeCustomerProfile(erasedName + " Jr", null, null, At.AddDays(-20)));
+        await CustomerSucceeds(customers, kept, new RegisterCustomer(kept, keptName, keptEmail, "GB", At.AddDays(-30)));
         var items = new[] { new OrderLineRequest(sku, 2, 12.5m) };
         await Succeeds(orders, "o1-" + run, new PlaceOrder("o1-" + run, erased, "EUR", items, At, erasedAddresses[0]), "idem-1-" + run);
         await Succeeds(orders, "o1-" + run, new PayOrder("pay-1-" + run, 25m, "card", At.AddMinutes(5)), "idem-2-" + run);
@@ -64,7 +72,7 @@ public sealed class ErasureProofTests
         Assert.True(beforeErasure.QueueMessageCount >= 1, "The queued placement should be in a stream queue.");
         Assert.Contains(beforeErasure.FindAnywhere(queuedId), where => where.StartsWith("queue ", StringComparison.Ordinal));
         Assert.NotEmpty(beforeErasure.FindAnywhere(sku));
-        foreach (var secret in Secrets(erasedAddresses).Concat(Secrets([keptAddress])))
+        foreach (var secret in Secrets(erasedAddresses).Concat(Secrets([keptAddress])).Concat([erasedName, erasedEmail, keptName, keptEmail]))
         {
             Assert.Empty(beforeErasure.FindAnywhere(secret)); // sealed from the start: never stored in plain
         }
@@ -74,7 +82,12 @@ public sealed class ErasureProofTests
         var statisticsBefore = await StatisticsAsync(statistics, erased, kept);
         Assert.Equal(Stored(erasedAddresses[1]), (await orders.GetGrain<IOrderGrain>(queuedId).Get())!.ShippingAddress);
 
-        await orders.GetGrain<ISubjectKeyGrain>(erased).Erase();
+        await CustomerSucceeds(customers, erased, new ErasePersonalData("admin"));
+        var customer = (await customers.GetGrain<ICustomerGrain>(erased).Get())!;
+        Assert.True(customer.Erased);
+        Assert.Null(customer.Name);
+        Assert.True((await customers.GetGrain<ICustomerGrain>(erased).GetAsOf(At.AddDays(-25)))!.Erased); // a time before the erasure too
+        Assert.Equal(keptEmail, (await customers.GetGrain<ICustomerGrain>(kept).Get())!.Email);
 
         foreach (var orderId in new[] { "o1-" + run, queuedId })
         {
@@ -88,7 +101,7 @@ public sealed class ErasureProofTests
         var afterErasure = await StorageScan.ReadAsync(tables.ConnectionString, queues.ConnectionString, ct);
         Assert.True(afterErasure.TableCount >= 4, $"Expected the events, changes, keys and statistics tables at least; found {afterErasure.TableCount}.");
         Assert.NotEmpty(afterErasure.FindAnywhere(sku));
-        foreach (var secret in Secrets(erasedAddresses))
+        foreach (var secret in Secrets(erasedAddresses).Concat([erasedName, erasedEmail]))
         {
             Assert.Empty(afterErasure.FindAnywhere(secret));
         }
@@ -141,6 +154,12 @@ public sealed class ErasureProofTests
     {
         var result = await client.GetGrain<IOrderGrain>(orderId).Execute(command, new CommandMetadata { IdempotencyKey = idempotencyKey });
         Assert.True(result.Error is null, $"{command.GetType().Name} on {orderId} was refused: {result.Error?.Detail}");
+    }
+
+    private static async Task CustomerSucceeds(IClusterClient client, string customerId, CustomerCommand command, string? idempotencyKey = null)
+    {
+        var result = await client.GetGrain<ICustomerGrain>(customerId).Execute(command, new CommandMetadata { IdempotencyKey = idempotencyKey });
+        Assert.True(result.Error is null, $"{command.GetType().Name} on {customerId} was refused: {result.Error?.Detail}");
     }
 
     private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct)
