@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 using Orleans.TestingHost;
@@ -106,36 +105,15 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
     }
 
     /// <summary>A one-silo cluster on Azure Queue streams, with the given tables and service id.</summary>
-    private async Task<InProcessTestCluster> StartClusterAsync(
-        Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct)
-    {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
-                ["ConnectionStrings:Queues"] = queues.ConnectionString,
-                [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
-                ["EventStore:TableName"] = eventsTable,
-                ["Statistics:TableName"] = statisticsTable,
-                ["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false",
-                ["Dashboard:Enabled"] = "false",
-            })
-            .Build();
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.ServiceId = serviceId;
-        builder.ConfigureSilo((_, silo) => silo.AddOrderFlow(configuration));
-        var cluster = builder.Build();
-        try
+    private Task<InProcessTestCluster> StartClusterAsync(
+        Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct) =>
+        SiloWith.StartAsync(new Dictionary<string, string?>
         {
-            await cluster.DeployAsync(ct);
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-
-        return cluster;
-    }
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = tables.ConnectionString,
+            ["ConnectionStrings:Queues"] = queues.ConnectionString,
+            [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
+            ["EventStore:TableName"] = eventsTable,
+            ["Statistics:TableName"] = statisticsTable,
+            ["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false",
+        }, ct, serviceId);
 }

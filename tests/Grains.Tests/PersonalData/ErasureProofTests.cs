@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.TestingHost;
 using OrderFlow.Customers;
