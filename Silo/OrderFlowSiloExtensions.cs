@@ -36,6 +36,12 @@ public static class OrderFlowSiloExtensions
     public const string TablesConnectionName = "Tables";
 
     /// <summary>
+    /// Name of the connection string of the data subjects' key table (README "Personal data"): by
+    /// default the tables' own; another account keeps keys apart from the data they protect.
+    /// </summary>
+    public const string KeysConnectionName = "Keys";
+
+    /// <summary>
     /// Registers the event log on Azure Table Storage and its change index, the log-consistency
     /// provider the order aggregate uses, the stream that carries confirmed events to the
     /// statistics projections, their grain storage and their reconciliation with the log, and the
@@ -52,8 +58,9 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
         silo.Services.TryAddSingleton<EventSourcingServices>();
-        silo.Services.TryAddSingleton<IPersonalDataEraser, NoKeysToErase>();
+        silo.Services.TryAddSingleton<IPersonalDataEraser, SubjectKeyEraser>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
+        silo.Services.TryAddSingleton<PersonalDataProtector>();
         silo.Services.TryAddSingleton<UnflushedProjections>();
         silo.Services.TryAddSingleton<ProjectionStateJanitor>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FlushStatisticsOnShutdown>();
@@ -98,6 +105,11 @@ public static class OrderFlowSiloExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => CreateTableServiceClient(configuration, provider));
         services.TryAddSingleton<TableEventStore>();
+        services.AddOptions<PersonalDataOptions>().Bind(configuration.GetSection(PersonalDataOptions.Section));
+        services.TryAddSingleton(provider => new SubjectKeyStore(
+            CreateTableServiceClient(configuration, KeysConnectionName, provider),
+            provider.GetRequiredService<IOptions<PersonalDataOptions>>(),
+            provider.GetRequiredService<IOptions<EventStoreOptions>>()));
         return services;
     }
 

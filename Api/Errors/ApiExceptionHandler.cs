@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using OrderFlow.PersonalData;
 using OrderFlow.Statistics;
 using OrderFlow.Storage;
 
@@ -9,6 +10,7 @@ namespace OrderFlow.Api.Errors;
 /// saying whether anything may have been written: nothing was (<c>storage-unavailable</c>, and
 /// <c>cluster-unavailable</c> for a query), or a write may have been applied (<c>outcome-unknown</c>:
 /// retry with the same Idempotency-Key). A request the framework could not read is a 4xx;
+/// a personal-data key lost from the key table is a 500 of its own (an incident, not a bug);
 /// anything else is a 500 and a bug, logged with its trace id.
 /// </summary>
 public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
@@ -39,6 +41,12 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 await WriteUnavailableAsync(context, !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
                     ? OutcomeUnknown
                     : cause == UnavailableCause.Storage ? StorageUnavailableForQuery : ClusterUnavailableForQuery);
+                return true;
+            case PersonalDataKeyMissingException:
+                // Not an erasure (that leaves a tombstone): the key table lost rows. Loud, and not worth retrying.
+                logger.LogCritical(exception, "Personal data key missing for {Method} {Path}: restore the key table from backup", context.Request.Method, context.Request.Path);
+                await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key missing",
+                    exception.Message + " This is not an erasure: an erased subject's data reads as erased, with no error.", "personal-data-key-missing");
                 return true;
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);

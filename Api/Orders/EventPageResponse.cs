@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using OrderFlow.Api.Errors;
+using System.Text.Json.Serialization;
 using OrderFlow.Orders;
 
 namespace OrderFlow.Api.Orders;
@@ -64,6 +65,7 @@ public sealed record EventPageResponse(IReadOnlyList<EventResponse> Events, stri
 }
 
 /// <summary>One event as the API shows it; <see cref="Data"/> is the event's own JSON.</summary>
+/// <param name="PersonalDataErased">Personal members of <see cref="Data"/> were erased and read as null; only shown when true.</param>
 public sealed record EventResponse(
     int Version,
     Guid EventId,
@@ -73,11 +75,12 @@ public sealed record EventResponse(
     DateTimeOffset RecordedAt,
     string? CorrelationId,
     string? CausationId,
-    JsonElement Data)
+    JsonElement Data,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool PersonalDataErased = false)
 {
     public static EventResponse From(RecordedEvent e)
     {
         using var document = JsonDocument.Parse(e.Data);
-        return new(e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, document.RootElement.Clone());
+        return new(e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, document.RootElement.Clone(), e.PersonalDataErased);
     }
 }

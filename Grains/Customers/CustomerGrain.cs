@@ -26,13 +26,17 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
         var outcome = await ExecuteCommandAsync(command, metadata);
         return outcome.Error is { } error
             ? new CustomerCommandResult(null, error)
-            : CustomerCommandResult.Success(outcome.State!.ToView(outcome.Version), outcome.Replayed);
+            : CustomerCommandResult.Success(View(outcome.State!, outcome.Version), outcome.Replayed);
     }
 
-    public async Task<CustomerView?> Get() => (await CurrentStateAsync())?.ToView(Version);
+    public async Task<CustomerView?> Get() => await CurrentStateAsync() is { } state ? View(state, Version) : null;
 
     public async Task<CustomerView?> GetAsOf(DateTimeOffset asOf) =>
-        await StateAsOfAsync(asOf) is ({ } state, var version) ? state.ToView(version) : null;
+        await StateAsOfAsync(asOf) is ({ } state, var version) ? View(state, version) : null;
+
+    /// <summary>The view of a state just produced by the base: erased also as of a time before the erasure, whose events' personal data read as null.</summary>
+    private CustomerView View(CustomerState state, int version) =>
+        LastStateHadErasedPersonalData ? state.ToView(version) with { Erased = true } : state.ToView(version);
 
     public Task<EventPage?> GetEvents(int fromVersion, int limit) => EventPageAsync(fromVersion, limit);
 

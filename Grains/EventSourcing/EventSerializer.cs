@@ -25,6 +25,9 @@ public static class EventSerializer<TEvent>
             ? (TEvent)EventUpcasters.Read(eventType, schemaVersion, data, StoredJson.Options)
             : throw new InvalidDataException($"Unknown {typeof(TEvent).Name} type '{type}'.");
 
+    /// <summary>The CLR type of a stored event type name, or null when this build does not know it.</summary>
+    public static Type? ClrTypeOf(string type) => EventTypeRegistry<TEvent>.TryFind(type, out var eventType) ? eventType.ClrType : null;
+
     /// <summary>A stored event back as its event.</summary>
     public static TEvent Deserialize(StoredEvent stored) => Deserialize(stored.Type, stored.SchemaVersion, stored.Data);
 }

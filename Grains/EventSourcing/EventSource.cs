@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
 
 namespace OrderFlow.Grains.EventSourcing;
 
@@ -36,6 +37,16 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
     /// <summary>The event time of <paramref name="event"/> (the log's OccurredAt column, which as-of reads go by).</summary>
     public abstract DateTimeOffset OccurredAtOf(TEvent @event);
 
+    /// <summary>
+    /// The data subject whose key seals the personal data of <paramref name="event"/>, which follows
+    /// <paramref name="before"/> in stream <paramref name="streamId"/>: by default the stream's own id
+    /// (a customer's events are the customer's).
+    /// </summary>
+    public virtual string SubjectOf(string streamId, TState before, TEvent @event) => streamId;
+
+    /// <summary>The data subject of the personal data in a snapshot of <paramref name="state"/>.</summary>
+    public virtual string SubjectOf(string streamId, TState state) => streamId;
+
     /// <summary>The category as a word for messages ("Order").</summary>
     public string DisplayName => char.ToUpperInvariant(Category[0]) + Category[1..];
 
@@ -53,8 +64,9 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
 
     public string SerializeState(TState state) => JsonSerializer.Serialize(state, StoredJson.Options);
 
+    /// <summary>A snapshot back as its state, sealed personal members read as absent (<see cref="PersonalDataProtector.Strip"/>).</summary>
     public TState DeserializeState(string data) =>
-        JsonSerializer.Deserialize<TState>(data, StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
+        JsonSerializer.Deserialize<TState>(PersonalDataProtector.Strip(data, typeof(TState), StoredJson.Options), StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
 
     /// <summary>
     /// Envelopes for <paramref name="events"/>, which follow <paramref name="before"/> (the state at

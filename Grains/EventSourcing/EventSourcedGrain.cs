@@ -9,6 +9,7 @@ using Orleans.EventSourcing.CustomStorage;
 using Orleans.Runtime;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
@@ -89,6 +90,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// was written before it was tried, so a reload must not take that marker's word for it.
     /// </summary>
     private bool publicationOwed;
+
+    /// <summary>The log as last loaded held erased personal data (see <see cref="LastStateHadErasedPersonalData"/>).</summary>
+    private bool personalDataErased;
     private KeyValuePair<int, TState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<TEvent> Events)? appendedForAdaptor;
 
@@ -100,6 +104,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         rollbacks = services.Rollbacks;
         rollbacksSeen = rollbacks.Count;
         Time = services.Time;
+        PersonalData = services.PersonalData;
         this.logger = logger;
         snapshotInterval = Math.Max(1, services.Options.SnapshotInterval);
     }
@@ -108,6 +113,15 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     protected TableEventStore Store { get; }
 
     protected TimeProvider Time { get; }
+
+    protected PersonalDataProtector PersonalData { get; }
+
+    /// <summary>
+    /// The state the last query or command of this call answered with was read from a log holding
+    /// personal data that was erased (read as null). Grain calls do not interleave: read it right
+    /// after the call that produced the state.
+    /// </summary>
+    protected bool LastStateHadErasedPersonalData { get; private set; }
 
     /// <summary>The aggregate's id: the grain key, and its stream's id within its category.</summary>
     protected string AggregateId => this.GetPrimaryKeyString();
@@ -153,7 +167,13 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         var outcome = "failed";
         try
         {
+            LastStateHadErasedPersonalData = false;
             var result = await ExecuteAsync(command, metadata);
+            if (!result.Replayed || result.Version == Version)
+            {
+                LastStateHadErasedPersonalData = personalDataErased;
+            }
+
             outcome = result.Error is { } error ? error.Code.ToString().ToLowerInvariant()
                 : result.Replayed ? "replayed"
                 : "applied";
@@ -180,6 +200,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             await ReloadAsync();
         }
 
+        LastStateHadErasedPersonalData = personalDataErased;
         return State.Exists ? State : null;
     }
 
@@ -193,10 +214,11 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         if (ViewIsVerified && version >= Version)
         {
+            LastStateHadErasedPersonalData = personalDataErased;
             return version == Version && State.Exists ? State : null;
         }
 
-        var slice = await Store.LoadAtVersionAsync(AggregateId, version);
+        var slice = await RevealAsync(await Store.LoadAtVersionAsync(AggregateId, version));
         var state = source.Fold(slice);
         return slice.Version == version && state.Exists ? state : null;
     }
@@ -204,7 +226,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// <summary>The aggregate at event time <paramref name="asOf"/> (inclusive) and its version then, or null when it did not exist yet.</summary>
     protected async Task<(TState State, int Version)?> StateAsOfAsync(DateTimeOffset asOf)
     {
-        var slice = await Store.LoadAsOfAsync(AggregateId, asOf);
+        var slice = await RevealAsync(await Store.LoadAsOfAsync(AggregateId, asOf));
         var state = source.Fold(slice);
         return state.Exists ? (state, slice.Version) : null;
     }
@@ -225,8 +247,18 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
 
         var events = await Store.ReadEventsAsync(AggregateId, fromVersion, limit + 1);
-        var page = events.Take(limit).Select(e => new RecordedEvent(
-            e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, e.Data));
+        var keys = new Dictionary<string, byte[]?>();
+        var page = new List<RecordedEvent>(Math.Min(limit, events.Count));
+        foreach (var e in events.Take(limit))
+        {
+            // Personal members decrypted; those of an erased subject null and flagged, never the ciphertext.
+            var data = EventSerializer<TEvent>.ClrTypeOf(e.Type) is { } type
+                ? await PersonalData.RevealAsync(e.Data, type, StoredJson.Options, keys)
+                : new RevealedJson(e.Data, Erased: false);
+            page.Add(new RecordedEvent(
+                e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, data.Json, data.Erased));
+        }
+
         return new EventPage([.. page], events.Count > limit ? events[limit].Version : null);
     }
 
@@ -302,6 +334,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             {
                 return Refused(CommandErrorCode.TooLarge, tooLarge.Message);
             }
+            catch (PersonalDataErasedException erased)
+            {
+                return Refused(CommandErrorCode.Unprocessable, erased.Message);
+            }
             catch (StorageUnavailableException)
             {
                 // If storage stopped answering mid-append, the append may still land: stop trusting
@@ -335,8 +371,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
+        var revealed = await RevealAsync(slice);
+        personalDataErased = LastStateHadErasedPersonalData;
         viewIsVerified = true;
-        return new(slice.Version, source.Fold(slice));
+        return new(slice.Version, source.Fold(revealed));
     }
 
     async Task<bool> ICustomStorageInterface<TState, TEvent>.ApplyUpdatesToStorage(IReadOnlyList<TEvent> updates, int expectedVersion)
@@ -376,8 +414,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     {
         var rows = new List<EventToAppend>(events.Length);
         string? causation = metadata.CausationId;
+        var before = State;
         foreach (var @event in events)
         {
+            // Sealed before anything is written: a key table that does not answer fails the command with nothing stored.
+            var data = await PersonalData.ProtectAsync(
+                EventSerializer<TEvent>.Serialize(@event), @event.GetType(), StoredJson.Options, source.SubjectOf(AggregateId, before, @event), WhenErased.Refuse);
             var eventId = Guid.CreateVersion7(Time.GetUtcNow());
             rows.Add(new EventToAppend(
                 eventId,
@@ -386,7 +428,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 source.OccurredAtOf(@event),
                 metadata.CorrelationId,
                 causation,
-                EventSerializer<TEvent>.Serialize(@event)));
+                data));
             causation = eventId.ToString(); // a command's later events are caused by its first (a cancellation's refund)
         }
 
@@ -400,7 +442,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 next.Apply(@event);
             }
 
-            snapshot = new Snapshot(newVersion, source.SnapshotType, source.SnapshotSchemaVersion, next.UpdatedAt, source.SerializeState(next));
+            // Personal data revealed before its subject's erasure and still in memory is written as erased.
+            var data = await PersonalData.ProtectAsync(
+                source.SerializeState(next), typeof(TState), StoredJson.Options, source.SubjectOf(AggregateId, next), WhenErased.WriteErasedMarker);
+            snapshot = new Snapshot(newVersion, source.SnapshotType, source.SnapshotSchemaVersion, next.UpdatedAt, data);
         }
 
         // How far the stream will have been published once this command is done: through its own
@@ -493,7 +538,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     {
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
-        loadedForAdaptor = new(slice.Version, source.Fold(slice));
+        loadedForAdaptor = new(slice.Version, source.Fold(await RevealAsync(slice)));
+        personalDataErased = LastStateHadErasedPersonalData;
         try
         {
             await RefreshNow();
@@ -578,6 +624,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         var now = await Store.ReadHeadAsync(AggregateId);
         return head.IsKnown ? now?.ETag != head.ETag : now?.Version != Version;
+    }
+
+    /// <summary>A slice of this stream with its personal data decrypted (null where erased); sets <see cref="LastStateHadErasedPersonalData"/>.</summary>
+    private async Task<StreamSlice> RevealAsync(StreamSlice slice)
+    {
+        var (revealed, erased) = await PersonalData.RevealAsync(slice, EventSerializer<TEvent>.ClrTypeOf, typeof(TState), StoredJson.Options);
+        LastStateHadErasedPersonalData = erased;
+        return revealed;
     }
 
     private async Task<CommandOutcome<TState>> ReplayAsync(IdempotencyRecord record, string requestHash)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
 
 namespace OrderFlow.Grains.EventSourcing;
 
@@ -8,7 +9,12 @@ namespace OrderFlow.Grains.EventSourcing;
 /// silo, in one service so that an aggregate's grain asks for it alone.
 /// </summary>
 public sealed class EventSourcingServices(
-    EventLogs logs, ChangeAnnouncer changes, IOptions<EventStoreOptions> options, StorageRollbacks rollbacks, TimeProvider time)
+    EventLogs logs,
+    ChangeAnnouncer changes,
+    IOptions<EventStoreOptions> options,
+    StorageRollbacks rollbacks,
+    PersonalDataProtector personalData,
+    TimeProvider time)
 {
     /// <summary>The log-consistency provider every event-sourced grain names (custom storage: the grain does its own I/O).</summary>
     public const string LogConsistencyProviderName = "EventLog";
@@ -22,4 +28,7 @@ public sealed class EventSourcingServices(
     public StorageRollbacks Rollbacks { get; } = rollbacks;
 
     public TimeProvider Time { get; } = time;
+
+    /// <summary>Seals personal data before it is appended and reveals it for the reads that show it.</summary>
+    public PersonalDataProtector PersonalData { get; } = personalData;
 }

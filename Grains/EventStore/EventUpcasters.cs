@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OrderFlow.EventTypes;
+using OrderFlow.Grains.PersonalData;
 
 namespace OrderFlow.Grains.EventStore;
 
@@ -18,11 +19,14 @@ public static class EventUpcasters
 
     /// <summary>
     /// The event <paramref name="data"/> holds, stored with <paramref name="schemaVersion"/>: read
-    /// as it is when that is the type's version now, else upcast step by step first.
+    /// as it is when that is the type's version now, else upcast step by step first. Sealed
+    /// personal members read as null (<see cref="PersonalDataProtector.Strip"/>): a caller that
+    /// shows them reveals <paramref name="data"/> first.
     /// </summary>
     /// <exception cref="InvalidDataException">A version this build does not know, or an empty payload.</exception>
     public static object Read(EventType type, int schemaVersion, string data, JsonSerializerOptions json)
     {
+        data = PersonalDataProtector.Strip(data, type.ClrType, json);
         if (schemaVersion < 1 || schemaVersion > type.SchemaVersion)
         {
             throw new InvalidDataException($"Event '{type.StoredName}' has schema version {schemaVersion}; this build reads 1 to {type.SchemaVersion}.");

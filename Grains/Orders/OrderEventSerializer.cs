@@ -12,7 +12,9 @@ namespace OrderFlow.Grains.Orders;
 /// </summary>
 /// <remarks>
 /// The one place where an order's personal data (<see cref="OrderPlaced.ShippingAddress"/>, also in
-/// the snapshot) becomes stored text: envelopes and projections never carry it.
+/// the snapshot) becomes stored text: envelopes and projections never carry it. It is stored sealed
+/// (<see cref="PersonalData.PersonalDataProtector"/>); events and snapshots are deserialized with it
+/// stripped (null), and the reads that show it reveal the payload first.
 /// </remarks>
 public static class OrderEventSerializer
 {

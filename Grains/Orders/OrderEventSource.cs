@@ -26,6 +26,12 @@ public sealed class OrderEventSource : EventSource<OrderState, OrderEvent, Order
 
     public override DateTimeOffset OccurredAtOf(OrderEvent @event) => @event.OccurredAt;
 
+    /// <summary>An order's personal data (its shipping address) is its customer's.</summary>
+    public override string SubjectOf(string streamId, OrderState before, OrderEvent @event) =>
+        @event is OrderPlaced placed ? placed.CustomerId : before.CustomerId;
+
+    public override string SubjectOf(string streamId, OrderState state) => state.CustomerId;
+
     /// <summary>With the refunds of snapshots written before refund rows existed (<see cref="OrderState.Fold"/>).</summary>
     public override OrderState Fold(StreamSlice slice) => OrderState.Fold(slice);
 

@@ -28,19 +28,36 @@ public sealed class OrderGrain(EventSourcingServices services, ILogger<OrderGrai
         var outcome = await ExecuteCommandAsync(command, metadata);
         return outcome.Error is { } error
             ? new CommandResult(null, error)
-            : CommandResult.Success(outcome.State!.ToView(outcome.Version), outcome.Replayed);
+            : CommandResult.Success(await ViewAsync(outcome.State!, outcome.Version), outcome.Replayed);
     }
 
-    public async Task<OrderView?> Get() => (await CurrentStateAsync())?.ToView(Version);
+    public async Task<OrderView?> Get() => await CurrentStateAsync() is { } state ? await ViewAsync(state, Version) : null;
 
-    public async Task<OrderView?> GetAtVersion(int version) => (await StateAtVersionAsync(version))?.ToView(version);
+    public async Task<OrderView?> GetAtVersion(int version) => await StateAtVersionAsync(version) is { } state ? await ViewAsync(state, version) : null;
 
     public async Task<OrderView?> GetAsOf(DateTimeOffset asOf) =>
-        await StateAsOfAsync(asOf) is ({ } state, var version) ? state.ToView(version) : null;
+        await StateAsOfAsync(asOf) is ({ } state, var version) ? await ViewAsync(state, version) : null;
 
     public Task<EventPage?> GetEvents(int fromVersion, int limit) => EventPageAsync(fromVersion, limit);
 
     protected override bool StartsStream(OrderCommand command) => command is PlaceOrder;
+
+    /// <summary>
+    /// The view of <paramref name="state"/>, just produced by a call of the base: flagged when its log
+    /// held an erased address, and with the address withheld if the customer was erased since it was
+    /// decrypted (a state held in memory across the erasure: one call to the key's grain, only for an
+    /// order that shows an address).
+    /// </summary>
+    private async Task<OrderView> ViewAsync(OrderState state, int version)
+    {
+        var view = state.ToView(version);
+        if (view.ShippingAddress is not null)
+        {
+            return await PersonalData.IsErasedAsync(state.CustomerId) ? view with { ShippingAddress = null, PersonalDataErased = true } : view;
+        }
+
+        return LastStateHadErasedPersonalData ? view with { PersonalDataErased = true } : view;
+    }
 
     /// <summary>
     /// Decides <paramref name="command"/> on the current view. A refund id recorded before has its

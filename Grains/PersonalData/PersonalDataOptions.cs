@@ -1,0 +1,17 @@
+namespace OrderFlow.Grains.PersonalData;
+
+/// <summary>Configuration section <c>PersonalData</c>.</summary>
+public sealed class PersonalDataOptions
+{
+    public const string Section = "PersonalData";
+
+    /// <summary>The table of the data subjects' keys; by default the events table's name followed by "keys".</summary>
+    public string? KeysTableName { get; set; }
+
+    /// <summary>
+    /// How long a subject's key grain trusts the row it read before reading it again: only a change
+    /// made around the grain (a restore of the key table) waits for it; an erasure through the grain
+    /// is seen at once.
+    /// </summary>
+    public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.PersonalData;
+
+namespace OrderFlow.Grains.PersonalData;
+
+/// <summary>
+/// Encrypts the <see cref="PersonalDataAttribute"/> members of a serialized event or snapshot with
+/// the data subject's key before it is stored (<see cref="ProtectedField"/>), and decrypts them for
+/// the reads that show them. A subject whose key was erased reads as erased: the field is null.
+/// Readers that never show personal data (projections, rebuilds, stream envelopes) deserialize
+/// with the fields stripped (<see cref="Strip"/>) and need no key.
+/// </summary>
+public sealed class PersonalDataProtector(IGrainFactory grains)
+{
+    /// <summary>
+    /// <paramref name="json"/> (a <paramref name="type"/> serialized with <paramref name="options"/>)
+    /// with every non-null personal member sealed under <paramref name="subjectId"/>'s key, created
+    /// on first use. A type without personal members, or with all of them null, costs no key lookup.
+    /// </summary>
+    /// <param name="ifErased">What to write when the subject was erased: refuse (new personal data), or the erased marker (a snapshot re-stating old data).</param>
+    /// <exception cref="PersonalDataErasedException">The subject was erased and <paramref name="ifErased"/> refuses.</exception>
+    /// <exception cref="Storage.StorageUnavailableException">The key table could not be reached: nothing may be stored.</exception>
+    public async Task<string> ProtectAsync(string json, Type type, JsonSerializerOptions options, string subjectId, WhenErased ifErased)
+    {
+        var fields = PersonalDataFields.Of(type, options);
+        if (fields.Count == 0)
+        {
+            return json;
+        }
+
+        var root = JsonNode.Parse(json)!.AsObject();
+        var present = fields.Where(field => root[field] is not null).ToList();
+        if (present.Count == 0)
+        {
+            return json;
+        }
+
+        var key = await grains.GetGrain<ISubjectKeyGrain>(subjectId).GetOrCreateKey();
+        if (key is null && ifErased == WhenErased.Refuse)
+        {
+            throw new PersonalDataErasedException(subjectId);
+        }
+
+        foreach (var field in present)
+        {
+            root[field] = key is null ? ProtectedField.Erased : ProtectedField.Seal(key, subjectId, field, root[field]!.ToJsonString());
+        }
+
+        return root.ToJsonString();
+    }
+
+    /// <summary><paramref name="json"/> with its sealed personal members decrypted, or set to null where the subject was erased.</summary>
+    /// <exception cref="PersonalDataKeyMissingException">A subject has neither a key nor a tombstone.</exception>
+    public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<string, byte[]?>? keys = null)
+    {
+        if (!MayHoldSealedFields(json, type, options))
+        {
+            return new RevealedJson(json, Erased: false);
+        }
+
+        keys ??= [];
+        var root = JsonNode.Parse(json)!.AsObject();
+        var erased = false;
+        foreach (var field in PersonalDataFields.Of(type, options))
+        {
+            if (root[field] is not JsonValue value || !value.TryGetValue<string>(out var stored) || !stored.StartsWith(ProtectedField.Prefix, StringComparison.Ordinal))
+            {
+                continue; // absent, or plain data written before encryption
+            }
+
+            byte[]? key = null;
+            if (ProtectedField.TryReadSubject(stored, out var subjectId) && !keys.TryGetValue(subjectId, out key))
+            {
+                key = keys[subjectId] = await grains.GetGrain<ISubjectKeyGrain>(subjectId).FindKey();
+            }
+
+            root[field] = key is null ? null : JsonNode.Parse(ProtectedField.Open(key, stored, field));
+            erased |= key is null;
+        }
+
+        return new RevealedJson(root.ToJsonString(), erased);
+    }
+
+    /// <summary>A slice of a log with its events' and snapshot's personal members revealed (<see cref="RevealAsync(string, Type, JsonSerializerOptions, Dictionary{string, byte[]})"/>).</summary>
+    /// <param name="eventTypeOf">The CLR type of a stored event type name (null: unknown, left as it is for the deserializer to refuse).</param>
+    public async Task<(StreamSlice Slice, bool Erased)> RevealAsync(StreamSlice slice, Func<string, Type?> eventTypeOf, Type snapshotType, JsonSerializerOptions options)
+    {
+        var keys = new Dictionary<string, byte[]?>();
+        var erased = false;
+        var snapshot = slice.Snapshot;
+        if (snapshot is not null)
+        {
+            var revealed = await RevealAsync(snapshot.Data, snapshotType, options, keys);
+            snapshot = snapshot with { Data = revealed.Json };
+            erased = revealed.Erased;
+        }
+
+        var events = new List<StoredEvent>(slice.Events.Count);
+        foreach (var stored in slice.Events)
+        {
+            var revealed = eventTypeOf(stored.Type) is { } type ? await RevealAsync(stored.Data, type, options, keys) : new RevealedJson(stored.Data, false);
+            events.Add(stored with { Data = revealed.Json });
+            erased |= revealed.Erased;
+        }
+
+        return (slice with { Snapshot = snapshot, Events = events }, erased);
+    }
+
+    /// <summary>
+    /// Whether the subject's key was erased: personal data revealed before the erasure and still
+    /// held in memory (a cached view) must not be shown any more.
+    /// </summary>
+    public Task<bool> IsErasedAsync(string subjectId) => grains.GetGrain<ISubjectKeyGrain>(subjectId).IsErased();
+
+    /// <summary>
+    /// <paramref name="json"/> with its sealed personal members set to null: what deserializers
+    /// read, so that a reader that does not reveal (projections, rebuilds, envelopes) never needs a
+    /// key nor sees ciphertext. The hook of the event serializers.
+    /// </summary>
+    public static string Strip(string json, Type type, JsonSerializerOptions options)
+    {
+        if (!MayHoldSealedFields(json, type, options))
+        {
+            return json;
+        }
+
+        var root = JsonNode.Parse(json)!.AsObject();
+        foreach (var field in PersonalDataFields.Of(type, options))
+        {
+            if (root[field] is JsonValue value && value.TryGetValue<string>(out var stored) && stored.StartsWith(ProtectedField.Prefix, StringComparison.Ordinal))
+            {
+                root[field] = null;
+            }
+        }
+
+        return root.ToJsonString();
+    }
+
+    private static bool MayHoldSealedFields(string json, Type type, JsonSerializerOptions options) =>
+        json.Contains("\"" + ProtectedField.Prefix, StringComparison.Ordinal) && PersonalDataFields.Of(type, options).Count > 0;
+}

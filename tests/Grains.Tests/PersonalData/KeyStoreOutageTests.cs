@@ -1,0 +1,57 @@
+using Azure.Data.Tables;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Silo;
+using OrderFlow.Storage;
+using OrderFlow.Testing;
+using static OrderFlow.Grains.Tests.TestData;
+using OrderFlow.Testing.Hosts;
+
+namespace OrderFlow.Grains.Tests.PersonalData;
+
+/// <summary>
+/// Keys in their own account (<c>ConnectionStrings:Keys</c>): when it does not answer, a command
+/// carrying personal data fails as storage unavailable (503) having written nothing, and one
+/// without personal data needs no key.
+/// </summary>
+public sealed class KeyStoreOutageTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_key_store_outage_fails_a_placement_with_an_address_and_writes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var keys = await Azurite.StartNewAsync(cancellationToken: ct);
+        var eventsTable = TableNames.Unique("keyoutage");
+        await using var cluster = await TestClusters.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = keys.ConnectionString,
+            ["EventStore:TableName"] = eventsTable,
+            ["Statistics:TableName"] = eventsTable + "stats",
+        }, ct);
+        var address = new ShippingAddressRequest("Outage Olga", "Down Street 5", null, "Offline", "OF-1", "DE");
+
+        var firstId = NewOrderId();
+        var first = await cluster.Client.GetGrain<IOrderGrain>(firstId).Execute(new PlaceOrder(firstId, "outage-customer", "EUR", Items, null, address), CommandMetadata.None);
+        Assert.Null(first.Error);
+        Assert.NotNull(await new TableServiceClient(keys.ConnectionString).GetTableClient(eventsTable + "keys")
+            .GetEntityIfExistsAsync<TableEntity>(KeyEncoding.Encode("outage-customer"), "key", cancellationToken: ct)); // the key went to the keys' account
+
+        await keys.StopAsync();
+        var failedId = NewOrderId();
+        var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() =>
+            cluster.Client.GetGrain<IOrderGrain>(failedId).Execute(new PlaceOrder(failedId, "outage-customer-2", "EUR", Items, null, address), CommandMetadata.None));
+        Assert.False(failure.WriteOutcomeUnknown);
+
+        var events = new TableServiceClient(azurite.ConnectionString).GetTableClient(eventsTable);
+        await foreach (var row in events.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(failedId)}"), cancellationToken: ct))
+        {
+            Assert.Fail($"The failed placement wrote row {row.RowKey}.");
+        }
+
+        var plainId = NewOrderId();
+        Assert.Null((await cluster.Client.GetGrain<IOrderGrain>(plainId).Execute(new PlaceOrder(plainId, "outage-customer-2", "EUR", Items), CommandMetadata.None)).Error);
+    }
+}
