@@ -27,7 +27,7 @@ public sealed class ChangeAnnouncer(ChangeIndex changes, TimeProvider time)
     /// <paramref name="fromVersion"/> on; returns the bucket it was recorded in, once it is stored.
     /// </summary>
     /// <exception cref="Storage.StorageUnavailableException">The group could not be recorded: the append must not go ahead.</exception>
-    public Task<string> AnnounceAsync(string streamId, int fromVersion, string category = EventCategories.Order)
+    public Task<string> AnnounceAsync(string streamId, int fromVersion, string category = StreamCategories.Order)
     {
         var announcement = new Announcement(new ChangeToRecord(streamId, fromVersion, category));
         bool start;

@@ -11,13 +11,13 @@ namespace OrderFlow.Grains.EventStore;
 /// The stream's category (<see cref="EventCategories"/>): its log is <see cref="EventLogs.For"/> it.
 /// Rows written before categories existed carry none and are orders'.
 /// </param>
-public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag, string Category = EventCategories.Order);
+public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag, string Category = StreamCategories.Order);
 
 /// <summary>A page of the change index; <paramref name="Continuation"/> reads the next one, null after the last.</summary>
 public sealed record ChangePage(IReadOnlyList<StreamChange> Changes, string? Continuation);
 
 /// <summary>A change to record: the stream (of <paramref name="Category"/>) and the first version it is about to write.</summary>
-public readonly record struct ChangeToRecord(string StreamId, int FromVersion, string Category = EventCategories.Order);
+public readonly record struct ChangeToRecord(string StreamId, int FromVersion, string Category = StreamCategories.Order);
 
 /// <summary>
 /// Which streams changed when. The event log has one partition per stream and no global order,
@@ -234,7 +234,7 @@ public sealed class ChangeIndex
 
     private static StreamChange ChangeOf(TableEntity entity) =>
         new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag,
-            entity.GetString(CategoryProperty) ?? EventCategories.Order);
+            entity.GetString(CategoryProperty) ?? StreamCategories.Order);
 
     private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
     {

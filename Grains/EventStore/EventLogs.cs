@@ -17,7 +17,7 @@ public sealed class EventLogs(
 
     /// <summary>The log of <paramref name="category"/>'s streams.</summary>
     public TableEventStore For(string category) =>
-        category == EventCategories.Order
+        category == StreamCategories.Order
             ? orders
             : byCategory.GetOrAdd(category, c => new TableEventStore(service, options, time, logger, options.Value.TableNameOf(c)));
 }

@@ -10,18 +10,18 @@ public sealed class EventStoreOptions
 
     /// <summary>
     /// The table holding the streams of <paramref name="category"/>: <see cref="TableName"/> for
-    /// orders (<see cref="EventCategories.Order"/>), whose rows predate categories, and
+    /// orders (<see cref="StreamCategories.Order"/>), whose rows predate categories, and
     /// <see cref="TableName"/> followed by the category for every other ("eventscustomer"), so
     /// that streams of different categories never share a partition, a scan or a rebuild.
     /// </summary>
     public string TableNameOf(string category)
     {
-        if (!EventCategories.IsValid(category))
+        if (!StreamCategories.IsValid(category))
         {
             throw new ArgumentException($"Category '{category}' must be lower-case letters.", nameof(category));
         }
 
-        return category == EventCategories.Order ? TableName : TableName + category;
+        return category == StreamCategories.Order ? TableName : TableName + category;
     }
 
     /// <summary>

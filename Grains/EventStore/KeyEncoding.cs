@@ -168,7 +168,7 @@ public static class KeyEncoding
     /// and a customer of the same id announced in one partition keep a row each.
     /// </summary>
     public static string ChangeRowKey(string category, string streamId, int fromVersion) =>
-        category == EventCategories.Order ? ChangeRowKey(streamId, fromVersion) : category + "." + ChangeRowKey(streamId, fromVersion);
+        category == StreamCategories.Order ? ChangeRowKey(streamId, fromVersion) : category + "." + ChangeRowKey(streamId, fromVersion);
 
     public static string EventRowKey(int version) =>
         version.ToString(new string('0', VersionDigits), CultureInfo.InvariantCulture);

@@ -14,7 +14,7 @@ public sealed class OrderEventSource : EventSource<OrderState, OrderEvent, Order
     {
     }
 
-    public override string Category => EventCategories.Order;
+    public override string Category => StreamCategories.Order;
 
     public override string StreamNamespace => OrderEventStreams.Namespace;
 

@@ -1,16 +1,21 @@
 using OrderFlow.Customers.Events;
 using OrderFlow.EventTypes;
+using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections;
 
-/// <summary>The stream categories projections can consume (see <see cref="ProjectionDefinition.Consumes"/>).</summary>
+/// <summary>
+/// The stream categories projections can consume (see <see cref="ProjectionDefinition.Consumes"/>),
+/// named as the event store names them (<see cref="StreamCategories"/>, an aggregate's <c>Category</c>).
+/// </summary>
 public static class EventCategories
 {
     public static readonly EventCategory<OrderEventEnvelope> Orders = new()
     {
-        Name = "orders",
+        Name = StreamCategories.Order,
         StreamNamespace = OrderEventStreams.Namespace,
         EventTypes = EventTypeRegistry<OrderEvent>.All,
         TypeOf = envelope => envelope.Type,
@@ -20,7 +25,7 @@ public static class EventCategories
 
     public static readonly EventCategory<CustomerEventEnvelope> Customers = new()
     {
-        Name = "customers",
+        Name = CustomerEventSource.CategoryName,
         StreamNamespace = CustomerEventStreams.Namespace,
         EventTypes = EventTypeRegistry<CustomerEvent>.All,
         TypeOf = envelope => envelope.Type,

@@ -190,7 +190,7 @@ public sealed class CustomerGrainTests(OrderClusterFixture fixture) : IClassFixt
             continuation = page.Continuation;
         }
         while (continuation is not null);
-        Assert.Equal([CustomerEventSource.CategoryName, EventCategories.Order], announced.Select(c => c.Category).Order());
+        Assert.Equal([CustomerEventSource.CategoryName, StreamCategories.Order], announced.Select(c => c.Category).Order());
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class ProjectionReconcilerGrain(
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
         // Orders and customers feed these projections; other categories' rows are removed with the rest.
-        var orders = StreamsOf(due, EventStore.EventCategories.Order);
+        var orders = StreamsOf(due, StreamCategories.Order);
         var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
         Measure(feed.Persisted, feed.Repaired, "regular");
@@ -395,7 +395,7 @@ public sealed class ProjectionReconcilerGrain(
         do
         {
             var page = await changes.ReadPageAsync(continuation, CatchUpPageSize, cancellationToken);
-            foreach (var change in page.Changes.Where(c => c.Category == EventStore.EventCategories.Order))
+            foreach (var change in page.Changes.Where(c => c.Category == StreamCategories.Order))
             {
                 orders[change.StreamId] = orders.TryGetValue(change.StreamId, out var from) ? Math.Min(from, change.FromVersion) : change.FromVersion;
             }

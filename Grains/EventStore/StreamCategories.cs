@@ -5,7 +5,7 @@ namespace OrderFlow.Grains.EventStore;
 /// <see cref="EventSourcing.EventSource{TState,TEvent,TEnvelope}.Category"/>). A stream id is
 /// unique within its category only: an order and a customer may share one.
 /// </summary>
-public static class EventCategories
+public static class StreamCategories
 {
     /// <summary>
     /// Orders: the category whose streams predate categories. Its log is the table
