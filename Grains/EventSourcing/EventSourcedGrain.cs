@@ -369,6 +369,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             return new(0, new TState());
         }
 
+        // Unverified until the reload completes: a reload that fails half-way (the key's grain does
+        // not answer after the head was recorded) must not leave the old view standing as verified.
+        viewIsVerified = false;
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
         var revealed = await RevealAsync(slice);
@@ -442,10 +445,18 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 next.Apply(@event);
             }
 
-            // Personal data revealed before its subject's erasure and still in memory is written as erased.
-            var data = await PersonalData.ProtectAsync(
-                source.SerializeState(next), typeof(TState), StoredJson.Options, source.SubjectOf(AggregateId, next), WhenErased.WriteErasedMarker);
-            snapshot = new Snapshot(newVersion, source.SnapshotType, source.SnapshotSchemaVersion, next.UpdatedAt, data);
+            try
+            {
+                // Personal data revealed before its subject's erasure and still in memory is written as erased.
+                var data = await PersonalData.ProtectAsync(
+                    source.SerializeState(next), typeof(TState), StoredJson.Options, source.SubjectOf(AggregateId, next), WhenErased.WriteErasedMarker);
+                snapshot = new Snapshot(newVersion, source.SnapshotType, source.SnapshotSchemaVersion, next.UpdatedAt, data);
+            }
+            catch (StorageUnavailableException exception)
+            {
+                // A snapshot only shortens loads: a command whose events carry no personal data needs no key, so the key table's outage skips it.
+                logger.LogWarning(exception, "{Category} {Id}: the snapshot at version {Version} is skipped; the key of its personal data could not be read.", source.DisplayName, AggregateId, newVersion);
+            }
         }
 
         // How far the stream will have been published once this command is done: through its own
