@@ -48,4 +48,30 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         await ReconciliationTests.WaitForAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
             "the change index to be emptied", ct);
     }
+    /// <summary>
+    /// Review finding: a customer the reconciliation could not count kept its change row where it
+    /// was, so that rows of customers failing for good (an unreadable event) filled the oldest
+    /// bucket and every pass read only them. It is announced again in a later bucket and its old
+    /// row goes.
+    /// </summary>
+    [Fact]
+    public async Task A_customer_whose_log_cannot_be_read_moves_on_to_a_later_bucket()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("rjbad"), ct, ReconciliationTests.FastReconciliation);
+        const string customer = "rj-unreadable-customer";
+        var storeOptions = Options.Create(new EventStoreOptions { TableName = cluster.Tables.Events });
+        var customers = new TableEventStore(new TableServiceClient(azurite.ConnectionString), storeOptions, TimeProvider.System,
+            NullLogger<TableEventStore>.Instance, storeOptions.Value.TableNameOf(CustomerEventSource.CategoryName));
+        var firstBucket = await cluster.Changes.RecordGroupAsync([new ChangeToRecord(customer, 1, CustomerEventSource.CategoryName)], DateTimeOffset.UtcNow, ct);
+        await customers.AppendAsync(customer, 0, [new EventToAppend(
+            Guid.CreateVersion7(), CustomerRegistered.StoredName, 1, TestClock.Day0, "statistics-tests", null, "{ not an event")], publishedThrough: 0, cancellationToken: ct);
+
+        await ReconciliationTests.WaitForAsync(async () =>
+            {
+                var rows = await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
+                return rows.Any(r => r.StreamId == customer) && rows.All(r => !r.Partition.StartsWith(firstBucket + "-", StringComparison.Ordinal));
+            },
+            "the customer's change row to move to a later bucket and its first row to go", ct, TimeSpan.FromSeconds(60));
+    }
 }

@@ -68,4 +68,17 @@ internal static class ParkedRetries
 
         return requests.Count;
     }
+    /// <summary>
+    /// Announces <paramref name="streams"/> of <paramref name="category"/> again in the bucket of
+    /// now, so that the reconciliation reads them back and feeds them once it has settled: the retry
+    /// of a category that is not parked (customers). Their old rows can then go, so that a stream that
+    /// keeps failing moves on with the buckets instead of holding up the oldest one.
+    /// </summary>
+    public static async Task AnnounceAgainAsync(ChangeIndex changes, TimeProvider time, string category, IEnumerable<(string StreamId, int From)> streams)
+    {
+        foreach (var group in streams.Chunk(TableLimits.MaxEntitiesPerTransaction))
+        {
+            await changes.RecordGroupAsync([.. group.Select(s => new ChangeToRecord(s.StreamId, s.From, category))], time.GetUtcNow());
+        }
+    }
 }

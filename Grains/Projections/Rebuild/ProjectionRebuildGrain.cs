@@ -153,8 +153,8 @@ public sealed class ProjectionRebuildGrain(
     /// <summary>
     /// Scans the customers' log (their own category) into <paramref name="generation"/>, after the
     /// orders: the customer projection joins the two whichever comes first. A customer whose log
-    /// cannot be read is left out, said in the log (customers are not parked); a projection that
-    /// fails fails the rebuild. Returns the events counted.
+    /// cannot be read, or whose projection fails, is announced again in the change index for the
+    /// reconciliation (customers are not parked). Returns the events counted.
     /// </summary>
     private async Task<long> ProjectCustomersAsync(int generation)
     {
@@ -180,7 +180,7 @@ public sealed class ProjectionRebuildGrain(
             catch (Exception exception) when (exception is not StorageUnavailableException)
             {
                 unreadable.Add(streamId!);
-                logger.LogError(exception, "The events of customer {CustomerId} cannot be read; the rebuild leaves the customer out.", streamId);
+                logger.LogError(exception, "The events of customer {CustomerId} cannot be read; the rebuild announces the customer again for the reconciliation.", streamId);
             }
         }
 
@@ -188,7 +188,7 @@ public sealed class ProjectionRebuildGrain(
         {
             if (unreadable.Add(customerId))
             {
-                logger.LogError("Event {Version} of customer {CustomerId} cannot be read ({Error}); the rebuild leaves the customer out.", version, customerId, error.Message);
+                logger.LogError("Event {Version} of customer {CustomerId} cannot be read ({Error}); the rebuild announces the customer again for the reconciliation.", version, customerId, error.Message);
             }
         }))
         {
@@ -208,9 +208,12 @@ public sealed class ProjectionRebuildGrain(
         }
 
         await feed.CompleteAsync();
-        if (feed.Failures.Count > 0)
+        var failed = unreadable.Concat(feed.FailedOrders).Distinct(StringComparer.Ordinal).ToList();
+        if (failed.Count > 0)
         {
-            throw new AggregateException($"The projections of {feed.Failures.Count} customers failed to count their events.", feed.Failures.Select(f => f.Error));
+            // One customer must not fail the rebuild (nor be left out for good): the reconciliation feeds them again later.
+            await ParkedRetries.AnnounceAgainAsync(changes, time, source.Category, failed.Select(customerId => (customerId, 1)));
+            logger.LogWarning("The rebuild could not count {Customers} customers completely; they are announced again for the reconciliation.", failed.Count);
         }
 
         OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted);

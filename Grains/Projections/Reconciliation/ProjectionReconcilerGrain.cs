@@ -88,13 +88,15 @@ public sealed class ProjectionReconcilerGrain(
         var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
         var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
         Measure(feed.Persisted, feed.Repaired, "regular");
-        var (customerFeed, keptCustomers) = await ReadBackAndFeedCustomersAsync(StreamsOf(due, CustomerEventSource.CategoryName), generations);
+        var customers = StreamsOf(due, CustomerEventSource.CategoryName);
+        var (customerFeed, keptCustomers) = await ReadBackAndFeedCustomersAsync(customers, generations);
         Measure(customerFeed.Persisted, customerFeed.Repaired, "regular");
 
         var readFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
         var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
         await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, orderId => readFrom[orderId], soonestRetry);
-        await changes.RemoveAsync([.. due.Where(c => c.Category != CustomerEventSource.CategoryName || !keptCustomers.Contains(c.StreamId))]);
+        await ParkedRetries.AnnounceAgainAsync(changes, time, CustomerEventSource.CategoryName, customers.Where(c => keptCustomers.Contains(c.StreamId)));
+        await changes.RemoveAsync(due);
 
         // What was parked and has now been read and counted completely (a parked event: read again from it or before).
         var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
@@ -162,8 +164,8 @@ public sealed class ProjectionReconcilerGrain(
     /// <summary>
     /// Reads each customer back from the customers' log after the version before <c>From</c>, and
     /// feeds their envelopes to every generation in <paramref name="generations"/>. Returns the
-    /// feed and the customers not (completely) counted, whose change rows are to stay for the next
-    /// pass (customers are not parked). Storage being unavailable throws.
+    /// feed and the customers not (completely) counted, to be announced again for a later pass
+    /// (customers are not parked). Storage being unavailable throws.
     /// </summary>
     private async Task<(ProjectionFeed<CustomerEventEnvelope> Feed, HashSet<string> Failed)> ReadBackAndFeedCustomersAsync(
         IReadOnlyCollection<(string StreamId, int From)> customers, int[] generations)
@@ -183,7 +185,7 @@ public sealed class ProjectionReconcilerGrain(
                     }
                     catch (Exception exception) when (exception is not StorageUnavailableException)
                     {
-                        logger.LogWarning(exception, "The events of customer {CustomerId} cannot be read back; their changes stay for the next pass.", customer.StreamId);
+                        logger.LogWarning(exception, "The events of customer {CustomerId} cannot be read back; they are announced again for a later pass.", customer.StreamId);
                         return (customer.StreamId, Envelopes: (List<CustomerEventEnvelope>?)null);
                     }
                 }));
@@ -210,7 +212,7 @@ public sealed class ProjectionReconcilerGrain(
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
         {
-            logger.LogWarning(exception, "Customer projections failed to count the events of {Customers} customers; their changes stay for the next pass.", customers.Count);
+            logger.LogWarning(exception, "Customer projections failed to count the events of {Customers} customers; they are announced again for a later pass.", customers.Count);
             failed.UnionWith(customers.Select(c => c.StreamId));
         }
 
