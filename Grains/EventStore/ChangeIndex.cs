@@ -8,7 +8,7 @@ namespace OrderFlow.Grains.EventStore;
 
 /// <summary>A stream that changed from <paramref name="FromVersion"/> on, as the change index recorded it (in partition <paramref name="Partition"/>).</summary>
 /// <param name="Category">
-/// The stream's category (<see cref="EventCategories"/>): its log is <see cref="EventLogs.For"/> it.
+/// The stream's category (<see cref="StreamCategories"/>): its log is <see cref="EventLogs.For"/> it.
 /// Rows written before categories existed carry none and are orders'.
 /// </param>
 public sealed record StreamChange(string StreamId, int FromVersion, string Partition, string RowKey, ETag ETag, string Category = StreamCategories.Order);

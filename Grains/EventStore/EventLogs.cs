@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>
-/// The event log of each stream category (<see cref="EventCategories"/>): one
+/// The event log of each stream category (<see cref="StreamCategories"/>): one
 /// <see cref="TableEventStore"/> per category, on the table <see cref="EventStoreOptions.TableNameOf"/>
 /// names. The orders' log is the registered <see cref="TableEventStore"/> itself.
 /// </summary>

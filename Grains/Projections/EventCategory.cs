@@ -6,12 +6,12 @@ namespace OrderFlow.Grains.Projections;
 /// <summary>
 /// One stream category (an aggregate type) as projections receive it: its envelopes, the event
 /// types that can be in them (by stored name, from <see cref="EventTypeRegistry{TEvent}"/>), and
-/// how to read an envelope's type and identity. Instances: <see cref="EventCategories"/>.
+/// how to read an envelope's type and identity. Instances: <see cref="EventCategories"/> (named as the event store names them, <see cref="EventStore.StreamCategories"/>).
 /// </summary>
 /// <typeparam name="TEnvelope">What the category's streams carry to projections.</typeparam>
 public sealed class EventCategory<TEnvelope>
 {
-    /// <summary>Names the category in errors and descriptions ("orders").</summary>
+    /// <summary>Names the category in errors and descriptions ("order").</summary>
     public required string Name { get; init; }
 
     /// <summary>The Orleans stream namespace its envelopes travel on.</summary>
