@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Testing.Hosts;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Customers;
 
 namespace OrderFlow.Api.Tests.Infrastructure;
 
@@ -33,8 +35,15 @@ public sealed class ApiHost : IAsyncDisposable
     /// <summary>The event table this host writes to.</summary>
     public string TableName => host.EventsTable;
 
-    /// <summary>Every table this host writes to: the event log, its change index, the projections' state.</summary>
-    public IReadOnlyList<string> Tables => [TableName, TableName + "changes", host.StatisticsTable];
+    /// <summary>
+    /// Every table this host writes to: the orders' and the customers' logs, the change index, the
+    /// subjects' keys (the events table's name followed by "keys"), the projections' state.
+    /// </summary>
+    public IReadOnlyList<string> Tables =>
+    [
+        TableName, new EventStoreOptions { TableName = TableName }.TableNameOf(CustomerEventSource.CategoryName),
+        TableName + "changes", TableName + "keys", host.StatisticsTable,
+    ];
 
     /// <summary>Warnings and errors the host logged.</summary>
     public FakeLogCollector Log => host.Log;
