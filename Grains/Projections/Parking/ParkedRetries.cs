@@ -60,25 +60,27 @@ internal static class ParkedRetries
         var due = retryOf.Select(r => (OrderId: r.Key, At: r.Value - soonestRetry > now ? r.Value - soonestRetry : now));
         foreach (var bucket in due.GroupBy(r => changes.BucketOf(r.At)))
         {
-            foreach (var group in bucket.Chunk(TableLimits.MaxEntitiesPerTransaction))
-            {
-                await changes.RecordGroupAsync([.. group.Select(r => new ChangeToRecord(r.OrderId, fromVersion(r.OrderId)))], group[0].At);
-            }
+            await RecordAsync(changes, bucket.Select(r => new ChangeToRecord(r.OrderId, fromVersion(r.OrderId))), bucket.First().At);
         }
 
         return requests.Count;
     }
+
     /// <summary>
     /// Announces <paramref name="streams"/> of <paramref name="category"/> again in the bucket of
     /// now, so that the reconciliation reads them back and feeds them once it has settled: the retry
     /// of a category that is not parked (customers). Their old rows can then go, so that a stream that
     /// keeps failing moves on with the buckets instead of holding up the oldest one.
     /// </summary>
-    public static async Task AnnounceAgainAsync(ChangeIndex changes, TimeProvider time, string category, IEnumerable<(string StreamId, int From)> streams)
+    public static Task AnnounceAgainAsync(ChangeIndex changes, TimeProvider time, string category, IEnumerable<(string StreamId, int From)> streams) =>
+        RecordAsync(changes, streams.Select(s => new ChangeToRecord(s.StreamId, s.From, category)), time.GetUtcNow());
+
+    /// <summary>Records <paramref name="rows"/> in the bucket of <paramref name="at"/>, as many per transaction as a transaction takes.</summary>
+    private static async Task RecordAsync(ChangeIndex changes, IEnumerable<ChangeToRecord> rows, DateTimeOffset at)
     {
-        foreach (var group in streams.Chunk(TableLimits.MaxEntitiesPerTransaction))
+        foreach (var group in rows.Chunk(TableLimits.MaxEntitiesPerTransaction))
         {
-            await changes.RecordGroupAsync([.. group.Select(s => new ChangeToRecord(s.StreamId, s.From, category))], time.GetUtcNow());
+            await changes.RecordGroupAsync(group, at);
         }
     }
 }
