@@ -8,6 +8,9 @@ public sealed class PersonalDataOptions
     /// <summary>The table of the data subjects' keys; by default the events table's name followed by "keys".</summary>
     public string? KeysTableName { get; set; }
 
+    /// <summary>The keys' table of a deployment whose events table is <paramref name="eventsTable"/>.</summary>
+    public string KeysTableNameFor(string eventsTable) => KeysTableName ?? eventsTable + "keys";
+
     /// <summary>
     /// How long a subject's key grain trusts the row it read before reading it again: only a change
     /// made around the grain (a restore of the key table) waits for it; an erasure through the grain

@@ -25,7 +25,7 @@ public sealed class SubjectKeyStore
 
     public SubjectKeyStore(TableServiceClient service, IOptions<PersonalDataOptions> options, IOptions<EventStoreOptions> eventStore)
     {
-        table = service.GetTableClient(options.Value.KeysTableName ?? eventStore.Value.TableName + "keys");
+        table = service.GetTableClient(options.Value.KeysTableNameFor(eventStore.Value.TableName));
         creation = new TableCreation(table);
         deadline = eventStore.Value.OperationTimeout;
     }

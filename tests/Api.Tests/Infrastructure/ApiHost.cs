@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Testing.Hosts;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.PersonalData;
 
 namespace OrderFlow.Api.Tests.Infrastructure;
 
@@ -37,12 +38,12 @@ public sealed class ApiHost : IAsyncDisposable
 
     /// <summary>
     /// Every table this host writes to: the orders' and the customers' logs, the change index, the
-    /// subjects' keys (the events table's name followed by "keys"), the projections' state.
+    /// subjects' keys, the projections' state.
     /// </summary>
     public IReadOnlyList<string> Tables =>
     [
         TableName, new EventStoreOptions { TableName = TableName }.TableNameOf(CustomerEventSource.CategoryName),
-        TableName + "changes", TableName + "keys", host.StatisticsTable,
+        TableName + "changes", new PersonalDataOptions().KeysTableNameFor(TableName), host.StatisticsTable,
     ];
 
     /// <summary>Warnings and errors the host logged.</summary>

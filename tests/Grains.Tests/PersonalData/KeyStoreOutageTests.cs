@@ -7,6 +7,7 @@ using OrderFlow.Storage;
 using OrderFlow.Testing;
 using static OrderFlow.Grains.Tests.TestData;
 using OrderFlow.Testing.Hosts;
+using OrderFlow.Grains.PersonalData;
 
 namespace OrderFlow.Grains.Tests.PersonalData;
 
@@ -36,7 +37,7 @@ public sealed class KeyStoreOutageTests(AzuriteFixture azurite)
         var firstId = NewOrderId();
         var first = await cluster.Client.GetGrain<IOrderGrain>(firstId).Execute(new PlaceOrder(firstId, "outage-customer", "EUR", Items, null, address), CommandMetadata.None);
         Assert.Null(first.Error);
-        Assert.NotNull(await new TableServiceClient(keys.ConnectionString).GetTableClient(eventsTable + "keys")
+        Assert.NotNull(await new TableServiceClient(keys.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable))
             .GetEntityIfExistsAsync<TableEntity>(KeyEncoding.Encode("outage-customer"), "key", cancellationToken: ct)); // the key went to the keys' account
 
         await keys.StopAsync();

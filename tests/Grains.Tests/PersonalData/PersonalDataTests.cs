@@ -141,7 +141,7 @@ public sealed class PersonalDataTests(OrderClusterFixture fixture, AzuriteFixtur
         await cluster.Grain(orderId).Succeeds(PlaceWith(orderId, customerId, Address(Guid.NewGuid().ToString("N")[..10])));
 
         // Lost by accident (a restore from a backup older than the key, a hand-made deletion): no tombstone.
-        var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(cluster.TableName + "keys");
+        var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(cluster.TableName));
         await keys.DeleteEntityAsync(KeyEncoding.Encode(customerId), "key", cancellationToken: ct);
         await cluster.DeactivateAsync(orderId);
         await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, ct); // the key's grain forgets it too
