@@ -52,7 +52,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     }
 
     /// <summary><paramref name="json"/> with its sealed personal members decrypted, or set to null where the subject was erased.</summary>
-    /// <exception cref="PersonalDataKeyMissingException">A subject has neither a key nor a tombstone.</exception>
+    /// <exception cref="PersonalDataKeyMissingException">A value's key is missing and its subject has no tombstone.</exception>
     public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<(string SubjectId, string KeyId), byte[]?>? keys = null)
     {
         if (!MayHoldSealedFields(json, type, options))
