@@ -9,22 +9,24 @@ namespace OrderFlow.Grains.PersonalData;
 
 /// <summary>
 /// The data subjects' keys: one row per subject (partition = encoded subject id) holding a random
-/// 256-bit key, or, once erased, a tombstone without it. Kept apart from the events so that it can
+/// 256-bit key (wrapped under the key-encryption key when one is configured: <see cref="SubjectKeyWrapping"/>),
+/// or, once erased, a tombstone without it. Kept apart from the events so that it can
 /// be backed up, restored and access-controlled on its own (README "Personal data").
 /// </summary>
 public sealed class SubjectKeyStore
 {
     public const int KeyBytes = 32;
     private const string RowKey = "key";
-    private const string KeyProperty = "Key";
     private const string ErasedAtProperty = "ErasedAt";
 
     private readonly TableClient table;
     private readonly TableCreation creation;
     private readonly TimeSpan deadline;
+    private readonly SubjectKeyWrapping wrapping;
 
-    public SubjectKeyStore(TableServiceClient service, IOptions<PersonalDataOptions> options, IOptions<EventStoreOptions> eventStore)
+    public SubjectKeyStore(TableServiceClient service, IOptions<PersonalDataOptions> options, IOptions<EventStoreOptions> eventStore, SubjectKeyWrapping wrapping)
     {
+        this.wrapping = wrapping;
         table = service.GetTableClient(options.Value.KeysTableNameFor(eventStore.Value.TableName));
         creation = new TableCreation(table);
         deadline = eventStore.Value.OperationTimeout;
@@ -38,7 +40,7 @@ public sealed class SubjectKeyStore
         {
             await creation.EnsureAsync(token);
             var row = await table.GetEntityIfExistsAsync<TableEntity>(KeyEncoding.Encode(subjectId), RowKey, cancellationToken: token);
-            return row.HasValue ? ToRecord(row.Value!) : null;
+            return row.HasValue ? await ToRecordAsync(row.Value!, subjectId, token) : null;
         }, cancellationToken);
 
     /// <summary>Stores a new random key for a subject that has no row; if another writer stored one first (a key or a tombstone), returns theirs.</summary>
@@ -47,15 +49,17 @@ public sealed class SubjectKeyStore
         {
             await creation.EnsureAsync(token);
             var key = RandomNumberGenerator.GetBytes(KeyBytes);
+            var created = new TableEntity(KeyEncoding.Encode(subjectId), RowKey);
+            await wrapping.WriteAsync(created, subjectId, key, token);
             try
             {
-                await table.AddEntityAsync(new TableEntity(KeyEncoding.Encode(subjectId), RowKey) { [KeyProperty] = key }, token);
+                await table.AddEntityAsync(created, token);
                 return new SubjectKeyRecord(key, null);
             }
             catch (RequestFailedException conflict) when (conflict.Status == (int)HttpStatusCode.Conflict)
             {
                 var row = await table.GetEntityAsync<TableEntity>(KeyEncoding.Encode(subjectId), RowKey, cancellationToken: token);
-                return ToRecord(row.Value);
+                return await ToRecordAsync(row.Value, subjectId, token);
             }
         }, cancellationToken);
 
@@ -69,12 +73,13 @@ public sealed class SubjectKeyStore
         {
             await creation.EnsureAsync(token);
             var existing = await table.GetEntityIfExistsAsync<TableEntity>(KeyEncoding.Encode(subjectId), RowKey, cancellationToken: token);
-            if (existing.HasValue && ToRecord(existing.Value!) is { IsErased: true } tombstone)
+            // Read without unwrapping: an erasure needs no key-encryption key.
+            if (existing.HasValue && existing.Value!.GetDateTimeOffset(ErasedAtProperty) is { } erasedBefore)
             {
-                return tombstone;
+                return new SubjectKeyRecord(null, erasedBefore);
             }
 
-            // Replace, not merge: the Key property must not survive.
+            // Replace, not merge: the key (plain or wrapped) must not survive.
             await table.UpsertEntityAsync(
                 new TableEntity(KeyEncoding.Encode(subjectId), RowKey) { [ErasedAtProperty] = erasedAt }, TableUpdateMode.Replace, token);
             return new SubjectKeyRecord(null, erasedAt);
@@ -91,8 +96,8 @@ public sealed class SubjectKeyStore
             }
         }, cancellationToken);
 
-    private static SubjectKeyRecord ToRecord(TableEntity row) =>
-        row.GetBinary(KeyProperty) is { Length: KeyBytes } key
+    private async Task<SubjectKeyRecord> ToRecordAsync(TableEntity row, string subjectId, CancellationToken cancellationToken) =>
+        await wrapping.ReadAsync(row, subjectId, cancellationToken) is { Length: KeyBytes } key
             ? new SubjectKeyRecord(key, null)
             : row.GetDateTimeOffset(ErasedAtProperty) is { } erasedAt
                 ? new SubjectKeyRecord(null, erasedAt)
