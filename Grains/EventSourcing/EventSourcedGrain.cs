@@ -247,7 +247,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
 
         var events = await Store.ReadEventsAsync(AggregateId, fromVersion, limit + 1);
-        var keys = new Dictionary<string, byte[]?>();
+        var keys = new Dictionary<(string, string), byte[]?>();
         var page = new List<RecordedEvent>(Math.Min(limit, events.Count));
         foreach (var e in events.Take(limit))
         {

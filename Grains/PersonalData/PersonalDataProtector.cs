@@ -53,7 +53,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
 
     /// <summary><paramref name="json"/> with its sealed personal members decrypted, or set to null where the subject was erased.</summary>
     /// <exception cref="PersonalDataKeyMissingException">A subject has neither a key nor a tombstone.</exception>
-    public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<string, byte[]?>? keys = null)
+    public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<(string SubjectId, string KeyId), byte[]?>? keys = null)
     {
         if (!MayHoldSealedFields(json, type, options))
         {
@@ -65,29 +65,29 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         var erased = false;
         foreach (var field in PersonalDataFields.Of(type, options))
         {
-            if (root[field] is not JsonValue value || !value.TryGetValue<string>(out var stored) || !stored.StartsWith(ProtectedField.Prefix, StringComparison.Ordinal))
+            if (root[field] is not JsonValue value || !value.TryGetValue<string>(out var stored) || !ProtectedField.IsProtected(stored))
             {
                 continue; // absent, or plain data written before encryption
             }
 
             byte[]? key = null;
-            if (ProtectedField.TryReadSubject(stored, out var subjectId) && !keys.TryGetValue(subjectId, out key))
+            if (ProtectedField.TryReadSealer(stored, out var subjectId, out var keyId) && !keys.TryGetValue((subjectId, keyId), out key))
             {
-                key = keys[subjectId] = await grains.GetGrain<ISubjectKeyGrain>(subjectId).FindKey();
+                key = keys[(subjectId, keyId)] = await grains.GetGrain<ISubjectKeyGrain>(subjectId).FindKey(keyId);
             }
 
-            root[field] = key is null ? null : JsonNode.Parse(ProtectedField.Open(key, stored, field));
+            root[field] = key is null ? null : JsonNode.Parse(Open(key, stored, field, subjectId, keyId));
             erased |= key is null;
         }
 
         return new RevealedJson(root.ToJsonString(), erased);
     }
 
-    /// <summary>A slice of a log with its events' and snapshot's personal members revealed (<see cref="RevealAsync(string, Type, JsonSerializerOptions, Dictionary{string, byte[]})"/>).</summary>
+    /// <summary>A slice of a log with its events' and snapshot's personal members revealed (as for one payload).</summary>
     /// <param name="eventTypeOf">The CLR type of a stored event type name (null: unknown, left as it is for the deserializer to refuse).</param>
     public async Task<(StreamSlice Slice, bool Erased)> RevealAsync(StreamSlice slice, Func<string, Type?> eventTypeOf, Type snapshotType, JsonSerializerOptions options)
     {
-        var keys = new Dictionary<string, byte[]?>();
+        var keys = new Dictionary<(string, string), byte[]?>();
         var erased = false;
         var snapshot = slice.Snapshot;
         if (snapshot is not null)
@@ -106,6 +106,23 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         }
 
         return (slice with { Snapshot = snapshot, Events = events }, erased);
+    }
+
+    /// <remarks>
+    /// A value of the build before key ids that its subject's one key does not open was sealed
+    /// with a key that build lost and replaced (it reused the row): a lost key, not a bug.
+    /// </remarks>
+    private static string Open(byte[] key, string stored, string field, string subjectId, string keyId)
+    {
+        try
+        {
+            return ProtectedField.Open(key, stored, field);
+        }
+        catch (InvalidDataException mismatch) when (keyId == SubjectKey.LegacyId)
+        {
+            throw new PersonalDataKeyMissingException(
+                $"Field '{field}' of data subject '{subjectId}' was sealed before key ids, and the subject's key row holds another key (an earlier build replaced a lost key): restore the lost row from backup.", mismatch);
+        }
     }
 
     /// <summary>
@@ -129,7 +146,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         var root = JsonNode.Parse(json)!.AsObject();
         foreach (var field in PersonalDataFields.Of(type, options))
         {
-            if (root[field] is JsonValue value && value.TryGetValue<string>(out var stored) && stored.StartsWith(ProtectedField.Prefix, StringComparison.Ordinal))
+            if (root[field] is JsonValue value && value.TryGetValue<string>(out var stored) && ProtectedField.IsProtected(stored))
             {
                 root[field] = null;
             }
@@ -139,5 +156,5 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     }
 
     private static bool MayHoldSealedFields(string json, Type type, JsonSerializerOptions options) =>
-        json.Contains("\"" + ProtectedField.Prefix, StringComparison.Ordinal) && PersonalDataFields.Of(type, options).Count > 0;
+        ProtectedField.MayOccurIn(json) && PersonalDataFields.Of(type, options).Count > 0;
 }

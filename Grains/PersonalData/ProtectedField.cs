@@ -1,52 +1,71 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using OrderFlow.PersonalData;
 
 namespace OrderFlow.Grains.PersonalData;
 
 /// <summary>
-/// How one personal field is stored: <c>pd1.{subject}.{sealed}</c>, the subject id and
-/// nonce ‖ ciphertext ‖ tag in base64url, in place of the field's JSON value. AES-256-GCM with a
-/// random 96-bit nonce; the associated data binds the ciphertext to its subject and field, so it
-/// cannot be moved to another subject or field. <see cref="Erased"/> stands for a field written
-/// after its subject's erasure (a snapshot of an order whose customer was erased).
+/// How one personal field is stored: <c>pd2.{subject}.{keyId}.{sealed}</c>, the subject id in
+/// base64url, the id of the subject's key that sealed it, and nonce ‖ ciphertext ‖ tag in
+/// base64url, in place of the field's JSON value. AES-256-GCM with a random 96-bit nonce; the
+/// associated data binds the ciphertext to its subject, key id and field, so it cannot be moved to
+/// another subject or field. Values of the build before key ids (<c>pd1.{subject}.{sealed}</c>,
+/// sealed with the subject's key <see cref="SubjectKey.LegacyId"/>) still open.
+/// <see cref="Erased"/> stands for a field written after its subject's erasure (a snapshot of an
+/// order whose customer was erased).
 /// </summary>
 public static class ProtectedField
 {
-    public const string Prefix = "pd1.";
+    public const string Prefix = "pd2.";
+    public const string LegacyPrefix = "pd1.";
     public const string Erased = Prefix + "erased";
+    private const string LegacyErased = LegacyPrefix + "erased";
     private const int NonceBytes = 12;
     private const int TagBytes = 16;
 
-    public static string Seal(byte[] key, string subjectId, string field, string plaintextJson)
+    /// <summary>Whether a stored value is a sealed field or the erased marker, of either format (the members to reveal or strip).</summary>
+    public static bool IsProtected(string value) =>
+        value.StartsWith(Prefix, StringComparison.Ordinal) || value.StartsWith(LegacyPrefix, StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="json"/> may hold a protected value at all (a cheap test before parsing).</summary>
+    public static bool MayOccurIn(string json) =>
+        json.Contains("\"" + Prefix, StringComparison.Ordinal) || json.Contains("\"" + LegacyPrefix, StringComparison.Ordinal);
+
+    public static string Seal(SubjectKey key, string subjectId, string field, string plaintextJson)
     {
         var plaintext = Encoding.UTF8.GetBytes(plaintextJson);
         var sealedBytes = new byte[NonceBytes + plaintext.Length + TagBytes];
         var nonce = sealedBytes.AsSpan(0, NonceBytes);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key, TagBytes);
-        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), AssociatedData(subjectId, field));
-        return Prefix + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)) + "." + Base64Url.EncodeToString(sealedBytes);
+        using var aes = new AesGcm(key.Material, TagBytes);
+        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), AssociatedData(subjectId, key.Id, field));
+        return Prefix + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)) + "." + key.Id + "." + Base64Url.EncodeToString(sealedBytes);
     }
 
-    /// <summary>The subject a stored value was sealed for; false when the value is not a sealed field (plain data written before encryption, or <see cref="Erased"/>).</summary>
-    public static bool TryReadSubject(string value, out string subjectId)
+    /// <summary>
+    /// The subject a stored value was sealed for and the id of the key that sealed it; false when
+    /// the value is not a sealed field (plain data written before encryption, or the erased marker).
+    /// </summary>
+    public static bool TryReadSealer(string value, out string subjectId, out string keyId)
     {
-        subjectId = string.Empty;
+        (subjectId, keyId) = (string.Empty, string.Empty);
         var parts = value.Split('.');
-        if (parts.Length != 3 || value == Erased || !value.StartsWith(Prefix, StringComparison.Ordinal))
+        var legacy = value.StartsWith(LegacyPrefix, StringComparison.Ordinal);
+        if (value is Erased or LegacyErased || !IsProtected(value) || parts.Length != (legacy ? 3 : 4))
         {
             return false;
         }
 
         subjectId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[1]));
+        keyId = legacy ? SubjectKey.LegacyId : parts[2];
         return true;
     }
 
     /// <exception cref="InvalidDataException">The value was not sealed with this key for this subject and field, or was altered.</exception>
     public static string Open(byte[] key, string value, string field)
     {
-        if (!TryReadSubject(value, out var subjectId))
+        if (!TryReadSealer(value, out var subjectId, out var keyId))
         {
             throw new InvalidDataException($"Field '{field}' does not hold a sealed value.");
         }
@@ -61,7 +80,7 @@ public static class ProtectedField
         using var aes = new AesGcm(key, TagBytes);
         try
         {
-            aes.Decrypt(sealedBytes.AsSpan(0, NonceBytes), sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), plaintext, AssociatedData(subjectId, field));
+            aes.Decrypt(sealedBytes.AsSpan(0, NonceBytes), sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), plaintext, AssociatedData(subjectId, keyId, field));
         }
         catch (AuthenticationTagMismatchException mismatch)
         {
@@ -71,5 +90,6 @@ public static class ProtectedField
         return Encoding.UTF8.GetString(plaintext);
     }
 
-    private static byte[] AssociatedData(string subjectId, string field) => Encoding.UTF8.GetBytes("orderflow/pd1\n" + subjectId + "\n" + field);
+    private static byte[] AssociatedData(string subjectId, string keyId, string field) => Encoding.UTF8.GetBytes(
+        keyId == SubjectKey.LegacyId ? "orderflow/pd1\n" + subjectId + "\n" + field : "orderflow/pd2\n" + subjectId + "\n" + keyId + "\n" + field);
 }

@@ -10,9 +10,9 @@ namespace OrderFlow.Grains.PersonalData;
 /// How a subject's key is written into its key-table row and read back (envelope encryption).
 /// With a key-encryption key (<see cref="IKeyEncryptionKeys"/>), the row holds the subject key
 /// wrapped: AES-256-GCM under the current key-encryption key, nonce ‖ ciphertext ‖ tag, with the
-/// version it was wrapped with beside it; the associated data binds both the version and the
-/// subject id, so a wrapped key copied to another subject's row, or relabelled with another
-/// version, fails to open. Without one, the key is stored in plain (as before envelope
+/// version it was wrapped with beside it; the associated data binds the version, the row (its
+/// row key names the subject key's id) and the subject id, so a wrapped key copied to another
+/// subject's or key's row, or relabelled with another version, fails to open. Without one, the key is stored in plain (as before envelope
 /// encryption). Rows of either kind read back, whatever is configured now: a plain row written
 /// before a key-encryption key was configured stays readable.
 /// </summary>
@@ -33,7 +33,7 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
     /// <summary>Whether new keys are wrapped (a key-encryption key is configured).</summary>
     public bool Wraps => keyEncryptionKeys is not null;
 
-    /// <summary>Puts <paramref name="key"/> into <paramref name="row"/>: wrapped under the current key-encryption key, or in plain without one.</summary>
+    /// <summary>Puts <paramref name="key"/> into <paramref name="row"/> (whose keys are set): wrapped under the current key-encryption key, or in plain without one.</summary>
     public async Task WriteAsync(TableEntity row, string subjectId, byte[] key, CancellationToken cancellationToken)
     {
         if (keyEncryptionKeys is null)
@@ -47,7 +47,7 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
         var nonce = wrapped.AsSpan(0, NonceBytes);
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(current.Key, TagBytes);
-        aes.Encrypt(nonce, key, wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), AssociatedData(current.Version, subjectId));
+        aes.Encrypt(nonce, key, wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), AssociatedData(current.Version, row.RowKey, subjectId));
         row[WrappedKeyProperty] = wrapped;
         row[VersionProperty] = current.Version;
     }
@@ -81,7 +81,7 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
         using var aes = new AesGcm(keyEncryptionKey.Key, TagBytes);
         try
         {
-            aes.Decrypt(wrapped.AsSpan(0, NonceBytes), wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), key, AssociatedData(version, subjectId));
+            aes.Decrypt(wrapped.AsSpan(0, NonceBytes), wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), key, AssociatedData(version, row.RowKey, subjectId));
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -100,6 +100,7 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
             $"The key of data subject '{subjectId}' is wrapped with key-encryption key version '{version}', but {reason}. This is not an erasure: configure that key-encryption key again.");
     }
 
-    // The version first: it never holds a line break (KeyEncryptionKeyOptions refuses one, Key Vault versions are hex), so the split is unambiguous.
-    private static byte[] AssociatedData(string version, string subjectId) => Encoding.UTF8.GetBytes("orderflow/subject-key\n" + version + "\n" + subjectId);
+    // The subject last: neither the version (KeyEncryptionKeyOptions refuses one, Key Vault versions are hex) nor a row key holds a line break, so the split is unambiguous.
+    private static byte[] AssociatedData(string version, string rowKey, string subjectId) =>
+        Encoding.UTF8.GetBytes("orderflow/subject-key\n" + version + "\n" + rowKey + "\n" + subjectId);
 }

@@ -32,7 +32,7 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
 
         // The row as if wrapped by a version since deleted from the vault.
         var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(host.TableName));
-        var row = (await keys.GetEntityAsync<TableEntity>(KeyEncoding.Encode(id), "key", cancellationToken: ct)).Value;
+        var row = Assert.Single(await keys.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(id)}"), cancellationToken: ct).ToListAsync(ct));
         Assert.Equal("v1", row.GetString("KeyEncryptionKeyVersion"));
         Assert.Null(row.GetBinary("Key"));
         row["KeyEncryptionKeyVersion"] = "v0-deleted";

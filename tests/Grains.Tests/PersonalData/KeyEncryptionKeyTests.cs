@@ -36,9 +36,23 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
 
     private SubjectKeyStore Store(string eventsTable, IKeyEncryptionKeys? keyEncryptionKeys) => Store(azurite.ConnectionString, eventsTable, keyEncryptionKeys);
 
-    private async Task<TableEntity> RowAsync(string eventsTable, string subjectId, CancellationToken ct) =>
-        (await new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable))
-            .GetEntityAsync<TableEntity>(KeyEncoding.Encode(subjectId), "key", cancellationToken: ct)).Value;
+    private TableClient KeyTable(string eventsTable) =>
+        new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable));
+
+    /// <summary>Every row the key table holds for the subject.</summary>
+    private async Task<List<TableEntity>> RowsAsync(string eventsTable, string subjectId, CancellationToken ct)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in KeyTable(eventsTable).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(subjectId)}"), cancellationToken: ct))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>The subject's one key row.</summary>
+    private async Task<TableEntity> RowAsync(string eventsTable, string subjectId, CancellationToken ct) => Assert.Single(await RowsAsync(eventsTable, subjectId, ct));
 
     private static string Subject() => "subject-" + Guid.NewGuid().ToString("N")[..12];
 
@@ -53,15 +67,15 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         for (var i = 0; i < 20; i++)
         {
             var subjectId = Subject();
-            var created = (await store.CreateAsync(subjectId, ct)).Key!;
-            var read = (await store.ReadAsync(subjectId, ct))!.Key!;
+            var created = (await store.CreateAsync(subjectId, ct)).Current!.Material;
+            var read = (await store.ReadAsync(subjectId, ct)).Current!.Material;
             Assert.Equal(created, read);
             keys.Add(read);
         }
 
         // The control: a key stored without a key-encryption key is found by the same scan.
         var plainSubject = Subject();
-        var plainKey = (await Store(account.ConnectionString, eventsTable, null).CreateAsync(plainSubject, ct)).Key!;
+        var plainKey = (await Store(account.ConnectionString, eventsTable, null).CreateAsync(plainSubject, ct)).Current!.Material;
 
         var scan = await StorageScan.ReadAsync(account.ConnectionString, queuesConnectionString: null, ct);
         Assert.NotEmpty(scan.FindAnywhere(plainKey));
@@ -75,20 +89,20 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var eventsTable = TableNames.Unique("kekrotate");
         var before = Subject();
-        var beforeKey = (await Store(eventsTable, Configured("a", ("a", VersionA))).CreateAsync(before, ct)).Key!;
+        var beforeKey = (await Store(eventsTable, Configured("a", ("a", VersionA))).CreateAsync(before, ct)).Current!.Material;
 
         var rotated = Store(eventsTable, Configured("b", ("a", VersionA), ("b", VersionB)));
-        Assert.Equal(beforeKey, (await rotated.ReadAsync(before, ct))!.Key);
+        Assert.Equal(beforeKey, (await rotated.ReadAsync(before, ct)).Current!.Material);
         var after = Subject();
-        var afterKey = (await rotated.CreateAsync(after, ct)).Key!;
-        Assert.Equal(afterKey, (await rotated.ReadAsync(after, ct))!.Key);
+        var afterKey = (await rotated.CreateAsync(after, ct)).Current!.Material;
+        Assert.Equal(afterKey, (await rotated.ReadAsync(after, ct)).Current!.Material);
 
         Assert.Equal("a", (await RowAsync(eventsTable, before, ct)).GetString("KeyEncryptionKeyVersion"));
         Assert.Equal("b", (await RowAsync(eventsTable, after, ct)).GetString("KeyEncryptionKeyVersion"));
 
         // Version a retired too early: its rows fail loudly, the newer ones still read.
         var retired = Store(eventsTable, Configured("b", ("b", VersionB)));
-        Assert.Equal(afterKey, (await retired.ReadAsync(after, ct))!.Key);
+        Assert.Equal(afterKey, (await retired.ReadAsync(after, ct)).Current!.Material);
         var failure = await Assert.ThrowsAsync<PersonalDataKeyUnreadableException>(() => retired.ReadAsync(before, ct));
         Assert.Contains("'a'", failure.Message, StringComparison.Ordinal);
         Assert.Contains(before, failure.Message, StringComparison.Ordinal);
@@ -100,11 +114,16 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var eventsTable = TableNames.Unique("keklegacy");
         var legacy = Subject();
-        var legacyKey = (await Store(eventsTable, null).CreateAsync(legacy, ct)).Key!;
+        var legacyKey = (await Store(eventsTable, null).CreateAsync(legacy, ct)).Current!.Material;
         Assert.Equal(legacyKey, (await RowAsync(eventsTable, legacy, ct)).GetBinary("Key")); // as earlier builds stored it
+        // The one row of the build before key ids, in plain too.
+        var beforeKeyIds = Subject();
+        var beforeKeyIdsKey = RandomNumberGenerator.GetBytes(SubjectKeyStore.KeyBytes);
+        await KeyTable(eventsTable).AddEntityAsync(new TableEntity(KeyEncoding.Encode(beforeKeyIds), SubjectKey.LegacyId) { ["Key"] = beforeKeyIdsKey }, ct);
 
         var wrapping = Store(eventsTable, Configured("a", ("a", VersionA)));
-        Assert.Equal(legacyKey, (await wrapping.ReadAsync(legacy, ct))!.Key);
+        Assert.Equal(legacyKey, (await wrapping.ReadAsync(legacy, ct)).Current!.Material);
+        Assert.Equal(beforeKeyIdsKey, (await wrapping.ReadAsync(beforeKeyIds, ct)).ById[SubjectKey.LegacyId]);
         var fresh = Subject();
         await wrapping.CreateAsync(fresh, ct);
         var row = await RowAsync(eventsTable, fresh, ct);
@@ -130,19 +149,26 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
             Assert.Equal(LogLevel.Critical, record.Level);
             Assert.Contains(subjectId, record.Message, StringComparison.Ordinal);
             Assert.Contains("version a", record.Message, StringComparison.Ordinal);
-
-            // The store never falls back to making a new key over it.
-            await Assert.ThrowsAsync<PersonalDataKeyUnreadableException>(() => wrong.CreateAsync(subjectId, ct));
         }
 
-        // A wrapped key moved to another subject's row does not open there either (the subject is bound to it).
-        var other = Subject();
+        // A wrapped key does not open in another subject's partition, nor under another key id of its own subject: both are bound to it.
         var right = Store(eventsTable, Configured("a", ("a", VersionA)));
-        await right.CreateAsync(other, ct);
-        var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable));
-        var copied = await RowAsync(eventsTable, subjectId, ct);
-        await keys.UpsertEntityAsync(new TableEntity(KeyEncoding.Encode(other), "key") { ["WrappedKey"] = copied.GetBinary("WrappedKey"), ["KeyEncryptionKeyVersion"] = "a" }, TableUpdateMode.Replace, ct);
-        await Assert.ThrowsAsync<PersonalDataKeyUnreadableException>(() => right.ReadAsync(other, ct));
+        var wrapped = await RowAsync(eventsTable, subjectId, ct);
+        var otherSubject = Subject();
+        await KeyTable(eventsTable).AddEntityAsync(new TableEntity(KeyEncoding.Encode(otherSubject), wrapped.RowKey)
+        {
+            ["WrappedKey"] = wrapped.GetBinary("WrappedKey"), ["KeyEncryptionKeyVersion"] = "a",
+        }, ct);
+        await Assert.ThrowsAsync<PersonalDataKeyUnreadableException>(() => right.ReadAsync(otherSubject, ct));
+        var twoKeys = Subject();
+        await right.CreateAsync(twoKeys, ct);
+        var own = await RowAsync(eventsTable, twoKeys, ct);
+        await KeyTable(eventsTable).AddEntityAsync(new TableEntity(own.PartitionKey, SubjectKeyStore.RowKeyOf(Guid.CreateVersion7().ToString("N")))
+        {
+            ["WrappedKey"] = own.GetBinary("WrappedKey"), ["KeyEncryptionKeyVersion"] = "a",
+        }, ct);
+        await Assert.ThrowsAsync<PersonalDataKeyUnreadableException>(() => right.ReadAsync(twoKeys, ct));
+        Assert.NotNull((await right.ReadAsync(subjectId, ct)).Current); // the original still opens
     }
 
     [Fact]
@@ -157,11 +183,11 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         var erasedAt = DateTimeOffset.UtcNow;
         await Store(eventsTable, null).EraseAsync(subjectId, erasedAt, ct);
 
-        var row = await RowAsync(eventsTable, subjectId, ct);
+        var row = await RowAsync(eventsTable, subjectId, ct); // the tombstone only: the wrapped key's row is deleted
         Assert.Null(row.GetBinary("WrappedKey"));
         Assert.Null(row.GetBinary("Key"));
         var read = await withKey.ReadAsync(subjectId, ct);
-        Assert.True(read!.IsErased);
+        Assert.True(read.IsErased);
         Assert.Equal(erasedAt, read.ErasedAt!.Value, TimeSpan.FromMilliseconds(1));
     }
 

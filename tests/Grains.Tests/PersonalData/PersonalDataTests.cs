@@ -154,14 +154,17 @@ public sealed class PersonalDataTests(OrderClusterFixture fixture, AzuriteFixtur
     [Fact]
     public void A_sealed_field_opens_only_for_its_own_subject_field_and_key()
     {
-        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(SubjectKeyStore.KeyBytes);
-        var sealedValue = ProtectedField.Seal(key, "customer-a", "shippingAddress", "{\"city\":\"Bonn\"}");
+        var subjectKey = new SubjectKey(Guid.CreateVersion7().ToString("N"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(SubjectKeyStore.KeyBytes));
+        var key = subjectKey.Material;
+        var sealedValue = ProtectedField.Seal(subjectKey, "customer-a", "shippingAddress", "{\"city\":\"Bonn\"}");
 
         Assert.Equal("{\"city\":\"Bonn\"}", ProtectedField.Open(key, sealedValue, "shippingAddress"));
         Assert.Throws<InvalidDataException>(() => ProtectedField.Open(key, sealedValue, "name"));
         Assert.Throws<InvalidDataException>(() => ProtectedField.Open(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), sealedValue, "shippingAddress"));
-        var otherSubject = ProtectedField.Prefix + System.Buffers.Text.Base64Url.EncodeToString("customer-b"u8) + sealedValue[sealedValue.LastIndexOf('.')..];
+        var otherSubject = ProtectedField.Prefix + System.Buffers.Text.Base64Url.EncodeToString("customer-b"u8) + "." + subjectKey.Id + sealedValue[sealedValue.LastIndexOf('.')..];
         Assert.Throws<InvalidDataException>(() => ProtectedField.Open(key, otherSubject, "shippingAddress"));
-        Assert.NotEqual(sealedValue, ProtectedField.Seal(key, "customer-a", "shippingAddress", "{\"city\":\"Bonn\"}")); // a random nonce each time
+        var otherKeyId = sealedValue.Replace(subjectKey.Id, Guid.CreateVersion7().ToString("N"), StringComparison.Ordinal);
+        Assert.Throws<InvalidDataException>(() => ProtectedField.Open(key, otherKeyId, "shippingAddress")); // the key id is authenticated too
+        Assert.NotEqual(sealedValue, ProtectedField.Seal(subjectKey, "customer-a", "shippingAddress", "{\"city\":\"Bonn\"}")); // a random nonce each time
     }
 }
