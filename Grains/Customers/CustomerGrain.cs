@@ -42,6 +42,10 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
 
     protected override bool StartsStream(CustomerCommand command) => command is RegisterCustomer;
 
+    /// <summary>An erasure retried by another administrator is the same request: who asked is recorded in the event, not compared.</summary>
+    protected override CustomerCommand RequestIdentityOf(CustomerCommand command) =>
+        command is ErasePersonalData erase ? erase with { ErasedBy = null } : command;
+
     protected override async Task<Decision<CustomerEvent>> DecideAsync(CustomerCommand command, bool afterConflict)
     {
         var decision = CustomerDecider.Decide(State, AggregateId, command, Time.GetUtcNow());

@@ -1,8 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
@@ -153,6 +150,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// </summary>
     protected abstract Task<Decision<TEvent>> DecideAsync(TCommand command, bool afterConflict);
 
+    /// <summary>
+    /// The command as its idempotency record identifies it (<see cref="RequestHash"/>): without
+    /// members that do not change what is asked (who asked); the command itself by default.
+    /// </summary>
+    protected virtual TCommand RequestIdentityOf(TCommand command) => command;
+
     /// <summary>Keys the events record once (<see cref="UniqueKeyRecord"/>), written in their append; none by default.</summary>
     protected virtual IReadOnlyList<UniqueKeyRecord> UniqueKeysOf(ImmutableArray<TEvent> events) => [];
 
@@ -266,7 +269,6 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
     private async Task<CommandOutcome<TState>> ExecuteAsync(TCommand command, CommandMetadata metadata)
     {
-        var requestHash = metadata.IdempotencyKey is null ? null : RequestHash(command);
         for (var attempt = 1; attempt <= MaxConflictRetries; attempt++)
         {
             // A command starting the stream on a new activation reads nothing; one that the unverified view would refuse reads the log.
@@ -278,7 +280,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             if (metadata.IdempotencyKey is { } key && ViewIsVerified
                 && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
             {
-                return await ReplayAsync(record, requestHash!);
+                return await ReplayAsync(record, command);
             }
 
             var decision = await DecideAsync(command, afterConflict: attempt > 1);
@@ -302,7 +304,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             try
             {
                 var expectedVersion = Version;
-                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash, publishes: true);
+                var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, command, publishes: true);
                 var recordedAt = Time.GetUtcNow();
                 var envelopes = source.Build(State, decision.Events, expectedVersion + 1, eventIds)
                     .ConvertAll(envelope => source.WithRecordedAt(envelope, recordedAt));
@@ -333,6 +335,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             catch (EventTooLargeException tooLarge)
             {
                 return Refused(CommandErrorCode.TooLarge, tooLarge.Message);
+            }
+            catch (PersonalDataErasedException) when (!ViewIsVerified)
+            {
+                // Decided on the assumed-new view of a fresh activation: the stream may exist, and
+                // this be the retry of its first command, answered from its idempotency record.
+                await ReloadAsync();
             }
             catch (PersonalDataErasedException erased)
             {
@@ -391,7 +399,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         // Events raised any other way are appended here, with the same conflict semantics.
         try
         {
-            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, requestHash: null, publishes: false);
+            await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, command: null, publishes: false);
             return true;
         }
         catch (ConcurrencyConflictException)
@@ -413,7 +421,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// silo dies before publishing and the stream is never loaded again. A later append in the same
     /// bucket is covered by that row, which the reconciliation reads only after the bucket has ended and settled.
     /// </remarks>
-    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<TEvent> events, CommandMetadata metadata, string? requestHash, bool publishes)
+    private async Task<List<Guid>> WriteAsync(int expectedVersion, ImmutableArray<TEvent> events, CommandMetadata metadata, TCommand? command, bool publishes)
     {
         var rows = new List<EventToAppend>(events.Length);
         string? causation = metadata.CausationId;
@@ -466,7 +474,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         // not publish writes only as far as it got, and publishes them with its next command.
         var marker = publishes && publishedThrough >= expectedVersion ? newVersion : publishedThrough;
 
-        var idempotency = metadata.IdempotencyKey is { } key ? new IdempotencyRecord(key, requestHash!, newVersion) : null;
+        // Keyed by the subject's key (fetched above for the events) when the command carries personal data.
+        var idempotency = metadata.IdempotencyKey is { } key && command is not null
+            ? new IdempotencyRecord(key, await RequestHash.OfAsync(RequestIdentityOf(command), source.SubjectOf(AggregateId, before, events[0]), PersonalData), newVersion)
+            : null;
         if (changes.BucketOf(Time.GetUtcNow()) != announcedIn)
         {
             announcedIn = await changes.AnnounceAsync(AggregateId, expectedVersion + 1, source.Category);
@@ -645,9 +656,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         return revealed;
     }
 
-    private async Task<CommandOutcome<TState>> ReplayAsync(IdempotencyRecord record, string requestHash)
+    private async Task<CommandOutcome<TState>> ReplayAsync(IdempotencyRecord record, TCommand command)
     {
-        if (record.RequestHash != requestHash)
+        if (!await RequestHash.MatchesAsync(record.RequestHash, RequestIdentityOf(command), command, PersonalData))
         {
             return Refused(
                 CommandErrorCode.Unprocessable,
@@ -657,12 +668,5 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         var state = await StateAtVersionAsync(record.ResultVersion)
             ?? throw new InvalidDataException($"{source.DisplayName} '{AggregateId}' has an idempotency record for version {record.ResultVersion}, which does not exist.");
         return new CommandOutcome<TState>(state, record.ResultVersion, null, Replayed: true);
-    }
-
-    /// <summary>Identifies a request's content, so that a reused idempotency key with another body is recognised.</summary>
-    private static string RequestHash(TCommand command)
-    {
-        var json = JsonSerializer.Serialize(command, command.GetType(), StoredJson.Options);
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(command.GetType().Name + "\n" + json)));
     }
 }

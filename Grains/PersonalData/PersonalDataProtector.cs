@@ -37,7 +37,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
             return json;
         }
 
-        var key = await grains.GetGrain<ISubjectKeyGrain>(subjectId).GetOrCreateKey();
+        var key = await CurrentKeyAsync(subjectId);
         if (key is null && ifErased == WhenErased.Refuse)
         {
             throw new PersonalDataErasedException(subjectId);
@@ -73,7 +73,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
             byte[]? key = null;
             if (ProtectedField.TryReadSealer(stored, out var subjectId, out var keyId) && !keys.TryGetValue((subjectId, keyId), out key))
             {
-                key = keys[(subjectId, keyId)] = await grains.GetGrain<ISubjectKeyGrain>(subjectId).FindKey(keyId);
+                key = keys[(subjectId, keyId)] = await FindKeyAsync(subjectId, keyId);
             }
 
             root[field] = key is null ? null : JsonNode.Parse(Open(key, stored, field, subjectId, keyId));
@@ -124,6 +124,14 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
                 $"Field '{field}' of data subject '{subjectId}' was sealed before key ids, and the subject's key row holds another key (an earlier build replaced a lost key): restore the lost row from backup.", mismatch);
         }
     }
+
+    /// <summary>The key <paramref name="subjectId"/>'s new personal data is sealed with (created on first use), or null once they were erased.</summary>
+    /// <exception cref="Storage.StorageUnavailableException">The key table could not be reached.</exception>
+    public Task<SubjectKey?> CurrentKeyAsync(string subjectId) => grains.GetGrain<ISubjectKeyGrain>(subjectId).GetOrCreateKey();
+
+    /// <summary>The subject's key <paramref name="keyId"/>, or null once they were erased.</summary>
+    /// <exception cref="PersonalDataKeyMissingException">Neither that key nor an erasure is recorded.</exception>
+    public Task<byte[]?> FindKeyAsync(string subjectId, string keyId) => grains.GetGrain<ISubjectKeyGrain>(subjectId).FindKey(keyId);
 
     /// <summary>
     /// Whether the subject's key was erased: personal data revealed before the erasure and still

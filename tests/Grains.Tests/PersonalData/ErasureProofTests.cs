@@ -48,12 +48,15 @@ public sealed class ErasureProofTests
 
         var orders = cluster.Client;
         var customers = cluster.Client;
-        await CustomerSucceeds(customers, erased, new RegisterCustomer(erased, erasedName, erasedEmail, "FR", At.AddDays(-30)), "idem-c1-" + run);
+        var registration = new RegisterCustomer(erased, erasedName, erasedEmail, "FR", At.AddDays(-30));
+        await CustomerSucceeds(customers, erased, registration, "idem-c1-" + run);
         await CustomerSucceeds(customers, erased, new ChangeCustomerProfile(erasedName + " Jr", null, null, At.AddDays(-20)));
         await CustomerSucceeds(customers, kept, new RegisterCustomer(kept, keptName, keptEmail, "GB", At.AddDays(-30)));
         var items = new[] { new OrderLineRequest(sku, 2, 12.5m) };
-        await Succeeds(orders, "o1-" + run, new PlaceOrder("o1-" + run, erased, "EUR", items, At, erasedAddresses[0]), "idem-1-" + run);
-        await Succeeds(orders, "o1-" + run, new PayOrder("pay-1-" + run, 25m, "card", At.AddMinutes(5)), "idem-2-" + run);
+        var placement = new PlaceOrder("o1-" + run, erased, "EUR", items, At, erasedAddresses[0]);
+        await Succeeds(orders, "o1-" + run, placement, "idem-1-" + run);
+        var payment = new PayOrder("pay-1-" + run, 25m, "card", At.AddMinutes(5));
+        await Succeeds(orders, "o1-" + run, payment, "idem-2-" + run);
         await Succeeds(orders, "o1-" + run, new ShipOrder("dhl", "track-" + run, At.AddHours(1)));
         await Succeeds(orders, "o1-" + run, new DeliverOrder(At.AddDays(1)));
         await Succeeds(orders, "o1-" + run, new RefundOrder("refund-1-" + run, 5m, "scratched", At.AddDays(2)));
@@ -66,7 +69,8 @@ public sealed class ErasureProofTests
         var streams = orders.GetGrain<IManagementGrain>(0);
         await streams.SendControlCommandToProvider<PersistentStreamProvider>(OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StopAgents, null, ct);
         var queuedId = "o3-" + run;
-        await Succeeds(orders, queuedId, new PlaceOrder(queuedId, erased, "EUR", items, At.AddHours(3), erasedAddresses[1]), "idem-3-" + run);
+        var queuedPlacement = new PlaceOrder(queuedId, erased, "EUR", items, At.AddHours(3), erasedAddresses[1]);
+        await Succeeds(orders, queuedId, queuedPlacement, "idem-3-" + run);
 
         var beforeErasure = await StorageScan.ReadAsync(tables.ConnectionString, queues.ConnectionString, ct);
         Assert.True(beforeErasure.QueueMessageCount >= 1, "The queued placement should be in a stream queue.");
@@ -106,6 +110,15 @@ public sealed class ErasureProofTests
             Assert.Empty(afterErasure.FindAnywhere(secret));
         }
 
+        // Idempotency records keep no unkeyed hash of a request carrying personal data (one could
+        // confirm a guessed name offline, and it would outlive the erasure); a request without any keeps its own.
+        foreach (var request in new object[] { registration, placement, queuedPlacement })
+        {
+            Assert.Empty(afterErasure.FindAnywhere(UnkeyedRequestHash(request)));
+        }
+
+        Assert.NotEmpty(afterErasure.FindAnywhere(UnkeyedRequestHash(payment)));
+
         // Statistics, risk and customers need no personal data: the same live, and rebuilt from the log after the erasure.
         Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept));
         var (rebuild, _) = await orders.GetGrain<IProjectionsGrain>(0).StartRebuild();
@@ -126,6 +139,10 @@ public sealed class ErasureProofTests
         Assert.NotEmpty(StorageScan.Of(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("{\"recipient\":\"" + Secret + "\"}"))).FindAnywhere(Secret));
         Assert.Empty(StorageScan.Of("Orsted Quist").FindAnywhere(Secret));
     }
+
+    /// <summary>The request hash every idempotency record held before keyed hashes: the SHA-256 of the request's type name and JSON.</summary>
+    private static string UnkeyedRequestHash(object request) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(request.GetType().Name + "\n" + JsonSerializer.Serialize(request, request.GetType(), OrderFlow.Grains.EventSourcing.StoredJson.Options))));
 
     /// <summary>Every address field long enough to be recognised (the country code, two letters, is not: it is sealed with the rest).</summary>
     private static IEnumerable<string> Secrets(IEnumerable<ShippingAddressRequest> addresses) =>

@@ -142,7 +142,11 @@ public sealed class PersonalDataTests(OrderClusterFixture fixture, AzuriteFixtur
 
         // Lost by accident (a restore from a backup older than the key, a hand-made deletion): no tombstone.
         var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(cluster.TableName));
-        await keys.DeleteEntityAsync(KeyEncoding.Encode(customerId), "key", cancellationToken: ct);
+        await foreach (var row in keys.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(customerId)}"), cancellationToken: ct))
+        {
+            await keys.DeleteEntityAsync(row.PartitionKey, row.RowKey, cancellationToken: ct);
+        }
+
         await cluster.DeactivateAsync(orderId);
         await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, ct); // the key's grain forgets it too
 

@@ -1,0 +1,87 @@
+using Azure.Data.Tables;
+using OrderFlow.Customers;
+using OrderFlow.Customers.Commands;
+using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.PersonalData;
+using OrderFlow.Testing;
+using static OrderFlow.Grains.Tests.TestData;
+
+namespace OrderFlow.Grains.Tests.PersonalData;
+
+/// <summary>
+/// README "Personal data": the idempotency record of a request carrying personal data keeps an
+/// HMAC under its subject's key (shredded by the erasure) and a hash of the request without its
+/// personal members. Before the erasure a retry must match the whole request; after it, a retry
+/// matching the rest is answered from the record (personal data erased), one that differs in the
+/// rest is refused as any reused key is. An erasure retried by another administrator is the same request.
+/// </summary>
+public sealed class IdempotencyAfterErasureTests(OrderClusterFixture fixture) : IClassFixture<OrderClusterFixture>
+{
+    private readonly OrderCluster cluster = fixture.Cluster;
+
+    private static CommandMetadata Key(string key) => new(IdempotencyKey: key);
+
+    [Fact]
+    public async Task A_registration_is_replayed_by_its_whole_request_before_the_erasure_and_by_the_rest_after_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = "hash-" + Guid.NewGuid().ToString("N")[..12];
+        var customer = cluster.Client.GetGrain<ICustomerGrain>(id);
+        var register = new RegisterCustomer(id, "Hanna Hash", "hanna." + id + "@example.com", "DE");
+        Assert.Null((await customer.Execute(register, Key("register"))).Error);
+
+        Assert.True((await customer.Execute(register, Key("register"))).Replayed);
+        Assert.Equal(CommandErrorCode.Unprocessable, (await customer.Execute(register with { Name = "Other Name" }, Key("register"))).Error?.Code);
+        var hashes = await RequestHashesAsync(new EventStoreOptions { TableName = cluster.TableName }.TableNameOf(CustomerEventSource.CategoryName), id, ct);
+        Assert.StartsWith("hmac1.", Assert.Single(hashes), StringComparison.Ordinal);
+
+        Assert.Null((await customer.Execute(new ErasePersonalData("admin-a"), Key("erase"))).Error);
+        var erasureRetried = await customer.Execute(new ErasePersonalData("admin-b"), Key("erase"));
+        Assert.Null(erasureRetried.Error);
+        Assert.True(erasureRetried.Replayed);
+
+        var replayed = await customer.Execute(register, Key("register"));
+        Assert.True(replayed.Replayed);
+        Assert.True(replayed.Customer!.Erased);
+        Assert.Null(replayed.Customer.Name);
+        Assert.Equal(CommandErrorCode.Unprocessable, (await customer.Execute(register with { Country = "FR" }, Key("register"))).Error?.Code);
+    }
+
+    [Fact]
+    public async Task A_placement_with_an_address_is_replayed_after_its_customer_is_erased()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (orderId, customerId) = (NewOrderId(), "hash-" + Guid.NewGuid().ToString("N")[..12]);
+        var place = new PlaceOrder(orderId, customerId, "EUR", Items, null, PersonalDataTests.Address(Guid.NewGuid().ToString("N")[..10]));
+        await cluster.Grain(orderId).Succeeds(place, Key("place"));
+        Assert.StartsWith("hmac1.", Assert.Single(await RequestHashesAsync(cluster.TableName, orderId, ct)), StringComparison.Ordinal);
+
+        await cluster.Client.GetGrain<ISubjectKeyGrain>(customerId).Erase();
+        await cluster.DeactivateAsync(orderId);
+
+        var replayed = await cluster.Grain(orderId).Execute(place, Key("place"));
+        Assert.True(replayed.Replayed);
+        Assert.Null(replayed.Order!.ShippingAddress);
+        Assert.True(replayed.Order.PersonalDataErased);
+        var otherItems = place with { Items = [new OrderLineRequest("sku-other", 1, 1m)] };
+        Assert.Equal(CommandErrorCode.Unprocessable, (await cluster.Grain(orderId).Execute(otherItems, Key("place"))).Error?.Code);
+    }
+
+    private async Task<List<string>> RequestHashesAsync(string table, string streamId, CancellationToken ct)
+    {
+        var hashes = new List<string>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(streamId)}");
+        await foreach (var row in cluster.Service.GetTableClient(table).QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            if (row.GetString("RequestHash") is { } hash)
+            {
+                hashes.Add(hash);
+            }
+        }
+
+        return hashes;
+    }
+}
