@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
@@ -9,6 +10,8 @@ using OrderFlow.Grains.PersonalData;
 using OrderFlow.PersonalData;
 using OrderFlow.Silo;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
+using OrderFlow.Testing.Logging;
 
 namespace OrderFlow.Grains.Tests.PersonalData;
 
@@ -215,6 +218,28 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         Assert.True(validation.Validate(null, new PersonalDataOptions()).Succeeded); // none: plain keys, as before
         Assert.True(validation.Validate(null, new PersonalDataOptions { KeyEncryptionKey = { Keys = { ["a"] = Convert.ToBase64String(VersionA) } } }).Succeeded);
         Assert.True(validation.Validate(null, new PersonalDataOptions { KeyEncryptionKey = { VaultUri = new Uri("https://kv-test.vault.azure.net/"), SecretName = "kek" } }).Succeeded);
+    }
+
+    [Fact]
+    public async Task A_silo_whose_keys_are_in_Azure_storage_warns_at_start_when_they_are_stored_in_plain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var withKeyEncryptionKey in new[] { false, true })
+        {
+            var settings = TestClusters.Settings(azurite.ConnectionString, TableNames.Unique("kekwarn"));
+            settings["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = "https://keys.invalid.table.core.windows.net/"; // never called here
+            if (withKeyEncryptionKey)
+            {
+                settings["PersonalData:KeyEncryptionKey:Keys:a"] = Convert.ToBase64String(VersionA);
+            }
+
+            var started = LogCapture.WarningsAndErrors();
+            await using (await TestClusters.StartAsync(settings, ct, configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(started))))
+            {
+                var warned = started.Messages().Any(message => message.Contains("stored in plain", StringComparison.Ordinal));
+                Assert.True(warned != withKeyEncryptionKey, $"with a key-encryption key: {withKeyEncryptionKey}; logged:\n{started.Describe()}");
+            }
+        }
     }
 
     [Fact]
