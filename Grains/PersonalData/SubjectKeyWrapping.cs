@@ -30,9 +30,6 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
     private const int NonceBytes = 12;
     private const int TagBytes = 16;
 
-    /// <summary>Whether new keys are wrapped (a key-encryption key is configured).</summary>
-    public bool Wraps => keyEncryptionKeys is not null;
-
     /// <summary>Puts <paramref name="key"/> into <paramref name="row"/> (whose keys are set): wrapped under the current key-encryption key, or in plain without one.</summary>
     public async Task WriteAsync(TableEntity row, string subjectId, byte[] key, CancellationToken cancellationToken)
     {
