@@ -1,9 +1,11 @@
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
+using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
 using Orleans.Configuration;
@@ -42,6 +44,13 @@ public static class OrderFlowSiloExtensions
     public const string KeysConnectionName = "Keys";
 
     /// <summary>
+    /// How the apps authenticate to Azure services (storage, Key Vault) when given an endpoint URI:
+    /// <see cref="DefaultAzureCredential"/>, the user-assigned managed identity named by <c>AZURE_CLIENT_ID</c> in Azure.
+    /// One instance, so that its tokens are cached for every client.
+    /// </summary>
+    private static readonly TokenCredential AzureCredential = new DefaultAzureCredential();
+
+    /// <summary>
     /// Registers the event log on Azure Table Storage and its change index, the log-consistency
     /// provider the order aggregate uses, the stream that carries confirmed events to the
     /// statistics projections, their grain storage and their reconciliation with the log, and the
@@ -67,6 +76,10 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProjectionReconciliation>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloDeathWatch>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
+        if (KeysInAzureStorage(configuration) && configuration.GetSection(KeyEncryptionKeyOptions.Section).Get<KeyEncryptionKeyOptions>()?.IsConfigured != true)
+        {
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PlainSubjectKeysWarning>();
+        }
 
         silo.AddActivityPropagation(); // a grain call's trace context goes with it (README "Telemetry")
         silo.AddCustomStorageBasedLogConsistencyProvider(EventSourcingServices.LogConsistencyProviderName);
@@ -105,13 +118,48 @@ public static class OrderFlowSiloExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => CreateTableServiceClient(configuration, provider));
         services.TryAddSingleton<TableEventStore>();
-        services.AddOptions<PersonalDataOptions>().Bind(configuration.GetSection(PersonalDataOptions.Section));
+        services.AddOptions<PersonalDataOptions>().Bind(configuration.GetSection(PersonalDataOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonalDataOptions>, KeyEncryptionKeyOptionsValidation>());
+        services.TryAddSingleton(provider => new SubjectKeyWrapping(
+            KeyEncryptionKeys(provider.GetRequiredService<IOptions<PersonalDataOptions>>().Value.KeyEncryptionKey, provider),
+            provider.GetRequiredService<ILogger<SubjectKeyWrapping>>()));
         services.TryAddSingleton(provider => new SubjectKeyStore(
             CreateTableServiceClient(configuration, KeysConnectionName, provider),
             provider.GetRequiredService<IOptions<PersonalDataOptions>>(),
-            provider.GetRequiredService<IOptions<EventStoreOptions>>()));
+            provider.GetRequiredService<IOptions<EventStoreOptions>>(),
+            provider.GetRequiredService<SubjectKeyWrapping>()));
         return services;
     }
+
+    /// <summary>
+    /// The key-encryption key's source: a Key Vault secret read with <see cref="AzureCredential"/>
+    /// (the managed identity in Azure), keys given in configuration, or none (subject keys in plain).
+    /// </summary>
+    private static IKeyEncryptionKeys? KeyEncryptionKeys(KeyEncryptionKeyOptions options, IServiceProvider services)
+    {
+        if (options.UsesVault)
+        {
+            // Fail fast, as storage does (CreateTableServiceClient): the key store's operation deadline bounds the whole read.
+            var clientOptions = new SecretClientOptions();
+            clientOptions.Retry.Mode = RetryMode.Exponential;
+            clientOptions.Retry.MaxRetries = 2;
+            clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
+            clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+            return new KeyVaultKeyEncryptionKeys(
+                new SecretClient(options.VaultUri!, AzureCredential, clientOptions), options.SecretName!, options.VaultRefreshInterval,
+                services.GetRequiredService<TimeProvider>());
+        }
+
+        return options.Keys.Count > 0 ? new ConfiguredKeyEncryptionKeys(options) : null;
+    }
+
+    /// <summary>
+    /// Whether the subjects' keys are kept in Azure Storage reached with a managed identity (the
+    /// keys' connection, else the tables', is an endpoint URI), as in the Azure template: where a
+    /// key table without a key-encryption key is warned about at start.
+    /// </summary>
+    public static bool KeysInAzureStorage(IConfiguration configuration) =>
+        Uri.TryCreate(ConnectionSetting(configuration, KeysConnectionName), UriKind.Absolute, out var endpoint) && endpoint.Scheme == "https";
 
     /// <summary><c>Dashboard:Enabled</c> (default true): whether silos register the Orleans Dashboard and the API maps it.</summary>
     public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue("Dashboard:Enabled", true);
@@ -146,7 +194,7 @@ public static class OrderFlowSiloExtensions
                     AddStorageClientPolicies(clientOptions, services);
                     if (Uri.TryCreate(connection, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http")
                     {
-                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(endpoint, new DefaultAzureCredential(), clientOptions);
+                        queue.QueueServiceClient = new Azure.Storage.Queues.QueueServiceClient(endpoint, AzureCredential, clientOptions);
                     }
                     else
                     {
@@ -256,17 +304,7 @@ public static class OrderFlowSiloExtensions
     /// <param name="connectionName">A connection string name tried before the tables' one.</param>
     private static TableServiceClient CreateTableServiceClient(IConfiguration configuration, string connectionName, IServiceProvider? services)
     {
-        var setting = configuration.GetConnectionString(connectionName);
-        if (string.IsNullOrWhiteSpace(setting))
-        {
-            setting = configuration.GetConnectionString(TablesConnectionName);
-        }
-
-        if (string.IsNullOrWhiteSpace(setting))
-        {
-            setting = "UseDevelopmentStorage=true";
-        }
-
+        var setting = ConnectionSetting(configuration, connectionName);
         var options = new TableClientOptions();
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.MaxRetries = 2;
@@ -279,8 +317,20 @@ public static class OrderFlowSiloExtensions
         }
 
         return Uri.TryCreate(setting, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"
-            ? new TableServiceClient(endpoint, new DefaultAzureCredential(), options)
+            ? new TableServiceClient(endpoint, AzureCredential, options)
             : new TableServiceClient(setting, options);
+    }
+
+    /// <summary>The connection string named <paramref name="connectionName"/>, else the tables' one, else Azurite's development storage.</summary>
+    private static string ConnectionSetting(IConfiguration configuration, string connectionName)
+    {
+        var setting = configuration.GetConnectionString(connectionName);
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            setting = configuration.GetConnectionString(TablesConnectionName);
+        }
+
+        return string.IsNullOrWhiteSpace(setting) ? "UseDevelopmentStorage=true" : setting;
     }
 
     /// <summary>Each <see cref="StorageClientPolicy"/> registered in <paramref name="services"/>, on every try of every request.</summary>

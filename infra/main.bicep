@@ -2,7 +2,7 @@
 // projections, cluster membership and stream queues, reached only with a managed identity; a
 // Container Apps environment on its own virtual network running the silos (never fewer than two)
 // and the API (an Orleans client of the silos, public over HTTPS); a registry for the images;
-// Log Analytics and Application Insights. The Azure Developer CLI's layout: `azd up` provisions
+// Log Analytics and Application Insights; a Key Vault for the key-encryption key of personal data. The Azure Developer CLI's layout: `azd up` provisions
 // this and deploys the images azure.yaml builds.
 targetScope = 'subscription'
 
@@ -58,6 +58,9 @@ param apiWriterKey string = ''
 @description('The reader API key (queries only), 16 characters or more: a Container Apps secret of the API.')
 param apiReaderKey string = ''
 
+@description('Object id of the user or service principal running the deployment (azd fills AZURE_PRINCIPAL_ID): may manage the key vault\'s secrets, so that the postprovision hook can create the key-encryption key. Empty: create it otherwise (README "Operate it in Azure").')
+param deployerPrincipalId string = ''
+
 @description('Microsoft Entra ID tenant whose access tokens the API accepts (README "Identity"); empty: keys only. Given with entraClientId, or not at all.')
 param entraTenantId string = ''
 
@@ -95,7 +98,11 @@ var names = {
   environment: 'cae-${resourceToken}'
   silo: 'ca-silo-${resourceToken}'
   api: 'ca-api-${resourceToken}'
+  keyVault: 'kv-${resourceToken}'
 }
+
+// The Key Vault secret holding the key-encryption key (README "Personal data"); its versions are the key's versions.
+var keyEncryptionKeySecretName = 'personal-data-kek'
 
 resource resourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -154,6 +161,16 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    name: names.keyVault
+  }
+}
+
 module access 'modules/access.bicep' = {
   name: 'access'
   scope: resourceGroup
@@ -161,8 +178,10 @@ module access 'modules/access.bicep' = {
     identityName: names.identity
     storageAccountName: names.storage
     registryName: names.registry
+    keyVaultName: names.keyVault
+    deployerPrincipalId: deployerPrincipalId
   }
-  dependsOn: [identity, storage, registry]
+  dependsOn: [identity, storage, registry, keyVault]
 }
 
 module environment 'modules/environment.bicep' = {
@@ -180,7 +199,7 @@ module environment 'modules/environment.bicep' = {
 
 // The settings silos and the API share (README "Configuration", "Cluster mode"): storage endpoint
 // URIs reached with DefaultAzureCredential as the user-assigned identity, table clustering, the
-// cluster's identity. Orleans:AdvertisedAddress stays unset: the app then advertises the
+// cluster's identity, the key-encryption key's secret. Orleans:AdvertisedAddress stays unset: the app then advertises the
 // replica's own first non-loopback IPv4, the address other replicas reach it on.
 var clusterSettings = [
   { name: 'ConnectionStrings__Tables', value: storage.outputs.tableEndpoint }
@@ -190,6 +209,8 @@ var clusterSettings = [
   { name: 'Orleans__ClusterId', value: orleansClusterId }
   { name: 'Orleans__ServiceId', value: orleansServiceId }
   { name: 'Streams__Provider', value: 'AzureQueue' }
+  { name: 'PersonalData__KeyEncryptionKey__VaultUri', value: keyVault.outputs.uri }
+  { name: 'PersonalData__KeyEncryptionKey__SecretName', value: keyEncryptionKeySecretName }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
 ]
 
@@ -245,3 +266,6 @@ output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output SILO_APP_NAME string = silo.outputs.name
 output API_APP_NAME string = api.outputs.name
 output API_URL string = api.outputs.url
+// Read by the postprovision hook (infra/hooks/create-key-encryption-key.sh): names, never the key.
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output PERSONAL_DATA_KEK_SECRET_NAME string = keyEncryptionKeySecretName

@@ -10,7 +10,8 @@ namespace OrderFlow.Api.Errors;
 /// saying whether anything may have been written: nothing was (<c>storage-unavailable</c>, and
 /// <c>cluster-unavailable</c> for a query), or a write may have been applied (<c>outcome-unknown</c>:
 /// retry with the same Idempotency-Key). A request the framework could not read is a 4xx;
-/// a personal-data key lost from the key table is a 500 of its own (an incident, not a bug);
+/// a personal-data key lost from the key table, or wrapped under a key-encryption key this
+/// deployment lacks, is a 500 of its own (an incident, not a bug);
 /// anything else is a 500 and a bug, logged with its trace id.
 /// </summary>
 public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
@@ -47,6 +48,12 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 logger.LogCritical(exception, "Personal data key missing for {Method} {Path}: restore the key table from backup", context.Request.Method, context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key missing",
                     exception.Message + " This is not an erasure: an erased subject's data reads as erased, with no error.", "personal-data-key-missing");
+                return true;
+            case PersonalDataKeyUnreadableException:
+                // Not an erasure either: the key is stored, wrapped under a key-encryption key this deployment lacks.
+                logger.LogCritical(exception, "Personal data key unreadable for {Method} {Path}: configure the key-encryption key it was wrapped with", context.Request.Method, context.Request.Path);
+                await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key unreadable",
+                    exception.Message + " Personal data of this subject is neither shown nor stored until then.", "personal-data-key-unreadable");
                 return true;
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);

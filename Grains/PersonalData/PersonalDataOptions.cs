@@ -17,4 +17,7 @@ public sealed class PersonalDataOptions
     /// is seen at once.
     /// </summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The key that wraps the subjects' keys in the key table; none configured: they are stored in plain.</summary>
+    public KeyEncryptionKeyOptions KeyEncryptionKey { get; set; } = new();
 }

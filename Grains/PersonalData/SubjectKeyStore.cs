@@ -9,7 +9,8 @@ namespace OrderFlow.Grains.PersonalData;
 
 /// <summary>
 /// The data subjects' keys, one partition per subject (partition = encoded subject id): a row per
-/// key (RowKey <c>key-{id}</c>, a random 256-bit key; the newest id is the current key), and the
+/// key (RowKey <c>key-{id}</c>, a random 256-bit key, wrapped under the key-encryption key when one
+/// is configured: <see cref="SubjectKeyWrapping"/>; the newest id is the current key), and the
 /// row <c>key</c> of the build before key ids, which holds either that build's one key (id
 /// <see cref="SubjectKey.LegacyId"/>) or, once the subject is erased, the tombstone. Keys of one
 /// subject never conflict: a row restored from backup sits beside a key made since. Kept apart
@@ -23,15 +24,16 @@ public sealed class SubjectKeyStore
     /// <summary>The row of the build before key ids: its key, or the tombstone (where that build looks for it too).</summary>
     private const string LegacyRowKey = SubjectKey.LegacyId;
     private const string KeyRowPrefix = "key-";
-    private const string KeyProperty = "Key";
     private const string ErasedAtProperty = "ErasedAt";
 
     private readonly TableClient table;
     private readonly TableCreation creation;
     private readonly TimeSpan deadline;
+    private readonly SubjectKeyWrapping wrapping;
 
-    public SubjectKeyStore(TableServiceClient service, IOptions<PersonalDataOptions> options, IOptions<EventStoreOptions> eventStore)
+    public SubjectKeyStore(TableServiceClient service, IOptions<PersonalDataOptions> options, IOptions<EventStoreOptions> eventStore, SubjectKeyWrapping wrapping)
     {
+        this.wrapping = wrapping;
         table = service.GetTableClient(options.Value.KeysTableNameFor(eventStore.Value.TableName));
         creation = new TableCreation(table);
         deadline = eventStore.Value.OperationTimeout;
@@ -47,7 +49,7 @@ public sealed class SubjectKeyStore
         StorageErrors.Translate(subjectId, deadline, async token =>
         {
             await creation.EnsureAsync(token);
-            return ToKeys(await ReadRowsAsync(subjectId, token));
+            return await ToKeysAsync(subjectId, await ReadRowsAsync(subjectId, token), token);
         }, cancellationToken);
 
     /// <summary>
@@ -60,8 +62,10 @@ public sealed class SubjectKeyStore
         {
             await creation.EnsureAsync(token);
             var keyId = Guid.CreateVersion7().ToString("N");
-            await table.AddEntityAsync(new TableEntity(KeyEncoding.Encode(subjectId), RowKeyOf(keyId)) { [KeyProperty] = RandomNumberGenerator.GetBytes(KeyBytes) }, token);
-            var keys = ToKeys(await ReadRowsAsync(subjectId, token));
+            var created = new TableEntity(KeyEncoding.Encode(subjectId), RowKeyOf(keyId));
+            await wrapping.WriteAsync(created, subjectId, RandomNumberGenerator.GetBytes(KeyBytes), token);
+            await table.AddEntityAsync(created, token);
+            var keys = await ToKeysAsync(subjectId, await ReadRowsAsync(subjectId, token), token);
             if (keys.IsErased)
             {
                 await table.DeleteEntityAsync(KeyEncoding.Encode(subjectId), RowKeyOf(keyId), ETag.All, token);
@@ -118,7 +122,7 @@ public sealed class SubjectKeyStore
         return rows;
     }
 
-    private static SubjectKeys ToKeys(List<TableEntity> rows)
+    private async Task<SubjectKeys> ToKeysAsync(string subjectId, List<TableEntity> rows, CancellationToken token)
     {
         if (rows.Find(row => row.RowKey == LegacyRowKey)?.GetDateTimeOffset(ErasedAtProperty) is { } erasedAt)
         {
@@ -133,7 +137,7 @@ public sealed class SubjectKeyStore
                 : null;
             if (keyId is not null)
             {
-                byId[keyId] = ReadKey(row);
+                byId[keyId] = await ReadKeyAsync(subjectId, row, token);
             }
         }
 
@@ -142,8 +146,8 @@ public sealed class SubjectKeyStore
         return new SubjectKeys(byId, current, null);
     }
 
-    private static byte[] ReadKey(TableEntity row) =>
-        row.GetBinary(KeyProperty) is { Length: KeyBytes } key
+    private async Task<byte[]> ReadKeyAsync(string subjectId, TableEntity row, CancellationToken token) =>
+        await wrapping.ReadAsync(row, subjectId, token) is { Length: KeyBytes } key
             ? key
             : throw new InvalidDataException($"Key row {row.PartitionKey}/{row.RowKey} holds neither a {KeyBytes}-byte key nor an erasure time.");
 }

@@ -97,6 +97,7 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
         var storage = Assert.Single(infra.OfType("Microsoft.Storage/storageAccounts"))["id"]!.GetValue<string>();
         var identity = Assert.Single(infra.OfType("Microsoft.ManagedIdentity/userAssignedIdentities"))["id"]!.GetValue<string>();
         var insights = Assert.Single(infra.OfType("Microsoft.Insights/components"))["id"]!.GetValue<string>();
+        var vault = Assert.Single(infra.OfType("Microsoft.KeyVault/vaults"))["id"]!.GetValue<string>();
 
         foreach (var app in new[] { infra.ContainerApp("silo"), infra.ContainerApp("api") })
         {
@@ -109,6 +110,9 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
             Assert.Equal("orderflow", settings["Orleans__ServiceId"]);
             Assert.Equal("AzureQueue", settings["Streams__Provider"]);
             Assert.Equal($"[reference('{insights}', '2020-02-02').ConnectionString]", settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]);
+            // Subject keys wrapped under the key-encryption key in the vault (README "Personal data").
+            Assert.Equal($"[reference('{vault}', '2023-07-01').vaultUri]", settings["PersonalData__KeyEncryptionKey__VaultUri"]);
+            Assert.Equal("personal-data-kek", settings["PersonalData__KeyEncryptionKey__SecretName"]);
             // Unset on purpose: each replica advertises its own address (README "Operate it in Azure").
             Assert.DoesNotContain("Orleans__AdvertisedAddress", settings.Keys);
 

@@ -26,7 +26,8 @@ public sealed class StorageScan
 
     public int QueueMessageCount { get; private set; }
 
-    public static async Task<StorageScan> ReadAsync(string tablesConnectionString, string queuesConnectionString, CancellationToken ct)
+    /// <param name="queuesConnectionString">The account whose queues are read too; null: tables only.</param>
+    public static async Task<StorageScan> ReadAsync(string tablesConnectionString, string? queuesConnectionString, CancellationToken ct)
     {
         var scan = new StorageScan();
         var tables = new TableServiceClient(tablesConnectionString);
@@ -40,6 +41,11 @@ public sealed class StorageScan
                     scan.Add($"{table.Name}/{entity.PartitionKey}/{entity.RowKey}/{name}", value);
                 }
             }
+        }
+
+        if (queuesConnectionString is null)
+        {
+            return scan;
         }
 
         var queues = new QueueServiceClient(queuesConnectionString);
@@ -62,6 +68,17 @@ public sealed class StorageScan
         var needles = Spellings(secret).Distinct().Select(Encoding.UTF8.GetBytes)
             .Concat(Spellings(secret).Distinct().Select(Encoding.Unicode.GetBytes))
             .ToList();
+        return [.. contents.Where(content => needles.Any(needle => content.Bytes.AsSpan().IndexOf(needle) >= 0)).Select(content => content.Where).Distinct()];
+    }
+
+    /// <summary>
+    /// Where <paramref name="secret"/> occurs as bytes (a binary column, or a base64 text decoded),
+    /// or spelled as hex (upper or lower case), base64 or base64url, as UTF-8 or UTF-16 text.
+    /// </summary>
+    public IReadOnlyList<string> FindAnywhere(byte[] secret)
+    {
+        var spellings = new[] { Convert.ToHexString(secret), Convert.ToHexStringLower(secret), Convert.ToBase64String(secret).TrimEnd('='), Base64Url.EncodeToString(secret) };
+        var needles = spellings.Select(Encoding.UTF8.GetBytes).Concat(spellings.Select(Encoding.Unicode.GetBytes)).Prepend(secret).ToList();
         return [.. contents.Where(content => needles.Any(needle => content.Bytes.AsSpan().IndexOf(needle) >= 0)).Select(content => content.Where).Distinct()];
     }
 

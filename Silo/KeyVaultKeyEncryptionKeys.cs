@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Azure;
+using Azure.Security.KeyVault.Secrets;
+using OrderFlow.Grains.PersonalData;
+using OrderFlow.PersonalData;
+
+namespace OrderFlow.Silo;
+
+/// <summary>
+/// The key-encryption key as a Key Vault secret (README "Personal data"): each version of the
+/// secret is a key version, its value base64 of 32 bytes. The newest version wraps new subject
+/// keys, read again every <see cref="KeyEncryptionKeyOptions.VaultRefreshInterval"/> so that a
+/// rotation (a new version) takes over; a version once read is kept (versions never change).
+/// A thin adapter over <see cref="SecretClient"/>, not covered by tests (no vault reachable here).
+/// </summary>
+public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secretName, TimeSpan refreshInterval, TimeProvider time) : IKeyEncryptionKeys
+{
+    private readonly ConcurrentDictionary<string, KeyEncryptionKey> versions = new(StringComparer.Ordinal);
+    private CurrentVersion? current;
+
+    public string Source => $"Key Vault secret {new Uri(secrets.VaultUri, "secrets/" + secretName)}";
+
+    public async Task<KeyEncryptionKey> GetCurrentAsync(CancellationToken cancellationToken)
+    {
+        if (current is { } known && time.GetUtcNow() - known.ReadAt < refreshInterval)
+        {
+            return known.Key;
+        }
+
+        var newest = await ReadAsync(version: null, cancellationToken)
+            ?? throw new PersonalDataKeyUnreadableException($"{Source} does not exist: create it (README \"Operate it in Azure\"); no subject key can be stored until then.");
+        current = new CurrentVersion(newest, time.GetUtcNow());
+        return newest;
+    }
+
+    public async Task<KeyEncryptionKey?> FindAsync(string version, CancellationToken cancellationToken) =>
+        versions.TryGetValue(version, out var known) ? known : await ReadAsync(version, cancellationToken);
+
+    private async Task<KeyEncryptionKey?> ReadAsync(string? version, CancellationToken cancellationToken)
+    {
+        KeyVaultSecret secret;
+        try
+        {
+            secret = (await secrets.GetSecretAsync(secretName, version, cancellationToken)).Value;
+        }
+        catch (RequestFailedException missing) when (missing.Status is (int)HttpStatusCode.NotFound or (int)HttpStatusCode.BadRequest)
+        {
+            return null;
+        }
+        catch (RequestFailedException refused) when (refused.Status is (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden)
+        {
+            // Also a disabled version. Throttling and outages are not caught: they read as storage unavailable (503).
+            throw new PersonalDataKeyUnreadableException(
+                $"{Source} (version '{version ?? "newest"}') refused the silo ({refused.Status} {refused.ErrorCode}): the version is disabled, or the silo's identity lacks the role Key Vault Secrets User.", refused);
+        }
+
+        var key = KeyEncryptionKey.DecodeOrNull(secret.Value) is { } bytes
+            ? bytes
+            : throw new PersonalDataKeyUnreadableException($"{Source} version '{secret.Properties.Version}' is not base64 of {KeyEncryptionKey.KeyBytes} bytes.");
+        var read = new KeyEncryptionKey(secret.Properties.Version, key);
+        versions[read.Version] = read;
+        return read;
+    }
+
+    private sealed record CurrentVersion(KeyEncryptionKey Key, DateTimeOffset ReadAt);
+}
