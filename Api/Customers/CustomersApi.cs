@@ -135,7 +135,7 @@ public static class CustomersApi
         [Description("An event time, ISO 8601 (for example 2026-11-25T10:00:00Z): the customer as they were then.")] string? asOf,
         IGrainFactory grains)
     {
-        if (OrderRequestContext.CheckOrderId(id) is { } idErrors)
+        if (OrderRequestContext.CheckRouteId(id) is { } idErrors)
         {
             return Problems.Validation(idErrors);
         }

@@ -26,7 +26,7 @@ public sealed record EventPageResponse(IReadOnlyList<EventResponse> Events, stri
     public static async Task<IResult> AnswerAsync(
         string id, string? fromVersion, string? limit, Func<int, int, Task<EventPage?>> read, string eventsPath, string notFound)
     {
-        var errors = OrderRequestContext.CheckOrderId(id) ?? [];
+        var errors = OrderRequestContext.CheckRouteId(id) ?? [];
         var (from, size) = ReadPaging(fromVersion, limit, errors);
         if (errors.Count > 0)
         {

@@ -39,7 +39,7 @@ public static class OrderRequestContext
     /// </summary>
     public static (CommandMetadata? Metadata, IResult? Refusal) ReadCommand(HttpContext http, string id)
     {
-        if (CheckOrderId(id) is { } idErrors)
+        if (CheckRouteId(id) is { } idErrors)
         {
             return (null, Problems.Validation(idErrors));
         }
@@ -106,7 +106,7 @@ public static class OrderRequestContext
     }
 
     /// <summary>The id in a route (an order's, a customer's): <see cref="Identifiers"/>, else the errors naming it.</summary>
-    public static Dictionary<string, string[]>? CheckOrderId(string id) =>
+    public static Dictionary<string, string[]>? CheckRouteId(string id) =>
         Identifiers.IsValid(id) ? null : new Dictionary<string, string[]> { ["id"] = [Identifiers.Rule] };
 
     private static string? Header(HttpContext http, string name, Dictionary<string, string[]> errors)

@@ -123,7 +123,7 @@ public static class OrdersApi
         [Description("A version (1 = as placed): the order after that many events. Not with asOf.")] string? version,
         IGrainFactory grains)
     {
-        if (OrderRequestContext.CheckOrderId(id) is { } idErrors)
+        if (OrderRequestContext.CheckRouteId(id) is { } idErrors)
         {
             return Problems.Validation(idErrors);
         }

@@ -1,12 +1,13 @@
 namespace OrderFlow.Projections;
 
-/// <summary>What was parked: a projection grain, an order whose log cannot be read back, or one unreadable event.</summary>
+/// <summary>What was parked: a projection grain, an order whose log cannot be read back, one unreadable event of an order, or a customer whose log cannot be read back.</summary>
 [GenerateSerializer, Alias("orderflow.parked-kind")]
 public enum ParkedKind
 {
     Projection = 1,
     Order,
     Event,
+    Customer,
 }
 
 /// <summary>
@@ -16,6 +17,7 @@ public enum ParkedKind
 /// <param name="Key">
 /// Projection: its grain id (<c>customerstats/2/customer-7</c>; ids in keys are encoded, see
 /// <see cref="Subject"/>). Order: the order id. Event: the order id and the version, <c>order-1#3</c>.
+/// Customer: the customer id (a customer is parked whole, whichever of its events failed).
 /// </param>
 /// <param name="Subject">What the key stands for, in plain words, with any id decoded.</param>
 /// <param name="Reason">The last failure.</param>

@@ -1,12 +1,21 @@
 using CsCheck;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using OrderFlow.Customers.Events;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Statistics;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Domain.Tests;
 
-/// <summary>Risk rule new-account-large-order as pure logic: the join of a customer's registration with their orders.</summary>
+/// <summary>
+/// Risk rule new-account-large-order as pure logic: the customer's projection state counts the two
+/// sources (<see cref="CustomerStatsState.Count(OrderEventEnvelope)"/>, <see cref="CustomerStatsState.Count(CustomerEventEnvelope)"/>)
+/// and <see cref="RiskRules.Evaluate"/> joins the registration with every placement.
+/// </summary>
 public sealed class NewAccountLargeOrderTests
 {
     private static readonly RiskOptions Risk = new() { NewAccountLargeOrderAmount = 1_000m, NewAccountWindow = TimeSpan.FromHours(24) };
@@ -16,21 +25,21 @@ public sealed class NewAccountLargeOrderTests
     [Fact]
     public void A_large_order_within_the_window_raises_an_alert_whichever_source_arrives_first()
     {
-        var order = new PlacedOrder("big", Registered.AddHours(2), 1_500m);
+        var order = Placement("big", Registered.AddHours(2), 1_500m);
 
-        var registrationFirst = new NewAccountLargeOrders();
-        Assert.True(registrationFirst.Registered(Registered, Risk));
-        Assert.True(registrationFirst.Placed(order, Risk));
+        var registrationFirst = new CustomerStatsState();
+        Assert.True(registrationFirst.Count(Registration()));
+        Assert.True(registrationFirst.Count(order));
 
-        var orderFirst = new NewAccountLargeOrders();
-        Assert.True(orderFirst.Placed(order, Risk));
-        Assert.Empty(orderFirst.Alerts("c", Risk)); // the registration is not known yet
-        Assert.True(orderFirst.Registered(Registered, Risk));
+        var orderFirst = new CustomerStatsState();
+        Assert.True(orderFirst.Count(order));
+        Assert.Empty(Alerts(orderFirst)); // the registration is not known yet
+        Assert.True(orderFirst.Count(Registration()));
 
-        foreach (var join in new[] { registrationFirst, orderFirst })
+        foreach (var state in new[] { registrationFirst, orderFirst })
         {
-            var alert = Assert.Single(join.Alerts("c", Risk));
-            Assert.Equal(("new-account-large-order/big", RiskRules.NewAccountLargeOrder, "c", "big", order.At), (alert.Id, alert.Rule, alert.CustomerId, alert.OrderId, alert.RaisedAt));
+            var alert = Assert.Single(Alerts(state));
+            Assert.Equal(("new-account-large-order/big", RiskRules.NewAccountLargeOrder, "c", "big", order.OccurredAt), (alert.Id, alert.Rule, alert.CustomerId, alert.OrderId, alert.RaisedAt));
         }
     }
 
@@ -41,60 +50,72 @@ public sealed class NewAccountLargeOrderTests
     [InlineData(1_500, -0.01)] // before the registration
     public void No_alert_for_a_small_order_or_one_outside_the_window(decimal total, double hoursAfterRegistration)
     {
-        var order = new PlacedOrder("o", Registered.AddHours(hoursAfterRegistration), total);
-        var registrationFirst = new NewAccountLargeOrders();
-        registrationFirst.Registered(Registered, Risk);
-        registrationFirst.Placed(order, Risk);
-        var orderFirst = new NewAccountLargeOrders();
-        orderFirst.Placed(order, Risk);
-        orderFirst.Registered(Registered, Risk);
+        var order = Placement("o", Registered.AddHours(hoursAfterRegistration), total);
+        var registrationFirst = new CustomerStatsState();
+        registrationFirst.Count(Registration());
+        registrationFirst.Count(order);
+        var orderFirst = new CustomerStatsState();
+        orderFirst.Count(order);
+        orderFirst.Count(Registration());
 
-        Assert.Empty(registrationFirst.Alerts("c", Risk));
-        Assert.Empty(orderFirst.Alerts("c", Risk));
-        Assert.Empty(orderFirst.Orders); // nothing is kept once the registration decided it
+        Assert.Empty(Alerts(registrationFirst));
+        Assert.Empty(Alerts(orderFirst));
     }
 
     [Fact]
     public void The_window_includes_its_ends()
     {
-        var join = new NewAccountLargeOrders();
-        join.Registered(Registered, Risk);
-        join.Placed(new PlacedOrder("at-registration", Registered, 1_001m), Risk);
-        join.Placed(new PlacedOrder("at-window-end", Registered + Risk.NewAccountWindow, 1_001m), Risk);
+        var state = new CustomerStatsState();
+        state.Count(Registration());
+        state.Count(Placement("at-registration", Registered, 1_001m));
+        state.Count(Placement("at-window-end", Registered + Risk.NewAccountWindow, 1_001m));
 
-        Assert.Equal(["at-registration", "at-window-end"], join.Alerts("c", Risk).Select(a => a.OrderId));
+        Assert.Equal(["at-registration", "at-window-end"], Alerts(state).Select(a => a.OrderId));
     }
 
     [Fact]
     public void Redelivered_events_change_nothing()
     {
-        var join = new NewAccountLargeOrders();
-        var order = new PlacedOrder("big", Registered.AddHours(1), 2_000m);
-        Assert.True(join.Placed(order, Risk));
-        Assert.False(join.Placed(order, Risk));
-        Assert.True(join.Registered(Registered, Risk));
-        Assert.False(join.Registered(Registered, Risk));
-        Assert.False(join.Placed(order, Risk));
+        var state = new CustomerStatsState();
+        var order = Placement("big", Registered.AddHours(1), 2_000m);
+        Assert.True(state.Count(order));
+        Assert.False(state.Count(order));
+        Assert.True(state.Count(Registration()));
+        Assert.False(state.Count(Registration()));
+        Assert.False(state.Count(order));
 
-        Assert.Single(join.Alerts("c", Risk));
+        Assert.Single(Alerts(state));
+        Assert.Equal(1, state.Orders);
     }
 
+    /// <summary>Review finding: the join kept at most the 100 earliest large orders of a customer not registered yet.</summary>
     [Fact]
-    public void Waiting_large_orders_are_bounded_keeping_the_earliest()
+    public void Every_large_order_counted_before_the_registration_raises_its_alert()
     {
-        var join = new NewAccountLargeOrders();
-        var orders = Enumerable.Range(0, NewAccountLargeOrders.MaxOrders + 20)
-            .Select(i => new PlacedOrder($"o-{i:D4}", Registered.AddMinutes(i), 5_000m))
-            .Reverse() // latest first: each earlier one pushes out the latest kept
-            .ToList();
+        var state = new CustomerStatsState();
+        var orders = Enumerable.Range(0, 150).Select(i => Placement($"o-{i:D4}", Registered.AddMinutes(i), 5_000m)).Reverse().ToList();
         foreach (var order in orders)
         {
-            join.Placed(order, Risk);
+            state.Count(order);
         }
 
-        Assert.Equal(NewAccountLargeOrders.MaxOrders, join.Orders.Count);
-        Assert.Equal(orders.Select(o => o.OrderId).Order(StringComparer.Ordinal).Take(NewAccountLargeOrders.MaxOrders), join.Orders.Select(o => o.OrderId));
-        Assert.False(join.Placed(new PlacedOrder("later", Registered.AddDays(1), 5_000m), Risk)); // later than every kept one: not kept
+        state.Count(Registration());
+
+        Assert.Equal(orders.Select(o => o.OrderId).Order(StringComparer.Ordinal), Alerts(state).Select(a => a.OrderId));
+    }
+
+    /// <summary>Review finding: the thresholds in force when an order was counted decided it for good.</summary>
+    [Fact]
+    public void Thresholds_apply_at_each_evaluation_to_orders_counted_before()
+    {
+        var state = new CustomerStatsState();
+        state.Count(Registration());
+        state.Count(Placement("medium", Registered.AddHours(30), 800m));
+        Assert.Empty(Alerts(state));
+
+        var lower = new RiskOptions { NewAccountLargeOrderAmount = 500m, NewAccountWindow = TimeSpan.FromHours(48) };
+
+        Assert.Equal("medium", Assert.Single(RiskRules.Evaluate("c", state, lower), a => a.Rule == RiskRules.NewAccountLargeOrder).OrderId);
     }
 
     [Fact]
@@ -105,58 +126,67 @@ public sealed class NewAccountLargeOrderTests
         var orders = Gen.Select(Gen.Int[-360, 1_800], Gen.Int[900, 1_100]).Array[0, 30];
         Gen.Select(orders, Gen.Int, Gen.Int[0, 30], Gen.Int[0, 5]).Sample((generated, seed, registrationAt, repeats) =>
         {
-            var placed = generated.Select((o, i) => new PlacedOrder($"o-{i}", Registered.AddMinutes(o.Item1), o.Item2)).ToList();
+            var placed = generated.Select((o, i) => Placement($"o-{i}", Registered.AddMinutes(o.Item1), o.Item2)).ToList();
 
-            var inEventTime = new NewAccountLargeOrders();
-            var events = placed.Select(order => (At: order.At, Order: (PlacedOrder?)order)).Append((At: Registered, Order: null));
+            var inEventTime = new CustomerStatsState();
+            var events = placed.Select(order => (At: order.OccurredAt, Order: (OrderEventEnvelope?)order)).Append((At: Registered, Order: null));
             foreach (var (_, order) in events.OrderBy(e => e.At))
             {
                 Deliver(inEventTime, order);
             }
 
             var random = new Random(seed);
-            var delivery = placed.Select(order => (PlacedOrder?)order).OrderBy(_ => random.Next()).ToList();
+            var delivery = placed.Select(order => (OrderEventEnvelope?)order).OrderBy(_ => random.Next()).ToList();
             delivery.Insert(Math.Min(registrationAt, delivery.Count), null);
             delivery.AddRange(Enumerable.Range(0, repeats).Select(_ => delivery[random.Next(delivery.Count)]));
-            var interleaved = new NewAccountLargeOrders();
+            var interleaved = new CustomerStatsState();
             foreach (var order in delivery)
             {
                 Deliver(interleaved, order);
             }
 
             var expected = placed
-                .Where(o => o.Total > Risk.NewAccountLargeOrderAmount && o.At >= Registered && o.At - Registered <= Risk.NewAccountWindow)
-                .OrderBy(o => o.At).ThenBy(o => o.OrderId, StringComparer.Ordinal)
+                .Where(o => o.OrderTotal > Risk.NewAccountLargeOrderAmount && o.OccurredAt >= Registered && o.OccurredAt - Registered <= Risk.NewAccountWindow)
+                .OrderBy(o => o.OccurredAt).ThenBy(o => o.OrderId, StringComparer.Ordinal)
                 .Select(o => $"new-account-large-order/{o.OrderId}");
-            Assert.Equal(expected, inEventTime.Alerts("c", Risk).Select(a => a.Id));
-            Assert.Equal(inEventTime.Alerts("c", Risk), interleaved.Alerts("c", Risk));
+            Assert.Equal(expected, Alerts(inEventTime).Select(a => a.Id));
+            Assert.Equal(Alerts(inEventTime), Alerts(interleaved));
         }, iter: 500);
 
-        static void Deliver(NewAccountLargeOrders join, PlacedOrder? order)
+        static void Deliver(CustomerStatsState state, OrderEventEnvelope? order)
         {
             if (order is null)
             {
-                join.Registered(Registered, Risk);
+                state.Count(Registration());
             }
             else
             {
-                join.Placed(order, Risk);
+                state.Count(order);
             }
         }
     }
 
+    /// <summary>
+    /// Until 2026-11-29, layout 4 kept the join's large orders next to the registration (field 14:
+    /// registration time in field 0, the orders in field 1). Such state is read as it is, without a
+    /// rebuild: the registration stays, the orders are skipped (every placement is in field 6).
+    /// </summary>
     [Fact]
-    public void The_join_round_trips_through_the_Orleans_serializer_while_it_waits()
+    public void State_stored_with_the_bounded_join_reads_with_its_registration_and_placements()
     {
         using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
         var serializer = services.GetRequiredService<Serializer>();
-        var join = new NewAccountLargeOrders();
-        join.Placed(new PlacedOrder("big", Registered.AddHours(3), 4_000m), Risk);
+        var order = new PlacedOrder("big", Registered.AddHours(3), 4_000m);
+        var stored = new CustomerStatsStateOfLayout4
+        {
+            Placed = [order],
+            NewAccount = new NewAccountLargeOrdersOfLayout4 { RegisteredAt = Registered, Orders = [order] },
+        };
 
-        var stored = serializer.Deserialize<NewAccountLargeOrders>(serializer.SerializeToArray(join))!;
-        stored.Registered(Registered, Risk);
+        var read = serializer.Deserialize<CustomerStatsState>(serializer.SerializeToArray(stored))!;
 
-        Assert.Equal("big", Assert.Single(stored.Alerts("c", Risk)).OrderId);
+        Assert.Equal(Registered, read.Registration.RegisteredAt);
+        Assert.Equal("big", Assert.Single(Alerts(read)).OrderId);
     }
 
     [Fact]
@@ -171,4 +201,33 @@ public sealed class NewAccountLargeOrderTests
         Assert.Contains("Statistics:Risk:NewAccountLargeOrderAmount", refused.FailureMessage);
         Assert.Contains("Statistics:Risk:NewAccountWindow", refused.FailureMessage);
     }
+
+    private static List<RiskAlert> Alerts(CustomerStatsState state) =>
+        [.. RiskRules.Evaluate("c", state, Risk).Where(a => a.Rule == RiskRules.NewAccountLargeOrder)];
+
+    /// <summary>The envelope of a placement of customer "c", as the order grain publishes it.</summary>
+    private static OrderEventEnvelope Placement(string orderId, DateTimeOffset at, decimal total) =>
+        new(orderId, 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "c", "EUR", total, 0m, [], OrderStatus.None, OrderStatus.Placed, null, null, null);
+
+    /// <summary>The envelope of customer "c"'s registration (version 1).</summary>
+    private static CustomerEventEnvelope Registration() =>
+        new("c", 1, Guid.NewGuid(), CustomerRegistered.StoredName, Registered, "DE", Registered);
+}
+
+/// <summary>The fields of <see cref="CustomerStatsState"/> that layout 4 stored for the join until 2026-11-29, as it declared them.</summary>
+[GenerateSerializer, Alias("orderflow.tests.customer-stats-state-layout-4")]
+public sealed class CustomerStatsStateOfLayout4
+{
+    [Id(6)] public List<PlacedOrder> Placed { get; set; } = [];
+
+    [Id(14)] public NewAccountLargeOrdersOfLayout4 NewAccount { get; set; } = new();
+}
+
+/// <summary>Layout 4's <c>NewAccountLargeOrders</c>, as it was declared.</summary>
+[GenerateSerializer, Alias("orderflow.tests.new-account-large-orders-layout-4")]
+public sealed class NewAccountLargeOrdersOfLayout4
+{
+    [Id(0)] public DateTimeOffset? RegisteredAt { get; set; }
+
+    [Id(1)] public List<PlacedOrder> Orders { get; set; } = [];
 }

@@ -143,7 +143,7 @@ public sealed class StatisticsPrimitivesTests
         Assert.True(counted.TryMark("o-2", 3));
         Assert.False(counted.TryMark("o-1", 1));
         Assert.Equal([1, 3], counted.VersionsOf("o-1"));
-        Assert.Equal(2, counted.Orders);
+        Assert.Equal(2, counted.Streams);
     }
 
     /// <summary>Against a set of (order, version) pairs, for any sequence of marks, and through the Orleans serializer at any point.</summary>
@@ -167,7 +167,7 @@ public sealed class StatisticsPrimitivesTests
                 }
             }
 
-            Assert.Equal(model.Select(p => p.Item1).Distinct().Count(), counted.Orders);
+            Assert.Equal(model.Select(p => p.Item1).Distinct().Count(), counted.Streams);
             foreach (var group in model.GroupBy(p => p.Item1))
             {
                 Assert.Equal(group.Select(p => p.Item2).Order(), counted.VersionsOf(group.Key));

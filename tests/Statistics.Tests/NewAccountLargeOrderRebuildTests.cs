@@ -63,6 +63,46 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         Assert.Equal([(history[0].OrderId, history[0].PlacedAt), (live.OrderId, live.PlacedAt)], alerts.Select(a => (a.OrderId, a.RaisedAt)));
     }
 
+    /// <summary>
+    /// Review finding: the join kept at most the 100 earliest large orders of a customer not
+    /// registered yet, so a customer with more (here 150, placed live before the registration was
+    /// known, all within the window) missed alerts; the rule now reads every placement.
+    /// </summary>
+    [Fact]
+    public async Task Every_large_order_counted_before_the_registration_raises_its_alert_live_and_after_a_rebuild()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string customer = "rj-many-early";
+        const int count = 150;
+        var registeredAt = TestClock.Day0.AddHours(40);
+        var orders = Enumerable.Range(0, count).Select(i => Plan($"rj-many-early-{i:D3}", customer, registeredAt.AddMinutes(5 * i), Large)).ToList();
+        foreach (var chunk in orders.Chunk(16))
+        {
+            await Task.WhenAll(chunk.Select(Cluster.ExecuteAsync));
+        }
+
+        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == count, "the orders to be counted", ct);
+        var registered = await Cluster.Client.GetGrain<ICustomerGrain>(customer)
+            .Execute(new RegisterCustomer(customer, "Many Early", "many.early@example.com", "DE", registeredAt), CommandMetadata.None);
+        Assert.True(registered.Error is null, registered.Error?.ToString());
+
+        var expected = orders.Select(o => o.OrderId).ToList();
+        await ReconciliationTests.WaitForAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts live", ct, TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, await NewAccountAlertsAsync(customer, ct));
+
+        var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
+        var status = await WaitForRebuildAsync(started.Id, ct);
+        Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
+
+        await ReconciliationTests.WaitForAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts after the rebuild", ct, TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, await NewAccountAlertsAsync(customer, ct));
+    }
+
+    /// <summary>The orders of the customer's new-account-large-order alerts in the feed, oldest first.</summary>
+    private async Task<List<string>> NewAccountAlertsAsync(string customerId, CancellationToken ct) =>
+        [.. (await Cluster.Reader.Alerts(ct)).Where(a => a.CustomerId == customerId && a.Rule == RiskRules.NewAccountLargeOrder)
+            .OrderBy(a => a.RaisedAt).Select(a => a.OrderId)];
+
     private static OrderPlan Plan(string orderId, string customerId, DateTimeOffset placedAt, IReadOnlyList<Line> lines) =>
         new(orderId, customerId, "EUR", lines, [new Step(StepKind.Place, placedAt)]);
 

@@ -6,6 +6,7 @@ using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Testing;
@@ -49,29 +50,64 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
             "the change index to be emptied", ct);
     }
     /// <summary>
-    /// Review finding: a customer the reconciliation could not count kept its change row where it
-    /// was, so that rows of customers failing for good (an unreadable event) filled the oldest
-    /// bucket and every pass read only them. It is announced again in a later bucket and its old
-    /// row goes.
+    /// Review findings: a customer the reconciliation could not count kept its change row where it
+    /// was (rows of customers failing for good filled the oldest bucket, and every pass read only
+    /// them); then it was announced again for the next pass, forever, with a warning each time. It
+    /// is parked like an order, by the reconciliation and by a rebuild: listed (kind customer),
+    /// Degraded on /health/ready, retried with back-off while the other streams are reconciled, and
+    /// unparked once its log reads again.
     /// </summary>
     [Fact]
-    public async Task A_customer_whose_log_cannot_be_read_moves_on_to_a_later_bucket()
+    public async Task A_customer_whose_log_cannot_be_read_is_parked_while_orders_are_reconciled_and_unparked_once_repaired()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("rjbad"), ct, ReconciliationTests.FastReconciliation);
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, ParkingTests.Settings);
         const string customer = "rj-unreadable-customer";
-        var storeOptions = Options.Create(new EventStoreOptions { TableName = cluster.Tables.Events });
-        var customers = new TableEventStore(new TableServiceClient(azurite.ConnectionString), storeOptions, TimeProvider.System,
-            NullLogger<TableEventStore>.Instance, storeOptions.Value.TableNameOf(CustomerEventSource.CategoryName));
-        var firstBucket = await cluster.Changes.RecordGroupAsync([new ChangeToRecord(customer, 1, CustomerEventSource.CategoryName)], DateTimeOffset.UtcNow, ct);
+        var registeredAt = TestClock.Day0.AddHours(14);
+        var storeOptions = Options.Create(new EventStoreOptions { TableName = host.EventsTable, ChangeBucket = TimeSpan.FromSeconds(1) });
+        var tables = new TableServiceClient(azurite.ConnectionString);
+        var changes = new ChangeIndex(tables, storeOptions, NullLogger<ChangeIndex>.Instance);
+        var customersTable = storeOptions.Value.TableNameOf(CustomerEventSource.CategoryName);
+        var customers = new TableEventStore(tables, storeOptions, TimeProvider.System, NullLogger<TableEventStore>.Instance, customersTable);
+        var firstBucket = await changes.RecordGroupAsync([new ChangeToRecord(customer, 1, CustomerEventSource.CategoryName)], DateTimeOffset.UtcNow, ct);
         await customers.AppendAsync(customer, 0, [new EventToAppend(
-            Guid.CreateVersion7(), CustomerRegistered.StoredName, 1, TestClock.Day0, "statistics-tests", null, "{ not an event")], publishedThrough: 0, cancellationToken: ct);
+            Guid.CreateVersion7(), CustomerRegistered.StoredName, 1, registeredAt, "statistics-tests", null, "{ not an event")], publishedThrough: 0, cancellationToken: ct);
 
-        await ReconciliationTests.WaitForAsync(async () =>
-            {
-                var rows = await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
-                return rows.Any(r => r.StreamId == customer) && rows.All(r => !r.Partition.StartsWith(firstBucket + "-", StringComparison.Ordinal));
-            },
-            "the customer's change row to move to a later bucket and its first row to go", ct, TimeSpan.FromSeconds(60));
+        // An order of the customer that only the reconciliation can count: appended and announced, never published.
+        var order = new OrderPlan("rj-unreadable-customer-order", customer, "EUR", [new Line("RJ-SKU", 2, 800m)], [new Step(StepKind.Place, registeredAt.AddHours(1))]);
+        var orders = new TableEventStore(tables, storeOptions, TimeProvider.System, NullLogger<TableEventStore>.Instance);
+        await changes.RecordGroupAsync([new ChangeToRecord(order.OrderId, 1)], DateTimeOffset.UtcNow, ct);
+        await LogWriter.AppendAsync(orders, order, 1, null, publishedThrough: 0, ct);
+
+        await ReconciliationTests.WaitForAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Records.Any(r => r.Kind == ParkedKind.Customer && r.Attempts >= 2),
+            "the customer to be parked and retried", ct, TimeSpan.FromSeconds(60));
+        var record = Assert.Single((await ParkingTests.ParkedAsync(host, ct)).Records);
+        Assert.Equal((ParkedKind.Customer, customer, $"customer '{customer}'"), (record.Kind, record.Key, record.Subject));
+        Assert.Contains("Event 1 (CustomerRegistered) cannot be read", record.Reason, StringComparison.Ordinal);
+        await ParkingTests.AssertHealthAsync(host, "Degraded", ct);
+        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.Customer(customer, ct))?.Orders == 1, "the order to be reconciled", ct);
+
+        // Only the customer's row is left, announced for its retry in a later bucket.
+        var rows = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
+        Assert.All(rows, row => Assert.Equal((customer, CustomerEventSource.CategoryName), (row.StreamId, row.Category)));
+        Assert.DoesNotContain(rows, row => row.Partition.StartsWith(firstBucket + "-", StringComparison.Ordinal));
+
+        // A rebuild completes without the customer's registration and parks the customer too.
+        var status = await RebuildTests.RebuildAsync(host, ct);
+        Assert.True(status.Parked >= 1, $"The rebuild parked nothing: {status}");
+        var afterRebuild = Assert.Single((await ParkingTests.ParkedAsync(host, ct)).Records);
+        Assert.Equal((ParkedKind.Customer, customer), (afterRebuild.Kind, afterRebuild.Key));
+        Assert.Equal(1, (await host.Reader.Customer(customer, ct))?.Orders);
+
+        // Repaired: the customer is read again from the log, completes the join and is unparked.
+        var log = tables.GetTableClient(customersTable);
+        var damaged = (await log.GetEntityAsync<TableEntity>(KeyEncoding.Encode(customer), KeyEncoding.EventRowKey(1), cancellationToken: ct)).Value;
+        CustomerEvent registration = new CustomerRegistered(registeredAt, customer, "Repaired", "repaired@example.com", "FR");
+        await log.UpdateEntityAsync(new TableEntity(damaged) { ["Data"] = EventSerializer<CustomerEvent>.Serialize(registration) }, damaged.ETag, TableUpdateMode.Replace, ct);
+
+        await ReconciliationTests.WaitForAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Count == 0, "the customer to be unparked", ct, TimeSpan.FromSeconds(60));
+        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.Customer(customer, ct)) is { RegisteredAt: not null } report && report.Rules.Contains(RiskRules.NewAccountLargeOrder),
+            "the customer's report to name new-account-large-order", ct);
+        await ParkingTests.AssertHealthAsync(host, "Healthy", ct);
     }
 }

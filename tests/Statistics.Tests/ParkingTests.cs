@@ -30,7 +30,7 @@ namespace OrderFlow.Statistics.Tests;
 /// </summary>
 public sealed class ParkingTests(AzuriteFixture azurite)
 {
-    private static readonly Dictionary<string, string?> Settings = new()
+    internal static readonly Dictionary<string, string?> Settings = new()
     {
         ["EventStore:ChangeBucket"] = "00:00:01",
         ["Statistics:Reconciliation:Settle"] = "00:00:05",
@@ -296,10 +296,10 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         return row;
     }
 
-    private static async Task<ParkedRecords> ParkedAsync(StatsApiHost host, CancellationToken ct) =>
+    internal static async Task<ParkedRecords> ParkedAsync(StatsApiHost host, CancellationToken ct) =>
         (await host.Http.GetFromJsonAsync<ParkedRecords>("/api/admin/parked", Json, ct))!;
 
-    private static async Task AssertHealthAsync(StatsApiHost host, string status, CancellationToken ct)
+    internal static async Task AssertHealthAsync(StatsApiHost host, string status, CancellationToken ct)
     {
         using var response = await host.Http.GetAsync("/health/ready", ct);
         var body = await response.Content.ReadAsStringAsync(ct);

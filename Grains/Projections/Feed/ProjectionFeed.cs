@@ -37,11 +37,11 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// </summary>
     public long Repaired => repaired.Count;
 
-    /// <summary>Projection grains that failed, by key, with every order they were sent in any batch.</summary>
+    /// <summary>Projection grains that failed, by key, with every stream they were sent in any batch.</summary>
     public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
 
-    /// <summary>Orders of which some envelope was not durably counted by some projection.</summary>
-    public IEnumerable<string> FailedOrders => failures.Values.SelectMany(f => f.Orders.Keys).Distinct(StringComparer.Ordinal);
+    /// <summary>Streams of which some envelope was not durably counted by some projection.</summary>
+    public IEnumerable<string> FailedStreams => failures.Values.SelectMany(f => f.Streams.Keys).Distinct(StringComparer.Ordinal);
 
     /// <summary>Watched keys that took every send and never failed.</summary>
     public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
@@ -120,7 +120,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
             var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
             foreach (var (streamId, version) in target.Envelopes.Select(category.IdentityOf))
             {
-                failure.Orders[streamId] = failure.Orders.TryGetValue(streamId, out var from) ? Math.Min(from, version) : version;
+                failure.Streams[streamId] = failure.Streams.TryGetValue(streamId, out var from) ? Math.Min(from, version) : version;
                 failedEnvelopes.Add((streamId, version, generation));
             }
         }

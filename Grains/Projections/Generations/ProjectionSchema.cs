@@ -16,8 +16,9 @@ public static class ProjectionSchema
     /// counted events by order id). 2: the bounded layout (README "Capacity"). 3: customer grain
     /// keys hold the customer id encoded (<see cref="StatisticsKeys.Customer"/>), so a customer
     /// whose id has a '.' (or any character outside [A-Za-z0-9_-]) is stored under a new key.
-    /// 4: customers keep the join of rule new-account-large-order (<see cref="Statistics.Customers.NewAccountLargeOrders"/>),
-    /// which state of 3 lacks: the rebuild on upgrade gives it the orders of the whole history.
+    /// 4: customers keep the registration for rule new-account-large-order (<see cref="Statistics.Customers.CustomerRegistration"/>),
+    /// which state of 3 lacks: the rebuild on upgrade gives it the orders of the whole history. (Until 2026-11-29 layout 4
+    /// also kept up to 100 large orders there; that field is skipped when read, so such state is read as it is.)
     /// </summary>
     public const int Current = 4;
 

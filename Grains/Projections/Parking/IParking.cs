@@ -14,7 +14,7 @@ public interface IParking : IGrainWithIntegerKey
 
     /// <summary>
     /// Removes the records of what succeeded: projections by key; orders by order id, which also
-    /// removes the order's parked events.
+    /// removes the order's parked events; customers by customer id.
     /// </summary>
     Task Resolve(ParkedKind kind, IReadOnlyList<string> keys);
 }

@@ -8,10 +8,10 @@ namespace OrderFlow.Grains.Projections.Parking;
 
 /// <summary>
 /// The durable list of parked records: one bad record must never stop the processing of the
-/// others, so a projection key, an order or an event that keeps failing is set aside here, logged
-/// once (when parked, and when it recovers; not at every retry), shown by GET /api/admin/parked and
-/// by /health/ready as Degraded, and retried with back-off by whoever parked it (the
-/// reconciliation re-announces parked orders in the change index for the time of their retry; a
+/// others, so a projection key, an order, an order's event or a customer that keeps failing is set
+/// aside here, logged once (when parked, and when it recovers; not at every retry), shown by GET
+/// /api/admin/parked and by /health/ready as Degraded, and retried with back-off by whoever parked
+/// it (the reconciliation re-announces parked orders and customers in the change index for the time of their retry; a
 /// live projection retries its own flush). Bounded by <see cref="MaxRecords"/>, so that its state
 /// stays one table entity; beyond it, failures are counted (and still retried) but not listed.
 /// </summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Feed;
@@ -22,15 +23,14 @@ namespace OrderFlow.Grains.Projections.Rebuild;
 /// superseded ones.
 /// </summary>
 /// <remarks>
-/// One bad record does not fail the rebuild: an event that cannot be read parks its order (the
-/// events before it are counted, it and those after it are not), and a projection grain that
-/// fails parks that key (<see cref="ParkedRetries"/>). The rebuild completes, and still switches
-/// generations: the parked records say what the new generation is missing, and the
-/// reconciliation retries them (into whichever generations are live then) until they succeed.
-/// Its status counts them (<see cref="RebuildStatus.Parked"/>).
+/// One bad record does not fail the rebuild: an event that cannot be read parks it (an order's) or
+/// its customer (the events before it are counted, it and those after it are not), and a
+/// projection grain that fails parks that key (<see cref="ParkedRetries"/>). The rebuild
+/// completes, and still switches generations: the parked records say what the new generation is
+/// missing, and the reconciliation retries them (into whichever generations are live then) until
+/// they succeed. Its status counts them (<see cref="RebuildStatus.Parked"/>).
 /// </remarks>
 public sealed class ProjectionRebuildGrain(
-    TableEventStore store,
     EventLogs logs,
     ChangeIndex changes,
     ProjectionStateJanitor janitor,
@@ -56,93 +56,51 @@ public sealed class ProjectionRebuildGrain(
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
+        var orderFeed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
+        var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
-        var unreadable = new List<(string OrderId, ParkRequest Failure)>();
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
         long reported = 0;
-        void CountProgress()
+        long Persisted() => orderFeed.Persisted + customerFeed.Persisted;
+        async Task ReportProgressAsync()
         {
-            OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted - reported);
-            reported = feed.Persisted;
+            await control.Progress(id, Persisted());
+            OrderFlowTelemetry.RebuildEvents.Add(Persisted() - reported);
+            reported = Persisted();
         }
 
         try
         {
-            string? streamId = null;
-            var events = new List<StoredEvent>();
-            var unreadableRows = new Dictionary<string, (int Version, ParkRequest Failure)>(StringComparer.Ordinal);
-            await foreach (var (stream, stored) in store.ScanAllAsync(onUnreadable: (order, version, error) =>
-                unreadableRows.TryAdd(order, (version, OrderReadBack.UnreadableRow(order, version, error.Message, soonestRetry)))))
-            {
-                if (stream != streamId && events.Count > 0)
-                {
-                    await ProjectStreamAsync(streamId!, events);
-                    events.Clear();
-                }
-
-                streamId = stream;
-                events.Add(stored);
-            }
-
-            if (events.Count > 0)
-            {
-                await ProjectStreamAsync(streamId!, events);
-            }
-
-            // Orders none of whose rows could be read.
-            unreadable.AddRange(unreadableRows.Select(row => (row.Key, row.Value.Failure)));
-
-            await feed.CompleteAsync();
-            CountProgress();
-            var customerEvents = await ProjectCustomersAsync(generation);
-
-            // Orders are read again from their first event: what a projection already counted, it skips.
-            var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, _ => 1, soonestRetry);
+            // Orders, then customers: the customer projection joins the two whichever comes first.
+            // Streams are read again from their first event: what a projection already counted, it skips.
+            var orders = await ScanAsync(OrderEventSource.Instance, orderFeed, generation, ReportProgressAsync, soonestRetry);
+            var customers = await ScanAsync(CustomerEventSource.Instance, customerFeed, generation, ReportProgressAsync, soonestRetry);
+            await ReportProgressAsync();
+            StreamFailures[] failures =
+            [
+                new(StreamCategories.Order, orders, orderFeed.Failures, _ => 1),
+                new(CustomerEventSource.CategoryName, customers, customerFeed.Failures, _ => 1),
+            ];
+            var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
 
             // Before reporting completion, so that "completed" also means "old state cleared".
             await DeleteSupersededAsync(generation, previous);
-            await control.Finish(id, feed.Persisted + customerEvents, null, parked);
+            await control.Finish(id, Persisted(), null, parked);
             if (parked > 0)
             {
                 logger.LogWarning(
-                    "Projection rebuild {Id} projected {Events} events into generation {Generation} and parked {Parked} records ({Orders} orders not completely counted); they are retried by the reconciliation. See GET /api/admin/parked.",
-                    id, feed.Persisted, generation, parked, unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).Distinct(StringComparer.Ordinal).Count());
+                    "Projection rebuild {Id} projected {Events} events into generation {Generation} and parked {Parked} records ({Orders} orders and {Customers} customers not completely counted); they are retried by the reconciliation. See GET /api/admin/parked.",
+                    id, Persisted(), generation, parked, failures[0].Streams.Count, failures[1].Streams.Count);
             }
             else
             {
-                logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, feed.Persisted, generation);
-            }
-
-            async Task ProjectStreamAsync(string orderId, List<StoredEvent> stream)
-            {
-                if (unreadableRows.Remove(orderId, out var damaged))
-                {
-                    // Counted up to the damaged row, as for an event whose payload cannot be read.
-                    unreadable.Add((orderId, damaged.Failure));
-                    stream = [.. stream.Where(e => e.Version < damaged.Version)];
-                }
-
-                var read = OrderReadBack.FromStored(orderId, new OrderState(), stream, soonestRetry);
-                if (read.Failure is not null)
-                {
-                    unreadable.Add((orderId, read.Failure));
-                }
-
-                foreach (var envelope in read.Envelopes)
-                {
-                    if (await feed.AddAsync(envelope, generation))
-                    {
-                        await control.Progress(id, feed.Persisted);
-                        CountProgress();
-                    }
-                }
+                logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, Persisted(), generation);
             }
         }
         catch (Exception exception)
         {
-            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, feed.Persisted);
-            await control.Finish(id, feed.Persisted, exception.Message);
+            logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, Persisted());
+            await control.Finish(id, Persisted(), exception.Message);
         }
         finally
         {
@@ -151,46 +109,47 @@ public sealed class ProjectionRebuildGrain(
     }
 
     /// <summary>
-    /// Scans the customers' log (their own category) into <paramref name="generation"/>, after the
-    /// orders: the customer projection joins the two whichever comes first. A customer whose log
-    /// cannot be read, or whose projection fails, is announced again in the change index for the
-    /// reconciliation (customers are not parked). Returns the events counted.
+    /// Scans the whole log of <paramref name="source"/>'s category into <paramref name="generation"/>
+    /// through <paramref name="feed"/>, calling <paramref name="batchSent"/> after each batch it
+    /// sends; returns the streams that could not be read completely (the events before the first
+    /// unreadable one are counted), with what to park for each.
     /// </summary>
-    private async Task<long> ProjectCustomersAsync(int generation)
+    private async Task<List<(string StreamId, ParkRequest Failure)>> ScanAsync<TState, TEvent, TEnvelope>(
+        EventSource<TState, TEvent, TEnvelope> source, ProjectionFeed<TEnvelope> feed, int generation, Func<Task> batchSent, TimeSpan soonestRetry)
+        where TState : class, IEventSourcedState<TState, TEvent>, new()
+        where TEvent : class
     {
-        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
-        var source = CustomerEventSource.Instance;
-        var unreadable = new HashSet<string>(StringComparer.Ordinal);
+        var unreadable = new List<(string StreamId, ParkRequest Failure)>();
+        var unreadableRows = new Dictionary<string, (int Version, ParkRequest Failure)>(StringComparer.Ordinal);
         string? streamId = null;
         var events = new List<StoredEvent>();
         async Task ProjectStreamAsync()
         {
-            if (unreadable.Contains(streamId!))
+            var stream = events;
+            if (unreadableRows.Remove(streamId!, out var damaged))
             {
-                return;
+                // Counted up to the damaged row, as for an event whose payload cannot be read.
+                unreadable.Add((streamId!, damaged.Failure));
+                stream = [.. stream.Where(e => e.Version < damaged.Version)];
             }
 
-            try
+            var read = StreamReadBack.FromStored(source, streamId!, new TState(), stream, soonestRetry);
+            if (read.Failure is not null)
             {
-                foreach (var envelope in source.FromStored(new CustomerState(), events))
-                {
-                    await feed.AddAsync(envelope, generation);
-                }
+                unreadable.Add((streamId!, read.Failure));
             }
-            catch (Exception exception) when (exception is not StorageUnavailableException)
+
+            foreach (var envelope in read.Envelopes)
             {
-                unreadable.Add(streamId!);
-                logger.LogError(exception, "The events of customer {CustomerId} cannot be read; the rebuild announces the customer again for the reconciliation.", streamId);
+                if (await feed.AddAsync(envelope, generation))
+                {
+                    await batchSent();
+                }
             }
         }
 
-        await foreach (var (stream, stored) in logs.For(source.Category).ScanAllAsync(onUnreadable: (customerId, version, error) =>
-        {
-            if (unreadable.Add(customerId))
-            {
-                logger.LogError("Event {Version} of customer {CustomerId} cannot be read ({Error}); the rebuild announces the customer again for the reconciliation.", version, customerId, error.Message);
-            }
-        }))
+        await foreach (var (stream, stored) in logs.For(source.Category).ScanAllAsync(onUnreadable: (unreadableId, version, error) =>
+            unreadableRows.TryAdd(unreadableId, (version, StreamReadBack.UnreadableRow(source.Category, unreadableId, version, error.Message, soonestRetry)))))
         {
             if (stream != streamId && events.Count > 0)
             {
@@ -207,17 +166,10 @@ public sealed class ProjectionRebuildGrain(
             await ProjectStreamAsync();
         }
 
+        // Streams none of whose rows could be read.
+        unreadable.AddRange(unreadableRows.Select(row => (row.Key, row.Value.Failure)));
         await feed.CompleteAsync();
-        var failed = unreadable.Concat(feed.FailedOrders).Distinct(StringComparer.Ordinal).ToList();
-        if (failed.Count > 0)
-        {
-            // One customer must not fail the rebuild (nor be left out for good): the reconciliation feeds them again later.
-            await ParkedRetries.AnnounceAgainAsync(changes, time, source.Category, failed.Select(customerId => (customerId, 1)));
-            logger.LogWarning("The rebuild could not count {Customers} customers completely; they are announced again for the reconciliation.", failed.Count);
-        }
-
-        OrderFlowTelemetry.RebuildEvents.Add(feed.Persisted);
-        return feed.Persisted;
+        return unreadable;
     }
 
     /// <summary>

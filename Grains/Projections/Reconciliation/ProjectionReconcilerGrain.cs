@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Parking;
@@ -28,8 +30,8 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 /// anywhere in between leaves the rows for the next pass.
 /// </summary>
 /// <remarks>
-/// One bad record does not hold up the others: an order whose log cannot be read back (a corrupt
-/// row), or whose events a projection grain failed to count, is parked
+/// One bad record does not hold up the others: an order or a customer whose log cannot be read
+/// back (a corrupt row), or whose events a projection grain failed to count, is parked
 /// (<see cref="ParkedRecordsGrain"/>, logged once) and announced again in the change index for
 /// the time of its retry, which backs off; everything else in the pass is counted and its rows
 /// removed. A parked record that a later pass counts completely is removed from the list. Storage
@@ -43,7 +45,6 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 /// </para>
 /// </remarks>
 public sealed class ProjectionReconcilerGrain(
-    TableEventStore store,
     ChangeIndex changes,
     EventLogs logs,
     IOptions<StatisticsOptions> options,
@@ -83,68 +84,95 @@ public sealed class ProjectionReconcilerGrain(
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, settings);
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         var parked = (await GrainFactory.GetGrain<IParkedRecordsGrain>(0).List()).Records;
+        var parkedProjections = parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+
         // Orders and customers feed these projections; other categories' rows are removed with the rest.
         var orders = StreamsOf(due, StreamCategories.Order);
-        var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parked.Where(r => r.Kind == ParkedKind.Projection).Select(r => r.Key).ToHashSet(StringComparer.Ordinal));
-        var unreadable = await ReadBackAndFeedAsync(orders, generations, feed, soonestRetry);
-        Measure(feed.Persisted, feed.Repaired, "regular");
+        var orderFeed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parkedProjections);
+        var unreadableOrders = await ReadBackAndFeedAsync(OrderEventSource.Instance, orders, generations, orderFeed, soonestRetry);
+        Measure(orderFeed.Persisted, orderFeed.Repaired, "regular");
         var customers = StreamsOf(due, CustomerEventSource.CategoryName);
-        var (customerFeed, keptCustomers) = await ReadBackAndFeedCustomersAsync(customers, generations);
+        var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers, parkedProjections);
+        var unreadableCustomers = await ReadBackAndFeedAsync(CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry);
         Measure(customerFeed.Persisted, customerFeed.Repaired, "regular");
 
-        var readFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
-        var failedOrders = unreadable.Select(u => u.OrderId).Concat(feed.FailedOrders).ToHashSet(StringComparer.Ordinal);
-        await ParkedRetries.ParkAsync(GrainFactory, changes, time, unreadable, feed.Failures, orderId => readFrom[orderId], soonestRetry);
-        await ParkedRetries.AnnounceAgainAsync(changes, time, CustomerEventSource.CategoryName, customers.Where(c => keptCustomers.Contains(c.StreamId)));
+        var ordersFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
+        var customersFrom = customers.ToDictionary(c => c.StreamId, c => c.From, StringComparer.Ordinal);
+        StreamFailures[] failures =
+        [
+            new(StreamCategories.Order, unreadableOrders, orderFeed.Failures, orderId => ordersFrom[orderId]),
+            new(CustomerEventSource.CategoryName, unreadableCustomers, customerFeed.Failures, customerId => customersFrom[customerId]),
+        ];
+        await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
         await changes.RemoveAsync(due);
 
         // What was parked and has now been read and counted completely (a parked event: read again from it or before).
+        var failedOrders = failures[0].Streams;
+        var failedCustomers = failures[1].Streams;
         var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
             .Select(r => r.Kind == ParkedKind.Order
                 ? (OrderId: r.Key, Version: int.MaxValue)
                 : (OrderId: r.Key[..r.Key.LastIndexOf('#')], Version: int.Parse(r.Key[(r.Key.LastIndexOf('#') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
-            .Where(p => !failedOrders.Contains(p.OrderId) && readFrom.TryGetValue(p.OrderId, out var from) && from <= p.Version)
+            .Where(p => !failedOrders.Contains(p.OrderId) && ordersFrom.TryGetValue(p.OrderId, out var from) && from <= p.Version)
             .Select(p => p.OrderId)
             .Distinct(StringComparer.Ordinal)
             .ToList();
-        // And parked projections of generations nothing feeds any more (a rebuild replaced theirs).
-        var recoveredKeys = feed.Succeeded
-            .Concat(parked.Where(r => r.Kind == ParkedKind.Projection && !generations.Contains(StatisticsKeys.GenerationOfGrain(r.Key))).Select(r => r.Key))
+        var recoveredCustomers = parked.Where(r => r.Kind == ParkedKind.Customer && customersFrom.ContainsKey(r.Key) && !failedCustomers.Contains(r.Key))
+            .Select(r => r.Key)
             .ToList();
+        // And parked projections that took every send of both feeds, or of generations nothing feeds any more (a rebuild replaced theirs).
+        var failedKeys = orderFeed.Failures.Concat(customerFeed.Failures).Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+        var recoveredKeys = orderFeed.Succeeded.Concat(customerFeed.Succeeded).Where(key => !failedKeys.Contains(key))
+            .Concat(parked.Where(r => r.Kind == ParkedKind.Projection && !generations.Contains(StatisticsKeys.GenerationOfGrain(r.Key))).Select(r => r.Key))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var parking = GrainFactory.GetGrain<IParking>(0);
         if (recoveredOrders.Count > 0)
         {
-            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Order, recoveredOrders);
+            await parking.Resolve(ParkedKind.Order, recoveredOrders);
+        }
+
+        if (recoveredCustomers.Count > 0)
+        {
+            await parking.Resolve(ParkedKind.Customer, recoveredCustomers);
         }
 
         if (recoveredKeys.Count > 0)
         {
-            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, recoveredKeys);
+            await parking.Resolve(ParkedKind.Projection, recoveredKeys);
         }
 
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders ({Events} events fed, {Repaired} repaired, {Failed} orders parked, {Kept} customers kept for the next pass).",
-            due.Count, orders.Count, feed.Persisted + customerFeed.Persisted, feed.Repaired + customerFeed.Repaired, failedOrders.Count, keptCustomers.Count);
+        var persisted = orderFeed.Persisted + customerFeed.Persisted;
+        var repaired = orderFeed.Repaired + customerFeed.Repaired;
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders and {Customers} customers ({Events} events fed, {Repaired} repaired, {Failed} orders and {FailedCustomers} customers parked).",
+            due.Count, orders.Count, customers.Count, persisted, repaired, failedOrders.Count, failedCustomers.Count);
         return new ReconciliationPass(
-            due.Count, orders.Count, feed.Persisted + customerFeed.Persisted, failedOrders.Count + keptCustomers.Count, recoveredOrders.Count + recoveredKeys.Count, feed.Repaired + customerFeed.Repaired);
+            due.Count, orders.Count, persisted, failedOrders.Count + failedCustomers.Count, recoveredOrders.Count + recoveredCustomers.Count + recoveredKeys.Count, repaired);
     }
 
     /// <summary>
-    /// Reads each order back from the log after the version before <c>From</c>, and feeds its
-    /// envelopes to every generation in <paramref name="generations"/>. When this returns,
-    /// everything fed is durably counted, but what <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists;
-    /// returns the orders that could not be read back. Storage being unavailable throws.
+    /// Reads each stream of <paramref name="source"/>'s category back from its log after the
+    /// version before <c>From</c>, and feeds its envelopes to every generation in
+    /// <paramref name="generations"/>. When this returns, everything fed is durably counted, but
+    /// what <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists; returns the streams that could
+    /// not be read back (completely). Storage being unavailable throws.
     /// </summary>
-    private async Task<List<(string OrderId, ParkRequest Failure)>> ReadBackAndFeedAsync(
-        IReadOnlyCollection<(string StreamId, int From)> orders, int[] generations, ProjectionFeed<OrderEventEnvelope> feed, TimeSpan soonestRetry)
+    private async Task<List<(string StreamId, ParkRequest Failure)>> ReadBackAndFeedAsync<TState, TEvent, TEnvelope>(
+        EventSource<TState, TEvent, TEnvelope> source, IReadOnlyCollection<(string StreamId, int From)> streams, int[] generations,
+        ProjectionFeed<TEnvelope> feed, TimeSpan soonestRetry)
+        where TState : class, IEventSourcedState<TState, TEvent>, new()
+        where TEvent : class
     {
-        var unreadable = new List<(string OrderId, ParkRequest Failure)>();
-        foreach (var chunk in orders.Chunk(ReadParallelism))
+        var log = logs.For(source.Category);
+        var unreadable = new List<(string StreamId, ParkRequest Failure)>();
+        foreach (var chunk in streams.Chunk(ReadParallelism))
         {
-            // Storage being unavailable fails the pass (every row stays); anything else is the order's own problem.
-            foreach (var read in await Task.WhenAll(chunk.Select(order => OrderReadBack.ReadAfterAsync(store, order.StreamId, order.From - 1, soonestRetry))))
+            // Storage being unavailable fails the pass (every row stays); anything else is the stream's own problem.
+            foreach (var read in await Task.WhenAll(chunk.Select(stream => StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry))))
             {
                 if (read.Failure is not null)
                 {
-                    unreadable.Add((read.OrderId, read.Failure));
+                    unreadable.Add((read.StreamId, read.Failure));
                 }
 
                 foreach (var envelope in read.Envelopes)
@@ -159,64 +187,6 @@ public sealed class ProjectionReconcilerGrain(
 
         await feed.CompleteAsync();
         return unreadable;
-    }
-
-    /// <summary>
-    /// Reads each customer back from the customers' log after the version before <c>From</c>, and
-    /// feeds their envelopes to every generation in <paramref name="generations"/>. Returns the
-    /// feed and the customers not (completely) counted, to be announced again for a later pass
-    /// (customers are not parked). Storage being unavailable throws.
-    /// </summary>
-    private async Task<(ProjectionFeed<CustomerEventEnvelope> Feed, HashSet<string> Failed)> ReadBackAndFeedCustomersAsync(
-        IReadOnlyCollection<(string StreamId, int From)> customers, int[] generations)
-    {
-        var feed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
-        var failed = new HashSet<string>(StringComparer.Ordinal);
-        var log = logs.For(CustomerEventSource.CategoryName);
-        try
-        {
-            foreach (var chunk in customers.Chunk(ReadParallelism))
-            {
-                var reads = await Task.WhenAll(chunk.Select(async customer =>
-                {
-                    try
-                    {
-                        return (customer.StreamId, Envelopes: await CustomerEventSource.Instance.ReadAfterAsync(log, customer.StreamId, customer.From - 1));
-                    }
-                    catch (Exception exception) when (exception is not StorageUnavailableException)
-                    {
-                        logger.LogWarning(exception, "The events of customer {CustomerId} cannot be read back; they are announced again for a later pass.", customer.StreamId);
-                        return (customer.StreamId, Envelopes: (List<CustomerEventEnvelope>?)null);
-                    }
-                }));
-                foreach (var (customerId, envelopes) in reads)
-                {
-                    if (envelopes is null)
-                    {
-                        failed.Add(customerId);
-                        continue;
-                    }
-
-                    foreach (var envelope in envelopes)
-                    {
-                        foreach (var generation in generations)
-                        {
-                            await feed.AddAsync(envelope, generation);
-                        }
-                    }
-                }
-            }
-
-            await feed.CompleteAsync();
-            failed.UnionWith(feed.FailedOrders); // the stream ids of the customers a projection failed to count
-        }
-        catch (Exception exception) when (exception is not StorageUnavailableException)
-        {
-            logger.LogWarning(exception, "Customer projections failed to count the events of {Customers} customers; they are announced again for a later pass.", customers.Count);
-            failed.UnionWith(customers.Select(c => c.StreamId));
-        }
-
-        return (feed, failed);
     }
 
     /// <summary>The streams of <paramref name="category"/> among <paramref name="changes"/>, each with the lowest version a row announces.</summary>
@@ -343,7 +313,8 @@ public sealed class ProjectionReconcilerGrain(
                 var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
                 if (customers is { Count: > 0 })
                 {
-                    var (customerFeed, _) = await ReadBackAndFeedCustomersAsync(customers, generations);
+                    var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
+                    await ReadBackAndFeedAsync(CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry);
                     events += customerFeed.Persisted;
                     repaired += customerFeed.Repaired;
                     Measure(customerFeed.Persisted, customerFeed.Repaired, "catch-up");
@@ -351,12 +322,12 @@ public sealed class ProjectionReconcilerGrain(
                 }
 
                 var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
-                var unreadable = await ReadBackAndFeedAsync(pending, generations, feed, soonestRetry);
+                var unreadable = await ReadBackAndFeedAsync(OrderEventSource.Instance, pending, generations, feed, soonestRetry);
                 events += feed.Persisted;
                 repaired += feed.Repaired;
                 Measure(feed.Persisted, feed.Repaired, "catch-up");
-                unreadableOrders.UnionWith(unreadable.Select(u => u.OrderId));
-                var failed = feed.FailedOrders.ToHashSet(StringComparer.Ordinal);
+                unreadableOrders.UnionWith(unreadable.Select(u => u.StreamId));
+                var failed = feed.FailedStreams.ToHashSet(StringComparer.Ordinal);
 
                 // Projections parked already fail for their own reasons: trying them again at once would only delay the pass.
                 var transient = feed.Failures.Any(f => !parkedKeys!.Contains(f.Key));

@@ -6,15 +6,16 @@ using System.Text;
 namespace OrderFlow.Grains.Projections.WriteBehind;
 
 /// <summary>
-/// Which events a projection grain has already counted, by order id and version: a repeated or
-/// redelivered event is recognised and skipped. Each grain holds only the events that belong to
-/// it (one day of one shard, one customer), so this stays proportional to the grain's own data.
+/// Which events a projection grain has already counted, by stream id (an order's, a customer's)
+/// and version: a repeated or redelivered event is recognised and skipped. Each grain holds only
+/// the events that belong to it (one day of one shard, one customer), so this stays proportional
+/// to the grain's own data.
 /// </summary>
 /// <remarks>
-/// This memory is most of a busy day's state, so an order is remembered by a 128-bit fingerprint
+/// This memory is most of a busy day's state, so a stream is remembered by a 128-bit fingerprint
 /// (SHA-256 of its id, truncated) instead of its id of up to 64 characters, and stored packed
 /// (<see cref="Packed"/>): about 19 bytes an order of 4 events, where ids and version lists took
-/// 33 with 20-character ids and 77 with 64. A cryptographic hash because order ids come from
+/// 33 with 20-character ids and 77 with 64. A cryptographic hash because stream ids come from
 /// clients: nobody can make two ids share a fingerprint (and so have an event skipped) without
 /// about 2^64 hash computations; by chance, two of a billion orders would collide with
 /// probability 10^-21.
@@ -27,13 +28,13 @@ public sealed class CountedEvents
     [NonSerialized]
     private Dictionary<UInt128, List<int>> versions = [];
 
-    /// <summary>Orders with at least one counted event.</summary>
-    public int Orders => versions.Count;
+    /// <summary>Streams with at least one counted event.</summary>
+    public int Streams => versions.Count;
 
     /// <summary>Marks the event as counted; false when it already was.</summary>
-    public bool TryMark(string orderId, int version)
+    public bool TryMark(string streamId, int version)
     {
-        var fingerprint = Fingerprint(orderId);
+        var fingerprint = Fingerprint(streamId);
         if (!versions.TryGetValue(fingerprint, out var counted))
         {
             versions[fingerprint] = [version];
@@ -50,11 +51,11 @@ public sealed class CountedEvents
         return true;
     }
 
-    /// <summary>The versions counted of <paramref name="orderId"/>, ascending.</summary>
-    public IReadOnlyList<int> VersionsOf(string orderId) =>
-        versions.TryGetValue(Fingerprint(orderId), out var counted) ? counted : [];
+    /// <summary>The versions counted of <paramref name="streamId"/>, ascending.</summary>
+    public IReadOnlyList<int> VersionsOf(string streamId) =>
+        versions.TryGetValue(Fingerprint(streamId), out var counted) ? counted : [];
 
-    /// <summary>As stored and sent: per order its fingerprint, how many versions, and the versions as ascending differences, all variable-length.</summary>
+    /// <summary>As stored and sent: per stream its fingerprint, how many versions, and the versions as ascending differences, all variable-length.</summary>
     [Id(1)]
     public byte[] Packed
     {
@@ -97,6 +98,6 @@ public sealed class CountedEvents
         }
     }
 
-    private static UInt128 Fingerprint(string orderId) =>
-        BinaryPrimitives.ReadUInt128LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(orderId)));
+    private static UInt128 Fingerprint(string streamId) =>
+        BinaryPrimitives.ReadUInt128LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(streamId)));
 }

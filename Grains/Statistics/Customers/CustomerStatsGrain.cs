@@ -3,8 +3,6 @@ using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
-using OrderFlow.Orders.Events;
-using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
 using OrderFlow.Grains.Projections;
@@ -43,6 +41,10 @@ public sealed class CustomerStatsGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await base.OnActivateAsync(cancellationToken);
+
+        // The rules as configured now, over every event counted: thresholds changed since the alerts were stored apply to old orders too.
+        alertsStale = true;
+        RefreshAlerts();
         if (!AlertsEqual(state.State.Alerts, state.State.InFeed))
         {
             Changed(); // the feed may not have what was persisted last time
@@ -50,45 +52,7 @@ public sealed class CustomerStatsGrain(
     }
 
 
-    protected override bool Count(OrderEventEnvelope envelope)
-    {
-        var s = state.State;
-        if (!s.Counted.TryMark(envelope.OrderId, envelope.Version))
-        {
-            return false;
-        }
-
-        s.CustomerId ??= envelope.CustomerId;
-
-        switch (envelope.Type)
-        {
-            case OrderPlaced.StoredName:
-                var placed = new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal);
-                s.Orders++;
-                s.Placed.Add(placed);
-                s.NewAccount.Placed(placed, Settings.Risk);
-                break;
-            case OrderPaid.StoredName:
-                s.Spend += envelope.Amount;
-                break;
-            case OrderCancelled.StoredName:
-                s.Cancellations++;
-                break;
-            case OrderRefunded.StoredName:
-                s.Refunds++;
-                s.RefundedAmount += envelope.Amount;
-                break;
-        }
-
-        if (envelope.EntersStatus && envelope.StatusAfter is OrderStatus.Cancelled or OrderStatus.Refunded)
-        {
-            s.BadEndings[envelope.OrderId] = envelope.OccurredAt;
-        }
-
-        alertsStale = true;
-        Changed();
-        return true;
-    }
+    protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope));
 
     public Task Ingest(CustomerEventEnvelope envelope)
     {
@@ -98,26 +62,24 @@ public sealed class CustomerStatsGrain(
 
     public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 
-    /// <summary>Every customer event carries the registration time: the first one counted completes the join.</summary>
-    private bool Count(CustomerEventEnvelope envelope)
+    /// <summary>The first customer event counted completes the join of rule new-account-large-order.</summary>
+    private bool Count(CustomerEventEnvelope envelope) => Counted(state.State.Count(envelope));
+
+    private bool Counted(bool countedNow)
     {
-        var s = state.State;
-        if (!s.CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
+        if (countedNow)
         {
-            return false;
+            alertsStale = true;
+            Changed();
         }
 
-        s.CustomerId ??= envelope.CustomerId;
-        s.NewAccount.Registered(envelope.RegisteredAt, Settings.Risk);
-        alertsStale = true;
-        Changed();
-        return true;
+        return countedNow;
     }
 
     public Task<CustomerReport?> Get()
     {
         var s = state.State;
-        if (s.Counted.Orders == 0 && s.NewAccount.RegisteredAt is null)
+        if (s.Counted.Streams == 0 && s.Registration.RegisteredAt is null)
         {
             return Task.FromResult<CustomerReport?>(null);
         }
@@ -125,7 +87,7 @@ public sealed class CustomerStatsGrain(
         RefreshAlerts();
         var rules = s.Alerts.Values.Select(a => a.Rule).Distinct().Order(StringComparer.Ordinal).ToList();
         return Task.FromResult<CustomerReport?>(new CustomerReport(
-            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules, s.NewAccount.RegisteredAt));
+            CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules, s.Registration.RegisteredAt));
     }
 
     private void RefreshAlerts()

@@ -1,6 +1,9 @@
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
 using OrderFlow.Statistics;
+using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Statistics.Customers;
 
@@ -16,7 +19,7 @@ public sealed class CustomerStatsState
     /// <summary>Orders that ended cancelled or fully refunded, with the event time of that ending.</summary>
     [Id(5)] public Dictionary<string, DateTimeOffset> BadEndings { get; set; } = [];
 
-    /// <summary>Placement time and total of every order, for the velocity and large-order rules.</summary>
+    /// <summary>Placement time and total of every order, for the rules over placements (velocity, large order, new account).</summary>
     [Id(6)] public List<PlacedOrder> Placed { get; set; } = [];
 
     /// <summary>The alerts that stand now, by id.</summary>
@@ -40,6 +43,54 @@ public sealed class CustomerStatsState
     /// <summary>Which customer events were counted, by (customer id, version): apart from <see cref="Counted"/>, whose ids are order ids.</summary>
     [Id(13)] public CountedEvents CountedCustomerEvents { get; set; } = new();
 
-    /// <summary>The join of the customer's registration with their large orders, for rule new-account-large-order.</summary>
-    [Id(14)] public NewAccountLargeOrders NewAccount { get; set; } = new();
+    /// <summary>The registration, which rule new-account-large-order joins with <see cref="Placed"/>.</summary>
+    [Id(14)] public CustomerRegistration Registration { get; set; } = new();
+
+    /// <summary>Counts an order event of the customer unless it was counted before; true when it was counted now.</summary>
+    public bool Count(OrderEventEnvelope envelope)
+    {
+        if (!Counted.TryMark(envelope.OrderId, envelope.Version))
+        {
+            return false;
+        }
+
+        CustomerId ??= envelope.CustomerId;
+        switch (envelope.Type)
+        {
+            case OrderPlaced.StoredName:
+                Orders++;
+                Placed.Add(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
+                break;
+            case OrderPaid.StoredName:
+                Spend += envelope.Amount;
+                break;
+            case OrderCancelled.StoredName:
+                Cancellations++;
+                break;
+            case OrderRefunded.StoredName:
+                Refunds++;
+                RefundedAmount += envelope.Amount;
+                break;
+        }
+
+        if (envelope.EntersStatus && envelope.StatusAfter is OrderStatus.Cancelled or OrderStatus.Refunded)
+        {
+            BadEndings[envelope.OrderId] = envelope.OccurredAt;
+        }
+
+        return true;
+    }
+
+    /// <summary>Counts a customer event unless it was counted before; true when it was counted now. Every customer event carries the registration time.</summary>
+    public bool Count(CustomerEventEnvelope envelope)
+    {
+        if (!CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
+        {
+            return false;
+        }
+
+        CustomerId ??= envelope.CustomerId;
+        Registration.RegisteredAt ??= envelope.RegisteredAt;
+        return true;
+    }
 }

@@ -106,7 +106,23 @@ public static class RiskRules
                 string.Create(CultureInfo.InvariantCulture, $"{s.BadEndings.Count} of {s.Orders} orders ended cancelled or refunded (limit {risk.CancelRefundRatio:P0}).")));
         }
 
-        alerts.AddRange(s.NewAccount.Alerts(customerId, risk));
+        // New account, large order: the join of the registration with every placement, whichever
+        // the streams delivered first; nothing else is kept for it, so the thresholds of now apply to every order.
+        if (s.Registration.RegisteredAt is { } registeredAt)
+        {
+            foreach (var order in placed.Where(order => RaisesNewAccountLargeOrder(order, registeredAt, risk)))
+            {
+                alerts.Add(new RiskAlert(
+                    $"{NewAccountLargeOrder}/{order.OrderId}", NewAccountLargeOrder, customerId, order.OrderId, order.At,
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"Total {order.Total} is over {risk.NewAccountLargeOrderAmount}, placed {order.At - registeredAt} after the customer registered (window {risk.NewAccountWindow}).")));
+            }
+        }
+
         return alerts;
     }
+
+    /// <summary>Whether <paramref name="order"/> raises <see cref="NewAccountLargeOrder"/>: over the amount, and placed at or after the registration, at most the window later.</summary>
+    public static bool RaisesNewAccountLargeOrder(PlacedOrder order, DateTimeOffset registeredAt, RiskOptions risk) =>
+        order.Total > risk.NewAccountLargeOrderAmount && order.At >= registeredAt && order.At - registeredAt <= risk.NewAccountWindow;
 }

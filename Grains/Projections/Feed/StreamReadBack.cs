@@ -1,0 +1,105 @@
+using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Parking;
+using OrderFlow.Projections;
+using OrderFlow.Storage;
+
+namespace OrderFlow.Grains.Projections.Feed;
+
+/// <summary>
+/// Reads a stream of any category back from its log for the reconciliation and a rebuild, and
+/// says what to park when it cannot: an order's unreadable event is parked on its own
+/// (<see cref="ParkedKind.Event"/>; the events before it are counted), any other failure parks
+/// the stream (<see cref="ParkedKind.Order"/>, <see cref="ParkedKind.Customer"/>).
+/// </summary>
+public static class StreamReadBack
+{
+    /// <summary>
+    /// The stream's events after <paramref name="afterVersion"/>, from <paramref name="log"/> (the
+    /// log of <paramref name="source"/>'s category). Storage being unavailable propagates (that is
+    /// no fault of the stream's); anything else is the stream's own failure.
+    /// </summary>
+    public static async Task<ReadBack<TEnvelope>> ReadAfterAsync<TState, TEvent, TEnvelope>(
+        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TimeSpan retryNoSoonerThan)
+        where TState : class, IEventSourcedState<TState, TEvent>, new()
+        where TEvent : class
+    {
+        TState before;
+        IReadOnlyList<StoredEvent> stored;
+        try
+        {
+            // From its first event (a new stream, the usual change): nothing before it to read.
+            before = afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion));
+            stored = await log.ReadEventsAsync(streamId, afterVersion + 1, int.MaxValue);
+        }
+        catch (Exception exception) when (exception is not StorageUnavailableException)
+        {
+            return new(streamId, [], StreamFailure(source.Category, streamId, $"Its log cannot be read back: {exception.Message}", retryNoSoonerThan));
+        }
+
+        return FromStored(source, streamId, before, stored, retryNoSoonerThan);
+    }
+
+    /// <summary>The envelopes of <paramref name="stored"/>, which follow <paramref name="before"/>, up to the first that cannot be made.</summary>
+    public static ReadBack<TEnvelope> FromStored<TState, TEvent, TEnvelope>(
+        EventSource<TState, TEvent, TEnvelope> source, string streamId, TState before, IReadOnlyList<StoredEvent> stored, TimeSpan retryNoSoonerThan)
+        where TState : class, IEventSourcedState<TState, TEvent>, new()
+        where TEvent : class
+    {
+        try
+        {
+            return new(streamId, source.FromStored(before, stored), null);
+        }
+        catch (Exception failure)
+        {
+            for (var i = 0; i < stored.Count; i++)
+            {
+                var e = stored[i];
+                try
+                {
+                    EventSerializer<TEvent>.Deserialize(e);
+                }
+                catch (Exception exception)
+                {
+                    var skipped = stored.Count - i;
+                    var parked = EventFailure(source.Category, streamId, e.Version,
+                        $"Event {e.Version} ({e.Type}) cannot be read: {exception.Message} It and the {skipped - 1} events after it are not counted.", retryNoSoonerThan);
+                    try
+                    {
+                        return new(streamId, source.FromStored(before, [.. stored.Take(i)]), parked);
+                    }
+                    catch (Exception)
+                    {
+                        return new(streamId, [], parked);
+                    }
+                }
+            }
+
+            return new(streamId, [], StreamFailure(source.Category, streamId, $"Its events cannot be applied: {failure.Message}", retryNoSoonerThan));
+        }
+    }
+
+    /// <summary>What to park for an event row of <paramref name="category"/> the log scan could not read at all (see <see cref="TableEventStore.ScanAllAsync"/>); version 0: its row key is no version either.</summary>
+    public static ParkRequest UnreadableRow(string category, string streamId, int version, string error, TimeSpan retryNoSoonerThan) =>
+        version > 0
+            ? EventFailure(category, streamId, version, $"Event row {version} cannot be read: {error} It and the events after it are not counted.", retryNoSoonerThan)
+            : StreamFailure(category, streamId, $"A row of its log cannot be read: {error} None of its events are counted.", retryNoSoonerThan);
+
+    /// <summary>How a stream of <paramref name="category"/> is parked.</summary>
+    public static ParkedKind KindOf(string category) => category switch
+    {
+        StreamCategories.Order => ParkedKind.Order,
+        CustomerEventSource.CategoryName => ParkedKind.Customer,
+        _ => throw new ArgumentOutOfRangeException(nameof(category), category, "No parked kind for this stream category."),
+    };
+
+    private static ParkRequest StreamFailure(string category, string streamId, string reason, TimeSpan retryNoSoonerThan) =>
+        new(KindOf(category), streamId, $"{category} '{streamId}'", reason, retryNoSoonerThan);
+
+    /// <summary>An order's event is parked on its own (<see cref="ParkedKind.Event"/>); a customer is parked whole.</summary>
+    private static ParkRequest EventFailure(string category, string streamId, int version, string reason, TimeSpan retryNoSoonerThan) =>
+        category == StreamCategories.Order
+            ? new(ParkedKind.Event, ParkedRecordsGrain.EventKey(streamId, version), $"event {version} of order '{streamId}'", reason, retryNoSoonerThan)
+            : StreamFailure(category, streamId, reason, retryNoSoonerThan);
+}
