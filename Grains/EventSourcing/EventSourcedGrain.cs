@@ -304,7 +304,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 var expectedVersion = Version;
                 var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, requestHash, publishes: true);
                 var recordedAt = Time.GetUtcNow();
-                var envelopes = source.Build(State, decision.Events, expectedVersion + 1, eventIds)
+                var envelopes = source.Build(AggregateId, State, decision.Events, expectedVersion + 1, eventIds)
                     .ConvertAll(envelope => source.WithRecordedAt(envelope, recordedAt));
 
                 // Durable now: hand the batch to JournaledGrain, which folds it into State.

@@ -42,7 +42,7 @@ public sealed record OrderReadBack(string OrderId, List<OrderEventEnvelope> Enve
     {
         try
         {
-            return new(orderId, OrderEventEnvelopes.FromStored(before, stored), null);
+            return new(orderId, OrderEventEnvelopes.FromStored(orderId, before, stored), null);
         }
         catch (Exception failure)
         {
@@ -60,7 +60,7 @@ public sealed record OrderReadBack(string OrderId, List<OrderEventEnvelope> Enve
                     var parked = new ParkRequest(ParkedKind.Event, ParkedRecordsGrain.EventKey(orderId, e.Version), $"event {e.Version} of order '{orderId}'", reason, retryNoSoonerThan);
                     try
                     {
-                        return new(orderId, OrderEventEnvelopes.FromStored(before, [.. stored.Take(i)]), parked);
+                        return new(orderId, OrderEventEnvelopes.FromStored(orderId, before, [.. stored.Take(i)]), parked);
                     }
                     catch (Exception)
                     {

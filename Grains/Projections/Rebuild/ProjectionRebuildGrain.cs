@@ -172,7 +172,7 @@ public sealed class ProjectionRebuildGrain(
 
             try
             {
-                foreach (var envelope in source.FromStored(new CustomerState(), events))
+                foreach (var envelope in source.FromStored(streamId!, new CustomerState(), events))
                 {
                     await feed.AddAsync(envelope, generation);
                 }

@@ -98,7 +98,7 @@ public sealed class CustomerStatsGrain(
 
     public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 
-    /// <summary>Every customer event carries the registration time: the first one counted completes the join.</summary>
+    /// <summary>Every customer event of a registered customer carries the registration time: the first one counted completes the join.</summary>
     private bool Count(CustomerEventEnvelope envelope)
     {
         var s = state.State;
@@ -108,7 +108,11 @@ public sealed class CustomerStatsGrain(
         }
 
         s.CustomerId ??= envelope.CustomerId;
-        s.NewAccount.Registered(envelope.RegisteredAt, Settings.Risk);
+        if (envelope.IsRegistered)
+        {
+            s.NewAccount.Registered(envelope.RegisteredAt, Settings.Risk);
+        }
+
         alertsStale = true;
         Changed();
         return true;
