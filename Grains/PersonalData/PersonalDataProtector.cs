@@ -52,10 +52,16 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     }
 
     /// <summary><paramref name="json"/> with its sealed personal members decrypted, or set to null where the subject was erased.</summary>
+    /// <param name="keys">Keys already fetched, by subject (null: erased); filled in as keys are fetched.</param>
+    /// <param name="subjectOfPlainData">
+    /// The subject of personal members stored in plain (by builds before encryption): set to null too
+    /// once that subject is erased. Null: plain members are left as they are.
+    /// </param>
     /// <exception cref="PersonalDataKeyMissingException">A subject has neither a key nor a tombstone.</exception>
-    public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<string, byte[]?>? keys = null)
+    public async Task<RevealedJson> RevealAsync(
+        string json, Type type, JsonSerializerOptions options, Dictionary<string, byte[]?>? keys = null, string? subjectOfPlainData = null)
     {
-        if (!MayHoldSealedFields(json, type, options))
+        if (!MayHoldSealedFields(json, type, options) && (subjectOfPlainData is null || PersonalDataFields.Of(type, options).Count == 0))
         {
             return new RevealedJson(json, Erased: false);
         }
@@ -65,9 +71,21 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         var erased = false;
         foreach (var field in PersonalDataFields.Of(type, options))
         {
+            if (root[field] is null)
+            {
+                continue;
+            }
+
             if (root[field] is not JsonValue value || !value.TryGetValue<string>(out var stored) || !stored.StartsWith(ProtectedField.Prefix, StringComparison.Ordinal))
             {
-                continue; // absent, or plain data written before encryption
+                // Plain data written before encryption: nothing to shred, but hidden once its subject is erased.
+                if (subjectOfPlainData is not null && await IsErasedAsync(subjectOfPlainData, keys))
+                {
+                    root[field] = null;
+                    erased = true;
+                }
+
+                continue;
             }
 
             byte[]? key = null;
@@ -113,6 +131,23 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     /// held in memory (a cached view) must not be shown any more.
     /// </summary>
     public Task<bool> IsErasedAsync(string subjectId) => grains.GetGrain<ISubjectKeyGrain>(subjectId).IsErased();
+
+    /// <summary><see cref="IsErasedAsync(string)"/>, answered from <paramref name="keys"/> when the subject's key was fetched already (null: erased); an erasure found is added to them.</summary>
+    private async Task<bool> IsErasedAsync(string subjectId, Dictionary<string, byte[]?> keys)
+    {
+        if (keys.TryGetValue(subjectId, out var key))
+        {
+            return key is null;
+        }
+
+        if (!await IsErasedAsync(subjectId))
+        {
+            return false;
+        }
+
+        keys[subjectId] = null;
+        return true;
+    }
 
     /// <summary>
     /// <paramref name="json"/> with its sealed personal members set to null: what deserializers

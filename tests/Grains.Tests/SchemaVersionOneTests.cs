@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
@@ -22,6 +20,8 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
 {
     private const string OrderId = "order-v1-fixture";
 
+    private const string Fixture = "order-log-v1.json";
+
     private static readonly DateTimeOffset PlacedAt = new(2026, 11, 20, 9, 30, 0, 123, TimeSpan.Zero);
 
     private readonly OrderCluster cluster = fixture.Cluster;
@@ -32,7 +32,7 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
         var ct = TestContext.Current.CancellationToken;
         var table = TableNames.Unique("v1rows");
         var service = new TableServiceClient(azurite.ConnectionString);
-        await LoadFixtureAsync(service.GetTableClient(table), ct);
+        await StoredRows.LoadAsync(service.GetTableClient(table), Fixture, ct);
         var store = new TableEventStore(
             service,
             Microsoft.Extensions.Options.Options.Create(new EventStoreOptions { TableName = table, SnapshotInterval = OrderCluster.SnapshotInterval }),
@@ -71,7 +71,7 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
     public async Task The_grain_serves_a_version_1_order_answers_its_retry_and_continues_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        await LoadFixtureAsync(cluster.Table, ct);
+        await StoredRows.LoadAsync(cluster.Table, Fixture, ct);
         var grain = cluster.Grain(OrderId);
 
         AssertIsTheRecordedOrder(await grain.Get());
@@ -106,30 +106,5 @@ public sealed class SchemaVersionOneTests(OrderClusterFixture fixture, AzuriteFi
         Assert.Equal((PlacedAt, PlacedAt.AddDays(2)), (view.PlacedAt, view.UpdatedAt));
         Assert.Equal([new OrderLine("sku-a", 2, 10.50m), new OrderLine("sku-b", 1, 3.25m)], view.Items);
         Assert.Null(view.ShippingAddress);
-    }
-
-    /// <summary>Writes the fixture's rows, each property with the EDM type it was stored with.</summary>
-    private static async Task LoadFixtureAsync(TableClient table, CancellationToken cancellationToken)
-    {
-        await table.CreateIfNotExistsAsync(cancellationToken);
-        using var fixture = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "order-log-v1.json"), cancellationToken));
-        foreach (var row in fixture.RootElement.EnumerateArray())
-        {
-            var entity = new TableEntity(row.GetProperty("partitionKey").GetString(), row.GetProperty("rowKey").GetString());
-            foreach (var property in row.GetProperty("properties").EnumerateArray())
-            {
-                var value = property.GetProperty("value").GetString()!;
-                entity[property.GetProperty("name").GetString()!] = property.GetProperty("type").GetString() switch
-                {
-                    "String" => value,
-                    "Int32" => int.Parse(value, CultureInfo.InvariantCulture),
-                    "DateTime" => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-                    "Guid" => Guid.Parse(value),
-                    var other => throw new InvalidDataException($"The fixture holds a property of type {other}."),
-                };
-            }
-
-            await table.AddEntityAsync(entity, cancellationToken);
-        }
     }
 }
