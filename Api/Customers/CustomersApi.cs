@@ -53,19 +53,22 @@ public static class CustomersApi
         var erasure = endpoints.MapCommandGroup("/api/customers", "Customers (commands)", ApiPolicies.Admin, "the admin role");
         erasure.MapPost("/{id}/erasure", Erase).WithName("EraseCustomerPersonalData").WithSummary("Erase a customer's personal data (GDPR article 17)")
             .WithDescription("Deletes the customer's key, so that their name and email (and their orders' shipping addresses) read as erased from then on; "
-                + "records who asked (the authenticated caller, never a field of the request) and when. Erasing again changes nothing and answers the same.")
+                + "records who asked (the authenticated caller, never a field of the request) and when. Erasing again changes nothing and answers the same. "
+                + "Any data subject can be erased, also one who never registered but whom orders name: their customer log then starts with the erasure.")
             .ReadsBody("Optional: occurredAt, the event time (now when absent). The body may be left out.")
-            .Returns<CustomerView>(StatusCodes.Status200OK, "The customer as erased: name and email null, erased true.")
+            .Returns<CustomerView>(StatusCodes.Status200OK,
+                "The customer as erased: name and email null, erased true; country and registeredAt null too for a subject who never registered.")
             .AnswersInvalid("the id is not an identifier; the body is not valid JSON for an erasure; occurredAt is out of range or before the customer's previous event; "
                 + HeaderErrors)
-            .Answers(StatusCodes.Status404NotFound, NotRegistered)
             .Answers(StatusCodes.Status409Conflict, "Other writers kept winning the race (/problems/concurrency-conflict): retry.")
             .Answers(StatusCodes.Status422UnprocessableEntity, "The command cannot be applied to this customer (/problems/unprocessable): " + ReusedKey + ".");
 
         var queries = endpoints.MapGroup("/api/customers").WithTags("Customers (queries)").RequireAuthorization(ApiPolicies.Read)
             .AnswersUnauthorized("the reader or admin role").AnswersUnavailableQuery();
         queries.MapGet("/{id}", GetCustomer).WithName("GetCustomerProfile").WithSummary("The customer now, or as of an event time (?asOf=)")
-            .Returns<CustomerView>(StatusCodes.Status200OK, "The customer, replayed from their events up to the time asked for; name and email are null once erased.")
+            .Returns<CustomerView>(StatusCodes.Status200OK,
+                "The customer, replayed from their events up to the time asked for; name and email are null once erased. "
+                + "A subject erased without registering is erased with country and registeredAt null.")
             .AnswersInvalid("the id is not an identifier, or asOf is not a time")
             .Answers(StatusCodes.Status404NotFound, "No customer with this id, or none yet at asOf (/problems/not-found).");
         queries.MapGet("/{id}/events", GetEvents).WithName("GetCustomerEvents").WithSummary("The customer's events in version order, paged")
@@ -76,7 +79,7 @@ public static class CustomersApi
     }
 
     private static async Task<IResult> Register(
-        [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] RegisterCustomer? body, HttpContext http, IGrainFactory grains)
+        [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] RegisterCustomer? body, HttpContext http, IGrainFactory grains, TimeProvider clock)
     {
         if (body is null)
         {
@@ -92,7 +95,7 @@ public static class CustomersApi
         if (body.CustomerId is not { } customerId || !Identifiers.IsValid(customerId))
         {
             // No grain to ask without an id: the same rules, every field at once, here.
-            return Problems.Validation(CustomerCommandValidator.Validate(body, TimeProvider.System.GetUtcNow()));
+            return Problems.Validation(CustomerCommandValidator.Validate(body, clock.GetUtcNow()));
         }
 
         var result = await grains.GetGrain<ICustomerGrain>(customerId).Execute(body, metadata);

@@ -23,6 +23,7 @@ public static class OperationsApi
     {
         services.AddHealthChecks()
             .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag], timeout: CheckBudget)
+            .AddCheck<KeyStoreHealthCheck>("key-store", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget);
         services.AddOpenApi(options => options.AddOrderFlowDescriptions());

@@ -27,7 +27,8 @@ public static class CustomerDecider
 
         if (command is RegisterCustomer register)
         {
-            if (state.Exists)
+            // A subject erased before registering is not registered: the registration's personal data is then refused (422) where it would be sealed.
+            if (state.Registered)
             {
                 return CustomerDecision.Refuse(CommandErrorCode.AlreadyExists, $"Customer '{customerId}' already exists.");
             }
@@ -38,13 +39,9 @@ public static class CustomerDecider
                 : Invalid(new() { ["$"] = ["name, email and country are required"] });
         }
 
-        if (!state.Exists)
-        {
-            return CustomerDecision.Refuse(CommandErrorCode.NotFound, $"Customer '{customerId}' does not exist.");
-        }
-
         if (command is ErasePersonalData { ErasedBy: var erasedBy })
         {
+            // Any data subject may be erased, registered or not: orders may name a customer who never registered.
             if (state.Erased)
             {
                 return CustomerDecision.Applied; // erasure is idempotent: the first one is the record
@@ -54,6 +51,10 @@ public static class CustomerDecider
             {
                 return Invalid(new() { ["erasedBy"] = ["is required"] });
             }
+        }
+        else if (!state.Exists)
+        {
+            return CustomerDecision.Refuse(CommandErrorCode.NotFound, $"Customer '{customerId}' does not exist.");
         }
 
         var occurredAt = EventTime(command, now, state);

@@ -30,7 +30,7 @@ public sealed class CustomerEventSource : EventSource<CustomerState, CustomerEve
     public override DateTimeOffset OccurredAtOf(CustomerEvent @event) => @event.OccurredAt;
 
     /// <summary>Envelopes carry no personal data: the country and the registration time are what consumers join on.</summary>
-    public override List<CustomerEventEnvelope> Build(CustomerState before, IReadOnlyList<CustomerEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds)
+    public override List<CustomerEventEnvelope> Build(string streamId, CustomerState before, IReadOnlyList<CustomerEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds)
     {
         var state = before.Copy();
         var envelopes = new List<CustomerEventEnvelope>(events.Count);
@@ -38,7 +38,7 @@ public sealed class CustomerEventSource : EventSource<CustomerState, CustomerEve
         {
             state.Apply(events[i]);
             envelopes.Add(new CustomerEventEnvelope(
-                state.CustomerId,
+                streamId,
                 firstVersion + i,
                 eventIds[i],
                 EventSerializer<CustomerEvent>.TypeName(events[i]),

@@ -36,7 +36,7 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
 
     /// <summary>The view of a state just produced by the base: erased also as of a time before the erasure, whose events' personal data read as null.</summary>
     private CustomerView View(CustomerState state, int version) =>
-        LastStateHadErasedPersonalData ? state.ToView(version) with { Erased = true } : state.ToView(version);
+        LastStateHadErasedPersonalData ? state.ToView(AggregateId, version) with { Erased = true } : state.ToView(AggregateId, version);
 
     public Task<EventPage?> GetEvents(int fromVersion, int limit) => EventPageAsync(fromVersion, limit);
 

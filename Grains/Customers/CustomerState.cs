@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using OrderFlow.Customers;
 using OrderFlow.Customers.Events;
 using OrderFlow.Grains.EventSourcing;
@@ -26,7 +27,15 @@ public sealed class CustomerState : IEventSourcedState<CustomerState, CustomerEv
     /// <summary>The personal data was erased: name and email are gone from the state (and from every snapshot after).</summary>
     [Id(6)] public bool Erased { get; set; }
 
-    public bool Exists => CustomerId.Length > 0;
+    /// <summary>
+    /// The customer's log has events: a registration, or the erasure of a data subject who never
+    /// registered (named only by orders; their log starts with the erasure).
+    /// </summary>
+    public bool Exists => Registered || Erased;
+
+    /// <summary>The customer registered (an erased subject may never have).</summary>
+    [JsonIgnore]
+    public bool Registered => CustomerId.Length > 0;
 
     /// <summary>A copy that folds on independently: every member is a value or an immutable string.</summary>
     public CustomerState Copy() => (CustomerState)MemberwiseClone();
@@ -59,6 +68,7 @@ public sealed class CustomerState : IEventSourcedState<CustomerState, CustomerEv
         UpdatedAt = @event.OccurredAt;
     }
 
-    public CustomerView ToView(int version) => new(
-        CustomerId, Erased ? null : Name, Erased ? null : Email, Country, version, RegisteredAt, UpdatedAt, Erased);
+    /// <summary>The view of customer <paramref name="customerId"/> (the stream's id: the state has none when they never registered).</summary>
+    public CustomerView ToView(string customerId, int version) => new(
+        customerId, Erased ? null : Name, Erased ? null : Email, Registered ? Country : null, version, Registered ? RegisteredAt : null, UpdatedAt, Erased);
 }

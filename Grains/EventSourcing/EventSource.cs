@@ -69,10 +69,12 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
         JsonSerializer.Deserialize<TState>(PersonalDataProtector.Strip(data, typeof(TState), StoredJson.Options), StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
 
     /// <summary>
-    /// Envelopes for <paramref name="events"/>, which follow <paramref name="before"/> (the state at
-    /// version <paramref name="firstVersion"/> − 1, not to be changed) and carry the ids in <paramref name="eventIds"/>.
+    /// Envelopes for <paramref name="events"/> of stream <paramref name="streamId"/>, which follow
+    /// <paramref name="before"/> (the state at version <paramref name="firstVersion"/> − 1, not to be
+    /// changed) and carry the ids in <paramref name="eventIds"/>. An envelope names its stream by the
+    /// stream's id, not by its state's: a customer erased before registering has no id in their state.
     /// </summary>
-    public abstract List<TEnvelope> Build(TState before, IReadOnlyList<TEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds);
+    public abstract List<TEnvelope> Build(string streamId, TState before, IReadOnlyList<TEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds);
 
     public abstract int VersionOf(TEnvelope envelope);
 
@@ -83,11 +85,12 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
 
     public abstract TEnvelope WithTraceParent(TEnvelope envelope, string? traceParent);
 
-    /// <summary>Envelopes for events read back from the log, which follow <paramref name="before"/>.</summary>
-    public List<TEnvelope> FromStored(TState before, IReadOnlyList<StoredEvent> stored) =>
+    /// <summary>Envelopes for events of stream <paramref name="streamId"/> read back from the log, which follow <paramref name="before"/>.</summary>
+    public List<TEnvelope> FromStored(string streamId, TState before, IReadOnlyList<StoredEvent> stored) =>
         stored.Count == 0
             ? []
             : [.. Build(
+                streamId,
                 before,
                 [.. stored.Select(EventSerializer<TEvent>.Deserialize)],
                 stored[0].Version,
@@ -101,6 +104,6 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
     public async Task<List<TEnvelope>> ReadAfterAsync(TableEventStore store, string streamId, int afterVersion, int maxCount = int.MaxValue)
     {
         var before = Fold(await store.LoadAtVersionAsync(streamId, afterVersion));
-        return FromStored(before, await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount));
+        return FromStored(streamId, before, await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount));
     }
 }

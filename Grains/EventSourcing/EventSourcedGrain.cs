@@ -251,12 +251,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         var events = await Store.ReadEventsAsync(AggregateId, fromVersion, limit + 1);
         var keys = new Dictionary<(string, string), byte[]?>();
+        var subject = source.SubjectOf(AggregateId, State); // an aggregate's subject never changes (an order's customer)
         var page = new List<RecordedEvent>(Math.Min(limit, events.Count));
         foreach (var e in events.Take(limit))
         {
-            // Personal members decrypted; those of an erased subject null and flagged, never the ciphertext.
+            // Personal members decrypted; those of an erased subject null and flagged, never the ciphertext,
+            // nor the plain text that builds before encryption stored.
             var data = EventSerializer<TEvent>.ClrTypeOf(e.Type) is { } type
-                ? await PersonalData.RevealAsync(e.Data, type, StoredJson.Options, keys)
+                ? await PersonalData.RevealAsync(e.Data, type, StoredJson.Options, keys, subject)
                 : new RevealedJson(e.Data, Erased: false);
             page.Add(new RecordedEvent(
                 e.Version, e.EventId, e.Type, e.SchemaVersion, e.OccurredAt, e.RecordedAt, e.CorrelationId, e.CausationId, data.Json, data.Erased));
@@ -306,7 +308,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 var expectedVersion = Version;
                 var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, command, publishes: true);
                 var recordedAt = Time.GetUtcNow();
-                var envelopes = source.Build(State, decision.Events, expectedVersion + 1, eventIds)
+                var envelopes = source.Build(AggregateId, State, decision.Events, expectedVersion + 1, eventIds)
                     .ConvertAll(envelope => source.WithRecordedAt(envelope, recordedAt));
 
                 // Durable now: hand the batch to JournaledGrain, which folds it into State.

@@ -52,9 +52,9 @@ public static class OrderEventEnvelopes
         return envelopes;
     }
 
-    /// <summary>Envelopes for events read back from the log, which follow <paramref name="before"/>.</summary>
-    public static List<OrderEventEnvelope> FromStored(OrderState before, IReadOnlyList<StoredEvent> stored) =>
-        OrderEventSource.Instance.FromStored(before, stored);
+    /// <summary>Envelopes for events of order <paramref name="orderId"/> read back from the log, which follow <paramref name="before"/>.</summary>
+    public static List<OrderEventEnvelope> FromStored(string orderId, OrderState before, IReadOnlyList<StoredEvent> stored) =>
+        OrderEventSource.Instance.FromStored(orderId, before, stored);
 
     /// <summary>
     /// Envelopes for the order's stored events after <paramref name="afterVersion"/>, read back from

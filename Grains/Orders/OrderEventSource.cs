@@ -35,7 +35,7 @@ public sealed class OrderEventSource : EventSource<OrderState, OrderEvent, Order
     /// <summary>With the refunds of snapshots written before refund rows existed (<see cref="OrderState.Fold"/>).</summary>
     public override OrderState Fold(StreamSlice slice) => OrderState.Fold(slice);
 
-    public override List<OrderEventEnvelope> Build(OrderState before, IReadOnlyList<OrderEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds) =>
+    public override List<OrderEventEnvelope> Build(string streamId, OrderState before, IReadOnlyList<OrderEvent> events, int firstVersion, IReadOnlyList<Guid> eventIds) =>
         OrderEventEnvelopes.Build(before, events, firstVersion, eventIds);
 
     public override int VersionOf(OrderEventEnvelope envelope) => envelope.Version;

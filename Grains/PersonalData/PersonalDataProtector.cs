@@ -52,10 +52,16 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     }
 
     /// <summary><paramref name="json"/> with its sealed personal members decrypted, or set to null where the subject was erased.</summary>
+    /// <param name="keys">Keys already fetched, by subject and key id (null: erased); filled in as keys are fetched.</param>
+    /// <param name="subjectOfPlainData">
+    /// The subject of personal members stored in plain (by builds before encryption): set to null too
+    /// once that subject is erased. Null: plain members are left as they are.
+    /// </param>
     /// <exception cref="PersonalDataKeyMissingException">A value's key is missing and its subject has no tombstone.</exception>
-    public async Task<RevealedJson> RevealAsync(string json, Type type, JsonSerializerOptions options, Dictionary<(string SubjectId, string KeyId), byte[]?>? keys = null)
+    public async Task<RevealedJson> RevealAsync(
+        string json, Type type, JsonSerializerOptions options, Dictionary<(string SubjectId, string KeyId), byte[]?>? keys = null, string? subjectOfPlainData = null)
     {
-        if (!MayHoldSealedFields(json, type, options))
+        if (!MayHoldSealedFields(json, type, options) && (subjectOfPlainData is null || PersonalDataFields.Of(type, options).Count == 0))
         {
             return new RevealedJson(json, Erased: false);
         }
@@ -65,9 +71,21 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         var erased = false;
         foreach (var field in PersonalDataFields.Of(type, options))
         {
+            if (root[field] is null)
+            {
+                continue;
+            }
+
             if (root[field] is not JsonValue value || !value.TryGetValue<string>(out var stored) || !ProtectedField.IsProtected(stored))
             {
-                continue; // absent, or plain data written before encryption
+                // Plain data written before encryption: nothing to shred, but hidden once its subject is erased.
+                if (subjectOfPlainData is not null && await IsErasedAsync(subjectOfPlainData, keys))
+                {
+                    root[field] = null;
+                    erased = true;
+                }
+
+                continue;
             }
 
             byte[]? key = null;
@@ -138,6 +156,28 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     /// held in memory (a cached view) must not be shown any more.
     /// </summary>
     public Task<bool> IsErasedAsync(string subjectId) => grains.GetGrain<ISubjectKeyGrain>(subjectId).IsErased();
+
+    /// <summary>
+    /// <see cref="IsErasedAsync(string)"/>, answered from <paramref name="keys"/> when one of the
+    /// subject's keys was fetched already (null: erased); the answer is remembered there under the
+    /// key id <see cref="ErasureProbe"/> (null: erased, empty: not).
+    /// </summary>
+    private async Task<bool> IsErasedAsync(string subjectId, Dictionary<(string SubjectId, string KeyId), byte[]?> keys)
+    {
+        foreach (var ((subject, _), key) in keys)
+        {
+            if (subject == subjectId)
+            {
+                return key is null;
+            }
+        }
+
+        var erased = await IsErasedAsync(subjectId);
+        keys[(subjectId, ErasureProbe)] = erased ? null : [];
+        return erased;
+    }
+
+    private const string ErasureProbe = "";
 
     /// <summary>
     /// <paramref name="json"/> with its sealed personal members set to null: what deserializers

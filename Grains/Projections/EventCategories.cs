@@ -21,6 +21,7 @@ public static class EventCategories
         TypeOf = envelope => envelope.Type,
         IdentityOf = envelope => (envelope.OrderId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
+        TraceParentOf = envelope => envelope.TraceParent,
     };
 
     public static readonly EventCategory<CustomerEventEnvelope> Customers = new()
@@ -31,5 +32,6 @@ public static class EventCategories
         TypeOf = envelope => envelope.Type,
         IdentityOf = envelope => (envelope.CustomerId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
+        TraceParentOf = envelope => envelope.TraceParent,
     };
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Telemetry;
 
@@ -81,20 +80,22 @@ public static class OrderFlowTelemetry
         activity is { IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
 
     /// <summary>
-    /// Starts the span of the projections counting <paramref name="envelope"/>, in the trace of the
-    /// command that published it (its <see cref="OrderEventEnvelope.TraceParent"/>), wherever and
-    /// whenever it runs; the delivery's own trace, if any, is linked. Null when nobody listens.
+    /// Starts the span of the projections counting one event of <paramref name="category"/> (stream
+    /// <paramref name="streamId"/>, <paramref name="version"/>), in the trace of the command that
+    /// published it (the envelope's <paramref name="traceParent"/>), wherever and whenever it runs;
+    /// the delivery's own trace, if any, is linked. Tagged <c>orderflow.{category}.id</c> and
+    /// <c>.version</c>, as the publication is. Null when nobody listens.
     /// </summary>
-    public static Activity? StartProjection(OrderEventEnvelope envelope)
+    public static Activity? StartProjection(string category, string streamId, int version, string type, string? traceParent)
     {
-        var traced = ActivityContext.TryParse(envelope.TraceParent, null, isRemote: true, out var published);
+        var traced = ActivityContext.TryParse(traceParent, null, isRemote: true, out var published);
         var links = traced && Activity.Current is { } delivery && delivery.TraceId != published.TraceId
             ? new[] { new ActivityLink(delivery.Context) }
             : null;
         var activity = ActivitySource.StartActivity(ProjectActivity, ActivityKind.Consumer, published, links: links);
-        activity?.SetTag("orderflow.order.id", envelope.OrderId);
-        activity?.SetTag("orderflow.order.version", envelope.Version);
-        activity?.SetTag(EventTypeTag, envelope.Type);
+        activity?.SetTag("orderflow." + category + ".id", streamId);
+        activity?.SetTag("orderflow." + category + ".version", version);
+        activity?.SetTag(EventTypeTag, type);
         return activity;
     }
 }

@@ -102,17 +102,6 @@ public sealed class CustomerErasureTests(ApiHostFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task Erasing_an_unknown_customer_is_404()
-    {
-        var id = TestCustomers.NewId();
-
-        using var response = await host.Admin.PostAsync($"/api/customers/{id}/erasure", null);
-
-        await response.AssertProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
-        await host.AssertNothingWrittenToCustomerAsync(id, 0);
-    }
-
-    [Fact]
     public async Task Only_an_admin_may_erase()
     {
         var id = TestCustomers.NewId();

@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using OrderFlow.Grains.PersonalData;
+using OrderFlow.Silo;
 using OrderFlow.Api.Tests.Infrastructure;
 using OrderFlow.Testing;
 
@@ -7,7 +11,8 @@ namespace OrderFlow.Api.Tests;
 
 /// <summary>
 /// Readiness while storage hangs: a load balancer or orchestrator probes with a short timeout (often
-/// 1 s), so <c>/health/ready</c> must answer 503 promptly instead of waiting for storage.
+/// 1 s), so <c>/health/ready</c> must answer 503 promptly instead of waiting for storage. The key
+/// table counts as storage too, also in an account of its own.
 /// </summary>
 public sealed class ReadinessTests
 {
@@ -37,6 +42,31 @@ public sealed class ReadinessTests
         }
 
         await WaitUntilReadyAsync(host);
+    }
+
+    [Fact]
+    public async Task While_the_key_table_does_not_answer_ready_is_unhealthy_naming_the_key_store_and_live_200()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var storage = await Azurite.StartNewAsync(cancellationToken: ct);
+        await using var keys = await Azurite.StartNewAsync(cancellationToken: ct);
+        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder => builder.Configuration.AddInMemoryCollection(
+            new Dictionary<string, string?> { ["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = keys.ConnectionString }));
+        await WaitUntilReadyAsync(host);
+
+        await keys.StopAsync();
+
+        using var ready = await host.Anonymous.GetAsync("/health/ready");
+        var body = await ready.BodyAsync();
+        Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable, $"/health/ready without the key table: {(int)ready.StatusCode} {body}");
+        var checks = JsonDocument.Parse(body).RootElement.GetProperty("checks");
+        var keyStore = checks.GetProperty("key-store");
+        Assert.Equal("Unhealthy", keyStore.GetProperty("status").GetString());
+        Assert.Contains(new PersonalDataOptions().KeysTableNameFor(host.TableName), keyStore.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Healthy", checks.GetProperty("event-store").GetProperty("status").GetString());
+
+        using var live = await host.Anonymous.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
     private static async Task WaitUntilReadyAsync(ApiHost host)

@@ -1,3 +1,4 @@
+using OrderFlow.Customers;
 using OrderFlow.Customers.Commands;
 using OrderFlow.Customers.Events;
 using OrderFlow.EventTypes;
@@ -38,7 +39,7 @@ public sealed class CustomerAggregateTests
         state.Apply(@event);
         Assert.Equal(At, state.UpdatedAt);
 
-        var envelope = Assert.Single(CustomerEventSource.Instance.Build(new CustomerState(), [@event], 1, [Guid.NewGuid()]));
+        var envelope = Assert.Single(CustomerEventSource.Instance.Build("c-1", new CustomerState(), [@event], 1, [Guid.NewGuid()]));
         Assert.Equal(EventTypeRegistry<CustomerEvent>.Of(type).StoredName, envelope.Type);
 
         var json = EventSerializer<CustomerEvent>.Serialize(@event);
@@ -75,10 +76,23 @@ public sealed class CustomerAggregateTests
     }
 
     [Fact]
+    public void A_data_subject_who_never_registered_is_erased_and_stays_unregistered()
+    {
+        var state = new CustomerState();
+        var erased = Assert.IsType<CustomerPersonalDataErased>(Assert.Single(Decide(state, new ErasePersonalData("admin")).Events));
+        state.Apply(erased);
+
+        Assert.Equal((true, false, true), (state.Exists, state.Registered, state.Erased));
+        Assert.Equal(new CustomerView(CustomerId, null, null, null, 1, null, erased.OccurredAt, Erased: true), state.ToView(CustomerId, 1));
+        Assert.True(Decide(state, new ErasePersonalData("admin")).AlreadyApplied);
+        Assert.Equal(CommandErrorCode.InvalidTransition, Decide(state, new ChangeCustomerProfile(null, null, "FR")).Error?.Code);
+        // The decider lets the registration through; sealing its name and email is what refuses it (no new key for an erased subject).
+        Assert.IsType<CustomerRegistered>(Assert.Single(Decide(state, Register()).Events));
+    }
+
+    [Fact]
     public void Erasure_is_recorded_once_with_who_asked()
     {
-        Assert.Equal(CommandErrorCode.NotFound, Decide(new CustomerState(), new ErasePersonalData("admin")).Error?.Code);
-
         var state = Registered();
         var erased = Assert.IsType<CustomerPersonalDataErased>(Assert.Single(Decide(state, new ErasePersonalData("admin", At.AddDays(1))).Events));
         Assert.Equal("admin", erased.ErasedBy);

@@ -109,7 +109,7 @@ public sealed class CustomerGrainTests(OrderClusterFixture fixture) : IClassFixt
         Assert.Null(last.NextFromVersion);
         Assert.Null(await Grain(NewCustomerId()).GetEvents(1, 10));
 
-        static (string? Email, string Country, int Version) Short(CustomerView? view) => (view?.Email, view!.Country, view.Version);
+        static (string? Email, string? Country, int Version) Short(CustomerView? view) => (view?.Email, view!.Country, view.Version);
     }
 
     [Fact]
@@ -137,9 +137,6 @@ public sealed class CustomerGrainTests(OrderClusterFixture fixture) : IClassFixt
     {
         var ct = TestContext.Current.CancellationToken;
         var id = NewCustomerId();
-        var missing = await Grain(id).Execute(new ErasePersonalData("admin"), CommandMetadata.None);
-        Assert.Equal(CommandErrorCode.NotFound, missing.Error?.Code);
-
         await Grain(id).Execute(Register(id), CommandMetadata.None);
         var erasedAt = RegisteredAt.AddDays(3); // in the past: event times ahead of the server clock are refused
         var erased = await Grain(id).Execute(new ErasePersonalData("admin", erasedAt), CommandMetadata.None);

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using OrderFlow.Grains.Telemetry;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Consumers;
@@ -8,7 +6,4 @@ namespace OrderFlow.Grains.Projections.Consumers;
 /// <summary>Receives a shard's confirmed order events and hands each to the projections that consume it.</summary>
 [ImplicitStreamSubscription(OrderEventStreams.Namespace)]
 public sealed class OrderEventsConsumerGrain(TimeProvider time, ILogger<OrderEventsConsumerGrain> logger)
-    : ProjectionStreamConsumer<OrderEventEnvelope>(EventCategories.Orders, time, logger), IOrderEventsConsumerGrain
-{
-    protected override Activity? StartActivity(OrderEventEnvelope item) => OrderFlowTelemetry.StartProjection(item);
-}
+    : ProjectionStreamConsumer<OrderEventEnvelope>(EventCategories.Orders, time, logger), IOrderEventsConsumerGrain;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Orleans.Streams.Core;
@@ -10,7 +9,8 @@ namespace OrderFlow.Grains.Projections.Consumers;
 /// <summary>
 /// The implicit subscriber of one stream (one shard) of a category: hands each confirmed event to
 /// every projection that consumes it (<see cref="ProjectionRegistry"/>), in every generation that
-/// is fed (<see cref="IProjectionControl.Targets"/>). Every projection counts an event once by
+/// is fed (<see cref="IProjectionControl.Targets"/>), in a span joined to the trace of the
+/// event's publication (<see cref="OrderFlowTelemetry.StartProjection"/>). Every projection counts an event once by
 /// (stream id, version), so redelivery and replays are harmless. A category's consumer is this
 /// class with its <see cref="ImplicitStreamSubscriptionAttribute"/>.
 /// </summary>
@@ -22,7 +22,8 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
 
     public async Task OnNextAsync(TEnvelope item, StreamSequenceToken? token = null)
     {
-        using var projecting = StartActivity(item);
+        var (streamId, version) = category.IdentityOf(item);
+        using var projecting = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(item), category.TraceParentOf(item));
         // Asked per event, so that a rebuild's new generation gets every event delivered after it started.
         var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
         await Task.WhenAll(generations.Select(generation => ProjectionRegistry.DeliverAsync(GrainFactory, item, generation)));
@@ -32,9 +33,6 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
                 Math.Max(0, (time.GetUtcNow() - recordedAt).TotalSeconds), new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, category.TypeOf(item)));
         }
     }
-
-    /// <summary>The span of projecting one event (joined to the publication's trace), if traced.</summary>
-    protected virtual Activity? StartActivity(TEnvelope item) => null;
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 

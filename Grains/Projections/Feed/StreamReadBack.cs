@@ -49,7 +49,7 @@ public static class StreamReadBack
     {
         try
         {
-            return new(streamId, source.FromStored(before, stored), null);
+            return new(streamId, source.FromStored(streamId, before, stored), null);
         }
         catch (Exception failure)
         {
@@ -67,7 +67,7 @@ public static class StreamReadBack
                         $"Event {e.Version} ({e.Type}) cannot be read: {exception.Message} It and the {skipped - 1} events after it are not counted.", retryNoSoonerThan);
                     try
                     {
-                        return new(streamId, source.FromStored(before, [.. stored.Take(i)]), parked);
+                        return new(streamId, source.FromStored(streamId, before, [.. stored.Take(i)]), parked);
                     }
                     catch (Exception)
                     {

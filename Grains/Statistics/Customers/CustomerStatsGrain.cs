@@ -62,7 +62,7 @@ public sealed class CustomerStatsGrain(
 
     public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 
-    /// <summary>The first customer event counted completes the join of rule new-account-large-order.</summary>
+    /// <summary>Every customer event of a registered customer carries the registration time: the first one counted completes the join of rule new-account-large-order.</summary>
     private bool Count(CustomerEventEnvelope envelope) => Counted(state.State.Count(envelope));
 
     private bool Counted(bool countedNow)

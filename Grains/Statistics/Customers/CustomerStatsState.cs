@@ -81,7 +81,7 @@ public sealed class CustomerStatsState
         return true;
     }
 
-    /// <summary>Counts a customer event unless it was counted before; true when it was counted now. Every customer event carries the registration time.</summary>
+    /// <summary>Counts a customer event unless it was counted before; true when it was counted now. Every customer event of a registered customer carries the registration time.</summary>
     public bool Count(CustomerEventEnvelope envelope)
     {
         if (!CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
@@ -90,7 +90,12 @@ public sealed class CustomerStatsState
         }
 
         CustomerId ??= envelope.CustomerId;
-        Registration.RegisteredAt ??= envelope.RegisteredAt;
+        if (envelope.IsRegistered)
+        {
+            // A subject erased without registering has events but no registration.
+            Registration.RegisteredAt ??= envelope.RegisteredAt;
+        }
+
         return true;
     }
 }

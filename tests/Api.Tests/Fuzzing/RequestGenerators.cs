@@ -190,7 +190,7 @@ public static class RequestGenerators
     /// </summary>
     private const string LoneSurrogate = "__lone_surrogate__";
 
-    /// <summary>The body of a profile change or erasure of a customer that does not exist: anything, valid or not.</summary>
+    /// <summary>The body of a profile change of a customer that does not exist, or of an erasure: anything, valid or not.</summary>
     private static readonly Gen<string> AnyCustomerCommandBody = Gen.Frequency(
         (2, Gen.OneOfConst(TestCustomers.ProfileBody(name: "Ada King").ToJsonString(), TestCustomers.ProfileBody(country: "FR").ToJsonString(), "{}")),
         (2, Gen.Select(Gen.OneOfConst("name", "email", "country", "occurredAt", "erasedBy"), QueryValue, (name, value) => new JsonObject { [name] = value }.ToJsonString())),
@@ -204,6 +204,9 @@ public static class RequestGenerators
     private static readonly Gen<string?> Key = Gen.Frequency(
         (8, Gen.Const<string?>(ApiHost.AdminKey)),
         (1, Gen.OneOfConst<string?>(null, ApiHost.ReaderKey, ApiHost.WriterKey, "wrong", "", ApiHost.AdminKey + " ", "é")));
+
+    /// <summary>Credentials that are not the admin's: none, another role's, or wrong ones (the admin's key with a trailing space is the admin's: header values are trimmed).</summary>
+    private static readonly Gen<string?> NotAdmin = Gen.OneOfConst<string?>(null, ApiHost.ReaderKey, ApiHost.WriterKey, "wrong", "", "é");
 
     private static readonly Gen<KeyValuePair<string, string>[]> Headers = Gen.Select(
         Gen.OneOfConst("Idempotency-Key", "X-Correlation-Id", "X-Causation-Id", "X-Api-Key", "Accept", "Accept-Charset", "If-Match", "Range", "Origin", "X-Forwarded-For"),
@@ -219,8 +222,11 @@ public static class RequestGenerators
             new FuzzRequest("POST", $"/api/orders/{id}/{command}", key, headers, Encoding.UTF8.GetBytes(body), type, chunked == 0))),
         (1, Gen.Select(BrokenRegistration, Key, Headers, ContentType, (body, key, headers, type) =>
             new FuzzRequest("POST", "/api/customers", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
-        (1, Gen.Select(PathId, Gen.OneOfConst("profile", "erasure"), AnyCustomerCommandBody, Key, Headers, ContentType, (id, command, body, key, headers, type) =>
-            new FuzzRequest("POST", $"/api/customers/{id}/{command}", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
+        (1, Gen.Select(PathId, AnyCustomerCommandBody, Key, Headers, ContentType, (id, body, key, headers, type) =>
+            new FuzzRequest("POST", $"/api/customers/{id}/profile", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
+        // Any subject may be erased, registered or not, and an erasure's body is optional: only a caller who is not an admin is refused whatever the body.
+        (1, Gen.Select(PathId, AnyCustomerCommandBody, NotAdmin, Headers, ContentType, (id, body, key, headers, type) =>
+            new FuzzRequest("POST", $"/api/customers/{id}/erasure", key, headers, Encoding.UTF8.GetBytes(body), type, false))),
         (1, Gen.Select(Gen.OneOfConst<byte[]>([0xC3, 0x28], [0xFF, 0xFE, 0x7B, 0x00], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D], [0xED, 0xA0, 0x80]), ContentType,
             (bytes, type) => new FuzzRequest("POST", "/api/orders", ApiHost.AdminKey, [], bytes, type, false))),
         (1, Gen.Select(Gen.Int[65_000, 70_000], Gen.Bool, (size, chunked) =>

@@ -10,7 +10,7 @@ namespace OrderFlow.Api.Tests.Telemetry;
 
 /// <summary>
 /// README "Telemetry": one trace per command, from the HTTP request to each projection that counts
-/// it; the system's own metrics; the dashboard's log stream closed outside Development.
+/// it, for orders and customers alike; the system's own metrics; the dashboard's log stream closed outside Development.
 /// </summary>
 public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture<RecordingApiHost>
 {
@@ -46,6 +46,29 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
         // Its parent is the publication, whose context only the event envelope carried to the consumer.
         var publication = trace.Single(span => span.OperationName == OrderFlowTelemetry.PublishActivity);
         Assert.All(trace.Where(span => IsProjectionOf(span, orderId)), projection => Assert.Equal(publication.SpanId, projection.ParentSpanId));
+    }
+
+    [Fact]
+    public async Task A_registration_is_one_trace_through_the_publication_to_the_customer_projections_span()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var customerId = TestCustomers.NewId();
+
+        using (var caller = new Activity("test-caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
+        {
+            using var response = await fixture.Host.Writer.PostAsync("/api/customers", TestCustomers.RegisterBody(customerId).ToJsonString());
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        var trace = await SpansUntilAsync(traceId, spans => spans.Any(span => IsProjectionOf(span, "customer", customerId)));
+        var seen = string.Join("\n", trace.Select(span => $"{span.Source.Name}: {span.DisplayName} ({span.Kind}) {span.GetTagItem("orderflow.customer.id")}"));
+
+        var projection = trace.SingleOrDefault(span => IsProjectionOf(span, "customer", customerId));
+        Assert.True(projection is { Kind: ActivityKind.Consumer }, $"No projection span of {customerId} in the trace:\n{seen}");
+        Assert.Equal(1, projection.GetTagItem("orderflow.customer.version"));
+        Assert.Equal("CustomerRegistered", projection.GetTagItem(OrderFlowTelemetry.EventTypeTag));
+        var publication = Assert.Single(trace, span => span.OperationName == OrderFlowTelemetry.PublishActivity && span.GetTagItem("orderflow.customer.id") as string == customerId);
+        Assert.Equal(publication.SpanId, projection.ParentSpanId);
     }
 
     [Fact]
@@ -105,9 +128,12 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
             return type == command.Type && outcome == command.Outcome;
         });
 
-    private static bool IsProjectionOf(Activity span, string orderId) =>
+    private static bool IsProjectionOf(Activity span, string orderId) => IsProjectionOf(span, "order", orderId);
+
+    /// <summary>A projections' span of stream <paramref name="id"/> of <paramref name="category"/> (tagged <c>orderflow.{category}.id</c>).</summary>
+    private static bool IsProjectionOf(Activity span, string category, string id) =>
         span.Source.Name == OrderFlowTelemetry.Name && span.OperationName == OrderFlowTelemetry.ProjectActivity
-        && span.GetTagItem("orderflow.order.id") as string == orderId;
+        && span.GetTagItem("orderflow." + category + ".id") as string == id;
 
     /// <summary>The spans of <paramref name="traceId"/> once <paramref name="complete"/> holds of them, or at the deadline.</summary>
     private async Task<Activity[]> SpansUntilAsync(ActivityTraceId traceId, Func<Activity[], bool> complete)

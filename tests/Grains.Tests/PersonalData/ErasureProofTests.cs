@@ -17,7 +17,8 @@ namespace OrderFlow.Grains.Tests.PersonalData;
 
 /// <summary>
 /// The proof (README "Personal data"): on a storage account of its own (tables and stream
-/// queues), customers with names and emails, and orders with shipping addresses, go through their whole flow (idempotency records,
+/// queues), customers with names and emails, and orders with shipping addresses (one of a customer
+/// who never registers, erased all the same), go through their whole flow (idempotency records,
 /// refund rows, snapshots, change index, statistics, queued stream messages); a scan of every table
 /// and every queue, listed by the service clients, finds no spelling of a name, an email or any address field before
 /// the erasure (sealed from the start) nor after it, while it does find plain data stored beside
@@ -35,7 +36,7 @@ public sealed class ErasureProofTests
         await using var queues = await Azurite.StartQueuesAsync(ct);
         await using var cluster = await StartClusterAsync(tables, queues, ct);
         var run = Guid.NewGuid().ToString("N")[..8];
-        var (erased, kept) = ("erased-" + run, "kept-" + run);
+        var (erased, kept, unregistered) = ("erased-" + run, "kept-" + run, "unregistered-" + run);
         var sku = "CANARY-" + run; // stored in plain beside the addresses: the scan must find it
         var erasedAddresses = new[]
         {
@@ -43,6 +44,7 @@ public sealed class ErasureProofTests
             new ShippingAddressRequest("Ingrid Ørsted-Quist " + run, "Löschweg 4 " + run, null, "Nirgendwo" + run, "NW-" + run[..5], "DE"),
         };
         var keptAddress = new ShippingAddressRequest("Kept Keeper " + run, "Stay Lane 1 " + run, null, "Keepton" + run, "KT-" + run[..5], "GB");
+        var unregisteredAddress = new ShippingAddressRequest("Una Named " + run, "Orders Only Road 3 " + run, null, "Nowhere Listed" + run, "UN-" + run[..5], "NL");
         var (erasedName, erasedEmail) = ("Ingrid Ørsted-Quist " + run, "ingrid.oersted+" + run + "@example.com");
         var (keptName, keptEmail) = ("Kept Keeper " + run, "kept." + run + "@example.com");
 
@@ -62,8 +64,9 @@ public sealed class ErasureProofTests
         await Succeeds(orders, "o1-" + run, new RefundOrder("refund-1-" + run, 5m, "scratched", At.AddDays(2)));
         await Succeeds(orders, "o2-" + run, new PlaceOrder("o2-" + run, kept, "EUR", items, At.AddMinutes(1), keptAddress));
         await Succeeds(orders, "o2-" + run, new PayOrder("pay-2-" + run, 25m, "card", At.AddMinutes(9)));
+        await Succeeds(orders, "o4-" + run, new PlaceOrder("o4-" + run, unregistered, "EUR", items, At.AddMinutes(2), unregisteredAddress)); // a customer who never registers
         var statistics = orders.GetGrain<IStatisticsGrain>(0);
-        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 2, ct);
+        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 3, ct);
 
         // A placement held in the stream queue (agents stopped) while the account is scanned.
         var streams = orders.GetGrain<IManagementGrain>(0);
@@ -76,24 +79,25 @@ public sealed class ErasureProofTests
         Assert.True(beforeErasure.QueueMessageCount >= 1, "The queued placement should be in a stream queue.");
         Assert.Contains(beforeErasure.FindAnywhere(queuedId), where => where.StartsWith("queue ", StringComparison.Ordinal));
         Assert.NotEmpty(beforeErasure.FindAnywhere(sku));
-        foreach (var secret in Secrets(erasedAddresses).Concat(Secrets([keptAddress])).Concat([erasedName, erasedEmail, keptName, keptEmail]))
+        foreach (var secret in Secrets(erasedAddresses).Concat(Secrets([keptAddress, unregisteredAddress])).Concat([erasedName, erasedEmail, keptName, keptEmail]))
         {
             Assert.Empty(beforeErasure.FindAnywhere(secret)); // sealed from the start: never stored in plain
         }
 
         await streams.SendControlCommandToProvider<PersistentStreamProvider>(OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StartAgents, null, ct);
-        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 3, ct);
-        var statisticsBefore = await StatisticsAsync(statistics, erased, kept);
+        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 4, ct);
+        var statisticsBefore = await StatisticsAsync(statistics, erased, kept, unregistered);
         Assert.Equal(Stored(erasedAddresses[1]), (await orders.GetGrain<IOrderGrain>(queuedId).Get())!.ShippingAddress);
 
         await CustomerSucceeds(customers, erased, new ErasePersonalData("admin"));
+        await CustomerSucceeds(customers, unregistered, new ErasePersonalData("admin")); // starts their customer log
         var customer = (await customers.GetGrain<ICustomerGrain>(erased).Get())!;
         Assert.True(customer.Erased);
         Assert.Null(customer.Name);
         Assert.True((await customers.GetGrain<ICustomerGrain>(erased).GetAsOf(At.AddDays(-25)))!.Erased); // a time before the erasure too
         Assert.Equal(keptEmail, (await customers.GetGrain<ICustomerGrain>(kept).Get())!.Email);
 
-        foreach (var orderId in new[] { "o1-" + run, queuedId })
+        foreach (var orderId in new[] { "o1-" + run, queuedId, "o4-" + run })
         {
             var order = (await orders.GetGrain<IOrderGrain>(orderId).Get())!;
             Assert.Null(order.ShippingAddress);
@@ -105,7 +109,7 @@ public sealed class ErasureProofTests
         var afterErasure = await StorageScan.ReadAsync(tables.ConnectionString, queues.ConnectionString, ct);
         Assert.True(afterErasure.TableCount >= 4, $"Expected the events, changes, keys and statistics tables at least; found {afterErasure.TableCount}.");
         Assert.NotEmpty(afterErasure.FindAnywhere(sku));
-        foreach (var secret in Secrets(erasedAddresses).Concat([erasedName, erasedEmail]))
+        foreach (var secret in Secrets(erasedAddresses).Concat(Secrets([unregisteredAddress])).Concat([erasedName, erasedEmail]))
         {
             Assert.Empty(afterErasure.FindAnywhere(secret));
         }
@@ -120,10 +124,10 @@ public sealed class ErasureProofTests
         Assert.NotEmpty(afterErasure.FindAnywhere(UnkeyedRequestHash(payment)));
 
         // Statistics, risk and customers need no personal data: the same live, and rebuilt from the log after the erasure.
-        Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept));
+        Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept, unregistered));
         var (rebuild, _) = await orders.GetGrain<IProjectionsGrain>(0).StartRebuild();
         await UntilAsync(async () => (await orders.GetGrain<IProjectionsGrain>(0).GetRebuild(rebuild.Id))?.State == RebuildState.Completed, ct);
-        Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept));
+        Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept, unregistered));
     }
 
     [Fact]
