@@ -58,6 +58,10 @@ param apiWriterKey string = ''
 @description('The reader API key (queries only), 16 characters or more: a Container Apps secret of the API.')
 param apiReaderKey string = ''
 
+@secure()
+@description('The Orleans cluster certificate: a PFX without password, in base64 (base64 -w0 cluster.pfx). Every silo and the API present it and accept only it on Orleans\' connections (mutual TLS, README "Cluster mode"); a Container Apps secret of both apps, never a plain setting.')
+param orleansTlsCertificate string = ''
+
 @description('Microsoft Entra ID tenant whose access tokens the API accepts (README "Identity"); empty: keys only. Given with entraClientId, or not at all.')
 param entraTenantId string = ''
 
@@ -80,6 +84,12 @@ var apiKeys = !apiKeysEnabled
   : !empty(filter([apiAdminKey, apiWriterKey, apiReaderKey], key => length(key) < 16))
       ? fail('apiAdminKey, apiWriterKey and apiReaderKey must each have 16 characters or more (or set apiKeysEnabled to false, with Entra ID)')
       : { admin: apiAdminKey, writer: apiWriterKey, reader: apiReaderKey }
+
+// Silo-to-silo and client-to-gateway traffic carries personal data and the subjects' keys: no
+// deployment without the cluster's certificate.
+var clusterCertificate = empty(orleansTlsCertificate)
+  ? fail('orleansTlsCertificate is required: the base64 PFX of the Orleans cluster certificate (README "Operate it in Azure", TLS)')
+  : orleansTlsCertificate
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -205,6 +215,7 @@ module silo 'modules/silo-app.bicep' = {
     registryServer: registry.outputs.loginServer
     image: siloImage
     settings: clusterSettings
+    tlsCertificate: clusterCertificate
     minReplicas: siloMinReplicas
     maxReplicas: siloMaxReplicas
   }
@@ -223,6 +234,7 @@ module api 'modules/api-app.bicep' = {
     registryServer: registry.outputs.loginServer
     image: apiImage
     settings: clusterSettings
+    tlsCertificate: clusterCertificate
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
     entraTenantId: entra.tenantId

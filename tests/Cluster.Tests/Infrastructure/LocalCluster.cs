@@ -88,8 +88,18 @@ public sealed class LocalCluster : IAsyncLifetime
                 return false;
             }
         });
-        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+        try
+        {
+            await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+        }
+        catch (TimeoutException e)
+        {
+            // What the silos said is the only clue once the temporary folder is gone.
+            throw new TimeoutException($"{e.Message}\n{Output()}\n{string.Join('\n', Enumerable.Range(1, Silos).Select(silo => $"--- silo-{silo}.log\n{Tail(LogOf(silo))}"))}", e);
+        }
     }
+
+    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(40));
 
     public int SiloPortOf(int silo) => SiloPort + silo - 1;
 
