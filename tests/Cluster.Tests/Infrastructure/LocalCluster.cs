@@ -90,7 +90,9 @@ public sealed class LocalCluster : IAsyncLifetime
         });
         try
         {
-            await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+            // Generous: a silo joins once it has reached every active silo, and on a loaded machine
+            // the TLS handshakes of those first connections can outlast several 1 s probes.
+            await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
         }
         catch (TimeoutException e)
         {
@@ -210,7 +212,7 @@ public sealed class LocalCluster : IAsyncLifetime
             }
         }
 
-        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
     }
 
     /// <summary>The last lines the processes printed, for failure messages.</summary>
