@@ -62,6 +62,9 @@ param apiReaderKey string = ''
 @description('The Orleans cluster certificate: a PFX without password, in base64 (base64 -w0 cluster.pfx). Every silo and the API present it and accept only it on Orleans\' connections (mutual TLS, README "Cluster mode"); a Container Apps secret of both apps, never a plain setting.')
 param orleansTlsCertificate string = ''
 
+@description('SHA-256 thumbprints, separated by commas, of other certificates the silos and the API accept besides orleansTlsCertificate, during a rotation (README "Cluster mode", TLS).')
+param orleansTlsAcceptedThumbprints string = ''
+
 @description('Microsoft Entra ID tenant whose access tokens the API accepts (README "Identity"); empty: keys only. Given with entraClientId, or not at all.')
 param entraTenantId string = ''
 
@@ -202,6 +205,12 @@ var clusterSettings = [
   { name: 'Streams__Provider', value: 'AzureQueue' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
 ]
+// The certificate itself is a secret of each app (modules); a thumbprint is not secret.
+var acceptedThumbprints = empty(orleansTlsAcceptedThumbprints) ? [] : split(orleansTlsAcceptedThumbprints, ',')
+var acceptedThumbprintSettings = [for (thumbprint, index) in acceptedThumbprints: {
+  name: 'Orleans__Tls__AcceptedThumbprints__${index}'
+  value: trim(thumbprint)
+}]
 
 module silo 'modules/silo-app.bicep' = {
   name: 'silo-app'
@@ -214,7 +223,7 @@ module silo 'modules/silo-app.bicep' = {
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
     image: siloImage
-    settings: clusterSettings
+    settings: concat(clusterSettings, acceptedThumbprintSettings)
     tlsCertificate: clusterCertificate
     minReplicas: siloMinReplicas
     maxReplicas: siloMaxReplicas
@@ -233,7 +242,7 @@ module api 'modules/api-app.bicep' = {
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
     image: apiImage
-    settings: clusterSettings
+    settings: concat(clusterSettings, acceptedThumbprintSettings)
     tlsCertificate: clusterCertificate
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas

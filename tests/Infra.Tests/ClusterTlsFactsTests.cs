@@ -60,6 +60,31 @@ public sealed partial class ClusterTlsFactsTests(CompiledInfra infra) : IClassFi
     }
 
     [Fact]
+    public void Without_accepted_thumbprints_no_app_gets_any()
+    {
+        Assert.All(new[] { infra.ContainerApp("silo"), infra.ContainerApp("api") }, app => Assert.DoesNotContain(
+            CompiledInfra.Container(app)["env"]!.AsArray(), s => s!["name"]!.GetValue<string>().StartsWith("Orleans__Tls__AcceptedThumbprints", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Accepted_thumbprints_reach_both_apps_for_a_rotation()
+    {
+        string[] thumbprints = [new string('A', 64), new string('B', 64)];
+        var parameters = infra.Parameters.ToDictionary(parameter => parameter.Key, parameter => $"'{parameter.Value}'");
+        parameters["orleansTlsAcceptedThumbprints"] = $"'{thumbprints[0]}, {thumbprints[1]}'";
+
+        var (run, _, resources) = await infra.EvaluateAsync(parameters, TestContext.Current.CancellationToken);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        foreach (var service in new[] { "silo", "api" })
+        {
+            var env = CompiledInfra.Container(CompiledInfra.ContainerApp(resources, service))["env"]!.AsArray();
+            Assert.Equal(thumbprints[0], env.Single(s => s!["name"]!.GetValue<string>() == "Orleans__Tls__AcceptedThumbprints__0")!["value"]!.GetValue<string>());
+            Assert.Equal(thumbprints[1], env.Single(s => s!["name"]!.GetValue<string>() == "Orleans__Tls__AcceptedThumbprints__1")!["value"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public void Azd_takes_the_certificate_from_its_environment()
     {
         var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "infra", "main.parameters.json")))!["parameters"]!.AsObject();
