@@ -5,8 +5,9 @@
 #
 #   ./run.sh                   Azurite and the API with its co-hosted silo
 #   ./run.sh --silos N         a cluster (README "Cluster mode"): Azurite, N silo processes on
-#                              Azure Table clustering and the API as their client; a silo that
-#                              dies is not restarted, the others go on
+#                              Azure Table clustering and the API as their client, connected by
+#                              mutual TLS with a certificate made for the run ($DATA_DIR/tls/);
+#                              a silo that dies is not restarted, the others go on
 #   ./run.sh --add-silo K      silo K started into the running cluster (again), in the foreground
 #   --no-build (or RUN_NO_BUILD=1) runs what was built before, e.g. by test.sh
 #
@@ -183,6 +184,8 @@ if [[ -n "$add_silo" ]]; then
     die "no Azurite on 127.0.0.1:$AZURITE_TABLE_PORT: start the cluster first (./run.sh --silos N), and give this command the same port variables"
   fi
   locate_silo $build_flag
+  [[ -f "$(cluster_certificate)" ]] ||
+    die "no cluster certificate at $(cluster_certificate): start the cluster first (./run.sh --silos N), and give this command the same DATA_DIR"
   write_pid "silo-$add_silo" "$$"
   info "silo-$add_silo: silo port $(silo_port "$add_silo"), gateway port $(gateway_port "$add_silo"), pid $$ ($(pid_file "silo-$add_silo")). Ctrl+C stops it gracefully."
   exec_silo "$add_silo"
@@ -201,6 +204,7 @@ api_dll="$(target_path Api/Api.csproj)"
 [[ -f "$api_dll" ]] || die "no built API assembly at '$api_dll' (run without --no-build)"
 if ((silos > 0)); then
   locate_silo $build_flag
+  new_cluster_certificate
 fi
 
 # --- Stopping: one place, reached on Ctrl+C, SIGTERM, SIGHUP, the API exiting, or any error ---
@@ -346,6 +350,7 @@ if ((silos > 0)); then
       "silo-$k" "$(silo_port "$k")" "$(gateway_port "$k")" "${silo_pids[k]}" "$DATA_DIR/logs/silo-$k.log"
   done
   cat <<EOF
+  TLS                      mutual, every silo and the API with $(cluster_certificate) (made for this run)
   PID files                $DATA_DIR/pids/ (azurite, api, silo-1 ... silo-$silos)
   Kill a silo              kill -9 \$(cat $DATA_DIR/pids/silo-2.pid)   (it is not restarted)
   Start it again           ./run.sh --add-silo 2   (another terminal, the same port variables)
@@ -358,8 +363,9 @@ printf '\n  Press Ctrl+C to stop.\n\n'
 # terminal settings. Its working directory is the project folder, as with 'dotnet run', so the
 # content root (appsettings*.json, wwwroot) is the project's.
 if ((silos > 0)); then
-  # A client of the cluster: it needs neither a silo nor a gateway port.
-  api_settings=(Orleans__ApiHost=Client Orleans__Clustering=AzureTable)
+  # A client of the cluster: it needs neither a silo nor a gateway port; it needs the cluster's
+  # certificate, without which no gateway accepts it.
+  api_settings=(Orleans__ApiHost=Client Orleans__Clustering=AzureTable Orleans__Tls__CertificatePath="$(cluster_certificate)")
 else
   api_settings=(Orleans__SiloPort="$ORLEANS_SILO_PORT" Orleans__GatewayPort="$ORLEANS_GATEWAY_PORT")
 fi

@@ -29,6 +29,11 @@ public static class OrderFlowClientExtensions
         // rather than after Orleans' 30 s, while membership declares the silo dead.
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = settings.ClientResponseTimeout);
         client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = settings.GatewayListRefreshPeriod);
+        if (ClusterTlsSettings.From(configuration) is { } tls)
+        {
+            client.UseTls(tls.Configure); // the silos' certificate; without it no gateway accepts this client
+        }
+
         client.AddActivityPropagation(); // a request's trace goes on into the silos (README "Telemetry")
 
         if (OrderFlowSiloExtensions.DashboardEnabled(configuration))

@@ -250,7 +250,8 @@ public static class OrderFlowSiloExtensions
     /// <summary>
     /// Clustering from the <c>Orleans</c> section (<see cref="OrleansHostSettings"/>): localhost, or
     /// the membership table in Azure Table Storage; this silo's ports, the address it advertises,
-    /// the cluster it belongs to, and how fast it notices a dead silo (<see cref="MembershipTuning"/>).
+    /// the cluster it belongs to, how fast it notices a dead silo (<see cref="MembershipTuning"/>), and
+    /// mutual TLS on its connections when a certificate is configured (<see cref="ClusterTlsSettings"/>).
     /// </summary>
     public static ISiloBuilder UseOrderFlowClustering(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -275,6 +276,12 @@ public static class OrderFlowSiloExtensions
             endpoints.AdvertisedIPAddress = advertised;
         });
         MembershipTuning.Configure(silo.Services, configuration);
+        if (ClusterTlsSettings.From(configuration) is { } tls)
+        {
+            silo.UseTls(tls.Configure);
+            silo.Services.AddSingleton(tls);
+        }
+
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ListeningAddressLog>();
         return silo;
     }

@@ -61,6 +61,13 @@ param apiReaderKey string = ''
 @description('Object id of the user or service principal running the deployment (azd fills AZURE_PRINCIPAL_ID): may manage the key vault\'s secrets, so that the postprovision hook can create the key-encryption key. Empty: create it otherwise (README "Operate it in Azure").')
 param deployerPrincipalId string = ''
 
+@secure()
+@description('The Orleans cluster certificate: a PFX without password, in base64 (base64 -w0 cluster.pfx). Every silo and the API present it and accept only it on Orleans\' connections (mutual TLS, README "Cluster mode"); a Container Apps secret of both apps, never a plain setting.')
+param orleansTlsCertificate string = ''
+
+@description('SHA-256 thumbprints, separated by commas, of other certificates the silos and the API accept besides orleansTlsCertificate, during a rotation (README "Cluster mode", TLS).')
+param orleansTlsAcceptedThumbprints string = ''
+
 @description('Microsoft Entra ID tenant whose access tokens the API accepts (README "Identity"); empty: keys only. Given with entraClientId, or not at all.')
 param entraTenantId string = ''
 
@@ -83,6 +90,12 @@ var apiKeys = !apiKeysEnabled
   : !empty(filter([apiAdminKey, apiWriterKey, apiReaderKey], key => length(key) < 16))
       ? fail('apiAdminKey, apiWriterKey and apiReaderKey must each have 16 characters or more (or set apiKeysEnabled to false, with Entra ID)')
       : { admin: apiAdminKey, writer: apiWriterKey, reader: apiReaderKey }
+
+// Silo-to-silo and client-to-gateway traffic carries personal data and the subjects' keys: no
+// deployment without the cluster's certificate.
+var clusterCertificate = empty(orleansTlsCertificate)
+  ? fail('orleansTlsCertificate is required: the base64 PFX of the Orleans cluster certificate (README "Operate it in Azure", TLS)')
+  : orleansTlsCertificate
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -213,6 +226,12 @@ var clusterSettings = [
   { name: 'PersonalData__KeyEncryptionKey__SecretName', value: keyEncryptionKeySecretName }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
 ]
+// The certificate itself is a secret of each app (modules); a thumbprint is not secret.
+var acceptedThumbprints = empty(orleansTlsAcceptedThumbprints) ? [] : split(orleansTlsAcceptedThumbprints, ',')
+var acceptedThumbprintSettings = [for (thumbprint, index) in acceptedThumbprints: {
+  name: 'Orleans__Tls__AcceptedThumbprints__${index}'
+  value: trim(thumbprint)
+}]
 
 module silo 'modules/silo-app.bicep' = {
   name: 'silo-app'
@@ -225,7 +244,8 @@ module silo 'modules/silo-app.bicep' = {
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
     image: siloImage
-    settings: clusterSettings
+    settings: concat(clusterSettings, acceptedThumbprintSettings)
+    tlsCertificate: clusterCertificate
     minReplicas: siloMinReplicas
     maxReplicas: siloMaxReplicas
   }
@@ -243,7 +263,8 @@ module api 'modules/api-app.bicep' = {
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
     image: apiImage
-    settings: clusterSettings
+    settings: concat(clusterSettings, acceptedThumbprintSettings)
+    tlsCertificate: clusterCertificate
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
     entraTenantId: entra.tenantId

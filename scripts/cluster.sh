@@ -15,6 +15,8 @@
 #                                  process, and the number be reused by another program)
 #   tables_connection              the connection string of run.sh's Azurite (tables, queues, blobs)
 #   locate_silo [--no-build]       build the Silo project (unless --no-build) and set SILO_DLL
+#   cluster_certificate            the cluster's TLS certificate, $DATA_DIR/tls/cluster.pfx (absolute)
+#   new_cluster_certificate        a fresh self-signed one for this run, made by the silo assembly
 #   exec_silo K                    replace the current process by silo K, configured as README says
 
 if [[ -n "${__ORDERFLOW_CLUSTER_SH:-}" ]]; then
@@ -74,14 +76,30 @@ locate_silo() {
   [[ "$SILO_DLL" == *"$SILO_PROCESS_PATTERN" ]] || die "the silo assembly is '$SILO_DLL'; scripts/cluster.sh expects a name ending in $SILO_PROCESS_PATTERN"
 }
 
+cluster_certificate() {
+  mkdir -p "$DATA_DIR/tls"
+  printf '%s\n' "$(cd "$DATA_DIR/tls" && pwd)/cluster.pfx"
+}
+
+# Every run of --silos gets its own certificate (README "Cluster mode", TLS); --add-silo uses the
+# running cluster's. Needs SILO_DLL (locate_silo).
+new_cluster_certificate() {
+  dotnet "$SILO_DLL" --new-cluster-certificate "$(cluster_certificate)" >/dev/null ||
+    die "could not make the cluster's TLS certificate at $(cluster_certificate)"
+}
+
 # One silo of the local cluster: Azure Table clustering on run.sh's Azurite, advertised on
 # loopback (every process is on this machine), with the streams' default for a cluster (Azure
-# Queue). Settings already in the environment (Orleans__ClusterId, Logging__...) pass through;
-# the working directory is the project folder, as for the API, so its content root is the project's.
+# Queue), and mutual TLS with the cluster's certificate (one given in Orleans__Tls__CertificatePath
+# wins: a test's stranger). Settings already in the environment (Orleans__ClusterId, Logging__...)
+# pass through; the working directory is the project folder, as for the API, so its content root
+# is the project's.
 exec_silo() {
-  local index="$1"
+  local index="$1" certificate
+  certificate="${Orleans__Tls__CertificatePath:-$(cluster_certificate)}"
   cd "$REPO_ROOT/Silo" || exit 1
   exec env \
+    Orleans__Tls__CertificatePath="$certificate" \
     ASPNETCORE_ENVIRONMENT=Development \
     DOTNET_ENVIRONMENT=Development \
     ConnectionStrings__Tables="$(tables_connection)" \

@@ -1,6 +1,6 @@
 // The API (Api/) as an Orleans client of the silos (Orleans:ApiHost = Client): public HTTPS
 // ingress, scaled on concurrent HTTP requests, its API keys as Container Apps secrets.
-import { resourceTags, appSetting } from '../types.bicep'
+import { resourceTags, appSetting, orleansTlsSecretName } from '../types.bicep'
 
 param location string
 param tags resourceTags
@@ -11,6 +11,10 @@ param registryServer string
 
 @description('Empty: a placeholder image until azd deploys the built one.')
 param image string
+
+@secure()
+@description('The Orleans cluster certificate (base64 PFX): a Container Apps secret, read as Orleans:Tls:Certificate.')
+param tlsCertificate string
 
 @description('Environment variables shared with the silos (name/value pairs).')
 param settings appSetting[]
@@ -92,7 +96,9 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
         targetPort: httpPort
         allowInsecure: false
       }
-      secrets: keysEnabled ? keySecrets : []
+      secrets: concat(keysEnabled ? keySecrets : [], [
+        { name: orleansTlsSecretName, value: tlsCertificate }
+      ])
     }
     template: {
       // The API drains its requests, then closes its gateway connections: the client's response
@@ -107,6 +113,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '1Gi'
           }
           env: concat(settings, keysEnabled ? keySettings : [], entraSettings, [
+            { name: 'Orleans__Tls__Certificate', secretRef: orleansTlsSecretName }
             { name: 'Orleans__ApiHost', value: 'Client' }
           ])
           probes: [

@@ -1,7 +1,7 @@
 // The silos: one container app whose replicas each run one silo (Silo/, no HTTP). They find each
 // other in the membership table and talk directly, replica to replica, on the silo port; the
 // API's Orleans client reaches them on the gateway port.
-import { resourceTags, appSetting } from '../types.bicep'
+import { resourceTags, appSetting, orleansTlsSecretName } from '../types.bicep'
 
 param location string
 param tags resourceTags
@@ -12,6 +12,10 @@ param registryServer string
 
 @description('Empty: a placeholder image until azd deploys the built one.')
 param image string
+
+@secure()
+@description('The Orleans cluster certificate (base64 PFX): a Container Apps secret, read as Orleans:Tls:Certificate.')
+param tlsCertificate string
 
 @description('Environment variables shared with the API (name/value pairs).')
 param settings appSetting[]
@@ -50,6 +54,9 @@ resource silo 'Microsoft.App/containerApps@2024-03-01' = {
           identity: identityId
         }
       ]
+      secrets: [
+        { name: orleansTlsSecretName, value: tlsCertificate }
+      ]
       // TCP ports inside the environment only. Orleans itself dials each replica's advertised
       // address; the ingress declares the ports open to the environment.
       ingress: {
@@ -77,6 +84,7 @@ resource silo 'Microsoft.App/containerApps@2024-03-01' = {
             memory: '2Gi'
           }
           env: concat(settings, [
+            { name: 'Orleans__Tls__Certificate', secretRef: orleansTlsSecretName }
             { name: 'Orleans__SiloPort', value: string(siloPort) }
             { name: 'Orleans__GatewayPort', value: string(gatewayPort) }
           ])

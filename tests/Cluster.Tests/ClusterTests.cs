@@ -12,7 +12,8 @@ namespace OrderFlow.Cluster.Tests;
 /// Table clustering, the API as their client) over real TCP. Each test first restarts any silo a
 /// test before it left dead, so they hold in any order.
 /// </summary>
-public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalCluster>
+[Collection(LocalClusterCollection.Name)]
+public sealed class ClusterTests(LocalCluster cluster)
 {
     /// <summary>
     /// The bound for statistics after a silo's death: equal to a fold over the log within
@@ -164,9 +165,7 @@ public sealed class ClusterTests(LocalCluster cluster) : IClassFixture<LocalClus
 
     private List<TableEntity> MembershipRows()
     {
-        var connection = $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};"
-            + $"TableEndpoint=http://127.0.0.1:{cluster.AzuriteTablePort}/{Azurite.AccountName};";
-        return [.. new TableClient(connection, "OrleansSiloInstances").Query<TableEntity>()];
+        return [.. new TableClient(cluster.StorageConnection, "OrleansSiloInstances").Query<TableEntity>()];
     }
 
     private static int OrderActivations(ClusterSilo silo) =>

@@ -109,7 +109,8 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
     public void Api_keys_are_container_app_secrets_from_secure_parameters()
     {
         var api = infra.ContainerApp("api");
-        var secrets = api["properties"]!["configuration"]!["secrets"]!.AsArray();
+        var secrets = api["properties"]!["configuration"]!["secrets"]!.AsArray()
+            .Where(secret => secret!["name"]!.GetValue<string>().StartsWith("api-key-", StringComparison.Ordinal)).ToList();
         var env = CompiledInfra.Container(api)["env"]!.AsArray();
 
         Assert.Equal(3, secrets.Count);
@@ -213,7 +214,7 @@ public sealed partial class SecurityFactsTests(CompiledInfra infra) : IClassFixt
     [GeneratedRegex(@"^(?:(?<evaluated>/subscriptions/[^\[\]']+)/providers/Microsoft\.Authorization/roleAssignments/[^/]+|\[extensionResourceId\('(?<expression>[^']+)', 'Microsoft\.Authorization/roleAssignments'.*)$")]
     private static partial Regex ExtensionResourceScope();
 
-    [GeneratedRegex("(?i)(key|secret|password|token)$")]
+    [GeneratedRegex("(?i)(key|secret|password|token|certificate)$")]
     private static partial Regex SecretName();
 
     [GeneratedRegex(@"^\$\{[A-Z0-9_]+\}$")]

@@ -40,6 +40,17 @@ public sealed class LocalCluster : IAsyncLifetime
 
     public string AzuriteTablePort => environment["AZURITE_TABLE_PORT"];
 
+    /// <summary>The connection string of the cluster's Azurite (tables, queues): what the silos use.</summary>
+    public string StorageConnection => $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};"
+        + $"TableEndpoint=http://127.0.0.1:{AzuriteTablePort}/{Azurite.AccountName};"
+        + $"QueueEndpoint=http://127.0.0.1:{environment["AZURITE_QUEUE_PORT"]}/{Azurite.AccountName};";
+
+    /// <summary>The TLS certificate run.sh made for this cluster (README "Cluster mode", TLS).</summary>
+    public string CertificatePath => Path.Combine(dataDir, "tls", "cluster.pfx");
+
+    /// <summary>A silo's log file, as run.sh writes it.</summary>
+    public string LogOf(int silo) => File.ReadAllText(Path.Combine(dataDir, "logs", $"silo-{silo.ToString(CultureInfo.InvariantCulture)}.log"));
+
     public async ValueTask InitializeAsync()
     {
         // Silo K uses ORLEANS_SILO_PORT + K - 1: ranges with room for one more silo than the cluster has.
@@ -77,8 +88,20 @@ public sealed class LocalCluster : IAsyncLifetime
                 return false;
             }
         });
-        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+        try
+        {
+            // Generous: a silo joins once it has reached every active silo, and on a loaded machine
+            // the TLS handshakes of those first connections can outlast several 1 s probes.
+            await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
+        }
+        catch (TimeoutException e)
+        {
+            // What the silos said is the only clue once the temporary folder is gone.
+            throw new TimeoutException($"{e.Message}\n{Output()}\n{string.Join('\n', Enumerable.Range(1, Silos).Select(silo => $"--- silo-{silo}.log\n{Tail(LogOf(silo))}"))}", e);
+        }
     }
+
+    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(40));
 
     public int SiloPortOf(int silo) => SiloPort + silo - 1;
 
@@ -104,19 +127,25 @@ public sealed class LocalCluster : IAsyncLifetime
     /// <summary><c>./run.sh --add-silo K</c>, with extra settings; returns once its gateway port listens.</summary>
     public async Task<Process> AddSiloAsync(int silo, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var variables = new Dictionary<string, string>(environment);
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
-        {
-            variables[key] = value;
-        }
-
-        var process = Start($"silo-{silo}", ["--add-silo", silo.ToString(CultureInfo.InvariantCulture), "--no-build"], variables);
+        var process = StartSilo(silo, settings);
         await WaitUntilAsync($"silo-{silo}'s gateway port", TimeSpan.FromMinutes(2), async () =>
         {
             EnsureRunning(process, $"run.sh --add-silo {silo}");
             return await Listens(GatewayPort + silo - 1);
         });
         return process;
+    }
+
+    /// <summary><c>./run.sh --add-silo K</c>, with extra settings, started; its output is kept with the others'.</summary>
+    public Process StartSilo(int silo, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var variables = new Dictionary<string, string>(environment);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            variables[key] = value;
+        }
+
+        return Start($"silo-{silo}", ["--add-silo", silo.ToString(CultureInfo.InvariantCulture), "--no-build"], variables);
     }
 
     /// <summary>run.sh with <paramref name="arguments"/> and this cluster's settings, for a command that ends by itself (one refused).</summary>
@@ -183,7 +212,7 @@ public sealed class LocalCluster : IAsyncLifetime
             }
         }
 
-        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(1));
+        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
     }
 
     /// <summary>The last lines the processes printed, for failure messages.</summary>

@@ -18,7 +18,7 @@ public sealed class CompiledInfra : IAsyncLifetime
 
     private readonly string folder = Path.Combine(Path.GetTempPath(), "orderflow-infra-" + Guid.NewGuid().ToString("N"));
 
-    /// <summary>The deployment's parameters: each API key a fresh value, so that finding one in the output means it leaked.</summary>
+    /// <summary>The deployment's parameters: each API key and the cluster certificate a fresh value, so that finding one in the output means it leaked.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; } = new Dictionary<string, string>
     {
         ["environmentName"] = "infra-tests",
@@ -26,6 +26,7 @@ public sealed class CompiledInfra : IAsyncLifetime
         ["apiAdminKey"] = "admin-" + Guid.NewGuid().ToString("N"),
         ["apiWriterKey"] = "writer-" + Guid.NewGuid().ToString("N"),
         ["apiReaderKey"] = "reader-" + Guid.NewGuid().ToString("N"),
+        ["orleansTlsCertificate"] = Convert.ToBase64String(Guid.NewGuid().ToByteArray().Concat(Guid.NewGuid().ToByteArray()).ToArray()),
         ["siloImage"] = "registry.invalid/orderflow/silo:test",
         ["apiImage"] = "registry.invalid/orderflow/api:test",
         ["entraTenantId"] = "11111111-2222-3333-4444-555555555555",

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OrderFlow.Cluster.Tests.Infrastructure;
+using OrderFlow.Silo;
+
+namespace OrderFlow.Cluster.Tests;
+
+/// <summary>
+/// README "Cluster mode", TLS, on the processes <c>./run.sh --silos 3</c> starts: every Orleans
+/// connection is mutual TLS with the certificate run.sh made for the run; a client or a silo with
+/// another certificate, or none, is refused at the handshake.
+/// </summary>
+[Collection(LocalClusterCollection.Name)]
+public sealed class ClusterTlsTests(LocalCluster cluster)
+{
+    private static readonly DateTimeOffset Day = new(DateTime.UtcNow.Date.AddDays(-3), TimeSpan.Zero);
+
+    [Fact]
+    public async Task Every_silo_serves_orders_over_mutual_tls_with_the_runs_certificate()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await cluster.EnsureAllSilosRunAsync();
+        using var certificate = X509CertificateLoader.LoadPkcs12FromFile(cluster.CertificatePath, password: null);
+        var thumbprint = ClusterCertificate.Thumbprint(certificate);
+
+        var load = new OrderLoad(cluster, Run(), Day);
+        await load.RunAsync(maxOrders: 30, concurrency: 6, ct);
+        LoadChecks.AssertAnswers(load);
+
+        var active = (await cluster.ClusterAsync()).Silos.Where(s => s.Status == "Active").ToList();
+        Assert.Equal(LocalCluster.Silos, active.Count);
+        Assert.All(active, silo => Assert.True(
+            silo.ActivationsByGrainType.Where(t => t.Key.Contains(".OrderGrain,", StringComparison.Ordinal)).Sum(t => t.Value) > 0,
+            $"The silo on port {silo.SiloPort} holds no order activation."));
+        for (var silo = 1; silo <= LocalCluster.Silos; silo++)
+        {
+            Assert.Contains($"connections: mutual TLS with CN=orderflow-local-cluster (SHA-256 {thumbprint}", cluster.LogOf(silo), StringComparison.Ordinal);
+        }
+
+        await LoadChecks.AssertLogHoldsExactlyTheAcknowledgedAsync(cluster, load, ct);
+    }
+
+    [Fact]
+    public async Task A_client_with_the_clusters_certificate_connects()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await cluster.EnsureAllSilosRunAsync();
+        using var client = Client(cluster.CertificatePath);
+
+        await client.StartAsync(ct);
+        var management = client.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetHosts(true, ct);
+
+        Assert.Equal(LocalCluster.Silos, hosts.Count);
+        await client.StopAsync(ct);
+    }
+
+    /// <summary>Both at once: the Orleans client tries the gateways for minutes before it gives up.</summary>
+    [Fact]
+    public async Task A_client_with_another_certificate_or_none_cannot_connect()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await cluster.EnsureAllSilosRunAsync();
+        using var stranger = Client(StrangerCertificate());
+        using var plain = Client(certificatePath: null);
+
+        var refusals = await Task.WhenAll(Refusal(stranger, ct), Refusal(plain, ct));
+
+        Assert.All(refusals, refused =>
+        {
+            Log($"refused: {refused.GetType().Name}: {refused.Message}");
+            Assert.IsNotType<OperationCanceledException>(refused, exactMatch: false);
+            Assert.Contains("Unable to connect to any of the", refused.Message, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task A_silo_with_another_certificate_cannot_join()
+    {
+        await cluster.EnsureAllSilosRunAsync();
+        var before = (await cluster.ClusterAsync()).Silos.Where(s => s.Status == "Active").Select(s => s.Address).Order().ToList();
+
+        // Silo 4's ports, the cluster's tables and cluster id: all it lacks is the certificate.
+        using var stranger = cluster.StartSilo(4, new Dictionary<string, string> { ["Orleans__Tls__CertificatePath"] = StrangerCertificate() });
+        await LocalCluster.WaitUntilAsync("the stranger silo to give up", TimeSpan.FromMinutes(3), () => Task.FromResult(stranger.HasExited));
+
+        Assert.NotEqual(0, stranger.ExitCode);
+        Assert.Contains("The remote certificate was rejected by the provided RemoteCertificateValidationCallback", cluster.Output(2000), StringComparison.Ordinal);
+        var port = cluster.SiloPortOf(4).ToString(CultureInfo.InvariantCulture);
+        var rows = new TableClient(cluster.StorageConnection, "OrleansSiloInstances").Query<TableEntity>(cancellationToken: TestContext.Current.CancellationToken)
+            .Where(r => r.ContainsKey("Port") && Convert.ToString(r["Port"], CultureInfo.InvariantCulture) == port)
+            .ToList();
+        Assert.All(rows, row => Assert.NotEqual("Active", row.GetString("Status")));
+        var after = (await cluster.ClusterAsync()).Silos.Where(s => s.Status == "Active").Select(s => s.Address).Order().ToList();
+        Assert.Equal(before, after);
+    }
+
+    /// <summary>An Orleans client configured as the API's (<see cref="OrderFlowClientExtensions.UseOrderFlowClient"/>), with the given certificate or none.</summary>
+    private IHost Client(string? certificatePath)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Tables"] = cluster.StorageConnection,
+            ["Orleans:Clustering"] = "AzureTable",
+            ["Orleans:ApiHost"] = "Client",
+            [ClusterTlsSettings.CertificatePathKey] = certificatePath,
+            ["Dashboard:Enabled"] = "false",
+        });
+        builder.UseOrleansClient(client => client.UseOrderFlowClient(builder.Configuration));
+        return builder.Build();
+    }
+
+    private static async Task<Exception> Refusal(IHost client, CancellationToken cancellationToken) =>
+        await Assert.ThrowsAnyAsync<Exception>(() => client.StartAsync(cancellationToken));
+
+    private static string StrangerCertificate()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"orderflow-stranger-{Run()}.pfx");
+        using var certificate = ClusterCertificate.CreateSelfSigned("orderflow-local-cluster", TimeSpan.FromDays(1));
+        ClusterCertificate.WritePfx(certificate, path);
+        return path;
+    }
+
+    private static string Run() => Guid.NewGuid().ToString("N")[..8];
+
+    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+}
