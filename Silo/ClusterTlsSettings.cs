@@ -89,7 +89,11 @@ public sealed class ClusterTlsSettings
         }
 
         var certificate = ClusterCertificate.Load(pfx, password, source, time ?? TimeProvider.System);
-        var accepted = configuration.GetSection(AcceptedThumbprintsKey).Get<string[]>() ?? [];
+        // Entries (AcceptedThumbprints:0, :1, ...) or one value separated by commas: either way, none is ignored.
+        var acceptedSection = configuration.GetSection(AcceptedThumbprintsKey);
+        var accepted = acceptedSection.Value is { } list
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : acceptedSection.Get<string[]>() ?? [];
         return new ClusterTlsSettings(certificate, [.. accepted.Select(NormalizedThumbprint)]);
     }
 

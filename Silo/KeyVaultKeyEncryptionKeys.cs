@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Azure;
+using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.PersonalData;
+using OrderFlow.Storage;
 
 namespace OrderFlow.Silo;
 
@@ -16,7 +18,11 @@ namespace OrderFlow.Silo;
 /// </summary>
 public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secretName, TimeSpan refreshInterval, TimeProvider time) : IKeyEncryptionKeys
 {
+    /// <summary>How long a version the vault did not have is not asked for again: rows naming it fail without a call each.</summary>
+    public static readonly TimeSpan MissingVersionMemory = TimeSpan.FromMinutes(1);
+
     private readonly ConcurrentDictionary<string, KeyEncryptionKey> versions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> missing = new(StringComparer.Ordinal);
     private CurrentVersion? current;
 
     public string Source => $"Key Vault secret {new Uri(secrets.VaultUri, "secrets/" + secretName)}";
@@ -34,8 +40,26 @@ public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secre
         return newest;
     }
 
-    public async Task<KeyEncryptionKey?> FindAsync(string version, CancellationToken cancellationToken) =>
-        versions.TryGetValue(version, out var known) ? known : await ReadAsync(version, cancellationToken);
+    public async Task<KeyEncryptionKey?> FindAsync(string version, CancellationToken cancellationToken)
+    {
+        if (versions.TryGetValue(version, out var known))
+        {
+            return known;
+        }
+
+        if (missing.TryGetValue(version, out var missedAt) && time.GetUtcNow() - missedAt < MissingVersionMemory)
+        {
+            return null;
+        }
+
+        var read = await ReadAsync(version, cancellationToken);
+        if (read is null)
+        {
+            missing[version] = time.GetUtcNow();
+        }
+
+        return read;
+    }
 
     private async Task<KeyEncryptionKey?> ReadAsync(string? version, CancellationToken cancellationToken)
     {
@@ -53,6 +77,11 @@ public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secre
             // Also a disabled version. Throttling and outages are not caught: they read as storage unavailable (503).
             throw new PersonalDataKeyUnreadableException(
                 $"{Source} (version '{version ?? "newest"}') refused the silo ({refused.Status} {refused.ErrorCode}): the version is disabled, or the silo's identity lacks the role Key Vault Secrets User.", refused);
+        }
+        catch (AuthenticationFailedException noToken)
+        {
+            // The identity endpoint not answering yet (a replica starting) is an outage to retry, like a vault that does not answer.
+            throw new StorageUnavailableException($"{Source} could not be read: no token for the silo's identity ({noToken.Message}).", noToken);
         }
 
         var key = KeyEncryptionKey.DecodeOrNull(secret.Value) is { } bytes

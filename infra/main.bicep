@@ -212,7 +212,7 @@ module environment 'modules/environment.bicep' = {
 
 // The settings silos and the API share (README "Configuration", "Cluster mode"): storage endpoint
 // URIs reached with DefaultAzureCredential as the user-assigned identity, table clustering, the
-// cluster's identity, the key-encryption key's secret. Orleans:AdvertisedAddress stays unset: the app then advertises the
+// cluster's identity. Orleans:AdvertisedAddress stays unset: the app then advertises the
 // replica's own first non-loopback IPv4, the address other replicas reach it on.
 var clusterSettings = [
   { name: 'ConnectionStrings__Tables', value: storage.outputs.tableEndpoint }
@@ -222,9 +222,13 @@ var clusterSettings = [
   { name: 'Orleans__ClusterId', value: orleansClusterId }
   { name: 'Orleans__ServiceId', value: orleansServiceId }
   { name: 'Streams__Provider', value: 'AzureQueue' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
+]
+// Silos only: the grains seal and open personal data; the API, a client of the cluster, never
+// unwraps a subject key (its readiness check only pings the key table), so it is not told the KEK.
+var keyEncryptionKeySettings = [
   { name: 'PersonalData__KeyEncryptionKey__VaultUri', value: keyVault.outputs.uri }
   { name: 'PersonalData__KeyEncryptionKey__SecretName', value: keyEncryptionKeySecretName }
-  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.applicationInsightsConnectionString }
 ]
 // The certificate itself is a secret of each app (modules); a thumbprint is not secret.
 var acceptedThumbprints = empty(orleansTlsAcceptedThumbprints) ? [] : split(orleansTlsAcceptedThumbprints, ',')
@@ -244,7 +248,7 @@ module silo 'modules/silo-app.bicep' = {
     identityId: identity.outputs.id
     registryServer: registry.outputs.loginServer
     image: siloImage
-    settings: concat(clusterSettings, acceptedThumbprintSettings)
+    settings: concat(clusterSettings, keyEncryptionKeySettings, acceptedThumbprintSettings)
     tlsCertificate: clusterCertificate
     minReplicas: siloMinReplicas
     maxReplicas: siloMaxReplicas

@@ -478,7 +478,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         // Keyed by the subject's key (fetched above for the events) when the command carries personal data.
         var idempotency = metadata.IdempotencyKey is { } key && command is not null
-            ? new IdempotencyRecord(key, await RequestHash.OfAsync(RequestIdentityOf(command), events.IsEmpty ? AggregateId : source.SubjectOf(AggregateId, before, events[0]), PersonalData), newVersion)
+            ? new IdempotencyRecord(key, await RequestHash.OfAsync(RequestIdentityOf(command), events.IsEmpty ? source.SubjectOf(AggregateId, before) : source.SubjectOf(AggregateId, before, events[0]), PersonalData), newVersion)
             : null;
         if (changes.BucketOf(Time.GetUtcNow()) != announcedIn)
         {

@@ -88,8 +88,20 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
                 continue;
             }
 
-            byte[]? key = null;
-            if (ProtectedField.TryReadSealer(stored, out var subjectId, out var keyId) && !keys.TryGetValue((subjectId, keyId), out key))
+            if (ProtectedField.IsErasedMarker(stored))
+            {
+                root[field] = null;
+                erased = true;
+                continue;
+            }
+
+            if (!ProtectedField.TryReadSealer(stored, out var subjectId, out var keyId))
+            {
+                // Damaged, not erased: showing it as erased would hide a storage fault for good.
+                throw new InvalidDataException($"Field '{field}' holds a sealed value that cannot be parsed.");
+            }
+
+            if (!keys.TryGetValue((subjectId, keyId), out var key))
             {
                 key = keys[(subjectId, keyId)] = await FindKeyAsync(subjectId, keyId);
             }

@@ -43,6 +43,9 @@ public static class ProtectedField
         return Prefix + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)) + "." + key.Id + "." + Base64Url.EncodeToString(sealedBytes);
     }
 
+    /// <summary>Whether <paramref name="value"/> is the marker a snapshot writes for a member of an erased subject.</summary>
+    public static bool IsErasedMarker(string value) => value is Erased or LegacyErased;
+
     /// <summary>
     /// The subject a stored value was sealed for and the id of the key that sealed it; false when
     /// the value is not a sealed field (plain data written before encryption, or the erased marker).
@@ -57,7 +60,15 @@ public static class ProtectedField
             return false;
         }
 
-        subjectId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[1]));
+        try
+        {
+            subjectId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[1]));
+        }
+        catch (FormatException)
+        {
+            return false; // damaged
+        }
+
         keyId = legacy ? SubjectKey.LegacyId : parts[2];
         return true;
     }
@@ -70,7 +81,16 @@ public static class ProtectedField
             throw new InvalidDataException($"Field '{field}' does not hold a sealed value.");
         }
 
-        var sealedBytes = Base64Url.DecodeFromChars(value.AsSpan(value.LastIndexOf('.') + 1));
+        byte[] sealedBytes;
+        try
+        {
+            sealedBytes = Base64Url.DecodeFromChars(value.AsSpan(value.LastIndexOf('.') + 1));
+        }
+        catch (FormatException damaged)
+        {
+            throw new InvalidDataException($"Field '{field}' of subject '{subjectId}' is not base64url.", damaged);
+        }
+
         if (sealedBytes.Length < NonceBytes + TagBytes)
         {
             throw new InvalidDataException($"Field '{field}' of subject '{subjectId}' is truncated.");

@@ -84,15 +84,17 @@ public sealed class SubjectKeyStore
         {
             await creation.EnsureAsync(token);
             var partition = KeyEncoding.Encode(subjectId);
-            var rows = await ReadRowsAsync(subjectId, token);
-            var tombstone = rows.Find(row => row.RowKey == LegacyRowKey)?.GetDateTimeOffset(ErasedAtProperty);
+            var legacyRow = await table.GetEntityIfExistsAsync<TableEntity>(partition, LegacyRowKey, cancellationToken: token);
+            var tombstone = legacyRow.HasValue ? legacyRow.Value!.GetDateTimeOffset(ErasedAtProperty) : null;
             if (tombstone is null)
             {
                 // Replace, not merge: the legacy key must not survive in the tombstone's row.
                 await table.UpsertEntityAsync(new TableEntity(partition, LegacyRowKey) { [ErasedAtProperty] = erasedAt }, TableUpdateMode.Replace, token);
             }
 
-            foreach (var row in rows.Where(row => row.RowKey.StartsWith(KeyRowPrefix, StringComparison.Ordinal)))
+            // Read after the tombstone is down: a key created before it is deleted here, and a key
+            // created after it finds the tombstone and deletes itself (CreateAsync).
+            foreach (var row in (await ReadRowsAsync(subjectId, token)).Where(row => row.RowKey.StartsWith(KeyRowPrefix, StringComparison.Ordinal)))
             {
                 await table.DeleteEntityAsync(partition, row.RowKey, ETag.All, token);
             }

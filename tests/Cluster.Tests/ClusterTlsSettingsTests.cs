@@ -51,6 +51,15 @@ public sealed class ClusterTlsSettingsTests : IDisposable
         Assert.True(settings.Accepts(next));
         Assert.False(settings.Accepts(stranger)); // the same subject name is not enough
         Assert.False(settings.Accepts(null));
+
+        // One value separated by commas, as an environment variable may give it, counts too.
+        var listed = ClusterTlsSettings.From(Configuration(new()
+        {
+            [ClusterTlsSettings.CertificatePathKey] = Pfx(certificate),
+            [ClusterTlsSettings.AcceptedThumbprintsKey] = " " + colons + " , ",
+        }))!;
+        Assert.True(listed.Accepts(next));
+        Assert.False(listed.Accepts(stranger));
     }
 
     [Theory]

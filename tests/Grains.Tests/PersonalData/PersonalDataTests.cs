@@ -171,4 +171,20 @@ public sealed class PersonalDataTests(OrderClusterFixture fixture, AzuriteFixtur
         Assert.Throws<InvalidDataException>(() => ProtectedField.Open(key, otherKeyId, "shippingAddress")); // the key id is authenticated too
         Assert.NotEqual(sealedValue, ProtectedField.Seal(subjectKey, "customer-a", "shippingAddress", "{\"city\":\"Bonn\"}")); // a random nonce each time
     }
+
+    [Theory]
+    [InlineData("pd2.missing-parts")]
+    [InlineData("pd2.!!notbase64!!.0123.AAAA")]
+    [InlineData("pd1.too.many.parts")]
+    public async Task A_damaged_sealed_value_fails_to_read_instead_of_reading_as_erased(string damaged)
+    {
+        // Damaged values are refused before any key is looked up: no grain is needed.
+        var protector = new PersonalDataProtector(grains: null!);
+        var json = System.Text.Json.JsonSerializer.Serialize(new { shippingAddress = damaged });
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => protector.RevealAsync(json, typeof(OrderPlaced), Grains.EventSourcing.StoredJson.Options));
+
+        var erased = await protector.RevealAsync(System.Text.Json.JsonSerializer.Serialize(new { shippingAddress = ProtectedField.Erased }), typeof(OrderPlaced), Grains.EventSourcing.StoredJson.Options);
+        Assert.True(erased.Erased); // the marker a snapshot writes after an erasure still reads as erased
+    }
 }
