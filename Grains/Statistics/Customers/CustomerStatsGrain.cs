@@ -90,11 +90,7 @@ public sealed class CustomerStatsGrain(
         return true;
     }
 
-    public Task Ingest(CustomerEventEnvelope envelope)
-    {
-        Count(envelope);
-        return Task.CompletedTask;
-    }
+    public Task IngestBatch(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count);
 
     public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 
