@@ -7,8 +7,14 @@ namespace OrderFlow.Grains.Projections;
 /// </summary>
 public interface IProjectionInput<TEnvelope> : IGrainWithStringKey
 {
-    /// <summary>Counts the event once, however often it is delivered; persisted at the next flush.</summary>
-    Task Ingest(TEnvelope envelope);
+    /// <summary>
+    /// Counts each event once, in any order and with repeats, in memory; persisted at the next
+    /// flush (what live delivery sends: one call per projection grain per stream batch). When it
+    /// returns, every event is counted, so the stream may acknowledge them. An event that cannot be
+    /// counted is logged and skipped, so that one bad record does not hold up the others: the
+    /// reconciliation parks it if it keeps failing.
+    /// </summary>
+    Task IngestBatch(IReadOnlyList<TEnvelope> envelopes);
 
     /// <summary>
     /// Counts each event once and persists before returning, or throws: when it returns, every one

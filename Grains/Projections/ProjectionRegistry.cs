@@ -40,9 +40,46 @@ public static class ProjectionRegistry
         }
     }
 
-    /// <summary>Feeds one event to every projection of <paramref name="generation"/> that consumes it (written behind).</summary>
-    public static Task DeliverAsync<TEnvelope>(IGrainFactory grains, TEnvelope envelope, int generation) =>
-        Task.WhenAll(TargetsOf(grains, envelope, generation).Select(target => target.Grain.Ingest(envelope)));
+    /// <summary>
+    /// Feeds <paramref name="envelopes"/> to every projection of each of <paramref name="generations"/>
+    /// that consumes them (written behind): one call per projection grain with all its envelopes,
+    /// all grains at once.
+    /// </summary>
+    /// <returns>The projection grains whose call failed (the others counted their envelopes), by the key they are parked under (their grain id), with why.</returns>
+    public static async Task<IReadOnlyList<(string Key, Exception Error)>> DeliverAsync<TEnvelope>(
+        IGrainFactory grains, IReadOnlyCollection<TEnvelope> envelopes, IEnumerable<int> generations)
+    {
+        var byGrain = new Dictionary<string, (IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes)>(StringComparer.Ordinal);
+        foreach (var generation in generations)
+        {
+            foreach (var envelope in envelopes)
+            {
+                foreach (var (key, grain) in TargetsOf(grains, envelope, generation))
+                {
+                    if (!byGrain.TryGetValue(key, out var target))
+                    {
+                        byGrain[key] = target = (grain, []);
+                    }
+
+                    target.Envelopes.Add(envelope);
+                }
+            }
+        }
+
+        var sends = byGrain.Values.Select(async target =>
+        {
+            try
+            {
+                await target.Grain.IngestBatch(target.Envelopes);
+                return ((string, Exception)?)null;
+            }
+            catch (Exception exception)
+            {
+                return (target.Grain.GetGrainId().ToString(), exception);
+            }
+        });
+        return [.. (await Task.WhenAll(sends)).OfType<(string, Exception)>()];
+    }
 
     /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words; the id itself when its type is no projection's or its key does not parse.</summary>
     public static string Describe(string grainId)

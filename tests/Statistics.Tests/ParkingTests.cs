@@ -212,10 +212,10 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         faults.Next(PushFault.LostOnTheWay, times: 1_000);
         var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
         var orderId = StatsCluster.IdOnShard("flushpark", 0);
-        await grain.Ingest(new OrderEventEnvelope(orderId, 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "c", "EUR", 20m, 20m,
-            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.None, OrderStatus.Placed, null, null, null));
-        await grain.Ingest(new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), OrderPaid.StoredName, at.AddMinutes(1), "c", "EUR", 20m, 20m,
-            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Paid, 60, null, null));
+        await grain.IngestBatch([new OrderEventEnvelope(orderId, 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "c", "EUR", 20m, 20m,
+            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.None, OrderStatus.Placed, null, null, null)]);
+        await grain.IngestBatch([new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), OrderPaid.StoredName, at.AddMinutes(1), "c", "EUR", 20m, 20m,
+            [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Paid, 60, null, null)]);
 
         var record = await WaitForAsync(async () => (await parking.List()).Records.SingleOrDefault(r => r.Key == key), "the day to park itself", ct);
         Assert.Equal(ParkedKind.Projection, record.Kind);

@@ -1,8 +1,13 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Streams;
 using Orleans.Streams.Core;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Telemetry;
+using OrderFlow.Projections;
 
 namespace OrderFlow.Grains.Projections.Consumers;
 
@@ -14,23 +19,60 @@ namespace OrderFlow.Grains.Projections.Consumers;
 /// (stream id, version), so redelivery and replays are harmless. A category's consumer is this
 /// class with its <see cref="ImplicitStreamSubscriptionAttribute"/>.
 /// </summary>
+/// <remarks>
+/// Delivery is batched by the stream itself: the pulling agent hands over up to
+/// <c>StreamPullingAgentOptions.BatchContainerBatchSize</c> events at once and waits for this grain,
+/// which sends them grouped per projection grain, one call per grain carrying all its events
+/// (<see cref="IProjectionInput{TEnvelope}.IngestBatch"/>). A batch is acknowledged only once every
+/// projection counted it (in memory, written behind), so a silo that stops takes no acknowledged
+/// but uncounted event with it. A projection grain that fails a batch fails the delivery, and the
+/// stream delivers the batch again (the projections that counted it ignore the repeat); after
+/// <see cref="ParkingOptions.DeliveryFailuresBeforeParking"/> failures in a row the projection is
+/// parked and no longer holds up the stream: the reconciliation counts its events from the log.
+/// </remarks>
 public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelope> category, TimeProvider time, ILogger logger)
-    : Grain, IStreamSubscriptionObserver, IAsyncObserver<TEnvelope>
+    : Grain, IStreamSubscriptionObserver, IAsyncBatchObserver<TEnvelope>
 {
+    /// <summary>Projection grain id → batches it failed in a row (while it keeps failing; forgotten when it counts one).</summary>
+    private readonly Dictionary<string, int> failuresInARow = new(StringComparer.Ordinal);
+
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         await handleFactory.Create<TEnvelope>().ResumeAsync(this);
 
-    public async Task OnNextAsync(TEnvelope item, StreamSequenceToken? token = null)
+    public async Task OnNextAsync(IList<SequentialItem<TEnvelope>> items)
     {
-        var (streamId, version) = category.IdentityOf(item);
-        using var projecting = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(item), category.TraceParentOf(item));
-        // Asked per event, so that a rebuild's new generation gets every event delivered after it started.
-        var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
-        await Task.WhenAll(generations.Select(generation => ProjectionRegistry.DeliverAsync(GrainFactory, item, generation)));
-        if (category.RecordedAtOf(item) is { } recordedAt)
+        var batch = items.Select(item => item.Item).ToList();
+        var delivery = Activity.Current;
+        var spans = batch.Select(envelope =>
         {
-            OrderFlowTelemetry.ProjectionLag.Record(
-                Math.Max(0, (time.GetUtcNow() - recordedAt).TotalSeconds), new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, category.TypeOf(item)));
+            var (streamId, version) = category.IdentityOf(envelope);
+            var span = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(envelope), category.TraceParentOf(envelope));
+            Activity.Current = delivery; // each event's span is a sibling under the delivery, not the parent of the next
+            return span;
+        }).ToList();
+        try
+        {
+            // Asked per batch, after its events arrived, so that a rebuild's new generation gets every event delivered after it started.
+            var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+            var failures = await ProjectionRegistry.DeliverAsync(GrainFactory, batch, generations);
+            await FailUnlessParkedAsync(failures, batch.Count);
+
+            var now = time.GetUtcNow();
+            foreach (var envelope in batch)
+            {
+                if (category.RecordedAtOf(envelope) is { } recordedAt)
+                {
+                    OrderFlowTelemetry.ProjectionLag.Record(
+                        Math.Max(0, (now - recordedAt).TotalSeconds), new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, category.TypeOf(envelope)));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var span in spans)
+            {
+                span?.Dispose();
+            }
         }
     }
 
@@ -40,5 +82,50 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
     {
         logger.LogWarning(ex, "A {Category} event stream ({Stream}) reported an error.", category.Name, this.GetPrimaryKeyString());
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Throws, so that the stream delivers the batch again, when a projection failed it that has
+    /// not yet failed <see cref="ParkingOptions.DeliveryFailuresBeforeParking"/> batches in a row;
+    /// parks a projection when it reaches that many, and from then on lets the stream go on without it.
+    /// </summary>
+    private async Task FailUnlessParkedAsync(IReadOnlyList<(string Key, Exception Error)> failures, int events)
+    {
+        var failed = failures.Select(failure => failure.Key).ToHashSet(StringComparer.Ordinal);
+        foreach (var recovered in failuresInARow.Keys.Where(key => !failed.Contains(key)).ToList())
+        {
+            failuresInARow.Remove(recovered);
+        }
+
+        var limit = Math.Max(1, ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value.DeliveryFailuresBeforeParking);
+        var blocking = new List<Exception>();
+        var toPark = new List<ParkRequest>();
+        foreach (var (key, error) in failures)
+        {
+            var inARow = failuresInARow[key] = failuresInARow.GetValueOrDefault(key) + 1;
+            if (inARow < limit)
+            {
+                blocking.Add(error);
+            }
+            else if (inARow == limit)
+            {
+                toPark.Add(new ParkRequest(ParkedKind.Projection, key, ProjectionRegistry.Describe(key),
+                    $"{inARow} live batches in a row failed, the last with: {error.Message} The reconciliation counts its events from the log.", TimeSpan.Zero));
+            }
+        }
+
+        if (toPark.Count > 0)
+        {
+            // Parked before the batch is acknowledged: if parking fails, so does the delivery, and it is tried again.
+            await GrainFactory.GetGrain<IParking>(0).Park(toPark);
+            logger.LogWarning("Projections {Projections} failed {Limit} live batches in a row of {Category} stream {Stream}; parked, the stream goes on without them and the reconciliation counts their events from the log.",
+                string.Join(", ", toPark.Select(request => request.Key)), limit, category.Name, this.GetPrimaryKeyString());
+        }
+
+        if (blocking.Count > 0)
+        {
+            throw new AggregateException(
+                $"{blocking.Count} projections failed a batch of {events} live {category.Name} events of stream {this.GetPrimaryKeyString()}; the stream delivers it again.", blocking);
+        }
     }
 }

@@ -13,6 +13,12 @@ public sealed class ParkingOptions
     /// <summary>Consecutive failed write-behind flushes after which a live projection grain parks itself.</summary>
     public int FlushFailuresBeforeParking { get; set; } = 3;
 
+    /// <summary>
+    /// Live batches in a row a projection grain fails (each failure makes the stream deliver the
+    /// batch again) after which it is parked and the stream goes on without it.
+    /// </summary>
+    public int DeliveryFailuresBeforeParking { get; set; } = 3;
+
     /// <summary>The wait after <paramref name="attempts"/> failures: doubling from <see cref="FirstRetry"/>, at most <see cref="MaxRetry"/>.</summary>
     public TimeSpan Backoff(int attempts) => Doubling(FirstRetry, MaxRetry, attempts);
 

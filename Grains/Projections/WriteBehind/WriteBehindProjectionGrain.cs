@@ -7,6 +7,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
 using Orleans.Runtime;
+using Orleans.Serialization.Invocation;
 
 namespace OrderFlow.Grains.Projections.WriteBehind;
 
@@ -17,10 +18,39 @@ namespace OrderFlow.Grains.Projections.WriteBehind;
 /// the silo shuts down. What a crash takes with it is counted again by the reconciliation
 /// (<see cref="ProjectionReconcilerGrain"/>), which feeds through <see cref="IngestAndPersist"/>.
 /// </summary>
+/// <remarks>
+/// <para>
+/// A grain may let live batches (<see cref="IngestBatch"/>) and its queries run while a flush
+/// awaits storage (<see cref="Orleans.Concurrency.MayInterleaveAttribute"/> with
+/// <see cref="MayCountWhileFlushing"/>), so that neither waits for storage. Such a grain's flush
+/// must take what it persists before its first await and must not take the state's changes after
+/// an await as persisted (<see cref="Changed"/> marks them again).
+/// </para>
+/// <para>
+/// The invariant that makes counting during a flush safe: every event a batch counted while a
+/// flush was under way is counted again (once, into the state as the flush left it) when that
+/// flush ends, whether it succeeded or failed. Counting is idempotent, so this changes nothing
+/// when the event is where it was counted; and when the flush replaced the state object it had
+/// counted into (the re-read after an ETag conflict, <see cref="OwnStateWrites"/>), the event is
+/// counted into the state that is kept instead of being lost with the one that is not. An event is
+/// thus never lost (it is in the state the next write persists) nor counted twice (the count is
+/// keyed by stream and version). A grain that is deactivating counts nothing more: the batch
+/// fails and the stream delivers it again to the next activation, since what it counted after
+/// its last flush began would be gone with it.
+/// </para>
+/// </remarks>
 public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed, IOptions<StatisticsOptions> options, ILogger logger)
     : Grain, IWriteBehindProjection
 {
     private bool dirty;
+
+    /// <summary>A flush is awaiting storage: what a batch counts meanwhile is recorded in <see cref="countedWhileFlushing"/>.</summary>
+    private bool flushing;
+
+    /// <summary>The events batches counted while the flush under way awaited, as counts to make again when it ends.</summary>
+    private readonly List<Func<bool>> countedWhileFlushing = [];
+
+    private bool deactivating;
 
     private bool reportedTooLarge;
 
@@ -46,6 +76,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        deactivating = true;
         try
         {
             await FlushAsync(cancellationToken, rethrow: false, timer: false);
@@ -56,11 +87,49 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         }
     }
 
-    public Task Ingest(OrderEventEnvelope envelope)
+    public Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count);
+
+    /// <summary>
+    /// <see cref="IProjectionInput{TEnvelope}.IngestBatch"/> for any category: a projection that
+    /// also consumes another category implements that input with this and its own count.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The grain is deactivating: nothing was counted, the batch must be delivered again.</exception>
+    protected async Task CountBatchAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count)
     {
-        Count(envelope);
-        return Task.CompletedTask;
+        if (deactivating)
+        {
+            throw new InvalidOperationException($"{this.GetGrainId()} is deactivating and counts nothing more; deliver the batch again.");
+        }
+
+        foreach (var envelope in envelopes)
+        {
+            try
+            {
+                count(envelope);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "{Grain} could not count an event of a live batch; the reconciliation counts it or parks it.", this.GetGrainId());
+                continue;
+            }
+
+            if (flushing)
+            {
+                countedWhileFlushing.Add(() => count(envelope));
+            }
+        }
+
+        await AfterBatchAsync();
     }
+
+    /// <summary>Called once a live batch is counted (in memory): what the projection shows beyond itself before its next flush.</summary>
+    protected virtual Task AfterBatchAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// For <see cref="Orleans.Concurrency.MayInterleaveAttribute"/> of a grain whose flush is safe to
+    /// count during (see the remarks): live batches interleave with a flush under way.
+    /// </summary>
+    protected static bool IsLiveBatch(IInvokable request) => request.GetMethodName() == nameof(IngestBatch);
 
     /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
     protected abstract bool Count(OrderEventEnvelope envelope);
@@ -114,6 +183,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         }
 
         dirty = false;
+        flushing = true;
         try
         {
             await PersistAsync(cancellationToken);
@@ -138,6 +208,29 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
                 throw;
             }
         }
+        finally
+        {
+            CountAgainWhatWasCountedWhileFlushing();
+        }
+    }
+
+    /// <summary>The invariant of the remarks: what batches counted while the flush awaited is counted into the state the flush left.</summary>
+    private void CountAgainWhatWasCountedWhileFlushing()
+    {
+        flushing = false;
+        foreach (var countAgain in countedWhileFlushing)
+        {
+            try
+            {
+                countAgain();
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "{Grain} could not count again an event counted while it flushed; the reconciliation counts it or parks it.", this.GetGrainId());
+            }
+        }
+
+        countedWhileFlushing.Clear();
     }
 
     private TimeProvider Time => ServiceProvider.GetRequiredService<TimeProvider>();

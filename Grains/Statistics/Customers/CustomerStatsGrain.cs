@@ -54,11 +54,7 @@ public sealed class CustomerStatsGrain(
 
     protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope));
 
-    public Task Ingest(CustomerEventEnvelope envelope)
-    {
-        Count(envelope);
-        return Task.CompletedTask;
-    }
+    public Task IngestBatch(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count);
 
     public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
 

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Serialization.Invocation;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
@@ -31,6 +33,7 @@ namespace OrderFlow.Grains.Statistics.Days;
 /// </para>
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Day)]
+[MayInterleave(nameof(MayInterleave))]
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,
     IOptions<StatisticsOptions> options,
@@ -44,6 +47,9 @@ public sealed class DayStatsGrain(
 
     /// <summary>Counted since the last push to the month was made.</summary>
     private bool counted;
+
+    /// <summary>Counted since the month last got this day as counted (<see cref="IMonthStatsGrain.SetLiveDay"/>, or a push).</summary>
+    private bool monthBehind;
 
     /// <summary>
     /// <see cref="DayStatsState.Pending"/> is in storage. A push is sent only once it is: a push
@@ -97,14 +103,47 @@ public sealed class DayStatsGrain(
         }
 
         counted = true;
+        monthBehind = true;
         Changed();
         return true;
     }
+
+    /// <summary>
+    /// Live batches and queries run while a flush awaits storage (<see cref="WriteBehindProjectionGrain"/>'s
+    /// remarks): <see cref="PersistAsync"/> takes the push it writes before its first await, and
+    /// anything counted after that goes with the next push.
+    /// </summary>
+    public static bool MayInterleave(IInvokable request) =>
+        IsLiveBatch(request) || request.GetMethodName() == nameof(GetMinutes);
 
     public Task<Dictionary<int, StatsBucket>> GetMinutes(int fromMinute, int toMinute) =>
         Task.FromResult(state.State.Minutes
             .Where(pair => pair.Key >= fromMinute && pair.Key < toMinute)
             .ToDictionary(pair => pair.Key, pair => pair.Value));
+
+    /// <summary>
+    /// Sends the month the day as counted, so that queries over whole days see a batch before the
+    /// next flush. The month keeps whichever copy of the day holds more events (<see cref="DayRollup.EventCount"/>),
+    /// so this and the flush's push may reach it in any order.
+    /// </summary>
+    protected override async Task AfterBatchAsync()
+    {
+        if (!monthBehind || outOfStep is not null)
+        {
+            return;
+        }
+
+        monthBehind = false;
+        try
+        {
+            await Month().SetLiveDay(day.Day, DayRollup.Of(state.State.Minutes, state.State.Revision));
+        }
+        catch (Exception exception)
+        {
+            monthBehind = true; // sent with the next batch, or the flush's push
+            logger.LogDebug(exception, "Day {Day} could not send its live rollup to its month.", this.GetPrimaryKeyString());
+        }
+    }
 
     private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
 
@@ -156,9 +195,9 @@ public sealed class DayStatsGrain(
         s.Pending = push;
         s.UnpushedProducts = [];
         pendingStored = false;
+        counted = false; // before the write: what live batches count while it is under way goes with the next push
         await state.WriteOwnStateAsync(cancellationToken);
         pendingStored = true;
-        counted = false;
 
         if (!await PushAsync(DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products, cancellationToken))
         {

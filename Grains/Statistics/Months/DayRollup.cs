@@ -20,6 +20,12 @@ public sealed class DayRollup
     /// <summary>The day's <see cref="DayStatsState.Revision"/> this rollup was made from.</summary>
     [Id(2)] public long Revision { get; set; }
 
+    /// <summary>
+    /// The events the day had counted when it made this rollup. A day's counts only grow, so of two
+    /// copies of one day the one with more events is the newer, whatever order they arrived in.
+    /// </summary>
+    public long EventCount => Day.Events.Values.Sum();
+
     public static DayRollup Of(IReadOnlyDictionary<int, StatsBucket> minutes, long revision) => new()
     {
         Hours = minutes

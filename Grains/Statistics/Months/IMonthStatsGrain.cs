@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using OrderFlow.Grains.Statistics.Buckets;
 
 namespace OrderFlow.Grains.Statistics.Months;
@@ -17,10 +18,23 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// <exception cref="MonthOutOfStepException">The month holds a revision older than the push but other than its base: the day and its month are out of step (a repair from the log has been requested).</exception>
     Task SetDay(int day, DayRollup rollup, long baseRevision, Dictionary<string, ProductTotals> productsSince);
 
-    /// <summary>The rollups of days [fromDay, toDay) of the month (1-based).</summary>
+    /// <summary>
+    /// The day's rollup as its day grain holds it in memory, ahead of its next <see cref="SetDay"/>:
+    /// what queries read until a push holds as many events. Kept in memory only. Interleaves with a
+    /// push under way (it only takes note), so that a day's batches do not wait for the month's writes.
+    /// </summary>
+    [AlwaysInterleave]
+    Task SetLiveDay(int day, DayRollup rollup);
+
+    /// <summary>
+    /// The rollups of days [fromDay, toDay) of the month (1-based): of each day, the copy, live or
+    /// pushed, with the most events (<see cref="DayRollup.EventCount"/>). Answered while a push writes.
+    /// </summary>
+    [AlwaysInterleave]
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
 
-    /// <summary>Product sales of the month (paid orders, by payment time).</summary>
+    /// <summary>Product sales of the month (paid orders, by payment time), as pushed; answered while a push writes.</summary>
+    [AlwaysInterleave]
     Task<Dictionary<string, ProductTotals>> GetProducts();
 
     /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>

@@ -24,6 +24,13 @@ public sealed class MonthStatsGrain(
 
     private bool registered;
 
+    /// <summary>
+    /// Day of month → its rollup as last sent by <see cref="SetLiveDay"/>. Live copies and pushes
+    /// of a day race (a day sends both, and calls are not ordered), so neither replaces the other by
+    /// arrival: <see cref="Latest"/> keeps the one with the most events.
+    /// </summary>
+    private readonly Dictionary<int, DayRollup> live = [];
+
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
 
@@ -50,12 +57,7 @@ public sealed class MonthStatsGrain(
 
         // First, so that a failure here leaves the push to be sent again: the day's retry would
         // find the push landed and not send it again if registering came after the writes.
-        if (!registered)
-        {
-            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
-            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
-            registered = true;
-        }
+        await RegisterAsync();
 
         try
         {
@@ -78,12 +80,40 @@ public sealed class MonthStatsGrain(
         }
     }
 
+    public async Task SetLiveDay(int day, DayRollup rollup)
+    {
+        if (Latest(day) is { } held && held.EventCount >= rollup.EventCount)
+        {
+            return; // an older copy, overtaken by a later live copy or push
+        }
+
+        live[day] = rollup;
+        await RegisterAsync(); // so that queries over all time find a month none of whose days has been pushed yet
+    }
+
+    private async Task RegisterAsync()
+    {
+        if (!registered)
+        {
+            var (generation, _, month) = StatisticsKeys.ParseSharded(this.GetPrimaryKeyString());
+            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Register(month);
+            registered = true;
+        }
+    }
+
+    /// <summary>Of the day's pushed and live copies, the one with the most events; the pushed one when they hold as many.</summary>
+    private DayRollup? Latest(int day)
+    {
+        var pushed = state.State.Days.GetValueOrDefault(day);
+        return live.TryGetValue(day, out var counted) && (pushed is null || counted.EventCount > pushed.EventCount) ? counted : pushed;
+    }
+
     public Task<long> RevisionOf(int day) => Task.FromResult(products.State.Applied.GetValueOrDefault(day));
 
     public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
-        Task.FromResult(state.State.Days
-            .Where(pair => pair.Key >= fromDay && pair.Key < toDay)
-            .ToDictionary(pair => pair.Key, pair => pair.Value));
+        Task.FromResult(state.State.Days.Keys.Union(live.Keys)
+            .Where(day => day >= fromDay && day < toDay)
+            .ToDictionary(day => day, day => Latest(day)!));
 
     public Task<Dictionary<string, ProductTotals>> GetProducts() => Task.FromResult(products.State.Products);
 }

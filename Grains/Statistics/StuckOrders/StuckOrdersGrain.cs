@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Serialization.Invocation;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Orders;
@@ -16,6 +18,7 @@ namespace OrderFlow.Grains.Statistics.StuckOrders;
 /// behind (<see cref="WriteBehindProjectionGrain"/>).
 /// </summary>
 [GrainType(ProjectionGrainTypes.StuckOrders)]
+[MayInterleave(nameof(MayInterleave))]
 public sealed class StuckOrdersGrain(
     [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
     IOptions<StatisticsOptions> options,
@@ -59,6 +62,13 @@ public sealed class StuckOrdersGrain(
         Changed();
         return true;
     }
+
+    /// <summary>
+    /// Live batches and queries run while a flush awaits storage (<see cref="WriteBehindProjectionGrain"/>'s
+    /// remarks): a flush is one write of the state as it is when it starts.
+    /// </summary>
+    public static bool MayInterleave(IInvokable request) =>
+        IsLiveBatch(request) || request.GetMethodName() == nameof(Find);
 
     protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);
 

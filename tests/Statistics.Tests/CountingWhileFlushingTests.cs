@@ -1,0 +1,158 @@
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Streams;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// Live batches and queries run while a projection's flush awaits storage (the remarks of
+/// <c>WriteBehindProjectionGrain</c>): a count made meanwhile is neither lost nor counted twice,
+/// whatever the flush meets, and a month shows the newest copy of each day whatever order a day's
+/// live copies and pushes reach it in. Storage is held open at the chosen point by
+/// <see cref="HeldGrainStorage"/>; the flush interval is an hour, so only the test flushes.
+/// </summary>
+public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The flush's write lands but is answered as an ETag conflict; the flush reads the row again,
+    /// which replaces the state object, and writes its own state over it. A batch counted while the
+    /// read is under way counts into the object the flush then discards: it must be counted again
+    /// into the state that is kept, and persisted.
+    /// </summary>
+    [Fact]
+    public async Task A_count_made_while_a_flush_rereads_after_an_etag_conflict_is_kept_and_persisted_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushreread"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var (day, first, second) = await DayWithOneOrderAsync(cluster, "flushreread");
+
+        var rereading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var conflicts = 0;
+        storage.AfterWrite = () => Task.FromResult(Interlocked.Increment(ref conflicts) == 1);
+        storage.AfterRead = async () =>
+        {
+            rereading.TrySetResult();
+            await release.Task;
+        };
+        storage.Target = day.GetGrainId();
+
+        var flush = day.Flush();
+        await rereading.Task.WaitAsync(Patience, ct);
+        await day.IngestBatch([second]);
+        release.SetResult();
+        await flush.WaitAsync(Patience, ct);
+        storage.Target = null;
+
+        Assert.Equal(2, Placed(await day.GetMinutes(0, 1440)));
+        await day.Flush();
+        await day.IngestBatch([first, second]); // repeats: counted once
+        await cluster.DeactivateAsync(day);
+        Assert.Equal(2, Placed(await day.GetMinutes(0, 1440)));
+    }
+
+    /// <summary>
+    /// A batch counted while the flush's write is under way is not in that write: the flush must
+    /// leave it to the next, which persists it (the day's push flag is cleared before the write, not after).
+    /// </summary>
+    [Fact]
+    public async Task A_count_made_while_a_flush_writes_is_persisted_by_the_next_flush()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var (day, _, second) = await DayWithOneOrderAsync(cluster, "flushwrite");
+
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        storage.AfterWrite = async () =>
+        {
+            writing.TrySetResult();
+            await release.Task;
+            return false;
+        };
+        storage.Target = day.GetGrainId();
+
+        var flush = day.Flush();
+        await writing.Task.WaitAsync(Patience, ct);
+        await day.IngestBatch([second]).WaitAsync(Patience, ct);
+
+        // Queries are answered from memory while the write waits: the summary over the whole day (the month's live copy) and the day itself.
+        Assert.Equal(2, Placed(await day.GetMinutes(0, 1440).WaitAsync(Patience, ct)));
+        Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct).WaitAsync(Patience, ct)).Events[nameof(OrderPlaced)]);
+        release.SetResult();
+        await flush.WaitAsync(Patience, ct);
+        storage.Target = null;
+
+        await day.Flush();
+        await cluster.DeactivateAsync(day);
+        Assert.Equal(2, Placed(await day.GetMinutes(0, 1440)));
+    }
+
+    /// <summary>
+    /// A day sends its month live copies after batches and pushes at flushes, and the two race:
+    /// a live copy may arrive before an older push, or after a newer one. The month shows the copy
+    /// with the most events either way, never one older than it has already shown.
+    /// </summary>
+    [Fact]
+    public async Task A_month_shows_the_newest_copy_of_a_day_whichever_of_its_live_copy_and_push_arrives_last()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthrace"), ct, LiveBatchTests.Settings);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 0, 2026, 10));
+
+        // Day 14: the live copy (2 events) arrives before the push of the flush that began before its batch (1 event).
+        await month.SetLiveDay(14, Rollup(events: 2, revision: 0));
+        await month.SetDay(14, Rollup(events: 1, revision: 1), 0, []);
+
+        // Day 15: a late live copy (2 events) arrives after a push that holds more (3 events).
+        await month.SetDay(15, Rollup(events: 3, revision: 1), 0, []);
+        await month.SetLiveDay(15, Rollup(events: 2, revision: 0));
+
+        var days = await month.GetDays(1, 32);
+        Assert.Equal(2, days[14].EventCount);
+        Assert.Equal(3, days[15].EventCount);
+
+        // Once a push holds as many events as the live copy, the push is what is shown (and persisted).
+        await month.SetDay(14, Rollup(events: 2, revision: 2), 1, []);
+        Assert.Equal(2, (await month.GetDays(14, 15))[14].Revision);
+    }
+
+    private static async Task<(IDayStatsGrain Day, OrderEventEnvelope First, OrderEventEnvelope Second)> DayWithOneOrderAsync(StatsCluster cluster, string prefix)
+    {
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var shard = 4;
+        var first = LiveBatchTests.Placed(StatsCluster.IdOnShard(prefix + "-a", shard), "c");
+        var second = LiveBatchTests.Placed(StatsCluster.IdOnShard(prefix + "-b", shard), "c");
+        var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, DateOnly.FromDateTime(first.OccurredAt.UtcDateTime)));
+        await day.IngestBatch([first]);
+        return (day, first, second);
+    }
+
+    private static long Placed(Dictionary<int, StatsBucket> minutes) =>
+        minutes.Values.Sum(bucket => bucket.Events.GetValueOrDefault(nameof(OrderPlaced)));
+
+    private static DayRollup Rollup(int events, long revision)
+    {
+        var bucket = new StatsBucket();
+        for (var i = 0; i < events; i++)
+        {
+            bucket.Add(LiveBatchTests.Placed("month-race-" + i, "c"));
+        }
+
+        return DayRollup.Of(new Dictionary<int, StatsBucket> { [600] = bucket }, revision);
+    }
+}
