@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace OrderFlow.Grains.EventSourcing;
 
@@ -11,6 +12,9 @@ public static class StoredJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
+        // Named, not left to the first serialization: the personal-data fields are looked up
+        // through these options' metadata (PersonalDataFields), possibly before anything is serialized.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 }

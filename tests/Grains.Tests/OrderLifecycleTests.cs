@@ -140,8 +140,10 @@ public sealed class OrderLifecycleTests(OrderClusterFixture fixture) : IClassFix
         requests.Reset();
         await cluster.Grain(id).Succeeds(Place(id));
 
-        // The change-index row, then the append: no read.
-        var sent = requests.Sent;
+        // The change-index row, then the append: no read. The reconciliation's timer queries the
+        // change index on its own schedule, whatever the grain does: its queries are left out.
+        List<string> GrainRequests() => [.. requests.Sent.Where(r => !(r.StartsWith("GET ", StringComparison.Ordinal) && r.EndsWith(cluster.TableName + "changes()", StringComparison.Ordinal)))];
+        var sent = GrainRequests();
         Assert.True(sent.Count == 2, "A placement sent: " + string.Join(", ", sent));
         Assert.Contains(cluster.TableName + "changes(", sent[0], StringComparison.Ordinal);
         Assert.EndsWith("$batch", sent[1], StringComparison.Ordinal);
@@ -151,7 +153,7 @@ public sealed class OrderLifecycleTests(OrderClusterFixture fixture) : IClassFix
         await cluster.Grain(id).Succeeds(Pay());
         if (DateTime.UtcNow.Minute == minute)
         {
-            sent = requests.Sent;
+            sent = GrainRequests();
             Assert.True(sent.Count == 1, "A payment sent: " + string.Join(", ", sent));
             Assert.EndsWith("$batch", sent[0], StringComparison.Ordinal);
         }
