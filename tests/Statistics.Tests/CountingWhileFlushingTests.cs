@@ -1,5 +1,7 @@
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
@@ -130,6 +132,68 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         await month.SetDay(14, Rollup(events: 2, revision: 2), 1, []);
         Assert.Equal(2, (await month.GetDays(14, 15))[14].Revision);
     }
+
+    /// <summary>
+    /// A customer's flush sends its alerts to the feed; a batch and a query while it writes where
+    /// they may be raise another alert, on another day. The flush must record as in the feed only
+    /// what it sent, so that the next flush sends the new alert (once), and the first stays once.
+    /// </summary>
+    [Fact]
+    public async Task An_alert_raised_while_a_customer_flush_sends_its_alerts_reaches_the_feed_with_the_next_flush()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushalerts"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        const string customerId = "flush-alerts";
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, customerId));
+        var firstDay = DateOnly.FromDateTime(LiveBatchTests.At.UtcDateTime);
+        var secondDay = firstDay.AddDays(1);
+
+        // More orders within the velocity window than the limit: one alert per burst, on the day of the burst.
+        OrderEventEnvelope[] Burst(string name, DateOnly day) =>
+            [.. Enumerable.Range(0, 6).Select(i => LiveBatchTests.Placed($"{name}-{i}", customerId, LiveBatchTests.At.AddDays(day.DayNumber - firstDay.DayNumber)))];
+        await customer.IngestBatch(Burst("flush-alerts-a", firstDay));
+
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        storage.AfterWrite = async () =>
+        {
+            if (Interlocked.Increment(ref writes) == 1)
+            {
+                writing.TrySetResult();
+                await release.Task;
+            }
+
+            return false;
+        };
+        storage.Target = customer.GetGrainId();
+
+        // The flush records the first alert's day, then (held here) sends the alert to the feed.
+        var flush = customer.Flush();
+        await writing.Task.WaitAsync(Patience, ct);
+        await customer.IngestBatch(Burst("flush-alerts-b", secondDay)).WaitAsync(Patience, ct);
+        Assert.Equal(12, (await customer.Get().WaitAsync(Patience, ct))!.Orders);
+        release.SetResult();
+        await flush.WaitAsync(Patience, ct);
+        storage.Target = null;
+
+        await customer.Flush();
+        Assert.Equal([$"{RiskRules.Velocity}/{customerId}/flush-alerts-a-0"], await FeedAsync(cluster, generation, firstDay, customerId));
+        Assert.Equal([$"{RiskRules.Velocity}/{customerId}/flush-alerts-b-0"], await FeedAsync(cluster, generation, secondDay, customerId));
+
+        // Persisted as sent: another activation finds nothing to send, and counts nothing twice.
+        await cluster.DeactivateAsync(customer);
+        Assert.Equal(12, (await customer.Get())!.Orders);
+        await customer.Flush();
+        Assert.Single(await FeedAsync(cluster, generation, secondDay, customerId));
+    }
+
+    private static async Task<string[]> FeedAsync(StatsCluster cluster, int generation, DateOnly day, string customerId) =>
+        [.. (await cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(null, 100))
+            .Where(alert => alert.CustomerId == customerId).Select(alert => alert.Id).Order(StringComparer.Ordinal)];
 
     private static async Task<(IDayStatsGrain Day, OrderEventEnvelope First, OrderEventEnvelope Second)> DayWithOneOrderAsync(StatsCluster cluster, string prefix)
     {

@@ -6,6 +6,8 @@ using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Statistics;
 using OrderFlow.Streams;
 using OrderFlow.Grains.Projections;
+using Orleans.Concurrency;
+using Orleans.Serialization.Invocation;
 
 namespace OrderFlow.Grains.Statistics.Customers;
 
@@ -16,7 +18,14 @@ namespace OrderFlow.Grains.Statistics.Customers;
 /// <see cref="AlertFeedGrain"/> before persisting, so that a crash in between sends them again
 /// rather than never.
 /// </summary>
+/// <remarks>
+/// Live batches and <see cref="Get"/> run while a flush awaits storage (the remarks of
+/// <see cref="WriteBehindProjectionGrain"/>). A query meanwhile evaluates the rules again, so the
+/// flush records as sent to the feed the alerts it sent, taken before its first await, not the
+/// alerts standing when the feed answers: those that changed meanwhile go with the next flush.
+/// </remarks>
 [GrainType(ProjectionGrainTypes.Customer)]
+[MayInterleave(nameof(MayInterleave))]
 public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,
     IOptions<StatisticsOptions> options,
@@ -51,6 +60,10 @@ public sealed class CustomerStatsGrain(
         }
     }
 
+
+    /// <summary>Live batches (of either category) and the report interleave with a flush under way.</summary>
+    public static bool MayInterleave(IInvokable request) =>
+        IsLiveBatch(request) || request.GetMethodName() == nameof(Get);
 
     protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope));
 
@@ -99,34 +112,45 @@ public sealed class CustomerStatsGrain(
     {
         RefreshAlerts();
         var s = state.State;
-        var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, s.Alerts);
-        if (changes.Count > 0)
+        var sending = s.Alerts;
+        try
         {
-            foreach (var (day, change) in changes)
+            var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, sending);
+            if (changes.Count > 0)
             {
-                foreach (var alert in change.Raised)
+                foreach (var (day, change) in changes)
                 {
-                    if ((s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day))
+                    foreach (var alert in change.Raised)
                     {
-                        feedDaysStored = false;
+                        if ((s.FeedDays.TryGetValue(alert.Id, out var days) ? days : s.FeedDays[alert.Id] = []).Add(day))
+                        {
+                            feedDaysStored = false;
+                        }
                     }
                 }
+
+                if (!feedDaysStored)
+                {
+                    await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
+                    feedDaysStored = true;
+                }
+
+                var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
+                await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
+                    .Apply(change.Value.Raised, change.Value.Withdrawn)));
+
+                // What the feed now holds: the alerts sent, whatever a query evaluated while they were on their way.
+                s.InFeed = new Dictionary<string, RiskAlert>(sending, StringComparer.Ordinal);
+                s.FeedDays = sending.Values.ToDictionary(alert => alert.Id, alert => new HashSet<DateOnly> { AlertFeedGrain.DayOf(alert) }, StringComparer.Ordinal);
             }
 
-            if (!feedDaysStored)
-            {
-                await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
-                feedDaysStored = true;
-            }
-
-            var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
-            await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
-                .Apply(change.Value.Raised, change.Value.Withdrawn)));
-            s.InFeed = new Dictionary<string, RiskAlert>(s.Alerts, StringComparer.Ordinal);
-            s.FeedDays = s.Alerts.Values.ToDictionary(alert => alert.Id, alert => new HashSet<DateOnly> { AlertFeedGrain.DayOf(alert) }, StringComparer.Ordinal);
+            await state.WriteOwnStateAsync(cancellationToken);
         }
-
-        await state.WriteOwnStateAsync(cancellationToken);
+        finally
+        {
+            // A query during a re-read after an ETag conflict evaluated the state object the write then discarded.
+            alertsStale = true;
+        }
     }
 
     private static bool AlertsEqual(Dictionary<string, RiskAlert> a, Dictionary<string, RiskAlert> b) =>
