@@ -191,6 +191,61 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         Assert.Single(await FeedAsync(cluster, generation, secondDay, customerId));
     }
 
+    /// <summary>
+    /// A customer's write is answered as an ETag conflict after a batch counted a burst into the
+    /// state it writes; a query during the re-read evaluates the rules over the row read, which
+    /// the write then discards. The report after the flush must still show the burst's alert.
+    /// </summary>
+    [Fact]
+    public async Task A_query_during_a_customer_flush_reread_does_not_leave_its_alerts_stale()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("flushrerules"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        const string customerId = "flush-reread-rules";
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, customerId));
+        await customer.IngestBatch([LiveBatchTests.Placed("flush-reread-rules-first", customerId, LiveBatchTests.At.AddDays(-1))]);
+
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var rereading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        storage.AfterWrite = async () =>
+        {
+            if (Interlocked.Increment(ref writes) != 1)
+            {
+                return false;
+            }
+
+            writing.TrySetResult();
+            await release.Task;
+            return true;
+        };
+        storage.AfterRead = async () =>
+        {
+            rereading.TrySetResult();
+            await releaseRead.Task;
+        };
+        storage.Target = customer.GetGrainId();
+
+        var flush = customer.Flush();
+        await writing.Task.WaitAsync(Patience, ct);
+        await customer.IngestBatch([.. Enumerable.Range(0, 6).Select(i => LiveBatchTests.Placed($"flush-reread-rules-{i}", customerId))]).WaitAsync(Patience, ct);
+        release.SetResult();
+        await rereading.Task.WaitAsync(Patience, ct);
+        Assert.Equal(1, (await customer.Get().WaitAsync(Patience, ct))!.Orders); // evaluated over the row read, which the write discards
+        releaseRead.SetResult();
+        await flush.WaitAsync(Patience, ct);
+        storage.Target = null;
+
+        var report = (await customer.Get())!;
+        Assert.Equal(7, report.Orders);
+        Assert.Equal([RiskRules.Velocity], report.Rules);
+    }
+
     private static async Task<string[]> FeedAsync(StatsCluster cluster, int generation, DateOnly day, string customerId) =>
         [.. (await cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(null, 100))
             .Where(alert => alert.CustomerId == customerId).Select(alert => alert.Id).Order(StringComparer.Ordinal)];
