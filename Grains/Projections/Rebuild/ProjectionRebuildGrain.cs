@@ -85,7 +85,7 @@ public sealed class ProjectionRebuildGrain(
             {
                 logger.LogWarning(
                     "Projection rebuild {Id} projected {Events} events into generation {Generation} and parked {Parked} records (streams not completely counted: {NotCounted}); they are retried by the reconciliation. See GET /api/admin/parked.",
-                    id, Persisted(), generation, parked, string.Join(", ", failures.Select(f => $"{f.Streams.Count} {f.Category}")));
+                    id, Persisted(), generation, parked, string.Join(", ", failures.Select(f => $"{f.Category}: {f.Streams.Count}")));
             }
             else
             {
