@@ -7,10 +7,10 @@ namespace OrderFlow.Grains.PersonalData;
 
 /// <summary>
 /// How one personal field is stored: <c>pd2.{subject}.{keyId}.{sealed}</c>, the subject id in
-/// base64url, the id of the subject's key that sealed it, and nonce ‖ ciphertext ‖ tag in
-/// base64url, in place of the field's JSON value. AES-256-GCM with a random 96-bit nonce; the
-/// associated data binds the ciphertext to its subject, key id and field, so it cannot be moved to
-/// another subject or field. Values of the build before key ids (<c>pd1.{subject}.{sealed}</c>,
+/// base64url, the id of the subject's key that sealed it, and the field's JSON value sealed
+/// (<see cref="AuthenticatedEncryption"/>: nonce ‖ ciphertext ‖ tag) in base64url, in place of
+/// the value. The associated data binds the ciphertext to its subject, key id and field, so it
+/// cannot be moved to another subject or field. Values of the build before key ids (<c>pd1.{subject}.{sealed}</c>,
 /// sealed with the subject's key <see cref="SubjectKey.LegacyId"/>) still open.
 /// <see cref="Erased"/> stands for a field written after its subject's erasure (a snapshot of an
 /// order whose customer was erased).
@@ -21,8 +21,6 @@ public static class ProtectedField
     public const string LegacyPrefix = "pd1.";
     public const string Erased = Prefix + "erased";
     private const string LegacyErased = LegacyPrefix + "erased";
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
 
     /// <summary>Whether a stored value is a sealed field or the erased marker, of either format (the members to reveal or strip).</summary>
     public static bool IsProtected(string value) =>
@@ -34,12 +32,7 @@ public static class ProtectedField
 
     public static string Seal(SubjectKey key, string subjectId, string field, string plaintextJson)
     {
-        var plaintext = Encoding.UTF8.GetBytes(plaintextJson);
-        var sealedBytes = new byte[NonceBytes + plaintext.Length + TagBytes];
-        var nonce = sealedBytes.AsSpan(0, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key.Material, TagBytes);
-        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), AssociatedData(subjectId, key.Id, field));
+        var sealedBytes = AuthenticatedEncryption.Seal(key.Material, Encoding.UTF8.GetBytes(plaintextJson), AssociatedData(subjectId, key.Id, field));
         return Prefix + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)) + "." + key.Id + "." + Base64Url.EncodeToString(sealedBytes);
     }
 
@@ -91,23 +84,19 @@ public static class ProtectedField
             throw new InvalidDataException($"Field '{field}' of subject '{subjectId}' is not base64url.", damaged);
         }
 
-        if (sealedBytes.Length < NonceBytes + TagBytes)
+        if (AuthenticatedEncryption.IsTruncated(sealedBytes))
         {
             throw new InvalidDataException($"Field '{field}' of subject '{subjectId}' is truncated.");
         }
 
-        var plaintext = new byte[sealedBytes.Length - NonceBytes - TagBytes];
-        using var aes = new AesGcm(key, TagBytes);
         try
         {
-            aes.Decrypt(sealedBytes.AsSpan(0, NonceBytes), sealedBytes.AsSpan(NonceBytes, plaintext.Length), sealedBytes.AsSpan(NonceBytes + plaintext.Length), plaintext, AssociatedData(subjectId, keyId, field));
+            return Encoding.UTF8.GetString(AuthenticatedEncryption.Open(key, sealedBytes, AssociatedData(subjectId, keyId, field)));
         }
         catch (AuthenticationTagMismatchException mismatch)
         {
             throw new InvalidDataException($"Field '{field}' of subject '{subjectId}' fails authentication: altered, or sealed for another field or key.", mismatch);
         }
-
-        return Encoding.UTF8.GetString(plaintext);
     }
 
     private static byte[] AssociatedData(string subjectId, string keyId, string field) => Encoding.UTF8.GetBytes(

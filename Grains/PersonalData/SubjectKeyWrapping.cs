@@ -9,7 +9,7 @@ namespace OrderFlow.Grains.PersonalData;
 /// <summary>
 /// How a subject's key is written into its key-table row and read back (envelope encryption).
 /// With a key-encryption key (<see cref="IKeyEncryptionKeys"/>), the row holds the subject key
-/// wrapped: AES-256-GCM under the current key-encryption key, nonce ‖ ciphertext ‖ tag, with the
+/// wrapped: sealed under the current key-encryption key (<see cref="AuthenticatedEncryption"/>), with the
 /// version it was wrapped with beside it; the associated data binds the version, the row (its
 /// row key names the subject key's id) and the subject id, so a wrapped key copied to another
 /// subject's or key's row, or relabelled with another version, fails to open. Without one, the key is stored in plain (as before envelope
@@ -27,8 +27,6 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
     private const string PlainKeyProperty = "Key";
     private const string WrappedKeyProperty = "WrappedKey";
     private const string VersionProperty = "KeyEncryptionKeyVersion";
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
 
     /// <summary>Puts <paramref name="key"/> into <paramref name="row"/> (whose keys are set): wrapped under the current key-encryption key, or in plain without one.</summary>
     public async Task WriteAsync(TableEntity row, string subjectId, byte[] key, CancellationToken cancellationToken)
@@ -40,12 +38,7 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
         }
 
         var current = await keyEncryptionKeys.GetCurrentAsync(cancellationToken);
-        var wrapped = new byte[NonceBytes + key.Length + TagBytes];
-        var nonce = wrapped.AsSpan(0, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(current.Key, TagBytes);
-        aes.Encrypt(nonce, key, wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), AssociatedData(current.Version, row.RowKey, subjectId));
-        row[WrappedKeyProperty] = wrapped;
+        row[WrappedKeyProperty] = AuthenticatedEncryption.Seal(current.Key, key, AssociatedData(current.Version, row.RowKey, subjectId));
         row[VersionProperty] = current.Version;
     }
 
@@ -69,23 +62,20 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
             throw Unreadable(subjectId, version, $"{keyEncryptionKeys.Source} has no version '{version}'");
         }
 
-        if (wrapped.Length <= NonceBytes + TagBytes)
+        // Nothing wrapped at all is truncated too: a subject key is never empty.
+        if (wrapped.Length <= AuthenticatedEncryption.Overhead)
         {
             throw Unreadable(subjectId, version, "the wrapped key is truncated");
         }
 
-        var key = new byte[wrapped.Length - NonceBytes - TagBytes];
-        using var aes = new AesGcm(keyEncryptionKey.Key, TagBytes);
         try
         {
-            aes.Decrypt(wrapped.AsSpan(0, NonceBytes), wrapped.AsSpan(NonceBytes, key.Length), wrapped.AsSpan(NonceBytes + key.Length), key, AssociatedData(version, row.RowKey, subjectId));
+            return AuthenticatedEncryption.Open(keyEncryptionKey.Key, wrapped, AssociatedData(version, row.RowKey, subjectId));
         }
         catch (AuthenticationTagMismatchException)
         {
             throw Unreadable(subjectId, version, $"the key of version '{version}' from {keyEncryptionKeys.Source} does not open it (another key under that version, or a row altered or copied from another subject)");
         }
-
-        return key;
     }
 
     private PersonalDataKeyUnreadableException Unreadable(string subjectId, string version, string reason)

@@ -1,37 +1,49 @@
+using System.Collections.Frozen;
 using OrderFlow.Customers.Events;
-using OrderFlow.EventTypes;
 using OrderFlow.Grains.Customers;
-using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Orders.Events;
+using OrderFlow.Projections;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections;
 
 /// <summary>
-/// The stream categories projections can consume (see <see cref="ProjectionDefinition.Consumes"/>),
-/// named as the event store names them (<see cref="StreamCategories"/>, an aggregate's <c>Category</c>).
+/// The one registry of stream categories (one per event source): what projections can consume
+/// (see <see cref="ProjectionDefinition.Consumes"/>), what a rebuild scans (<see cref="All"/>), and
+/// how the read-back parks a stream it cannot read (<see cref="Feed.StreamReadBack"/>). A new
+/// aggregate is one entry here, listed in <see cref="All"/>, with a <see cref="ParkedKind"/> of its own.
 /// </summary>
 public static class EventCategories
 {
-    public static readonly EventCategory<OrderEventEnvelope> Orders = new()
+    public static readonly EventCategory<OrderEventEnvelope> Orders = new EventSourceCategory<OrderState, OrderEvent, OrderEventEnvelope>
     {
-        Name = StreamCategories.Order,
-        StreamNamespace = OrderEventStreams.Namespace,
-        EventTypes = EventTypeRegistry<OrderEvent>.All,
-        TypeOf = envelope => envelope.Type,
+        Source = OrderEventSource.Instance,
+        ParkedStreamKind = ParkedKind.Order,
+        ParkedEventKind = ParkedKind.Event,
         IdentityOf = envelope => (envelope.OrderId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
         TraceParentOf = envelope => envelope.TraceParent,
     };
 
-    public static readonly EventCategory<CustomerEventEnvelope> Customers = new()
+    public static readonly EventCategory<CustomerEventEnvelope> Customers = new EventSourceCategory<CustomerState, CustomerEvent, CustomerEventEnvelope>
     {
-        Name = CustomerEventSource.CategoryName,
-        StreamNamespace = CustomerEventStreams.Namespace,
-        EventTypes = EventTypeRegistry<CustomerEvent>.All,
-        TypeOf = envelope => envelope.Type,
+        Source = CustomerEventSource.Instance,
+        ParkedStreamKind = ParkedKind.Customer,
         IdentityOf = envelope => (envelope.CustomerId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
         TraceParentOf = envelope => envelope.TraceParent,
     };
+
+    /// <summary>Every category, in the order a rebuild scans them (orders first; the customer projection joins the two whichever comes first).</summary>
+    public static IReadOnlyList<EventCategory> All { get; } = [Orders, Customers];
+
+    private static readonly FrozenDictionary<string, EventCategory> ByName = All.ToFrozenDictionary(category => category.Name, StringComparer.Ordinal);
+
+    /// <summary>The registered category named <paramref name="name"/> (an event source's <c>Category</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No category of that name is registered.</exception>
+    public static EventCategory Named(string name) =>
+        ByName.TryGetValue(name, out var category)
+            ? category
+            : throw new ArgumentOutOfRangeException(nameof(name), name, "No stream category of this name is registered in EventCategories.");
 }

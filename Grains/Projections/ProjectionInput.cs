@@ -9,7 +9,7 @@ public abstract class ProjectionInput
     {
     }
 
-    /// <summary>The category's name (<see cref="EventCategory{TEnvelope}.Name"/>).</summary>
+    /// <summary>The category's name (<see cref="EventCategory.Name"/>).</summary>
     public abstract string Category { get; }
 
     /// <summary>The events consumed, by stored name.</summary>

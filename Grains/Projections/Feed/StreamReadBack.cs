@@ -1,4 +1,3 @@
-using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Parking;
@@ -9,9 +8,9 @@ namespace OrderFlow.Grains.Projections.Feed;
 
 /// <summary>
 /// Reads a stream of any category back from its log for the reconciliation and a rebuild, and
-/// says what to park when it cannot: an order's unreadable event is parked on its own
-/// (<see cref="ParkedKind.Event"/>; the events before it are counted), any other failure parks
-/// the stream (<see cref="ParkedKind.Order"/>, <see cref="ParkedKind.Customer"/>).
+/// says what to park when it cannot, as the category declares (<see cref="EventCategories"/>): an
+/// unreadable event on its own if the category parks events (<see cref="EventCategory.ParkedEventKind"/>:
+/// orders; the events before it are counted), any other failure the stream (<see cref="EventCategory.ParkedStreamKind"/>).
 /// </summary>
 public static class StreamReadBack
 {
@@ -87,19 +86,14 @@ public static class StreamReadBack
             : StreamFailure(category, streamId, $"A row of its log cannot be read: {error} None of its events are counted.", retryNoSoonerThan);
 
     /// <summary>How a stream of <paramref name="category"/> is parked.</summary>
-    public static ParkedKind KindOf(string category) => category switch
-    {
-        StreamCategories.Order => ParkedKind.Order,
-        CustomerEventSource.CategoryName => ParkedKind.Customer,
-        _ => throw new ArgumentOutOfRangeException(nameof(category), category, "No parked kind for this stream category."),
-    };
+    public static ParkedKind KindOf(string category) => EventCategories.Named(category).ParkedStreamKind;
 
     private static ParkRequest StreamFailure(string category, string streamId, string reason, TimeSpan retryNoSoonerThan) =>
         new(KindOf(category), streamId, $"{category} '{streamId}'", reason, retryNoSoonerThan);
 
-    /// <summary>An order's event is parked on its own (<see cref="ParkedKind.Event"/>); a customer is parked whole.</summary>
+    /// <summary>An event is parked on its own if its category parks events (an order's); else its stream is parked whole (a customer).</summary>
     private static ParkRequest EventFailure(string category, string streamId, int version, string reason, TimeSpan retryNoSoonerThan) =>
-        category == StreamCategories.Order
-            ? new(ParkedKind.Event, ParkedRecordsGrain.EventKey(streamId, version), $"event {version} of order '{streamId}'", reason, retryNoSoonerThan)
+        EventCategories.Named(category).ParkedEventKind is { } eventKind
+            ? new(eventKind, ParkedRecordsGrain.EventKey(streamId, version), $"event {version} of {category} '{streamId}'", reason, retryNoSoonerThan)
             : StreamFailure(category, streamId, reason, retryNoSoonerThan);
 }

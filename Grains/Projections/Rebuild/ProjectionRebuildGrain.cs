@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
-using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Parking;
@@ -11,21 +9,20 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Projections;
 using OrderFlow.Storage;
-using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Projections.Rebuild;
 
 /// <summary>
-/// Scans the whole event log, stream by stream, rebuilds each order's envelopes exactly as the
-/// order grain publishes them, and projects them into the new generation, then likewise the
-/// customers' log (their own category); then reports to
+/// Scans the whole event log of every registered category (<see cref="EventCategories.All"/>:
+/// orders, then customers), stream by stream, rebuilds each stream's envelopes exactly as its
+/// grain publishes them, and projects them into the new generation; then reports to
 /// <see cref="ProjectionControlGrain"/>, which switches generations, and deletes the stored state of
 /// superseded ones.
 /// </summary>
 /// <remarks>
 /// One bad record does not fail the rebuild: an event that cannot be read parks it (an order's) or
-/// its customer (the events before it are counted, it and those after it are not), and a
-/// projection grain that fails parks that key (<see cref="ParkedRetries"/>). The rebuild
+/// its stream (a customer's), as its category declares (the events before it are counted, it and
+/// those after it are not), and a projection grain that fails parks that key (<see cref="ParkedRetries"/>). The rebuild
 /// completes, and still switches generations: the parked records say what the new generation is
 /// missing, and the reconciliation retries them (into whichever generations are live then) until
 /// they succeed. Its status counts them (<see cref="RebuildStatus.Parked"/>).
@@ -56,12 +53,11 @@ public sealed class ProjectionRebuildGrain(
     {
         var id = this.GetPrimaryKeyString();
         var control = GrainFactory.GetGrain<IProjectionControl>(0);
-        var orderFeed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
-        var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
         var soonestRetry = ParkedRetries.SoonestRetry(eventStore.Value, options.Value.Reconciliation);
         var previous = await control.Serving(); // null: an outdated layout, which nothing feeds any more
+        var feeds = new List<Func<long>>(); // what each category's feed has persisted so far
         long reported = 0;
-        long Persisted() => orderFeed.Persisted + customerFeed.Persisted;
+        long Persisted() => feeds.Sum(persisted => persisted());
         async Task ReportProgressAsync()
         {
             await control.Progress(id, Persisted());
@@ -71,16 +67,15 @@ public sealed class ProjectionRebuildGrain(
 
         try
         {
-            // Orders, then customers: the customer projection joins the two whichever comes first.
-            // Streams are read again from their first event: what a projection already counted, it skips.
-            var orders = await ScanAsync(OrderEventSource.Instance, orderFeed, generation, ReportProgressAsync, soonestRetry);
-            var customers = await ScanAsync(CustomerEventSource.Instance, customerFeed, generation, ReportProgressAsync, soonestRetry);
+            // Every registered category in turn. Streams are read again from their first event: what a projection already counted, it skips.
+            var scan = new CategoryScan(this, generation, ReportProgressAsync, soonestRetry, feeds);
+            var failures = new List<StreamFailures>(EventCategories.All.Count);
+            foreach (var category in EventCategories.All)
+            {
+                failures.Add(await category.Accept(scan));
+            }
+
             await ReportProgressAsync();
-            StreamFailures[] failures =
-            [
-                new(StreamCategories.Order, orders, orderFeed.Failures, _ => 1),
-                new(CustomerEventSource.CategoryName, customers, customerFeed.Failures, _ => 1),
-            ];
             var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
 
             // Before reporting completion, so that "completed" also means "old state cleared".
@@ -89,8 +84,8 @@ public sealed class ProjectionRebuildGrain(
             if (parked > 0)
             {
                 logger.LogWarning(
-                    "Projection rebuild {Id} projected {Events} events into generation {Generation} and parked {Parked} records ({Orders} orders and {Customers} customers not completely counted); they are retried by the reconciliation. See GET /api/admin/parked.",
-                    id, Persisted(), generation, parked, failures[0].Streams.Count, failures[1].Streams.Count);
+                    "Projection rebuild {Id} projected {Events} events into generation {Generation} and parked {Parked} records (streams not completely counted: {NotCounted}); they are retried by the reconciliation. See GET /api/admin/parked.",
+                    id, Persisted(), generation, parked, string.Join(", ", failures.Select(f => $"{f.Category}: {f.Streams.Count}")));
             }
             else
             {
@@ -198,6 +193,25 @@ public sealed class ProjectionRebuildGrain(
                 // The rebuild succeeded; what is left is only storage, deleted again after the next rebuild.
                 logger.LogWarning(exception, "Deleting the stored state of superseded projection generation {Generation} failed.", old);
             }
+        }
+    }
+
+    /// <summary>
+    /// Scans one registered category's whole log into the new generation through a feed of its
+    /// envelopes (<see cref="ScanAsync"/>); what is left to park, with a stream read again from its first event.
+    /// </summary>
+    private sealed class CategoryScan(
+        ProjectionRebuildGrain rebuild, int generation, Func<Task> batchSent, TimeSpan soonestRetry, List<Func<long>> feeds)
+        : IEventCategoryVisitor<Task<StreamFailures>>
+    {
+        public async Task<StreamFailures> Visit<TState, TEvent, TEnvelope>(EventSource<TState, TEvent, TEnvelope> source, EventCategory<TEnvelope> category)
+            where TState : class, IEventSourcedState<TState, TEvent>, new()
+            where TEvent : class
+        {
+            var feed = new ProjectionFeed<TEnvelope>(rebuild.GrainFactory, category);
+            feeds.Add(() => feed.Persisted);
+            var unreadable = await rebuild.ScanAsync(source, feed, generation, batchSent, soonestRetry);
+            return new StreamFailures(category.Name, unreadable, feed.Failures, _ => 1);
         }
     }
 }
