@@ -17,6 +17,14 @@ public static class MembershipTuning
     /// <summary>Probe each silo every second or so (Orleans adapts it between half and four times this on a slow network).</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// With mutual TLS (<see cref="ClusterTlsSettings"/>): every new connection starts with a
+    /// handshake and every message is encrypted, and on a loaded machine probes of 1 s (down to
+    /// half that when answers come fast) were missed three in a row while a cluster formed, which
+    /// evicted healthy silos (README "Cluster mode", TLS).
+    /// </summary>
+    public static readonly TimeSpan ProbeTimeoutWithTls = TimeSpan.FromSeconds(2);
+
     /// <summary>Three missed probes in a row make a suspect: one lost to a pause is not enough.</summary>
     public const int NumMissedProbesLimit = 3;
 
@@ -32,11 +40,12 @@ public static class MembershipTuning
     /// <summary>Rows of dead silos (each restart leaves one) are removed after this long.</summary>
     public static readonly TimeSpan DefunctSiloExpiration = TimeSpan.FromHours(1);
 
-    public static void Configure(IServiceCollection services, IConfiguration configuration)
+    /// <param name="tls">Whether the silo's connections are mutual TLS: its probes wait <see cref="ProbeTimeoutWithTls"/>.</param>
+    public static void Configure(IServiceCollection services, IConfiguration configuration, bool tls = false)
     {
         services.Configure<ClusterMembershipOptions>(options =>
         {
-            options.ProbeTimeout = ProbeTimeout;
+            options.ProbeTimeout = tls ? ProbeTimeoutWithTls : ProbeTimeout;
             options.NumMissedProbesLimit = NumMissedProbesLimit;
             options.NumVotesForDeathDeclaration = NumVotesForDeathDeclaration;
             options.IAmAliveTablePublishTimeout = IAmAliveTablePublishTimeout;

@@ -296,8 +296,9 @@ public static class OrderFlowSiloExtensions
             endpoints.GatewayPort = settings.GatewayPort;
             endpoints.AdvertisedIPAddress = advertised;
         });
-        MembershipTuning.Configure(silo.Services, configuration);
-        if (ClusterTlsSettings.From(configuration) is { } tls)
+        var tls = ClusterTlsSettings.From(configuration);
+        MembershipTuning.Configure(silo.Services, configuration, tls is not null);
+        if (tls is not null)
         {
             silo.UseTls(tls.Configure);
             silo.Services.AddSingleton(tls);
