@@ -28,13 +28,6 @@ public sealed class ClusterTlsSettings
     /// <summary>SHA-256 thumbprints of other certificates a peer may present (a rotation's new or old one).</summary>
     public const string AcceptedThumbprintsKey = Section + ":AcceptedThumbprints";
 
-    /// <summary>
-    /// How long a handshake may take (Orleans' default: 10 s). On a loaded machine a new process's
-    /// first handshakes can take longer; cut off, each starts again at the same cost. Nothing else
-    /// waits on it: probes and calls have timeouts of their own.
-    /// </summary>
-    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
-
     private ClusterTlsSettings(X509Certificate2 certificate, IReadOnlyList<string> acceptedThumbprints)
     {
         Certificate = certificate;
@@ -122,7 +115,6 @@ public sealed class ClusterTlsSettings
         options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.RemoteCertificateValidation = (remote, _, _) => Accepts(remote);
-        options.HandshakeTimeout = HandshakeTimeout;
     }
 
     /// <summary>How the start-up log names this setting: subject, SHA-256 thumbprint and expiry, never the key.</summary>

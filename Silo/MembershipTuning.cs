@@ -17,14 +17,6 @@ public static class MembershipTuning
     /// <summary>Probe each silo every second or so (Orleans adapts it between half and four times this on a slow network).</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// With mutual TLS (<see cref="ClusterTlsSettings"/>): every new connection starts with a
-    /// handshake and every message is encrypted, and on a loaded machine probes of 1 s (down to
-    /// half that when answers come fast) were missed three in a row while a cluster formed, which
-    /// evicted healthy silos (README "Cluster mode", TLS).
-    /// </summary>
-    public static readonly TimeSpan ProbeTimeoutWithTls = TimeSpan.FromSeconds(2);
-
     /// <summary>Three missed probes in a row make a suspect: one lost to a pause is not enough.</summary>
     public const int NumMissedProbesLimit = 3;
 
@@ -40,12 +32,11 @@ public static class MembershipTuning
     /// <summary>Rows of dead silos (each restart leaves one) are removed after this long.</summary>
     public static readonly TimeSpan DefunctSiloExpiration = TimeSpan.FromHours(1);
 
-    /// <param name="tls">Whether the silo's connections are mutual TLS: its probes wait <see cref="ProbeTimeoutWithTls"/>.</param>
-    public static void Configure(IServiceCollection services, IConfiguration configuration, bool tls = false)
+    public static void Configure(IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<ClusterMembershipOptions>(options =>
         {
-            options.ProbeTimeout = tls ? ProbeTimeoutWithTls : ProbeTimeout;
+            options.ProbeTimeout = ProbeTimeout;
             options.NumMissedProbesLimit = NumMissedProbesLimit;
             options.NumVotesForDeathDeclaration = NumVotesForDeathDeclaration;
             options.IAmAliveTablePublishTimeout = IAmAliveTablePublishTimeout;

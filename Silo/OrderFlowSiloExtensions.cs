@@ -296,9 +296,8 @@ public static class OrderFlowSiloExtensions
             endpoints.GatewayPort = settings.GatewayPort;
             endpoints.AdvertisedIPAddress = advertised;
         });
-        var tls = ClusterTlsSettings.From(configuration);
-        MembershipTuning.Configure(silo.Services, configuration, tls is not null);
-        if (tls is not null)
+        MembershipTuning.Configure(silo.Services, configuration);
+        if (ClusterTlsSettings.From(configuration) is { } tls)
         {
             silo.UseTls(tls.Configure);
             silo.Services.AddSingleton(tls);

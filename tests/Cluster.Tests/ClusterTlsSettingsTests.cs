@@ -1,10 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using OrderFlow.Silo;
-using Orleans.Configuration;
-using Orleans.Connections.Security;
 
 namespace OrderFlow.Cluster.Tests;
 
@@ -99,21 +95,6 @@ public sealed class ClusterTlsSettingsTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine(error.Message);
     }
 
-    [Fact]
-    public void With_tls_probes_and_handshakes_have_more_time_and_a_configured_probe_timeout_still_wins()
-    {
-        var settings = ClusterTlsSettings.From(Configuration(new() { [ClusterTlsSettings.CertificatePathKey] = Pfx(certificate) }))!;
-        var tls = new TlsOptions();
-        settings.Configure(tls);
-
-        Assert.Equal(ClusterTlsSettings.HandshakeTimeout, tls.HandshakeTimeout);
-        Assert.True(ClusterTlsSettings.HandshakeTimeout > new TlsOptions().HandshakeTimeout, "no more than Orleans' default handshake timeout");
-        Assert.Equal(MembershipTuning.ProbeTimeoutWithTls, Membership(tls: true, new()).ProbeTimeout);
-        Assert.Equal(MembershipTuning.ProbeTimeout, Membership(tls: false, new()).ProbeTimeout);
-        Assert.True(MembershipTuning.ProbeTimeoutWithTls > MembershipTuning.ProbeTimeout);
-        Assert.Equal(TimeSpan.FromSeconds(1), Membership(tls: true, new() { ["Orleans:Membership:ProbeTimeout"] = "00:00:01" }).ProbeTimeout);
-    }
-
     public void Dispose()
     {
         certificate.Dispose();
@@ -131,13 +112,6 @@ public sealed class ClusterTlsSettingsTests : IDisposable
     {
         using var publicOnly = X509CertificateLoader.LoadCertificate(certificate.RawData);
         return publicOnly.Export(X509ContentType.Pfx);
-    }
-
-    private static ClusterMembershipOptions Membership(bool tls, Dictionary<string, string?> settings)
-    {
-        var services = new ServiceCollection();
-        MembershipTuning.Configure(services, Configuration(settings), tls);
-        return services.BuildServiceProvider().GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
