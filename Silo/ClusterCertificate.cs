@@ -33,7 +33,7 @@ public static class ClusterCertificate
         return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), password: null);
     }
 
-    /// <summary>Writes <paramref name="certificate"/> with its private key as a PFX readable by its owner only.</summary>
+    /// <summary>Writes <paramref name="certificate"/> with its private key as a PFX readable by its owner only (mode 0600, also over an existing file).</summary>
     public static void WritePfx(X509Certificate2 certificate, string path, string? password = null)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -46,6 +46,12 @@ public static class ClusterCertificate
         }
 
         using var file = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The create mode applies to a new file only: one written over keeps its mode, perhaps readable by all.
+            File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         file.Write(bytes);
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using Azure;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.PersonalData;
 using OrderFlow.Storage;
@@ -14,7 +15,8 @@ namespace OrderFlow.Silo;
 /// secret is a key version, its value base64 of 32 bytes. The newest version wraps new subject
 /// keys, read again every <see cref="KeyEncryptionKeyOptions.VaultRefreshInterval"/> so that a
 /// rotation (a new version) takes over; a version once read is kept (versions never change).
-/// A thin adapter over <see cref="SecretClient"/>, not covered by tests (no vault reachable here).
+/// A thin adapter over <see cref="SecretClient"/>; of its failures only a vault that cannot be
+/// reached is tested (no vault is reachable here).
 /// </summary>
 public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secretName, TimeSpan refreshInterval, TimeProvider time) : IKeyEncryptionKeys
 {
@@ -83,6 +85,11 @@ public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secre
             // The identity endpoint not answering yet (a replica starting) is an outage to retry, like a vault that does not answer.
             throw new StorageUnavailableException($"{Source} could not be read: no token for the silo's identity ({noToken.Message}).", noToken);
         }
+        catch (Exception outage) when (!cancellationToken.IsCancellationRequested && IsOutage(outage))
+        {
+            // Named here: the key table's error translation, around this read, would report it as the key table's.
+            throw new StorageUnavailableException($"{Source} could not be reached: {outage.Message}", outage);
+        }
 
         var key = KeyEncryptionKey.DecodeOrNull(secret.Value) is { } bytes
             ? bytes
@@ -91,6 +98,14 @@ public sealed class KeyVaultKeyEncryptionKeys(SecretClient secrets, string secre
         versions[read.Version] = read;
         return read;
     }
+
+    /// <summary>Throttling, a server-side failure, no answer or no connection: the same rule as for storage (<see cref="StorageStatus"/>).</summary>
+    private static bool IsOutage(Exception exception) => exception switch
+    {
+        RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status),
+        HttpRequestException or IOException or TimeoutException => true,
+        _ => false,
+    };
 
     private sealed record CurrentVersion(KeyEncryptionKey Key, DateTimeOffset ReadAt);
 }

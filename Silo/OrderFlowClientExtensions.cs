@@ -29,9 +29,16 @@ public static class OrderFlowClientExtensions
         // rather than after Orleans' 30 s, while membership declares the silo dead.
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = settings.ClientResponseTimeout);
         client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = settings.GatewayListRefreshPeriod);
-        if (ClusterTlsSettings.From(configuration) is { } tls)
+        var tls = ClusterTlsSettings.From(configuration);
+        var retry = new ClientConnectionRetry(tls);
+        client.UseConnectionRetryFilter(retry); // gateways not up yet are waited for; a TLS refusal fails the start at once
+        if (tls is not null)
         {
-            client.UseTls(tls.Configure); // the silos' certificate; without it no gateway accepts this client
+            client.UseTls(options => // the silos' certificate; without it no gateway accepts this client
+            {
+                tls.Configure(options);
+                retry.WatchGatewayCertificates(options);
+            });
         }
 
         client.AddActivityPropagation(); // a request's trace goes on into the silos (README "Telemetry")

@@ -15,7 +15,8 @@
 #                                  process, and the number be reused by another program)
 #   tables_connection              the connection string of run.sh's Azurite (tables, queues, blobs)
 #   locate_silo [--no-build]       build the Silo project (unless --no-build) and set SILO_DLL
-#   cluster_certificate            the cluster's TLS certificate, $DATA_DIR/tls/cluster.pfx (absolute)
+#   cluster_certificate            the cluster's TLS certificate, $DATA_DIR/tls/cluster.pfx (absolute);
+#                                  makes the folder 0700 and a PFX already there 0600
 #   new_cluster_certificate        a fresh self-signed one for this run, made by the silo assembly
 #   exec_silo K                    replace the current process by silo K, configured as README says
 
@@ -76,9 +77,16 @@ locate_silo() {
   [[ "$SILO_DLL" == *"$SILO_PROCESS_PATTERN" ]] || die "the silo assembly is '$SILO_DLL'; scripts/cluster.sh expects a name ending in $SILO_PROCESS_PATTERN"
 }
 
+# The folder and the PFX are the owner's only, also when an earlier run (or another umask) left
+# them open: the PFX holds the cluster's private key, which is what admits a process to the cluster.
 cluster_certificate() {
-  mkdir -p "$DATA_DIR/tls"
-  printf '%s\n' "$(cd "$DATA_DIR/tls" && pwd)/cluster.pfx"
+  local folder="$DATA_DIR/tls" file
+  mkdir -p "$folder" && chmod 700 "$folder" || die "cannot make $folder private to its owner"
+  file="$(cd "$folder" && pwd)/cluster.pfx"
+  if [[ -f "$file" ]]; then
+    chmod 600 "$file" || die "cannot make $file private to its owner"
+  fi
+  printf '%s\n' "$file"
 }
 
 # Every run of --silos gets its own certificate (README "Cluster mode", TLS); --add-silo uses the

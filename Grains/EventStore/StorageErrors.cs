@@ -7,7 +7,7 @@ using OrderFlow.Storage;
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>
-/// Runs one event-log operation within a deadline and turns Azure SDK failures into exceptions
+/// Runs one operation of the event log (or of another store, <see cref="StoreDescription"/>) within a deadline and turns Azure SDK failures into exceptions
 /// that mean something to its callers: the storage is unreachable or did not answer in time
 /// (<see cref="StorageUnavailableException"/>, safe to retry later) or a write is too large
 /// (<see cref="EventTooLargeException"/>). Anything else is a bug and propagates as it is.
@@ -22,17 +22,25 @@ namespace OrderFlow.Grains.EventStore;
 /// </remarks>
 internal static class StorageErrors
 {
-    /// <summary>An operation whose failure writes nothing (a read, or a write that is harmless to repeat and not the outcome of a command).</summary>
+    /// <summary>An operation of the event log whose failure writes nothing (a read, or a write that is harmless to repeat and not the outcome of a command).</summary>
     public static Task<T> Translate<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
-        RunAsync(streamId, deadline, operation, isWrite: false, cancellationToken);
+        RunAsync(StoreDescription.EventLog, streamId, deadline, operation, isWrite: false, cancellationToken);
 
-    /// <inheritdoc cref="Translate{T}"/>
+    /// <inheritdoc cref="Translate{T}(string, TimeSpan, Func{CancellationToken, Task{T}}, CancellationToken)"/>
     public static Task Translate(string streamId, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
-        RunAsync(streamId, deadline, async token => { await operation(token); return true; }, isWrite: false, cancellationToken);
+        Translate(StoreDescription.EventLog, streamId, deadline, operation, cancellationToken);
 
-    /// <summary>A write whose outcome is a command's: its failure says whether the write may have reached storage.</summary>
+    /// <summary>An operation of <paramref name="store"/> whose failure writes nothing; the failure names the store and the <paramref name="id"/> worked on.</summary>
+    public static Task<T> Translate<T>(StoreDescription store, string id, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
+        RunAsync(store, id, deadline, operation, isWrite: false, cancellationToken);
+
+    /// <inheritdoc cref="Translate{T}(StoreDescription, string, TimeSpan, Func{CancellationToken, Task{T}}, CancellationToken)"/>
+    public static Task Translate(StoreDescription store, string id, TimeSpan deadline, Func<CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        RunAsync(store, id, deadline, async token => { await operation(token); return true; }, isWrite: false, cancellationToken);
+
+    /// <summary>A write to the event log whose outcome is a command's: its failure says whether the write may have reached storage.</summary>
     public static Task<T> TranslateWrite<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
-        RunAsync(streamId, deadline, operation, isWrite: true, cancellationToken);
+        RunAsync(StoreDescription.EventLog, streamId, deadline, operation, isWrite: true, cancellationToken);
 
     /// <summary>Whether a storage failure of a write leaves its outcome unknown (see the remarks on the class).</summary>
     internal static bool MayHaveReachedStorage(Exception exception) => exception switch
@@ -48,7 +56,7 @@ internal static class StorageErrors
         _ => true,
     };
 
-    private static async Task<T> RunAsync<T>(string streamId, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, bool isWrite, CancellationToken cancellationToken)
+    private static async Task<T> RunAsync<T>(StoreDescription store, string id, TimeSpan deadline, Func<CancellationToken, Task<T>> operation, bool isWrite, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);
@@ -60,12 +68,12 @@ internal static class StorageErrors
         {
             // Whatever was on the wire when the deadline struck may still be applied.
             throw new StorageUnavailableException(
-                $"The event log did not answer within {deadline.TotalSeconds:0.#} s while working on stream '{streamId}'.", exception, writeOutcomeUnknown: isWrite);
+                $"{store.Name} did not answer within {deadline.TotalSeconds:0.#} s while working on {store.ItemKind} '{id}'.", exception, writeOutcomeUnknown: isWrite);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && IsUnavailable(exception))
         {
             throw new StorageUnavailableException(
-                $"The event log could not be reached while working on stream '{streamId}': {Describe(exception)}", exception,
+                $"{store.Name} could not be reached while working on {store.ItemKind} '{id}': {Describe(exception)}", exception,
                 writeOutcomeUnknown: isWrite && MayHaveReachedStorage(exception));
         }
         catch (RequestFailedException exception) when (exception is { Status: (int)HttpStatusCode.NotFound, ErrorCode: "TableNotFound" })
@@ -73,12 +81,12 @@ internal static class StorageErrors
             // The table was deleted under a running store (it was there when the store first used it).
             // Not re-created here: an empty log in its place would silently start every stream anew.
             throw new StorageUnavailableException(
-                $"The event log's table does not exist any more (deleted, or storage restored without it) while working on stream '{streamId}'; nothing was written. Restore the table, or restart the silos to create an empty one.",
+                $"{store.Table} does not exist any more (deleted, or storage restored without it) while working on {store.ItemKind} '{id}'; nothing was written. {store.WhenTableMissing}",
                 exception, writeOutcomeUnknown: false);
         }
         catch (RequestFailedException exception) when (IsTooLarge(exception))
         {
-            throw new EventTooLargeException(streamId, -1, TableLimits.MaxEntityBytes);
+            throw new EventTooLargeException(id, -1, TableLimits.MaxEntityBytes);
         }
     }
 

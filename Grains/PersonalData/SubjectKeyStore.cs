@@ -46,7 +46,7 @@ public sealed class SubjectKeyStore
 
     /// <summary>Everything stored for the subject (no key and no tombstone when nothing is).</summary>
     public Task<SubjectKeys> ReadAsync(string subjectId, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(subjectId, deadline, async token =>
+        StorageErrors.Translate(StoreDescription.KeyTable, subjectId, deadline, async token =>
         {
             await creation.EnsureAsync(token);
             return await ToKeysAsync(subjectId, await ReadRowsAsync(subjectId, token), token);
@@ -58,7 +58,7 @@ public sealed class SubjectKeyStore
     /// erasure that came first wins (the new row is deleted again).
     /// </summary>
     public Task<SubjectKeys> CreateAsync(string subjectId, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(subjectId, deadline, async token =>
+        StorageErrors.Translate(StoreDescription.KeyTable, subjectId, deadline, async token =>
         {
             await creation.EnsureAsync(token);
             var keyId = Guid.CreateVersion7().ToString("N");
@@ -80,7 +80,7 @@ public sealed class SubjectKeyStore
     /// erasure. Repeating it keeps the first erasure's time and deletes whatever key is still there.
     /// </summary>
     public Task<SubjectKeys> EraseAsync(string subjectId, DateTimeOffset erasedAt, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate(subjectId, deadline, async token =>
+        StorageErrors.Translate(StoreDescription.KeyTable, subjectId, deadline, async token =>
         {
             await creation.EnsureAsync(token);
             var partition = KeyEncoding.Encode(subjectId);
@@ -104,7 +104,7 @@ public sealed class SubjectKeyStore
 
     /// <summary>Whether the key table answers (readiness).</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate("keys", deadline, async token =>
+        StorageErrors.Translate(StoreDescription.KeyTable, "(readiness check)", deadline, async token =>
         {
             await creation.EnsureAsync(token);
             await foreach (var _ in table.QueryAsync<TableEntity>(maxPerPage: 1, select: ["RowKey"], cancellationToken: token).AsPages(pageSizeHint: 1))

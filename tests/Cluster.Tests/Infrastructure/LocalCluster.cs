@@ -91,8 +91,9 @@ public sealed class LocalCluster : IAsyncLifetime
         try
         {
             // Generous: a silo joins once it has reached every active silo, and on a loaded machine
-            // the TLS handshakes of those first connections can outlast several 1 s probes.
-            await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
+            // the TLS handshakes of those first connections can outlast several 1 s probes (and
+            // get a starting silo voted dead: it is started again).
+            await EnsureAllSilosRunAsync();
         }
         catch (TimeoutException e)
         {
@@ -201,18 +202,27 @@ public sealed class LocalCluster : IAsyncLifetime
         return report;
     }
 
-    /// <summary>Restarts, with --add-silo, every silo of the cluster that is not running (a test before may have killed one).</summary>
+    /// <summary>
+    /// Waits until every silo of the cluster is active, restarting with --add-silo each that is not
+    /// running: a test before may have killed one, and on a loaded machine the others can vote a
+    /// starting silo dead, which then stops itself (exit 134). In Azure the platform starts such a
+    /// replica again; here this does.
+    /// </summary>
     public async Task EnsureAllSilosRunAsync()
     {
-        for (var silo = 1; silo <= Silos; silo++)
+        await WaitUntilAsync($"{Silos} active silos", TimeSpan.FromMinutes(3), async () =>
         {
-            if (!IsAlive($"silo-{silo}"))
+            for (var silo = 1; silo <= Silos; silo++)
             {
-                await AddSiloAsync(silo);
+                if (!IsAlive($"silo-{silo}"))
+                {
+                    Keep("cluster fixture", $"silo-{silo} is not running: starting it again with --add-silo");
+                    await AddSiloAsync(silo);
+                }
             }
-        }
 
-        await WaitForActiveSilosAsync(Silos, TimeSpan.FromMinutes(3));
+            return await TryClusterAsync() is { } report && report.Silos.Count(s => s.Status == "Active") == Silos;
+        });
     }
 
     /// <summary>The last lines the processes printed, for failure messages.</summary>

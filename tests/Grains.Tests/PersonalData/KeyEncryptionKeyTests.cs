@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Security.Cryptography;
+using Azure.Core;
 using Azure.Data.Tables;
+using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -240,6 +243,35 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
                 Assert.True(warned != withKeyEncryptionKey, $"with a key-encryption key: {withKeyEncryptionKey}; logged:\n{started.Describe()}");
             }
         }
+    }
+
+    /// <summary>
+    /// A vault that cannot be reached is an outage (503, retried later) that names the vault: the
+    /// key table's error translation, around the vault's read, named it the key table's (and
+    /// before that the event log's).
+    /// </summary>
+    [Fact]
+    public async Task A_key_vault_that_cannot_be_reached_is_named_in_the_failure()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var closed = new Uri($"https://127.0.0.1:{Azurite.FreePort().ToString(CultureInfo.InvariantCulture)}/");
+        var secrets = new SecretClient(closed, new NoCredential(), new SecretClientOptions { Retry = { MaxRetries = 0 } });
+        var store = Store(TableNames.Unique("kekvault"), new KeyVaultKeyEncryptionKeys(secrets, "kek", TimeSpan.FromMinutes(1), TimeProvider.System));
+
+        var failure = await Assert.ThrowsAsync<Storage.StorageUnavailableException>(() => store.CreateAsync("vault-subject", ct));
+
+        Assert.StartsWith($"Key Vault secret {closed}secrets/kek could not be reached", failure.Message, StringComparison.Ordinal);
+        Assert.False(failure.WriteOutcomeUnknown);
+    }
+
+    /// <summary>The vault is not reached, so no token is ever asked for.</summary>
+    private sealed class NoCredential : TokenCredential
+    {
+        public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("No token is asked for before the vault answers.");
+
+        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("No token is asked for before the vault answers.");
     }
 
     [Fact]

@@ -46,6 +46,10 @@ public sealed class KeyStoreOutageTests(AzuriteFixture azurite)
         var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() =>
             cluster.Client.GetGrain<IOrderGrain>(failedId).Execute(new PlaceOrder(failedId, "outage-customer-2", "EUR", Items, null, address), CommandMetadata.None));
         Assert.False(failure.WriteOutcomeUnknown);
+        // It names the store that failed: the event log answered all along.
+        Assert.StartsWith("The key table ", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("subject 'outage-customer-2'", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("event log", failure.Message, StringComparison.Ordinal);
 
         var events = new TableServiceClient(azurite.ConnectionString).GetTableClient(eventsTable);
         await foreach (var row in events.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(failedId)}"), cancellationToken: ct))
