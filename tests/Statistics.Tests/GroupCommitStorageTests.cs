@@ -124,21 +124,23 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>
+    /// A state beyond what the storage writes (15 properties of 64 KiB) fails its own grain, with
+    /// words that <see cref="ProjectionStateTooLargeException.IsCause"/> knows, and the rest of its
+    /// group lands. (A state the service itself refuses, which Azurite does not do below that size,
+    /// is written alone for the service's own answer, whose error code IsCause reads.)
+    /// </summary>
     [Fact]
     public async Task A_state_beyond_its_entity_says_so_and_the_rest_of_its_group_lands()
     {
         var ct = TestContext.Current.CancellationToken;
         var (storage, _, _) = await StartAsync(ct);
-        var grains = GrainsOfOnePartition(1, 4);
+        var grains = GrainsOfOnePartition(1, 3);
 
-        // Beyond what the storage writes at all, and beyond the entity as the service measures it.
         var tooLarge = storage.WriteStateAsync("day", grains[0], State(new string('x', 1100 * 1024)), ct);
-        var overEntity = storage.WriteStateAsync("day", grains[1], State(new string('y', 900 * 1024)), ct);
-        var small = grains.Skip(2).Select(grain => storage.WriteStateAsync("day", grain, State("small"), ct)).ToList();
+        var small = grains.Skip(1).Select(grain => storage.WriteStateAsync("day", grain, State("small"), ct)).ToList();
 
         Assert.True(ProjectionStateTooLargeException.IsCause(await Assert.ThrowsAnyAsync<Exception>(() => tooLarge)));
-        var refused = await Assert.ThrowsAnyAsync<Exception>(() => overEntity);
-        Assert.True(ProjectionStateTooLargeException.IsCause(refused), refused.ToString());
         await Task.WhenAll(small);
     }
 
