@@ -9,8 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
 using Orleans.Configuration;
-using Orleans.Serialization;
-using Orleans.Storage;
+using Orleans.Runtime.Hosting;
 using Orleans.Dashboard;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
@@ -18,6 +17,7 @@ using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Projections.Reconciliation;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Statistics;
@@ -85,20 +85,7 @@ public static class OrderFlowSiloExtensions
         silo.AddCustomStorageBasedLogConsistencyProvider(EventSourcingServices.LogConsistencyProviderName);
         AddOrderEventStreams(silo, configuration);
         silo.AddMemoryGrainStorage("PubSubStore");
-        silo.AddAzureTableGrainStorage(StatisticsOptions.StorageName, builder => builder.Configure<IServiceProvider>((options, services) =>
-        {
-            options.TableServiceClient = CreateTableServiceClient(configuration, services);
-            options.TableName = services.GetRequiredService<IOptions<StatisticsOptions>>().Value.TableName;
-
-            // A projection's state is one table entity (at most 1 MiB). Orleans' default grain-state
-            // format is JSON with a type name and a reference id on every object: a day of 5,000 orders
-            // on one shard took 2.0 MiB as JSON (unwritable) and about 440 KiB in Orleans' binary format
-            // (version tolerant through [Id] and [Alias]). State written as JSON by earlier versions is
-            // still read, by the fallback.
-            options.GrainStorageSerializer = new GrainStorageSerializer(
-                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
-                services.GetRequiredService<IGrainStorageSerializer>());
-        }));
+        silo.Services.AddGrainStorage(StatisticsOptions.StorageName, StatisticsGrainStorage.Create);
 
         if (DashboardEnabled(configuration))
         {

@@ -4,6 +4,7 @@ using Orleans.Networking.Shared;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Storage;
 
 namespace OrderFlow.Api.Errors;
 
@@ -36,6 +37,7 @@ public static class Unavailability
         BadHttpRequestException => UnavailableCause.None,
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(inner => CauseOf(inner, wrapped: true))),
         RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status) ? UnavailableCause.Storage : UnavailableCause.None,
+        StorageUnavailableException => UnavailableCause.Storage, // the statistics' grain storage says so itself, inside Orleans' wrapper
         HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
         OperationCanceledException => UnavailableCause.Storage,
         // Before the OrleansException rule below: a lost connection to a silo or gateway wraps a

@@ -8,10 +8,10 @@ public sealed class StatisticsOptions
 {
     public const string Section = "Statistics";
 
-    /// <summary>The grain storage provider (Azure Table) that keeps projection state.</summary>
+    /// <summary>The grain storage provider that keeps projection state (<see cref="Projections.Storage.StatisticsGrainStorage"/>).</summary>
     public const string StorageName = "statistics";
 
-    /// <summary>Table of the projections' grain state.</summary>
+    /// <summary>Table of the projections' grain state (<see cref="Projections.Storage.StatisticsGrainStorage"/>).</summary>
     public string TableName { get; set; } = "statistics";
 
     /// <summary>
@@ -20,6 +20,13 @@ public sealed class StatisticsOptions
     /// feed. What a crashed silo had not persisted is counted again by the reconciliation.
     /// </summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the first state write to an idle partition of the statistics table waits for others
+    /// to join its transaction (<see cref="Projections.Storage.PartitionGroupCommit"/>); writes that
+    /// arrive while a transaction is in flight join the next one whatever this is.
+    /// </summary>
+    public TimeSpan GroupCommitLinger { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
     /// How long a closed order is remembered by the stuck-orders projection to recognise late

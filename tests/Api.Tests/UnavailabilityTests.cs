@@ -25,6 +25,7 @@ public sealed class UnavailabilityTests
         { "grain storage: retried refused connections", new OrleansException("Error from storage provider", new AggregateException(Refused(), Refused(), Refused())), UnavailableCause.Storage },
         { "grain storage: 503 ServerBusy", new OrleansException("Error from storage provider", new RequestFailedException(503, "ServerBusy")), UnavailableCause.Storage },
         { "grain storage: 500 OperationTimedOut", new OrleansException("Error from storage provider", new RequestFailedException(500, "OperationTimedOut")), UnavailableCause.Storage },
+        { "statistics grain storage: no answer within its deadline", new OrleansException("Error from storage provider", new OrderFlow.Storage.StorageUnavailableException("The event log did not answer within 6 s.", new TaskCanceledException())), UnavailableCause.Storage },
         { "a grain call cancelled by a timeout", new TaskCanceledException("The operation was canceled."), UnavailableCause.Storage },
         { "Orleans' call timeout", new TimeoutException("Response did not arrive on time"), UnavailableCause.Cluster },
         { "a silo gone", new SiloUnavailableException("The target silo became unavailable"), UnavailableCause.Cluster },

@@ -12,6 +12,8 @@ using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Grains.Statistics;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Projections;
@@ -19,6 +21,7 @@ using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
+using Orleans.Runtime;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -73,7 +76,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         // The poisoned customer's state, in the serving generation and in the one a rebuild will fill,
         // cannot be read: its grain fails every call. Its id has a '.', which its key encodes.
         const string Poisoned = "poison.customer";
-        var poisonRows = new[] { 1, 2 }.Select(generation => Corrupt(sample, PartitionKeyOf(sample, generation, Poisoned))).ToList();
+        var poisonRows = new[] { 1, 2 }.Select(generation => Corrupt(sample, KeysOf(sample, generation, Poisoned))).ToList();
         foreach (var row in poisonRows)
         {
             await statistics.UpsertEntityAsync(row, TableUpdateMode.Replace, ct);
@@ -266,17 +269,18 @@ public sealed class ParkingTests(AzuriteFixture azurite)
             Options.Create(new EventStoreOptions { TableName = host.EventsTable, ChangeBucket = TimeSpan.FromSeconds(1) }),
             NullLogger<ChangeIndex>.Instance);
 
-    /// <summary>The PartitionKey of a customer's state as Orleans' grain storage writes it, taken from a real row: "{service}_customerstats_{generation}_{encoded id}".</summary>
-    private static string PartitionKeyOf(TableEntity sample, int generation, string customerId)
+    /// <summary>The keys of a customer's state row as the statistics grain storage writes it, with the service id taken from a real row ("{service}_customerstats_{generation}_{partition}").</summary>
+    private static (string PartitionKey, string RowKey) KeysOf(TableEntity sample, int generation, string customerId)
     {
         var service = sample.PartitionKey[..sample.PartitionKey.IndexOf("_customerstats_", StringComparison.Ordinal)];
-        return string.Create(CultureInfo.InvariantCulture, $"{service}_customerstats_{generation}_{KeyEncoding.Encode(customerId)}");
+        var grain = GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(generation, customerId));
+        return (ProjectionStateKeys.PartitionKey(service, grain), ProjectionStateKeys.RowKey(grain, "customer"));
     }
 
     /// <summary>A row shaped like <paramref name="sample"/> whose state is bytes that are no state at all.</summary>
-    private static TableEntity Corrupt(TableEntity sample, string partitionKey)
+    private static TableEntity Corrupt(TableEntity sample, (string PartitionKey, string RowKey) keys)
     {
-        var row = new TableEntity(partitionKey, sample.RowKey);
+        var row = new TableEntity(keys.PartitionKey, keys.RowKey);
         foreach (var (name, value) in sample)
         {
             if (name is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")

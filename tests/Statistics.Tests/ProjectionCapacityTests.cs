@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Grains.Statistics.Buckets;
@@ -21,7 +22,7 @@ using OrderFlow.Testing;
 namespace OrderFlow.Statistics.Tests;
 
 /// <summary>
-/// Projection state through the real Azure Table grain storage on Azurite: a busy projection
+/// Projection state through the real statistics grain storage on Azurite: a busy projection
 /// still fits its one entity (at most 1 MiB), and a write whose answer was lost does not stop it
 /// persisting.
 /// </summary>
@@ -254,7 +255,8 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
 
         // The row as the grain wrote it, rewritten unchanged: only its ETag moves on.
         var table = new TableClient(azurite.ConnectionString, tables.Statistics);
-        var row = await table.QueryAsync<TableEntity>(e => e.RowKey == "day", cancellationToken: ct).FirstAsync(ct);
+        var rowKey = ProjectionStateKeys.RowKey(grain.GetGrainId(), "day");
+        var row = await table.QueryAsync<TableEntity>(e => e.RowKey == rowKey, cancellationToken: ct).FirstAsync(ct);
         await table.UpdateEntityAsync(row, ETag.All, TableUpdateMode.Replace, ct);
 
         await grain.IngestAndPersist(envelopes[100..]);

@@ -2,12 +2,18 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics;
 using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Testing;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -151,6 +157,73 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
     }
 
+    /// <summary>
+    /// An upgrade from layout 4, whose projection state Orleans' Azure Table grain storage kept in
+    /// a partition per grain: this build finds the projection control's row of that layout, rebuilds
+    /// its generation from the log into its own layout, serves the rebuilt statistics, and deletes
+    /// the rows of the old layout.
+    /// </summary>
+    [Fact]
+    public async Task Statistics_of_layout_4_in_Orleans_table_grain_storage_are_rebuilt_in_this_layout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = ClusterTables.Unique("layout4");
+        var (plans, check) = Plans(new Random(41), 30, "layout4");
+        var expected = new Expected(plans.SelectMany(p => p.Facts()));
+        var settings = new Dictionary<string, string?> { ["Statistics:Reconciliation:Enabled"] = "false" };
+        await using (var earlier = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, settings, silo => LayoutFourStorage(silo, tables.Statistics)))
+        {
+            await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, _) => await earlier.ExecuteAsync(plan));
+            await StatsCheck.AssertConvergesAsync(earlier.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics stored in layout 4");
+        }
+
+        // A build of layout 4 recorded its layout with the projection control (this one records 5).
+        var statistics = new TableClient(azurite.ConnectionString, tables.Statistics);
+        var control = (await statistics.GetEntityAsync<TableEntity>(tables.ServiceId + "_projectioncontrol_0", "projections", cancellationToken: ct)).Value;
+        var serializer = new OrleansGrainStorageSerializer(new ServiceCollection().AddSerializer(builder => builder.AddAssembly(typeof(ProjectionsState).Assembly))
+            .BuildServiceProvider().GetRequiredService<Serializer>());
+        var recorded = serializer.Deserialize<ProjectionsState>(new BinaryData(control.GetBinary("Data")!))!;
+        Assert.Equal(ProjectionSchema.Current, recorded.ActiveSchema);
+        recorded.ActiveSchema = 4;
+        control["Data"] = serializer.Serialize(recorded).ToArray();
+        await statistics.UpdateEntityAsync(control, ETag.All, TableUpdateMode.Replace, ct);
+        Assert.True((await StoredStatesAsync(tables.Statistics, ct)).GetValueOrDefault(1) > 10);
+
+        await using var upgraded = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, settings);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            try
+            {
+                Assert.Equal(2, await upgraded.Client.GetGrain<IProjectionControl>(0).Active());
+                break;
+            }
+            catch (StatisticsUnavailableException unavailable)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "Statistics still unavailable: " + unavailable.Message);
+                await Task.Delay(200, ct);
+            }
+        }
+
+        await StatsCheck.AssertConvergesAsync(upgraded.Reader, expected, check, TimeSpan.FromSeconds(30), ct, "statistics rebuilt after the upgrade from layout 4");
+        var stored = await StoredStatesAsync(tables.Statistics, ct);
+        Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
+    }
+
+    /// <summary>The statistics' grain storage of layout 4: Orleans' Azure Table grain storage, in Orleans' binary format.</summary>
+    private void LayoutFourStorage(ISiloBuilder silo, string table)
+    {
+        silo.Services.AddOptions<AzureTableStorageOptions>(StatisticsOptions.StorageName).Configure<IServiceProvider>((options, services) =>
+        {
+            options.TableServiceClient = new TableServiceClient(azurite.ConnectionString);
+            options.TableName = table;
+            options.GrainStorageSerializer = new GrainStorageSerializer(
+                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                services.GetRequiredService<IGrainStorageSerializer>());
+        });
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StatisticsOptions.StorageName, (services, _) => AzureTableGrainStorageFactory.Create(services, StatisticsOptions.StorageName));
+    }
+
     /// <summary>When that rebuild fails, statistics stay unavailable and say so; a rebuild started by hand then restores them.</summary>
     [Fact]
     public async Task A_failed_rebuild_after_an_upgrade_leaves_statistics_unavailable_until_one_succeeds()
@@ -203,7 +276,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         var unreadableRows = 0;
         await foreach (var row in statistics.QueryAsync<TableEntity>(cancellationToken: ct))
         {
-            if (row.PartitionKey.Contains("_projectioncontrol_", StringComparison.Ordinal))
+            if (row.PartitionKey.EndsWith("_projectioncontrol", StringComparison.Ordinal))
             {
                 await statistics.DeleteEntityAsync(row.PartitionKey, row.RowKey, cancellationToken: ct);
             }
@@ -249,12 +322,15 @@ public sealed class RebuildTests(AzuriteFixture azurite)
 
     /// <summary>
     /// Rows of projection state in the host's statistics table, by generation, read independently of
-    /// the product: Orleans keys them "orderflow_{grain type}_{generation}[_{rest}]".
+    /// the product: "orderflow_{grain type}_{generation}_{partition}" (as Orleans' grain storage keyed
+    /// them until layout 4: "orderflow_{grain type}_{generation}[_{rest}]").
     /// </summary>
-    private async Task<SortedDictionary<int, int>> StoredStatesAsync(StatsApiHost host, CancellationToken ct)
+    private Task<SortedDictionary<int, int>> StoredStatesAsync(StatsApiHost host, CancellationToken ct) => StoredStatesAsync(host.StatisticsTable, ct);
+
+    private async Task<SortedDictionary<int, int>> StoredStatesAsync(string table, CancellationToken ct)
     {
         var byGeneration = new SortedDictionary<int, int>();
-        await foreach (var row in new TableClient(azurite.ConnectionString, host.StatisticsTable).QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+        await foreach (var row in new TableClient(azurite.ConnectionString, table).QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
         {
             var parts = row.PartitionKey.Split('_');
             if (parts.Length >= 3 && parts[1] != "projectioncontrol" && int.TryParse(parts[2], CultureInfo.InvariantCulture, out var generation))

@@ -1,15 +1,18 @@
 using Azure.Data.Tables;
 using CsCheck;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Testing;
 using OrderFlow.Testing.Keys;
+using Orleans.Runtime;
 
 namespace OrderFlow.Statistics.Tests;
 
 /// <summary>
 /// Every key the one encoder makes is legal in real table storage: written as PartitionKey and
-/// RowKey, and as the PartitionKey Orleans' grain storage makes of a customer's grain key, it is
+/// RowKey, and as the RowKey the statistics grain storage makes of a customer's grain key, it is
 /// read back by a point read and by a query, unchanged; different ids never meet in one row.
 /// </summary>
 public sealed class StorageKeyTests(AzuriteFixture azurite)
@@ -24,9 +27,11 @@ public sealed class StorageKeyTests(AzuriteFixture azurite)
 
         await StorageKeyIds.Any.SampleAsync(async id =>
         {
-            // The customer's grain state row, as Orleans' grain storage keys it, for any id.
-            var grainStorageKey = ("orderflow_customerstats/" + StatisticsKeys.Customer(1, id)).Replace('/', '_');
-            var rows = new List<(string PartitionKey, string RowKey)> { (grainStorageKey, "customer") };
+            // The customer's grain state row, as the statistics grain storage keys it, for any id.
+            var grain = GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(1, id));
+            var statePartition = ProjectionStateKeys.PartitionKey("orderflow", grain);
+            var grainStorageKey = ProjectionStateKeys.RowKey(grain, "customer");
+            var rows = new List<(string PartitionKey, string RowKey)> { (statePartition, grainStorageKey) };
 
             // The key as the event log and the change index use it; an id too long for it is refused before storage (Domain.Tests checks which).
             string? key = null;
@@ -34,7 +39,7 @@ public sealed class StorageKeyTests(AzuriteFixture azurite)
             {
                 key = KeyEncoding.Encode(id);
                 rows.Add((key, key));
-                rows.Add((grainStorageKey, KeyEncoding.ChangeRowKey(id, 1)));
+                rows.Add((statePartition, KeyEncoding.ChangeRowKey(id, 1)));
             }
             catch (ArgumentException)
             {

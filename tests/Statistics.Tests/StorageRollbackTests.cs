@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Grains.Statistics;
@@ -16,6 +17,7 @@ using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
+using Orleans.Runtime;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -200,14 +202,9 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
         // The month's product totals and applied revisions, gone as a lost write leaves them.
         await cluster.DeactivateAsync(month);
         var statistics = new TableClient(azurite.ConnectionString, tables.Statistics);
-        var partition = $"{tables.ServiceId}_{ProjectionGrainTypes.Month}/{monthKey}".Replace('/', '_');
-        var monthRows = new List<TableEntity>();
-        await foreach (var row in statistics.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: ct))
-        {
-            monthRows.Add(row);
-        }
-
-        var products = Assert.Single(monthRows, row => row.RowKey.Contains("products", StringComparison.Ordinal));
+        var monthGrain = GrainId.Create(ProjectionGrainTypes.Month, monthKey);
+        var products = (await statistics.GetEntityAsync<TableEntity>(
+            ProjectionStateKeys.PartitionKey(tables.ServiceId, monthGrain), ProjectionStateKeys.RowKey(monthGrain, "products"), cancellationToken: ct)).Value;
         await statistics.DeleteEntityAsync(products.PartitionKey, products.RowKey, ETag.All, ct);
         Assert.Equal(0, await month.RevisionOf(day.Day));
 

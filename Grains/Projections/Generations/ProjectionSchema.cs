@@ -19,8 +19,11 @@ public static class ProjectionSchema
     /// 4: customers keep the registration for rule new-account-large-order (<see cref="Statistics.Customers.CustomerRegistration"/>),
     /// which state of 3 lacks: the rebuild on upgrade gives it the orders of the whole history. (Until 2026-11-29 layout 4
     /// also kept up to 100 large orders there; that field is skipped when read, so such state is read as it is.)
+    /// 5: state rows are keyed by <see cref="Storage.ProjectionStateKeys"/> (many grains to a partition, written by group
+    /// commit) instead of one partition per grain: rows of 4 are not where this build looks, so the projection control,
+    /// which still finds its own row of 4, rebuilds a new generation from the log, and the old rows go with their generation.
     /// </summary>
-    public const int Current = 4;
+    public const int Current = 5;
 
     /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
     public const int Unversioned = 1;

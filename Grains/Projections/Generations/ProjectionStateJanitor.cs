@@ -2,18 +2,21 @@ using Azure.Data.Tables;
 using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics;
 using Orleans.Configuration;
 
 namespace OrderFlow.Grains.Projections.Generations;
 
 /// <summary>
-/// Deletes the stored state of a projection generation that no longer serves. Orleans' Azure Table
-/// grain storage keys a grain's state by "{service id}_{grain id}" with '/', '\', '#' and '?'
-/// written as '_' (<c>AzureTableStorage.GetKeyString</c>), and a projection's grain id is
-/// "{type}/{generation}" or "{type}/{generation}/{rest}": so a generation's rows are one exact
-/// PartitionKey and one PartitionKey range per grain type, found without scanning the table.
-/// A test checks this against the real storage provider.
+/// Deletes the stored state of a projection generation that no longer serves. A generation's rows
+/// are a few exact partitions per grain type (<see cref="ProjectionStateKeys"/>), deleted a
+/// transaction of up to <see cref="TableLimits.MaxEntitiesPerTransaction"/> rows at a time; rows an
+/// earlier build wrote through Orleans' Azure Table grain storage ("{service id}_{grain id}" with
+/// '/' written as '_', and a projection's grain id is "{type}/{generation}" or
+/// "{type}/{generation}/{rest}") are one exact PartitionKey and one PartitionKey range per grain
+/// type. Neither needs a scan of the table.
 /// </summary>
 public sealed class ProjectionStateJanitor(
     TableServiceClient service,
@@ -28,27 +31,79 @@ public sealed class ProjectionStateJanitor(
         var deleted = 0;
         foreach (var type in ProjectionRegistry.All.Select(projection => projection.GrainType))
         {
-            var key = Sanitize(FormattableString.Invariant($"{cluster.Value.ServiceId}_{type}/{generation}"));
-            var filter = TableClient.CreateQueryFilter(
-                $"PartitionKey eq {key} or (PartitionKey ge {key + "_"} and PartitionKey lt {key + "`"})"); // '`' follows '_'
-            await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+            foreach (var partition in ProjectionStateKeys.PartitionsOf(cluster.Value.ServiceId, type, generation))
             {
-                try
-                {
-                    await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
-                    deleted++;
-                }
-                catch (RequestFailedException failed) when (failed.Status == 404)
-                {
-                    // deleted meanwhile
-                }
+                deleted += await DeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken);
             }
+
+            var legacy = ProjectionStateKeys.LegacyPartitionKey(cluster.Value.ServiceId, FormattableString.Invariant($"{type}/{generation}"));
+            deleted += await DeleteAsync(
+                table,
+                TableClient.CreateQueryFilter($"PartitionKey eq {legacy} or (PartitionKey ge {legacy + "_"} and PartitionKey lt {legacy + "`"})"), // '`' follows '_'
+                cancellationToken);
         }
 
         logger.LogInformation("Deleted {Rows} stored projection states of generation {Generation}.", deleted, generation);
         return deleted;
     }
 
-    /// <summary>The characters Orleans' Azure Table grain storage replaces in keys.</summary>
-    private static string Sanitize(string key) => key.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+    /// <summary>Deletes the rows <paramref name="filter"/> selects, by partition in transactions; returns how many, less those deleted meanwhile.</summary>
+    private static async Task<int> DeleteAsync(TableClient table, string filter, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        var deleted = 0;
+        foreach (var partition in rows.GroupBy(row => row.PartitionKey, StringComparer.Ordinal))
+        {
+            foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
+            {
+                var remaining = chunk.ToList();
+                while (remaining.Count > 0)
+                {
+                    try
+                    {
+                        await table.SubmitTransactionAsync(remaining.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All)), cancellationToken);
+                        deleted += remaining.Count;
+                        break;
+                    }
+                    catch (TableTransactionFailedException failed) when (failed.Status == 404)
+                    {
+                        if (failed.FailedTransactionActionIndex is not { } index || index < 0 || index >= remaining.Count)
+                        {
+                            deleted += await DeleteOneByOneAsync(table, remaining, cancellationToken);
+                            break;
+                        }
+
+                        remaining.RemoveAt(index); // deleted meanwhile
+                    }
+                }
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>When storage does not say which row of a transaction was gone.</summary>
+    private static async Task<int> DeleteOneByOneAsync(TableClient table, List<TableEntity> rows, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        foreach (var row in rows)
+        {
+            try
+            {
+                await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
+                deleted++;
+            }
+            catch (RequestFailedException failed) when (failed.Status == 404)
+            {
+                // deleted meanwhile
+            }
+        }
+
+        return deleted;
+    }
 }

@@ -64,10 +64,37 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
     protected StatisticsOptions Settings => options.Value;
 
+    private IGrainTimer? flushTimer;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.RegisterGrainTimer(token => FlushAsync(token, rethrow: false, timer: true), Settings.FlushInterval, Settings.FlushInterval);
+        flushTimer = this.RegisterGrainTimer(FlushTickAsync, UntilNextFlushTick(), Settings.FlushInterval);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A tick of the flush timer. Ticks fall on multiples of <see cref="StatisticsOptions.FlushInterval"/>
+    /// of the clock, in every grain: their writes reach the storage together, and go in one
+    /// transaction per partition (<see cref="Storage.PartitionGroupCommit"/>). A timer's period
+    /// counts from the end of a tick, so each tick sets the next.
+    /// </summary>
+    private async Task FlushTickAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken, rethrow: false, timer: true);
+        }
+        finally
+        {
+            flushTimer?.Change(UntilNextFlushTick(), Settings.FlushInterval);
+        }
+    }
+
+    private TimeSpan UntilNextFlushTick()
+    {
+        var interval = Settings.FlushInterval;
+        var until = interval - TimeSpan.FromTicks(Time.GetUtcNow().UtcTicks % interval.Ticks);
+        return until < interval / 20 ? until + interval : until; // a tick that fired a little early does not fire again at once
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Grains.Projections.Storage;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -25,11 +26,11 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
 
     private IGrainStorage Inner => inner ?? throw new InvalidOperationException("Not registered.");
 
-    /// <summary>Wraps the Azure table storage named <paramref name="name"/> that the product registers.</summary>
+    /// <summary>Wraps the statistics grain storage named <paramref name="name"/> that the product registers.</summary>
     public void Register(ISiloBuilder silo, string name) =>
         silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, _) =>
         {
-            inner = AzureTableGrainStorageFactory.Create(services, name);
+            inner = StatisticsGrainStorage.Create(services, name);
             return this;
         });
 

@@ -1,0 +1,231 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using OrderFlow.Grains.EventStore;
+using Orleans.Storage;
+
+namespace OrderFlow.Grains.Projections.Storage;
+
+/// <summary>
+/// Writes state rows by group commit: the changes to one partition that arrive while a transaction
+/// of that partition is in flight (or within <paramref name="linger"/> of the first) go together in
+/// the next entity-group transaction, at most <see cref="TableLimits.MaxEntitiesPerTransaction"/>
+/// rows and <see cref="TableLimits.MaxTransactionBytes"/>, each conditional on its own ETag. Each
+/// caller gets its own outcome: a row whose condition failed fails its caller alone
+/// (<see cref="InconsistentStateException"/>) and the others go again; a row the service refuses
+/// for another reason goes alone, so that its caller gets the service's own answer; a transaction
+/// refused as a whole (too large) is split into single writes.
+/// </summary>
+internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, TimeSpan deadline, ILogger logger)
+{
+    /// <summary>A transaction's body holds more than its entities (multipart framing, headers): this much is left for that.</summary>
+    private const int GroupBodyBytes = TableLimits.MaxTransactionBytes - 64 * 1024;
+
+    /// <summary>The changes waiting, by partition; a partition is here while its writer runs.</summary>
+    private readonly Dictionary<string, List<PendingRowChange>> waiting = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Queues <paramref name="change"/> for its partition's next transaction and waits for its outcome.
+    /// A caller cancelled while its change waits withdraws it; once it is on its way, the caller
+    /// waits for the answer (at most the storage deadline), so that its ETag stays known.
+    /// </summary>
+    public async Task<ETag?> SubmitAsync(PendingRowChange change, CancellationToken cancellationToken)
+    {
+        var partition = change.Entity.PartitionKey;
+        bool start;
+        lock (waiting)
+        {
+            start = !waiting.TryGetValue(partition, out var changes);
+            if (start)
+            {
+                waiting[partition] = changes = [];
+            }
+
+            changes!.Add(change);
+        }
+
+        if (start)
+        {
+            _ = Task.Run(() => WriteAsync(partition), CancellationToken.None);
+        }
+
+        using (cancellationToken.Register(() => Withdraw(change, cancellationToken)))
+        {
+            return await change.Outcome.Task;
+        }
+    }
+
+    private void Withdraw(PendingRowChange change, CancellationToken cancellationToken)
+    {
+        lock (waiting)
+        {
+            if (waiting.TryGetValue(change.Entity.PartitionKey, out var changes) && changes.Remove(change))
+            {
+                change.Outcome.TrySetCanceled(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>The partition's writer: one transaction at a time, each with what has arrived meanwhile, until none waits.</summary>
+    private async Task WriteAsync(string partition)
+    {
+        if (linger > TimeSpan.Zero)
+        {
+            await Task.Delay(linger);
+        }
+
+        while (true)
+        {
+            List<PendingRowChange> group;
+            lock (waiting)
+            {
+                group = TakeGroup(waiting[partition]);
+                if (group.Count == 0)
+                {
+                    waiting.Remove(partition);
+                    return;
+                }
+            }
+
+            try
+            {
+                await CommitAsync(partition, group);
+            }
+            catch (Exception exception)
+            {
+                foreach (var change in group)
+                {
+                    change.Outcome.TrySetException(exception);
+                }
+            }
+        }
+    }
+
+    /// <summary>The oldest changes that fit one transaction, one per row; the rest wait for the next.</summary>
+    private static List<PendingRowChange> TakeGroup(List<PendingRowChange> changes)
+    {
+        var group = new List<PendingRowChange>();
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        var bytes = 0;
+        foreach (var change in changes)
+        {
+            if (group.Count == TableLimits.MaxEntitiesPerTransaction)
+            {
+                break;
+            }
+
+            if ((group.Count == 0 || bytes + change.EstimatedBytes <= GroupBodyBytes) && rows.Add(change.Entity.RowKey))
+            {
+                group.Add(change);
+                bytes += change.EstimatedBytes;
+            }
+        }
+
+        changes.RemoveAll(group.Contains);
+        return group;
+    }
+
+    private async Task CommitAsync(string partition, List<PendingRowChange> group)
+    {
+        var remaining = group;
+        while (remaining.Count > 1)
+        {
+            var actions = remaining.Select(change => change.Action).ToList();
+            var (answer, refusal) = await RequestAsync(partition, token => table.SubmitTransactionAsync(actions, token));
+            if (answer is not null)
+            {
+                logger.LogDebug("Wrote {Rows} state rows of partition {Partition} in one transaction.", remaining.Count, partition);
+                for (var i = 0; i < remaining.Count; i++)
+                {
+                    remaining[i].Outcome.TrySetResult(ETagOf(answer.Value[i]));
+                }
+
+                return;
+            }
+
+            if (refusal is TableTransactionFailedException { FailedTransactionActionIndex: { } index } && index < remaining.Count)
+            {
+                var failed = remaining[index];
+                remaining = [.. remaining.Where((_, i) => i != index)];
+                if (IsConditionFailure(refusal))
+                {
+                    failed.Outcome.TrySetException(ConditionFailed(failed, refusal));
+                }
+                else
+                {
+                    await CommitOneAsync(failed); // its own request, its own answer
+                }
+
+                continue;
+            }
+
+            // Refused as a whole (too large, say): each row goes by itself.
+            await Task.WhenAll(remaining.Select(CommitOneAsync));
+            return;
+        }
+
+        if (remaining.Count == 1)
+        {
+            await CommitOneAsync(remaining[0]);
+        }
+    }
+
+    private async Task CommitOneAsync(PendingRowChange change)
+    {
+        try
+        {
+            var entity = change.Entity;
+            var (answer, refusal) = await RequestAsync(entity.PartitionKey, token => change.Kind switch
+            {
+                TableTransactionActionType.Add => table.AddEntityAsync(entity, token),
+                TableTransactionActionType.Delete => table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, change.ETag, token),
+                _ => table.UpdateEntityAsync(entity, change.ETag, TableUpdateMode.Replace, token),
+            });
+            if (answer is not null)
+            {
+                change.Outcome.TrySetResult(ETagOf(answer));
+            }
+            else if (IsConditionFailure(refusal!))
+            {
+                change.Outcome.TrySetException(ConditionFailed(change, refusal!));
+            }
+            else
+            {
+                change.Outcome.TrySetException(refusal!); // as the service said it (ProjectionStateTooLargeException.IsCause reads a too-large one)
+            }
+        }
+        catch (Exception exception)
+        {
+            change.Outcome.TrySetException(exception);
+        }
+    }
+
+    private static ETag? ETagOf(Response response) => response.Headers.ETag;
+
+    /// <summary>
+    /// Sends one request within the storage deadline (<see cref="StorageErrors"/> translates storage
+    /// that cannot be reached); a refusal is returned, not thrown, so that each row's caller gets its own.
+    /// </summary>
+    private Task<(T? Answer, RequestFailedException? Refusal)> RequestAsync<T>(string partition, Func<CancellationToken, Task<T>> request)
+        where T : class =>
+        StorageErrors.Translate(partition, deadline, async token =>
+        {
+            try
+            {
+                return ((T?)await request(token), (RequestFailedException?)null);
+            }
+            catch (RequestFailedException refused) when (IsRefusal(refused))
+            {
+                return (null, refused);
+            }
+        }, CancellationToken.None);
+
+    private static bool IsRefusal(RequestFailedException exception) =>
+        exception.Status is >= 400 and < 500 && !StorageStatus.MeansUnavailable(exception.Status) && exception.ErrorCode != "TableNotFound";
+
+    /// <summary>The row is not as its grain last saw it: added meanwhile (409), changed (412) or gone (404).</summary>
+    private static bool IsConditionFailure(RequestFailedException exception) => exception.Status is 404 or 409 or 412;
+
+    private static InconsistentStateException ConditionFailed(PendingRowChange change, RequestFailedException refusal) =>
+        new($"The state row of {change.Grain} is not as it was read: {refusal.ErrorCode}.", change.ETag.ToString(), "Unknown", refusal);
+}

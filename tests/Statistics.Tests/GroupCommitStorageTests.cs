@@ -1,0 +1,275 @@
+using System.Globalization;
+using Azure;
+using Azure.Core;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
+using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Testing;
+using Orleans.Configuration;
+using Orleans.Runtime;
+using Orleans.Serialization;
+using Orleans.Serialization.Serializers;
+using Orleans.Storage;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// The statistics grain storage on Azurite, called as Orleans calls it: the writes of many grains to
+/// one partition go in one request, each keeps its own outcome, and what does not fit one
+/// transaction is split. Requests are counted by a pipeline policy on the storage's own client.
+/// </summary>
+public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
+{
+    private const string ServiceId = "orderflow";
+
+    /// <summary>Long enough that every write a test starts at once is queued before the partition's first transaction leaves.</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
+
+    private static readonly IServiceProvider Serialization = new ServiceCollection()
+        .AddSerializer(builder => builder.AddAssembly(typeof(StatsCatalogState).Assembly))
+        .BuildServiceProvider();
+
+    [Fact]
+    public async Task Writes_of_many_grains_to_one_partition_go_in_one_request_and_read_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, _) = await StartAsync(ct);
+        var grains = GrainsOfOnePartition(1, 30);
+        var states = grains.Select(grain => State($"first {grain}")).ToList();
+
+        await Task.WhenAll(grains.Select((grain, i) => storage.WriteStateAsync("day", grain, states[i], ct)));
+
+        Assert.Equal(new[] { "$batch" }, Targets(requests));
+        Assert.All(states, state => Assert.True(state.ETag is not null && state.RecordExists));
+
+        // Replaced, each conditional on the ETag its add returned: one request again.
+        requests.Reset();
+        for (var i = 0; i < states.Count; i++)
+        {
+            states[i].State!.Months = [$"second {grains[i]}"];
+        }
+
+        var added = states.Select(state => state.ETag).ToList();
+        await Task.WhenAll(grains.Select((grain, i) => storage.WriteStateAsync("day", grain, states[i], ct)));
+
+        Assert.Equal(new[] { "$batch" }, Targets(requests));
+        Assert.All(states.Zip(added), pair => Assert.NotEqual(pair.Second, pair.First.ETag));
+        for (var i = 0; i < grains.Count; i++)
+        {
+            var read = new GrainState<StatsCatalogState>();
+            await storage.ReadStateAsync("day", grains[i], read, ct);
+            Assert.True(read.RecordExists);
+            Assert.Equal(states[i].ETag, read.ETag);
+            Assert.Equal($"second {grains[i]}", Assert.Single(read.State!.Months));
+        }
+    }
+
+    [Fact]
+    public async Task A_row_changed_or_added_behind_a_grain_fails_that_grain_alone_and_the_others_land()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grains = GrainsOfOnePartition(1, 10);
+        var states = grains.Select(grain => State("first")).ToList();
+        await Task.WhenAll(grains.Select((grain, i) => storage.WriteStateAsync("day", grain, states[i], ct)));
+
+        // Grain 3's row changes behind it (412); grain 7 believes its row new (409).
+        var changed = (await table.GetEntityAsync<TableEntity>(ProjectionStateKeys.PartitionKey(ServiceId, grains[3]), ProjectionStateKeys.RowKey(grains[3], "day"), cancellationToken: ct)).Value;
+        await table.UpdateEntityAsync(changed, ETag.All, TableUpdateMode.Replace, ct);
+        states[7].ETag = null;
+        requests.Reset();
+        foreach (var state in states)
+        {
+            state.State!.Months = ["second"];
+        }
+
+        var writes = grains.Select((grain, i) => storage.WriteStateAsync("day", grain, states[i], ct)).ToList();
+        await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(writes));
+
+        Assert.IsType<InconsistentStateException>(writes[3].Exception?.InnerException, exactMatch: false);
+        Assert.IsType<InconsistentStateException>(writes[7].Exception?.InnerException, exactMatch: false);
+        Assert.Equal(8, writes.Count(write => write.IsCompletedSuccessfully));
+        Assert.Equal(new[] { "$batch", "$batch", "$batch" }, Targets(requests)); // the failed action of each refusal leaves, the rest go again
+        for (var i = 0; i < grains.Count; i++)
+        {
+            var read = new GrainState<StatsCatalogState>();
+            await storage.ReadStateAsync("day", grains[i], read, ct);
+            Assert.Equal(i is 3 or 7 ? "first" : "second", Assert.Single(read.State!.Months));
+        }
+    }
+
+    [Fact]
+    public async Task Writes_beyond_one_transaction_of_4_MiB_are_split_and_all_land()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, _) = await StartAsync(ct);
+        var grains = GrainsOfOnePartition(1, 8);
+
+        // About 700 KiB each (about 930 KiB as base64 in the request): four to a transaction.
+        var states = grains.Select((grain, i) => State(new string((char)('a' + i), 700 * 1024))).ToList();
+        await Task.WhenAll(grains.Select((grain, i) => storage.WriteStateAsync("day", grain, states[i], ct)));
+
+        Assert.Equal(new[] { "$batch", "$batch" }, Targets(requests));
+        for (var i = 0; i < grains.Count; i++)
+        {
+            var read = new GrainState<StatsCatalogState>();
+            await storage.ReadStateAsync("day", grains[i], read, ct);
+            Assert.Equal(700 * 1024, Assert.Single(read.State!.Months).Length);
+        }
+    }
+
+    /// <summary>
+    /// A state beyond what the storage writes (15 properties of 64 KiB) fails its own grain, with
+    /// words that <see cref="ProjectionStateTooLargeException.IsCause"/> knows, and the rest of its
+    /// group lands. (A state the service itself refuses, which Azurite does not do below that size,
+    /// is written alone for the service's own answer, whose error code IsCause reads.)
+    /// </summary>
+    [Fact]
+    public async Task A_state_beyond_its_entity_says_so_and_the_rest_of_its_group_lands()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, _) = await StartAsync(ct);
+        var grains = GrainsOfOnePartition(1, 3);
+
+        var tooLarge = storage.WriteStateAsync("day", grains[0], State(new string('x', 1100 * 1024)), ct);
+        var small = grains.Skip(1).Select(grain => storage.WriteStateAsync("day", grain, State("small"), ct)).ToList();
+
+        Assert.True(ProjectionStateTooLargeException.IsCause(await Assert.ThrowsAnyAsync<Exception>(() => tooLarge)));
+        await Task.WhenAll(small);
+    }
+
+    [Fact]
+    public async Task A_cancelled_write_that_waits_is_withdrawn_and_the_others_land()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grains = GrainsOfOnePartition(1, 3);
+        using var cancelled = new CancellationTokenSource();
+
+        var withdrawn = storage.WriteStateAsync("day", grains[0], State("withdrawn"), cancelled.Token);
+        var others = grains.Skip(1).Select(grain => storage.WriteStateAsync("day", grain, State("kept"), ct)).ToList();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => withdrawn);
+        await Task.WhenAll(others);
+        Assert.Equal(new[] { "$batch" }, Targets(requests));
+        Assert.False((await table.GetEntityIfExistsAsync<TableEntity>(ProjectionStateKeys.PartitionKey(ServiceId, grains[0]), ProjectionStateKeys.RowKey(grains[0], "day"), cancellationToken: ct)).HasValue);
+    }
+
+    [Fact]
+    public async Task Clearing_a_state_deletes_its_row()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grain = GrainsOfOnePartition(1, 1)[0];
+        var state = State("to clear");
+        await storage.WriteStateAsync("day", grain, state, ct);
+
+        await storage.ClearStateAsync("day", grain, state, ct);
+
+        Assert.False(state.RecordExists);
+        Assert.Null(state.ETag);
+        Assert.Empty(state.State!.Months);
+        Assert.False((await table.GetEntityIfExistsAsync<TableEntity>(ProjectionStateKeys.PartitionKey(ServiceId, grain), ProjectionStateKeys.RowKey(grain, "day"), cancellationToken: ct)).HasValue);
+        var read = new GrainState<StatsCatalogState>();
+        await storage.ReadStateAsync("day", grain, read, ct);
+        Assert.False(read.RecordExists);
+
+        // A state never written has no row: clearing it sends nothing.
+        requests.Reset();
+        await storage.ClearStateAsync("day", grain, read, ct);
+        Assert.Empty(requests.Sent);
+    }
+
+    /// <summary>
+    /// The janitor deletes one generation's rows, in this layout and in the one Orleans' table grain
+    /// storage wrote until layout 4, and nothing else, by exact partitions (no query without one).
+    /// </summary>
+    [Fact]
+    public async Task The_janitor_deletes_one_generation_only_without_scanning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grains = new List<GrainId>();
+        foreach (var generation in new[] { 1, 2, 12 })
+        {
+            grains.AddRange(Enumerable.Range(0, 12).Select(i => GrainId.Create(ProjectionGrainTypes.Day, StatisticsKeys.Day(generation, i % 8, new DateOnly(2026, 1, 1).AddDays(i)))));
+            grains.AddRange(Enumerable.Range(0, 12).Select(i => GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(generation, "customer." + i))));
+            grains.Add(GrainId.Create(ProjectionGrainTypes.Catalog, StatisticsKeys.Global(generation)));
+        }
+
+        grains.Add(GrainId.Create("projectioncontrol", "0"));
+        await Task.WhenAll(grains.Select(grain => storage.WriteStateAsync("state", grain, State(grain.ToString()), ct)));
+        foreach (var legacy in new[] { "daystats_1_0_2026-01-01", "statscatalog_1", "daystats_12_0_2026-01-01", "daystats_2_0_2026-01-01" })
+        {
+            await table.AddEntityAsync(new TableEntity(ServiceId + "_" + legacy, "day"), ct);
+        }
+
+        var janitor = new ProjectionStateJanitor(
+            new TableServiceClient(azurite.ConnectionString, CountingOptions(requests)),
+            Options.Create(new StatisticsOptions { TableName = table.Name }),
+            Options.Create(new ClusterOptions { ServiceId = ServiceId }),
+            NullLogger<ProjectionStateJanitor>.Instance);
+        requests.Reset();
+
+        Assert.Equal(25 + 2, await janitor.DeleteGenerationAsync(1, ct));
+
+        Assert.All(requests.SentWithQuery.Where(request => request.StartsWith("GET", StringComparison.Ordinal)),
+            query => Assert.Contains("$filter=PartitionKey eq '", query, StringComparison.Ordinal));
+        var left = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            left.Add(row.PartitionKey);
+        }
+
+        Assert.Equal(grains.Count - 25 + 2, left.Count);
+        Assert.DoesNotContain(left, key => key.Split('_') is [_, _, "1", ..]);
+        Assert.Contains(left, key => key.Split('_') is [_, _, "12", ..]);
+    }
+
+    private static GrainState<StatsCatalogState> State(string month) => new() { State = new StatsCatalogState { Months = [month] } };
+
+    /// <summary>Day grains of <paramref name="generation"/> whose state falls in the partition of the first.</summary>
+    private static List<GrainId> GrainsOfOnePartition(int generation, int count)
+    {
+        var grains = Enumerable.Range(0, 10_000)
+            .Select(i => GrainId.Create(ProjectionGrainTypes.Day, StatisticsKeys.Day(generation, i % 8, new DateOnly(2026, 1, 1).AddDays(i / 8))));
+        var partition = ProjectionStateKeys.PartitionKey(ServiceId, grains.First());
+        return [.. grains.Where(grain => ProjectionStateKeys.PartitionKey(ServiceId, grain) == partition).Take(count)];
+    }
+
+    /// <summary>What each request addressed: "$batch" for a transaction, else the table.</summary>
+    private static List<string> Targets(RequestCounter requests) =>
+        [.. requests.Sent.Select(request => request.Split('/')[^1] switch { var last when last.Contains('(', StringComparison.Ordinal) => last[..last.IndexOf('(', StringComparison.Ordinal)], var last => last })];
+
+    private static TableClientOptions CountingOptions(RequestCounter requests)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
+        return options;
+    }
+
+    private async Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(CancellationToken ct)
+    {
+        var requests = new RequestCounter();
+        var name = TableNames.Unique("groupcommit");
+        var storage = new StatisticsGrainStorage(
+            StatisticsOptions.StorageName,
+            new TableServiceClient(azurite.ConnectionString, CountingOptions(requests)).GetTableClient(name),
+            ServiceId,
+            new OrleansGrainStorageSerializer(Serialization.GetRequiredService<Serializer>()),
+            Serialization.GetRequiredService<IActivatorProvider>(),
+            Linger,
+            TimeSpan.FromSeconds(60),
+            NullLogger<StatisticsGrainStorage>.Instance);
+        await storage.EnsureTableAsync(ct);
+        requests.Reset();
+        return (storage, requests, new TableClient(azurite.ConnectionString, name));
+    }
+}
