@@ -8,7 +8,6 @@ using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Feed;
-using OrderFlow.Grains.Projections.Reconciliation;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
@@ -57,7 +56,7 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
         }
 
         requests.Reset();
-        var (fed, repaired) = await ReconcileEverythingAsync(cluster, ct);
+        var (fed, repaired) = await ReconciliationTests.ReconcileEverythingAsync(cluster, ct);
 
         Assert.Equal(events, repaired);
         Assert.Equal(events, fed);
@@ -84,7 +83,7 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
         }
 
         requests.Reset();
-        var (fed, _) = await ReconcileEverythingAsync(cluster, ct);
+        var (fed, _) = await ReconciliationTests.ReconcileEverythingAsync(cluster, ct);
         Assert.Equal(orphans.Sum(p => LogWriter.Events(p).Count), fed);
         Assert.Equal(orphans.Count, LogReads(requests, cluster).Count);
 
@@ -98,7 +97,7 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
 
         cluster.Silos[0].ServiceProvider.GetRequiredService<StorageRollbacks>().Noticed();
         requests.Reset();
-        (fed, _) = await ReconcileEverythingAsync(cluster, ct);
+        (fed, _) = await ReconciliationTests.ReconcileEverythingAsync(cluster, ct);
         Assert.Equal(placed.Count, fed);
         Assert.Equal(placed.Count, LogReads(requests, cluster).Count);
 
@@ -179,40 +178,4 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
     /// <summary>The silo's reads of the orders' event log (queries and point reads).</summary>
     private static List<string> LogReads(RequestCounter requests, StatsCluster cluster) =>
         [.. requests.Sent.Where(r => r.StartsWith("GET ", StringComparison.Ordinal) && r.Contains("/" + cluster.Tables.Events + "(", StringComparison.Ordinal))];
-
-    /// <summary>Regular passes until the change index is empty: the events they fed and repaired.</summary>
-    private static async Task<(long Fed, long Repaired)> ReconcileEverythingAsync(StatsCluster cluster, CancellationToken ct)
-    {
-        var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
-        long fed = 0, repaired = 0;
-        await ReconciliationTests.WaitForAsync(async () =>
-        {
-            var pass = await reconciler.Reconcile();
-            Assert.Equal(0, pass.Failed);
-            fed += pass.Events;
-            repaired += pass.Repaired;
-            return (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0;
-        }, "the change index to be reconciled", ct, TimeSpan.FromSeconds(60));
-        return (fed, repaired);
-    }
-
-    /// <summary>Refuses every stream publication made by an order grain whose id starts with <paramref name="prefix"/>.</summary>
-    private sealed class FailingPublications(string prefix) : IOutgoingGrainCallFilter
-    {
-        private int refused;
-
-        public int Refused => Volatile.Read(ref refused);
-
-        public Task Invoke(IOutgoingGrainCallContext context)
-        {
-            if (context.InterfaceMethod?.DeclaringType == typeof(Orleans.Providers.IMemoryStreamQueueGrain)
-                && context.SourceId is { } source && source.Key.ToString()!.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref refused);
-                throw new InvalidOperationException("The stream refused the publication (a test's fault).");
-            }
-
-            return context.Invoke();
-        }
-    }
 }
