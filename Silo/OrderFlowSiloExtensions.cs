@@ -67,6 +67,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
         silo.Services.TryAddSingleton<EventSourcingServices>();
+        silo.Services.TryAddSingleton<ConfirmedEnvelopes>();
         silo.Services.TryAddSingleton<IPersonalDataEraser, SubjectKeyEraser>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<PersonalDataProtector>();

@@ -49,6 +49,11 @@ namespace OrderFlow.Grains.EventSourcing;
 /// that are gone. A refusal is only given after checking the head, so that it too is judged
 /// against what storage holds.
 /// </para>
+/// <para>
+/// What an activation confirms it also leaves with the silo's <see cref="ConfirmedEnvelopes"/>
+/// (marked while its append is in flight, forgotten when it reloads or an append fails), so that
+/// the reconciliation of its change rows need not read the log back.
+/// </para>
 /// </remarks>
 public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : JournaledGrain<TState, TEvent>, ICustomStorageInterface<TState, TEvent>
     where TState : class, IEventSourcedState<TState, TEvent>, new()
@@ -66,6 +71,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private readonly ILogger logger;
     private readonly int snapshotInterval;
     private readonly StorageRollbacks rollbacks;
+    private readonly ConfirmedEnvelopes confirmed;
 
     private bool activationReadDone;
     private bool viewIsVerified;
@@ -75,6 +81,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
     /// <summary>The change-index bucket this activation has announced its appends in (see <see cref="WriteAsync"/>).</summary>
     private string? announcedIn;
+
+    /// <summary>The version the change-index row of <see cref="announcedIn"/> announces: the first this activation appended in that bucket.</summary>
+    private int announcedFrom;
 
     /// <summary>The stream's head row as this activation last read or wrote it; a new activation assumes a new stream, which has none.</summary>
     private ExpectedHead head = ExpectedHead.None;
@@ -100,6 +109,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         changes = services.Changes;
         rollbacks = services.Rollbacks;
         rollbacksSeen = rollbacks.Count;
+        confirmed = services.Confirmed;
         Time = services.Time;
         PersonalData = services.PersonalData;
         this.logger = logger;
@@ -303,9 +313,11 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 return new CommandOutcome<TState>(State, Version, null, Replayed: true);
             }
 
+            var held = false;
             try
             {
                 var expectedVersion = Version;
+                confirmed.Appending(source.Category, AggregateId);
                 var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, command, publishes: true);
                 var recordedAt = Time.GetUtcNow();
                 var envelopes = source.Build(AggregateId, State, decision.Events, expectedVersion + 1, eventIds)
@@ -326,6 +338,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 }
 
                 viewIsVerified = true;
+
+                // Held as published (without the publication's trace), for the reconciliation to take instead of reading them back.
+                confirmed.Confirmed(source.Category, AggregateId, expectedVersion + 1, envelopes, announcedFrom);
+                held = true;
                 await PublishAsync(envelopes);
                 return new CommandOutcome<TState>(State, Version, null, Replayed: false);
             }
@@ -355,6 +371,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 viewIsVerified = false;
                 throw;
             }
+            finally
+            {
+                if (!held)
+                {
+                    // Not confirmed (or it may land unseen): the reconciliation reads this stream from the log.
+                    confirmed.Forget(source.Category, AggregateId);
+                }
+            }
         }
 
         return Refused(
@@ -382,6 +406,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         // Unverified until the reload completes: a reload that fails half-way (the key's grain does
         // not answer after the head was recorded) must not leave the old view standing as verified.
         viewIsVerified = false;
+        confirmed.Forget(source.Category, AggregateId);
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
         var revealed = await RevealAsync(slice);
@@ -398,7 +423,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             return true; // ExecuteAsync already appended exactly these events at this version.
         }
 
-        // Events raised any other way are appended here, with the same conflict semantics.
+        // Events raised any other way are appended here, with the same conflict semantics; the reconciliation reads them from the log.
+        confirmed.Appending(source.Category, AggregateId);
         try
         {
             await WriteAsync(expectedVersion, [.. updates], CommandMetadata.None, command: null, publishes: false);
@@ -407,6 +433,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         catch (ConcurrencyConflictException)
         {
             return false;
+        }
+        finally
+        {
+            confirmed.Forget(source.Category, AggregateId);
         }
     }
 
@@ -483,6 +513,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         if (changes.BucketOf(Time.GetUtcNow()) != announcedIn)
         {
             announcedIn = await changes.AnnounceAsync(AggregateId, expectedVersion + 1, source.Category);
+            announcedFrom = expectedVersion + 1;
         }
 
         var written = await Store.AppendAsync(AggregateId, expectedVersion, rows, snapshot, idempotency, marker, head, UniqueKeysOf(events));
@@ -560,6 +591,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// <summary>Loads the log (failing fast if storage is down) and makes it JournaledGrain's confirmed view.</summary>
     private async Task ReloadAsync()
     {
+        // What this activation confirmed is no longer all there is to know of the stream (another writer, lost writes).
+        confirmed.Forget(source.Category, AggregateId);
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
         loadedForAdaptor = new(slice.Version, source.Fold(await RevealAsync(slice)));

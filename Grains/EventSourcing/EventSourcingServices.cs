@@ -14,6 +14,7 @@ public sealed class EventSourcingServices(
     IOptions<EventStoreOptions> options,
     StorageRollbacks rollbacks,
     PersonalDataProtector personalData,
+    ConfirmedEnvelopes confirmed,
     TimeProvider time)
 {
     /// <summary>The log-consistency provider every event-sourced grain names (custom storage: the grain does its own I/O).</summary>
@@ -28,6 +29,9 @@ public sealed class EventSourcingServices(
     public StorageRollbacks Rollbacks { get; } = rollbacks;
 
     public TimeProvider Time { get; } = time;
+
+    /// <summary>The envelopes the silo's grains confirmed lately, which the reconciliation takes instead of reading the log.</summary>
+    public ConfirmedEnvelopes Confirmed { get; } = confirmed;
 
     /// <summary>Seals personal data before it is appended and reveals it for the reads that show it.</summary>
     public PersonalDataProtector PersonalData { get; } = personalData;

@@ -35,27 +35,4 @@ public sealed class FailedPublicationTests(AzuriteFixture azurite)
         var expected = await cluster.ExpectedFromLogAsync(ct);
         await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, ReconciliationTests.PlanFor(day0), TimeSpan.FromSeconds(30), ct, "statistics after the owed publication");
     }
-
-    /// <summary>Refuses, while enabled, every stream publication made by the order grain <paramref name="orderId"/>.</summary>
-    private sealed class FailingPublications(string orderId) : IOutgoingGrainCallFilter
-    {
-        private int refused;
-
-        public volatile bool Enabled = true;
-
-        public int Refused => Volatile.Read(ref refused);
-
-        public Task Invoke(IOutgoingGrainCallContext context)
-        {
-            if (Enabled
-                && context.InterfaceMethod?.DeclaringType == typeof(Orleans.Providers.IMemoryStreamQueueGrain)
-                && context.SourceId is { } source && source.Key.ToString() == orderId)
-            {
-                Interlocked.Increment(ref refused);
-                throw new InvalidOperationException("The stream refused the publication (a test's fault).");
-            }
-
-            return context.Invoke();
-        }
-    }
 }

@@ -148,32 +148,33 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         {
             ["Statistics:Reconciliation:Enabled"] = "false",
         });
-        var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
-
-        async Task<(long Fed, long Repaired)> ReconcileEverythingAsync()
-        {
-            long fed = 0, repaired = 0;
-            await WaitForAsync(async () =>
-            {
-                var pass = await reconciler.Reconcile();
-                Assert.Equal(0, pass.Failed);
-                fed += pass.Events;
-                repaired += pass.Repaired;
-                return (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0;
-            }, "the change index to be reconciled", ct, TimeSpan.FromSeconds(60));
-            return (fed, repaired);
-        }
 
         // An order stored and announced but never published: every one of its events is a repair.
         var orphan = generator.Order("rr-orphan", "rr-customer", "EUR", Lifecycle.Delivered, TestClock.Day0.AddHours(20));
         long events = LogWriter.Events(orphan).Count;
         await cluster.Changes.RecordAsync(orphan.OrderId, 1, cluster.Changes.PartitionOf(orphan.OrderId, DateTimeOffset.UtcNow), ct);
         await LogWriter.AppendAsync(cluster.Store, orphan, 1, null, publishedThrough: 0, ct);
-        Assert.Equal((events, events), await ReconcileEverythingAsync());
+        Assert.Equal((events, events), await ReconcileEverythingAsync(cluster, ct));
 
         // Announced again, as after a silo's death: fed again, and nothing left to repair.
         await cluster.Changes.RecordAsync(orphan.OrderId, 1, cluster.Changes.PartitionOf(orphan.OrderId, DateTimeOffset.UtcNow), ct);
-        Assert.Equal((events, 0L), await ReconcileEverythingAsync());
+        Assert.Equal((events, 0L), await ReconcileEverythingAsync(cluster, ct));
+    }
+
+    /// <summary>Regular passes, run by the test, until the change index is empty: the events they fed and repaired; none may fail.</summary>
+    internal static async Task<(long Fed, long Repaired)> ReconcileEverythingAsync(StatsCluster cluster, CancellationToken ct)
+    {
+        var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
+        long fed = 0, repaired = 0;
+        await WaitForAsync(async () =>
+        {
+            var pass = await reconciler.Reconcile();
+            Assert.Equal(0, pass.Failed);
+            fed += pass.Events;
+            repaired += pass.Repaired;
+            return (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0;
+        }, "the change index to be reconciled", ct, TimeSpan.FromSeconds(60));
+        return (fed, repaired);
     }
 
     /// <summary>Once every customer has counted every order, the stream has delivered everything (into memory only, when projections hold their counts).</summary>

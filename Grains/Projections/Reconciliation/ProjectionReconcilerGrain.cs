@@ -23,8 +23,9 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 /// can lose what a dying silo had confirmed but not yet published, and a projection that dies
 /// between write-behind flushes loses what it had counted since the last one (even when the
 /// stream, like Azure Queues, had delivered it durably). Every append is announced in the
-/// <see cref="ChangeIndex"/> before it is written; once a bucket has settled, this grain reads
-/// each announced order's events from the log, feeds them to the projections of every live
+/// <see cref="ChangeIndex"/> before it is written; once a bucket has settled, this grain takes
+/// each announced order's events from what this silo's grains confirmed (<see cref="ConfirmedEnvelopes"/>)
+/// or, when they do not hold them all, reads them from the log, feeds them to the projections of every live
 /// generation with <see cref="IWriteBehindProjection.IngestAndPersist"/> (they skip what they have
 /// already counted, and persist before answering), and only then removes the rows. A crash
 /// anywhere in between leaves the rows for the next pass.
@@ -39,7 +40,8 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 /// <para>
 /// When a silo dies, waiting for its changes to settle would leave the statistics short for a
 /// minute or more, so a catch-up (<see cref="CatchUp"/>, asked by <see cref="SiloDeathWatch"/>)
-/// feeds every change in the index at once. It removes no row: an append announced but still in
+/// feeds every change in the index at once, read from the log (what this silo holds is left to the
+/// regular pass). It removes no row: an append announced but still in
 /// flight could land after it read the order, and the regular pass, after the bucket settled,
 /// must still see it. What it fails to feed is left to the regular passes.
 /// </para>
@@ -47,6 +49,7 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 public sealed class ProjectionReconcilerGrain(
     ChangeIndex changes,
     EventLogs logs,
+    ConfirmedEnvelopes confirmed,
     IOptions<StatisticsOptions> options,
     IOptions<EventStoreOptions> eventStore,
     IClusterMembershipService membership,
@@ -89,11 +92,12 @@ public sealed class ProjectionReconcilerGrain(
         // Orders and customers feed these projections; other categories' rows are removed with the rest.
         var orders = StreamsOf(due, StreamCategories.Order);
         var orderFeed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parkedProjections);
-        var unreadableOrders = await ReadBackAndFeedAsync(OrderEventSource.Instance, orders, generations, orderFeed, soonestRetry);
+        var unreadableOrders = await ReadBackAndFeedAsync(OrderEventSource.Instance, orders, generations, orderFeed, soonestRetry, AnnouncedThrough(due, StreamCategories.Order));
         Measure(orderFeed.Persisted, orderFeed.Repaired, "regular");
         var customers = StreamsOf(due, CustomerEventSource.CategoryName);
         var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers, parkedProjections);
-        var unreadableCustomers = await ReadBackAndFeedAsync(CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry);
+        var unreadableCustomers = await ReadBackAndFeedAsync(
+            CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry, AnnouncedThrough(due, CustomerEventSource.CategoryName));
         Measure(customerFeed.Persisted, customerFeed.Repaired, "regular");
 
         var ordersFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
@@ -151,15 +155,20 @@ public sealed class ProjectionReconcilerGrain(
     }
 
     /// <summary>
-    /// Reads each stream of <paramref name="source"/>'s category back from its log after the
-    /// version before <c>From</c>, and feeds its envelopes to every generation in
-    /// <paramref name="generations"/>. When this returns, everything fed is durably counted, but
-    /// what <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists; returns the streams that could
-    /// not be read back (completely). Storage being unavailable throws.
+    /// Reads each stream of <paramref name="source"/>'s category back after the version before
+    /// <c>From</c>, and feeds its envelopes to every generation in <paramref name="generations"/>.
+    /// When this returns, everything fed is durably counted, but what
+    /// <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists; returns the streams that could not be
+    /// read back (completely). Storage being unavailable throws.
     /// </summary>
+    /// <param name="announcedThrough">
+    /// For a regular pass, the highest version each stream's change rows announce: its envelopes are
+    /// taken from <see cref="ConfirmedEnvelopes"/> when this silo holds them all, else read from the
+    /// log. Null (the catch-up, which removes no row): every stream is read from the log.
+    /// </param>
     private async Task<List<(string StreamId, ParkRequest Failure)>> ReadBackAndFeedAsync<TState, TEvent, TEnvelope>(
         EventSource<TState, TEvent, TEnvelope> source, IReadOnlyCollection<(string StreamId, int From)> streams, int[] generations,
-        ProjectionFeed<TEnvelope> feed, TimeSpan soonestRetry)
+        ProjectionFeed<TEnvelope> feed, TimeSpan soonestRetry, IReadOnlyDictionary<string, int>? announcedThrough = null)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
@@ -167,8 +176,14 @@ public sealed class ProjectionReconcilerGrain(
         var unreadable = new List<(string StreamId, ParkRequest Failure)>();
         foreach (var chunk in streams.Chunk(ReadParallelism))
         {
+            var reads = chunk.Select(stream =>
+                announcedThrough is not null
+                && confirmed.TakeAfter<TEnvelope>(source.Category, stream.StreamId, stream.From - 1, announcedThrough[stream.StreamId]) is { } held
+                    ? Task.FromResult(new ReadBack<TEnvelope>(stream.StreamId, held, null))
+                    : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry));
+
             // Storage being unavailable fails the pass (every row stays); anything else is the stream's own problem.
-            foreach (var read in await Task.WhenAll(chunk.Select(stream => StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry))))
+            foreach (var read in await Task.WhenAll(reads))
             {
                 if (read.Failure is not null)
                 {
@@ -188,6 +203,10 @@ public sealed class ProjectionReconcilerGrain(
         await feed.CompleteAsync();
         return unreadable;
     }
+
+    /// <summary>The streams of <paramref name="category"/> among <paramref name="changes"/>, each with the highest version a row announces.</summary>
+    private static Dictionary<string, int> AnnouncedThrough(IEnumerable<StreamChange> changes, string category) =>
+        changes.Where(c => c.Category == category).GroupBy(c => c.StreamId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Max(c => c.FromVersion), StringComparer.Ordinal);
 
     /// <summary>The streams of <paramref name="category"/> among <paramref name="changes"/>, each with the lowest version a row announces.</summary>
     private static List<(string StreamId, int From)> StreamsOf(IEnumerable<StreamChange> changes, string category) =>
