@@ -60,7 +60,7 @@ public sealed class ProcessorTime
         /// <summary>Cores this process kept busy on average (2 would be the whole of a 2-core machine).</summary>
         public double ThisProcessCores => ThisProcessSeconds / WallSeconds;
 
-        /// <summary>Azurite's share of its one thread: 1 means Azurite was busy all the time, the most it can do.</summary>
+        /// <summary>Cores Azurite kept busy: it serves every request on one JavaScript thread (V8's collector has helpers), so about 1 is its limit.</summary>
         public double? AzuriteCores => AzuriteSeconds / WallSeconds;
 
         public double ThisProcessMsPerOperation => ThisProcessSeconds * 1000 / Operations;
@@ -83,6 +83,6 @@ public sealed class ProcessorTime
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
             $"processor: this process {ThisProcessCores:0.00} cores ({ThisProcessMsPerOperation:0.00} ms/op, {AllocatedKiBPerOperation:0} KiB allocated/op), ")
-            + (AzuriteSeconds is null ? "Azurite not measured" : string.Create(CultureInfo.InvariantCulture, $"Azurite {AzuriteCores:0.00} of its one thread ({AzuriteMsPerOperation:0.00} ms/op)"));
+            + (AzuriteSeconds is null ? "Azurite not measured" : string.Create(CultureInfo.InvariantCulture, $"Azurite {AzuriteCores:0.00} cores ({AzuriteMsPerOperation:0.00} ms/op)"));
     }
 }

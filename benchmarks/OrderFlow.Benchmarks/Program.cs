@@ -408,8 +408,8 @@ if (sustainedLag is not null)
 
 figures.Goal("storage_requests_per_command", "storage requests per command, standard mix", requestsPerCommand, atLeast: false, 1.1, "requests",
     "(place, pay, ship; statistics, change index, reconciliation included; idle rate subtracted)");
-// Azurite is one thread: the ratio of its processor time per one-row transaction to that per
-// placement is the most the placement ratio can reach while Azurite does the same work per placement.
+// Azurite serves requests on one thread: the ratio of its processor time per one-row transaction to
+// that per placement is the most the placement ratio can reach while Azurite does that work per placement.
 var azuritePerPlacement = processorSplits["api.place.c64"].AzuriteMsPerOperation;
 var azuritePerTransaction = processorSplits["storage.one_row_transaction.c64"].AzuriteMsPerOperation;
 var azuriteCeiling = azuritePerTransaction / azuritePerPlacement;
