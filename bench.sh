@@ -95,6 +95,8 @@ wait_for_port 127.0.0.1 "$table_port" 60 "$azurite_pid" || die "Azurite did not 
 
 export BENCH_TABLES
 BENCH_TABLES="$(azurite_connection_string "$table_port")"
+# Where each scenario's processor time goes: this Azurite's share beside the benchmark process's.
+export BENCH_AZURITE_PID="$azurite_pid"
 if ((silos == 0)); then
   dotnet "$bench_dll"
   exit
@@ -159,7 +161,7 @@ if ((!ready)); then
   die "the cluster did not become ready (its output is above)"
 fi
 
-BENCH_TABLES="$(azurite_connection_string "$cluster_tables")" BENCH_API_URL="http://127.0.0.1:$api_port" \
+BENCH_TABLES="$(azurite_connection_string "$cluster_tables")" BENCH_API_URL="http://127.0.0.1:$api_port" BENCH_AZURITE_PID="" \
   BENCH_RESULTS="$work_dir/cluster.json" BENCH_RESULTS_JSON="${BENCH_RESULTS_JSON%.json}-silos$silos.json" \
   dotnet "$bench_dll" || cluster_status=$?
 

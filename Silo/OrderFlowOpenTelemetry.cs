@@ -66,14 +66,14 @@ public static class OrderFlowOpenTelemetry
                 .AddHttpClientInstrumentation())
             .WithLogging();
 
-        if (!string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]))
+        if (ExportsToOtlp(configuration))
         {
             telemetry.UseOtlpExporter();
         }
 
-        if (configuration[ApplicationInsightsKey] is { } connectionString && !string.IsNullOrWhiteSpace(connectionString))
+        if (ExportsToAzureMonitor(configuration))
         {
-            useAzureMonitor(telemetry, connectionString, (float)sampler.Ratio);
+            useAzureMonitor(telemetry, configuration[ApplicationInsightsKey]!, (float)sampler.Ratio);
         }
 
         // After Azure Monitor's: its default (a rate per process, 5 traces a second) decides in each
@@ -81,6 +81,13 @@ public static class OrderFlowOpenTelemetry
         telemetry.WithTracing(tracing => tracing.SetSampler(sampler));
         return telemetry;
     }
+
+    /// <summary>Whether <paramref name="configuration"/> sends telemetry anywhere (OTLP or Azure Monitor); by default it goes nowhere.</summary>
+    public static bool Exports(IConfiguration configuration) => ExportsToOtlp(configuration) || ExportsToAzureMonitor(configuration);
+
+    private static bool ExportsToOtlp(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
+
+    private static bool ExportsToAzureMonitor(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[ApplicationInsightsKey]);
 
     /// <summary>A standalone silo's telemetry: the shared part, exported to Azure Monitor by the Azure Monitor exporter.</summary>
     public static HostApplicationBuilder AddOrderFlowSiloTelemetry(this HostApplicationBuilder builder)

@@ -19,7 +19,11 @@ public sealed class OrderFlowTraceSampler : Sampler
     /// <summary>The standard setting naming the sampler; only parent-based ones are accepted (<see cref="Names"/>).</summary>
     public const string SamplerKey = "OTEL_TRACES_SAMPLER";
 
-    /// <summary>The standard setting with the ratio of root spans kept (0 to 1; 1 by default) for <c>parentbased_traceidratio</c>.</summary>
+    /// <summary>
+    /// The standard setting with the ratio of root spans kept (0 to 1) for <c>parentbased_traceidratio</c>. By default 1 when the
+    /// configuration exports telemetry (<see cref="OrderFlowOpenTelemetry.Exports"/>), else 0: spans that go nowhere are not
+    /// recorded (their context still propagates: correlation ids, the envelopes' traceparent, a caller's recorded trace).
+    /// </summary>
     public const string SamplerArgumentKey = "OTEL_TRACES_SAMPLER_ARG";
 
     /// <summary>
@@ -74,7 +78,7 @@ public sealed class OrderFlowTraceSampler : Sampler
             case AlwaysOffSampler:
                 return new OrderFlowTraceSampler(0);
             case RatioSampler when string.IsNullOrWhiteSpace(argument):
-                return new OrderFlowTraceSampler(1);
+                return new OrderFlowTraceSampler(OrderFlowOpenTelemetry.Exports(configuration) ? 1 : 0);
             case RatioSampler when double.TryParse(argument, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) && ratio is >= 0 and <= 1:
                 return new OrderFlowTraceSampler(ratio);
             case RatioSampler:

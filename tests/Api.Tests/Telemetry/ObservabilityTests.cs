@@ -16,6 +16,20 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The host exports nowhere by its configuration (the test's in-memory exporter is not in it), so
+    /// a command that no traced caller sent is not recorded (TraceSamplingTests); its spans still
+    /// exist for their context, which the correlation id defaults to.
+    /// </summary>
+    [Fact]
+    public async Task A_command_without_a_traced_caller_still_has_its_trace_id_as_its_correlation_id()
+    {
+        using var response = await fixture.Host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(TestOrders.NewId()).ToJsonString());
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Matches("^[0-9a-f]{32}$", Assert.Single(response.Headers.GetValues("X-Correlation-Id")));
+    }
+
     [Fact]
     public async Task A_placement_is_one_trace_through_the_grain_call_the_table_transaction_the_stream_and_the_projections()
     {

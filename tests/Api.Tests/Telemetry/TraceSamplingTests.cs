@@ -65,7 +65,6 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
 
     public static TheoryData<string?, string?, double> AcceptedSettings => new()
     {
-        { null, null, 1 },
         { "parentbased_traceidratio", "0.25", 0.25 },
         { null, "0.1", 0.1 },
         { "parentbased_always_on", null, 1 },
@@ -77,6 +76,17 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
     public void The_ratio_comes_from_the_standard_settings(string? sampler, string? argument, double ratio)
     {
         Assert.Equal(ratio, OrderFlowTraceSampler.From(Configured(sampler, argument)).Ratio);
+        Assert.Equal(ratio, OrderFlowTraceSampler.From(Configured(sampler, argument, OrderFlowOpenTelemetry.OtlpEndpointKey, "http://127.0.0.1:9")).Ratio);
+    }
+
+    [Theory]
+    [InlineData(null, null, 0)]
+    [InlineData(OrderFlowOpenTelemetry.OtlpEndpointKey, "http://127.0.0.1:9", 1)]
+    [InlineData(OrderFlowOpenTelemetry.ApplicationInsightsKey, ConnectionString, 1)]
+    public void Unset_the_ratio_keeps_every_trace_when_telemetry_is_exported_and_none_when_it_goes_nowhere(string? exporterKey, string? exporterValue, double ratio)
+    {
+        Assert.Equal(ratio, OrderFlowTraceSampler.From(Configured(null, null, exporterKey, exporterValue)).Ratio);
+        Assert.Equal(ratio, OrderFlowTraceSampler.From(Configured("parentbased_traceidratio", null, exporterKey, exporterValue)).Ratio);
     }
 
     [Theory]
@@ -108,6 +118,18 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
         await using var app = ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
 
         Assert.Equal(0.25, Assert.IsType<OrderFlowTraceSampler>(SamplerOf(app.Services)).Ratio);
+    }
+
+    /// <summary>Spans that go nowhere are not recorded: an API (and its co-hosted silo) exporting nowhere starts no trace.</summary>
+    [Fact]
+    public async Task An_API_that_exports_nowhere_records_no_new_trace()
+    {
+        var (args, settings) = ApiHost.Configuration("UseDevelopmentStorage=true", "Production", withKeys: true, httpPort: 1);
+
+        await using var app = ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
+
+        Assert.Equal(0, Assert.IsType<OrderFlowTraceSampler>(SamplerOf(app.Services)).Ratio);
+        Assert.Equal(SamplingDecision.Drop, SamplerOf(app.Services).ShouldSample(Root("POST /api/orders")).Decision);
     }
 
     [Theory]
@@ -185,7 +207,16 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
         [OrderFlowTraceSampler.SamplerArgumentKey] = argument,
     };
 
-    private static IConfiguration Configured(string? sampler, string? argument) => new ConfigurationBuilder().AddInMemoryCollection(Settings(sampler, argument)).Build();
+    private static IConfiguration Configured(string? sampler, string? argument, string? exporterKey = null, string? exporterValue = null)
+    {
+        var settings = Settings(sampler, argument);
+        if (exporterKey is not null)
+        {
+            settings[exporterKey] = exporterValue;
+        }
+
+        return new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+    }
 
     private static SamplingParameters Root(string name, ActivityTraceId? traceId = null) =>
         new(default, traceId ?? ActivityTraceId.CreateRandom(), name, ActivityKind.Client);
