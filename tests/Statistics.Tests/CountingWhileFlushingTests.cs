@@ -264,7 +264,7 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
     private static long Placed(Dictionary<int, StatsBucket> minutes) =>
         minutes.Values.Sum(bucket => bucket.Events.GetValueOrDefault(nameof(OrderPlaced)));
 
-    private static DayRollup Rollup(int events, long revision)
+    internal static DayRollup Rollup(int events, long revision)
     {
         var bucket = new StatsBucket();
         for (var i = 0; i < events; i++)

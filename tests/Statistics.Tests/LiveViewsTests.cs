@@ -46,7 +46,7 @@ public sealed class LiveViewsTests(AzuriteFixture azurite)
         Assert.Equal(4, await QuantityAsync(month));
 
         // The live copy made before the first push, arriving late: older than the one held, it changes nothing.
-        await month.SetLiveDay(date.Day, Rollup(events: 2), [new MonthPush(0, 1, new() { ["BATCH-SKU"] = new ProductTotals { Quantity = 2, Revenue = 20m } })]);
+        await month.SetLiveDay(date.Day, CountingWhileFlushingTests.Rollup(events: 2, revision: 0), [new MonthPush(0, 1, new() { ["BATCH-SKU"] = new ProductTotals { Quantity = 2, Revenue = 20m } })]);
         Assert.Equal(4, await QuantityAsync(month));
 
         await day.Flush();
@@ -102,15 +102,4 @@ public sealed class LiveViewsTests(AzuriteFixture azurite)
 
     private static async Task<long> QuantityAsync(IMonthStatsGrain month) =>
         (await month.GetProducts()).GetValueOrDefault("BATCH-SKU")?.Quantity ?? 0;
-
-    private static DayRollup Rollup(int events)
-    {
-        var bucket = new StatsBucket();
-        for (var i = 0; i < events; i++)
-        {
-            bucket.Add(LiveBatchTests.Placed("live-products-copy-" + i, "c"));
-        }
-
-        return DayRollup.Of(new Dictionary<int, StatsBucket> { [600] = bucket }, 0);
-    }
 }
