@@ -117,12 +117,12 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 0, 2026, 10));
 
         // Day 14: the live copy (2 events) arrives before the push of the flush that began before its batch (1 event).
-        await month.SetLiveDay(14, Rollup(events: 2, revision: 0));
+        await month.SetLiveDay(14, Rollup(events: 2, revision: 0), []);
         await month.SetDay(14, Rollup(events: 1, revision: 1), 0, []);
 
         // Day 15: a late live copy (2 events) arrives after a push that holds more (3 events).
         await month.SetDay(15, Rollup(events: 3, revision: 1), 0, []);
-        await month.SetLiveDay(15, Rollup(events: 2, revision: 0));
+        await month.SetLiveDay(15, Rollup(events: 2, revision: 0), []);
 
         var days = await month.GetDays(1, 32);
         Assert.Equal(2, days[14].EventCount);
@@ -264,7 +264,7 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
     private static long Placed(Dictionary<int, StatsBucket> minutes) =>
         minutes.Values.Sum(bucket => bucket.Events.GetValueOrDefault(nameof(OrderPlaced)));
 
-    private static DayRollup Rollup(int events, long revision)
+    internal static DayRollup Rollup(int events, long revision)
     {
         var bucket = new StatsBucket();
         for (var i = 0; i < events; i++)

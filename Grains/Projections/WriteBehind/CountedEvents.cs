@@ -28,8 +28,14 @@ public sealed class CountedEvents
     [NonSerialized]
     private Dictionary<UInt128, List<int>> versions = [];
 
+    [NonSerialized]
+    private long events;
+
     /// <summary>Streams with at least one counted event.</summary>
     public int Streams => versions.Count;
+
+    /// <summary>Events counted, over every stream: it only grows, so of two copies of what a grain showed the one made at more events is the newer.</summary>
+    public long Events => events;
 
     /// <summary>Marks the event as counted; false when it already was.</summary>
     public bool TryMark(string streamId, int version)
@@ -38,6 +44,7 @@ public sealed class CountedEvents
         if (!versions.TryGetValue(fingerprint, out var counted))
         {
             versions[fingerprint] = [version];
+            events++;
             return true;
         }
 
@@ -48,6 +55,7 @@ public sealed class CountedEvents
         }
 
         counted.Insert(~index, version);
+        events++;
         return true;
     }
 
@@ -80,6 +88,7 @@ public sealed class CountedEvents
         set
         {
             versions = [];
+            events = 0;
             for (var position = 0; position < value.Length;)
             {
                 var fingerprint = BinaryPrimitives.ReadUInt128LittleEndian(value.AsSpan(position, FingerprintBytes));
@@ -94,6 +103,7 @@ public sealed class CountedEvents
                 }
 
                 versions[fingerprint] = counted;
+                events += count;
             }
         }
     }

@@ -27,25 +27,64 @@ public sealed class AlertFeedGrain(
 
     private bool registered;
 
-    public async Task Apply(IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn)
+    /// <summary>Customer id → the customer's alerts of this day as counted, newer than its last flush here (<see cref="IAlertFeedGrain.ShowLive"/>).</summary>
+    private readonly Dictionary<string, LiveAlerts> live = new(StringComparer.Ordinal);
+
+    /// <summary>Customer id → the events its latest flush here was made at: a live copy made at no more is older than what is persisted.</summary>
+    private readonly Dictionary<string, long> flushedAt = new(StringComparer.Ordinal);
+
+    public async Task Apply(string customerId, long events, IReadOnlyList<RiskAlert> raised, IReadOnlyList<string> withdrawn)
     {
+        // Before any await: a live copy this flush supersedes is never shown beside what it persists.
+        flushedAt[customerId] = Math.Max(events, flushedAt.GetValueOrDefault(customerId));
+        if (live.TryGetValue(customerId, out var shown) && shown.Events <= events)
+        {
+            live.Remove(customerId);
+        }
+
+        var changed = false;
         foreach (var alert in raised)
         {
-            state.State.Alerts[alert.Id] = alert;
+            if (!state.State.Alerts.TryGetValue(alert.Id, out var held) || held != alert)
+            {
+                state.State.Alerts[alert.Id] = alert;
+                changed = true;
+            }
         }
 
         foreach (var id in withdrawn)
         {
-            state.State.Alerts.Remove(id);
+            changed |= state.State.Alerts.Remove(id);
         }
 
-        foreach (var oldest in Ordered().Take(Math.Max(0, state.State.Alerts.Count - MaxAlerts)).ToList())
+        // Unchanged: a flush that only settles live copies, or a repeat; nothing to write.
+        if (changed)
         {
-            state.State.Alerts.Remove(oldest.Id);
+            foreach (var oldest in Ordered(state.State.Alerts.Values).Take(Math.Max(0, state.State.Alerts.Count - MaxAlerts)).ToList())
+            {
+                state.State.Alerts.Remove(oldest.Id);
+            }
+
+            await state.WriteOwnStateAsync();
         }
 
-        await state.WriteOwnStateAsync();
-        if (!registered && state.State.Alerts.Count > 0)
+        await RegisterAsync();
+    }
+
+    public async Task ShowLive(string customerId, long events, IReadOnlyList<RiskAlert> standing)
+    {
+        if (flushedAt.GetValueOrDefault(customerId, -1) >= events || (live.TryGetValue(customerId, out var shown) && shown.Events >= events))
+        {
+            return; // older than what this day already shows of the customer
+        }
+
+        live[customerId] = new LiveAlerts(events, standing);
+        await RegisterAsync(); // so that the alert queries read a day whose alerts are all live yet
+    }
+
+    private async Task RegisterAsync()
+    {
+        if (!registered && Standing().Any())
         {
             var (generation, day) = StatisticsKeys.ParseAlertDay(this.GetPrimaryKeyString());
             await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).RegisterAlertDay(day);
@@ -53,11 +92,25 @@ public sealed class AlertFeedGrain(
         }
     }
 
-    public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit) =>
-        Task.FromResult<IReadOnlyList<RiskAlert>>([.. Ordered().Where(a => since is null || a.RaisedAt >= since).Take(limit)]);
+    public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit)
+    {
+        var standing = Ordered(Standing()).ToList();
 
-    private IEnumerable<RiskAlert> Ordered() =>
-        state.State.Alerts.Values.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal);
+        // As many as the day keeps: live copies may add some before a flush drops the earliest.
+        return Task.FromResult<IReadOnlyList<RiskAlert>>([.. standing.Skip(Math.Max(0, standing.Count - MaxAlerts)).Where(a => since is null || a.RaisedAt >= since).Take(limit)]);
+    }
+
+    /// <summary>What the day shows: of each customer with a live copy, that copy; of every other, its persisted alerts.</summary>
+    private IEnumerable<RiskAlert> Standing() =>
+        state.State.Alerts.Values.Where(alert => !live.ContainsKey(alert.CustomerId))
+            .Concat(live.Values.SelectMany(copy => copy.Alerts))
+            .DistinctBy(alert => alert.Id, StringComparer.Ordinal);
+
+    private static IEnumerable<RiskAlert> Ordered(IEnumerable<RiskAlert> alerts) =>
+        alerts.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal);
+
+    /// <summary>A customer's alerts of the day as it counted them at <see cref="Events"/> events.</summary>
+    private sealed record LiveAlerts(long Events, IReadOnlyList<RiskAlert> Alerts);
 
     /// <summary>The day an alert belongs to: the UTC day of its <see cref="RiskAlert.RaisedAt"/>.</summary>
     public static DateOnly DayOf(RiskAlert alert) => DateOnly.FromDateTime(alert.RaisedAt.UtcDateTime);

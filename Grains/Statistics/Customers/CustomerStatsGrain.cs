@@ -19,10 +19,18 @@ namespace OrderFlow.Grains.Statistics.Customers;
 /// rather than never.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Live batches and <see cref="Get"/> run while a flush awaits storage (the remarks of
 /// <see cref="WriteBehindProjectionGrain"/>). A query meanwhile evaluates the rules again, so the
 /// flush records as sent to the feed the alerts it sent, taken before its first await, not the
 /// alerts standing when the feed answers: those that changed meanwhile go with the next flush.
+/// </para>
+/// <para>
+/// After a batch that changed its alerts, the customer shows each day's feed its alerts of that
+/// day as counted (<see cref="IAlertFeedGrain.ShowLive"/>, in memory), labelled with the events
+/// counted; its next flush settles every day it showed, so that the feed drops the copies the
+/// flush persists, whichever of the two arrives first.
+/// </para>
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Customer)]
 [MayInterleave(nameof(MayInterleave))]
@@ -44,6 +52,18 @@ public sealed class CustomerStatsGrain(
 
     /// <summary><see cref="CustomerStatsState.FeedDays"/> as in memory is in storage: an alert is raised on a day only once that day is recorded there.</summary>
     private bool feedDaysStored = true;
+
+    /// <summary>The alerts last shown live to the feed (<see cref="AfterBatchAsync"/>); null: none yet, the feed holds <see cref="CustomerStatsState.InFeed"/>.</summary>
+    private Dictionary<string, RiskAlert>? shownLive;
+
+    /// <summary>A live copy could not be shown: shown again after the next batch.</summary>
+    private bool liveBehind;
+
+    /// <summary>Days whose feed was shown a live copy that no flush has settled yet.</summary>
+    private HashSet<DateOnly> liveDays = [];
+
+    /// <summary>Events of either category counted: the label of a live copy and of a flush, which the feed compares.</summary>
+    private long EventsCounted => state.State.Counted.Events + state.State.CountedCustomerEvents.Events;
 
     private string CustomerId => state.State.CustomerId ?? StatisticsKeys.CustomerIdOf(this.GetPrimaryKeyString()) ?? string.Empty;
 
@@ -99,6 +119,40 @@ public sealed class CustomerStatsGrain(
             CustomerId, s.Orders, s.Spend, s.Cancellations, s.Refunds, s.RefundedAmount, RiskRules.Score(rules), rules, s.Registration.RegisteredAt));
     }
 
+    /// <summary>
+    /// Shows the days' feeds the alerts as counted when the batch changed them: every day with an
+    /// alert that differs from what the feed persisted, and every day shown a copy since the last
+    /// flush (a copy replaces all of the customer's alerts of its day, so a day left out would keep
+    /// showing an older one).
+    /// </summary>
+    protected override async Task AfterBatchAsync()
+    {
+        RefreshAlerts();
+        var s = state.State;
+        var standing = s.Alerts;
+        if (!liveBehind && AlertsEqual(standing, shownLive ?? s.InFeed))
+        {
+            return;
+        }
+
+        var days = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, standing).Keys.Union(liveDays).ToList();
+        var events = EventsCounted;
+        shownLive = standing;
+        liveBehind = false;
+        liveDays.UnionWith(days);
+        try
+        {
+            var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
+            await Task.WhenAll(days.Select(day => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day))
+                .ShowLive(CustomerId, events, [.. standing.Values.Where(alert => AlertFeedGrain.DayOf(alert) == day)])));
+        }
+        catch (Exception exception)
+        {
+            liveBehind = true; // shown with the next batch, or persisted by the flush
+            logger.LogDebug(exception, "Customer {Grain} could not show its live alerts to the feed.", this.GetPrimaryKeyString());
+        }
+    }
+
     private void RefreshAlerts()
     {
         if (alertsStale)
@@ -113,9 +167,19 @@ public sealed class CustomerStatsGrain(
         RefreshAlerts();
         var s = state.State;
         var sending = s.Alerts;
+        var events = EventsCounted;
+
+        // The days shown live copies up to now: the flush settles them even where nothing changed.
+        var settling = liveDays;
+        liveDays = [];
         try
         {
             var changes = AlertFeedGrain.Changes(s.FeedDays, s.InFeed, sending);
+            foreach (var day in settling)
+            {
+                changes.TryAdd(day, ([], []));
+            }
+
             if (changes.Count > 0)
             {
                 foreach (var (day, change) in changes)
@@ -137,7 +201,7 @@ public sealed class CustomerStatsGrain(
 
                 var generation = StatisticsKeys.GenerationOf(this.GetPrimaryKeyString());
                 await Task.WhenAll(changes.Select(change => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, change.Key))
-                    .Apply(change.Value.Raised, change.Value.Withdrawn)));
+                    .Apply(CustomerId, events, change.Value.Raised, change.Value.Withdrawn)));
 
                 // What the feed now holds: the alerts sent, whatever a query evaluated while they were on their way.
                 s.InFeed = new Dictionary<string, RiskAlert>(sending, StringComparer.Ordinal);
@@ -145,6 +209,11 @@ public sealed class CustomerStatsGrain(
             }
 
             await state.WriteOwnStateAsync(cancellationToken);
+        }
+        catch
+        {
+            liveDays.UnionWith(settling); // settled by the next flush
+            throw;
         }
         finally
         {

@@ -122,9 +122,9 @@ public sealed class DayStatsGrain(
             .ToDictionary(pair => pair.Key, pair => pair.Value));
 
     /// <summary>
-    /// Sends the month the day as counted, so that queries over whole days see a batch before the
-    /// next flush. The month keeps whichever copy of the day holds more events (<see cref="DayRollup.EventCount"/>),
-    /// so this and the flush's push may reach it in any order.
+    /// Sends the month the day as counted, so that queries over whole days and product sales see a
+    /// batch before the next flush. The month keeps whichever copy of the day holds more events
+    /// (<see cref="DayRollup.EventCount"/>), so this and the flush's push may reach it in any order.
     /// </summary>
     protected override async Task AfterBatchAsync()
     {
@@ -136,13 +136,27 @@ public sealed class DayStatsGrain(
         monthBehind = false;
         try
         {
-            await Month().SetLiveDay(day.Day, DayRollup.Of(state.State.Minutes, state.State.Revision));
+            await Month().SetLiveDay(day.Day, DayRollup.Of(state.State.Minutes, state.State.Revision), UnlandedProducts());
         }
         catch (Exception exception)
         {
             monthBehind = true; // sent with the next batch, or the flush's push
             logger.LogDebug(exception, "Day {Day} could not send its live rollup to its month.", this.GetPrimaryKeyString());
         }
+    }
+
+    /// <summary>
+    /// The product sales counted that the month may not hold yet, as increments from the revision
+    /// each follows: the pending push (which may have landed or not) and what was counted since the
+    /// last push was made. The month adds those that follow the revision it holds.
+    /// </summary>
+    private List<MonthPush> UnlandedProducts()
+    {
+        var s = state.State;
+        var since = new Dictionary<string, ProductTotals>();
+        ProductTotals.Merge(since, s.UnpushedProducts); // a copy: the day goes on counting into its own
+        var counted = new MonthPush(s.Revision, s.Revision + 1, since);
+        return s.Pending is { } pending ? [pending, counted] : [counted];
     }
 
     private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));

@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Days;
 
 namespace OrderFlow.Grains.Statistics.Months;
 
@@ -23,8 +24,13 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// what queries read until a push holds as many events. Kept in memory only. Interleaves with a
     /// push under way (it only takes note), so that a day's batches do not wait for the month's writes.
     /// </summary>
+    /// <param name="unlanded">
+    /// The product sales the day counted that may not have landed here: increments, each from its
+    /// <see cref="MonthPush.BaseRevision"/>. <see cref="GetProducts"/> adds those whose base is
+    /// the day's revision held here or a later one, so that what a push applied is not added again.
+    /// </param>
     [AlwaysInterleave]
-    Task SetLiveDay(int day, DayRollup rollup);
+    Task SetLiveDay(int day, DayRollup rollup, IReadOnlyList<MonthPush> unlanded);
 
     /// <summary>
     /// The rollups of days [fromDay, toDay) of the month (1-based): of each day, the copy, live or
@@ -33,7 +39,7 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
 
-    /// <summary>Product sales of the month (paid orders, by payment time), as pushed; answered while a push writes.</summary>
+    /// <summary>Product sales of the month (paid orders, by payment time), as pushed and as counted since (<see cref="SetLiveDay"/>); answered while a push writes.</summary>
     [AlwaysInterleave]
     Task<Dictionary<string, ProductTotals>> GetProducts();
 

@@ -3,6 +3,7 @@ using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Projections;
 
 namespace OrderFlow.Grains.Statistics.Months;
@@ -30,6 +31,9 @@ public sealed class MonthStatsGrain(
     /// arrival: <see cref="Latest"/> keeps the one with the most events.
     /// </summary>
     private readonly Dictionary<int, DayRollup> live = [];
+
+    /// <summary>Day of month → the product increments that came with <see cref="live"/>'s copy of the day.</summary>
+    private readonly Dictionary<int, IReadOnlyList<MonthPush>> liveProducts = [];
 
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
@@ -80,14 +84,17 @@ public sealed class MonthStatsGrain(
         }
     }
 
-    public async Task SetLiveDay(int day, DayRollup rollup)
+    public async Task SetLiveDay(int day, DayRollup rollup, IReadOnlyList<MonthPush> unlanded)
     {
-        if (Latest(day) is { } held && held.EventCount >= rollup.EventCount)
+        // Compared with the live copy only, not with the push: Latest shows whichever of the two
+        // holds more events, and GetProducts leaves out the increments a push has applied.
+        if (live.TryGetValue(day, out var held) && held.EventCount >= rollup.EventCount)
         {
-            return; // an older copy, overtaken by a later live copy or push
+            return; // an older copy, overtaken by a later one
         }
 
         live[day] = rollup;
+        liveProducts[day] = unlanded;
         await RegisterAsync(); // so that queries over all time find a month none of whose days has been pushed yet
     }
 
@@ -115,5 +122,28 @@ public sealed class MonthStatsGrain(
             .Where(day => day >= fromDay && day < toDay)
             .ToDictionary(day => day, day => Latest(day)!));
 
-    public Task<Dictionary<string, ProductTotals>> GetProducts() => Task.FromResult(products.State.Products);
+    /// <summary>
+    /// The products pushed, plus of each day the increments counted since the revision the month
+    /// holds: one that follows an older revision was applied by a push already (a day's revisions
+    /// only grow, and a push carries everything counted before it was made).
+    /// </summary>
+    public Task<Dictionary<string, ProductTotals>> GetProducts()
+    {
+        var counted = liveProducts
+            .SelectMany(pair => pair.Value.Where(increment => increment.BaseRevision >= products.State.Applied.GetValueOrDefault(pair.Key)))
+            .ToList();
+        if (counted.Count == 0)
+        {
+            return Task.FromResult(products.State.Products);
+        }
+
+        var total = new Dictionary<string, ProductTotals>();
+        ProductTotals.Merge(total, products.State.Products);
+        foreach (var increment in counted)
+        {
+            ProductTotals.Merge(total, increment.Products);
+        }
+
+        return Task.FromResult(total);
+    }
 }

@@ -86,7 +86,7 @@ public sealed class ErasureProofTests
 
         await streams.SendControlCommandToProvider<PersistentStreamProvider>(OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StartAgents, null, ct);
         await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 4, ct);
-        // Product sales show what their month last persisted (README "Not yet"): wait for both payments' lines.
+        // The payments may be counted in batches after the placements': wait for both payments' lines.
         await UntilAsync(async () => (await statistics.TopProducts(10, byQuantity: true)).Sum(product => product.Quantity) == 4, ct);
         var statisticsBefore = await StatisticsAsync(statistics, erased, kept, unregistered);
         Assert.Equal(Stored(erasedAddresses[1]), (await orders.GetGrain<IOrderGrain>(queuedId).Get())!.ShippingAddress);

@@ -1,0 +1,105 @@
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// Product sales and the alert feed show what is counted once (<see cref="LiveViewsApiTests"/> for
+/// before any flush): a month adds of each day only the product sales no push it holds has applied,
+/// and the feed shows of each customer either its live copy or what it persisted, never both. The
+/// flush interval is an hour and the reconciliation is off, so nothing is persisted unless a test flushes.
+/// </summary>
+public sealed class LiveViewsTests(AzuriteFixture azurite)
+{
+    /// <summary>
+    /// A day sends its month the product sales it counted with each live copy; its flush then
+    /// pushes the same sales. The month must show them once before, during and after, and an older
+    /// live copy arriving after the push must not add them again.
+    /// </summary>
+    [Fact]
+    public async Task A_month_shows_a_day_s_product_sales_once_whether_live_pushed_or_both()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("liveproducts"), ct, LiveBatchTests.Settings);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        const int shard = 2;
+        var first = StatsCluster.IdOnShard("live-products-a", shard);
+        var second = StatsCluster.IdOnShard("live-products-b", shard);
+        var date = DateOnly.FromDateTime(LiveBatchTests.At.UtcDateTime);
+        var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date));
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, date.Year, date.Month));
+
+        await day.IngestBatch([LiveBatchTests.Placed(first, "c"), LiveBatchTests.Paid(first, "c")]);
+        Assert.Equal(2, await QuantityAsync(month)); // live: each paid order has 2 of BATCH-SKU
+
+        await day.Flush();
+        Assert.Equal(2, await QuantityAsync(month)); // pushed, and the live copy's increment no longer follows the month's revision
+
+        await day.IngestBatch([LiveBatchTests.Placed(second, "c"), LiveBatchTests.Paid(second, "c"), LiveBatchTests.Paid(first, "c")]);
+        Assert.Equal(4, await QuantityAsync(month));
+
+        // The live copy made before the first push, arriving late: older than the one held, it changes nothing.
+        await month.SetLiveDay(date.Day, CountingWhileFlushingTests.Rollup(events: 2, revision: 0), [new MonthPush(0, 1, new() { ["BATCH-SKU"] = new ProductTotals { Quantity = 2, Revenue = 20m } })]);
+        Assert.Equal(4, await QuantityAsync(month));
+
+        await day.Flush();
+        Assert.Equal(4, await QuantityAsync(month));
+        await cluster.DeactivateAsync(month);
+        await cluster.DeactivateAsync(day);
+        Assert.Equal(4, await QuantityAsync(month));
+        Assert.Equal(4, (await cluster.Reader.TopProducts(10, false, ct)).Single(p => p.Sku == "BATCH-SKU").Quantity);
+    }
+
+    /// <summary>
+    /// A customer shows the feed its alerts after a batch, then persists them with its flush; a
+    /// batch then moves the alert to another order (its id changes), shown live while the old one
+    /// is persisted; a new activation and the reconciliation raise the alert again. The feed shows
+    /// the one alert standing, once, at every step.
+    /// </summary>
+    [Fact]
+    public async Task The_alert_feed_shows_a_customer_s_live_and_persisted_alerts_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("livealerts"), ct, LiveBatchTests.Settings);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        const string customerId = "live-alerts";
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, customerId));
+
+        // More orders at once than the velocity limit: one alert, carried by the first by id.
+        var burst = Enumerable.Range(1, 6).Select(i => LiveBatchTests.Placed($"live-alerts-{i}", customerId)).ToList();
+        await customer.IngestBatch(burst);
+        Assert.Equal([Velocity("live-alerts-1")], await FeedAsync(cluster));
+
+        await customer.Flush();
+        Assert.Equal([Velocity("live-alerts-1")], await FeedAsync(cluster));
+
+        // An order whose id sorts first joins the burst: the alert moves to it, live, over the persisted one.
+        var earlier = LiveBatchTests.Placed("live-alerts-0", customerId);
+        await customer.IngestBatch([earlier]);
+        Assert.Equal([Velocity("live-alerts-0")], await FeedAsync(cluster));
+
+        // A new activation, the stream's repeats and the reconciliation raise it again.
+        await cluster.DeactivateAsync(customer);
+        Assert.Equal([Velocity("live-alerts-0")], await FeedAsync(cluster));
+        await customer.IngestBatch([.. burst, earlier]);
+        await customer.IngestAndPersist([.. burst, earlier]);
+        Assert.Equal([Velocity("live-alerts-0")], await FeedAsync(cluster));
+        await cluster.DeactivateAsync(cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, DateOnly.FromDateTime(LiveBatchTests.At.UtcDateTime))));
+        Assert.Equal([Velocity("live-alerts-0")], await FeedAsync(cluster));
+
+        static string Velocity(string orderId) => $"{RiskRules.Velocity}/{customerId}/{orderId}";
+    }
+
+    private static async Task<string[]> FeedAsync(StatsCluster cluster) =>
+        [.. (await cluster.Reader.Alerts(TestContext.Current.CancellationToken)).Select(alert => alert.Id)];
+
+    private static async Task<long> QuantityAsync(IMonthStatsGrain month) =>
+        (await month.GetProducts()).GetValueOrDefault("BATCH-SKU")?.Quantity ?? 0;
+}
