@@ -627,6 +627,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private void Loaded(StreamSlice slice)
     {
         head = ExpectedHead.Of(slice.Head);
+
+        // The next append announces itself again, from its own first version: a reload means another
+        // writer may have appended since this activation's announcement, and a change row that
+        // announced only the versions before those would let the reconciliation take this silo's
+        // confirmed envelopes (ConfirmedEnvelopes) as all there is and skip the other writer's.
+        announcedIn = null;
         var confirmed = Version;
         if (slice.Version >= confirmed)
         {
@@ -637,7 +643,6 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             "{Category} {Id}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the {Noun} goes by what storage holds, and statistics are re-derived from the log.",
             source.DisplayName, AggregateId, slice.Version, confirmed, source.Category);
         publishedThrough = Math.Min(publishedThrough, slice.Version);
-        announcedIn = null; // the change index may have lost the announcement too
         _ = RequestRepairAsync($"{source.DisplayName} '{AggregateId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
     }
 
