@@ -23,7 +23,7 @@ namespace OrderFlow.Grains.EventSourcing;
 /// Bounded: the newest <see cref="MaxPerStream"/> envelopes of a stream and
 /// <see cref="MaxEnvelopes"/> in all. A regular reconciliation pass removes what it was handed;
 /// streams it never asks about (reconciliation off, or run by another silo) expire after
-/// <see cref="HoldFor"/>, swept when the silo's bound is reached. Whatever is not held is read
+/// <see cref="HoldFor"/>, swept at most every half minute as streams are confirmed. Whatever is not held is read
 /// from the log as before: holding less only costs reads.
 /// </para>
 /// </remarks>
@@ -38,7 +38,7 @@ public sealed class ConfirmedEnvelopes(StorageRollbacks rollbacks, TimeProvider 
     /// <summary>How long a stream's envelopes are kept when no reconciliation pass asks for them: far beyond a change bucket and its settling time (two minutes by default).</summary>
     public static readonly TimeSpan HoldFor = TimeSpan.FromMinutes(10);
 
-    /// <summary>How often a silo at its bound sweeps expired streams (a sweep visits every stream held).</summary>
+    /// <summary>How often a silo sweeps expired streams (a sweep visits every stream held).</summary>
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(30);
 
     private readonly Lock gate = new();
@@ -96,8 +96,11 @@ public sealed class ConfirmedEnvelopes(StorageRollbacks rollbacks, TimeProvider 
                 held.Envelopes.Clear();
             }
 
-            // Still marked as appending, so that a sweep leaves this stream alone.
-            if (count + envelopes.Count > MaxEnvelopes && (!SweepExpired() || count + envelopes.Count > MaxEnvelopes))
+            // Still marked as appending, so that a sweep leaves this stream alone. Swept whenever due,
+            // not only at the bound: a silo whose streams no pass asks about (the reconciler runs on
+            // another silo) would otherwise sit at the bound for good.
+            SweepExpired();
+            if (count + envelopes.Count > MaxEnvelopes)
             {
                 Remove(key);
                 return;

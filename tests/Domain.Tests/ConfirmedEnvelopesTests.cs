@@ -102,6 +102,25 @@ public sealed class ConfirmedEnvelopesTests
         Assert.Equal(new[] { "v1" }, held.TakeAfter<string>(Category, "late", 0, 1));
     }
 
+    /// <summary>A silo whose streams no pass asks about (the reconciler runs elsewhere) lets them go once expired, far below its bound.</summary>
+    [Fact]
+    public void Streams_no_pass_asks_about_expire_below_the_bound()
+    {
+        var time = new ManualTime();
+        var held = new ConfirmedEnvelopes(new StorageRollbacks(), time);
+        for (var i = 0; i < 10; i++)
+        {
+            Append(held, $"s{i}", 1, new[] { "v1", "v2" }, 1);
+        }
+
+        Assert.Equal(20, held.Count);
+        time.Advance(ConfirmedEnvelopes.HoldFor);
+        Append(held, "fresh", 1, new[] { "v1" }, 1);
+
+        Assert.Equal(1, held.Count);
+        Assert.Null(held.TakeAfter<string>(Category, "s0", 0, 1));
+    }
+
     private static void Append(ConfirmedEnvelopes held, string streamId, int firstVersion, string[] envelopes, int announcedFrom, string category = Category)
     {
         held.Appending(category, streamId);
