@@ -62,6 +62,7 @@ public static class OrderFlowSiloExtensions
         GrainCollectionTuning.Configure(silo.Services, configuration);
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, RiskOptionsValidation>();
+        silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, StatisticsOptionsValidation>();
         silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();

@@ -202,6 +202,22 @@ public sealed class NewAccountLargeOrderTests
         Assert.Contains("Statistics:Risk:NewAccountWindow", refused.FailureMessage);
     }
 
+    [Fact]
+    public void A_flush_interval_that_is_not_positive_or_a_linger_not_shorter_than_it_is_refused()
+    {
+        var validation = new StatisticsOptionsValidation();
+        Assert.True(validation.Validate(null, new StatisticsOptions()).Succeeded);
+
+        var zero = validation.Validate(null, new StatisticsOptions { FlushInterval = TimeSpan.Zero });
+        Assert.True(zero.Failed);
+        Assert.Contains("Statistics:FlushInterval", zero.FailureMessage);
+
+        var linger = validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromSeconds(-1) });
+        Assert.True(linger.Failed);
+        Assert.Contains("Statistics:GroupCommitLinger", linger.FailureMessage);
+        Assert.True(validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromSeconds(1) }).Failed);
+    }
+
     private static List<RiskAlert> Alerts(CustomerStatsState state) =>
         [.. RiskRules.Evaluate("c", state, Risk).Where(a => a.Rule == RiskRules.NewAccountLargeOrder)];
 

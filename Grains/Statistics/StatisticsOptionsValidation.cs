@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Options;
+
+namespace OrderFlow.Grains.Statistics;
+
+/// <summary>
+/// Refuses, at start, write-behind timings that would fail every projection's activation instead
+/// (the flush ticks fall on multiples of <see cref="StatisticsOptions.FlushInterval"/>) or make no sense.
+/// </summary>
+public sealed class StatisticsOptionsValidation : IValidateOptions<StatisticsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StatisticsOptions options)
+    {
+        var failures = new List<string>();
+        if (options.FlushInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.FlushInterval)} is {options.FlushInterval}; it must be positive (for example 00:00:01).");
+        }
+
+        if (options.GroupCommitLinger < TimeSpan.Zero || options.GroupCommitLinger >= options.FlushInterval && options.FlushInterval > TimeSpan.Zero)
+        {
+            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.GroupCommitLinger)} is {options.GroupCommitLinger}; it must be 0 or more and shorter than the flush interval (for example 00:00:00.005).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
