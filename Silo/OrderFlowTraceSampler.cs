@@ -86,7 +86,7 @@ public sealed class OrderFlowTraceSampler : Sampler
             default:
                 throw new InvalidOperationException(
                     $"{SamplerKey} is '{name}'. Every host samples one way, so that a trace is kept or dropped whole across the API and the silos: "
-                    + $"use {string.Join(", ", Names)} (the ratio in {SamplerArgumentKey}), or leave it unset (every trace kept). README \"Telemetry\".");
+                    + $"use {string.Join(", ", Names)} (the ratio in {SamplerArgumentKey}), or leave it unset (every trace kept when traces are exported, none when they go nowhere). README \"Telemetry\".");
         }
     }
 

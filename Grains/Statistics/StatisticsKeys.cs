@@ -58,7 +58,7 @@ public static class StatisticsKeys
     public static string Customer(int generation, string customerId) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{KeyEncoding.EncodeWithin(customerId, MaxCustomerKeyLength)}");
 
-    /// <summary>Leaves half of a 512-character PartitionKey for "{service id}_customerstats_{generation}_".</summary>
+    /// <summary>Leaves room in a row key (<see cref="EventStore.TableLimits.MaxKeyChars"/>) for the generation and the state name, with the key encoded once more (<see cref="Projections.Storage.ProjectionStateKeys"/>).</summary>
     public const int MaxCustomerKeyLength = 256;
 
     /// <summary>The customer id of a <see cref="Customer"/> key; null for an id too long to be kept in it (its grain keeps it in its state).</summary>

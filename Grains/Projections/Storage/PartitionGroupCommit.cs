@@ -27,7 +27,9 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
     /// <summary>
     /// Queues <paramref name="change"/> for its partition's next transaction and waits for its outcome.
     /// A caller cancelled while its change waits withdraws it; once it is on its way, the caller
-    /// waits for the answer (at most the storage deadline), so that its ETag stays known.
+    /// waits for its answer, so that its ETag stays known: a request takes at most the storage
+    /// deadline, but a group whose rows fail one by one (each failure found by another transaction)
+    /// takes one request per failed row, and the partition's later writes wait behind it.
     /// </summary>
     public async Task<ETag?> SubmitAsync(PendingRowChange change, CancellationToken cancellationToken)
     {
@@ -208,7 +210,7 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
     /// </summary>
     private Task<(T? Answer, RequestFailedException? Refusal)> RequestAsync<T>(string partition, Func<CancellationToken, Task<T>> request)
         where T : class =>
-        StorageErrors.Translate(partition, deadline, async token =>
+        StorageErrors.Translate(StoreDescription.Statistics, partition, deadline, async token =>
         {
             try
             {
@@ -227,5 +229,5 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
     private static bool IsConditionFailure(RequestFailedException exception) => exception.Status is 404 or 409 or 412;
 
     private static InconsistentStateException ConditionFailed(PendingRowChange change, RequestFailedException refusal) =>
-        new($"The state row of {change.Grain} is not as it was read: {refusal.ErrorCode}.", change.ETag.ToString(), "Unknown", refusal);
+        new($"The state row of {change.Grain} is not as it was read: {refusal.ErrorCode}.", "Unknown", change.ETag.ToString(), refusal);
 }

@@ -148,10 +148,10 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
 
     /// <summary>Creates the table if it does not exist (as Orleans' table storage did when a silo starts).</summary>
     public Task EnsureTableAsync(CancellationToken cancellationToken) =>
-        StorageErrors.Translate(table.Name, deadline, token => table.CreateIfNotExistsAsync(token), cancellationToken);
+        StorageErrors.Translate(StoreDescription.Statistics, table.Name, deadline, token => table.CreateIfNotExistsAsync(token), cancellationToken);
 
     private Task<TableEntity?> ReadRowAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
-        StorageErrors.Translate(partitionKey, deadline, async token =>
+        StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
         {
             var row = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: token);
             return row.HasValue ? row.Value : null;
