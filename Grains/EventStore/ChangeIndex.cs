@@ -184,42 +184,14 @@ public sealed class ChangeIndex
         {
             foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
             {
-                await StorageErrors.Translate("(change index)", operationTimeout, token => RemoveGroupAsync([.. chunk], token), cancellationToken);
+                var rows = chunk.Select(c => new RowToDelete(c.Partition, c.RowKey, c.ETag)).ToList();
+                await StorageErrors.Translate("(change index)", operationTimeout, token => TableRowDeletion.DeleteGroupAsync(table, rows, LeftAsItIs, token), cancellationToken);
             }
         }
     }
 
-    /// <summary>
-    /// One transaction; a row that is gone or was recorded again fails it, so that row is left out
-    /// and the others go in another transaction (one by one when storage does not say which row).
-    /// </summary>
-    private async Task RemoveGroupAsync(List<StreamChange> group, CancellationToken cancellationToken)
-    {
-        while (group.Count > 0)
-        {
-            try
-            {
-                await table.SubmitTransactionAsync(
-                    group.Select(c => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(c.Partition, c.RowKey), c.ETag)), cancellationToken);
-                return;
-            }
-            catch (TableTransactionFailedException failed) when (failed.Status is 404 or 412)
-            {
-                if (failed.FailedTransactionActionIndex is not { } index || index < 0 || index >= group.Count)
-                {
-                    foreach (var change in group)
-                    {
-                        await DeleteOneAsync(change, cancellationToken);
-                    }
-
-                    return;
-                }
-
-                logger.LogDebug("Change {Partition}/{RowKey} was removed or recorded again meanwhile; left as it is.", group[index].Partition, group[index].RowKey);
-                group.RemoveAt(index);
-            }
-        }
-    }
+    private void LeftAsItIs(RowToDelete row) =>
+        logger.LogDebug("Change {Partition}/{RowKey} was removed or recorded again meanwhile; left as it is.", row.PartitionKey, row.RowKey);
 
     private static string PartitionOf(string bucket, int spread) =>
         bucket + "-" + spread.ToString("D2", CultureInfo.InvariantCulture);
@@ -235,18 +207,6 @@ public sealed class ChangeIndex
     private static StreamChange ChangeOf(TableEntity entity) =>
         new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag,
             entity.GetString(CategoryProperty) ?? StreamCategories.Order);
-
-    private async Task DeleteOneAsync(StreamChange change, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await table.DeleteEntityAsync(change.Partition, change.RowKey, change.ETag, cancellationToken);
-        }
-        catch (RequestFailedException failed) when (failed.Status is 404 or 412)
-        {
-            logger.LogDebug("Change {Partition}/{RowKey} was removed or recorded again meanwhile; left as it is.", change.Partition, change.RowKey);
-        }
-    }
 
     private Task EnsureTableAsync(CancellationToken cancellationToken) => creation.EnsureAsync(cancellationToken);
 }

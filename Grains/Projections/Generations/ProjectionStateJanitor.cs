@@ -61,46 +61,7 @@ public sealed class ProjectionStateJanitor(
         {
             foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
             {
-                var remaining = chunk.ToList();
-                while (remaining.Count > 0)
-                {
-                    try
-                    {
-                        await table.SubmitTransactionAsync(remaining.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All)), cancellationToken);
-                        deleted += remaining.Count;
-                        break;
-                    }
-                    catch (TableTransactionFailedException failed) when (failed.Status == 404)
-                    {
-                        if (failed.FailedTransactionActionIndex is not { } index || index < 0 || index >= remaining.Count)
-                        {
-                            deleted += await DeleteOneByOneAsync(table, remaining, cancellationToken);
-                            break;
-                        }
-
-                        remaining.RemoveAt(index); // deleted meanwhile
-                    }
-                }
-            }
-        }
-
-        return deleted;
-    }
-
-    /// <summary>When storage does not say which row of a transaction was gone.</summary>
-    private static async Task<int> DeleteOneByOneAsync(TableClient table, List<TableEntity> rows, CancellationToken cancellationToken)
-    {
-        var deleted = 0;
-        foreach (var row in rows)
-        {
-            try
-            {
-                await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
-                deleted++;
-            }
-            catch (RequestFailedException failed) when (failed.Status == 404)
-            {
-                // deleted meanwhile
+                deleted += await TableRowDeletion.DeleteGroupAsync(table, [.. chunk.Select(row => new RowToDelete(row.PartitionKey, row.RowKey, ETag.All))], leftOut: null, cancellationToken);
             }
         }
 
