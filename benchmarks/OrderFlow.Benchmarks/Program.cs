@@ -338,7 +338,30 @@ if (sustained > TimeSpan.Zero)
             // the run ended
         }
     });
+    var sustainedRequestsBefore = storageRequests?.ByTarget();
+    var sustainedBytesBefore = storageRequests?.BytesByTarget();
     sustainedLag = await MeasureLag("sustained", rate, sustained);
+    if (storageRequests is not null)
+    {
+        // Where the storage's work goes over a long run: requests and request bytes per command, by what they address.
+        var commands = Math.Max(1, sustainedLag.AnsweredAt.Length);
+        var bytesAfter = storageRequests.BytesByTarget();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  storage requests and request bytes of the sustained run, per command ({commands} commands):"));
+        foreach (var (target, count) in storageRequests.ByTarget().OrderByDescending(p => p.Value))
+        {
+            var requests = count - (sustainedRequestsBefore!.TryGetValue(target, out var earlier) ? earlier : 0);
+            var bytes = (bytesAfter.TryGetValue(target, out var b) ? b : 0) - (sustainedBytesBefore!.TryGetValue(target, out var earlierBytes) ? earlierBytes : 0);
+            if (requests > 0)
+            {
+                var name = target.Replace(run, "", StringComparison.Ordinal);
+                var key = name.Replace(' ', '.').ToLowerInvariant();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {name}: {(double)requests / commands:0.000} requests, {(double)bytes / commands / 1024:0.00} KiB"));
+                figures.Add("sustained.storage_requests_per_command." + key, (double)requests / commands, "requests");
+                figures.Add("sustained.storage_kib_per_command." + key, (double)bytes / commands / 1024, "KiB");
+            }
+        }
+    }
+
     await perMinute.CancelAsync();
     await rssSampler;
     Console.WriteLine();

@@ -13,11 +13,15 @@ namespace OrderFlow.Benchmarks;
 public sealed class StorageRequestCounter : HttpPipelinePolicy
 {
     private readonly ConcurrentDictionary<string, long> byTarget = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> bytesByTarget = new(StringComparer.Ordinal);
     private long total;
 
     public long Total => Interlocked.Read(ref total);
 
     public IReadOnlyDictionary<string, long> ByTarget() => new Dictionary<string, long>(byTarget, StringComparer.Ordinal);
+
+    /// <summary>Request bodies sent, in bytes, by the same targets as <see cref="ByTarget"/>: what the storage parses.</summary>
+    public IReadOnlyDictionary<string, long> BytesByTarget() => new Dictionary<string, long>(bytesByTarget, StringComparer.Ordinal);
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
@@ -34,7 +38,12 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     private void Count(HttpMessage message)
     {
         Interlocked.Increment(ref total);
-        byTarget.AddOrUpdate(Target(message.Request.Uri.Path, message.Request.Method), 1, (_, n) => n + 1);
+        var target = Target(message.Request.Uri.Path, message.Request.Method);
+        byTarget.AddOrUpdate(target, 1, (_, n) => n + 1);
+        if (message.Request.Content is { } content && content.TryComputeLength(out var length))
+        {
+            bytesByTarget.AddOrUpdate(target, length, (_, n) => n + length);
+        }
     }
 
     /// <summary>
