@@ -10,6 +10,7 @@ using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
 using Orleans.Configuration;
 using Orleans.Runtime;
@@ -26,14 +27,10 @@ namespace OrderFlow.Statistics.Tests;
 /// </summary>
 public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
 {
-    private const string ServiceId = "orderflow";
+    private const string ServiceId = StatisticsStorageOnAzurite.ServiceId;
 
     /// <summary>Long enough that every write a test starts at once is queued before the partition's first transaction leaves.</summary>
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
-
-    private static readonly IServiceProvider Serialization = new ServiceCollection()
-        .AddSerializer(builder => builder.AddAssembly(typeof(StatsCatalogState).Assembly))
-        .BuildServiceProvider();
 
     [Fact]
     public async Task Writes_of_many_grains_to_one_partition_go_in_one_request_and_read_back()
@@ -212,7 +209,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         }
 
         var janitor = new ProjectionStateJanitor(
-            new TableServiceClient(azurite.ConnectionString, CountingOptions(requests)),
+            new TableServiceClient(azurite.ConnectionString, StatisticsStorageOnAzurite.CountingOptions(requests)),
             Options.Create(new StatisticsOptions { TableName = table.Name }),
             Options.Create(new ClusterOptions { ServiceId = ServiceId }),
             NullLogger<ProjectionStateJanitor>.Instance);
@@ -248,28 +245,6 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
     private static List<string> Targets(RequestCounter requests) =>
         [.. requests.Sent.Select(request => request.Split('/')[^1] switch { var last when last.Contains('(', StringComparison.Ordinal) => last[..last.IndexOf('(', StringComparison.Ordinal)], var last => last })];
 
-    private static TableClientOptions CountingOptions(RequestCounter requests)
-    {
-        var options = new TableClientOptions();
-        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
-        return options;
-    }
-
-    private async Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(CancellationToken ct)
-    {
-        var requests = new RequestCounter();
-        var name = TableNames.Unique("groupcommit");
-        var storage = new StatisticsGrainStorage(
-            StatisticsOptions.StorageName,
-            new TableServiceClient(azurite.ConnectionString, CountingOptions(requests)).GetTableClient(name),
-            ServiceId,
-            new OrleansGrainStorageSerializer(Serialization.GetRequiredService<Serializer>()),
-            Serialization.GetRequiredService<IActivatorProvider>(),
-            Linger,
-            TimeSpan.FromSeconds(60),
-            NullLogger<StatisticsGrainStorage>.Instance);
-        await storage.EnsureTableAsync(ct);
-        requests.Reset();
-        return (storage, requests, new TableClient(azurite.ConnectionString, name));
-    }
+    private Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(CancellationToken ct) =>
+        StatisticsStorageOnAzurite.StartAsync(azurite, "groupcommit", Linger, ct);
 }

@@ -23,7 +23,7 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// format, JSON read as a fallback); a write conditional on an ETag that no longer holds fails
 /// with <see cref="InconsistentStateException"/>, as there.
 /// </summary>
-public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>A binary property holds at most 64 KiB.</summary>
     private const int DataChunkBytes = 64 * 1024;
@@ -40,10 +40,12 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
     private readonly IActivatorProvider activators;
     private readonly TimeSpan deadline;
     private readonly PartitionGroupCommit writes;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
 
     public StatisticsGrainStorage(
         string name, TableClient table, string serviceId, IGrainStorageSerializer serializer, IActivatorProvider activators,
-        TimeSpan linger, TimeSpan deadline, ILogger<StatisticsGrainStorage> logger)
+        TimeSpan linger, TimeSpan deadline, TimeProvider time, ILogger<StatisticsGrainStorage> logger)
     {
         this.name = name;
         this.table = table;
@@ -51,6 +53,8 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
         this.serializer = serializer;
         this.activators = activators;
         this.deadline = deadline;
+        this.time = time;
+        this.logger = logger;
         writes = new PartitionGroupCommit(table, linger, deadline, logger);
     }
 
@@ -74,6 +78,7 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
             services.GetRequiredService<IActivatorProvider>(),
             statistics.GroupCommitLinger,
             services.GetRequiredService<IOptions<EventStoreOptions>>().Value.OperationTimeout,
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetRequiredService<ILogger<StatisticsGrainStorage>>());
     }
 
@@ -82,6 +87,12 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
+        if (typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T)))
+        {
+            await ReadJournaledAsync(stateName, grainId, grainState, cancellationToken);
+            return;
+        }
+
         var row = await ReadRowAsync(ProjectionStateKeys.PartitionKey(serviceId, grainId), ProjectionStateKeys.RowKey(grainId, stateName), cancellationToken);
         var legacy = false;
         if (row is null && !ProjectionStateKeys.BelongsToGeneration(grainId))
@@ -103,20 +114,14 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
-        var data = serializer.Serialize(grainState.State).ToMemory();
-        if (data.Length > DataChunkBytes * MaxDataChunks)
+        if (grainState.State is IJournaledProjectionState journaled)
         {
-            // Orleans' table storage's words, which ProjectionStateTooLargeException.IsCause recognises.
-            throw new ArgumentOutOfRangeException(nameof(grainState), $"Data too large to write to Azure table. Size={data.Length} MaxSize={DataChunkBytes * MaxDataChunks}");
+            await WriteJournaledAsync(stateName, grainId, grainState, journaled, cancellationToken);
+            return;
         }
 
-        var entity = new TableEntity(ProjectionStateKeys.PartitionKey(serviceId, grainId), ProjectionStateKeys.RowKey(grainId, stateName));
-        var chunk = 0;
-        for (var start = 0; start < data.Length; start += DataChunkBytes, chunk++)
-        {
-            entity[DataPropertyName(chunk)] = data.Slice(start, Math.Min(DataChunkBytes, data.Length - start)).ToArray();
-        }
-
+        var data = SerializeWithin(grainState.State);
+        var entity = DataRow(ProjectionStateKeys.PartitionKey(serviceId, grainId), ProjectionStateKeys.RowKey(grainId, stateName), data);
         var etag = grainState.ETag is null ? default : new ETag(grainState.ETag);
         var kind = grainState.ETag is null ? TableTransactionActionType.Add : TableTransactionActionType.UpdateReplace;
         var written = await writes.SubmitAsync(new PendingRowChange(kind, entity, etag, EstimatedBytes(entity, data.Length), Describe(grainId, stateName)), cancellationToken);
@@ -130,7 +135,20 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
     /// <summary>Deletes the row (conditional on its ETag); a state never written has no row to delete.</summary>
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
-        if (grainState.ETag is { } etag)
+        if (JournalPosition.Parse(grainState.ETag) is { } position && typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T)))
+        {
+            var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
+            var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
+            if (position.HasSnapshot)
+            {
+                await writes.SubmitAsync(
+                    new PendingRowChange(TableTransactionActionType.Delete, new TableEntity(partitionKey, rowKey), new ETag(position.SnapshotETag), EstimatedBytes(partitionKey, rowKey, 0), Describe(grainId, stateName)),
+                    cancellationToken);
+            }
+
+            await DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
+        }
+        else if (grainState.ETag is { } etag)
         {
             var entity = new TableEntity(ProjectionStateKeys.PartitionKey(serviceId, grainId), ProjectionStateKeys.RowKey(grainId, stateName));
             await writes.SubmitAsync(
@@ -175,8 +193,47 @@ public sealed class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipan
         chunk == 0 ? DataProperty : DataProperty + chunk.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The entity's share of a transaction's body: its binary data as base64, its keys, and room for property names and framing.</summary>
-    private static int EstimatedBytes(TableEntity entity, int dataBytes) =>
-        (dataBytes + 2) / 3 * 4 + 2 * (entity.PartitionKey.Length + entity.RowKey.Length) + 1024;
+    private static int EstimatedBytes(TableEntity entity, int dataBytes) => EstimatedBytes(entity.PartitionKey, entity.RowKey, dataBytes);
+
+    private static int EstimatedBytes(string partitionKey, string rowKey, int dataBytes) =>
+        (dataBytes + 2) / 3 * 4 + 2 * (partitionKey.Length + rowKey.Length) + 1024;
+
+    /// <summary>Serialized, within what one row holds.</summary>
+    private ReadOnlyMemory<byte> SerializeWithin<TValue>(TValue value)
+    {
+        var data = serializer.Serialize(value).ToMemory();
+        if (data.Length > DataChunkBytes * MaxDataChunks)
+        {
+            // Orleans' table storage's words, which ProjectionStateTooLargeException.IsCause recognises.
+            throw new ArgumentOutOfRangeException(nameof(value), $"Data too large to write to Azure table. Size={data.Length} MaxSize={DataChunkBytes * MaxDataChunks}");
+        }
+
+        return data;
+    }
+
+    /// <summary>A row holding <paramref name="data"/> in binary properties of at most 64 KiB each.</summary>
+    private static TableEntity DataRow(string partitionKey, string rowKey, ReadOnlyMemory<byte> data)
+    {
+        var entity = new TableEntity(partitionKey, rowKey);
+        var chunk = 0;
+        for (var start = 0; start < data.Length; start += DataChunkBytes, chunk++)
+        {
+            entity[DataPropertyName(chunk)] = data.Slice(start, Math.Min(DataChunkBytes, data.Length - start)).ToArray();
+        }
+
+        return entity;
+    }
+
+    private static int DataLength(TableEntity row)
+    {
+        var length = 0;
+        for (var chunk = 0; chunk < MaxDataChunks && row.TryGetValue(DataPropertyName(chunk), out var value); chunk++)
+        {
+            length += value is byte[] bytes ? bytes.Length : 0;
+        }
+
+        return length;
+    }
 
     private static string Describe(GrainId grainId, string stateName) => $"{grainId} ({stateName})";
 }

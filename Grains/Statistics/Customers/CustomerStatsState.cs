@@ -1,3 +1,4 @@
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Orders;
@@ -8,8 +9,14 @@ using OrderFlow.Streams;
 namespace OrderFlow.Grains.Statistics.Customers;
 
 [GenerateSerializer, Alias("orderflow.customer-stats-state")]
-public sealed class CustomerStatsState
+public sealed class CustomerStatsState : IJournaledProjectionState
 {
+    /// <summary>Made on first use: a deserializer need not run the constructor.</summary>
+    [NonSerialized]
+    private PendingJournal? journal;
+
+    private PendingJournal Journal => journal ??= new();
+
     [Id(0)] public long Orders { get; set; }
     [Id(1)] public decimal Spend { get; set; }
     [Id(2)] public long Cancellations { get; set; }
@@ -49,6 +56,51 @@ public sealed class CustomerStatsState
     /// <summary>Counts an order event of the customer unless it was counted before; true when it was counted now.</summary>
     public bool Count(OrderEventEnvelope envelope)
     {
+        if (!CountOnce(envelope))
+        {
+            return false;
+        }
+
+        Journal.Counted(envelope, withItems: false);
+        return true;
+    }
+
+    /// <summary>Counts a customer event unless it was counted before; true when it was counted now.</summary>
+    public bool Count(CustomerEventEnvelope envelope)
+    {
+        if (!CountOnce(envelope))
+        {
+            return false;
+        }
+
+        Journal.Counted(envelope);
+        return true;
+    }
+
+    public ProjectionJournalEntry TakeChanges(DateTimeOffset now) => Journal.Take(now, new CustomerFeedSent(InFeed, FeedDays));
+
+    public void ReturnChanges(ProjectionJournalEntry changes) => Journal.Return(changes);
+
+    public void Apply(ProjectionJournalEntry entry)
+    {
+        foreach (var envelope in entry.OrderEvents)
+        {
+            CountOnce(envelope);
+        }
+
+        foreach (var envelope in entry.CustomerEvents)
+        {
+            CountOnce(envelope);
+        }
+
+        if (entry.Side is CustomerFeedSent sent)
+        {
+            (InFeed, FeedDays) = (sent.InFeed, sent.FeedDays);
+        }
+    }
+
+    private bool CountOnce(OrderEventEnvelope envelope)
+    {
         if (!Counted.TryMark(envelope.OrderId, envelope.Version))
         {
             return false;
@@ -81,8 +133,8 @@ public sealed class CustomerStatsState
         return true;
     }
 
-    /// <summary>Counts a customer event unless it was counted before; true when it was counted now. Every customer event of a registered customer carries the registration time.</summary>
-    public bool Count(CustomerEventEnvelope envelope)
+    /// <summary>Every customer event of a registered customer carries the registration time.</summary>
+    private bool CountOnce(CustomerEventEnvelope envelope)
     {
         if (!CountedCustomerEvents.TryMark(envelope.CustomerId, envelope.Version))
         {

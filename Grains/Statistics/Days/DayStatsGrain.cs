@@ -6,7 +6,6 @@ using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Months;
-using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 using OrderFlow.Grains.Projections;
 
@@ -85,21 +84,9 @@ public sealed class DayStatsGrain(
 
     protected override bool Count(OrderEventEnvelope envelope)
     {
-        if (!state.State.Counted.TryMark(envelope.OrderId, envelope.Version))
+        if (!state.State.Count(envelope, day))
         {
             return false;
-        }
-
-        var minute = (int)(envelope.OccurredAt.UtcDateTime - day.ToDateTime(TimeOnly.MinValue)).TotalMinutes;
-        if (!state.State.Minutes.TryGetValue(minute, out var bucket))
-        {
-            state.State.Minutes[minute] = bucket = new StatsBucket();
-        }
-
-        bucket.Add(envelope);
-        if (envelope.Type == OrderPaid.StoredName)
-        {
-            ProductTotals.AddPaid(state.State.UnpushedProducts, envelope);
         }
 
         counted = true;

@@ -33,32 +33,13 @@ public sealed class StuckOrdersGrain(
 
     protected override bool Count(OrderEventEnvelope envelope)
     {
-        var s = state.State;
-        var known = s.Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
-            : s.Closed.TryGetValue(envelope.OrderId, out var closed) ? closed.Version
-            : 0;
-        if (envelope.Version <= known)
+        var now = time.GetUtcNow();
+        if (!state.State.Count(envelope, now))
         {
             return false;
         }
 
-        if (envelope.StatusAfter is OrderStatus.Placed or OrderStatus.Paid or OrderStatus.Shipped)
-        {
-            var since = envelope.EntersStatus || open is null ? envelope.OccurredAt : open.Since;
-            s.Open[envelope.OrderId] = new OpenOrder(envelope.StatusAfter, since, envelope.Version);
-        }
-        else
-        {
-            s.Open.Remove(envelope.OrderId);
-            s.Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, time.GetUtcNow());
-        }
-
-        var forgetBefore = time.GetUtcNow() - Settings.ClosedOrderMemory;
-        foreach (var orderId in s.Closed.Where(pair => pair.Value.SeenAt < forgetBefore).Select(pair => pair.Key).ToList())
-        {
-            s.Closed.Remove(orderId);
-        }
-
+        state.State.ForgetClosedBefore(now - Settings.ClosedOrderMemory);
         Changed();
         return true;
     }

@@ -1,0 +1,165 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using OrderFlow.Grains.EventStore;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace OrderFlow.Grains.Projections.Storage;
+
+/// <summary>
+/// The journaled layout (<see cref="IJournaledProjectionState"/>): a snapshot row as every state
+/// has, with <see cref="JournalSequenceProperty"/>, and journal rows keyed by the snapshot's RowKey,
+/// '!' and a zero-padded sequence number, in the snapshot's partition (so that they share its group
+/// commits). A write adds one journal row while the journal since the snapshot stays smaller than
+/// the snapshot and within <see cref="MaxJournalRows"/>; otherwise it writes the snapshot whole,
+/// and then deletes the rows it made obsolete (which join the partition's next transaction). A load reads the snapshot and its
+/// journal in one range query and applies the journal rows from the snapshot's sequence on.
+/// </summary>
+public sealed partial class StatisticsGrainStorage
+{
+    /// <summary>The snapshot's property: the sequence number of the first journal row that follows it; rows below are obsolete.</summary>
+    private const string JournalSequenceProperty = "JournalSequence";
+
+    /// <summary>Bounds what a load reads and applies, and the deletions a snapshot leaves (within one transaction's 100 rows).</summary>
+    public const int MaxJournalRows = 64;
+
+    /// <summary>'!' sorts below every character an encoded key holds (<see cref="KeyEncoding"/>), so no other grain's row falls in a journal's range.</summary>
+    private const char JournalSeparator = '!';
+
+    public static string JournalRowKey(string snapshotRowKey, long sequence) =>
+        string.Create(CultureInfo.InvariantCulture, $"{snapshotRowKey}{JournalSeparator}{sequence:D10}");
+
+    private async Task ReadJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    {
+        var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
+        var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
+        var rows = await StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {rowKey} and RowKey le {JournalRowKey(rowKey, 9_999_999_999)}");
+            var found = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: token))
+            {
+                found.Add(row);
+            }
+
+            return found;
+        }, cancellationToken);
+
+        var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
+        var journal = rows.Where(row => row.RowKey != rowKey)
+            .Select(row => (Sequence: long.Parse(row.RowKey.AsSpan(rowKey.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture), Row: row))
+            .OrderBy(entry => entry.Sequence)
+            .ToList();
+        var firstFollowing = snapshot?.GetInt64(JournalSequenceProperty) ?? 1;
+        var lowestStored = journal.Count > 0 ? Math.Min(journal[0].Sequence, firstFollowing) : firstFollowing;
+        var next = journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing;
+
+        var state = snapshot is null ? default : Deserialize<T>(snapshot);
+        if (state is null)
+        {
+            // No snapshot: journal rows left by a state cleared meanwhile are obsolete, and the next rows follow them.
+            grainState.State = activators.GetActivator<T>().Create();
+            grainState.RecordExists = false;
+            grainState.ETag = new JournalPosition("", next, lowestStored, 0, 0, 0).Format();
+            return;
+        }
+
+        var applied = 0;
+        long journalBytes = 0;
+        foreach (var (sequence, row) in journal.Where(entry => entry.Sequence >= firstFollowing))
+        {
+            if (Deserialize<ProjectionJournalEntry>(row) is { } entry)
+            {
+                ((IJournaledProjectionState)state).Apply(entry);
+            }
+
+            applied++;
+            journalBytes += DataLength(row);
+        }
+
+        grainState.State = state;
+        grainState.RecordExists = true;
+        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, lowestStored, applied, journalBytes, DataLength(snapshot)).Format();
+    }
+
+    private async Task WriteJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, IJournaledProjectionState journaled, CancellationToken cancellationToken)
+    {
+        var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
+        var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
+        var position = JournalPosition.Parse(grainState.ETag) ?? new JournalPosition(grainState.ETag ?? "", 1, 1, 0, 0, 0);
+
+        // Taken and serialized before the first await: what is counted while the write is under way goes with the next.
+        var changes = journaled.TakeChanges(time.GetUtcNow());
+        try
+        {
+            if (position.HasSnapshot && position.JournalRows < MaxJournalRows)
+            {
+                var entry = serializer.Serialize(changes).ToMemory();
+                if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= DataChunkBytes * MaxDataChunks)
+                {
+                    var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
+                    await writes.SubmitAsync(
+                        new PendingRowChange(TableTransactionActionType.Add, journalRow, default, EstimatedBytes(journalRow, entry.Length), Describe(grainId, stateName)),
+                        cancellationToken);
+                    grainState.ETag = (position with
+                    {
+                        NextSequence = position.NextSequence + 1,
+                        JournalRows = position.JournalRows + 1,
+                        JournalBytes = position.JournalBytes + entry.Length,
+                    }).Format();
+                    grainState.RecordExists = true;
+                    return;
+                }
+            }
+
+            // The snapshot holds every change counted so far, those just taken included.
+            var data = SerializeWithin(grainState.State);
+            var snapshot = DataRow(partitionKey, rowKey, data);
+            snapshot[JournalSequenceProperty] = position.NextSequence;
+            var kind = position.HasSnapshot ? TableTransactionActionType.UpdateReplace : TableTransactionActionType.Add;
+            var written = await writes.SubmitAsync(
+                new PendingRowChange(kind, snapshot, position.HasSnapshot ? new ETag(position.SnapshotETag) : default, EstimatedBytes(snapshot, data.Length), Describe(grainId, stateName)),
+                cancellationToken);
+            grainState.ETag = new JournalPosition(written?.ToString() ?? "", position.NextSequence, position.NextSequence, 0, 0, data.Length).Format();
+            grainState.RecordExists = true;
+        }
+        catch
+        {
+            journaled.ReturnChanges(changes);
+            throw;
+        }
+
+        await DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
+    }
+
+    /// <summary>
+    /// Deletes journal rows <paramref name="from"/> up to <paramref name="until"/> (excluded), which
+    /// a snapshot made obsolete. Best effort: a row left behind is skipped by every load (it is below
+    /// the snapshot's sequence) and deleted after the next snapshot.
+    /// </summary>
+    private async Task DeleteJournalAsync(string partitionKey, string rowKey, long from, long until, string grain)
+    {
+        if (from >= until)
+        {
+            return;
+        }
+
+        var deletions = new List<Task>();
+        for (var sequence = from; sequence < until; sequence++)
+        {
+            var row = new TableEntity(partitionKey, JournalRowKey(rowKey, sequence));
+            deletions.Add(writes.SubmitAsync(new PendingRowChange(TableTransactionActionType.Delete, row, ETag.All, EstimatedBytes(row, 0), grain), CancellationToken.None));
+        }
+
+        try
+        {
+            await Task.WhenAll(deletions);
+        }
+        catch (Exception exception)
+        {
+            logger.LogDebug(exception, "Obsolete journal rows of {Grain} are left for its next snapshot.", grain);
+        }
+    }
+}

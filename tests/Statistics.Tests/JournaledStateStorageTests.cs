@@ -1,0 +1,264 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using CsCheck;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.StuckOrders;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Streams;
+using OrderFlow.Testing;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// Journaled projection state (<see cref="IJournaledProjectionState"/>) in the statistics grain
+/// storage on Azurite: a write adds what was counted since the last one, not the whole state; the
+/// journal is folded into a snapshot once it is as large; a load gives back the state as it was
+/// written, whatever mix of snapshots and journal rows holds it.
+/// </summary>
+public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
+{
+    private static readonly DateOnly Day = new(2026, 3, 14);
+    private static readonly DateTimeOffset Morning = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A_write_after_the_first_adds_a_journal_row_of_what_was_counted_not_the_whole_state()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grain = DayGrain(0);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 2_000; i++)
+        {
+            Assert.True(state.State!.Count(Placed($"order-{i}", Morning.AddSeconds(i)), Day));
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        state.State!.Count(Placed("order-late", Morning.AddHours(3)), Day);
+        state.State!.Count(Paid("order-late", Morning.AddHours(3)), Day);
+        state.State!.Revision = 7;
+        state.State!.Pending = new MonthPush(6, 7, new Dictionary<string, ProductTotals> { ["SKU"] = new() { Quantity = 2, Revenue = 20m } });
+        requests.Reset();
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+
+        Assert.Single(requests.Sent); // one row, about the size of what was counted
+        var rows = await RowsOfAsync(table, grain, ct);
+        Assert.Equal(2, rows.Count);
+        var (snapshot, journal) = (rows[0], rows[1]);
+        Assert.Equal(StatisticsGrainStorage.JournalRowKey(snapshot.RowKey, 1), journal.RowKey);
+        Assert.True(DataBytes(journal) * 50 < DataBytes(snapshot), $"The journal row holds {DataBytes(journal)} bytes, the snapshot {DataBytes(snapshot)}.");
+
+        requests.Reset();
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Single(requests.Sent); // the snapshot and its journal in one query
+        Assert.Equal(2_002, read.State!.Counted.Events);
+        Assert.Equal(7, read.State!.Revision);
+        Assert.Equal(20m, read.State!.Pending!.Products["SKU"].Revenue);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+    }
+
+    [Fact]
+    public async Task The_journal_is_folded_into_a_snapshot_once_it_is_as_large_and_the_rows_it_replaces_are_deleted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(1);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 20; i++)
+        {
+            state.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        var snapshotRowKey = (await RowsOfAsync(table, grain, ct)).Single().RowKey;
+        var snapshots = 0;
+        var lastSnapshotETag = (await RowsOfAsync(table, grain, ct)).Single().ETag;
+        for (var write = 0; write < 40; write++)
+        {
+            state.State!.Count(Placed($"more-{write}", Morning.AddHours(2).AddMinutes(write)), Day);
+            await storage.WriteStateAsync("day", grain, state, ct);
+            var snapshot = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == snapshotRowKey);
+            if (snapshot.ETag != lastSnapshotETag)
+            {
+                snapshots++;
+                lastSnapshotETag = snapshot.ETag;
+            }
+        }
+
+        // A state of about 20 orders folds its journal every few writes, not at every write, and not never.
+        Assert.InRange(snapshots, 2, 20);
+        var following = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == snapshotRowKey).GetInt64("JournalSequence")!.Value;
+        Assert.All(await RowsOfAsync(table, grain, ct), row => Assert.True(
+            row.RowKey == snapshotRowKey || string.CompareOrdinal(row.RowKey, StatisticsGrainStorage.JournalRowKey(snapshotRowKey, following)) >= 0,
+            $"Row {row.RowKey} was replaced by the snapshot (journal from {following}) and is still there."));
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(60, read.State!.Counted.Events);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+    }
+
+    /// <summary>A journal row that a snapshot replaced but that was not deleted (its deletion failed) is not applied again: its side is older than the snapshot's.</summary>
+    [Fact]
+    public async Task Journal_rows_a_snapshot_replaced_are_not_applied_even_when_left_behind()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(2);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 200; i++)
+        {
+            state.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        state.State!.Revision = 1;
+        state.State!.Count(Placed("one-more", Morning), Day);
+        await storage.WriteStateAsync("day", grain, state, ct);
+        var rows = await RowsOfAsync(table, grain, ct);
+        var leftBehind = rows[1];
+
+        // Fold into a snapshot (a state cleared of its journal), then put the old row back as a failed deletion would have left it.
+        state.State!.Revision = 2;
+        await ForceSnapshotAsync(storage, grain, state, ct);
+        Assert.Single(await RowsOfAsync(table, grain, ct));
+        await table.AddEntityAsync(leftBehind, ct);
+
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(2, read.State!.Revision);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+
+        // The next write goes after it, and the snapshot after that deletes it.
+        read.State!.Count(Placed("after", Morning), Day);
+        await storage.WriteStateAsync("day", grain, read, ct);
+        Assert.Equal(3, (await RowsOfAsync(table, grain, ct)).Count);
+        await ForceSnapshotAsync(storage, grain, read, ct);
+        Assert.Single(await RowsOfAsync(table, grain, ct));
+    }
+
+    /// <summary>A journal row already there (another writer's, or this writer's own whose answer was lost) fails the write as an ETag conflict, writes nothing, and keeps the changes for the next write.</summary>
+    [Fact]
+    public async Task A_journal_write_that_conflicts_writes_nothing_and_its_changes_go_with_the_next()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = StuckGrain(3);
+        var state = new GrainState<StuckOrdersState>(new StuckOrdersState());
+        for (var i = 0; i < 100; i++)
+        {
+            state.State!.Count(Placed($"order-{i}", Morning), Morning);
+        }
+
+        await storage.WriteStateAsync("stuck", grain, state, ct);
+        var snapshot = (await RowsOfAsync(table, grain, ct)).Single();
+        var squatter = new TableEntity(snapshot.PartitionKey, StatisticsGrainStorage.JournalRowKey(snapshot.RowKey, 1)) { ["Data"] = new byte[] { 1, 2, 3 } };
+        await table.AddEntityAsync(squatter, ct);
+        state.State!.Count(Paid("order-7", Morning.AddMinutes(5)), Morning.AddMinutes(5));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("stuck", grain, state, ct));
+
+        var rows = await RowsOfAsync(table, grain, ct);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(snapshot.ETag, rows[0].ETag);
+        Assert.Equal(new byte[] { 1, 2, 3 }, rows[1].GetBinary("Data"));
+
+        // As OwnStateWrites does: the row's owner is found out, and this state written after it.
+        await table.DeleteEntityAsync(squatter.PartitionKey, squatter.RowKey, ETag.All, ct);
+        await storage.WriteStateAsync("stuck", grain, state, ct);
+        var read = await ReadAsync<StuckOrdersState>(storage, grain, ct);
+        Assert.Equal(OrderStatus.Paid, read.State!.Open["order-7"].Status);
+        Assert.Equal(100, read.State!.Open.Count);
+    }
+
+    /// <summary>Whatever the mix of counts and writes, and of journal rows and snapshots they make, a load gives back the state as last written.</summary>
+    [Fact]
+    public async Task A_load_gives_back_the_state_as_last_written_whatever_the_sequence_of_writes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, _) = await StartAsync(ct);
+        var run = 0;
+        var steps = Gen.Int[1, 30].Select(Gen.Int[0, 60]).Array[1, 12];
+        await steps.SampleAsync(async batches =>
+        {
+            var grain = DayGrain(100 + Interlocked.Increment(ref run));
+            var state = new GrainState<DayStatsState>(new DayStatsState());
+            var order = 0;
+            foreach (var (count, revision) in batches)
+            {
+                for (var i = 0; i < count; i++, order++)
+                {
+                    state.State!.Count(i % 3 == 2 ? Paid($"o-{order - 1}", Morning.AddMinutes(order)) : Placed($"o-{order}", Morning.AddMinutes(order)), Day);
+                }
+
+                state.State!.Revision += revision;
+                await storage.WriteStateAsync("day", grain, state, ct);
+            }
+
+            var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+            return Serialized(state.State!).AsSpan().SequenceEqual(Serialized(read.State!));
+        }, iter: 25, threads: 1);
+    }
+
+    /// <summary>Writes a snapshot now: a journal at its row limit is folded whatever its size.</summary>
+    private static async Task ForceSnapshotAsync<T>(StatisticsGrainStorage storage, GrainId grain, GrainState<T> state, CancellationToken ct)
+    {
+        var position = state.ETag!.Split('|');
+        position[^3] = StatisticsGrainStorage.MaxJournalRows.ToString(CultureInfo.InvariantCulture);
+        state.ETag = string.Join('|', position);
+        await storage.WriteStateAsync(StateName(grain), grain, state, ct);
+    }
+
+    private static string StateName(GrainId grain) => grain.Type.ToString() == ProjectionGrainTypes.Day ? "day" : "stuck";
+
+    private static async Task<GrainState<T>> ReadAsync<T>(StatisticsGrainStorage storage, GrainId grain, CancellationToken ct)
+        where T : new()
+    {
+        var read = new GrainState<T>(new T());
+        await storage.ReadStateAsync(StateName(grain), grain, read, ct);
+        return read;
+    }
+
+    private static async Task<List<TableEntity>> RowsOfAsync(TableClient table, GrainId grain, CancellationToken ct)
+    {
+        var rowKey = ProjectionStateKeys.RowKey(grain, StateName(grain));
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(r => r.PartitionKey == ProjectionStateKeys.PartitionKey(StatisticsStorageOnAzurite.ServiceId, grain), cancellationToken: ct))
+        {
+            if (row.RowKey.StartsWith(rowKey, StringComparison.Ordinal))
+            {
+                rows.Add(row);
+            }
+        }
+
+        return [.. rows.OrderBy(row => row.RowKey, StringComparer.Ordinal)];
+    }
+
+    private static int DataBytes(TableEntity row) => row.Where(p => p.Key.StartsWith("Data", StringComparison.Ordinal)).Sum(p => ((byte[])p.Value).Length);
+
+    /// <summary>The state's public shape as JSON: Orleans' binary form of two equal states can differ (it writes a string met twice as a reference to the first).</summary>
+    private static byte[] Serialized<T>(T state) =>
+        System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(state, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+
+    private static GrainId DayGrain(int shard) => GrainId.Create(ProjectionGrainTypes.Day, StatisticsKeys.Day(1, shard, Day));
+
+    private static GrainId StuckGrain(int partition) => GrainId.Create(ProjectionGrainTypes.StuckOrders, StatisticsKeys.StuckOrders(1, partition));
+
+    private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at) =>
+        new(orderId, 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "customer-1", "EUR", 20m, 20m,
+            ImmutableArray.Create(new OrderLine("SKU", 2, 10m)), OrderStatus.None, OrderStatus.Placed, null, null, null);
+
+    private static OrderEventEnvelope Paid(string orderId, DateTimeOffset at) =>
+        new(orderId, 2, Guid.NewGuid(), OrderPaid.StoredName, at, "customer-1", "EUR", 20m, 20m,
+            ImmutableArray.Create(new OrderLine("SKU", 2, 10m)), OrderStatus.Placed, OrderStatus.Paid, 60, null, null);
+
+    private Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(CancellationToken ct) =>
+        StatisticsStorageOnAzurite.StartAsync(azurite, "journal", TimeSpan.Zero, ct);
+}
