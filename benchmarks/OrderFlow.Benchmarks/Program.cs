@@ -322,15 +322,20 @@ if (sustained > TimeSpan.Zero)
     Console.WriteLine($"Sustained: {rate} commands/s offered for {sustained.TotalMinutes:0.#} min...");
     var origin = Stopwatch.GetTimestamp();
     var rssAtMinute = new List<double>();
+    var cpuAtMinute = new List<ProcessorTime.Split>();
     using var perMinute = new CancellationTokenSource();
     var rssSampler = Task.Run(async () =>
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        var minuteStart = processorTime.Now();
         try
         {
             while (await timer.WaitForNextTickAsync(perMinute.Token))
             {
                 rssAtMinute.Add(ResidentMemory.NowMiB);
+                var now = processorTime.Now();
+                cpuAtMinute.Add(now.Since(minuteStart, 1));
+                minuteStart = now;
             }
         }
         catch (OperationCanceledException)
@@ -365,13 +370,23 @@ if (sustained > TimeSpan.Zero)
     await perMinute.CancelAsync();
     await rssSampler;
     Console.WriteLine();
-    Console.WriteLine("| minute | commands/s | lag p50 ms | lag p99 ms | RSS MiB |");
-    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine("| minute | commands/s | lag p50 ms | lag p99 ms | RSS MiB | this process, cores | Azurite, cores |");
+    Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var (minute, window) in sustainedLag.Windows(origin, TimeSpan.FromMinutes(1)))
     {
         var minuteRss = minute < rssAtMinute.Count ? rssAtMinute[minute].ToString("0", CultureInfo.InvariantCulture) : "";
+        var cpu = minute < cpuAtMinute.Count ? cpuAtMinute[minute] : null;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {minute + 1} | {window.CommandsPerSecond:0} | {window.Percentile(50):0.0} | {window.Percentile(99):0.0} | {minuteRss} |"));
+            $"| {minute + 1} | {window.CommandsPerSecond:0} | {window.Percentile(50):0.0} | {window.Percentile(99):0.0} | {minuteRss} | {cpu?.ThisProcessCores:0.00} | {cpu?.AzuriteCores:0.00} |"));
+        if (cpu is not null)
+        {
+            figures.Add($"sustained.minute{minute + 1:D2}.this_process_cores", cpu.ThisProcessCores, "cores");
+            if (cpu.AzuriteCores is { } azuriteCores)
+            {
+                figures.Add($"sustained.minute{minute + 1:D2}.azurite_cores", azuriteCores, "cores");
+            }
+        }
+
         figures.Add($"sustained.minute{minute + 1:D2}.lag_p50", window.Percentile(50), "ms");
         figures.Add($"sustained.minute{minute + 1:D2}.lag_p99", window.Percentile(99), "ms");
         if (minute < rssAtMinute.Count)
@@ -381,6 +396,21 @@ if (sustained > TimeSpan.Zero)
     }
 
     ReportLag("statistics.lag.sustained", $"sustained, offered {rate} commands/s", sustainedLag);
+
+    // What the data the run left costs Azurite per request: the baseline again, into a new table
+    // and into the events table that now holds the run's orders (appends of new orders, as the
+    // baseline's are), both against the baseline measured at the start.
+    var afterTable = new TableClient(connection, "benchafter" + run);
+    await afterTable.CreateIfNotExistsAsync();
+    var afterNew = await Measure("storage.one_row_transaction.after_sustained.new_table", "storage: one-row transaction after the sustained run, new table", orders, concurrency, i =>
+        afterTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("after-" + I(i), "0000000001"))]));
+    var eventsTable = new TableClient(connection, "benchevents" + run);
+    var afterEvents = await Measure("storage.one_row_transaction.after_sustained.events_table", "storage: one-row transaction after the sustained run, into the events table", orders, concurrency, i =>
+        eventsTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("after-" + run + "-" + I(i), "0000000001"))]));
+    figures.Add("storage.after_sustained.new_table_vs_start", afterNew.PerSecond / baseline.PerSecond, "ratio");
+    figures.Add("storage.after_sustained.events_table_vs_start", afterEvents.PerSecond / baseline.PerSecond, "ratio");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  Azurite after the sustained run: a one-row transaction at {afterNew.PerSecond / baseline.PerSecond:0.00} × its rate at the start into a new table, {afterEvents.PerSecond / baseline.PerSecond:0.00} × into the events table"));
     if (rssAtMinute.Count >= 4)
     {
         var half = rssAtMinute.Count / 2;

@@ -104,6 +104,46 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// A month is written at every push of its day (two writes, each awaiting storage). Its queries
+    /// and the day's live copies are answered from memory meanwhile: the summary must not wait for
+    /// storage (here held open until the test has its answers).
+    /// </summary>
+    [Fact]
+    public async Task A_month_takes_live_copies_and_answers_the_summary_while_a_push_is_being_written()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var (day, _, second) = await DayWithOneOrderAsync(cluster, "monthwrite");
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var date = DateOnly.FromDateTime(second.OccurredAt.UtcDateTime);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 4, date.Year, date.Month));
+
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        storage.AfterWrite = async () =>
+        {
+            writing.TrySetResult();
+            await release.Task;
+            return false;
+        };
+        storage.Target = month.GetGrainId();
+
+        var flush = day.Flush(); // the day's push: the month's write waits
+        await writing.Task.WaitAsync(Patience, ct);
+        await day.IngestBatch([second]).WaitAsync(Patience, ct);
+        Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct).WaitAsync(Patience, ct)).Events[nameof(OrderPlaced)]);
+
+        release.SetResult();
+        await flush.WaitAsync(Patience, ct);
+        storage.Target = null;
+        await day.Flush();
+        await cluster.DeactivateAsync(month);
+        Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
+    }
+
+    /// <summary>
     /// A day sends its month live copies after batches and pushes at flushes, and the two race:
     /// a live copy may arrive before an older push, or after a newer one. The month shows the copy
     /// with the most events either way, never one older than it has already shown.

@@ -16,7 +16,7 @@ public interface IJournaledProjectionState
 {
     /// <summary>
     /// What was counted since the last changes taken, with the side as it stands now; the storage
-    /// takes it when a write begins (before its first await) and serializes it at once.
+    /// takes it when a write begins and serializes it in the same turn of the grain, with the state.
     /// </summary>
     ProjectionJournalEntry TakeChanges(DateTimeOffset now);
 

@@ -20,5 +20,6 @@ public sealed class ProjectionJournalEntry
     /// <summary>When the write began: what the events were counted at, for state that remembers when it saw something.</summary>
     [Id(3)] public DateTimeOffset At { get; set; }
 
-    public int Events => OrderEvents.Count + CustomerEvents.Count;
+    /// <summary>More was counted than a journal row should hold, and the events were not kept: this write must be a snapshot.</summary>
+    [Id(4)] public bool Overflowed { get; set; }
 }

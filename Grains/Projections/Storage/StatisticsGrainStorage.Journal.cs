@@ -14,15 +14,23 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// '!' and a zero-padded sequence number, in the snapshot's partition (so that they share its group
 /// commits). A write adds one journal row while the journal since the snapshot stays smaller than
 /// the snapshot and within <see cref="MaxJournalRows"/>; otherwise it writes the snapshot whole,
-/// and then deletes the rows it made obsolete (which join the partition's next transaction). A load reads the snapshot and its
-/// journal in one range query and applies the journal rows from the snapshot's sequence on.
+/// and then deletes the rows it made obsolete (which join the partition's next transaction). A
+/// load reads the snapshot and its journal in one range query and applies the journal rows from
+/// the snapshot's sequence on.
 /// </summary>
+/// <remarks>
+/// A journal row is applied only if it was written after the snapshot. A journal write whose
+/// outcome is unknown (it timed out, and may still land) gives up its sequence number, and every
+/// snapshot starts its journal one number past the next one, so that such a row, landing late
+/// from this activation or from one that went before it, falls below the snapshot's sequence and
+/// its older bookkeeping is never applied over the snapshot's.
+/// </remarks>
 public sealed partial class StatisticsGrainStorage
 {
     /// <summary>The snapshot's property: the sequence number of the first journal row that follows it; rows below are obsolete.</summary>
     private const string JournalSequenceProperty = "JournalSequence";
 
-    /// <summary>Bounds what a load reads and applies, and the deletions a snapshot leaves (within one transaction's 100 rows).</summary>
+    /// <summary>Bounds what a load reads and applies, and the deletions a snapshot leaves.</summary>
     public const int MaxJournalRows = 64;
 
     /// <summary>'!' sorts below every character an encoded key holds (<see cref="KeyEncoding"/>), so no other grain's row falls in a journal's range.</summary>
@@ -59,10 +67,11 @@ public sealed partial class StatisticsGrainStorage
         var state = snapshot is null ? default : Deserialize<T>(snapshot);
         if (state is null)
         {
-            // No snapshot: journal rows left by a state cleared meanwhile are obsolete, and the next rows follow them.
+            // No snapshot (or one without data): journal rows left by a state cleared meanwhile are
+            // obsolete, and the next rows follow them; a row without data is replaced by the next write.
             grainState.State = activators.GetActivator<T>().Create();
             grainState.RecordExists = false;
-            grainState.ETag = new JournalPosition("", next, lowestStored, 0, 0, 0).Format();
+            grainState.ETag = new JournalPosition(snapshot?.ETag.ToString() ?? "", next, lowestStored, 0, 0, 0).Format();
             return;
         }
 
@@ -90,39 +99,57 @@ public sealed partial class StatisticsGrainStorage
         var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
         var position = JournalPosition.Parse(grainState.ETag) ?? new JournalPosition(grainState.ETag ?? "", 1, 1, 0, 0, 0);
 
-        // Taken and serialized before the first await: what is counted while the write is under way goes with the next.
+        // Taken and serialized in the same turn of the grain as its state: what is counted while the write is under way goes with the next.
         var changes = journaled.TakeChanges(time.GetUtcNow());
-        try
+        if (position.HasSnapshot && position.JournalRows < MaxJournalRows && !changes.Overflowed)
         {
-            if (position.HasSnapshot && position.JournalRows < MaxJournalRows)
+            var entry = serializer.Serialize(changes).ToMemory();
+            if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= DataChunkBytes * MaxDataChunks)
             {
-                var entry = serializer.Serialize(changes).ToMemory();
-                if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= DataChunkBytes * MaxDataChunks)
+                var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
+                var after = position with
                 {
-                    var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
+                    NextSequence = position.NextSequence + 1,
+                    JournalRows = position.JournalRows + 1,
+                    JournalBytes = position.JournalBytes + entry.Length,
+                };
+                try
+                {
                     await writes.SubmitAsync(
                         new PendingRowChange(TableTransactionActionType.Add, journalRow, default, EstimatedBytes(journalRow, entry.Length), Describe(grainId, stateName)),
                         cancellationToken);
-                    grainState.ETag = (position with
-                    {
-                        NextSequence = position.NextSequence + 1,
-                        JournalRows = position.JournalRows + 1,
-                        JournalBytes = position.JournalBytes + entry.Length,
-                    }).Format();
-                    grainState.RecordExists = true;
-                    return;
                 }
-            }
+                catch (Exception exception)
+                {
+                    journaled.ReturnChanges(changes);
+                    if (exception is not InconsistentStateException)
+                    {
+                        // It may still land: its number is not used again (an ETag conflict reads the rows again instead).
+                        grainState.ETag = after.Format();
+                    }
 
-            // The snapshot holds every change counted so far, those just taken included.
+                    throw;
+                }
+
+                grainState.ETag = after.Format();
+                grainState.RecordExists = true;
+                return;
+            }
+        }
+
+        // The snapshot holds every change counted so far, those just taken included; its journal
+        // starts one number past the next, which a journal write still on its way may take.
+        var following = position.NextSequence + 1;
+        try
+        {
             var data = SerializeWithin(grainState.State);
             var snapshot = DataRow(partitionKey, rowKey, data);
-            snapshot[JournalSequenceProperty] = position.NextSequence;
+            snapshot[JournalSequenceProperty] = following;
             var kind = position.HasSnapshot ? TableTransactionActionType.UpdateReplace : TableTransactionActionType.Add;
             var written = await writes.SubmitAsync(
                 new PendingRowChange(kind, snapshot, position.HasSnapshot ? new ETag(position.SnapshotETag) : default, EstimatedBytes(snapshot, data.Length), Describe(grainId, stateName)),
                 cancellationToken);
-            grainState.ETag = new JournalPosition(written?.ToString() ?? "", position.NextSequence, position.NextSequence, 0, 0, data.Length).Format();
+            grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length).Format();
             grainState.RecordExists = true;
         }
         catch

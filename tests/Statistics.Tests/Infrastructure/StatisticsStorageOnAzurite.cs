@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,14 +22,21 @@ internal static class StatisticsStorageOnAzurite
         .AddSerializer(builder => builder.AddAssembly(typeof(StatsCatalogState).Assembly))
         .BuildServiceProvider();
 
+    /// <param name="fault">A policy the storage's requests also go through, after their retries (one that injects faults).</param>
     public static async Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(
-        AzuriteFixture azurite, string tablePrefix, TimeSpan linger, CancellationToken ct)
+        AzuriteFixture azurite, string tablePrefix, TimeSpan linger, CancellationToken ct, HttpPipelinePolicy? fault = null)
     {
         var requests = new RequestCounter();
         var name = TableNames.Unique(tablePrefix);
+        var options = CountingOptions(requests);
+        if (fault is not null)
+        {
+            options.AddPolicy(fault, HttpPipelinePosition.PerCall);
+        }
+
         var storage = new StatisticsGrainStorage(
             StatisticsOptions.StorageName,
-            new TableServiceClient(azurite.ConnectionString, CountingOptions(requests)).GetTableClient(name),
+            new TableServiceClient(azurite.ConnectionString, options).GetTableClient(name),
             ServiceId,
             new OrleansGrainStorageSerializer(Serialization.GetRequiredService<Serializer>()),
             Serialization.GetRequiredService<IActivatorProvider>(),
