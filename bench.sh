@@ -21,6 +21,7 @@
 #   BENCH_CONCURRENCY   requests in flight at once          (default 16; 64 is measured as well)
 #   BENCH_LAG_RATE      offered commands/s of the fixed-rate statistics lag scenario (default 50)
 #   BENCH_LAG_SECONDS   length of each statistics lag scenario (default 30, 6 with --quick)
+#   BENCH_SUSTAINED_RATE  offered commands/s of the sustained run (default 80 % of the maximum measured)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -35,6 +35,7 @@ const int HighConcurrency = 64;
 var sustained = TimeSpan.FromSeconds(IntSetting("BENCH_SUSTAINED_SECONDS", 0));
 var lagSeconds = IntSetting("BENCH_LAG_SECONDS", quick ? 6 : 30);
 var lagRate = IntSetting("BENCH_LAG_RATE", 50);
+var sustainedRate = IntSetting("BENCH_SUSTAINED_RATE", 0); // 0: 80 % of the maximum measured
 var externalApi = Environment.GetEnvironmentVariable("BENCH_API_URL") is { Length: > 0 } url ? new Uri(url) : null;
 var resultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS");
 var flatResultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS_JSON");
@@ -318,7 +319,7 @@ LagResult? sustainedLag = null;
 double? rssGrowthLastHalf = null;
 if (sustained > TimeSpan.Zero)
 {
-    var rate = Math.Max(1, (int)(0.8 * maxLag.CommandsPerSecond));
+    var rate = sustainedRate > 0 ? sustainedRate : Math.Max(1, (int)(0.8 * maxLag.CommandsPerSecond));
     Console.WriteLine($"Sustained: {rate} commands/s offered for {sustained.TotalMinutes:0.#} min...");
     var origin = Stopwatch.GetTimestamp();
     var rssAtMinute = new List<double>();

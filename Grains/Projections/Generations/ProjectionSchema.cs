@@ -22,8 +22,11 @@ public static class ProjectionSchema
     /// 5: state rows are keyed by <see cref="Storage.ProjectionStateKeys"/> (many grains to a partition, written by group
     /// commit) instead of one partition per grain: rows of 4 are not where this build looks, so the projection control,
     /// which still finds its own row of 4, rebuilds a new generation from the log, and the old rows go with their generation.
+    /// 6: days, customers and stuck-order partitions are journaled (<see cref="Storage.IJournaledProjectionState"/>): a
+    /// build of 5 would read their snapshots without the journal rows after them, and write over them, so a generation of
+    /// 5 is rebuilt rather than read on, and a deployment of 6 is not rolled back to a build of 5 without a rebuild.
     /// </summary>
-    public const int Current = 5;
+    public const int Current = 6;
 
     /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
     public const int Unversioned = 1;
