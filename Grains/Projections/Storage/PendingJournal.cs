@@ -21,7 +21,9 @@ public sealed class PendingJournal
     {
         if (HasRoom())
         {
-            orderEvents.Add(envelope with { TraceParent = null, Items = withItems ? envelope.Items : [] });
+            orderEvents.Add(envelope.TraceParent is null && (withItems || envelope.Items.IsDefaultOrEmpty)
+                ? envelope
+                : envelope with { TraceParent = null, Items = withItems ? envelope.Items : [] });
         }
     }
 
@@ -29,7 +31,7 @@ public sealed class PendingJournal
     {
         if (HasRoom())
         {
-            customerEvents.Add(envelope with { TraceParent = null });
+            customerEvents.Add(envelope.TraceParent is null ? envelope : envelope with { TraceParent = null });
         }
     }
 

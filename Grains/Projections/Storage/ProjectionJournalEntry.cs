@@ -22,4 +22,7 @@ public sealed class ProjectionJournalEntry
 
     /// <summary>More was counted than a journal row should hold, and the events were not kept: this write must be a snapshot.</summary>
     [Id(4)] public bool Overflowed { get; set; }
+
+    /// <summary>Fewer bytes than the entry serializes to, whatever its events: an envelope holds at least an event id, a version, a type and an event time.</summary>
+    public int MinimumBytes => (OrderEvents.Count + CustomerEvents.Count) * 32;
 }

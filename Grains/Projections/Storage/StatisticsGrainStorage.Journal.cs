@@ -101,7 +101,8 @@ public sealed partial class StatisticsGrainStorage
 
         // Taken and serialized in the same turn of the grain as its state: what is counted while the write is under way goes with the next.
         var changes = journaled.TakeChanges(time.GetUtcNow());
-        if (position.HasSnapshot && position.JournalRows < MaxJournalRows && !changes.Overflowed)
+        if (position.HasSnapshot && position.JournalRows < MaxJournalRows && !changes.Overflowed
+            && position.JournalBytes + changes.MinimumBytes <= position.SnapshotBytes)
         {
             var entry = serializer.Serialize(changes).ToMemory();
             if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= DataChunkBytes * MaxDataChunks)
