@@ -3,6 +3,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Catalog;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Orders;
@@ -141,6 +142,38 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         await day.Flush();
         await cluster.DeactivateAsync(month);
         Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
+    }
+
+    /// <summary>
+    /// Every query asks the catalog for the months first; a month's registration writes the catalog.
+    /// The summary is answered while that write waits on storage (here held open).
+    /// </summary>
+    [Fact]
+    public async Task The_summary_is_answered_while_the_catalog_writes_a_new_month()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("catalogwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        storage.AfterWrite = async () =>
+        {
+            writing.TrySetResult();
+            await release.Task;
+            return false;
+        };
+        storage.Target = cluster.Client.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).GetGrainId();
+
+        var first = LiveBatchTests.Placed(StatsCluster.IdOnShard("catalogwrite-a", 4), "c");
+        var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, 4, DateOnly.FromDateTime(first.OccurredAt.UtcDateTime)));
+        var batch = day.IngestBatch([first]); // its live copy registers the month: the catalog's write waits
+        await writing.Task.WaitAsync(Patience, ct);
+        Assert.Equal(1, (await cluster.Reader.Summary(null, null, ct).WaitAsync(Patience, ct)).Events[nameof(OrderPlaced)]);
+
+        release.SetResult();
+        await batch.WaitAsync(Patience, ct);
     }
 
     /// <summary>
