@@ -14,7 +14,8 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// '!' and a zero-padded sequence number, in the snapshot's partition (so that they share its group
 /// commits). A write adds one journal row while the journal since the snapshot stays smaller than
 /// the snapshot and within <see cref="MaxJournalRows"/>; otherwise it writes the snapshot whole,
-/// and then deletes the rows it made obsolete (which join the partition's next transaction). A
+/// and then deletes the rows it made obsolete (which join the partition's next transaction; the
+/// write does not wait for them). A
 /// load reads the snapshot and its journal in one range query and applies the journal rows from
 /// the snapshot's sequence on.
 /// </summary>
@@ -159,7 +160,8 @@ public sealed partial class StatisticsGrainStorage
             throw;
         }
 
-        await DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
+        // Not awaited: the write is done, and a flush (a rebuild's, a day's before its push) need not wait for the cleanup.
+        _ = DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
     }
 
     /// <summary>
