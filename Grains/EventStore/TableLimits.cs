@@ -22,6 +22,9 @@ public static class TableLimits
     /// </summary>
     public const int MaxStringPropertyChars = 32 * 1024;
 
+    /// <summary>A binary property holds at most 64 KiB.</summary>
+    public const int MaxBinaryPropertyBytes = 64 * 1024;
+
     /// <summary>Chunk size for payloads split across properties (see <see cref="MaxStringPropertyChars"/>).</summary>
     public const int PayloadChunkChars = MaxStringPropertyChars - 1;
 

@@ -106,7 +106,7 @@ public sealed partial class StatisticsGrainStorage
             && position.JournalBytes + changes.MinimumBytes <= position.SnapshotBytes)
         {
             var entry = serializer.Serialize(changes).ToMemory();
-            if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= DataChunkBytes * MaxDataChunks)
+            if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= MaxDataBytes)
             {
                 var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
                 var after = position with

@@ -25,11 +25,13 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// </summary>
 public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>A binary property holds at most 64 KiB.</summary>
-    private const int DataChunkBytes = 64 * 1024;
+    private const int DataChunkBytes = TableLimits.MaxBinaryPropertyBytes;
 
     /// <summary>Data properties per row: 15 of 64 KiB leave room in the 1 MiB entity for its keys (as Orleans' table storage).</summary>
     private const int MaxDataChunks = 15;
+
+    /// <summary>The most serialized data one row holds.</summary>
+    private const int MaxDataBytes = DataChunkBytes * MaxDataChunks;
 
     private const string DataProperty = "Data";
 
@@ -87,7 +89,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
-        if (typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T)))
+        if (IsJournaled<T>())
         {
             await ReadJournaledAsync(stateName, grainId, grainState, cancellationToken);
             return;
@@ -135,7 +137,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
     /// <summary>Deletes the row (conditional on its ETag); a state never written has no row to delete.</summary>
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
-        if (JournalPosition.Parse(grainState.ETag) is { } position && typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T)))
+        if (IsJournaled<T>() && JournalPosition.Parse(grainState.ETag) is { } position)
         {
             var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
             var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
@@ -175,15 +177,14 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
             return row.HasValue ? row.Value : null;
         }, cancellationToken);
 
+    private static bool IsJournaled<T>() => typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T));
+
     private T? Deserialize<T>(TableEntity row)
     {
         using var data = new MemoryStream();
-        for (var chunk = 0; chunk < MaxDataChunks && row.TryGetValue(DataPropertyName(chunk), out var value); chunk++)
+        foreach (var chunk in DataChunks(row))
         {
-            if (value is byte[] bytes)
-            {
-                data.Write(bytes);
-            }
+            data.Write(chunk);
         }
 
         return data.Length == 0 ? default : serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length)));
@@ -202,10 +203,10 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
     private ReadOnlyMemory<byte> SerializeWithin<TValue>(TValue value)
     {
         var data = serializer.Serialize(value).ToMemory();
-        if (data.Length > DataChunkBytes * MaxDataChunks)
+        if (data.Length > MaxDataBytes)
         {
             // Orleans' table storage's words, which ProjectionStateTooLargeException.IsCause recognises.
-            throw new ArgumentOutOfRangeException(nameof(value), $"Data too large to write to Azure table. Size={data.Length} MaxSize={DataChunkBytes * MaxDataChunks}");
+            throw new ArgumentOutOfRangeException(nameof(value), $"Data too large to write to Azure table. Size={data.Length} MaxSize={MaxDataBytes}");
         }
 
         return data;
@@ -224,15 +225,18 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
         return entity;
     }
 
-    private static int DataLength(TableEntity row)
+    private static int DataLength(TableEntity row) => DataChunks(row).Sum(chunk => chunk.Length);
+
+    /// <summary>The row's binary data properties in order, as <see cref="DataRow"/> wrote them.</summary>
+    private static IEnumerable<byte[]> DataChunks(TableEntity row)
     {
-        var length = 0;
         for (var chunk = 0; chunk < MaxDataChunks && row.TryGetValue(DataPropertyName(chunk), out var value); chunk++)
         {
-            length += value is byte[] bytes ? bytes.Length : 0;
+            if (value is byte[] bytes)
+            {
+                yield return bytes;
+            }
         }
-
-        return length;
     }
 
     private static string Describe(GrainId grainId, string stateName) => $"{grainId} ({stateName})";
