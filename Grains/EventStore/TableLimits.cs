@@ -33,4 +33,10 @@ public static class TableLimits
 
     /// <summary>PartitionKey and RowKey are each at most 1 KiB of UTF-16: 512 characters.</summary>
     public const int MaxKeyChars = 512;
+
+    /// <summary>
+    /// The scalability target of one partition: about 2,000 entities (1 KiB each) per second;
+    /// beyond it the service answers 503 Server Busy. Not enforced: layouts are sized by it.
+    /// </summary>
+    public const int EntitiesPerSecondPerPartition = 2_000;
 }

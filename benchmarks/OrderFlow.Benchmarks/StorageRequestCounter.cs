@@ -6,8 +6,8 @@ namespace OrderFlow.Benchmarks;
 
 /// <summary>
 /// Counts the storage requests (billed transactions) the system's own clients send, by what they
-/// address: a table's name, <c>$batch</c> for an entity-group transaction (with the table it writes
-/// and, for a partition of projection state, the grain type it holds: <c>$batch benchstats/day</c>),
+/// address: a table's name, <c>$batch</c> and the table for an entity-group transaction
+/// (<c>$batch benchstats</c>),
 /// <c>Tables</c> for table management, a queue's name. Added to the system's clients through
 /// <see cref="OrderFlow.Silo.StorageClientPolicy"/>, once per try.
 /// </summary>
@@ -53,31 +53,17 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     }
 
     private static readonly System.Text.RegularExpressions.Regex FirstOperation = new(
-        @"(?:POST|PUT|PATCH|MERGE|DELETE) \S*?/(?<table>[A-Za-z][A-Za-z0-9]*)(?:\(PartitionKey='(?<pk>[^']*)')?[ (?]",
+        @"(?:POST|PUT|PATCH|MERGE|DELETE) \S*?/(?<table>[A-Za-z][A-Za-z0-9]*)[ (?]",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    private static readonly System.Text.RegularExpressions.Regex BodyPartitionKey = new(
-        "\"PartitionKey\":\"(?<pk>[^\"]*)\"", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
-    /// <summary>Projection state partitions: "{service}_{grain type}_{generation}_{n}" (ProjectionStateKeys).</summary>
-    private static readonly System.Text.RegularExpressions.Regex ProjectionPartition = new(
-        "^[^_]+_(?<type>.+)_[0-9]+_[0-9]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
-    /// <summary>The table of a transaction's first operation, and the grain type of a projection state partition.</summary>
+    /// <summary>The table of a transaction's first operation (a transaction writes one partition of one table).</summary>
     private static string BatchTarget(RequestContent content)
     {
         using var body = new MemoryStream();
         content.WriteTo(body, CancellationToken.None);
         var text = System.Text.Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
         var operation = FirstOperation.Match(text);
-        if (!operation.Success)
-        {
-            return "?";
-        }
-
-        var partition = operation.Groups["pk"].Success ? operation.Groups["pk"].Value : BodyPartitionKey.Match(text, operation.Index).Groups["pk"].Value;
-        var projection = ProjectionPartition.Match(Uri.UnescapeDataString(partition));
-        return operation.Groups["table"].Value + (projection.Success ? "/" + projection.Groups["type"].Value : "");
+        return operation.Success ? operation.Groups["table"].Value : "?";
     }
 
     /// <summary>

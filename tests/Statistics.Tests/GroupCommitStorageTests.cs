@@ -185,8 +185,9 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
     }
 
     /// <summary>
-    /// The janitor deletes one generation's rows, in this layout and in the one Orleans' table grain
-    /// storage wrote until layout 4, and nothing else, by exact partitions (no query without one).
+    /// The janitor deletes one generation's rows, in this layout, in the one of layouts 5 and 6 (a few
+    /// partitions per grain type) and in the one Orleans' table grain storage wrote until layout 4,
+    /// and nothing else, by exact partitions (no query without one).
     /// </summary>
     [Fact]
     public async Task The_janitor_deletes_one_generation_only_without_scanning()
@@ -203,7 +204,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
 
         grains.Add(GrainId.Create("projectioncontrol", "0"));
         await Task.WhenAll(grains.Select(grain => storage.WriteStateAsync("state", grain, State(grain.ToString()), ct)));
-        foreach (var legacy in new[] { "daystats_1_0_2026-01-01", "statscatalog_1", "daystats_12_0_2026-01-01", "daystats_2_0_2026-01-01" })
+        foreach (var legacy in new[] { "daystats_1_0_2026-01-01", "statscatalog_1", "daystats_12_0_2026-01-01", "daystats_2_0_2026-01-01", "daystats_1_3", "customerstats_1_0", "customerstats_12_0" })
         {
             await table.AddEntityAsync(new TableEntity(ServiceId + "_" + legacy, "day"), ct);
         }
@@ -215,7 +216,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
             NullLogger<ProjectionStateJanitor>.Instance);
         requests.Reset();
 
-        Assert.Equal(25 + 2, await janitor.DeleteGenerationAsync(1, ct));
+        Assert.Equal(25 + 4, await janitor.DeleteGenerationAsync(1, ct));
 
         Assert.All(requests.SentWithQuery.Where(request => request.StartsWith("GET", StringComparison.Ordinal)),
             query => Assert.Contains("$filter=PartitionKey eq '", query, StringComparison.Ordinal));
@@ -225,9 +226,11 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
             left.Add(row.PartitionKey);
         }
 
-        Assert.Equal(grains.Count - 25 + 2, left.Count);
-        Assert.DoesNotContain(left, key => key.Split('_') is [_, _, "1", ..]);
-        Assert.Contains(left, key => key.Split('_') is [_, _, "12", ..]);
+        Assert.Equal(grains.Count - 25 + 3, left.Count);
+        // "{service}_{generation}_{n}", and before layout 7 "{service}_{grain type}_{generation}…".
+        Assert.DoesNotContain(left, key => key.Split('_') is [_, "1", _] || (key.Split('_') is [_, var type, "1", ..] && char.IsAsciiLetter(type[0])));
+        Assert.Contains(left, key => key.Split('_') is [_, "12", _]);
+        Assert.Contains(left, key => key.Split('_') is [_, "daystats", "12", ..]);
     }
 
     private static GrainState<StatsCatalogState> State(string month) => new() { State = new StatsCatalogState { Months = [month] } };

@@ -64,7 +64,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         {
             await foreach (var row in statistics.QueryAsync<TableEntity>(cancellationToken: ct))
             {
-                if (row.PartitionKey.Contains("_customerstats_1_", StringComparison.Ordinal))
+                if (row.RowKey.StartsWith(ProjectionGrainTypes.Customer + ".", StringComparison.Ordinal))
                 {
                     return row;
                 }
@@ -269,10 +269,10 @@ public sealed class ParkingTests(AzuriteFixture azurite)
             Options.Create(new EventStoreOptions { TableName = host.EventsTable, ChangeBucket = TimeSpan.FromSeconds(1) }),
             NullLogger<ChangeIndex>.Instance);
 
-    /// <summary>The keys of a customer's state row as the statistics grain storage writes it, with the service id taken from a real row ("{service}_customerstats_{generation}_{partition}").</summary>
+    /// <summary>The keys of a customer's state row as the statistics grain storage writes it, with the service id taken from a real row of generation 1 ("{service}_1_{partition}").</summary>
     private static (string PartitionKey, string RowKey) KeysOf(TableEntity sample, int generation, string customerId)
     {
-        var service = sample.PartitionKey[..sample.PartitionKey.IndexOf("_customerstats_", StringComparison.Ordinal)];
+        var service = sample.PartitionKey[..sample.PartitionKey.LastIndexOf("_1_", StringComparison.Ordinal)];
         var grain = GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(generation, customerId));
         return (ProjectionStateKeys.PartitionKey(service, grain), ProjectionStateKeys.RowKey(grain, "customer"));
     }

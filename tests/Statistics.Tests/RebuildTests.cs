@@ -280,7 +280,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
             {
                 await statistics.DeleteEntityAsync(row.PartitionKey, row.RowKey, cancellationToken: ct);
             }
-            else if (!row.PartitionKey.Contains("_statscatalog_", StringComparison.Ordinal)) // its layout is unchanged
+            else if (!row.RowKey.StartsWith(ProjectionGrainTypes.Catalog + ".", StringComparison.Ordinal)) // its layout is unchanged
             {
                 await statistics.UpsertEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["Data"] = new byte[] { 0xFF, 0x13, 0x37, 0x00, 0xFF } }, TableUpdateMode.Replace, ct);
                 unreadableRows++;
@@ -322,8 +322,8 @@ public sealed class RebuildTests(AzuriteFixture azurite)
 
     /// <summary>
     /// Rows of projection state in the host's statistics table, by generation, read independently of
-    /// the product: "orderflow_{grain type}_{generation}_{partition}" (as Orleans' grain storage keyed
-    /// them until layout 4: "orderflow_{grain type}_{generation}[_{rest}]").
+    /// the product: "orderflow_{generation}_{partition}" (until layout 6 "orderflow_{grain type}_{generation}_{partition}",
+    /// and as Orleans' grain storage keyed them until layout 4: "orderflow_{grain type}_{generation}[_{rest}]").
     /// </summary>
     private Task<SortedDictionary<int, int>> StoredStatesAsync(StatsApiHost host, CancellationToken ct) => StoredStatesAsync(host.StatisticsTable, ct);
 
@@ -333,7 +333,8 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         await foreach (var row in new TableClient(azurite.ConnectionString, table).QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
         {
             var parts = row.PartitionKey.Split('_');
-            if (parts.Length >= 3 && parts[1] != "projectioncontrol" && int.TryParse(parts[2], CultureInfo.InvariantCulture, out var generation))
+            if (parts.Length >= 3 && parts[1] != "projectioncontrol"
+                && (int.TryParse(parts[1], CultureInfo.InvariantCulture, out var generation) || int.TryParse(parts[2], CultureInfo.InvariantCulture, out generation)))
             {
                 byGeneration[generation] = byGeneration.GetValueOrDefault(generation) + 1;
             }

@@ -25,8 +25,11 @@ public static class ProjectionSchema
     /// 6: days, customers and stuck-order partitions are journaled (<see cref="Storage.IJournaledProjectionState"/>): a
     /// build of 5 would read their snapshots without the journal rows after them, and write over them, so a generation of
     /// 5 is rebuilt rather than read on, and a deployment of 6 is not rolled back to a build of 5 without a rebuild.
+    /// 7: every projection's state rows share a generation's partitions (<see cref="Storage.ProjectionStateKeys"/>),
+    /// so that a flush tick is a few transactions in all rather than a few per grain type; their RowKeys start with
+    /// the grain type. Rows of 6 are not where this build looks: a generation of 6 is rebuilt, and its rows deleted.
     /// </summary>
-    public const int Current = 6;
+    public const int Current = 7;
 
     /// <summary>What a stored generation written before versions were recorded is taken to be.</summary>
     public const int Unversioned = 1;

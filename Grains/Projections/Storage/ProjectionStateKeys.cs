@@ -7,37 +7,42 @@ using Orleans.Runtime;
 namespace OrderFlow.Grains.Projections.Storage;
 
 /// <summary>
-/// Where <see cref="StatisticsGrainStorage"/> keeps a grain's state: one row in one of
-/// <see cref="PartitionsPerGeneration"/> partitions per grain type and projection generation,
-/// "{service id}_{grain type}_{generation}_{n}" (n a stable hash of the grain id), so that the writes
-/// of many grains can go in one entity-group transaction and a generation's rows are a few exact
-/// partitions. Grains outside generations (the projection control, the parked list: one grain
-/// each) share one partition per type, "{service id}_{grain type}". The RowKey is the grain key and the state name, each encoded
-/// (<see cref="KeyEncoding"/>), joined by '.', which no encoded id holds.
+/// Where <see cref="StatisticsGrainStorage"/> keeps a grain's state. A projection's grains (days,
+/// months, customers, stuck-order partitions…) share <see cref="PartitionsPerGeneration"/>
+/// partitions per projection generation, "{service id}_{generation}_{n}" (n a stable hash of the
+/// grain id), whatever their type: the grains' writes of one flush tick go in one entity-group
+/// transaction per partition, and a generation's rows are a few exact partitions. Their RowKey is
+/// the grain type, the grain key and the state name, the last two encoded (<see cref="KeyEncoding"/>),
+/// joined by '.', which no encoded id holds. Grains outside generations (the projection control,
+/// the parked list: one grain each) share one partition per type, "{service id}_{grain type}", and
+/// their RowKey is the encoded grain key and state name.
 /// </summary>
 public static class ProjectionStateKeys
 {
     /// <summary>
-    /// Partitions per grain type and generation: fewer make larger transactions (fewer requests), more
-    /// spread a busy projection over more of the storage's per-partition throughput. Part of the stored
-    /// layout: changing it needs a new <see cref="Generations.ProjectionSchema"/>.
+    /// Partitions per generation, shared by every projection: a flush tick costs at most this many
+    /// transactions (of up to <see cref="TableLimits.MaxEntitiesPerTransaction"/> rows each) however
+    /// many grains it writes; fewer make fewer requests, more spread the projections over more of the
+    /// storage's throughput (<see cref="TableLimits.EntitiesPerSecondPerPartition"/> each, so
+    /// some 8,000 state rows/s per generation, against one row per changed grain per flush interval).
+    /// Part of the stored layout: changing it needs a new <see cref="Generations.ProjectionSchema"/>.
     /// </summary>
     public const int PartitionsPerGeneration = 4;
 
-    public static string PartitionKey(string serviceId, GrainId grainId)
+    public static string PartitionKey(string serviceId, GrainId grainId) =>
+        BelongsToGeneration(grainId)
+            ? PartitionKey(serviceId, StatisticsKeys.GenerationOf(grainId.Key.ToString()), OrderEventStreams.PartitionOf(grainId.ToString(), PartitionsPerGeneration))
+            : Prefix(serviceId, grainId.Type.ToString());
+
+    public static string RowKey(GrainId grainId, string stateName)
     {
-        var type = grainId.Type.ToString();
-        return BelongsToGeneration(grainId)
-            ? PartitionKey(serviceId, type, StatisticsKeys.GenerationOf(grainId.Key.ToString()), OrderEventStreams.PartitionOf(grainId.ToString(), PartitionsPerGeneration))
-            : Prefix(serviceId, type);
+        var key = KeyEncoding.Encode(grainId.Key.ToString()) + "." + KeyEncoding.Encode(stateName);
+        return BelongsToGeneration(grainId) ? KeyEncoding.Encode(grainId.Type.ToString()) + "." + key : key;
     }
 
-    public static string RowKey(GrainId grainId, string stateName) =>
-        KeyEncoding.Encode(grainId.Key.ToString()) + "." + KeyEncoding.Encode(stateName);
-
-    /// <summary>Every partition that holds state of <paramref name="grainType"/> in <paramref name="generation"/>.</summary>
-    public static IEnumerable<string> PartitionsOf(string serviceId, string grainType, int generation) =>
-        Enumerable.Range(0, PartitionsPerGeneration).Select(partition => PartitionKey(serviceId, grainType, generation, partition));
+    /// <summary>Every partition that holds projection state of <paramref name="generation"/>.</summary>
+    public static IEnumerable<string> PartitionsOf(string serviceId, int generation) =>
+        Enumerable.Range(0, PartitionsPerGeneration).Select(partition => PartitionKey(serviceId, generation, partition));
 
     /// <summary>Whether the grain is a projection's, whose key starts with its generation (<see cref="StatisticsKeys"/>).</summary>
     public static bool BelongsToGeneration(GrainId grainId)
@@ -46,8 +51,9 @@ public static class ProjectionStateKeys
         return ProjectionRegistry.All.Any(projection => projection.GrainType == type);
     }
 
-    private static string PartitionKey(string serviceId, string grainType, int generation, int partition) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Prefix(serviceId, grainType)}_{generation}_{partition}");
+    /// <summary>A grain type is letters (<see cref="Generations.ProjectionGrainTypes"/>), a generation digits: these never meet the partitions of grains outside generations.</summary>
+    private static string PartitionKey(string serviceId, int generation, int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"{KeyEncoding.Encode(serviceId)}_{generation}_{partition}");
 
     private static string Prefix(string serviceId, string grainType) => KeyEncoding.Encode(serviceId) + "_" + KeyEncoding.Encode(grainType);
 
