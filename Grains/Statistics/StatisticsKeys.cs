@@ -58,7 +58,11 @@ public static class StatisticsKeys
     public static string Customer(int generation, string customerId) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{KeyEncoding.EncodeWithin(customerId, MaxCustomerKeyLength)}");
 
-    /// <summary>Leaves room in a row key (<see cref="EventStore.TableLimits.MaxKeyChars"/>) for the generation and the state name, with the key encoded once more (<see cref="Projections.Storage.ProjectionStateKeys"/>).</summary>
+    /// <summary>
+    /// Leaves room in a row key (<see cref="EventStore.TableLimits.MaxKeyChars"/>) for the grain type,
+    /// the generation, the state name and a journal row's suffix, with the key encoded once more
+    /// (<see cref="Projections.Storage.ProjectionStateKeys"/>): at worst some 475 characters.
+    /// </summary>
     public const int MaxCustomerKeyLength = 256;
 
     /// <summary>The customer id of a <see cref="Customer"/> key; null for an id too long to be kept in it (its grain keeps it in its state).</summary>

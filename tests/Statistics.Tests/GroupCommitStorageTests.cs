@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
@@ -231,6 +232,49 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         Assert.DoesNotContain(left, key => key.Split('_') is [_, "1", _] || (key.Split('_') is [_, var type, "1", ..] && char.IsAsciiLetter(type[0])));
         Assert.Contains(left, key => key.Split('_') is [_, "12", _]);
         Assert.Contains(left, key => key.Split('_') is [_, "daystats", "12", ..]);
+    }
+
+    /// <summary>
+    /// A service id with a character outside [A-Za-z0-9_-] is encoded in the keys of layouts 5 to 7,
+    /// not in those of layout 4: the janitor still finds a generation's rows of layouts 6 and 7, and
+    /// leaves those of another generation.
+    /// </summary>
+    [Fact]
+    public async Task The_janitor_deletes_the_rows_of_earlier_layouts_whatever_the_service_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string Service = "order.flow prod";
+        var table = new TableClient(azurite.ConnectionString, TableNames.Unique("janitorsvc"));
+        await table.CreateIfNotExistsAsync(ct);
+        var encoded = KeyEncoding.Encode(Service);
+        var layoutSix = new[] { ProjectionGrainTypes.Day + "_1_0", ProjectionGrainTypes.Customer + "_1_3", ProjectionGrainTypes.Day + "_2_0" };
+        foreach (var partition in layoutSix)
+        {
+            await table.AddEntityAsync(new TableEntity(encoded + "_" + partition, "row"), ct);
+        }
+
+        var grains = new[] { 1, 2 }.Select(generation => GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(generation, "c"))).ToList();
+        foreach (var grain in grains)
+        {
+            await table.AddEntityAsync(new TableEntity(ProjectionStateKeys.PartitionKey(Service, grain), ProjectionStateKeys.RowKey(grain, "customer")), ct);
+        }
+
+        var janitor = new ProjectionStateJanitor(
+            new TableServiceClient(azurite.ConnectionString),
+            Options.Create(new StatisticsOptions { TableName = table.Name }),
+            Options.Create(new ClusterOptions { ServiceId = Service }),
+            NullLogger<ProjectionStateJanitor>.Instance);
+
+        Assert.Equal(3, await janitor.DeleteGenerationAsync(1, ct));
+        var left = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            left.Add(row.PartitionKey);
+        }
+
+        Assert.Equal(
+            new[] { encoded + "_" + ProjectionGrainTypes.Day + "_2_0", ProjectionStateKeys.PartitionKey(Service, grains[1]) }.Order(StringComparer.Ordinal),
+            left.Order(StringComparer.Ordinal));
     }
 
     private static GrainState<StatsCatalogState> State(string month) => new() { State = new StatsCatalogState { Months = [month] } };

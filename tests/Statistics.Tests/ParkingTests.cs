@@ -272,7 +272,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
     /// <summary>The keys of a customer's state row as the statistics grain storage writes it, with the service id taken from a real row of generation 1 ("{service}_1_{partition}").</summary>
     private static (string PartitionKey, string RowKey) KeysOf(TableEntity sample, int generation, string customerId)
     {
-        var service = sample.PartitionKey[..sample.PartitionKey.LastIndexOf("_1_", StringComparison.Ordinal)];
+        var service = sample.PartitionKey[..sample.PartitionKey.LastIndexOf("_1_", StringComparison.Ordinal)]; // the sample is of generation 1
         var grain = GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(generation, customerId));
         return (ProjectionStateKeys.PartitionKey(service, grain), ProjectionStateKeys.RowKey(grain, "customer"));
     }

@@ -13,11 +13,11 @@ namespace OrderFlow.Grains.Projections.Generations;
 /// Deletes the stored state of a projection generation that no longer serves. A generation's rows
 /// are a few exact partitions (<see cref="ProjectionStateKeys"/>), deleted a transaction of up to
 /// <see cref="TableLimits.MaxEntitiesPerTransaction"/> rows at a time; rows of earlier layouts are
-/// one exact PartitionKey and one PartitionKey range per grain type: those Orleans' Azure Table grain
-/// storage wrote until layout 4 ("{service id}_{grain id}" with '/' written as '_', and a
-/// projection's grain id is "{type}/{generation}" or "{type}/{generation}/{rest}"), and in the same
-/// range those of layouts 5 and 6 ("{service id}_{grain type}_{generation}_{n}"). None needs a scan
-/// of the table.
+/// a few exact partitions per grain type in layouts 5 and 6, and one exact PartitionKey and one
+/// PartitionKey range per grain type where Orleans' Azure Table grain storage wrote them until
+/// layout 4 ("{service id}_{grain id}" with '/' written as '_', and a projection's grain id is
+/// "{type}/{generation}" or "{type}/{generation}/{rest}"; the service id is not encoded there, as
+/// it is in the later layouts). None needs a scan of the table.
 /// </summary>
 public sealed class ProjectionStateJanitor(
     TableServiceClient service,
@@ -37,6 +37,11 @@ public sealed class ProjectionStateJanitor(
 
         foreach (var type in ProjectionRegistry.All.Select(projection => projection.GrainType))
         {
+            foreach (var partition in ProjectionStateKeys.PartitionsBeforeLayout7Of(cluster.Value.ServiceId, type, generation))
+            {
+                deleted += await DeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken);
+            }
+
             var legacy = ProjectionStateKeys.LegacyPartitionKey(cluster.Value.ServiceId, FormattableString.Invariant($"{type}/{generation}"));
             deleted += await DeleteAsync(
                 table,

@@ -20,11 +20,11 @@ namespace OrderFlow.Grains.Projections.Storage;
 public static class ProjectionStateKeys
 {
     /// <summary>
-    /// Partitions per generation, shared by every projection: a flush tick costs at most this many
-    /// transactions (of up to <see cref="TableLimits.MaxEntitiesPerTransaction"/> rows each) however
-    /// many grains it writes; fewer make fewer requests, more spread the projections over more of the
-    /// storage's throughput (<see cref="TableLimits.EntitiesPerSecondPerPartition"/> each, so
-    /// some 8,000 state rows/s per generation, against one row per changed grain per flush interval).
+    /// Partitions per generation, shared by every projection: a silo's flush tick costs one transaction
+    /// per partition for every <see cref="TableLimits.MaxEntitiesPerTransaction"/> rows (or 4 MiB) it
+    /// writes there, whatever their grain types; fewer partitions make fewer requests, more spread the
+    /// projections over more of the storage's throughput (<see cref="TableLimits.EntitiesPerSecondPerPartition"/>
+    /// each, for entities of 1 KiB), against one row per changed grain per flush interval.
     /// Part of the stored layout: changing it needs a new <see cref="Generations.ProjectionSchema"/>.
     /// </summary>
     public const int PartitionsPerGeneration = 4;
@@ -50,6 +50,15 @@ public static class ProjectionStateKeys
         var type = grainId.Type.ToString();
         return ProjectionRegistry.All.Any(projection => projection.GrainType == type);
     }
+
+    /// <summary>
+    /// The partitions of <paramref name="grainType"/>'s state in <paramref name="generation"/> in
+    /// layouts 5 and 6 ("{service id}_{grain type}_{generation}_{n}", the service id encoded):
+    /// deleted with their generation.
+    /// </summary>
+    public static IEnumerable<string> PartitionsBeforeLayout7Of(string serviceId, string grainType, int generation) =>
+        Enumerable.Range(0, PartitionsPerGeneration).Select(partition =>
+            string.Create(CultureInfo.InvariantCulture, $"{Prefix(serviceId, grainType)}_{generation}_{partition}"));
 
     /// <summary>A grain type is letters (<see cref="Generations.ProjectionGrainTypes"/>), a generation digits: these never meet the partitions of grains outside generations.</summary>
     private static string PartitionKey(string serviceId, int generation, int partition) =>

@@ -16,8 +16,8 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// <summary>
 /// The grain storage of the projections (<see cref="StatisticsOptions.StorageName"/>): each grain's
 /// state is one row of the table <see cref="StatisticsOptions.TableName"/>, keyed by
-/// <see cref="ProjectionStateKeys"/> so that a partition holds many grains of one type and
-/// generation, and written by group commit (<see cref="PartitionGroupCommit"/>): the flushes of
+/// <see cref="ProjectionStateKeys"/> so that a partition holds many grains of one generation,
+/// and written by group commit (<see cref="PartitionGroupCommit"/>): the flushes of
 /// many grains cost one request per partition, not one each. The state is stored as Orleans'
 /// Azure Table grain storage stored it (binary properties Data, Data1, ..., in Orleans' binary
 /// format, JSON read as a fallback); a write conditional on an ETag that no longer holds fails
