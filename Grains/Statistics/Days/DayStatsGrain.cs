@@ -146,7 +146,10 @@ public sealed class DayStatsGrain(
         return s.Pending is { } pending ? [pending, counted] : [counted];
     }
 
-    private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
+    /// <summary>Made once: Orleans reads the grain interface's attributes for every reference it makes, and this one is asked for after every batch.</summary>
+    private IMonthStatsGrain? month;
+
+    private IMonthStatsGrain Month() => month ??= GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
 
     protected override async Task PersistAsync(CancellationToken cancellationToken)
     {
