@@ -1,6 +1,7 @@
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 
@@ -14,6 +15,10 @@ public sealed class DayStatsState : IJournaledProjectionState
     private PendingJournal? journal;
 
     private PendingJournal Journal => journal ??= new();
+
+    /// <summary>The rollup of <see cref="Minutes"/>, made on first use and kept by every count after it (see <see cref="Rollup"/>).</summary>
+    [NonSerialized]
+    private RunningDayRollup? rollup;
 
     /// <summary>Minute of day → bucket; only minutes with events.</summary>
     [Id(0)] public Dictionary<int, StatsBucket> Minutes { get; set; } = [];
@@ -58,6 +63,7 @@ public sealed class DayStatsState : IJournaledProjectionState
         }
 
         bucket.Add(envelope);
+        rollup?.Add(minute, envelope);
         if (envelope.Type == OrderPaid.StoredName)
         {
             ProductTotals.AddPaid(UnpushedProducts, envelope);
@@ -65,6 +71,9 @@ public sealed class DayStatsState : IJournaledProjectionState
 
         return true;
     }
+
+    /// <summary>The day's rollup for its month (<see cref="DayRollup.Of"/> of <see cref="Minutes"/>), made from <paramref name="revision"/>.</summary>
+    public DayRollup Rollup(long revision) => (rollup ??= RunningDayRollup.Of(Minutes)).At(revision);
 
     public ProjectionJournalEntry TakeChanges(DateTimeOffset now) =>
         Journal.Take(now, new DayPushes(Revision, MonthRevision, UnpushedProducts, Pending));
