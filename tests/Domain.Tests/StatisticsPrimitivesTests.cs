@@ -316,10 +316,10 @@ public sealed class StatisticsPrimitivesTests
             }
 
             Assert.Equal(Described(DayRollup.Of(state.Minutes, 7)), Described(state.Rollup(7)));
-            Assert.Equal(Described(DayRollup.Of(state.Minutes, 8)), Described(DayStatsCopy(state).Rollup(8))); // made from the minutes at once
+            Assert.Equal(Described(DayRollup.Of(state.Minutes, 8)), Described(new DayStatsState { Minutes = state.Minutes }.Rollup(8))); // made from the minutes at once
+            state.Minutes = new() { [61] = state.Minutes.First().Value };
+            Assert.Equal(Described(DayRollup.Of(state.Minutes, 9)), Described(state.Rollup(9))); // minutes replaced: made again from them
         }, iter: 200);
-
-        static DayStatsState DayStatsCopy(DayStatsState state) => new() { Minutes = state.Minutes };
 
         static string Described(DayRollup rollup)
         {

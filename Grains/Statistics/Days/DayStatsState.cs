@@ -20,8 +20,20 @@ public sealed class DayStatsState : IJournaledProjectionState
     [NonSerialized]
     private RunningDayRollup? rollup;
 
+    [NonSerialized]
+    private Dictionary<int, StatsBucket> minutes = [];
+
     /// <summary>Minute of day → bucket; only minutes with events.</summary>
-    [Id(0)] public Dictionary<int, StatsBucket> Minutes { get; set; } = [];
+    [Id(0)]
+    public Dictionary<int, StatsBucket> Minutes
+    {
+        get => minutes;
+        set
+        {
+            minutes = value;
+            rollup = null; // made again from the minutes that replace these
+        }
+    }
 
     [Id(1)] public CountedEvents Counted { get; set; } = new();
 
