@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OrderFlow.Grains.EventStore;
@@ -25,7 +27,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
     public async Task<string> ProtectAsync(string json, Type type, JsonSerializerOptions options, string subjectId, WhenErased ifErased)
     {
         var fields = PersonalDataFields.Of(type, options);
-        if (fields.Count == 0)
+        if (fields.Count == 0 || !AnyPresent(json, fields))
         {
             return json;
         }
@@ -213,6 +215,43 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         }
 
         return root.ToJsonString();
+    }
+
+    /// <summary>
+    /// Whether a member of the object <paramref name="json"/> named in <paramref name="fields"/> holds
+    /// a value other than null, as <c>JsonNode</c> would read it; read through once without building
+    /// the document, which an event given no personal data (most placements) does not need.
+    /// </summary>
+    private static bool AnyPresent(string json, IReadOnlyList<string> fields)
+    {
+        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+        try
+        {
+            var reader = new Utf8JsonReader(utf8.AsSpan(0, Encoding.UTF8.GetBytes(json, utf8)));
+            reader.Read(); // the object's start
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var personal = false;
+                foreach (var field in fields)
+                {
+                    personal |= reader.ValueTextEquals(field);
+                }
+
+                reader.Read();
+                if (personal && reader.TokenType != JsonTokenType.Null)
+                {
+                    return true;
+                }
+
+                reader.Skip(); // past a nested object or array
+            }
+
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(utf8);
+        }
     }
 
     private static bool MayHoldSealedFields(string json, Type type, JsonSerializerOptions options) =>

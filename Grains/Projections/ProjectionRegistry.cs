@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Grains.Statistics.Catalog;
 using OrderFlow.Grains.Statistics.Customers;
@@ -35,9 +36,35 @@ public static class ProjectionRegistry
             foreach (var input in projection.Inputs.OfType<ProjectionInput<TEnvelope>>().Where(input => input.Consumes(envelope)))
             {
                 var key = input.KeyOf(generation, envelope);
-                yield return (projection.GrainType + ":" + key, grains.GetGrain<IProjectionInput<TEnvelope>>(GrainId.Create(projection.GrainType, key)));
+                yield return (projection.GrainType + ":" + key, InputOf<TEnvelope>(grains, GrainId.Create(projection.GrainType, key)));
             }
         }
+    }
+
+    /// <summary>
+    /// The input of the projection grain <paramref name="id"/>. Orleans resolves the grain interface
+    /// type from the interface's attributes on every <c>GetGrain</c>, and this runs for every live
+    /// event and projection: the type is resolved once, by the first <c>GetGrain</c>, and reused.
+    /// </summary>
+    private static IProjectionInput<TEnvelope> InputOf<TEnvelope>(IGrainFactory grains, GrainId id)
+    {
+        if (Volatile.Read(ref InputInterface<TEnvelope>.Type) is { } type)
+        {
+            return (IProjectionInput<TEnvelope>)grains.GetGrain(id, type.Value);
+        }
+
+        var grain = grains.GetGrain<IProjectionInput<TEnvelope>>(id);
+        Volatile.Write(ref InputInterface<TEnvelope>.Type, new StrongBox<GrainInterfaceType>(((GrainReference)grain).InterfaceType));
+        return grain;
+    }
+
+    /// <summary>
+    /// The grain interface type of <see cref="IProjectionInput{TEnvelope}"/>, the same in every silo and
+    /// client (see <see cref="InputOf"/>); boxed, so that it is written and read whole.
+    /// </summary>
+    private static class InputInterface<TEnvelope>
+    {
+        public static StrongBox<GrainInterfaceType>? Type;
     }
 
     /// <summary>

@@ -6,6 +6,8 @@ using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Statistics;
@@ -279,6 +281,55 @@ public sealed class StatisticsPrimitivesTests
 
             Assert.Equal(RiskRules.Evaluate("c", forward, risk), RiskRules.Evaluate("c", backward, risk));
         }, iter: 300);
+    }
+
+    /// <summary>A day keeps its rollup as it counts instead of merging every minute for each live batch: it must be the same rollup.</summary>
+    [Fact]
+    public void A_days_running_rollup_equals_the_rollup_of_its_minutes()
+    {
+        var day = new DateOnly(2026, 11, 23);
+        var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        (string Type, OrderStatus Before, OrderStatus After)[] kinds =
+        [
+            ("OrderPlaced", OrderStatus.None, OrderStatus.Placed),
+            ("OrderPaid", OrderStatus.Placed, OrderStatus.Paid),
+            ("OrderShipped", OrderStatus.Paid, OrderStatus.Shipped),
+            ("OrderRefunded", OrderStatus.Delivered, OrderStatus.Refunded),
+            ("OrderRefunded", OrderStatus.Cancelled, OrderStatus.Cancelled),
+        ];
+        string[] currencies = ["EUR", "USD", "SEK", "JPY"];
+        var events = Gen.Select(Gen.Int[0, 1439], Gen.Int[0, kinds.Length - 1], Gen.Int[1, 100_000], Gen.Double[0, 200_000], Gen.Int[0, 3], Gen.Bool);
+        events.Array[1, 80].Sample(drawn =>
+        {
+            var state = new DayStatsState();
+            foreach (var ((minute, kind, cents, seconds, currency, askNow), i) in drawn.Select((e, i) => (e, i)))
+            {
+                var (type, before, after) = kinds[kind];
+                var amount = cents / 100m;
+                state.Count(new OrderEventEnvelope(
+                    "order-" + i, 1, Guid.NewGuid(), type, start.AddMinutes(minute).AddSeconds(seconds % 60), "c", currencies[currency], amount, amount, [],
+                    before, after, seconds, seconds / 2, seconds / 3), day);
+                if (askNow)
+                {
+                    Assert.Equal(Described(DayRollup.Of(state.Minutes, i)), Described(state.Rollup(i))); // made mid-way, then kept
+                }
+            }
+
+            Assert.Equal(Described(DayRollup.Of(state.Minutes, 7)), Described(state.Rollup(7)));
+            Assert.Equal(Described(DayRollup.Of(state.Minutes, 8)), Described(new DayStatsState { Minutes = state.Minutes }.Rollup(8))); // made from the minutes at once
+            state.Minutes = new() { [61] = state.Minutes.First().Value };
+            Assert.Equal(Described(DayRollup.Of(state.Minutes, 9)), Described(state.Rollup(9))); // minutes replaced: made again from them
+        }, iter: 200);
+
+        static string Described(DayRollup rollup)
+        {
+            static string Map<T>(Dictionary<string, T> map) => string.Join(",", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+            static string Histogram(LatencyHistogram h) => h.Count + ":" + string.Join(",", h.Bins.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"));
+            var d = rollup.Day;
+            return string.Join("|", rollup.Hours.OrderBy(p => p.Key).Select(p => $"{p.Key}:{Map(p.Value.Entered)};{p.Value.Revenue};{p.Value.Refunds}"))
+                + $"#{Map(d.Events)}#{Map(d.Entered)}#{Map(d.Revenue)}#{Map(d.Refunds)}#{Map(d.Payments)}"
+                + $"#{Histogram(d.PlacedToPaid)}#{Histogram(d.PaidToShipped)}#{Histogram(d.ShippedToDelivered)}#{rollup.Revision}";
+        }
     }
 
     private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>

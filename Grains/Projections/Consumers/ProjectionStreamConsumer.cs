@@ -36,6 +36,9 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
     /// <summary>Projection grain id → batches it failed in a row (while it keeps failing; forgotten when it counts one).</summary>
     private readonly Dictionary<string, int> failuresInARow = new(StringComparer.Ordinal);
 
+    /// <summary>Made once: Orleans reads the grain interface's attributes for every reference it makes, and this one is asked every batch.</summary>
+    private IProjectionControl? control;
+
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         await handleFactory.Create<TEnvelope>().ResumeAsync(this);
 
@@ -53,7 +56,7 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         try
         {
             // Asked per batch, after its events arrived, so that a rebuild's new generation gets every event delivered after it started.
-            var generations = await GrainFactory.GetGrain<IProjectionControl>(0).Targets();
+            var generations = await (control ??= GrainFactory.GetGrain<IProjectionControl>(0)).Targets();
             var failures = await ProjectionRegistry.DeliverAsync(GrainFactory, batch, generations);
             await FailUnlessParkedAsync(failures, batch.Count);
 

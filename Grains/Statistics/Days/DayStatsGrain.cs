@@ -123,7 +123,7 @@ public sealed class DayStatsGrain(
         monthBehind = false;
         try
         {
-            await Month().SetLiveDay(day.Day, DayRollup.Of(state.State.Minutes, state.State.Revision), UnlandedProducts());
+            await Month().SetLiveDay(day.Day, state.State.Rollup(state.State.Revision), UnlandedProducts());
         }
         catch (Exception exception)
         {
@@ -146,7 +146,10 @@ public sealed class DayStatsGrain(
         return s.Pending is { } pending ? [pending, counted] : [counted];
     }
 
-    private IMonthStatsGrain Month() => GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
+    /// <summary>Made once: Orleans reads the grain interface's attributes for every reference it makes, and this one is asked for after every batch.</summary>
+    private IMonthStatsGrain? month;
+
+    private IMonthStatsGrain Month() => month ??= GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, day.Year, day.Month));
 
     protected override async Task PersistAsync(CancellationToken cancellationToken)
     {
@@ -169,7 +172,7 @@ public sealed class DayStatsGrain(
             if (held == pending.BaseRevision)
             {
                 // Not landed (or not yet: a push still on its way would arrive as a repeat of this one).
-                if (!await PushAsync(DayRollup.Of(s.Minutes, pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
+                if (!await PushAsync(s.Rollup(pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
                 {
                     return;
                 }
@@ -200,7 +203,7 @@ public sealed class DayStatsGrain(
         await state.WriteOwnStateAsync(cancellationToken);
         pendingStored = true;
 
-        if (!await PushAsync(DayRollup.Of(s.Minutes, push.Revision), push.BaseRevision, push.Products, cancellationToken))
+        if (!await PushAsync(s.Rollup(push.Revision), push.BaseRevision, push.Products, cancellationToken))
         {
             return;
         }

@@ -1,6 +1,7 @@
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 
@@ -15,8 +16,24 @@ public sealed class DayStatsState : IJournaledProjectionState
 
     private PendingJournal Journal => journal ??= new();
 
+    /// <summary>The rollup of <see cref="Minutes"/>, made on first use and kept by every count after it (see <see cref="Rollup"/>).</summary>
+    [NonSerialized]
+    private RunningDayRollup? rollup;
+
+    [NonSerialized]
+    private Dictionary<int, StatsBucket> minutes = [];
+
     /// <summary>Minute of day → bucket; only minutes with events.</summary>
-    [Id(0)] public Dictionary<int, StatsBucket> Minutes { get; set; } = [];
+    [Id(0)]
+    public Dictionary<int, StatsBucket> Minutes
+    {
+        get => minutes;
+        set
+        {
+            minutes = value;
+            rollup = null; // made again from the minutes that replace these
+        }
+    }
 
     [Id(1)] public CountedEvents Counted { get; set; } = new();
 
@@ -58,6 +75,7 @@ public sealed class DayStatsState : IJournaledProjectionState
         }
 
         bucket.Add(envelope);
+        rollup?.Add(minute, envelope);
         if (envelope.Type == OrderPaid.StoredName)
         {
             ProductTotals.AddPaid(UnpushedProducts, envelope);
@@ -65,6 +83,9 @@ public sealed class DayStatsState : IJournaledProjectionState
 
         return true;
     }
+
+    /// <summary>The day's rollup for its month (<see cref="DayRollup.Of"/> of <see cref="Minutes"/>), made from <paramref name="revision"/>.</summary>
+    public DayRollup Rollup(long revision) => (rollup ??= RunningDayRollup.Of(Minutes)).At(revision);
 
     public ProjectionJournalEntry TakeChanges(DateTimeOffset now) =>
         Journal.Take(now, new DayPushes(Revision, MonthRevision, UnpushedProducts, Pending));
