@@ -7,11 +7,13 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// the projections that consume them (<see cref="ProjectionRegistry"/>), in batches: envelopes are
 /// gathered per projection grain and sent with
 /// <see cref="IProjectionInput{TEnvelope}.IngestAndPersist"/> once <see cref="BatchSize"/> are
-/// buffered, and at <see cref="CompleteAsync"/>. When a send returns, everything in it is durably
-/// counted, except what the grains in <see cref="Failures"/> were sent: a grain that fails fails
-/// only its own envelopes, so that one bad projection key does not hold up the others. When every
-/// grain of a send fails (storage is down, not one key), the send throws. Used from within one
-/// grain call; not thread-safe.
+/// buffered, and at <see cref="CompleteAsync"/>. One batch is sent at a time, while the caller
+/// gathers the next (the reader of the log does not wait for the projections' writes). When
+/// <see cref="CompleteAsync"/> returns, everything is durably counted, except what the grains in
+/// <see cref="Failures"/> were sent: a grain that fails fails only its own envelopes, so that one bad
+/// projection key does not hold up the others. When every grain of a send fails (storage is down,
+/// not one key), the next <see cref="AddAsync"/> or <see cref="CompleteAsync"/> throws. Used from
+/// within one grain call; not thread-safe.
 /// </summary>
 /// <param name="watched">Keys (parked ones) whose successful sends are reported in <see cref="Succeeded"/>.</param>
 internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCategory<TEnvelope> category, IReadOnlySet<string>? watched = null)
@@ -22,8 +24,11 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// <summary>Projection grains sent to at once.</summary>
     private const int Parallelism = 32;
 
-    private readonly Dictionary<string, Target> pending = new(StringComparer.Ordinal);
-    private readonly List<(TEnvelope Envelope, int Generation)> buffered = [];
+    private Dictionary<string, Target> pending = new(StringComparer.Ordinal);
+    private List<(TEnvelope Envelope, int Generation)> buffered = [];
+
+    /// <summary>The batch on its way: the next waits for it.</summary>
+    private Task sending = Task.CompletedTask;
     private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
     private readonly HashSet<(string StreamId, int Version, int Generation)> repaired = [];
@@ -49,7 +54,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// <summary>The key a projection grain is parked under: its grain id, as the grain itself sees it.</summary>
     public static string KeyOf(IAddressable grain) => grain.GetGrainId().ToString();
 
-    /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which was sent.</summary>
+    /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which is on its way.</summary>
     public async Task<bool> AddAsync(TEnvelope envelope, int generation)
     {
         foreach (var (_, grain) in ProjectionRegistry.TargetsOf(grains, envelope, generation))
@@ -69,14 +74,27 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
             return false;
         }
 
-        await SendAsync();
+        await StartSendingAsync();
         return true;
     }
 
-    /// <summary>Sends what is buffered.</summary>
-    public Task CompleteAsync() => SendAsync();
+    /// <summary>Sends what is buffered, and waits until every batch has been sent.</summary>
+    public async Task CompleteAsync()
+    {
+        await StartSendingAsync();
+        await sending;
+    }
 
-    private async Task SendAsync()
+    /// <summary>Once the batch on its way has been sent, sends what is buffered, without waiting for it.</summary>
+    private async Task StartSendingAsync()
+    {
+        await sending;
+        sending = SendAsync(pending, buffered);
+        pending = new(StringComparer.Ordinal);
+        buffered = [];
+    }
+
+    private async Task SendAsync(Dictionary<string, Target> pending, List<(TEnvelope Envelope, int Generation)> buffered)
     {
         var failed = new List<(Target Target, Exception Error)>();
         foreach (var chunk in pending.Values.Chunk(Parallelism))
@@ -131,8 +149,6 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
         }
 
         Persisted += buffered.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));
-        pending.Clear();
-        buffered.Clear();
     }
 
     private sealed record Target(string Key, IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes);
