@@ -52,7 +52,7 @@ public sealed class ApiScenarioTests(StatsApiFixture fixture)
         await Parallel.ForEachAsync(plans.OrderBy(_ => random.Next()).ToList(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (plan, token) => await host.SendAsync(plan, token));
         var sent = watch.Elapsed;
-        output?.WriteLine($"{plans.Count} orders, {plans.Sum(p => p.Steps.Count)} commands sent in {sent.TotalSeconds:0.0} s ({host.Retries} retried after 503)");
+        output?.WriteLine($"{plans.Count} orders, {plans.Sum(p => p.Steps.Count)} commands sent in {sent.TotalSeconds:0.0} s ({host.Retries} retried after 503 or 429)");
 
         // Ground truth from the commands, not from the log.
         var expected = new Expected(plans.SelectMany(p => p.Facts()));

@@ -55,7 +55,8 @@ public sealed class StatsApiHost : IAsyncDisposable
     /// <summary>
     /// Sends the plan's commands over HTTP, one after the other, asserting 201 / 200. A 503 (storage
     /// overloaded, API.md) is retried after checking the order's version: a command whose append
-    /// landed is not sent twice.
+    /// landed is not sent twice. A 429 (more commands a second than the caller may send: nothing was
+    /// done) is sent again after its Retry-After, as a client does: scenarios send as fast as they can.
     /// </summary>
     public async Task SendAsync(OrderPlan plan, CancellationToken cancellationToken)
     {
@@ -76,10 +77,10 @@ public sealed class StatsApiHost : IAsyncDisposable
                 }
 
                 var answer = await response.Content.ReadAsStringAsync(cancellationToken);
-                Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 5,
+                Assert.True(response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests && attempt < 5,
                     $"POST {path} {body}: expected {(int)expectedStatus}, got {(int)response.StatusCode}: {answer}");
                 Interlocked.Increment(ref retries);
-                await Task.Delay(500 * attempt, cancellationToken);
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(500 * attempt), cancellationToken);
                 if (await VersionAsync(plan.OrderId, cancellationToken) >= plan.VersionAfter(i))
                 {
                     break;
