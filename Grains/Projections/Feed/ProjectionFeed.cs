@@ -94,10 +94,10 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
         buffered = [];
     }
 
-    private async Task SendAsync(Dictionary<string, Target> pending, List<(TEnvelope Envelope, int Generation)> buffered)
+    private async Task SendAsync(Dictionary<string, Target> targets, List<(TEnvelope Envelope, int Generation)> batch)
     {
         var failed = new List<(Target Target, Exception Error)>();
-        foreach (var chunk in pending.Values.Chunk(Parallelism))
+        foreach (var chunk in targets.Values.Chunk(Parallelism))
         {
             var sends = chunk.Select(async target =>
             {
@@ -121,7 +121,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
             failed.AddRange(chunk.Zip(errors).Where(pair => pair.Second is not null).Select(pair => (pair.First, pair.Second!)));
         }
 
-        if (failed.Count > 1 && failed.Count == pending.Count)
+        if (failed.Count > 1 && failed.Count == targets.Count)
         {
             // Not one bad key: nothing could be counted (storage is down). Nothing is parked; the caller fails.
             throw new AggregateException($"Every one of the {failed.Count} projection grains of the batch failed.", failed.Select(f => f.Error));
@@ -145,10 +145,10 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
 
         if (watched is not null)
         {
-            succeeded.UnionWith(pending.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
+            succeeded.UnionWith(targets.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
         }
 
-        Persisted += buffered.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));
+        Persisted += batch.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));
     }
 
     private sealed record Target(string Key, IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes);
