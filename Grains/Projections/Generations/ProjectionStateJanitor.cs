@@ -30,18 +30,16 @@ public sealed class ProjectionStateJanitor(
     {
         var table = service.GetTableClient(statistics.Value.TableName);
         var deleted = 0;
-        foreach (var partition in ProjectionStateKeys.PartitionsOf(cluster.Value.ServiceId, generation))
+        var types = ProjectionRegistry.All.Select(projection => projection.GrainType).ToList();
+        var partitions = ProjectionStateKeys.PartitionsOf(cluster.Value.ServiceId, generation)
+            .Concat(types.SelectMany(type => ProjectionStateKeys.PartitionsBeforeLayout7Of(cluster.Value.ServiceId, type, generation)));
+        foreach (var partition in partitions)
         {
             deleted += await DeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken);
         }
 
-        foreach (var type in ProjectionRegistry.All.Select(projection => projection.GrainType))
+        foreach (var type in types)
         {
-            foreach (var partition in ProjectionStateKeys.PartitionsBeforeLayout7Of(cluster.Value.ServiceId, type, generation))
-            {
-                deleted += await DeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken);
-            }
-
             var legacy = ProjectionStateKeys.LegacyPartitionKey(cluster.Value.ServiceId, FormattableString.Invariant($"{type}/{generation}"));
             deleted += await DeleteAsync(
                 table,
