@@ -78,18 +78,12 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
             silo => storage.Register(silo, StatisticsOptions.StorageName));
         var (day, _, second) = await DayWithOneOrderAsync(cluster, "flushwrite");
 
-        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.AfterWrite = async () =>
-        {
-            writing.TrySetResult();
-            await release.Task;
-            return false;
-        };
+        var writing = storage.HoldWrites(release.Task);
         storage.Target = day.GetGrainId();
 
         var flush = day.Flush();
-        await writing.Task.WaitAsync(Patience, ct);
+        await writing.WaitAsync(Patience, ct);
         await day.IngestBatch([second]).WaitAsync(Patience, ct);
 
         // Queries are answered from memory while the write waits: the summary over the whole day (the month's live copy) and the day itself.
@@ -121,18 +115,12 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         var date = DateOnly.FromDateTime(second.OccurredAt.UtcDateTime);
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 4, date.Year, date.Month));
 
-        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.AfterWrite = async () =>
-        {
-            writing.TrySetResult();
-            await release.Task;
-            return false;
-        };
+        var writing = storage.HoldWrites(release.Task);
         storage.Target = month.GetGrainId();
 
         var flush = day.Flush(); // the day's push: the month's write waits
-        await writing.Task.WaitAsync(Patience, ct);
+        await writing.WaitAsync(Patience, ct);
         await day.IngestBatch([second]).WaitAsync(Patience, ct);
         Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct).WaitAsync(Patience, ct)).Events[nameof(OrderPlaced)]);
 
@@ -156,20 +144,14 @@ public sealed class CountingWhileFlushingTests(AzuriteFixture azurite)
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("catalogwrite"), ct, LiveBatchTests.Settings,
             silo => storage.Register(silo, StatisticsOptions.StorageName));
         var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
-        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        storage.AfterWrite = async () =>
-        {
-            writing.TrySetResult();
-            await release.Task;
-            return false;
-        };
+        var writing = storage.HoldWrites(release.Task);
         storage.Target = cluster.Client.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).GetGrainId();
 
         var first = LiveBatchTests.Placed(StatsCluster.IdOnShard("catalogwrite-a", 4), "c");
         var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, 4, DateOnly.FromDateTime(first.OccurredAt.UtcDateTime)));
         var batch = day.IngestBatch([first]); // its live copy registers the month: the catalog's write waits
-        await writing.Task.WaitAsync(Patience, ct);
+        await writing.WaitAsync(Patience, ct);
         Assert.Equal(1, (await cluster.Reader.Summary(null, null, ct).WaitAsync(Patience, ct)).Events[nameof(OrderPlaced)]);
 
         release.SetResult();

@@ -24,6 +24,22 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
     /// <summary>Runs after a write of <see cref="Target"/> landed, before it returns; true: the write is answered as an ETag conflict.</summary>
     public Func<Task<bool>>? AfterWrite { get; set; }
 
+    /// <summary>
+    /// Holds every write of <see cref="Target"/>, once landed, until <paramref name="release"/> is
+    /// set; the returned task completes when the first is held.
+    /// </summary>
+    public Task HoldWrites(Task release)
+    {
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AfterWrite = async () =>
+        {
+            writing.TrySetResult();
+            await release;
+            return false;
+        };
+        return writing.Task;
+    }
+
     private IGrainStorage Inner => inner ?? throw new InvalidOperationException("Not registered.");
 
     /// <summary>Wraps the statistics grain storage named <paramref name="name"/> that the product registers.</summary>
