@@ -1,30 +1,53 @@
 using System.Net;
 using System.Text.Json;
 using OrderFlow.Orders;
+using OrderFlow.Storage;
 
 namespace OrderFlow.Statistics.Tests.Model;
 
-/// <summary>Reads the statistics through <see cref="IStatisticsGrain"/>, as the API does.</summary>
+/// <summary>
+/// Reads the statistics through <see cref="IStatisticsGrain"/>, as the API does. A read that storage
+/// did not answer in time (<see cref="StorageUnavailableException"/>, a 503 over HTTP) is asked again
+/// a few times, as a client does: an overloaded machine is not a wrong answer.
+/// </summary>
 public sealed class GrainStatsReader(IGrainFactory grains) : IStatsReader
 {
     public const int MaxList = 1000;
 
     private IStatisticsGrain Statistics => grains.GetGrain<IStatisticsGrain>(0);
 
-    public Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) => Statistics.Summary(from, to);
+    public Task<SummaryReport> Summary(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
+        RetryUnavailableAsync(() => Statistics.Summary(from, to), cancellationToken);
 
     public Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval, CancellationToken cancellationToken) =>
-        Statistics.TimeSeries(from, to, interval);
+        RetryUnavailableAsync(() => Statistics.TimeSeries(from, to, interval), cancellationToken);
 
     public Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity, CancellationToken cancellationToken) =>
-        Statistics.TopProducts(top, byQuantity);
+        RetryUnavailableAsync(() => Statistics.TopProducts(top, byQuantity), cancellationToken);
 
-    public Task<CustomerReport?> Customer(string customerId, CancellationToken cancellationToken) => Statistics.Customer(customerId);
+    public Task<CustomerReport?> Customer(string customerId, CancellationToken cancellationToken) =>
+        RetryUnavailableAsync(() => Statistics.Customer(customerId), cancellationToken);
 
-    public Task<IReadOnlyList<RiskAlert>> Alerts(CancellationToken cancellationToken) => Statistics.Alerts(null, MaxList);
+    public Task<IReadOnlyList<RiskAlert>> Alerts(CancellationToken cancellationToken) =>
+        RetryUnavailableAsync(() => Statistics.Alerts(null, MaxList), cancellationToken);
 
     public Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, CancellationToken cancellationToken) =>
-        Statistics.Stuck(status, TimeSpan.Zero, MaxList);
+        RetryUnavailableAsync(() => Statistics.Stuck(status, TimeSpan.Zero, MaxList), cancellationToken);
+
+    private static async Task<T> RetryUnavailableAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (Exception exception) when (attempt < StatsReaders.Attempts && StatsReaders.IsUnavailable(exception))
+            {
+                await Task.Delay(StatsReaders.Pause(attempt), cancellationToken);
+            }
+        }
+    }
 }
 
 /// <summary>Reads the statistics over the real HTTP API (API.md "Statistics").</summary>
@@ -54,7 +77,7 @@ public sealed class HttpStatsReader(HttpClient http) : IStatsReader
 
     public async Task<CustomerReport?> Customer(string customerId, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync("/api/stats/customers/" + Uri.EscapeDataString(customerId), cancellationToken);
+        using var response = await GetAnsweredAsync("/api/stats/customers/" + Uri.EscapeDataString(customerId), cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -72,8 +95,25 @@ public sealed class HttpStatsReader(HttpClient http) : IStatsReader
 
     public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync(path, cancellationToken);
+        using var response = await GetAnsweredAsync(path, cancellationToken);
         return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    /// <summary>GET <paramref name="path"/>, asked again after a 503's Retry-After a few times, as a client does.</summary>
+    private async Task<HttpResponseMessage> GetAnsweredAsync(string path, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await http.GetAsync(path, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == StatsReaders.Attempts)
+            {
+                return response;
+            }
+
+            var pause = response.Headers.RetryAfter?.Delta ?? StatsReaders.Pause(attempt);
+            response.Dispose();
+            await Task.Delay(pause, cancellationToken);
+        }
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -91,4 +131,26 @@ public sealed class HttpStatsReader(HttpClient http) : IStatsReader
     private sealed record AlertsBody(IReadOnlyList<RiskAlert> Alerts);
 
     private sealed record StuckBody(IReadOnlyList<StuckOrder> Orders);
+}
+
+/// <summary>How the readers treat storage that did not answer in time.</summary>
+internal static class StatsReaders
+{
+    public const int Attempts = 5;
+
+    public static TimeSpan Pause(int attempt) => TimeSpan.FromMilliseconds(500 * attempt);
+
+    /// <summary>Storage did not answer in time, however deep in the grain call's exceptions it is said.</summary>
+    public static bool IsUnavailable(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is StorageUnavailableException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
