@@ -1,5 +1,8 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.EventSourcing;
 using Orleans.Providers;
+using Orleans.Storage;
 
 namespace OrderFlow.Benchmarks;
 
@@ -20,12 +23,31 @@ public interface IPeerJournalGrain : IGrainWithStringKey
     Task<int> Version();
 }
 
-/// <summary>The peers' names of their providers and grain storage.</summary>
+/// <summary>The peers' names of their providers and grain storage, and their registration.</summary>
 public static class PeerProviders
 {
     public const string LogStorage = "bench-log-storage";
     public const string StateStorage = "bench-state-storage";
+
+    /// <summary>The peers' grain storage: <see cref="PeerGrainStorage"/> over <see cref="TableStorage"/>.</summary>
     public const string GrainStorage = "bench-peers";
+
+    /// <summary>Orleans' Azure table grain storage, which <see cref="PeerGrainStorage"/> writes through.</summary>
+    public const string TableStorage = "bench-peers-tables";
+
+    /// <summary>Both log-consistency providers, on Azure table grain storage in <paramref name="tableName"/> through <see cref="PeerGrainStorage"/>.</summary>
+    public static ISiloBuilder AddPeerJournalProviders(this ISiloBuilder silo, TableServiceClient tables, string tableName)
+    {
+        silo.AddLogStorageBasedLogConsistencyProvider(LogStorage)
+            .AddStateStorageBasedLogConsistencyProvider(StateStorage)
+            .AddAzureTableGrainStorage(TableStorage, options =>
+            {
+                options.TableServiceClient = tables;
+                options.TableName = tableName;
+            });
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage, (services, _) => new PeerGrainStorage(services.GetRequiredKeyedService<IGrainStorage>(TableStorage)));
+        return silo;
+    }
 }
 
 /// <summary>The state both peers keep: the refunds, as the order's state does.</summary>

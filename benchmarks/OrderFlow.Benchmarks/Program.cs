@@ -115,14 +115,7 @@ if (baseAddress is null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Services.AddSingleton(new StorageClientPolicy(storageRequests));
-            builder.UseOrleans(silo => silo
-                .AddLogStorageBasedLogConsistencyProvider(PeerProviders.LogStorage)
-                .AddStateStorageBasedLogConsistencyProvider(PeerProviders.StateStorage)
-                .AddAzureTableGrainStorage(PeerProviders.GrainStorage, options =>
-                {
-                    options.TableServiceClient = new TableServiceClient(connection);
-                    options.TableName = "benchpeers" + run;
-                }));
+            builder.UseOrleans(silo => silo.AddPeerJournalProviders(new TableServiceClient(connection), "benchpeers" + run));
         });
     await app.StartAsync();
     baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
