@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
+using Orleans.Streams;
 using Orleans.TestingHost;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Rebuild;
@@ -11,6 +13,7 @@ using OrderFlow.Projections;
 using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Streams;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -143,13 +146,21 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
             generator.RandomTime(day0, TimeSpan.FromHours(50)))).ToList();
 
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(prefix), ct, settings, silos: 3);
+
+        // Projections are placed where their events are delivered: until the stream queues are spread
+        // over the silos, the first silo (which took them all when it started alone) delivers every event.
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        await ReconciliationTests.WaitForAsync(
+            async () => (await management.SendControlCommandToProvider<PersistentStreamProvider>(
+                OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.GetNumberRunningAgents, null, ct)) is { Length: 3 } agents
+                && agents.All(running => running is int count && count > 0),
+            "every silo to pull from a stream queue", ct, TimeSpan.FromSeconds(90));
         await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await cluster.ExecuteAsync(plan));
         var expected = await cluster.ExpectedFromLogAsync(ct);
 
         await ReconciliationTests.WaitUntilDeliveredAsync(cluster, expected, ct);
 
         // The victim: the silo (not the first, which the client started with) holding the most unflushed projections.
-        var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var projections = (await management.GetDetailedGrainStatistics(null, null, ct))
             .Where(g => WriteBehindTypes.Contains(g.GrainId.Type.ToString()))
             .GroupBy(g => g.SiloAddress)
