@@ -33,7 +33,8 @@ public readonly record struct ChangeToRecord(string StreamId, int FromVersion, s
 /// span partitions: a row without its append (the append failed) is harmless, whereas an append
 /// without its row could be missed. Rows of many writers share a request
 /// (<see cref="RecordGroupAsync"/>, through the silo's <see cref="ChangeAnnouncer"/>): nothing but
-/// the bucket ties a row to its partition, so a group goes to one partition of its bucket.
+/// the bucket ties a row to its partition, so a group goes to one partition of its bucket, and a
+/// silo's groups fill one partition before they take the next (see <see cref="SpreadFor"/>).
 /// </remarks>
 public sealed class ChangeIndex
 {
@@ -52,10 +53,17 @@ public sealed class ChangeIndex
     public const int PartitionsPerBucket = 16;
 
     /// <summary>
-    /// The spread the next group goes to: groups take turns, so that concurrent groups land in
-    /// different partitions. Starts anywhere, so that silos do not all begin with the same one.
+    /// The spread groups are written to (<see cref="SpreadFor"/>). Starts anywhere, so that silos do
+    /// not all begin with the same one.
     /// </summary>
-    private int nextSpread = Random.Shared.Next(PartitionsPerBucket);
+    private int filling = Random.Shared.Next(PartitionsPerBucket);
+
+    /// <summary>The bucket whose partition <see cref="filling"/> is being filled, and the rows written there so far.</summary>
+    private string? fillingBucket;
+
+    private int rowsInFilling;
+
+    private readonly Lock spreadGate = new();
 
     private readonly TableClient table;
     private readonly TimeSpan operationTimeout;
@@ -113,8 +121,7 @@ public sealed class ChangeIndex
         ArgumentOutOfRangeException.ThrowIfZero(changes.Count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(changes.Count, TableLimits.MaxEntitiesPerTransaction);
         var bucket = BucketOf(at);
-        var spread = (int)((uint)Interlocked.Increment(ref nextSpread) % PartitionsPerBucket);
-        var partition = PartitionOf(bucket, spread);
+        var partition = PartitionOf(bucket, SpreadFor(bucket, changes.Count));
         var label = changes.Count == 1 ? changes.First().StreamId : "(change index)";
         return StorageErrors.Translate(label, operationTimeout, async token =>
         {
@@ -187,6 +194,34 @@ public sealed class ChangeIndex
                 var rows = chunk.Select(c => new RowToDelete(c.Partition, c.RowKey, c.ETag)).ToList();
                 await StorageErrors.Translate("(change index)", operationTimeout, token => TableRowDeletion.DeleteGroupAsync(table, rows, LeftAsItIs, token), cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// The spread of a group of <paramref name="rows"/> in <paramref name="bucket"/>: groups fill one
+    /// partition up to what one transaction removes (<see cref="TableLimits.MaxEntitiesPerTransaction"/>)
+    /// before the next partition is taken. The reconciliation removes a bucket's rows with one
+    /// transaction per partition and 100 rows, so rows spread over every partition at a low rate
+    /// cost a transaction each to remove; a full partition costs one. Concurrent groups (more than a
+    /// transaction waiting at once) still land in different partitions: each fills its own.
+    /// </summary>
+    private int SpreadFor(string bucket, int rows)
+    {
+        lock (spreadGate)
+        {
+            if (bucket != fillingBucket)
+            {
+                fillingBucket = bucket;
+                rowsInFilling = 0;
+            }
+            else if (rowsInFilling + rows > TableLimits.MaxEntitiesPerTransaction)
+            {
+                filling = (filling + 1) % PartitionsPerBucket;
+                rowsInFilling = 0;
+            }
+
+            rowsInFilling += rows;
+            return filling;
         }
     }
 

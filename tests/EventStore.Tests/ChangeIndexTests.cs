@@ -95,4 +95,35 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
         Assert.Single(read.Select(c => c.Partition).Distinct());
         Assert.StartsWith(bucket + "-", read[0].Partition, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Groups_of_a_bucket_fill_one_partition_before_the_next_so_that_removing_them_takes_a_transaction_per_hundred_rows()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var requests = new RequestCounter();
+        var clientOptions = new TableClientOptions();
+        clientOptions.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString, clientOptions),
+            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("filling") }),
+            NullLogger<ChangeIndex>.Instance);
+        var past = DateTimeOffset.UtcNow.AddHours(-1);
+
+        // Fourteen groups of fifteen, as a silo's announcer sends them under load: 210 rows.
+        for (var group = 0; group < 14; group++)
+        {
+            await changes.RecordGroupAsync([.. Enumerable.Range(0, 15).Select(i => new ChangeToRecord($"filled-{group}-{i}", 1))], past, ct);
+        }
+
+        var read = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 1000, ct);
+        Assert.Equal(210, read.Count);
+        var partitions = read.GroupBy(c => c.Partition).Select(p => p.Count()).ToList();
+        Assert.True(partitions.Count == 3 && partitions.All(rows => rows <= TableLimits.MaxEntitiesPerTransaction),
+            "Rows per partition: " + string.Join(", ", partitions));
+
+        requests.Reset();
+        await changes.RemoveAsync(read, ct);
+        Assert.Equal(3, requests.Sent.Count);
+        Assert.Empty(await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 1000, ct));
+    }
 }
