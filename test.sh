@@ -130,14 +130,14 @@ count_trx() {
       console.log(`  ${file}: total ${n("total")}, executed ${n("executed")}, passed ${n("passed")}, failed ${failed}, skipped ${skipped}${note}`);
       // Name each test that did not pass, with the first line of its message, so a failure in
       // the log of CI (of which only the end may be shown) says which test it was and why.
-      // A passed result is one self-closing element; a failed one holds its message.
+      // A result is one self-closing element, or holds its output and, if it failed, its message.
       const text = (s) => s.replace(/&quot;/g, "\"").replace(/&apos;/g, "\x27").replace(/&lt;/g, "<")
         .replace(/&gt;/g, ">").replace(/&amp;/g, "&");
       for (const m of xml.matchAll(/<UnitTestResult\b([^>]*?)(?:\/>|>([\s\S]*?)<\/UnitTestResult>)/g)) {
         const attribute = (name) => text((new RegExp(`\\b${name}="([^"]*)"`).exec(m[1]) || [])[1] || "");
         if (["Passed", "NotExecuted"].includes(attribute("outcome"))) continue;
         const message = text((/<Message>([\s\S]*?)<\/Message>/.exec(m[2] || "") || [])[1] || "");
-        const firstLine = message.trim().split("\n")[0].slice(0, 300);
+        const firstLine = message.trim().split(/\r?\n/)[0].slice(0, 300);
         console.log(`  FAILED: ${attribute("testName")} (${attribute("outcome")}) ${firstLine}`);
       }
       sum.passed += n("passed");

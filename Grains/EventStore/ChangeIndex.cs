@@ -202,8 +202,9 @@ public sealed class ChangeIndex
     /// partition up to what one transaction removes (<see cref="TableLimits.MaxEntitiesPerTransaction"/>)
     /// before the next partition is taken. The reconciliation removes a bucket's rows with one
     /// transaction per partition and 100 rows, so rows spread over every partition at a low rate
-    /// cost a transaction each to remove; a full partition costs one. Concurrent groups (more than a
-    /// transaction waiting at once) still land in different partitions: each fills its own.
+    /// cost a transaction each to remove; a full partition costs one. Full groups (100 waiting at
+    /// once) still land in different partitions; a partition's 100 rows are a target, not a limit
+    /// (groups of two minutes taken out of order may pass it, which costs one more removal).
     /// </summary>
     private int SpreadFor(string bucket, int rows)
     {

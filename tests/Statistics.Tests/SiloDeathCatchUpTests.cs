@@ -150,11 +150,21 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         // Projections are placed where their events are delivered: until the stream queues are spread
         // over the silos, the first silo (which took them all when it started alone) delivers every event.
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
-        await ReconciliationTests.WaitForAsync(
-            async () => (await management.SendControlCommandToProvider<PersistentStreamProvider>(
-                OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.GetNumberRunningAgents, null, ct)) is { Length: 3 } agents
-                && agents.All(running => running is int count && count > 0),
-            "every silo to pull from a stream queue", ct, TimeSpan.FromSeconds(90));
+        async Task<bool> EverySiloPullsAsync()
+        {
+            try
+            {
+                return await management.SendControlCommandToProvider<PersistentStreamProvider>(
+                    OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.GetNumberRunningAgents, null, ct) is { Length: 3 } agents
+                    && agents.All(running => running is int count && count > 0);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                return false; // a silo busy starting did not answer: asked again
+            }
+        }
+
+        await ReconciliationTests.WaitForAsync(EverySiloPullsAsync, "every silo to pull from a stream queue", ct, TimeSpan.FromSeconds(90));
         await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await cluster.ExecuteAsync(plan));
         var expected = await cluster.ExpectedFromLogAsync(ct);
 
