@@ -51,13 +51,7 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     public async Task Removing_a_group_leaves_the_row_recorded_again_since_it_was_read_and_removes_the_others_in_one_more_request()
     {
         var ct = TestContext.Current.CancellationToken;
-        var requests = new RequestCounter();
-        var clientOptions = new TableClientOptions();
-        clientOptions.AddPolicy(requests, HttpPipelinePosition.PerRetry);
-        var changes = new ChangeIndex(
-            new TableServiceClient(azurite.ConnectionString, clientOptions),
-            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("removal") }),
-            NullLogger<ChangeIndex>.Instance);
+        var (changes, requests) = CountedChangeIndex("removal");
         var past = DateTimeOffset.UtcNow.AddHours(-1);
         await changes.RecordGroupAsync([.. Enumerable.Range(0, 10).Select(i => new ChangeToRecord($"removed-{i}", 1))], past, ct);
         var read = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 100, ct);
@@ -100,13 +94,7 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     public async Task Groups_of_a_bucket_fill_one_partition_before_the_next_so_that_removing_them_takes_a_transaction_per_hundred_rows()
     {
         var ct = TestContext.Current.CancellationToken;
-        var requests = new RequestCounter();
-        var clientOptions = new TableClientOptions();
-        clientOptions.AddPolicy(requests, HttpPipelinePosition.PerRetry);
-        var changes = new ChangeIndex(
-            new TableServiceClient(azurite.ConnectionString, clientOptions),
-            Options.Create(new EventStoreOptions { TableName = TableNames.Unique("filling") }),
-            NullLogger<ChangeIndex>.Instance);
+        var (changes, requests) = CountedChangeIndex("filling");
         var past = DateTimeOffset.UtcNow.AddHours(-1);
 
         // Fourteen groups of fifteen, as a silo's announcer sends them under load: 210 rows.
@@ -125,5 +113,18 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
         await changes.RemoveAsync(read, ct);
         Assert.Equal(3, requests.Sent.Count);
         Assert.Empty(await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 1000, ct));
+    }
+
+    /// <summary>A change index on its own table, its requests counted (retries included).</summary>
+    private (ChangeIndex Changes, RequestCounter Requests) CountedChangeIndex(string tablePrefix)
+    {
+        var requests = new RequestCounter();
+        var clientOptions = new TableClientOptions();
+        clientOptions.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString, clientOptions),
+            Options.Create(new EventStoreOptions { TableName = TableNames.Unique(tablePrefix) }),
+            NullLogger<ChangeIndex>.Instance);
+        return (changes, requests);
     }
 }
