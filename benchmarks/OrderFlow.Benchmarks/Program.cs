@@ -487,17 +487,33 @@ figures.Goal("storage_requests_per_command", "storage requests per command, stan
     "(place, pay, ship; statistics, change index, reconciliation included; idle rate subtracted)");
 // Azurite serves requests on one thread: the ratio of its processor time per one-row transaction to
 // that per placement is the most the placement ratio can reach while Azurite does that work per placement.
-var azuritePerPlacement = processorSplits["api.place.c64"].AzuriteMsPerOperation;
-var azuritePerTransaction = processorSplits["storage.one_row_transaction.c64"].AzuriteMsPerOperation;
+var placementSplit = processorSplits["api.place.c64"];
+var transactionSplit = processorSplits["storage.one_row_transaction.c64"];
+var azuritePerPlacement = placementSplit.AzuriteMsPerOperation;
+var azuritePerTransaction = transactionSplit.AzuriteMsPerOperation;
 var azuriteCeiling = azuritePerTransaction / azuritePerPlacement;
 if (azuriteCeiling is { } ceiling)
 {
     figures.Add("cpu.placement_ceiling_vs_one_row_c64", ceiling, "×");
 }
 
+// Azurite and this process share the machine's cores: once both together keep every core busy, the
+// ratio of their processor time per one-row transaction to that per placement is the most the
+// placement ratio can reach on this machine, whichever of the two does the work (in-process runs
+// only: against ./run.sh --silos N, the silos' processor time is not this process's).
+double? machineCeiling = null;
+if (app is not null && azuritePerPlacement is { } azuritePlacementMs && azuritePerTransaction is { } azuriteTransactionMs)
+{
+    machineCeiling = (transactionSplit.ThisProcessMsPerOperation + azuriteTransactionMs) / (placementSplit.ThisProcessMsPerOperation + azuritePlacementMs);
+    figures.Add("cpu.placement_machine_ceiling_vs_one_row_c64", machineCeiling.Value, "×");
+    figures.Add("cpu.placement_c64_cores_busy", placementSplit.ThisProcessCores + placementSplit.AzuriteCores!.Value, "cores");
+}
+
 figures.Goal("placement_vs_one_row_c64", "placement ÷ one-row transaction, 64 in flight", place64.PerSecond / baseline64.PerSecond, atLeast: true, 0.8, "×",
     azuriteCeiling is null ? null : string.Create(CultureInfo.InvariantCulture,
-        $"(Azurite {azuritePerPlacement:0.00} ms per placement, {azuritePerTransaction:0.00} per one-row transaction: at most {azuriteCeiling:0.00} × while Azurite is the limit)"));
+        $"(Azurite {azuritePerPlacement:0.00} ms per placement, {azuritePerTransaction:0.00} per one-row transaction: at most {azuriteCeiling:0.00} × while Azurite is the limit")
+        + (machineCeiling is null ? ")" : string.Create(CultureInfo.InvariantCulture,
+            $"; both processes kept {placementSplit.ThisProcessCores + placementSplit.AzuriteCores:0.00} of {Environment.ProcessorCount} cores busy: at most {machineCeiling:0.00} × while the cores are the limit)")));
 var longest = historyLengths[^1];
 double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? x / y : null;
 figures.Goal("append_p50_history_ratio", $"append p50 at {longest:N0} events ÷ at 10", Ratio(history?.AppendPercentile(Ours, longest, 50), history?.AppendPercentile(Ours, 10, 50)), atLeast: false, 1.2, "×",
