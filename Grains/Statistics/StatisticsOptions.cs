@@ -22,9 +22,11 @@ public sealed class StatisticsOptions
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How long the first state write to an idle partition of the statistics table waits for others
-    /// to join its transaction (<see cref="Projections.Storage.PartitionGroupCommit"/>); writes that
-    /// arrive while a transaction is in flight join the next one whatever this is.
+    /// The first state write to an idle partition of the statistics table waits until no other has
+    /// joined it for this long (at most <see cref="Projections.Storage.PartitionGroupCommit.MaxLingers"/>
+    /// times as long), so that a flush tick's writes go in one transaction per partition
+    /// (<see cref="Projections.Storage.PartitionGroupCommit"/>); writes that arrive while a
+    /// transaction is in flight join the next one whatever this is.
     /// </summary>
     public TimeSpan GroupCommitLinger { get; set; } = TimeSpan.FromMilliseconds(5);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrderFlow.Grains.Projections.Storage;
 
 namespace OrderFlow.Grains.Statistics;
 
@@ -16,9 +17,11 @@ public sealed class StatisticsOptionsValidation : IValidateOptions<StatisticsOpt
             failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.FlushInterval)} is {options.FlushInterval}; it must be positive (for example 00:00:01).");
         }
 
-        if (options.GroupCommitLinger < TimeSpan.Zero || options.GroupCommitLinger >= options.FlushInterval && options.FlushInterval > TimeSpan.Zero)
+        // A write may wait PartitionGroupCommit.MaxLingers lingers: all of them within one flush interval.
+        if (options.GroupCommitLinger < TimeSpan.Zero
+            || options.GroupCommitLinger * PartitionGroupCommit.MaxLingers >= options.FlushInterval && options.FlushInterval > TimeSpan.Zero)
         {
-            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.GroupCommitLinger)} is {options.GroupCommitLinger}; it must be 0 or more and shorter than the flush interval (for example 00:00:00.005).");
+            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.GroupCommitLinger)} is {options.GroupCommitLinger}; it must be 0 or more, and {PartitionGroupCommit.MaxLingers} times it shorter than the flush interval (for example 00:00:00.005).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

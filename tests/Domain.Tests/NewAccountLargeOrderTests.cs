@@ -216,6 +216,10 @@ public sealed class NewAccountLargeOrderTests
         Assert.True(linger.Failed);
         Assert.Contains("Statistics:GroupCommitLinger", linger.FailureMessage);
         Assert.True(validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromSeconds(1) }).Failed);
+
+        // A write may wait ten lingers for others to join it: all ten within one flush interval.
+        Assert.True(validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromMilliseconds(100) }).Failed);
+        Assert.True(validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromMilliseconds(99) }).Succeeded);
     }
 
     private static List<RiskAlert> Alerts(CustomerStatsState state) =>

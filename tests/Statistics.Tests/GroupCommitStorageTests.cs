@@ -68,6 +68,60 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>
+    /// A flush tick's writes reach the storage one after another, over as long as the grains take
+    /// to serialize them: a write that joins within a linger of the one before goes in the same
+    /// transaction, even once the first write has waited longer than one linger. (Before, the first
+    /// write waited one linger and went with what had come by then.)
+    /// </summary>
+    [Fact]
+    public async Task Writes_that_keep_joining_within_a_linger_of_each_other_go_in_one_transaction()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var linger = TimeSpan.FromSeconds(2);
+        var (storage, requests, _) = await StatisticsStorageOnAzurite.StartAsync(azurite, "groupburst", linger, ct);
+        var grains = GrainsOfOnePartition(1, 4);
+        var states = grains.Select(grain => State($"burst {grain}")).ToList();
+
+        // Each 1.2 s after the one before: the last joins 3.6 s after the first, beyond a linger of it.
+        var writes = new List<Task>();
+        for (var i = 0; i < grains.Count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(linger * 0.6, ct);
+            }
+
+            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
+        }
+
+        await Task.WhenAll(writes);
+        Assert.Equal(new[] { "$batch" }, Targets(requests));
+    }
+
+    /// <summary>A steady trickle of writes does not hold the first back for longer than <see cref="PartitionGroupCommit.MaxLingers"/> lingers.</summary>
+    [Fact]
+    public async Task A_steady_trickle_of_writes_does_not_hold_the_first_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var linger = TimeSpan.FromMilliseconds(100);
+        var (storage, _, _) = await StatisticsStorageOnAzurite.StartAsync(azurite, "grouptrickle", linger, ct);
+        var grains = GrainsOfOnePartition(1, 60);
+        var states = grains.Select(grain => State($"trickle {grain}")).ToList();
+
+        // One write every half linger for three times as long as the first may wait (60 × 50 ms = 3 s).
+        var first = storage.WriteStateAsync("day", grains[0], states[0], ct);
+        var writes = new List<Task> { first };
+        for (var i = 1; i < grains.Count; i++)
+        {
+            await Task.Delay(linger / 2, ct);
+            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
+        }
+
+        Assert.True(first.IsCompletedSuccessfully, "The first write was still held back when the last joined.");
+        await Task.WhenAll(writes);
+    }
+
     [Fact]
     public async Task A_row_changed_or_added_behind_a_grain_fails_that_grain_alone_and_the_others_land()
     {

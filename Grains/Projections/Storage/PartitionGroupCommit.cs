@@ -8,7 +8,8 @@ namespace OrderFlow.Grains.Projections.Storage;
 
 /// <summary>
 /// Writes state rows by group commit: the changes to one partition that arrive while a transaction
-/// of that partition is in flight (or within <paramref name="linger"/> of the first) go together in
+/// of that partition is in flight (or, to an idle partition, until none has joined for
+/// <paramref name="linger"/>: <see cref="LingerAsync"/>) go together in
 /// the next entity-group transaction, at most <see cref="TableLimits.MaxEntitiesPerTransaction"/>
 /// rows and <see cref="TableLimits.MaxTransactionBytes"/>, each conditional on its own ETag. Each
 /// caller gets its own outcome: a row whose condition failed fails its caller alone
@@ -20,6 +21,9 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
 {
     /// <summary>A transaction's body holds more than its entities (multipart framing, headers): this much is left for that.</summary>
     private const int GroupBodyBytes = TableLimits.MaxTransactionBytes - 64 * 1024;
+
+    /// <summary>The longest the first change to an idle partition waits for others, in lingers.</summary>
+    public const int MaxLingers = 10;
 
     /// <summary>The changes waiting, by partition; a partition is here while its writer runs.</summary>
     private readonly Dictionary<string, List<PendingRowChange>> waiting = new(StringComparer.Ordinal);
@@ -71,11 +75,7 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
     /// <summary>The partition's writer: one transaction at a time, each with what has arrived meanwhile, until none waits.</summary>
     private async Task WriteAsync(string partition)
     {
-        if (linger > TimeSpan.Zero)
-        {
-            await Task.Delay(linger);
-        }
-
+        await LingerAsync(partition);
         while (true)
         {
             List<PendingRowChange> group;
@@ -99,6 +99,37 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
                 {
                     change.Outcome.TrySetException(exception);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lets the burst that the first change to an idle partition belongs to arrive whole: waits until
+    /// no change has joined for <paramref name="linger"/> (a flush tick's writes come from every
+    /// grain of the silo at once, spread over as long as the grains take to serialize them), or a
+    /// transaction's worth has, or <see cref="MaxLingers"/> lingers have passed (a steady trickle of
+    /// writes does not hold the first back for longer).
+    /// </summary>
+    private async Task LingerAsync(string partition)
+    {
+        if (linger <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var joined = 0;
+        for (var lingers = 0; lingers < MaxLingers; lingers++)
+        {
+            await Task.Delay(linger);
+            lock (waiting)
+            {
+                var count = waiting[partition].Count;
+                if (count == joined || count >= TableLimits.MaxEntitiesPerTransaction)
+                {
+                    return;
+                }
+
+                joined = count;
             }
         }
     }
