@@ -333,8 +333,9 @@ rebuildSplit.AddTo(figures, "rebuild");
 Console.WriteLine($"  rebuild: {rebuilt} events; {rebuildSplit}");
 if (storageRequests is not null && rebuildRequests is not null)
 {
-    figures.Add("storage_requests.rebuild.per_event", (double)(storageRequests.Total - rebuildRequests.Value) / Math.Max(1, rebuilt), "requests");
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    storage requests: {(double)(storageRequests.Total - rebuildRequests.Value) / Math.Max(1, rebuilt):0.000} per event"));
+    var rebuildRequestsPerEvent = (double)(storageRequests.Total - rebuildRequests.Value) / Math.Max(1, rebuilt);
+    figures.Add("storage_requests.rebuild.per_event", rebuildRequestsPerEvent, "requests");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    storage requests: {rebuildRequestsPerEvent:0.000} per event"));
 }
 
 // Sustained: 80 % of the maximum rate just measured, lag and resident memory per minute.

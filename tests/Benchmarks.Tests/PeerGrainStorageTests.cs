@@ -33,7 +33,7 @@ public sealed class PeerGrainStorageTests(AzuriteFixture azurite)
         // Refunds with ids of 200,000 characters: a few outgrow the 1 MiB entity. The append that
         // does never completes (the grain retries its write), so each append is awaited only
         // until the storage has given up on the grain.
-        var outgrown = UntilAsync(() => storage.Outgrown.Count > 0, ct);
+        var outgrown = Eventually.UntilAsync(() => Task.FromResult(storage.Outgrown.Count > 0), "the peer's state to outgrow its entity", ct, TimeSpan.FromMinutes(2));
         for (var i = 0; !outgrown.IsCompleted; i++)
         {
             await Task.WhenAny(outgrowing.Append(i + new string('r', 200_000), 0.01m), outgrown);
@@ -51,15 +51,5 @@ public sealed class PeerGrainStorageTests(AzuriteFixture azurite)
         var other = cluster.Client.GetGrain<IPeerJournalGrain>("other", LogStoragePeer);
         Assert.Equal(1, await other.Append("refund-1", 0.01m));
         Assert.True(requests.SentTo(table).Count > sentBefore, "The other peer's append sent nothing.");
-    }
-
-    private static async Task UntilAsync(Func<bool> condition, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The peer's state never outgrew its entity.");
-            await Task.Delay(50, ct);
-        }
     }
 }

@@ -98,9 +98,11 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         // A state of about 20 orders folds its journal every few writes, not at every write, and not never.
         Assert.InRange(snapshots, 2, 20);
         var following = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == snapshotRowKey).GetInt64("JournalSequence")!.Value;
-        await UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).All(row =>
+
+        // The deletions a snapshot leaves run after its write returns: waited for (here and below).
+        await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).All(row =>
             row.RowKey == snapshotRowKey || string.CompareOrdinal(row.RowKey, StatisticsGrainStorage.JournalRowKey(snapshotRowKey, following)) >= 0),
-            $"the rows the snapshot replaced (journal from {following}) are still there", ct);
+            $"the rows the snapshot replaced (journal from {following}) to be deleted", ct);
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
         Assert.Equal(60, read.State!.Counted.Events);
         Assert.Equal(Serialized(state.State!), Serialized(read.State!));
@@ -129,7 +131,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         // Fold into a snapshot (a state cleared of its journal), then put the old row back as a failed deletion would have left it.
         state.State!.Revision = 2;
         await ForceSnapshotAsync(storage, grain, state, ct);
-        await UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).Count == 1, "the replaced journal row was not deleted", ct);
+        await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).Count == 1, "the replaced journal row to be deleted", ct);
         await table.AddEntityAsync(leftBehind, ct);
 
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
@@ -141,7 +143,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await storage.WriteStateAsync("day", grain, read, ct);
         Assert.Equal(3, (await RowsOfAsync(table, grain, ct)).Count);
         await ForceSnapshotAsync(storage, grain, read, ct);
-        await UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).Count == 1, "the left-behind journal row was not deleted", ct);
+        await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).Count == 1, "the left-behind journal row to be deleted", ct);
     }
 
     /// <summary>A journal row already there (another writer's, or this writer's own whose answer was lost) fails the write as an ETag conflict, writes nothing, and keeps the changes for the next write.</summary>
@@ -332,17 +334,6 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         position[^3] = StatisticsGrainStorage.MaxJournalRows.ToString(CultureInfo.InvariantCulture);
         state.ETag = string.Join('|', position);
         await storage.WriteStateAsync(StateName(grain), grain, state, ct);
-    }
-
-    /// <summary>The deletions a snapshot leaves run after its write returns: waited for, up to a generous deadline.</summary>
-    private static async Task UntilAsync(Func<Task<bool>> condition, string failure, CancellationToken ct)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"After 30 s, {failure}.");
-            await Task.Delay(50, ct);
-        }
     }
 
         private static string StateName(GrainId grain) => grain.Type.ToString() == ProjectionGrainTypes.Day ? "day" : "stuck";

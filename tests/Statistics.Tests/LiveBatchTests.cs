@@ -118,7 +118,7 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
 
         await cluster.PublishAsync(Placed(orderId, "flaky-customer"));
 
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Reader.Customer("flaky-customer", ct))?.Orders == 1,
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("flaky-customer", ct))?.Orders == 1,
             "the customer to count the order the stream delivered again", ct);
         Assert.Equal(2, faults.Failed.Count);
         Assert.Equal(1, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
@@ -136,12 +136,12 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
         var healthy = StatsCluster.IdOnShard("batchpark-b", 3);
 
         await cluster.PublishAsync(Placed(poisoned, "poisoned-customer"));
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Client.GetGrain<IParkedRecordsGrain>(0).List()).Records
+        await Eventually.UntilAsync(async () => (await cluster.Client.GetGrain<IParkedRecordsGrain>(0).List()).Records
             .Any(r => r.Kind == ParkedKind.Projection && r.Key.Contains("poisoned-customer", StringComparison.Ordinal)),
             "the failing customer projection to be parked", ct, TimeSpan.FromSeconds(60));
         await cluster.PublishAsync(Placed(healthy, "healthy-customer"));
 
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Reader.Customer("healthy-customer", ct))?.Orders == 1,
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("healthy-customer", ct))?.Orders == 1,
             "the next order on the same stream to be counted", ct);
         Assert.Null(await cluster.Reader.Customer("poisoned-customer", ct));
         Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);

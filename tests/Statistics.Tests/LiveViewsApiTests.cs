@@ -30,7 +30,7 @@ public sealed class LiveViewsApiTests(AzuriteFixture azurite)
         }, HttpStatusCode.Created, ct);
         await PostAsync(host, "/api/orders/live-products-order/payments", new { paymentId = "live-products-pay", amount = 37.50m, method = "card" }, HttpStatusCode.OK, ct);
 
-        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.TopProducts(1000, false, ct)).Any(p => p.Sku == "LIVE-SKU"),
+        await Eventually.UntilAsync(async () => (await host.Reader.TopProducts(1000, false, ct)).Any(p => p.Sku == "LIVE-SKU"),
             "the paid order's product in GET /api/stats/products", ct, Patience);
         var product = Assert.Single(await host.Reader.TopProducts(1000, false, ct), p => p.Sku == "LIVE-SKU");
         Assert.Equal((3L, 37.50m), (product.Quantity, product.Revenue));
@@ -53,7 +53,7 @@ public sealed class LiveViewsApiTests(AzuriteFixture azurite)
             items = new[] { new { sku = "LIVE-ALERT-SKU", quantity = 3, unitPrice = 500m } },
         }, HttpStatusCode.Created, ct);
 
-        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.Alerts(ct)).Any(a => a.OrderId == "live-alert-order"),
+        await Eventually.UntilAsync(async () => (await host.Reader.Alerts(ct)).Any(a => a.OrderId == "live-alert-order"),
             "the order's alert in GET /api/alerts", ct, Patience);
         var alert = Assert.Single(await host.Reader.Alerts(ct), a => a.OrderId == "live-alert-order");
         Assert.Equal((RiskRules.NewAccountLargeOrder, "live-alert-customer"), (alert.Rule, alert.CustomerId));

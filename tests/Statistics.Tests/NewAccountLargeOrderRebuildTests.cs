@@ -6,6 +6,7 @@ using OrderFlow.Orders.Commands;
 using OrderFlow.Projections;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
+using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -47,7 +48,7 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         var live = Plan("rj-rebuilt-live", customer, registeredAt.AddHours(3), Large);
         await Cluster.ExecuteAsync(live);
 
-        await ReconciliationTests.WaitForAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null } report
+        await Eventually.UntilAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null } report
             && report.Rules.Contains(RiskRules.NewAccountLargeOrder), "the live order to raise the alert", ct);
         Assert.Equal(registeredAt, (await Cluster.Reader.Customer(customer, ct))!.RegisteredAt);
 
@@ -58,7 +59,7 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         var rebuilt = (await Cluster.Reader.Customer(customer, ct))!;
         Assert.Equal((4L, (DateTimeOffset?)registeredAt), (rebuilt.Orders, rebuilt.RegisteredAt));
         Assert.Contains(RiskRules.NewAccountLargeOrder, rebuilt.Rules);
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Count(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder) == 2, "both alerts in the rebuilt feed", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Alerts(ct)).Count(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder) == 2, "both alerts in the rebuilt feed", ct);
         var alerts = (await Cluster.Reader.Alerts(ct)).Where(a => a.CustomerId == customer && a.Rule == RiskRules.NewAccountLargeOrder).OrderBy(a => a.RaisedAt).ToList();
         Assert.Equal([(history[0].OrderId, history[0].PlacedAt), (live.OrderId, live.PlacedAt)], alerts.Select(a => (a.OrderId, a.RaisedAt)));
     }
@@ -81,20 +82,20 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
             await Task.WhenAll(chunk.Select(Cluster.ExecuteAsync));
         }
 
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == count, "the orders to be counted", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == count, "the orders to be counted", ct);
         var registered = await Cluster.Client.GetGrain<ICustomerGrain>(customer)
             .Execute(new RegisterCustomer(customer, "Many Early", "many.early@example.com", "DE", registeredAt), CommandMetadata.None);
         Assert.True(registered.Error is null, registered.Error?.ToString());
 
         var expected = orders.Select(o => o.OrderId).ToList();
-        await ReconciliationTests.WaitForAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts live", ct, TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts live", ct, TimeSpan.FromSeconds(60));
         Assert.Equal(expected, await NewAccountAlertsAsync(customer, ct));
 
         var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
         var status = await WaitForRebuildAsync(started.Id, ct);
         Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
 
-        await ReconciliationTests.WaitForAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts after the rebuild", ct, TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts after the rebuild", ct, TimeSpan.FromSeconds(60));
         Assert.Equal(expected, await NewAccountAlertsAsync(customer, ct));
     }
 

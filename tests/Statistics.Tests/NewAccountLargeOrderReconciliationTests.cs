@@ -41,12 +41,12 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         var order = new OrderPlan("rj-orphan-order", customer, "EUR", [new Line("RJ-SKU", 2, 800m)], [new Step(StepKind.Place, registeredAt.AddHours(4))]);
         await cluster.ExecuteAsync(order);
 
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Rules.Contains(RiskRules.NewAccountLargeOrder) == true,
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Rules.Contains(RiskRules.NewAccountLargeOrder) == true,
             "the customer's report to name new-account-large-order", ct, TimeSpan.FromSeconds(60));
         Assert.Equal(registeredAt, (await cluster.Reader.Customer(customer, ct))!.RegisteredAt);
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Reader.Alerts(ct)).Any(a => a.Id == $"{RiskRules.NewAccountLargeOrder}/{order.OrderId}"),
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Alerts(ct)).Any(a => a.Id == $"{RiskRules.NewAccountLargeOrder}/{order.OrderId}"),
             "the alert in the feed", ct);
-        await ReconciliationTests.WaitForAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
+        await Eventually.UntilAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
             "the change index to be emptied", ct);
     }
     /// <summary>
@@ -79,13 +79,13 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         await changes.RecordGroupAsync([new ChangeToRecord(order.OrderId, 1)], DateTimeOffset.UtcNow, ct);
         await LogWriter.AppendAsync(orders, order, 1, null, publishedThrough: 0, ct);
 
-        await ReconciliationTests.WaitForAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Records.Any(r => r.Kind == ParkedKind.Customer && r.Attempts >= 2),
+        await Eventually.UntilAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Records.Any(r => r.Kind == ParkedKind.Customer && r.Attempts >= 2),
             "the customer to be parked and retried", ct, TimeSpan.FromSeconds(60));
         var record = Assert.Single((await ParkingTests.ParkedAsync(host, ct)).Records);
         Assert.Equal((ParkedKind.Customer, customer, $"customer '{customer}'"), (record.Kind, record.Key, record.Subject));
         Assert.Contains("Event 1 (CustomerRegistered) cannot be read", record.Reason, StringComparison.Ordinal);
         await ParkingTests.AssertHealthAsync(host, "Degraded", ct);
-        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.Customer(customer, ct))?.Orders == 1, "the order to be reconciled", ct);
+        await Eventually.UntilAsync(async () => (await host.Reader.Customer(customer, ct))?.Orders == 1, "the order to be reconciled", ct);
 
         // Only the customer's row is left, announced for its retry in a later bucket.
         var rows = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
@@ -105,8 +105,8 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         CustomerEvent registration = new CustomerRegistered(registeredAt, customer, "Repaired", "repaired@example.com", "FR");
         await log.UpdateEntityAsync(new TableEntity(damaged) { ["Data"] = EventSerializer<CustomerEvent>.Serialize(registration) }, damaged.ETag, TableUpdateMode.Replace, ct);
 
-        await ReconciliationTests.WaitForAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Count == 0, "the customer to be unparked", ct, TimeSpan.FromSeconds(60));
-        await ReconciliationTests.WaitForAsync(async () => (await host.Reader.Customer(customer, ct)) is { RegisteredAt: not null } report && report.Rules.Contains(RiskRules.NewAccountLargeOrder),
+        await Eventually.UntilAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Count == 0, "the customer to be unparked", ct, TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(async () => (await host.Reader.Customer(customer, ct)) is { RegisteredAt: not null } report && report.Rules.Contains(RiskRules.NewAccountLargeOrder),
             "the customer's report to name new-account-large-order", ct);
         await ParkingTests.AssertHealthAsync(host, "Healthy", ct);
     }

@@ -32,7 +32,7 @@ public sealed class NewAccountLargeOrderSettingsTests(AzuriteFixture azurite)
                 .Execute(new RegisterCustomer(customer, "Settings", "settings@example.com", "DE", registeredAt), CommandMetadata.None);
             Assert.True(registered.Error is null, registered.Error?.ToString());
             await before.ExecuteAsync(order);
-            await ReconciliationTests.WaitForAsync(async () => await before.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null }, "the order and the registration to be counted", ct);
+            await Eventually.UntilAsync(async () => await before.Reader.Customer(customer, ct) is { Orders: 1, RegisteredAt: not null }, "the order and the registration to be counted", ct);
             Assert.Empty((await before.Reader.Customer(customer, ct))!.Rules); // 800 is not over 1,000
             await before.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, customer)).Flush();
         }
@@ -41,7 +41,7 @@ public sealed class NewAccountLargeOrderSettingsTests(AzuriteFixture azurite)
             new Dictionary<string, string?> { ["Statistics:Risk:NewAccountLargeOrderAmount"] = "500" });
 
         Assert.Contains(RiskRules.NewAccountLargeOrder, (await after.Reader.Customer(customer, ct))!.Rules);
-        await ReconciliationTests.WaitForAsync(async () => (await after.Reader.Alerts(ct)).Any(a => a.Id == $"{RiskRules.NewAccountLargeOrder}/{order.OrderId}"),
+        await Eventually.UntilAsync(async () => (await after.Reader.Alerts(ct)).Any(a => a.Id == $"{RiskRules.NewAccountLargeOrder}/{order.OrderId}"),
             "the alert in the feed", ct);
     }
 }

@@ -6,6 +6,7 @@ using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
+using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -31,7 +32,7 @@ public sealed class NewAccountLargeOrderTests(StatsClusterFixture fixture) : ICl
         var order = Plan("rj-late-registration-order", "rj-late-registration", registeredAt.AddHours(2), Large);
 
         await Cluster.ExecuteAsync(order);
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.Orders == 1, "the order to be counted", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.Orders == 1, "the order to be counted", ct);
         Assert.DoesNotContain(RiskRules.NewAccountLargeOrder, (await Cluster.Reader.Customer(order.CustomerId, ct))!.Rules); // no registration known yet
 
         await PublishAsync(Registration(order.CustomerId, registeredAt));
@@ -47,7 +48,7 @@ public sealed class NewAccountLargeOrderTests(StatsClusterFixture fixture) : ICl
         var order = Plan("rj-early-registration-order", "rj-early-registration", registeredAt.AddHours(23), Large);
 
         await PublishAsync(Registration(order.CustomerId, registeredAt));
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.RegisteredAt == registeredAt, "the registration to be counted", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.RegisteredAt == registeredAt, "the registration to be counted", ct);
         await Cluster.ExecuteAsync(order);
 
         await AssertAlertAsync(order, ct);
@@ -72,7 +73,7 @@ public sealed class NewAccountLargeOrderTests(StatsClusterFixture fixture) : ICl
         await Cluster.ExecuteAsync(orders[2]);
 
         // The customer's own report is current: once it has counted all of them, its rules are final.
-        await ReconciliationTests.WaitForAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 3, RegisteredAt: not null }, "the three orders and the registration to be counted", ct);
+        await Eventually.UntilAsync(async () => await Cluster.Reader.Customer(customer, ct) is { Orders: 3, RegisteredAt: not null }, "the three orders and the registration to be counted", ct);
         Assert.Empty((await Cluster.Reader.Customer(customer, ct))!.Rules);
     }
 
@@ -128,8 +129,8 @@ public sealed class NewAccountLargeOrderTests(StatsClusterFixture fixture) : ICl
     /// <summary>The customer's report names the rule, and the alert feed holds exactly one alert for the order, raised at its placement.</summary>
     private async Task AssertAlertAsync(OrderPlan order, CancellationToken ct)
     {
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.Rules.Contains(RiskRules.NewAccountLargeOrder) == true, "the customer's report to name the rule", ct);
-        await ReconciliationTests.WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Any(a => a.OrderId == order.OrderId), "the alert in the feed", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(order.CustomerId, ct))?.Rules.Contains(RiskRules.NewAccountLargeOrder) == true, "the customer's report to name the rule", ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Alerts(ct)).Any(a => a.OrderId == order.OrderId), "the alert in the feed", ct);
         var alert = Assert.Single(await Cluster.Reader.Alerts(ct), a => a.OrderId == order.OrderId);
         Assert.Equal(($"{RiskRules.NewAccountLargeOrder}/{order.OrderId}", RiskRules.NewAccountLargeOrder, order.CustomerId, order.PlacedAt),
             (alert.Id, alert.Rule, alert.CustomerId, alert.RaisedAt));

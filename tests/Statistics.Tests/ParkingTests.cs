@@ -60,7 +60,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
 
         // A first order, so that a customer's stored state shows the row layout of the grain storage.
         await host.SendAsync(plans[0], ct);
-        var sample = await WaitForAsync(async () =>
+        var sample = await Eventually.ValueAsync(async () =>
         {
             await foreach (var row in statistics.QueryAsync<TableEntity>(cancellationToken: ct))
             {
@@ -71,7 +71,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
             }
 
             return null;
-        }, "a customer's state to be stored", ct);
+        }, "a customer's state to be stored", ct, Patience);
 
         // The poisoned customer's state, in the serving generation and in the one a rebuild will fill,
         // cannot be read: its grain fails every call. Its id has a '.', which its key encodes.
@@ -95,12 +95,12 @@ public sealed class ParkingTests(AzuriteFixture azurite)
 
         // The reconciliation parks the customer and finishes every other order: its change rows go,
         // only the poisoned customer's orders are announced again (for their retry).
-        var parked = await WaitForAsync(async () =>
+        var parked = await Eventually.ValueAsync(async () =>
         {
             var list = await ParkedAsync(host, ct);
             var rows = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1000, ct);
             return list.Records.Any(r => r.Key == "customerstats/1/poison~2Ecustomer") && rows.All(r => poisonedOrders.Contains(r.StreamId)) ? list : null;
-        }, "the poisoned customer to be parked and every other change row removed", ct);
+        }, "the poisoned customer to be parked and every other change row removed", ct, Patience);
         var record = Assert.Single(parked.Records);
         Assert.Equal(ParkedKind.Projection, record.Kind);
         Assert.Contains("\"kind\":\"projection\"", await host.Http.GetStringAsync("/api/admin/parked", ct), StringComparison.Ordinal);
@@ -125,12 +125,12 @@ public sealed class ParkingTests(AzuriteFixture azurite)
             await statistics.DeleteEntityAsync(row.PartitionKey, row.RowKey, cancellationToken: ct);
         }
 
-        await WaitForAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0, NotListed: 0 } ? "" : null, "the parked list to be emptied", ct);
+        await Eventually.UntilAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0, NotListed: 0 }, "the parked list to be emptied", ct, Patience);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics once the poison was removed", host.Log.Describe);
         await AssertHealthAsync(host, "Healthy", ct);
 
         // The orders' last retry rows (the reconciliation's and the rebuild's) come due, succeed and go.
-        await WaitForAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0 ? "" : null, "the change index to be emptied", ct);
+        await Eventually.UntilAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0, "the change index to be emptied", ct, Patience);
 
         // Parked once per generation, not at every pass and retry.
         Assert.Equal(2, host.Log.Messages().Count(line => line.Contains("Parked Projection customerstats/", StringComparison.Ordinal)));
@@ -150,7 +150,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await Parallel.ForEachAsync(all, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, token) => await host.SendAsync(plan, token));
         var expected = new Expected(all.SelectMany(p => p.Facts()));
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics before the corruption", host.Log.Describe);
-        await WaitForAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0 ? "" : null, "the change index to be emptied", ct);
+        await Eventually.UntilAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0, "the change index to be emptied", ct, Patience);
 
         // Event 2 of the order is corrupted in the log, and the order announced again.
         var original = (await events.GetEntityAsync<TableEntity>(KeyEncoding.Encode(bad.OrderId), KeyEncoding.EventRowKey(2), cancellationToken: ct)).Value;
@@ -158,7 +158,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await events.UpdateEntityAsync(corrupt, original.ETag, TableUpdateMode.Replace, ct);
         await changes.RecordAsync(bad.OrderId, 1, changes.PartitionOf(bad.OrderId, DateTimeOffset.UtcNow), ct);
 
-        var parked = await WaitForAsync(async () => await ParkedAsync(host, ct) is { Count: > 0 } list ? list : null, "the order to be parked", ct);
+        var parked = await Eventually.ValueAsync(async () => await ParkedAsync(host, ct) is { Count: > 0 } list ? list : null, "the order to be parked", ct, Patience);
         var record = Assert.Single(parked.Records);
         Assert.Equal(ParkedKind.Event, record.Kind);
         Assert.Equal("ue-bad#2", record.Key);
@@ -168,7 +168,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         // Only the order's own row is left (announced for its retry), and it stays parked however often it is retried.
         var rows = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
         Assert.All(rows, row => Assert.Equal(bad.OrderId, row.StreamId));
-        await WaitForAsync(async () => (await ParkedAsync(host, ct)).Records.Single().Attempts >= 2 ? "" : null, "the parked event to be retried", ct);
+        await Eventually.UntilAsync(async () => (await ParkedAsync(host, ct)).Records.Single().Attempts >= 2, "the parked event to be retried", ct, Patience);
 
         // A rebuild completes: the order's events from the corrupt one on are not counted, and it says so.
         var status = await RebuildTests.RebuildAsync(host, ct);
@@ -180,7 +180,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         // Repaired: the order is read again from the log, counted and unparked.
         var current = (await events.GetEntityAsync<TableEntity>(original.PartitionKey, original.RowKey, cancellationToken: ct)).Value;
         await events.UpdateEntityAsync(new TableEntity(original), current.ETag, TableUpdateMode.Replace, ct);
-        await WaitForAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0 } ? "" : null, "the parked list to be emptied", ct);
+        await Eventually.UntilAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0 }, "the parked list to be emptied", ct, Patience);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics once the event was repaired", host.Log.Describe);
         await AssertHealthAsync(host, "Healthy", ct);
     }
@@ -220,7 +220,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await grain.IngestBatch([new OrderEventEnvelope(orderId, 2, Guid.NewGuid(), OrderPaid.StoredName, at.AddMinutes(1), "c", "EUR", 20m, 20m,
             [new OrderLine("PARK-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Paid, 60, null, null)]);
 
-        var record = await WaitForAsync(async () => (await parking.List()).Records.SingleOrDefault(r => r.Key == key), "the day to park itself", ct);
+        var record = await Eventually.ValueAsync(async () => (await parking.List()).Records.SingleOrDefault(r => r.Key == key), "the day to park itself", ct, Patience);
         Assert.Equal(ParkedKind.Projection, record.Kind);
         Assert.Contains("3 flushes in a row failed", record.Reason, StringComparison.Ordinal);
 
@@ -234,7 +234,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         Assert.Equal(1, log.Messages().Count(e => e.Contains($"Parked Projection {key}", StringComparison.Ordinal)));
 
         faults.Clear();
-        await WaitForAsync(async () => (await parking.List()).Count == 0 ? "" : null, "the day to unpark itself", ct);
+        await Eventually.UntilAsync(async () => (await parking.List()).Count == 0, "the day to unpark itself", ct, Patience);
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, day.Year, day.Month));
         Assert.Equal(2, (await month.GetProducts())["PARK-SKU"].Quantity);
     }
@@ -346,22 +346,6 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         public Task<IReadOnlyList<RiskAlert>> Alerts(CancellationToken cancellationToken) => inner.Alerts(cancellationToken);
 
         public Task<IReadOnlyList<StuckOrder>> Stuck(OrderStatus status, CancellationToken cancellationToken) => inner.Stuck(status, cancellationToken);
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> condition, string what, CancellationToken ct)
-        where T : class
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await condition() is { } result)
-            {
-                return result;
-            }
-
-            Assert.True(watch.Elapsed < Patience, $"Waited {Patience.TotalSeconds:0} s for {what}.");
-            await Task.Delay(250, ct);
-        }
     }
 
     private static (List<OrderPlan> Plans, CheckPlan Check) Plans(Random random, int count, string prefix)

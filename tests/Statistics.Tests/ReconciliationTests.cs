@@ -76,7 +76,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         Assert.Equal(published.Count, await OrderActivationsAsync());
 
         // Every change dealt with is gone from the index, the never-appended one included.
-        await WaitForAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
+        await Eventually.UntilAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
             "the change index to be emptied", ct);
     }
 
@@ -171,7 +171,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
     {
         var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
         long fed = 0, repaired = 0;
-        await WaitForAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             var pass = await reconciler.Reconcile();
             Assert.Equal(0, pass.Failed);
@@ -193,18 +193,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         foreach (var customer in expected.Customers)
         {
             var orders = expected.Facts.Where(f => f.CustomerId == customer).Select(f => f.OrderId).Distinct().Count();
-            await WaitForAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
-        }
-    }
-
-    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < limit, $"Waited {limit.TotalSeconds:0} s for {what}.");
-            await Task.Delay(200, cancellationToken);
+            await Eventually.UntilAsync(async () => (await cluster.Reader.Customer(customer, ct))?.Orders == orders, $"customer {customer} to count {orders} orders", ct);
         }
     }
 }

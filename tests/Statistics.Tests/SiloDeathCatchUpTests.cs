@@ -70,13 +70,13 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         // Three observers at once, then one late.
         var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => reconciler.CatchUp([dead], 0)));
         Assert.Equal(1, answers.Count(started => started));
-        await ReconciliationTests.WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 1, "the catch-up pass", ct);
+        await Eventually.UntilAsync(async () => (await reconciler.CatchUps()).Passes == 1, "the catch-up pass", ct);
         Assert.False(await reconciler.CatchUp([dead], 0));
 
         // Another death is another pass, and the first is not handled again with it.
         var other = SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 2), 1);
         Assert.True(await reconciler.CatchUp([dead, other], 0));
-        await ReconciliationTests.WaitForAsync(async () => (await reconciler.CatchUps()).Passes == 2, "the second catch-up pass", ct);
+        await Eventually.UntilAsync(async () => (await reconciler.CatchUps()).Passes == 2, "the second catch-up pass", ct);
         var report = await reconciler.CatchUps();
         Assert.Equal(2, report.Silos);
         Assert.Equal(2, report.Passes);
@@ -164,7 +164,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
             }
         }
 
-        await ReconciliationTests.WaitForAsync(EverySiloPullsAsync, "every silo to pull from a stream queue", ct, TimeSpan.FromSeconds(90));
+        await Eventually.UntilAsync(EverySiloPullsAsync, "every silo to pull from a stream queue", ct, TimeSpan.FromSeconds(90));
         await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (plan, _) => await cluster.ExecuteAsync(plan));
         var expected = await cluster.ExpectedFromLogAsync(ct);
 
@@ -202,7 +202,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         if (queues is not null)
         {
             // A message is deleted once delivered; one the dead silo had taken comes back after its visibility timeout.
-            await ReconciliationTests.WaitForAsync(async () => await MessagesInQueuesAsync(queues, ct) == 0, "the queues to be emptied", ct, TimeSpan.FromSeconds(120));
+            await Eventually.UntilAsync(async () => await MessagesInQueuesAsync(queues, ct) == 0, "the queues to be emptied", ct, TimeSpan.FromSeconds(120));
             await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, ReconciliationTests.PlanFor(day0), TimeSpan.Zero, ct, "statistics once the queues are empty");
         }
     }

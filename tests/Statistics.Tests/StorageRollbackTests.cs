@@ -192,10 +192,10 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
 
         // The statistics converge from the days' live copies, before any flush pushes: wait for the pushes themselves.
         await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), check, TimeSpan.FromSeconds(45), ct, "statistics at first");
-        await ReconciliationTests.WaitForAsync(async () => await month.RevisionOf(day.Day) > 0, "the day's first push to land in its month", ct);
+        await Eventually.UntilAsync(async () => await month.RevisionOf(day.Day) > 0, "the day's first push to land in its month", ct);
         await cluster.ExecuteAsync(generator.Order(StatsCluster.IdOnShard("oos-second", shard), "oos-customer-9", "EUR", Lifecycle.Paid, noon));
         await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), check, TimeSpan.FromSeconds(45), ct, "statistics before the month's loss");
-        await ReconciliationTests.WaitForAsync(async () => await month.RevisionOf(day.Day) > 1, "the day's second push to land in its month", ct);
+        await Eventually.UntilAsync(async () => await month.RevisionOf(day.Day) > 1, "the day's second push to land in its month", ct);
         if (dayReactivates)
         {
             await cluster.DeactivateAsync(cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, shard, day)));
@@ -214,7 +214,7 @@ public sealed class StorageRollbackTests(AzuriteFixture azurite)
         await cluster.ExecuteAsync(generator.Order(StatsCluster.IdOnShard("oos-third", shard), "oos-customer-9", "EUR", Lifecycle.Shipped, noon.AddMinutes(7)));
 
         // The day's live copy may show the lost sales until then (as increments the month does not hold): wait for the repair itself.
-        await ReconciliationTests.WaitForAsync(async () => await cluster.Client.GetGrain<IProjectionControl>(0).Serving() > 1,
+        await Eventually.UntilAsync(async () => await cluster.Client.GetGrain<IProjectionControl>(0).Serving() > 1,
             "a new generation, derived from the log, to serve", ct, TimeSpan.FromSeconds(120));
         await StatsCheck.AssertConvergesAsync(cluster.Reader, await cluster.ExpectedFromLogAsync(ct), check, TimeSpan.FromSeconds(120), ct, "statistics after the month lost a write");
     }

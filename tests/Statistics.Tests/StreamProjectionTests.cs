@@ -8,6 +8,7 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
+using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -19,6 +20,9 @@ namespace OrderFlow.Statistics.Tests;
 public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassFixture<StatsClusterFixture>
 {
     private static readonly string[] Skus = [.. Enumerable.Range(1, 8).Select(i => string.Create(CultureInfo.InvariantCulture, $"EO-SKU-{i:D2}"))];
+
+    /// <summary>How long a test waits for the projections to show what it sent them.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     private StatsCluster Cluster => fixture.Cluster;
 
@@ -147,7 +151,7 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         await LogWriter.AppendAsync(Cluster.Store, b, 2, null, publishedThrough: 1, ct);
 
         // Only B's placement reached the projections.
-        await WaitForAsync(async () => await Cluster.Reader.Customer("rp-customer-b", ct) is not null, ct);
+        await Eventually.UntilAsync(async () => await Cluster.Reader.Customer("rp-customer-b", ct) is not null, "B's placement to be counted", ct, Patience);
         Assert.Equal(0, (await Cluster.Reader.Customer("rp-customer-b", ct))!.Spend);
         Assert.Null(await Cluster.Reader.Customer("rp-customer-a", ct));
 
@@ -186,19 +190,19 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         }
 
         // Customers send their alerts to the feed when they persist (within Statistics:FlushInterval).
-        await WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Rules.Contains(Expected.CancelRefundRatio) == true, ct);
-        await WaitForAsync(async () => (await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Rules.Contains(Expected.CancelRefundRatio) == true, "the customer's report to name the cancel-refund ratio", ct, Patience);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), "the alert in the feed", ct, Patience);
         var alert = Assert.Single(await Cluster.Reader.Alerts(ct), a => a.CustomerId == customer);
         Assert.Equal(Expected.CancelRefundRatio, alert.Rule);
         Assert.Equal(new[] { plans[0].Steps[^1].At, plans[2].Steps[^1].At }.Max(), alert.RaisedAt);
 
         // 2 bad endings of 5 orders: below half, so the alert no longer stands.
         await Cluster.ExecuteAsync(generator.Order("ratio-5", customer, "EUR", Lifecycle.PlacedOnly, day0.AddHours(9)));
-        await WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == 5, ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == 5, "the fifth order to be counted", ct, Patience);
         var report = await Cluster.Reader.Customer(customer, ct);
         Assert.Empty(report!.Rules);
         Assert.Equal(0, report.RiskScore);
-        await WaitForAsync(async () => !(await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), ct);
+        await Eventually.UntilAsync(async () => !(await Cluster.Reader.Alerts(ct)).Any(a => a.CustomerId == customer), "the alert to leave the feed", ct, Patience);
         await StatsCheck.AssertConvergesAsync(Cluster.Reader, await Cluster.ExpectedFromLogAsync(ct), PlanFor(day0), TimeSpan.FromSeconds(30), ct);
     }
 
@@ -220,7 +224,7 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
             await Cluster.ExecuteAsync(generator.Order(string.Create(CultureInfo.InvariantCulture, $"burst-edge-{i}"), customer, "EUR", Lifecycle.PlacedOnly, at));
         }
 
-        await WaitForAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == 7, ct);
+        await Eventually.UntilAsync(async () => (await Cluster.Reader.Customer(customer, ct))?.Orders == 7, "the seven orders to be counted", ct, Patience);
         await StatsCheck.AssertConvergesAsync(Cluster.Reader, await Cluster.ExpectedFromLogAsync(ct), PlanFor(day0), TimeSpan.FromSeconds(30), ct);
         var velocity = (await Cluster.Reader.Alerts(ct)).Where(a => a.CustomerId == customer && a.Rule == Expected.Velocity).ToList();
         Assert.True(velocity.Count == 1,
@@ -245,7 +249,9 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         await Cluster.ExecuteAsync(plan);
 
         LatencyPercentiles? latency = null;
-        await WaitForAsync(async () => (latency = (await Cluster.Reader.Summary(placedAt, placedAt.AddMinutes(1), ct)).Latency["placedToPaid"]).Count == 1, ct);
+        await Eventually.UntilAsync(
+            async () => (latency = (await Cluster.Reader.Summary(placedAt, placedAt.AddMinutes(1), ct)).Latency["placedToPaid"]).Count == 1,
+            "the payment's latency to be counted", ct, Patience);
         foreach (var reported in new[] { latency!.P50, latency.P95, latency.P99 }.Select(p => (double?)p))
         {
             Assert.True(StatsCheck.LatencyWithin(exact, reported!.Value, allowance: 0),
@@ -315,15 +321,5 @@ public sealed class StreamProjectionTests(StatsClusterFixture fixture) : IClassF
         }
 
         await Cluster.CollectAllAsync();
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "The condition did not hold within 20 s.");
-            await Task.Delay(200, cancellationToken);
-        }
     }
 }

@@ -28,6 +28,9 @@ public sealed class ErasureProofTests
 {
     private static readonly DateTimeOffset At = new(2026, 10, 5, 10, 0, 0, TimeSpan.Zero);
 
+    /// <summary>How long the test waits for the statistics and the rebuild, which follow the commands through a stream queue.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task After_erasure_no_table_or_queue_holds_any_spelling_of_the_name_email_or_address_and_statistics_are_unchanged()
     {
@@ -66,7 +69,7 @@ public sealed class ErasureProofTests
         await Succeeds(orders, "o2-" + run, new PayOrder("pay-2-" + run, 25m, "card", At.AddMinutes(9)));
         await Succeeds(orders, "o4-" + run, new PlaceOrder("o4-" + run, unregistered, "EUR", items, At.AddMinutes(2), unregisteredAddress)); // a customer who never registers
         var statistics = orders.GetGrain<IStatisticsGrain>(0);
-        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 3, ct);
+        await Eventually.UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 3, "the three placements to be counted", ct, Patience);
 
         // A placement held in the stream queue (agents stopped) while the account is scanned.
         var streams = orders.GetGrain<IManagementGrain>(0);
@@ -85,9 +88,9 @@ public sealed class ErasureProofTests
         }
 
         await streams.SendControlCommandToProvider<PersistentStreamProvider>(OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StartAgents, null, ct);
-        await UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 4, ct);
+        await Eventually.UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 4, "the fourth placement to be counted", ct, Patience);
         // The payments may be counted in batches after the placements': wait for both payments' lines.
-        await UntilAsync(async () => (await statistics.TopProducts(10, byQuantity: true)).Sum(product => product.Quantity) == 4, ct);
+        await Eventually.UntilAsync(async () => (await statistics.TopProducts(10, byQuantity: true)).Sum(product => product.Quantity) == 4, "the products' quantities to add up to 4", ct, Patience);
         var statisticsBefore = await StatisticsAsync(statistics, erased, kept, unregistered);
         Assert.Equal(Stored(erasedAddresses[1]), (await orders.GetGrain<IOrderGrain>(queuedId).Get())!.ShippingAddress);
 
@@ -128,7 +131,7 @@ public sealed class ErasureProofTests
         // Statistics, risk and customers need no personal data: the same live, and rebuilt from the log after the erasure.
         Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept, unregistered));
         var (rebuild, _) = await orders.GetGrain<IProjectionsGrain>(0).StartRebuild();
-        await UntilAsync(async () => (await orders.GetGrain<IProjectionsGrain>(0).GetRebuild(rebuild.Id))?.State == RebuildState.Completed, ct);
+        await Eventually.UntilAsync(async () => (await orders.GetGrain<IProjectionsGrain>(0).GetRebuild(rebuild.Id))?.State == RebuildState.Completed, "the rebuild to complete", ct, Patience);
         Assert.Equal(statisticsBefore, await StatisticsAsync(statistics, erased, kept, unregistered));
     }
 
@@ -183,16 +186,6 @@ public sealed class ErasureProofTests
     {
         var result = await client.GetGrain<ICustomerGrain>(customerId).Execute(command, new CommandMetadata { IdempotencyKey = idempotencyKey });
         Assert.True(result.Error is null, $"{command.GetType().Name} on {customerId} was refused: {result.Error?.Detail}");
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 60 s.");
-            await Task.Delay(200, ct);
-        }
     }
 
     private static Task<InProcessTestCluster> StartClusterAsync(Azurite tables, Azurite queues, CancellationToken ct) =>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using OrderFlow.Api.Errors;
 using OrderFlow.Orders;
 using OrderFlow.Storage;
 
@@ -8,7 +9,8 @@ namespace OrderFlow.Statistics.Tests.Model;
 /// <summary>
 /// Reads the statistics through <see cref="IStatisticsGrain"/>, as the API does. A read that storage
 /// did not answer in time (<see cref="StorageUnavailableException"/>, a 503 over HTTP) is asked again
-/// a few times, as a client does: an overloaded machine is not a wrong answer.
+/// a few times, as a client does: an overloaded machine is not a wrong answer. What counts as storage
+/// not answering is what the API answers 503 for (<see cref="Unavailability"/>).
 /// </summary>
 public sealed class GrainStatsReader(IGrainFactory grains) : IStatsReader
 {
@@ -42,7 +44,7 @@ public sealed class GrainStatsReader(IGrainFactory grains) : IStatsReader
             {
                 return await read();
             }
-            catch (Exception exception) when (attempt < StatsReaders.Attempts && StatsReaders.IsUnavailable(exception))
+            catch (Exception exception) when (attempt < StatsReaders.Attempts && Unavailability.CauseOf(exception) == UnavailableCause.Storage)
             {
                 await Task.Delay(StatsReaders.Pause(attempt), cancellationToken);
             }
@@ -139,18 +141,4 @@ internal static class StatsReaders
     public const int Attempts = 5;
 
     public static TimeSpan Pause(int attempt) => TimeSpan.FromMilliseconds(500 * attempt);
-
-    /// <summary>Storage did not answer in time, however deep in the grain call's exceptions it is said.</summary>
-    public static bool IsUnavailable(Exception? exception)
-    {
-        for (; exception is not null; exception = exception.InnerException)
-        {
-            if (exception is StorageUnavailableException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }
