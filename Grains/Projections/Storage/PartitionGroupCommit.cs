@@ -117,21 +117,43 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
             return;
         }
 
-        var joined = 0;
+        int joined;
+        lock (waiting)
+        {
+            joined = waiting[partition].Count;
+        }
+
         for (var lingers = 0; lingers < MaxLingers; lingers++)
         {
             await Task.Delay(linger);
             lock (waiting)
             {
-                var count = waiting[partition].Count;
-                if (count == joined || count >= TableLimits.MaxEntitiesPerTransaction)
+                var changes = waiting[partition];
+                if (changes.Count == joined || FillTransaction(changes))
                 {
                     return;
                 }
 
-                joined = count;
+                joined = changes.Count;
             }
         }
+    }
+
+    /// <summary>Enough waits for a whole transaction (<see cref="TakeGroup"/>'s limits): more would go in the next one anyway.</summary>
+    private static bool FillTransaction(List<PendingRowChange> changes)
+    {
+        if (changes.Count >= TableLimits.MaxEntitiesPerTransaction)
+        {
+            return true;
+        }
+
+        var bytes = 0L;
+        foreach (var change in changes)
+        {
+            bytes += change.EstimatedBytes;
+        }
+
+        return bytes >= GroupBodyBytes;
     }
 
     /// <summary>The oldest changes that fit one transaction, one per row; the rest wait for the next.</summary>
