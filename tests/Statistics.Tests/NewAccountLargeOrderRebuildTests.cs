@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OrderFlow.Customers;
 using OrderFlow.Customers.Commands;
 using OrderFlow.Grains.Statistics.Customers;
@@ -53,7 +52,7 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         Assert.Equal(registeredAt, (await Cluster.Reader.Customer(customer, ct))!.RegisteredAt);
 
         var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
-        var status = await WaitForRebuildAsync(started.Id, ct);
+        var status = await Rebuilds.WaitUntilEndedAsync(Cluster.Client, started.Id, ct);
         Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
 
         var rebuilt = (await Cluster.Reader.Customer(customer, ct))!;
@@ -92,7 +91,7 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
         Assert.Equal(expected, await NewAccountAlertsAsync(customer, ct));
 
         var (started, _) = await Cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild();
-        var status = await WaitForRebuildAsync(started.Id, ct);
+        var status = await Rebuilds.WaitUntilEndedAsync(Cluster.Client, started.Id, ct);
         Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
 
         await Eventually.UntilAsync(async () => (await NewAccountAlertsAsync(customer, ct)).Count == count, $"{count} alerts after the rebuild", ct, TimeSpan.FromSeconds(60));
@@ -106,19 +105,4 @@ public sealed class NewAccountLargeOrderRebuildTests(StatsClusterFixture fixture
 
     private static OrderPlan Plan(string orderId, string customerId, DateTimeOffset placedAt, IReadOnlyList<Line> lines) =>
         new(orderId, customerId, "EUR", lines, [new Step(StepKind.Place, placedAt)]);
-
-    private async Task<RebuildStatus> WaitForRebuildAsync(string id, CancellationToken ct)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await Cluster.Client.GetGrain<IProjectionsGrain>(0).GetRebuild(id) is { State: not RebuildState.Running } status)
-            {
-                return status;
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), $"Rebuild {id} did not end within 90 s.");
-            await Task.Delay(200, ct);
-        }
-    }
 }

@@ -20,11 +20,6 @@ namespace OrderFlow.Statistics.Tests;
 /// <summary>POST /api/admin/projections/rebuild: recompute every projection from the log into a new generation.</summary>
 public sealed class RebuildTests(AzuriteFixture azurite)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
     [Fact]
     public async Task A_rebuild_leaves_every_statistic_unchanged()
     {
@@ -50,7 +45,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
             answer.Dispose();
         }
 
-        var status = await WaitForRebuildAsync(host, location, ct);
+        var status = await Rebuilds.WaitUntilEndedAsync(host, location, ct);
         Assert.Equal(RebuildState.Completed, status.State);
         Assert.Equal(expected.Facts.Count, status.EventsProcessed);
         Assert.Equal(2, status.Generation);
@@ -104,7 +99,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         var before = await StatsCheck.SnapshotAsync(host.Reader, expected.Customers, check, ct);
 
         // Projections of the new generation that cannot persist make the rebuild fail.
-        var failed = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
+        var failed = await Rebuilds.WaitUntilEndedAsync(host, await StartRebuildAsync(host, ct), ct);
 
         Assert.Equal(RebuildState.Failed, failed.State);
         Assert.False(string.IsNullOrEmpty(failed.Error));
@@ -384,7 +379,7 @@ public sealed class RebuildTests(AzuriteFixture azurite)
     /// <summary>Starts a rebuild, waits for it and asserts that it completed.</summary>
     internal static async Task<RebuildStatus> RebuildAsync(StatsApiHost host, CancellationToken ct)
     {
-        var status = await WaitForRebuildAsync(host, await StartRebuildAsync(host, ct), ct);
+        var status = await Rebuilds.WaitUntilEndedAsync(host, await StartRebuildAsync(host, ct), ct);
         Assert.True(status.State == RebuildState.Completed, $"Rebuild {status.Id} ended {status.State}: {status.Error}");
         return status;
     }
@@ -398,22 +393,6 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString();
         Assert.EndsWith("/" + id, location);
         return location;
-    }
-
-    private static async Task<RebuildStatus> WaitForRebuildAsync(StatsApiHost host, string location, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            var status = (await host.Http.GetFromJsonAsync<RebuildStatus>(location, Json, ct))!;
-            if (status.State != RebuildState.Running)
-            {
-                return status;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Rebuild {status.Id} still running after 90 s ({status.EventsProcessed} events).");
-            await Task.Delay(250, ct);
-        }
     }
 
     private static (List<OrderPlan> Plans, CheckPlan Check) Plans(Random random, int count, string prefix)
