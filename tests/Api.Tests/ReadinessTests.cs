@@ -22,7 +22,7 @@ public sealed class ReadinessTests
         Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "Suspends Azurite with SIGSTOP.");
         await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
         await using var host = await ApiHost.StartAsync(storage.ConnectionString);
-        await WaitUntilReadyAsync(host);
+        await host.WaitUntilReadyAsync();
 
         using (storage.Suspend())
         {
@@ -41,7 +41,7 @@ public sealed class ReadinessTests
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         }
 
-        await WaitUntilReadyAsync(host);
+        await host.WaitUntilReadyAsync();
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class ReadinessTests
         await using var keys = await Azurite.StartNewAsync(cancellationToken: ct);
         await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder => builder.Configuration.AddInMemoryCollection(
             new Dictionary<string, string?> { ["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = keys.ConnectionString }));
-        await WaitUntilReadyAsync(host);
+        await host.WaitUntilReadyAsync();
 
         await keys.StopAsync();
 
@@ -67,21 +67,5 @@ public sealed class ReadinessTests
 
         using var live = await host.Anonymous.GetAsync("/health/live");
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
-    }
-
-    private static async Task WaitUntilReadyAsync(ApiHost host)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            using var ready = await host.Anonymous.GetAsync("/health/ready");
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"/health/ready was not 200 within 30 s: {await ready.BodyAsync()}");
-            await Task.Delay(250, TestContext.Current.CancellationToken);
-        }
     }
 }

@@ -56,7 +56,7 @@ public sealed class StorageOutageTests
 
             // Storage comes back: the refused payment wrote nothing, and retrying it works.
             await storage.StartAsync(TestContext.Current.CancellationToken);
-            await WaitUntilReadyAsync(host);
+            await host.WaitUntilReadyAsync();
             await host.AssertNothingWrittenAsync(id, 1);
             var paid = await host.PayAsync(id);
             Assert.Equal("paid", paid.Str("status"));
@@ -114,7 +114,7 @@ public sealed class StorageOutageTests
             }
         }
 
-        await WaitUntilReadyAsync(host);
+        await host.WaitUntilReadyAsync();
         using var retry = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key);
         var order = await retry.AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal("paid", order.Str("status"));
@@ -149,7 +149,7 @@ public sealed class StorageOutageTests
             AssertRetryAfter(response);
         }
 
-        await WaitUntilReadyAsync(host);
+        await host.WaitUntilReadyAsync();
         using var retry = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay);
         var order = await retry.AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal("paid", order.Str("status"));
@@ -203,22 +203,6 @@ public sealed class StorageOutageTests
 
             Assert.True(DateTime.UtcNow < deadline, $"Azurite did not save order {orderId} to {file} within 20 s.");
             await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-    }
-
-    private static async Task WaitUntilReadyAsync(ApiHost host)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            using var ready = await host.Anonymous.GetAsync("/health/ready");
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "/health/ready did not recover within 30 s of storage coming back.");
-            await Task.Delay(250, TestContext.Current.CancellationToken);
         }
     }
 }

@@ -1,9 +1,11 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Testing.Hosts;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.PersonalData;
+using OrderFlow.Testing;
 
 namespace OrderFlow.Api.Tests.Infrastructure;
 
@@ -68,6 +70,14 @@ public sealed class ApiHost : IAsyncDisposable
     /// <summary>Sends a request exactly as built (no credentials added).</summary>
     public Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request) =>
         http.SendAsync(request, TestContext.Current.CancellationToken);
+
+    /// <summary>Waits until <c>/health/ready</c> answers 200: after start-up, or once storage is back after an outage.</summary>
+    public Task WaitUntilReadyAsync() =>
+        Eventually.UntilAsync(async () =>
+        {
+            using var ready = await Anonymous.GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.OK;
+        }, "/health/ready to answer 200", TestContext.Current.CancellationToken, TimeSpan.FromSeconds(30));
 
     /// <summary>The admin, writer and reader keys, as settings.</summary>
     public static Dictionary<string, string?> KeySettings() => new()
