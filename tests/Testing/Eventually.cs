@@ -14,11 +14,15 @@ public static class Eventually
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Polls <paramref name="condition"/> until it returns true; <paramref name="what"/> reads "Waited 30 s for {what}."</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        await ValueAsync(async () => await condition() ? "" : null, what, cancellationToken, timeout);
+    /// <param name="lastSeen">What the last poll saw, for the failure's message (a status, a response body).</param>
+    public static async Task UntilAsync(
+        Func<Task<bool>> condition, string what, CancellationToken cancellationToken, TimeSpan? timeout = null, Func<string?>? lastSeen = null) =>
+        await ValueAsync(async () => await condition() ? "" : null, what, cancellationToken, timeout, lastSeen);
 
     /// <summary>Polls <paramref name="probe"/> until it returns a value, and returns that value.</summary>
-    public static async Task<T> ValueAsync<T>(Func<Task<T?>> probe, string what, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    /// <param name="lastSeen">What the last poll saw, for the failure's message (a status, a response body).</param>
+    public static async Task<T> ValueAsync<T>(
+        Func<Task<T?>> probe, string what, CancellationToken cancellationToken, TimeSpan? timeout = null, Func<string?>? lastSeen = null)
         where T : class
     {
         var limit = timeout ?? DefaultTimeout;
@@ -32,7 +36,9 @@ public static class Eventually
 
             if (watch.Elapsed >= limit)
             {
-                throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}.");
+                throw new TimeoutException(lastSeen?.Invoke() is { } seen
+                    ? $"Waited {limit.TotalSeconds:0} s for {what}; the last poll saw: {seen}"
+                    : $"Waited {limit.TotalSeconds:0} s for {what}.");
             }
 
             await Task.Delay(PollInterval, cancellationToken);

@@ -72,12 +72,16 @@ public sealed class ApiHost : IAsyncDisposable
         http.SendAsync(request, TestContext.Current.CancellationToken);
 
     /// <summary>Waits until <c>/health/ready</c> answers 200: after start-up, or once storage is back after an outage.</summary>
-    public Task WaitUntilReadyAsync() =>
-        Eventually.UntilAsync(async () =>
+    public Task WaitUntilReadyAsync()
+    {
+        var last = "";
+        return Eventually.UntilAsync(async () =>
         {
             using var ready = await Anonymous.GetAsync("/health/ready");
+            last = $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
             return ready.StatusCode == HttpStatusCode.OK;
-        }, "/health/ready to answer 200", TestContext.Current.CancellationToken, TimeSpan.FromSeconds(30));
+        }, "/health/ready to answer 200", TestContext.Current.CancellationToken, TimeSpan.FromSeconds(30), () => last);
+    }
 
     /// <summary>The admin, writer and reader keys, as settings.</summary>
     public static Dictionary<string, string?> KeySettings() => new()

@@ -24,7 +24,11 @@ public static class Rebuilds
     public static Task<RebuildStatus> WaitUntilEndedAsync(IGrainFactory grains, string id, CancellationToken ct) =>
         WaitUntilEndedAsync(() => grains.GetGrain<IProjectionsGrain>(0).GetRebuild(id), id, ct);
 
-    private static Task<RebuildStatus> WaitUntilEndedAsync(Func<Task<RebuildStatus?>> readStatus, string rebuild, CancellationToken ct) =>
-        Eventually.ValueAsync(async () => await readStatus() is { State: not RebuildState.Running } status ? status : null,
-            $"rebuild {rebuild} to end", ct, Patience);
+    private static Task<RebuildStatus> WaitUntilEndedAsync(Func<Task<RebuildStatus?>> readStatus, string rebuild, CancellationToken ct)
+    {
+        RebuildStatus? last = null;
+        return Eventually.ValueAsync(
+            async () => (last = await readStatus()) is { State: not RebuildState.Running } status ? status : null,
+            $"rebuild {rebuild} to end", ct, Patience, () => last is null ? null : $"{last.State}, {last.EventsProcessed} events processed");
+    }
 }
