@@ -182,11 +182,7 @@ var ship16 = await Measure("api.ship.c16", "POST /api/orders/{id}/shipment", ord
 var lastCommand = Stopwatch.StartNew();
 
 // Projections: how long after the last command the summary counts every event.
-var converged = await WaitAsync(TimeSpan.FromSeconds(120), async () =>
-{
-    var summary = await GetJsonOrNull($"/api/stats/summary?from={day:yyyy-MM-ddTHH:mm}Z&to={day.AddDays(1):yyyy-MM-ddTHH:mm}Z");
-    return summary?.GetProperty("orders").GetProperty("shipped").GetInt64() >= orders - ship16.Failures - place16.Failures;
-});
+var converged = await WaitAsync(TimeSpan.FromSeconds(120), () => DayCountsShippedAsync(orders - ship16.Failures - place16.Failures));
 var convergence = lastCommand.Elapsed;
 if (converged)
 {
@@ -253,11 +249,7 @@ double? warmPerCommand = null;
 if (storageRequests is not null && warmMixStart is not null && idlePerSecond is { } idleRate)
 {
     var shipped = orders - ship16.Failures - place16.Failures + orders - ship64.Failures - place64.Failures;
-    await WaitAsync(TimeSpan.FromSeconds(60), async () =>
-    {
-        var summary = await GetJsonOrNull($"/api/stats/summary?from={day:yyyy-MM-ddTHH:mm}Z&to={day.AddDays(1):yyyy-MM-ddTHH:mm}Z");
-        return summary?.GetProperty("orders").GetProperty("shipped").GetInt64() >= shipped;
-    });
+    await WaitAsync(TimeSpan.FromSeconds(60), () => DayCountsShippedAsync(shipped));
     await Task.Delay(TimeSpan.FromSeconds(1.5)); // the flush of what was counted last (Statistics:FlushInterval, 1 s)
     var warmCommands = new[] { place64, pay64, ship64 }.Sum(m => m.Operations - m.Failures);
     warmPerCommand = (storageRequests.Total - warmMixStart.Value - idleRate * warmMixWatch.Elapsed.TotalSeconds) / warmCommands;
@@ -673,6 +665,13 @@ async Task<long?> SummaryEventCount()
 {
     var summary = await GetJsonOrNull("/api/stats/summary");
     return summary?.GetProperty("events").EnumerateObject().Sum(p => p.Value.GetInt64());
+}
+
+// Whether the summary of the mixes' day counts at least this many orders shipped.
+async Task<bool> DayCountsShippedAsync(long atLeast)
+{
+    var summary = await GetJsonOrNull($"/api/stats/summary?from={day:yyyy-MM-ddTHH:mm}Z&to={day.AddDays(1):yyyy-MM-ddTHH:mm}Z");
+    return summary?.GetProperty("orders").GetProperty("shipped").GetInt64() >= atLeast;
 }
 
 // A query's JSON answer; null when it was answered other than 200 (the caller polls again).
