@@ -121,6 +121,39 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// A push writes the day's rollup and the product increment at once; when only the increment
+    /// lands (here the rollup outgrew the month's entity), the month reports the push as not landed,
+    /// and the push sent again writes the rollup without adding the increment twice.
+    /// </summary>
+    [Fact]
+    public async Task A_push_whose_product_increment_landed_without_its_rollup_is_completed_when_sent_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new PushFaults(), "pushhalf", ct);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 9));
+        var sold = new Dictionary<string, ProductTotals> { ["SKU-1"] = new() { Quantity = 3, Revenue = 30m } };
+        var tooLarge = new DayRollup { Revision = 1 };
+        for (var i = 0; i < 40_000; i++)
+        {
+            tooLarge.Day.Events[string.Create(CultureInfo.InvariantCulture, $"{new string('E', 40)}{i:D6}")] = 1;
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => month.SetDay(5, tooLarge, 0, sold));
+        await cluster.DeactivateAsync(month);
+        Assert.Equal(3, (await month.GetProducts())["SKU-1"].Quantity); // the increment landed
+        Assert.Equal(0, await month.RevisionOf(5));
+
+        var rollup = new DayRollup { Revision = 1 };
+        rollup.Day.Events["OrderPaid"] = 3;
+        await month.SetDay(5, rollup, 0, sold);
+
+        await cluster.DeactivateAsync(month);
+        Assert.Equal(1, await month.RevisionOf(5));
+        Assert.Equal(3, (await month.GetProducts())["SKU-1"].Quantity);
+        Assert.Equal(3, (await month.GetDays(5, 6))[5].Day.Events["OrderPaid"]);
+    }
+
+    /// <summary>
     /// A rebuild runs in its grain's memory; one whose grain never ran (or whose silo went away)
     /// stayed "running" for good, refusing every later rebuild. The control grain's next
     /// activation starts it again.

@@ -9,10 +9,12 @@ using OrderFlow.Grains.Projections;
 namespace OrderFlow.Grains.Statistics.Months;
 
 /// <remarks>
-/// A push writes the day's rollup first (a replacement, harmless to repeat), then the product
-/// increment (guarded by <see cref="MonthProductsState.Applied"/>), and <see cref="RevisionOf"/>
-/// answers from the latter: a push cut short between the two is reported as not landed, sent
-/// again, and completes.
+/// A push writes the day's rollup (a replacement, harmless to repeat) and the product increment
+/// (guarded by <see cref="MonthProductsState.Applied"/>) at once, so that both go in one
+/// transaction of their partition's group commit. Either may land without the other (the group
+/// commit does not promise one transaction), so <see cref="RevisionOf"/> answers the older of the
+/// two revisions: a push of which one write landed is reported as not landed, sent again, and
+/// completes what is missing.
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Month)]
 public sealed class MonthStatsGrain(
@@ -43,7 +45,14 @@ public sealed class MonthStatsGrain(
         var applied = products.State.Applied.GetValueOrDefault(day);
         if (rollup.Revision <= applied)
         {
-            return; // a repeat, or a late copy of a push the day has sent again since
+            // A repeat, or a late copy of a push the day has sent again since; or the push again
+            // after only its product increment landed, whose rollup is still to be written.
+            if (rollup.Revision == applied && PushedRevisionOf(day) < applied)
+            {
+                await WriteAsync(() => WriteRollupAsync(day, rollup));
+            }
+
+            return;
         }
 
         if (applied != baseRevision)
@@ -63,17 +72,33 @@ public sealed class MonthStatsGrain(
         // find the push landed and not send it again if registering came after the writes.
         await RegisterAsync();
 
-        try
+        await WriteAsync(() =>
         {
-            if (!state.State.Days.TryGetValue(day, out var held) || held.Revision < rollup.Revision)
-            {
-                state.State.Days[day] = rollup;
-                await state.WriteOwnStateAsync();
-            }
-
             ProductTotals.Merge(products.State.Products, productsSince);
             products.State.Applied[day] = rollup.Revision;
-            await products.WriteOwnStateAsync();
+
+            // Both writes begin in this turn, so they reach the partition's group commit together.
+            return Task.WhenAll(WriteRollupAsync(day, rollup), products.WriteOwnStateAsync());
+        });
+    }
+
+    /// <summary>Replaces the day's rollup unless the one held is as recent.</summary>
+    private Task WriteRollupAsync(int day, DayRollup rollup)
+    {
+        if (PushedRevisionOf(day) >= rollup.Revision)
+        {
+            return Task.CompletedTask;
+        }
+
+        state.State.Days[day] = rollup;
+        return state.WriteOwnStateAsync();
+    }
+
+    private async Task WriteAsync(Func<Task> write)
+    {
+        try
+        {
+            await write();
         }
         catch
         {
@@ -83,6 +108,8 @@ public sealed class MonthStatsGrain(
             throw;
         }
     }
+
+    private long PushedRevisionOf(int day) => state.State.Days.TryGetValue(day, out var held) ? held.Revision : 0;
 
     public async Task SetLiveDay(int day, DayRollup rollup, IReadOnlyList<MonthPush> unlanded)
     {
@@ -115,7 +142,8 @@ public sealed class MonthStatsGrain(
         return live.TryGetValue(day, out var counted) && (pushed is null || counted.EventCount > pushed.EventCount) ? counted : pushed;
     }
 
-    public Task<long> RevisionOf(int day) => Task.FromResult(products.State.Applied.GetValueOrDefault(day));
+    /// <summary>The revision both the day's rollup and its product increments landed at (see the remarks above).</summary>
+    public Task<long> RevisionOf(int day) => Task.FromResult(Math.Min(PushedRevisionOf(day), products.State.Applied.GetValueOrDefault(day)));
 
     public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
         Task.FromResult(state.State.Days.Keys.Union(live.Keys)
