@@ -139,25 +139,23 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         }
     }
 
-    /// <summary>Enough waits for a whole transaction (<see cref="TakeGroup"/>'s limits): more would go in the next one anyway.</summary>
+    /// <summary>Enough waits for a whole transaction: more would go in the next one anyway.</summary>
     private static bool FillTransaction(List<PendingRowChange> changes)
     {
-        if (changes.Count >= TableLimits.MaxEntitiesPerTransaction)
-        {
-            return true;
-        }
-
-        var bytes = 0L;
-        foreach (var change in changes)
-        {
-            bytes += change.EstimatedBytes;
-        }
-
-        return bytes >= GroupBodyBytes;
+        var group = GroupOf(changes);
+        return group.Count == TableLimits.MaxEntitiesPerTransaction || group.Count < changes.Count;
     }
 
-    /// <summary>The oldest changes that fit one transaction, one per row; the rest wait for the next.</summary>
+    /// <summary>Takes <see cref="GroupOf"/> the changes; the rest wait for the next transaction.</summary>
     private static List<PendingRowChange> TakeGroup(List<PendingRowChange> changes)
+    {
+        var group = GroupOf(changes);
+        changes.RemoveAll(group.Contains);
+        return group;
+    }
+
+    /// <summary>The oldest changes that fit one transaction, one per row.</summary>
+    private static List<PendingRowChange> GroupOf(List<PendingRowChange> changes)
     {
         var group = new List<PendingRowChange>();
         var rows = new HashSet<string>(StringComparer.Ordinal);
@@ -176,7 +174,6 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
             }
         }
 
-        changes.RemoveAll(group.Contains);
         return group;
     }
 
