@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
@@ -15,6 +16,7 @@ using OrderFlow.Orders.Events;
 using OrderFlow.Statistics;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Streams;
+using OrderFlow.Silo;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -118,6 +120,29 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         var products = await month.GetProducts();
         Assert.Equal(["SKU-1"], products.Keys);
         Assert.Equal(3, products["SKU-1"].Quantity);
+    }
+
+    /// <summary>A push's two writes, the day's rollup and the product increment, go in one transaction of the month's partition.</summary>
+    [Fact]
+    public async Task A_push_writes_its_rollup_and_product_increment_in_one_transaction()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var requests = new RequestCounter();
+        var tables = ClusterTables.Unique("pushone");
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
+            new Dictionary<string, string?> { ["Statistics:Reconciliation:Enabled"] = "false" },
+            configureSilo: silo => silo.Services.AddSingleton(new StorageClientPolicy(requests)));
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 9));
+        var sold = new Dictionary<string, ProductTotals> { ["SKU-1"] = new() { Quantity = 3, Revenue = 30m } };
+        await month.SetDay(4, new DayRollup { Revision = 1 }, 0, sold); // activates the month and registers it in the catalog
+
+        requests.Reset();
+        await month.SetDay(5, new DayRollup { Revision = 1 }, 0, sold);
+
+        Assert.Equal(["POST /devstoreaccount1/$batch"], requests.SentTo(tables.Statistics));
+        await cluster.DeactivateAsync(month);
+        Assert.Equal(1, await month.RevisionOf(5));
+        Assert.Equal(6, (await month.GetProducts())["SKU-1"].Quantity);
     }
 
     /// <summary>

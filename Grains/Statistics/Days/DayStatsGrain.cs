@@ -22,8 +22,9 @@ namespace OrderFlow.Grains.Statistics.Days;
 /// month are two writes and a silo can die between them. The increment is recorded as
 /// <see cref="DayStatsState.Pending"/> in the same write as the revision it belongs to; before
 /// making another, the day asks its month which revision it holds: the pending one (it landed),
-/// or the one before (it did not, or is still on its way: the same push is sent again). The month
-/// ignores a push of the revision it already holds, so a late copy of a push changes nothing.
+/// or the one before (it did not, not whole, or is still on its way: the same push is sent again).
+/// The month adds no increment of a revision it already holds, so a late copy of a push adds
+/// nothing twice (it may only complete the push's rollup, if that alone had not landed).
 /// </para>
 /// <para>
 /// The state grows with the day's events (one <see cref="CountedEvents"/> entry of about 21 bytes

@@ -9,8 +9,9 @@ public interface IMonthStatsGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Replaces a day's rollup and adds the products the day counted since the revision the month
-    /// holds. Idempotent: a push of a revision already held (or older) is ignored, so a day that
-    /// does not know whether its last push landed sends it again, and a late copy changes nothing.
+    /// holds. Idempotent: the products of a revision already held (or older) are not added again, so
+    /// a day that does not know whether its last push landed sends it again, and a late copy adds
+    /// nothing; a push sent again after only its products landed writes its rollup.
     /// </summary>
     /// <param name="day">Day of the month, 1-based.</param>
     /// <param name="rollup">The whole day, at <see cref="DayRollup.Revision"/>.</param>
@@ -43,6 +44,10 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Dictionary<string, ProductTotals>> GetProducts();
 
-    /// <summary>The revision of the day's rollup held here (0 if none): the day grain's revision when it sent it.</summary>
+    /// <summary>
+    /// The revision of the day held here (0 if none), the day grain's revision when it sent it: the
+    /// older of the rollup's and of the product increments', so that a push of which only one
+    /// write landed is reported as not landed.
+    /// </summary>
     Task<long> RevisionOf(int day);
 }

@@ -77,7 +77,8 @@ public sealed class MonthStatsGrain(
             ProductTotals.Merge(products.State.Products, productsSince);
             products.State.Applied[day] = rollup.Revision;
 
-            // Both writes begin in this turn, so they reach the partition's group commit together.
+            // Both writes begin in this turn, so they reach the partition's group commit within
+            // its linger (Statistics:GroupCommitLinger) and go in one transaction.
             return Task.WhenAll(WriteRollupAsync(day, rollup), products.WriteOwnStateAsync());
         });
     }
