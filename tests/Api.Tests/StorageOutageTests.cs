@@ -183,26 +183,19 @@ public sealed class StorageOutageTests
     /// Azurite keeps its tables in memory and saves them to its data folder every 5 s; killing it
     /// earlier would lose the order, which is Azurite's limitation, not the system's. Wait for the save.
     /// </summary>
-    private static async Task WaitUntilAzuritePersistedAsync(string dataFolder, string orderId)
+    private static Task WaitUntilAzuritePersistedAsync(string dataFolder, string orderId)
     {
         var file = Path.Combine(dataFolder, "__azurite_db_table__.json");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
+        return Eventually.UntilAsync(async () =>
         {
             try
             {
-                if (File.Exists(file) && (await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken)).Contains(orderId, StringComparison.Ordinal))
-                {
-                    return;
-                }
+                return File.Exists(file) && (await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken)).Contains(orderId, StringComparison.Ordinal);
             }
             catch (IOException)
             {
-                // Being written right now: look again.
+                return false; // being written right now: look again
             }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Azurite did not save order {orderId} to {file} within 20 s.");
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
+        }, $"Azurite to save order {orderId} to {file}", TestContext.Current.CancellationToken, TimeSpan.FromSeconds(20));
     }
 }

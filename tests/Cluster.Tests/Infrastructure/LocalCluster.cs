@@ -228,19 +228,9 @@ public sealed class LocalCluster : IAsyncLifetime
     /// <summary>The last lines the processes printed, for failure messages.</summary>
     public string Output(int lines = 80) => string.Join('\n', output.TakeLast(lines));
 
-    public static async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> condition)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (watch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {what}.");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    /// <summary><see cref="Eventually.UntilAsync"/>, its arguments in the order these waits read best.</summary>
+    public static Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> condition) =>
+        Eventually.UntilAsync(condition, what, TestContext.Current.CancellationToken, timeout);
 
     public async ValueTask DisposeAsync()
     {
