@@ -47,6 +47,7 @@ public static class ApiApplication
         builder.AddOrderFlowApiTelemetry();
         builder.AddApiAccess();
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>(); // after the framework's writer: what it declines
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -71,6 +72,7 @@ public static class ApiApplication
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter(); // per caller, so after authentication; before any body is read
+        app.UseMiddleware<JsonCharset>();
         app.UseMiddleware<RequestBodyLimit>();
 
         app.MapOrdersApi();

@@ -58,12 +58,26 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);
                 return true;
+            case var _ when context.Request.Path.StartsWithSegments("/dashboard") && Innermost(exception) is FormatException unreadable:
+                // The dashboard (a library) parses silo addresses from its paths and lets a malformed one throw.
+                await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request", "The dashboard could not read its request: " + unreadable.Message, "bad-request");
+                return true;
             default:
                 logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Internal error",
                     $"An unexpected error occurred (trace id {context.TraceIdentifier}). This is a bug.", "internal");
                 return true;
         }
+    }
+
+    private static Exception Innermost(Exception exception)
+    {
+        while (exception.InnerException is { } inner)
+        {
+            exception = inner;
+        }
+
+        return exception;
     }
 
     private sealed record Unavailable(int Status, string Title, string Detail, string Kind);

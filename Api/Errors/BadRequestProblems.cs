@@ -19,6 +19,9 @@ public static class BadRequestProblems
             case { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 await Problems.WriteAsync(context, badRequest.StatusCode, "Request body too large", badRequest.Message, "body-too-large");
                 break;
+            case { StatusCode: StatusCodes.Status408RequestTimeout }:
+                await Problems.WriteAsync(context, badRequest.StatusCode, "Request timeout", badRequest.Message, "request-timeout");
+                break;
             case { StatusCode: StatusCodes.Status415UnsupportedMediaType }:
                 await Problems.WriteAsync(context, badRequest.StatusCode, "Unsupported media type",
                     "Send the body as JSON with Content-Type: application/json.", "unsupported-media-type");

@@ -61,15 +61,7 @@ public static class Problems
     {
         context.Response.StatusCode = status;
         var problem = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = Type(kind) };
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
-        {
-            // The service declines when the Accept header names no JSON type (WriteAsync would then
-            // throw, turning a 4xx into an empty 500); API.md answers every error as a problem document.
-            problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.Id ?? context.TraceIdentifier;
-            await context.Response.WriteAsJsonAsync(problem, ProblemJsonOptions, "application/problem+json");
-        }
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }); // whatever the Accept header: AnyAcceptProblemWriter
     }
-
-    private static readonly System.Text.Json.JsonSerializerOptions ProblemJsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
 }

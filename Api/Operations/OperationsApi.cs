@@ -19,6 +19,8 @@ public static class OperationsApi
     /// </summary>
     public static readonly TimeSpan CheckBudget = TimeSpan.FromMilliseconds(800);
 
+    private static readonly HttpMethodMetadata GetOrHead = new([HttpMethods.Get, HttpMethods.Head]);
+
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks()
@@ -32,8 +34,9 @@ public static class OperationsApi
 
     public static WebApplication MapOperations(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteHealth }).AllowAnonymous();
+        // GET (and HEAD) only, as every other query: health checks answer any method by default.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth }).AllowAnonymous().WithMetadata(GetOrHead);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteHealth }).AllowAnonymous().WithMetadata(GetOrHead);
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference(options => options.WithTitle(ApiDescriptions.Title)).AllowAnonymous();
         if (OrderFlow.Silo.OrderFlowSiloExtensions.DashboardEnabled(app.Configuration))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using OrderFlow.Api.Errors;
+using OrderFlow.Api.Json;
 using System.Text.Json.Serialization;
 using OrderFlow.Orders;
 
@@ -41,12 +42,12 @@ public sealed record EventPageResponse(IReadOnlyList<EventResponse> Events, stri
     {
         var from = 1;
         var size = DefaultSize;
-        if (fromVersion is not null && (!int.TryParse(fromVersion, NumberStyles.None, CultureInfo.InvariantCulture, out from) || from < 1))
+        if (fromVersion is not null && (!WholeNumbers.TryParse(fromVersion, out from) || from < 1))
         {
             errors["fromVersion"] = ["must be a whole number of at least 1"];
         }
 
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > MaxSize))
+        if (limit is not null && (!WholeNumbers.TryParse(limit, out size) || size is < 1 or > MaxSize))
         {
             errors["limit"] = [$"must be a whole number from 1 to {MaxSize}"];
         }

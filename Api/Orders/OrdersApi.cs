@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using OrderFlow.Api.Auth;
@@ -148,7 +147,7 @@ public static class OrdersApi
 
         if (version is not null)
         {
-            if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+            if (!WholeNumbers.TryParse(version, out var number) || number < 1)
             {
                 return Problems.Validation("version", "must be a whole number of at least 1");
             }

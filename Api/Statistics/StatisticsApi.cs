@@ -251,7 +251,8 @@ public static class StatisticsApi
         TimeSpan duration;
         try
         {
-            duration = XmlConvert.ToTimeSpan(text);
+            // XmlConvert trims white space around the value; this API takes none (as in times).
+            duration = text.Length > 0 && !char.IsWhiteSpace(text[0]) && !char.IsWhiteSpace(text[^1]) ? XmlConvert.ToTimeSpan(text) : TimeSpan.MinValue;
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
@@ -273,7 +274,7 @@ public static class StatisticsApi
             return fallback;
         }
 
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxListSize)
+        if (!WholeNumbers.TryParse(text, out var count) || count is < 1 or > MaxListSize)
         {
             errors[name] = [$"must be a whole number from 1 to {MaxListSize}"];
         }

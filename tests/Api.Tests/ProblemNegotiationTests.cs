@@ -30,6 +30,37 @@ public sealed class ProblemNegotiationTests(ApiHostFixture fixture) : IClassFixt
         await response.AssertProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
     }
 
+    /// <summary>An endpoint's own problem (a validation problem, a 404) lost its traceId for such a client.</summary>
+    [Theory]
+    [MemberData(nameof(NoJsonAccepted))]
+    public async Task An_endpoints_problem_has_its_trace_id_whatever_the_client_accepts(string accept)
+    {
+        using var invalid = await host.Reader.GetAsync("/api/orders/x?version=0", request => request.Headers.TryAddWithoutValidation("Accept", accept));
+        await invalid.AssertValidationProblemAsync("version");
+        using var missing = await host.Reader.GetAsync("/api/orders/no-such-order", request => request.Headers.TryAddWithoutValidation("Accept", accept));
+        await missing.AssertProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
+    }
+
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task A_health_endpoint_answers_GET_only(string path)
+    {
+        using var response = await host.Admin.SendAsync(HttpMethod.Delete, path, null);
+        await response.AssertProblemAsync(HttpStatusCode.MethodNotAllowed, "/problems/method-not-allowed");
+    }
+
+    /// <summary>The dashboard (a library) threw on a malformed silo address in its path: a 500.</summary>
+    [Theory]
+    [InlineData("/dashboard/SiloCounters/garbage")]
+    [InlineData("/dashboard/SiloProperties/S127.0.0.1:1:1")]
+    [InlineData("/dashboard/HistoricalStats/garbage")]
+    public async Task A_dashboard_path_with_a_malformed_silo_address_is_a_400_problem(string path)
+    {
+        using var response = await host.Admin.GetAsync(path);
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "/problems/bad-request");
+    }
+
     [Fact]
     public async Task A_missing_key_is_a_401_problem_document_for_a_client_that_accepts_only_HTML()
     {

@@ -284,6 +284,25 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
         Assert.Contains("1601-01-01T00:00:00Z", (await ErrorsAsync(response))["asOf"][0], StringComparison.Ordinal);
     }
 
+    /// <summary>A whole number took trailing NUL characters ("1%00" read as 1), and a duration white space around it.</summary>
+    [Theory]
+    [InlineData("/api/orders/{id}?version=1%00", "version")]
+    [InlineData("/api/orders/{id}/events?fromVersion=1%00%00", "fromVersion")]
+    [InlineData("/api/orders/{id}/events?limit=1%00", "limit")]
+    [InlineData("/api/stats/stuck?status=placed&limit=1%00", "limit")]
+    [InlineData("/api/alerts?limit=1%00", "limit")]
+    [InlineData("/api/stats/stuck?status=placed&olderThan=%20PT1S", "olderThan")]
+    [InlineData("/api/stats/stuck?status=placed&olderThan=PT1S%0A", "olderThan")]
+    [InlineData("/api/stats/stuck?status=placed&olderThan=%09PT1S", "olderThan")]
+    public async Task A_query_number_or_duration_with_anything_beside_it_is_400(string path, string field)
+    {
+        var id = await host.OrderInStatusAsync("placed");
+
+        using var response = await host.Reader.GetAsync(path.Replace("{id}", id, StringComparison.Ordinal));
+
+        await AssertPlainValidationProblemAsync(response, field);
+    }
+
     [Fact]
     public async Task An_asOf_with_an_offset_is_converted_to_UTC()
     {

@@ -47,6 +47,8 @@ public static class Http
 
         Assert.True(problem.TryGetProperty("status", out var statusMember) && statusMember.ValueKind == JsonValueKind.Number,
             $"Problem document of {Describe(response)} lacks 'status': {body}");
+        Assert.True(problem.TryGetProperty("traceId", out var traceId) && traceId.ValueKind == JsonValueKind.String && traceId.GetString()!.Length > 0,
+            $"Problem document of {Describe(response)} lacks its 'traceId': {body}");
         Assert.Equal((int)status, statusMember.GetInt32());
         if (type is not null)
         {

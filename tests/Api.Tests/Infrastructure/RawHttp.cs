@@ -15,14 +15,18 @@ public sealed record RawAnswer(int? Status, string Head, string Body)
             .Select(parts => parts[1].Trim())
             .FirstOrDefault() ?? string.Empty;
 
-    /// <summary>Asserts a status and a problem document of that status.</summary>
-    public void AssertProblem(int status)
+    /// <summary>Asserts a status and a problem document of that status (and of <paramref name="type"/>, if given).</summary>
+    public void AssertProblem(int status, string? type = null)
     {
         Assert.True(Status == status, $"Expected {status}, got {Status?.ToString(CultureInfo.InvariantCulture) ?? "no answer"}:\n{Head}\n{Body}");
         Assert.StartsWith("application/problem+json", Header("Content-Type"), StringComparison.Ordinal);
         using var problem = JsonDocument.Parse(Body);
         Assert.Equal(status, problem.RootElement.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("type").GetString()), Body);
+        if (type is not null)
+        {
+            Assert.Equal(type, problem.RootElement.GetProperty("type").GetString());
+        }
     }
 
     /// <summary>Asserts a complete answer that is not a server error.</summary>
