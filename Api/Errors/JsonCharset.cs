@@ -13,7 +13,7 @@ public sealed class JsonCharset(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (request.ContentType is { } contentType && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        if (RequestBodyLimit.MayHaveBody(request) && request.ContentType is { } contentType && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
             && mediaType.Parameters.FirstOrDefault(parameter => parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)) is { } charset)
         {
             var value = HeaderUtilities.RemoveQuotes(charset.Value);

@@ -25,8 +25,7 @@ public sealed class RequestBodyLimit(RequestDelegate next)
             return;
         }
 
-        var mayHaveBody = HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method);
-        if (mayHaveBody && request.ContentLength is not 0)
+        if (MayHaveBody(request) && request.ContentLength is not 0)
         {
             var body = new MemoryStream(request.ContentLength is { } length ? (int)length : 0);
             var buffer = ArrayPool<byte>.Shared.Rent(ReadSize); // every command reads its body here: a buffer of its own each was most of what the read allocated
@@ -77,6 +76,10 @@ public sealed class RequestBodyLimit(RequestDelegate next)
 
         await next(context);
     }
+
+    /// <summary>A request whose method carries a body (the API's commands are POST).</summary>
+    public static bool MayHaveBody(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method);
 
     private static Task RefuseAsync(HttpContext context) =>
         Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large",

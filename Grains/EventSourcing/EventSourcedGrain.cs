@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
 using Orleans.Runtime;
+using Orleans.Streams;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.PersonalData;
@@ -131,7 +132,15 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     protected bool LastStateHadErasedPersonalData { get; private set; }
 
     /// <summary>The aggregate's id: the grain key, and its stream's id within its category.</summary>
-    protected string AggregateId => this.GetPrimaryKeyString();
+    protected string AggregateId => aggregateId ??= this.GetPrimaryKeyString(); // made from the grain id's bytes on every call otherwise
+
+    private string? aggregateId;
+
+    /// <summary>The aggregate's stream, made on first publication.</summary>
+    private IAsyncStream<TEnvelope> EventStream => eventStream ??= this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<TEnvelope>(
+        StreamId.Create(source.StreamNamespace, source.StreamKeyOf(AggregateId)));
+
+    private IAsyncStream<TEnvelope>? eventStream;
 
     /// <summary>
     /// The view was read from or written to storage, and storage has not been seen losing writes
@@ -548,11 +557,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 envelopes = [.. await source.ReadAfterAsync(Store, AggregateId, publishedThrough, owed), .. envelopes];
             }
 
-            var stream = this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<TEnvelope>(
-                StreamId.Create(source.StreamNamespace, source.StreamKeyOf(AggregateId)));
             foreach (var envelope in envelopes)
             {
-                await stream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
+                await EventStream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
                 if (source.VersionOf(envelope) == publishedThrough + 1)
                 {
                     publishedThrough = source.VersionOf(envelope);
