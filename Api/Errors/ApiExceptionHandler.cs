@@ -60,6 +60,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 return true;
             case var _ when context.Request.Path.StartsWithSegments("/dashboard") && Innermost(exception) is FormatException unreadable:
                 // The dashboard (a library) parses silo addresses from its paths and lets a malformed one throw.
+                logger.LogWarning(exception, "The dashboard could not read {Path}", context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request", "The dashboard could not read its request: " + unreadable.Message, "bad-request");
                 return true;
             default:

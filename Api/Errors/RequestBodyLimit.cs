@@ -25,7 +25,7 @@ public sealed class RequestBodyLimit(RequestDelegate next)
             return;
         }
 
-        if (MayHaveBody(request) && request.ContentLength is not 0)
+        if (HasBody(request))
         {
             var body = new MemoryStream(request.ContentLength is { } length ? (int)length : 0);
             var buffer = ArrayPool<byte>.Shared.Rent(ReadSize); // every command reads its body here: a buffer of its own each was most of what the read allocated
@@ -77,9 +77,9 @@ public sealed class RequestBodyLimit(RequestDelegate next)
         await next(context);
     }
 
-    /// <summary>A request whose method carries a body (the API's commands are POST).</summary>
-    public static bool MayHaveBody(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method);
+    /// <summary>A request whose method carries a body (the API's commands are POST) and that sends one, or may (chunked).</summary>
+    public static bool HasBody(HttpRequest request) =>
+        (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method)) && request.ContentLength is not 0;
 
     private static Task RefuseAsync(HttpContext context) =>
         Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large",

@@ -9,6 +9,6 @@ public static class WholeNumbers
     public static bool TryParse(string text, out int value)
     {
         value = 0;
-        return text.Length > 0 && text.All(char.IsAsciiDigit) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        return text.Length > 0 && !text.AsSpan().ContainsAnyExceptInRange('0', '9') && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 }

@@ -62,7 +62,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
             return null;
         }
 
-        var sent = new SentBody(content is SentBody earlier ? earlier.Inner : content); // a retry sends the same content again
+        var sent = new SentBody(content, IsTransaction(message) ? new byte[2048] : null);
         message.Request.Content = sent;
         return sent;
     }
@@ -75,27 +75,29 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
 
         Interlocked.Increment(ref total);
-        var target = Target(message.Request.Uri.Path, message.Request.Method);
-        if (target.StartsWith("$batch ", StringComparison.Ordinal))
-        {
-            target = "$batch " + (sent?.FirstOperationTable() ?? "?") + " " + message.Request.Method.Method;
-        }
-
+        var target = IsTransaction(message)
+            ? "$batch " + (sent?.FirstOperationTable() ?? "?") + " " + message.Request.Method.Method
+            : Target(message.Request.Uri.Path, message.Request.Method);
         byTarget.AddOrUpdate(target, 1, (_, n) => n + 1);
         if (sent is not null)
         {
-            bytesByTarget.AddOrUpdate(target, sent.Written, (_, n) => n + sent.Written);
+            bytesByTarget.AddOrUpdate(target, static (_, written) => written, static (_, n, written) => n + written, sent.Written);
         }
     }
+
+    private static bool IsTransaction(HttpMessage message) => message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal);
 
     private static readonly System.Text.RegularExpressions.Regex FirstOperation = new(
         @"(?:POST|PUT|PATCH|MERGE|DELETE) \S*?/(?<table>[A-Za-z][A-Za-z0-9]*)[ (?]",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    /// <summary>A request's body as the transport writes it: its length, and its first bytes (a transaction's first operation names its table).</summary>
-    private sealed class SentBody(RequestContent inner) : RequestContent
+    /// <summary>
+    /// A request's body as the transport writes it: its length, and for a transaction its first
+    /// bytes (its first operation names its table). A body written again within one try (a
+    /// connection found stale and the request sent on another) counts once: each write starts afresh.
+    /// </summary>
+    private sealed class SentBody(RequestContent inner, byte[]? start) : RequestContent
     {
-        private readonly byte[] start = new byte[2048];
         private int kept;
 
         public RequestContent Inner => inner;
@@ -105,23 +107,48 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         /// <summary>The table of a transaction's first operation (a transaction writes one partition of one table).</summary>
         public string FirstOperationTable()
         {
+            if (start is null)
+            {
+                return "?";
+            }
+
+            if (Written == 0)
+            {
+                // Never sent (the try failed before it): the body is written here, once, to read it.
+                inner.WriteTo(new Through(Stream.Null, this), CancellationToken.None);
+            }
+
             var operation = FirstOperation.Match(System.Text.Encoding.UTF8.GetString(start, 0, kept));
             return operation.Success ? operation.Groups["table"].Value : "?";
         }
 
         public override bool TryComputeLength(out long length) => inner.TryComputeLength(out length);
 
-        public override void WriteTo(Stream stream, CancellationToken cancellationToken) => inner.WriteTo(new Through(stream, this), cancellationToken);
+        public override void WriteTo(Stream stream, CancellationToken cancellationToken)
+        {
+            Restart();
+            inner.WriteTo(new Through(stream, this), cancellationToken);
+        }
 
-        public override Task WriteToAsync(Stream stream, CancellationToken cancellationToken) => inner.WriteToAsync(new Through(stream, this), cancellationToken);
+        public override Task WriteToAsync(Stream stream, CancellationToken cancellationToken)
+        {
+            Restart();
+            return inner.WriteToAsync(new Through(stream, this), cancellationToken);
+        }
 
         public override void Dispose() => inner.Dispose();
 
+        private void Restart() => (kept, Written) = (0, 0);
+
         private void Saw(ReadOnlySpan<byte> bytes)
         {
-            var take = Math.Min(bytes.Length, start.Length - kept);
-            bytes[..take].CopyTo(start.AsSpan(kept));
-            kept += take;
+            if (start is not null)
+            {
+                var take = Math.Min(bytes.Length, start.Length - kept);
+                bytes[..take].CopyTo(start.AsSpan(kept));
+                kept += take;
+            }
+
             Written += bytes.Length;
         }
 

@@ -41,6 +41,21 @@ public sealed class ProblemNegotiationTests(ApiHostFixture fixture) : IClassFixt
         await missing.AssertProblemAsync(HttpStatusCode.NotFound, "/problems/not-found");
     }
 
+    /// <summary>The charset is judged only for a body its endpoint reads as JSON: elsewhere the route's own answer comes first.</summary>
+    [Theory]
+    [InlineData("/no/such/path", HttpStatusCode.NotFound)]
+    [InlineData("/api/stats/summary", HttpStatusCode.MethodNotAllowed)]
+    public async Task A_body_in_another_charset_to_a_route_that_reads_none_gets_the_routes_answer(string path, HttpStatusCode status)
+    {
+        var body = new StringContent("{}");
+        body.Headers.Remove("Content-Type");
+        Assert.True(body.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=bogus"));
+
+        using var response = await host.Admin.SendAsync(HttpMethod.Post, path, body);
+
+        await response.AssertProblemAsync(status);
+    }
+
     [Theory]
     [InlineData("/health/live")]
     [InlineData("/health/ready")]

@@ -23,6 +23,7 @@ public sealed record RawAnswer(int? Status, string Head, string Body)
         using var problem = JsonDocument.Parse(Body);
         Assert.Equal(status, problem.RootElement.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("type").GetString()), Body);
+        Assert.True(problem.RootElement.TryGetProperty("traceId", out var traceId) && !string.IsNullOrEmpty(traceId.GetString()), $"No traceId: {Body}");
         if (type is not null)
         {
             Assert.Equal(type, problem.RootElement.GetProperty("type").GetString());
