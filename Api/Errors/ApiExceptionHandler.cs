@@ -58,7 +58,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);
                 return true;
-            case var _ when context.Request.Path.StartsWithSegments("/dashboard") && Innermost(exception) is FormatException unreadable:
+            case var _ when context.Request.Path.StartsWithSegments("/dashboard") && exception.GetBaseException() is FormatException unreadable:
                 // The dashboard (a library) parses silo addresses from its paths and lets a malformed one throw.
                 logger.LogWarning(exception, "The dashboard could not read {Path}", context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request", "The dashboard could not read its request: " + unreadable.Message, "bad-request");
@@ -69,16 +69,6 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     $"An unexpected error occurred (trace id {context.TraceIdentifier}). This is a bug.", "internal");
                 return true;
         }
-    }
-
-    private static Exception Innermost(Exception exception)
-    {
-        while (exception.InnerException is { } inner)
-        {
-            exception = inner;
-        }
-
-        return exception;
     }
 
     private sealed record Unavailable(int Status, string Title, string Detail, string Kind);

@@ -85,16 +85,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
 
         // Each half a second after the one before: the last joins 3.5 s after the first, beyond a
         // linger of it (a pause of up to 1.5 s between two, a loaded machine's, still joins).
-        var writes = new List<Task>();
-        for (var i = 0; i < grains.Count; i++)
-        {
-            if (i > 0)
-            {
-                await Task.Delay(linger / 4, ct);
-            }
-
-            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
-        }
+        var writes = await WriteOneAfterAnotherAsync(storage, grains, states, linger / 4, ct);
 
         await Task.WhenAll(writes);
         Assert.Equal(new[] { "$batch" }, Targets(requests));
@@ -114,15 +105,9 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         var states = grains.Select(grain => State($"trickle {grain}")).ToList();
 
         // One write every half linger for three times as long as the first may wait (60 × 50 ms = 3 s).
-        var first = storage.WriteStateAsync("day", grains[0], states[0], ct);
-        var writes = new List<Task> { first };
-        for (var i = 1; i < grains.Count; i++)
-        {
-            await Task.Delay(linger / 2, ct);
-            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
-        }
+        var writes = await WriteOneAfterAnotherAsync(storage, grains, states, linger / 2, ct);
 
-        Assert.True(first.IsCompletedSuccessfully, "The first write was still held back when the last joined.");
+        Assert.True(writes[0].IsCompletedSuccessfully, "The first write was still held back when the last joined.");
         await Task.WhenAll(writes);
     }
 
@@ -333,6 +318,24 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         Assert.Equal(
             new[] { encoded + "_" + ProjectionGrainTypes.Day + "_2_0", ProjectionStateKeys.PartitionKey(Service, grains[1]) }.Order(StringComparer.Ordinal),
             left.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Starts each grain's write <paramref name="pause"/> after the one before; the writes, in order, once the last has started.</summary>
+    private static async Task<List<Task>> WriteOneAfterAnotherAsync(
+        StatisticsGrainStorage storage, List<GrainId> grains, List<GrainState<StatsCatalogState>> states, TimeSpan pause, CancellationToken ct)
+    {
+        var writes = new List<Task>();
+        for (var i = 0; i < grains.Count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(pause, ct);
+            }
+
+            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
+        }
+
+        return writes;
     }
 
     private static GrainState<StatsCatalogState> State(string month) => new() { State = new StatsCatalogState { Months = [month] } };

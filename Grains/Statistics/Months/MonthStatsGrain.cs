@@ -46,8 +46,9 @@ public sealed class MonthStatsGrain(
         if (rollup.Revision <= applied)
         {
             // A repeat, or a late copy of a push the day has sent again since; or the push again
-            // after only its product increment landed, whose rollup is still to be written.
-            if (rollup.Revision == applied && PushedRevisionOf(day) < applied)
+            // after only its product increment landed, whose rollup is still to be written
+            // (WriteRollupAsync writes nothing when the rollup held is as recent).
+            if (rollup.Revision == applied)
             {
                 await WriteAsync(() => WriteRollupAsync(day, rollup));
             }
