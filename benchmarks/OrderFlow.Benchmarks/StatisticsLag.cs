@@ -8,10 +8,16 @@ namespace OrderFlow.Benchmarks;
 /// probe asks for the count of events over and over. The i-th answer (in time order) is taken as
 /// visible at the end of the first poll that counted i events more than before the run began
 /// (first in, first counted); a count that was already there before the answer is a lag of 0.
-/// The figure is an upper bound by up to one poll's duration.
+/// The figure is an upper bound by up to one poll's duration and <see cref="PollPause"/>.
 /// </summary>
 public sealed class StatisticsLag
 {
+    /// <summary>
+    /// The pause between polls. Polling back to back kept a whole core of this machine's two busy
+    /// with the probe alone, taken from the system it measures and from Azurite.
+    /// </summary>
+    public static readonly TimeSpan PollPause = TimeSpan.FromMilliseconds(2);
+
     private readonly ConcurrentQueue<long> answers = new();
 
     /// <summary>Called by the load after each command's answer.</summary>
@@ -62,6 +68,8 @@ public sealed class StatisticsLag
                 {
                     return;
                 }
+
+                await Task.Delay(PollPause);
             }
         });
 
