@@ -8,7 +8,8 @@
 #   info MSG... / die MSG...  messages on stderr; die exits 1
 #   require_tools             dotnet, node and npm present, or say how to get them and exit 1
 #   ensure_azurite            npm ci when a package of package.json (Azurite, and uPlot and
-#                             esbuild for the live page) is not installed at its pinned version
+#                             esbuild for the live page) is not installed at its pinned version;
+#                             then scripts/patch-azurite.js (Azurite finds rows by both keys)
 #   azurite_connection_string TABLE_PORT [QUEUE_PORT [BLOB_PORT]]
 #                             the connection string of an Azurite on 127.0.0.1 with those services
 #   target_path PROJECT       the assembly a Release build of PROJECT (a .csproj) makes
@@ -90,14 +91,16 @@ ensure_azurite() {
       return !pinned || version("node_modules/" + name + "/package.json") !== pinned;
     });
     process.stdout.write(stale.join(" "));' 2>/dev/null || echo "?")"
-  if [[ -z "$stale" && -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" && -f "$REPO_ROOT/$AZURITE_MAIN" ]]; then
-    return 0
+  if [[ -n "$stale" || ! -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" || ! -f "$REPO_ROOT/$AZURITE_MAIN" ]]; then
+    info "Installing the npm packages of package-lock.json with npm ci (${stale:-azurite} missing or outdated)..."
+    # Azurite declares Node 22 but runs on Node 20, where npm would print a screenful of harmless
+    # EBADENGINE warnings: only errors are shown.
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
+    [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
   fi
-  info "Installing the npm packages of package-lock.json with npm ci (${stale:-azurite} missing or outdated)..."
-  # Azurite declares Node 22 but runs on Node 20, where npm would print a screenful of harmless
-  # EBADENGINE warnings: only errors are shown.
-  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
-  [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
+  # Azurite's table store then finds rows by both keys, as Azure does (applied once; the script says why).
+  node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" \
+    || die "scripts/patch-azurite.js could not patch Azurite or LokiJS (another version of either?); see above"
 }
 
 azurite_connection_string() {
