@@ -454,14 +454,9 @@ public sealed class OrderCommandTests(ApiHostFixture fixture) : IClassFixture<Ap
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
-    /// <summary>A placement whose Content-Type is sent as written (HttpClient would otherwise check or rewrite it).</summary>
-    private Task<HttpResponseMessage> PlaceWithContentTypeAsync(string id, string contentType)
-    {
-        var body = new StringContent(TestOrders.PlaceBody(id).ToJsonString());
-        body.Headers.Remove("Content-Type");
-        Assert.True(body.Headers.TryAddWithoutValidation("Content-Type", contentType));
-        return host.Writer.SendAsync(HttpMethod.Post, "/api/orders", body);
-    }
+    /// <summary>A placement whose Content-Type is sent as written.</summary>
+    private Task<HttpResponseMessage> PlaceWithContentTypeAsync(string id, string contentType) =>
+        host.Writer.SendAsync(HttpMethod.Post, "/api/orders", DeclaredContent.Json(TestOrders.PlaceBody(id).ToJsonString(), contentType));
 
     private static string OversizedPlaceBody(string id)
     {
