@@ -232,7 +232,7 @@ public sealed class StatisticsPrimitivesTests
         var state = new CustomerStatsState { Orders = 5 };
         for (var i = 0; i < 5; i++)
         {
-            state.Placed.Add(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m));
+            state.Place(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m));
         }
 
         var alert = Assert.Single(RiskRules.Evaluate("c", state, risk));
@@ -247,13 +247,13 @@ public sealed class StatisticsPrimitivesTests
         var state = new CustomerStatsState();
         foreach (var i in Enumerable.Range(0, 3))
         {
-            state.Placed.Add(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddDays(i), 10m));
+            state.Place(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddDays(i), 10m));
         }
 
-        state.Placed.Add(new PlacedOrder("fine", OrderBuilder.Start.AddDays(5), 50m));
+        state.Place(new PlacedOrder("fine", OrderBuilder.Start.AddDays(5), 50m));
         Assert.Empty(RiskRules.Evaluate("c", state, risk));
 
-        state.Placed.Add(new PlacedOrder("big", OrderBuilder.Start.AddDays(6), 500m));
+        state.Place(new PlacedOrder("big", OrderBuilder.Start.AddDays(6), 500m));
         Assert.Equal("large-order/big", Assert.Single(RiskRules.Evaluate("c", state, risk)).Id);
     }
 
@@ -276,11 +276,70 @@ public sealed class StatisticsPrimitivesTests
         Gen.Select(Gen.Int[0, 120], Gen.Int[1, 400]).Array[1, 20].Sample(orders =>
         {
             var placed = orders.Select((o, i) => new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(o.Item1), o.Item2)).ToList();
-            var forward = new CustomerStatsState { Orders = placed.Count, Placed = [.. placed] };
-            var backward = new CustomerStatsState { Orders = placed.Count, Placed = [.. Enumerable.Reverse(placed)] };
+            var forward = new CustomerStatsState { Orders = placed.Count };
+            placed.ForEach(forward.Place);
+            var backward = new CustomerStatsState { Orders = placed.Count };
+            Enumerable.Reverse(placed).ToList().ForEach(backward.Place);
 
             Assert.Equal(RiskRules.Evaluate("c", forward, risk), RiskRules.Evaluate("c", backward, risk));
         }, iter: 300);
+    }
+
+    /// <summary>
+    /// The customer grain evaluates after every batch, and the scan goes on from the latest time it
+    /// saw: after each arrival (in order, tied, or earlier than the latest) the alerts must be those
+    /// of a state that scans the same placements from the start.
+    /// </summary>
+    [Fact]
+    public void Risk_alerts_evaluated_after_each_placement_equal_those_of_a_scan_from_the_start()
+    {
+        Gen.Select(Gen.Select(Gen.Int[0, 60], Gen.Int[1, 400], Gen.Bool).Array[1, 40], Gen.Int[0, 3], Gen.Int[1, 6], Gen.Int[-5, 40]).Sample((orders, minHistory, maxOrders, registered) =>
+        {
+            var risk = new RiskOptions
+            {
+                VelocityMaxOrders = maxOrders, VelocityWindow = TimeSpan.FromMinutes(5), LargeOrderMinHistory = minHistory, LargeOrderFactor = 2,
+                NewAccountLargeOrderAmount = 200, NewAccountWindow = TimeSpan.FromMinutes(20), CancelRefundMinOrders = 2,
+            };
+            var live = new CustomerStatsState();
+            live.Registration.RegisteredAt = registered < 0 ? null : OrderBuilder.Start.AddMinutes(registered);
+            for (var i = 0; i < orders.Length; i++)
+            {
+                var (minute, total, endedBadly) = orders[i];
+                live.Place(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(minute), total));
+                live.Orders++;
+                if (endedBadly)
+                {
+                    live.BadEndings[$"o-{i}"] = OrderBuilder.Start.AddMinutes(minute);
+                }
+
+                var fresh = new CustomerStatsState { Orders = live.Orders, BadEndings = new(live.BadEndings), Registration = live.Registration };
+                foreach (var order in live.Placed.Reverse())
+                {
+                    fresh.Place(order);
+                }
+
+                Assert.Equal(RiskRules.Evaluate("c", fresh, risk), RiskRules.Evaluate("c", live, risk));
+            }
+        }, iter: 2000);
+    }
+
+    /// <summary>Builds before 2026-11-30 stored the placements in the order they were counted: they are read in time order.</summary>
+    [Fact]
+    public void Placements_stored_in_the_order_counted_are_read_in_time_order()
+    {
+        using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+        var serializer = services.GetRequiredService<Serializer>();
+        var stored = new CustomerStatsStateOfLayout4
+        {
+            Placed = [.. Enumerable.Range(0, 4).Reverse().Select(i => new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(i), 10m))],
+        };
+
+        var read = serializer.Deserialize<CustomerStatsState>(serializer.SerializeToArray(stored))!;
+        read.Place(new PlacedOrder("o-9", OrderBuilder.Start.AddMinutes(9), 10m));
+
+        Assert.Equal(["o-0", "o-1", "o-2", "o-3", "o-9"], read.Placed.Select(order => order.OrderId));
+        var velocity = Assert.Single(RiskRules.Evaluate("c", read, new RiskOptions { VelocityMaxOrders = 2, VelocityWindow = TimeSpan.FromMinutes(10) }));
+        Assert.Equal("o-2", velocity.OrderId);
     }
 
     /// <summary>A day keeps its rollup as it counts instead of merging every minute for each live batch: it must be the same rollup.</summary>

@@ -26,8 +26,30 @@ public sealed class CustomerStatsState : IJournaledProjectionState
     /// <summary>Orders that ended cancelled or fully refunded, with the event time of that ending.</summary>
     [Id(5)] public Dictionary<string, DateTimeOffset> BadEndings { get; set; } = [];
 
-    /// <summary>Placement time and total of every order, for the rules over placements (velocity, large order, new account).</summary>
-    [Id(6)] public List<PlacedOrder> Placed { get; set; } = [];
+    /// <summary>Placement time and total of every order, in (time, order id) order once read (<see cref="Placed"/>).</summary>
+    [Id(6)] private List<PlacedOrder> placed = [];
+
+    /// <summary><see cref="placed"/> is in order: set at its first use, since builds before 2026-11-30 stored it in the order counted.</summary>
+    [NonSerialized]
+    private bool placedInOrder;
+
+    /// <summary>The rules' scan over <see cref="Placed"/> so far (<see cref="ScanFor"/>), kept while placements come after it.</summary>
+    [NonSerialized]
+    private PlacementScan? scan;
+
+    /// <summary>Placement time and total of every order, in (time, order id) order: the rules over placements (velocity, large order, new account) read them in this order.</summary>
+    public IReadOnlyList<PlacedOrder> Placed => PlacedInOrder();
+
+    private List<PlacedOrder> PlacedInOrder()
+    {
+        if (!placedInOrder)
+        {
+            placed.Sort(PlacementOrder);
+            placedInOrder = true;
+        }
+
+        return placed;
+    }
 
     /// <summary>The alerts that stand now, by id.</summary>
     [Id(7)] public Dictionary<string, RiskAlert> Alerts { get; set; } = [];
@@ -111,7 +133,7 @@ public sealed class CustomerStatsState : IJournaledProjectionState
         {
             case OrderPlaced.StoredName:
                 Orders++;
-                Placed.Add(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
+                Place(new PlacedOrder(envelope.OrderId, envelope.OccurredAt, envelope.OrderTotal));
                 break;
             case OrderPaid.StoredName:
                 Spend += envelope.Amount;
@@ -132,6 +154,25 @@ public sealed class CustomerStatsState : IJournaledProjectionState
 
         return true;
     }
+
+    /// <summary>Adds a placement where its time puts it; one before the point the rules' scan goes on from makes the next scan start over.</summary>
+    public void Place(PlacedOrder order)
+    {
+        var inOrder = PlacedInOrder();
+        var index = inOrder.BinarySearch(order, PlacementOrder);
+        inOrder.Insert(index >= 0 ? index : ~index, order);
+        if (scan is not null && !scan.CanGoOnAfter(order.At))
+        {
+            scan = null;
+        }
+    }
+
+    /// <summary>The rules' scan for this customer and these thresholds, going on from the last when it was made for the same.</summary>
+    internal PlacementScan ScanFor(string customerId, RiskOptions risk) =>
+        scan is { } existing && existing.IsFor(customerId, risk) ? existing : scan = new PlacementScan(customerId, risk);
+
+    private static readonly Comparer<PlacedOrder> PlacementOrder = Comparer<PlacedOrder>.Create((a, b) =>
+        a.At.CompareTo(b.At) is var byTime and not 0 ? byTime : string.CompareOrdinal(a.OrderId, b.OrderId));
 
     /// <summary>Every customer event of a registered customer carries the registration time.</summary>
     private bool CountOnce(CustomerEventEnvelope envelope)

@@ -30,77 +30,25 @@ public static class RiskRules
 
     public static List<RiskAlert> Evaluate(string customerId, CustomerStatsState s, RiskOptions risk)
     {
-        var alerts = new List<RiskAlert>();
-        var placed = s.Placed.OrderBy(p => p.At).ThenBy(p => p.OrderId, StringComparer.Ordinal).ToList();
-
-        // Velocity: an order whose trailing window holds more than the limit triggers. A burst is a
-        // run of orders each placed within one window of the previous; one alert per burst that
-        // has a trigger, carried (and identified) by its first trigger.
-        var burstStart = 0;
-        var burstAlerted = false;
-        var windowFirst = 0; // placed[windowFirst..windowEnd) lie in (At_i - window, At_i]; both only move forward
-        var windowEnd = 0;
-        for (var i = 0; i < placed.Count; i++)
-        {
-            if (i > 0 && placed[i].At - placed[i - 1].At > risk.VelocityWindow)
-            {
-                burstStart = i;
-                burstAlerted = false;
-            }
-
-            var windowStart = placed[i].At - risk.VelocityWindow;
-            while (placed[windowFirst].At <= windowStart)
-            {
-                windowFirst++;
-            }
-
-            while (windowEnd < placed.Count && placed[windowEnd].At <= placed[i].At)
-            {
-                windowEnd++;
-            }
-
-            var count = windowEnd - windowFirst;
-            if (count > risk.VelocityMaxOrders && !burstAlerted)
-            {
-                burstAlerted = true;
-                alerts.Add(new RiskAlert(
-                    $"{Velocity}/{customerId}/{placed[i].OrderId}",
-                    Velocity, customerId, placed[i].OrderId, placed[i].At,
-                    string.Create(CultureInfo.InvariantCulture, $"{count} orders placed within {risk.VelocityWindow} (limit {risk.VelocityMaxOrders}); burst began with order {placed[burstStart].OrderId}.")));
-            }
-        }
-
-        // Large order: above the factor times the average of the customer's orders placed before it.
-        decimal earlierTotal = 0;
-        var earlierCount = 0;
-        for (var i = 0; i < placed.Count; i++)
-        {
-            if (i > 0 && placed[i - 1].At < placed[i].At)
-            {
-                for (var j = earlierCount; j < i; j++)
-                {
-                    earlierTotal += placed[j].Total;
-                }
-
-                earlierCount = i;
-            }
-
-            if (earlierCount >= risk.LargeOrderMinHistory && earlierTotal > 0)
-            {
-                var average = earlierTotal / earlierCount;
-                if (placed[i].Total > risk.LargeOrderFactor * average)
-                {
-                    alerts.Add(new RiskAlert(
-                        $"{LargeOrder}/{placed[i].OrderId}", LargeOrder, customerId, placed[i].OrderId, placed[i].At,
-                        string.Create(CultureInfo.InvariantCulture, $"Total {placed[i].Total} is over {risk.LargeOrderFactor}× the customer's average earlier order of {decimal.Round(average, 2)}.")));
-                }
-            }
-        }
+        var placed = s.Placed;
+        var scan = s.ScanFor(customerId, risk);
+        scan.Run(placed);
+        var alerts = new List<RiskAlert>(scan.VelocityAlerts.Count + scan.LargeOrderAlerts.Count + 1);
+        alerts.AddRange(scan.VelocityAlerts);
+        alerts.AddRange(scan.LargeOrderAlerts);
 
         // Cancel/refund ratio over all the customer's orders.
         if (s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= risk.CancelRefundRatio * s.Orders)
         {
-            var latest = s.BadEndings.OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Last();
+            var latest = s.BadEndings.First();
+            foreach (var ending in s.BadEndings)
+            {
+                if (ending.Value > latest.Value || (ending.Value == latest.Value && string.CompareOrdinal(ending.Key, latest.Key) > 0))
+                {
+                    latest = ending;
+                }
+            }
+
             alerts.Add(new RiskAlert(
                 $"{CancelRefundRatio}/{customerId}", CancelRefundRatio, customerId, latest.Key, latest.Value,
                 string.Create(CultureInfo.InvariantCulture, $"{s.BadEndings.Count} of {s.Orders} orders ended cancelled or refunded (limit {risk.CancelRefundRatio:P0}).")));
@@ -110,8 +58,15 @@ public static class RiskRules
         // the streams delivered first; nothing else is kept for it, so the thresholds of now apply to every order.
         if (s.Registration.RegisteredAt is { } registeredAt)
         {
-            foreach (var order in placed.Where(order => RaisesNewAccountLargeOrder(order, registeredAt, risk)))
+            // Placements are in time order: those before the registration are skipped by a binary search.
+            for (var i = FirstPlacedAtOrAfter(placed, registeredAt); i < placed.Count && placed[i].At - registeredAt <= risk.NewAccountWindow; i++)
             {
+                var order = placed[i];
+                if (!RaisesNewAccountLargeOrder(order, registeredAt, risk))
+                {
+                    continue;
+                }
+
                 alerts.Add(new RiskAlert(
                     $"{NewAccountLargeOrder}/{order.OrderId}", NewAccountLargeOrder, customerId, order.OrderId, order.At,
                     string.Create(CultureInfo.InvariantCulture,
@@ -120,6 +75,18 @@ public static class RiskRules
         }
 
         return alerts;
+    }
+
+    private static int FirstPlacedAtOrAfter(IReadOnlyList<PlacedOrder> placed, DateTimeOffset at)
+    {
+        var (low, high) = (0, placed.Count);
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            (low, high) = placed[middle].At < at ? (middle + 1, high) : (low, middle);
+        }
+
+        return low;
     }
 
     /// <summary>Whether <paramref name="order"/> raises <see cref="NewAccountLargeOrder"/>: over the amount, and placed at or after the registration, at most the window later.</summary>
