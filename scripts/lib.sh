@@ -5,6 +5,7 @@
 #
 # Defines:
 #   REPO_ROOT                 absolute path of the repository (this file's parent folder)
+#   DOTNET_GCgen0size         exported: the GC's gen0 budget of every process started from here
 #   info MSG... / die MSG...  messages on stderr; die exits 1
 #   require_tools             dotnet, node and npm present, or say how to get them and exit 1
 #   ensure_azurite            npm ci when a package of package.json (Azurite, and uPlot and
@@ -29,6 +30,12 @@ fi
 __ORDERFLOW_LIB_SH=1
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# The garbage collector's smallest gen0 budget, 64 MiB (hexadecimal, as the runtime reads it), for
+# every process these scripts start, as the images set it (Api/Dockerfile, Silo/Dockerfile): a
+# command allocates a few hundred KiB, and the default budget on a small machine collected dozens of
+# times a second (README "Benchmarks"). The runtime reads it from the environment only.
+export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}"
 
 # The Azurite entry points the scripts and the C# tests start. The tests look for the table
 # server's main.js, so its presence is what "Azurite is installed" means.

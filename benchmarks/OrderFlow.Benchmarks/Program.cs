@@ -41,7 +41,8 @@ var resultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS");
 var flatResultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS_JSON");
 var run = Guid.NewGuid().ToString("N")[..8];
 Console.WriteLine($"OrderFlow benchmark{(quick ? " (--quick)" : "")}: {orders} orders, {concurrency} and {HighConcurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, "
-    + (externalApi is null ? "the API with its co-hosted silo in this process" : $"the system at {externalApi}"));
+    + (externalApi is null ? "the API with its co-hosted silo in this process" : $"the system at {externalApi}")
+    + $"; {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, DOTNET_GCgen0size={Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "(default)"}");
 
 var results = new List<Measurement>();
 var figures = new BenchResults();

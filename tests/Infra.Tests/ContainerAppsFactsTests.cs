@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Orleans.Configuration;
 using OrderFlow.Infra.Tests.Bicep;
 using OrderFlow.Silo;
+using OrderFlow.Testing;
 
 namespace OrderFlow.Infra.Tests;
 
@@ -138,6 +140,20 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
     {
         Assert.Equal(infra.Parameters["siloImage"], CompiledInfra.Container(infra.ContainerApp("silo"))["image"]!.GetValue<string>());
         Assert.Equal(infra.Parameters["apiImage"], CompiledInfra.Container(infra.ContainerApp("api"))["image"]!.GetValue<string>());
+    }
+
+    /// <summary>The garbage collector's gen0 budget is read from the environment only: both images set the one the local scripts export.</summary>
+    [Fact]
+    public void Both_images_give_the_garbage_collector_the_gen0_budget_of_the_local_scripts()
+    {
+        var local = Regex.Match(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "scripts", "lib.sh")), @"export DOTNET_GCgen0size=""\$\{DOTNET_GCgen0size:-(0x[0-9A-Fa-f]+)\}""");
+        Assert.True(local.Success, "scripts/lib.sh exports no default DOTNET_GCgen0size");
+
+        foreach (var image in new[] { "Api/Dockerfile", "Silo/Dockerfile" })
+        {
+            var set = Regex.Matches(File.ReadAllText(Path.Combine(RepositoryRoot.Path, image)), @"^ENV DOTNET_GCgen0size=(\S+)$", RegexOptions.Multiline);
+            Assert.Equal([local.Groups[1].Value], set.Select(match => match.Groups[1].Value));
+        }
     }
 
     /// <summary>The container's environment variables with a plain value, by name.</summary>
