@@ -42,7 +42,9 @@ var flatResultsFile = Environment.GetEnvironmentVariable("BENCH_RESULTS_JSON");
 var run = Guid.NewGuid().ToString("N")[..8];
 Console.WriteLine($"OrderFlow benchmark{(quick ? " (--quick)" : "")}: {orders} orders, {concurrency} and {HighConcurrency} concurrent requests, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, "
     + (externalApi is null ? "the API with its co-hosted silo in this process" : $"the system at {externalApi}")
-    + $"; {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, DOTNET_GCgen0size={Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "(default)"}");
+    + $"; {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, gen0 budget up to "
+    + (GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var gen0) ? $"{Convert.ToInt64(gen0, CultureInfo.InvariantCulture) / 1048576.0:0.#} MiB" : "(not reported)")
+    + $" (DOTNET_GCgen0size={Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "unset"})");
 
 var results = new List<Measurement>();
 var figures = new BenchResults();

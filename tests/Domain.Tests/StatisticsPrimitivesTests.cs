@@ -287,24 +287,25 @@ public sealed class StatisticsPrimitivesTests
 
     /// <summary>
     /// The customer grain evaluates after every batch, and the scan goes on from the latest time it
-    /// saw: after each arrival (in order, tied, or earlier than the latest) the alerts must be those
-    /// of a state that scans the same placements from the start.
+    /// saw: after each batch of arrivals (in order, tied, or earlier than the latest), with the
+    /// thresholds or the customer id changed now and then, the alerts must be those of a state that
+    /// scans the same placements from the start.
     /// </summary>
     [Fact]
-    public void Risk_alerts_evaluated_after_each_placement_equal_those_of_a_scan_from_the_start()
+    public void Risk_alerts_evaluated_after_each_batch_equal_those_of_a_scan_from_the_start()
     {
-        Gen.Select(Gen.Select(Gen.Int[0, 60], Gen.Int[1, 400], Gen.Bool).Array[1, 40], Gen.Int[0, 3], Gen.Int[1, 6], Gen.Int[-5, 40]).Sample((orders, minHistory, maxOrders, registered) =>
+        Gen.Select(Gen.Select(Gen.Int[0, 60], Gen.Int[1, 400], Gen.Bool, Gen.Int[0, 3]).Array[1, 40], Gen.Int[0, 3], Gen.Int[1, 6], Gen.Int[-5, 40]).Sample((orders, minHistory, maxOrders, registered) =>
         {
-            var risk = new RiskOptions
+            RiskOptions Risk(int variant) => new()
             {
-                VelocityMaxOrders = maxOrders, VelocityWindow = TimeSpan.FromMinutes(5), LargeOrderMinHistory = minHistory, LargeOrderFactor = 2,
+                VelocityMaxOrders = maxOrders + (variant & 1), VelocityWindow = TimeSpan.FromMinutes(5), LargeOrderMinHistory = minHistory, LargeOrderFactor = 2 + (variant & 2),
                 NewAccountLargeOrderAmount = 200, NewAccountWindow = TimeSpan.FromMinutes(20), CancelRefundMinOrders = 2,
             };
             var live = new CustomerStatsState();
             live.Registration.RegisteredAt = registered < 0 ? null : OrderBuilder.Start.AddMinutes(registered);
             for (var i = 0; i < orders.Length; i++)
             {
-                var (minute, total, endedBadly) = orders[i];
+                var (minute, total, endedBadly, evaluation) = orders[i];
                 live.Place(new PlacedOrder($"o-{i}", OrderBuilder.Start.AddMinutes(minute), total));
                 live.Orders++;
                 if (endedBadly)
@@ -312,13 +313,20 @@ public sealed class StatisticsPrimitivesTests
                     live.BadEndings[$"o-{i}"] = OrderBuilder.Start.AddMinutes(minute);
                 }
 
+                if (evaluation == 0 && i < orders.Length - 1)
+                {
+                    continue; // a batch of several placements before the next evaluation
+                }
+
+                // Now and then other thresholds, or another customer id (as when the id arrives with the first event).
+                var (customer, risk) = (i % 7 == 3 ? "d" : "c", Risk(i % 5 == 2 ? evaluation : 0));
                 var fresh = new CustomerStatsState { Orders = live.Orders, BadEndings = new(live.BadEndings), Registration = live.Registration };
                 foreach (var order in live.Placed.Reverse())
                 {
                     fresh.Place(order);
                 }
 
-                Assert.Equal(RiskRules.Evaluate("c", fresh, risk), RiskRules.Evaluate("c", live, risk));
+                Assert.Equal(RiskRules.Evaluate(customer, fresh, risk), RiskRules.Evaluate(customer, live, risk));
             }
         }, iter: 2000);
     }

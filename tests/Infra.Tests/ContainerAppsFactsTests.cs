@@ -151,7 +151,7 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
 
         foreach (var image in new[] { "Api/Dockerfile", "Silo/Dockerfile" })
         {
-            var set = Regex.Matches(File.ReadAllText(Path.Combine(RepositoryRoot.Path, image)), @"^ENV DOTNET_GCgen0size=(\S+)$", RegexOptions.Multiline);
+            var set = Regex.Matches(File.ReadAllText(Path.Combine(RepositoryRoot.Path, image)), @"^ENV DOTNET_GCgen0size=(\S+)\s*$", RegexOptions.Multiline);
             Assert.Equal([local.Groups[1].Value], set.Select(match => match.Groups[1].Value));
         }
     }
