@@ -105,9 +105,17 @@ ensure_azurite() {
     (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
     [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
   fi
-  # Azurite's table store then finds rows by both keys, as Azure does (applied once; the script says why).
-  node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" \
-    || die "scripts/patch-azurite.js could not patch Azurite or LokiJS (another version of either?); see above"
+  # Azurite's table store then finds rows by both keys, as Azure does (the script says why).
+  local status=0
+  node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" || status=$?
+  if ((status == 3)); then
+    # Patched by an earlier revision of the script, which kept no copy of the files as installed.
+    info "Reinstalling Azurite to patch it anew (npm ci)..."
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
+    status=0
+    node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" || status=$?
+  fi
+  ((status == 0)) || die "scripts/patch-azurite.js could not patch Azurite or LokiJS (another version of either?); see above"
 }
 
 azurite_connection_string() {

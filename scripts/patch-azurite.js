@@ -7,18 +7,20 @@
 // request's cost grows with every order in the table (README "What Azurite's own costs mean for
 // local figures"), and a long run measures the emulator rather than the system.
 //
-// Four edits, each made once: a second run finds them in place and changes nothing. If the
-// original text is not found as expected (another Azurite or LokiJS), it fails and writes
-// nothing, so that an upgrade is noticed rather than silently slow.
+// Four edits, made to each file's text as installed (kept beside it as FILE.orig by the first run),
+// so a second run changes nothing and a new revision of this script replaces the edits of an older
+// one. If the original text is not found as expected (another Azurite or LokiJS), it fails and
+// writes nothing, so that an upgrade is noticed rather than silently slow.
 //   1. Azurite's six lookups by both keys go through a map of PartitionKey → RowKey → row id, kept
 //      beside each table from its collection's insert, update and delete events. LokiJS uses an
 //      index for the first key of a query only, and Azurite named the RowKey first: a lookup of
 //      "head" ran over the "head" row of every order (and PartitionKey first would run over every
 //      row of a long stream's partition).
-//   2. A query whose filter has "PartitionKey eq '<text>'" in its top-level "and" is first
-//      narrowed by the PartitionKey index, and then by the RowKey bounds of that "and"; the whole
-//      filter is still applied to each row found, and the rows are sorted as before, so the
-//      answer is the same.
+//   2. A query whose filter has "PartitionKey eq '<text>'" in its top-level "and" runs over that
+//      partition's rows within the RowKey bounds of that "and" only, found by binary search in the
+//      partition's RowKeys, which the same map keeps in order; the whole filter is still applied
+//      to each row found, and the rows are sorted as before, so the answer is the same. (Through
+//      the PartitionKey index, a range cost what its whole partition did: README "Benchmarks".)
 //   3. A replaced row takes its predecessor's place (Azurite removed it and inserted the new one,
 //      and LokiJS's remove renumbers every entry of every index)...
 //   4. ...and LokiJS's update leaves an index as it is when the new object's indexed value equals
@@ -52,8 +54,9 @@ function lookupsByBothKeys(text) {
   text = text.replace(lookup, "findEntity($1, $3, $2)");
   return replaceOnce(text,
     `class LokiTableMetadataStore {`,
-    `// patched (scripts/patch-azurite.js): a table's row ids by PartitionKey and RowKey, kept from its
-// collection's own events, so that finding a row by both keys does not run over other rows.
+    `// patched (scripts/patch-azurite.js): a table's row ids by PartitionKey and RowKey, and each
+// partition's RowKeys in order, kept from its collection's own events, so that finding a row by both
+// keys, or a partition's rows within RowKey bounds, does not run over other rows.
 const entityIdsByKeys = new WeakMap();
 function entityIdsOf(collection) {
     let partitions = entityIdsByKeys.get(collection);
@@ -62,18 +65,22 @@ function entityIdsOf(collection) {
     }
     partitions = new Map();
     const add = (doc) => {
-        let rows = partitions.get(doc.PartitionKey);
-        if (rows === undefined) {
-            rows = new Map();
-            partitions.set(doc.PartitionKey, rows);
+        let partition = partitions.get(doc.PartitionKey);
+        if (partition === undefined) {
+            partition = { ids: new Map(), rowKeys: [] };
+            partitions.set(doc.PartitionKey, partition);
         }
-        rows.set(doc.RowKey, doc.$loki);
+        if (!partition.ids.has(doc.RowKey)) {
+            partition.rowKeys.splice(firstRowKeyFrom(partition.rowKeys, doc.RowKey, false), 0, doc.RowKey);
+        }
+        partition.ids.set(doc.RowKey, doc.$loki);
     };
     const remove = (doc) => {
-        const rows = partitions.get(doc.PartitionKey);
-        if (rows !== undefined && rows.get(doc.RowKey) === doc.$loki) {
-            rows.delete(doc.RowKey);
-            if (rows.size === 0) {
+        const partition = partitions.get(doc.PartitionKey);
+        if (partition !== undefined && partition.ids.get(doc.RowKey) === doc.$loki) {
+            partition.ids.delete(doc.RowKey);
+            partition.rowKeys.splice(firstRowKeyFrom(partition.rowKeys, doc.RowKey, false), 1);
+            if (partition.ids.size === 0) {
                 partitions.delete(doc.PartitionKey);
             }
         }
@@ -86,13 +93,28 @@ function entityIdsOf(collection) {
     entityIdsByKeys.set(collection, partitions);
     return partitions;
 }
+/** The position of the first of the ordered RowKeys at or after (or, when after is true, after) rowKey; JavaScript string order, as the filter compares. */
+function firstRowKeyFrom(rowKeys, rowKey, after) {
+    let low = 0;
+    let high = rowKeys.length;
+    while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (rowKeys[middle] < rowKey || (after && rowKeys[middle] === rowKey)) {
+            low = middle + 1;
+        }
+        else {
+            high = middle;
+        }
+    }
+    return low;
+}
 function findEntity(collection, partitionKey, rowKey) {
     if (collection.asyncListeners) {
         // events arrive later: the map could miss a row just written
         return collection.findOne({ PartitionKey: partitionKey, RowKey: rowKey });
     }
-    const rows = entityIdsOf(collection).get(partitionKey);
-    const id = rows === undefined ? undefined : rows.get(rowKey);
+    const partition = entityIdsOf(collection).get(partitionKey);
+    const id = partition === undefined ? undefined : partition.ids.get(rowKey);
     const doc = id === undefined ? null : collection.get(id);
     return doc && doc.PartitionKey === partitionKey && doc.RowKey === rowKey ? doc : null;
 }
@@ -104,11 +126,12 @@ function queriesNarrowedByKeys(text) {
   text = replaceOnce(text,
     `class LokiTableMetadataStore {`,
     `// patched (scripts/patch-azurite.js): a query whose filter's top-level "and" asks for one PartitionKey
-// runs over that partition's rows (its index), and, of those, over the rows within the RowKey bounds
-// the same "and" sets, before the whole filter runs; the bounds compare as the filter does (JavaScript
-// string order), so the rows the filter accepts are the same.
-function narrowedByKeys(resultset, filter) {
-    if (typeof filter !== "string" || !filter.includes("PartitionKey")) {
+// runs over that partition's rows within the RowKey bounds the same "and" sets (found by binary search
+// in the partition's ordered RowKeys), before the whole filter runs; the bounds compare as the filter
+// does (JavaScript string order), so the rows the filter accepts are the same.
+function narrowedByKeys(collection, filter) {
+    const resultset = collection.chain();
+    if (typeof filter !== "string" || !filter.includes("PartitionKey") || collection.asyncListeners) {
         return resultset;
     }
     let node;
@@ -119,15 +142,8 @@ function narrowedByKeys(resultset, filter) {
         return resultset;
     }
     let partitionKey;
-    const rowKeyTests = [];
+    const rowKeyBounds = [];
     const flipped = { eq: "eq", lt: "gt", le: "ge", gt: "lt", ge: "le" };
-    const tests = {
-        eq: (c) => (rowKey) => rowKey === c,
-        lt: (c) => (rowKey) => rowKey < c,
-        le: (c) => (rowKey) => rowKey <= c,
-        gt: (c) => (rowKey) => rowKey > c,
-        ge: (c) => (rowKey) => rowKey >= c,
-    };
     const visit = (n) => {
         if (n.name === "and") {
             visit(n.left);
@@ -145,7 +161,7 @@ function narrowedByKeys(resultset, filter) {
                 partitionKey = constant.value;
             }
             else if (key.identifier === "RowKey") {
-                rowKeyTests.push(tests[operator](constant.value));
+                rowKeyBounds.push([operator, constant.value]);
             }
         }
     };
@@ -153,8 +169,34 @@ function narrowedByKeys(resultset, filter) {
     if (partitionKey === undefined) {
         return resultset;
     }
-    const partition = resultset.find({ PartitionKey: partitionKey });
-    return rowKeyTests.length === 0 ? partition : partition.where((doc) => rowKeyTests.every((test) => test(doc.RowKey)));
+    const partition = entityIdsOf(collection).get(partitionKey);
+    const rowKeys = partition === undefined ? [] : partition.rowKeys;
+    let from = 0;
+    let to = rowKeys.length;
+    for (const [operator, rowKey] of rowKeyBounds) {
+        if (operator === "ge" || operator === "eq") {
+            from = Math.max(from, firstRowKeyFrom(rowKeys, rowKey, false));
+        }
+        if (operator === "gt") {
+            from = Math.max(from, firstRowKeyFrom(rowKeys, rowKey, true));
+        }
+        if (operator === "le" || operator === "eq") {
+            to = Math.min(to, firstRowKeyFrom(rowKeys, rowKey, true));
+        }
+        if (operator === "lt") {
+            to = Math.min(to, firstRowKeyFrom(rowKeys, rowKey, false));
+        }
+    }
+    const positions = [];
+    for (let i = from; i < to; i++) {
+        const found = collection.get(partition.ids.get(rowKeys[i]), true);
+        if (found) {
+            positions.push(found[1]);
+        }
+    }
+    resultset.filteredrows = positions;
+    resultset.filterInitialized = true;
+    return resultset;
 }
 class LokiTableMetadataStore {`,
     "function narrowedByKeys(");
@@ -162,9 +204,9 @@ class LokiTableMetadataStore {`,
     `        const result = tableEntityCollection
             .chain()
             .where(queryWhere)`,
-    `        const result = narrowedByKeys(tableEntityCollection.chain(), queryOptions.filter)
+    `        const result = narrowedByKeys(tableEntityCollection, queryOptions.filter)
             .where(queryWhere)`,
-    "narrowedByKeys(tableEntityCollection.chain()");
+    "narrowedByKeys(tableEntityCollection, queryOptions.filter)");
 }
 
 function replaceInPlace(text) {
@@ -207,17 +249,36 @@ function write(file, text) {
   fs.renameSync(temporary, file);
 }
 
+/**
+ * The file's text as installed: kept beside it (FILE.orig) by the first run, so that every run, of
+ * any revision of this script, edits that text and a second run changes nothing. A file patched by
+ * an earlier revision that kept no copy exits with status 3: reinstall it (ensure_azurite runs npm ci).
+ */
+function installed(file) {
+  const kept = `${file}.orig`;
+  if (fs.existsSync(kept)) {
+    return fs.readFileSync(kept, "utf8");
+  }
+  const text = fs.readFileSync(file, "utf8");
+  if (text.includes("patched (scripts/patch-azurite.js)")) {
+    console.error(`${file} was patched by an earlier revision of scripts/patch-azurite.js, which kept no copy of it as installed.`);
+    process.exit(3);
+  }
+  write(kept, text);
+  return text;
+}
+
 // Every edit is computed before any file is written, so that a mismatch leaves both files as they were.
-const storeBefore = fs.readFileSync(store, "utf8");
-const lokiBefore = fs.readFileSync(loki, "utf8");
-const storeAfter = replaceInPlace(queriesNarrowedByKeys(lookupsByBothKeys(storeBefore)));
-const lokiAfter = indexKeptWhenValueIsKept(lokiBefore);
-if (storeAfter !== storeBefore) {
+const storeNow = fs.readFileSync(store, "utf8");
+const lokiNow = fs.readFileSync(loki, "utf8");
+const storeAfter = replaceInPlace(queriesNarrowedByKeys(lookupsByBothKeys(installed(store))));
+const lokiAfter = indexKeptWhenValueIsKept(installed(loki));
+if (storeAfter !== storeNow) {
   write(store, storeAfter);
 }
-if (lokiAfter !== lokiBefore) {
+if (lokiAfter !== lokiNow) {
   write(loki, lokiAfter);
 }
-if (storeAfter !== storeBefore || lokiAfter !== lokiBefore) {
+if (storeAfter !== storeNow || lokiAfter !== lokiNow) {
   console.error("Patched Azurite's table store and LokiJS to find rows by PartitionKey and RowKey (scripts/patch-azurite.js).");
 }
