@@ -112,6 +112,7 @@ ensure_azurite() {
     # Patched by an earlier revision of the script, which kept no copy of the files as installed.
     info "Reinstalling Azurite to patch it anew (npm ci)..."
     (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
+    [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
     status=0
     node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" || status=$?
   fi

@@ -10,7 +10,8 @@
 // Five edits, made to each file's text as installed (kept beside it as FILE.orig by the first run),
 // so a second run changes nothing and a new revision of this script replaces the edits of an older
 // one. If the original text is not found as expected (another Azurite or LokiJS), it fails and
-// writes nothing, so that an upgrade is noticed rather than silently slow.
+// writes nothing but that copy, so that an upgrade is noticed rather than silently slow. Revisions
+// before the copy existed cannot patch files a later one patched: reinstall (npm ci) to run one.
 //   1. Azurite's six lookups by both keys go through a map of PartitionKey → RowKey → row id, kept
 //      beside each table from its collection's insert, update and delete events. LokiJS uses an
 //      index for the first key of a query only, and Azurite named the RowKey first: a lookup of
@@ -91,7 +92,13 @@ function entityIdsOf(collection) {
     const each = (apply) => (docs) => (Array.isArray(docs) ? docs.forEach(apply) : apply(docs));
     collection.data.forEach(add);
     collection.on("insert", each(add));
-    collection.on("update", each(add));
+    // A row's keys never change in Azurite; were they to, the old ones would go.
+    collection.on("update", (doc, old) => {
+        if (old && (old.PartitionKey !== doc.PartitionKey || old.RowKey !== doc.RowKey)) {
+            remove(old);
+        }
+        each(add)(doc);
+    });
     collection.on("delete", each(remove));
     entityIdsByKeys.set(collection, partitions);
     return partitions;
@@ -271,10 +278,11 @@ function write(file, text) {
  */
 function installed(file) {
   const kept = `${file}.orig`;
+  // Read before looking for the copy: a run that patches the file meanwhile writes the copy first.
+  const text = fs.readFileSync(file, "utf8");
   if (fs.existsSync(kept)) {
     return fs.readFileSync(kept, "utf8");
   }
-  const text = fs.readFileSync(file, "utf8");
   if (text.includes("patched (scripts/patch-azurite.js)")) {
     console.error(`${file} was patched by an earlier revision of scripts/patch-azurite.js, which kept no copy of it as installed.`);
     process.exit(3);
