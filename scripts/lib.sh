@@ -8,6 +8,7 @@
 #   DOTNET_GCgen0size         exported: the GC's gen0 budget of every process started from here
 #   info MSG... / die MSG...  messages on stderr; die exits 1
 #   require_tools             dotnet, node and npm present, or say how to get them and exit 1
+#   npm_ci REASON             npm ci (what package-lock.json pins), saying why; exits on failure
 #   ensure_azurite            npm ci when a package of package.json (Azurite, and uPlot and
 #                             esbuild for the live page) is not installed at its pinned version;
 #                             then scripts/patch-azurite.js (Azurite finds rows by both keys)
@@ -80,6 +81,15 @@ require_tools() {
   fi
 }
 
+# npm_ci REASON: installs exactly what package-lock.json pins (wiping node_modules), or exits.
+npm_ci() {
+  info "Installing the npm packages of package-lock.json with npm ci ($1)..."
+  # Azurite declares Node 22 but runs on Node 20, where npm would print a screenful of harmless
+  # EBADENGINE warnings: only errors are shown.
+  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
+  [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
+}
+
 ensure_azurite() {
   # npm ci installs exactly what package-lock.json pins, so every machine runs the same Azurite
   # and builds the live page with the same uPlot and esbuild. It runs only when a package of
@@ -99,20 +109,13 @@ ensure_azurite() {
     });
     process.stdout.write(stale.join(" "));' 2>/dev/null || echo "?")"
   if [[ -n "$stale" || ! -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" || ! -f "$REPO_ROOT/$AZURITE_MAIN" ]]; then
-    info "Installing the npm packages of package-lock.json with npm ci (${stale:-azurite} missing or outdated)..."
-    # Azurite declares Node 22 but runs on Node 20, where npm would print a screenful of harmless
-    # EBADENGINE warnings: only errors are shown.
-    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
-    [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
+    npm_ci "${stale:-azurite} missing or outdated"
   fi
   # Azurite's table store then finds rows by both keys, as Azure does (the script says why).
   local status=0
   node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" || status=$?
   if ((status == 3)); then
-    # Patched by an earlier revision of the script, which kept no copy of the files as installed.
-    info "Reinstalling Azurite to patch it anew (npm ci)..."
-    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed; see the output above"
-    [[ -f "$REPO_ROOT/$AZURITE_TABLE_MAIN" ]] || die "npm ci finished but $AZURITE_TABLE_MAIN is missing"
+    npm_ci "Azurite patched by an earlier revision of scripts/patch-azurite.js, which kept no copy of it as installed"
     status=0
     node "$REPO_ROOT/scripts/patch-azurite.js" "$REPO_ROOT/node_modules" || status=$?
   fi

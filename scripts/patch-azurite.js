@@ -37,11 +37,8 @@ const modules = path.resolve(process.argv[2] || path.join(__dirname, "..", "node
 const store = path.join(modules, "azurite/dist/src/table/persistence/LokiTableMetadataStore.js");
 const loki = path.join(modules, "lokijs/src/lokijs.js");
 
-/** Replaces `from` (which must occur exactly once) by `to`, unless `marker` (a part of `to`) shows it was done. */
-function replaceOnce(text, from, to, marker) {
-  if (text.includes(marker)) {
-    return text;
-  }
+/** Replaces `from`, which must occur exactly once in the text as installed, by `to`. */
+function replaceOnce(text, from, to) {
   const found = text.split(from).length - 1;
   if (found !== 1) {
     throw new Error(`expected this text once, found it ${found} times:\n${from}`);
@@ -52,8 +49,8 @@ function replaceOnce(text, from, to, marker) {
 function lookupsByBothKeys(text) {
   const lookup = /(\w+)\.findOne\(\{\s+RowKey: ([\w.]+),\s+PartitionKey: ([\w.]+)\s+\}\)/g;
   const found = (text.match(lookup) || []).length;
-  if (found !== 0 && found !== 6) {
-    throw new Error(`expected 6 lookups by { RowKey, PartitionKey } (or none, once patched), found ${found}`);
+  if (found !== 6) {
+    throw new Error(`expected 6 lookups by { RowKey, PartitionKey }, found ${found}`);
   }
   text = text.replace(lookup, "findEntity($1, $3, $2)");
   return replaceOnce(text,
@@ -128,8 +125,7 @@ function findEntity(collection, partitionKey, rowKey) {
     const doc = id === undefined ? null : collection.get(id);
     return doc && doc.PartitionKey === partitionKey && doc.RowKey === rowKey ? doc : null;
 }
-class LokiTableMetadataStore {`,
-    "function findEntity(");
+class LokiTableMetadataStore {`);
 }
 
 function queriesNarrowedByKeys(text) {
@@ -208,15 +204,13 @@ function narrowedByKeys(collection, filter) {
     resultset.filterInitialized = true;
     return resultset;
 }
-class LokiTableMetadataStore {`,
-    "function narrowedByKeys(");
+class LokiTableMetadataStore {`);
   return replaceOnce(text,
     `        const result = tableEntityCollection
             .chain()
             .where(queryWhere)`,
     `        const result = narrowedByKeys(tableEntityCollection, queryOptions.filter)
-            .where(queryWhere)`,
-    "narrowedByKeys(tableEntityCollection, queryOptions.filter)");
+            .where(queryWhere)`);
 }
 
 function noIndexesOfEntities(text) {
@@ -227,8 +221,7 @@ function noIndexesOfEntities(text) {
     `            // patched (scripts/patch-azurite.js): rows are found through the map of both keys, which
             // keeps each partition's RowKeys in order; LokiJS's indexes would only cost every insert a
             // move of arrays as long as the table
-            indices: []`,
-    "// patched (scripts/patch-azurite.js): rows are found through the map of both keys");
+            indices: []`);
 }
 
 function replaceInPlace(text) {
@@ -244,8 +237,7 @@ function replaceInPlace(text) {
             entity.$loki = doc.$loki;
             entity.meta = doc.meta;
             tableEntityCollection.update(entity);
-            return entity;`,
-    "// patched (scripts/patch-azurite.js): the new row takes");
+            return entity;`);
 }
 
 function indexKeptWhenValueIsKept(text) {
@@ -260,8 +252,7 @@ function indexKeptWhenValueIsKept(text) {
               continue;
             }
             this.adaptiveBinaryIndexUpdate(position, key);
-          }`,
-    "// patched (scripts/patch-azurite.js): a new object with the same indexed value");
+          }`);
 }
 
 /** Replaces the file at once (an Azurite starting meanwhile reads the old text or the new, never half of it). */
