@@ -12,7 +12,7 @@ namespace OrderFlow.Grains.Statistics.Customers;
 /// </summary>
 /// <remarks>
 /// The scan keeps its state as it was before the first placement of the latest time (the
-/// <see cref="Resume"/> point): placements of that time are counted in each other's velocity
+/// <see cref="resume"/> point): placements of that time are counted in each other's velocity
 /// window, so they are scanned again together. A placement earlier than that point may change any
 /// later alert, and <see cref="CustomerStatsState"/> drops the scan then, so that the next
 /// evaluation scans from the start.
@@ -52,7 +52,8 @@ internal sealed class PlacementScan(string customerId, RiskOptions risk)
 
         for (var i = resume.Index; i < placed.Count; i++)
         {
-            if (i == 0 || placed[i - 1].At < placed[i].At)
+            var firstOfItsTime = i == 0 || placed[i - 1].At < placed[i].At;
+            if (firstOfItsTime)
             {
                 resume = new Position(i, placed[i].At, burstStart, burstAlerted, windowFirst, earlierTotal, earlierCount, velocityAlerts.Count, largeOrderAlerts.Count);
             }
@@ -88,7 +89,7 @@ internal sealed class PlacementScan(string customerId, RiskOptions risk)
             }
 
             // Large order: above the factor times the average of the customer's orders placed before it.
-            if (i > 0 && placed[i - 1].At < placed[i].At)
+            if (i > 0 && firstOfItsTime)
             {
                 for (var j = earlierCount; j < i; j++)
                 {
