@@ -165,6 +165,30 @@ public static class OrderFlowSiloExtensions
     /// </summary>
     public const int StreamDeliveryBatchSize = 256;
 
+    /// <summary>Configuration key: how long the memory streams keep an event they have read (<see cref="DefaultMemoryStreamCacheRetention"/>).</summary>
+    public const string MemoryStreamCacheRetentionKey = "Streams:MemoryCacheRetention";
+
+    /// <summary>
+    /// How long a silo's memory-stream cache keeps an event once it is read from its queue. Orleans'
+    /// default keeps every event until it is 30 minutes older than the newest (and at least 5 in the
+    /// cache), which under load holds tens of minutes of events in memory. A consumer needs an event
+    /// only until it has counted it; its cursor stands still at most while one batch is retried
+    /// (<c>StreamPullingAgentOptions.MaxEventDeliveryTime</c>, 1 minute, then a last attempt and the
+    /// error notice, up to a response timeout of 30 s each), so three minutes are kept. A consumer
+    /// further behind than this finds its next events gone and goes on from the newest, as after a
+    /// silo died: the reconciliation counts what it skipped from the log.
+    /// </summary>
+    public static readonly TimeSpan DefaultMemoryStreamCacheRetention = TimeSpan.FromMinutes(3);
+
+    /// <summary><see cref="MemoryStreamCacheRetentionKey"/>, at least a second.</summary>
+    public static TimeSpan MemoryStreamCacheRetention(IConfiguration configuration)
+    {
+        var retention = configuration.GetValue(MemoryStreamCacheRetentionKey, DefaultMemoryStreamCacheRetention);
+        return retention >= TimeSpan.FromSeconds(1)
+            ? retention
+            : throw new InvalidOperationException($"{MemoryStreamCacheRetentionKey} is {retention}; it must be at least one second.");
+    }
+
     /// <summary>Azure Queue streams when silos share a membership table (a cluster of processes), memory streams for the single process.</summary>
     public static string DefaultStreamsProvider(IConfiguration configuration) =>
         OrleansHostSettings.From(configuration).Clustering == ClusteringProvider.AzureTable ? "AzureQueue" : "Memory";
@@ -181,12 +205,27 @@ public static class OrderFlowSiloExtensions
         switch (provider)
         {
             case "Memory":
-                // A poll of an in-memory queue costs no storage request: polled often, it adds little to the statistics' lag.
-                silo.AddMemoryStreams(OrderEventStreams.ProviderName, streams => streams.ConfigurePullingAgent(agent => agent.Configure(options =>
+                var retention = MemoryStreamCacheRetention(configuration);
+                silo.AddMemoryStreams(OrderEventStreams.ProviderName, streams =>
                 {
-                    options.GetQueueMsgsTimerPeriod = MemoryStreamPollPeriod;
-                    options.BatchContainerBatchSize = StreamDeliveryBatchSize;
-                })));
+                    // A poll of an in-memory queue costs no storage request: polled often, it adds little to the statistics' lag.
+                    streams.ConfigurePullingAgent(agent => agent.Configure(options =>
+                    {
+                        options.GetQueueMsgsTimerPeriod = MemoryStreamPollPeriod;
+                        options.BatchContainerBatchSize = StreamDeliveryBatchSize;
+                    }));
+
+                    // An event leaves the cache once it is older than both (Orleans purges on both
+                    // conditions). A stream's last position is kept until the agent forgets an idle
+                    // stream anyway, so that a shard quiet for longer than the retention still gets
+                    // the event that wakes it (one entry per stream: a few shards).
+                    streams.ConfigureCacheEviction(eviction => eviction.Configure(options =>
+                    {
+                        options.DataMinTimeInCache = retention;
+                        options.DataMaxAgeInCache = retention;
+                        options.MetadataMinTimeInCache = new StreamPullingAgentOptions().StreamInactivityPeriod;
+                    }));
+                });
                 break;
             case "AzureQueue":
                 var connection = QueuesConnection(configuration);

@@ -29,6 +29,9 @@ public sealed class StatsApiHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The host's services (the co-hosted silo's among them).</summary>
+    public IServiceProvider Services => host.App.Services;
+
     /// <summary>Warnings and errors the host logged (Orleans' own from Error up).</summary>
     public FakeLogCollector Log => host.Log;
 
