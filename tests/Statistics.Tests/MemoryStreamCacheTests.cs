@@ -86,7 +86,7 @@ public sealed class MemoryStreamCacheTests(AzuriteFixture azurite)
     private sealed class PurgeListener : IDisposable
     {
         private readonly MeterListener listener = new();
-        private long purged;
+        private int purged;
 
         public PurgeListener()
         {
@@ -97,23 +97,21 @@ public sealed class MemoryStreamCacheTests(AzuriteFixture azurite)
                     meters.EnableMeasurementEvents(instrument);
                 }
             };
-            listener.SetMeasurementEventCallback<long>((_, value, _, _) => Record(value));
+            listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+            {
+                if (value > 0)
+                {
+                    Volatile.Write(ref purged, 1);
+                }
+            });
             listener.Start();
         }
 
-        public bool Purged => Interlocked.Read(ref purged) > 0;
+        public bool Purged => Volatile.Read(ref purged) == 1;
 
         /// <summary>Asks observable instruments for their totals.</summary>
         public void Observe() => listener.RecordObservableInstruments();
 
         public void Dispose() => listener.Dispose();
-
-        private void Record(long value)
-        {
-            if (value > 0)
-            {
-                Interlocked.Add(ref purged, value);
-            }
-        }
     }
 }
