@@ -366,9 +366,7 @@ if (sustained > TimeSpan.Zero)
     var rate = sustainedRate > 0 ? sustainedRate : Math.Max(1, (int)(0.8 * maxLag.CommandsPerSecond));
     Console.WriteLine($"Sustained: {rate} commands/s offered for {sustained.TotalMinutes:0.#} min...");
     var origin = Stopwatch.GetTimestamp();
-    var rssAtMinute = new List<double>();
-    var liveAtMinute = new List<double?>();
-    var cpuAtMinute = new List<ProcessorTime.Split>();
+    var minutes = new List<(double Rss, double? Live, ProcessorTime.Split Cpu)>();
     using var perMinute = new CancellationTokenSource();
     var rssSampler = Task.Run(async () =>
     {
@@ -380,11 +378,9 @@ if (sustained > TimeSpan.Zero)
             while (await timer.WaitForNextTickAsync(perMinute.Token))
             {
                 var endedAt = memory.Elapsed;
-                rssAtMinute.Add(memory.MeanMiB(minuteStartedAt, endedAt));
-                liveAtMinute.Add(ResidentMemory.LiveAfterFullCollectionMiB());
-                minuteStartedAt = endedAt;
                 var now = processorTime.Now();
-                cpuAtMinute.Add(now.Since(minuteStart, 1));
+                minutes.Add((memory.MeanMiB(minuteStartedAt, endedAt), ResidentMemory.LiveAfterFullCollectionMiB(), now.Since(minuteStart, 1)));
+                minuteStartedAt = endedAt;
                 minuteStart = now;
             }
         }
@@ -424,30 +420,24 @@ if (sustained > TimeSpan.Zero)
     Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var (minute, window) in sustainedLag.Windows(origin, TimeSpan.FromMinutes(1)))
     {
-        var minuteRss = minute < rssAtMinute.Count ? rssAtMinute[minute].ToString("0", CultureInfo.InvariantCulture) : "";
-        var minuteLive = minute < liveAtMinute.Count && liveAtMinute[minute] is { } live ? live.ToString("0", CultureInfo.InvariantCulture) : "";
-        var cpu = minute < cpuAtMinute.Count ? cpuAtMinute[minute] : null;
+        (double Rss, double? Live, ProcessorTime.Split Cpu)? sampled = minute < minutes.Count ? minutes[minute] : null;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {minute + 1} | {window.CommandsPerSecond:0} | {window.Percentile(50):0.0} | {window.Percentile(99):0.0} | {minuteRss} | {minuteLive} | {cpu?.ThisProcessCores:0.00} | {cpu?.AzuriteCores:0.00} |"));
-        if (cpu is not null)
+            $"| {minute + 1} | {window.CommandsPerSecond:0} | {window.Percentile(50):0.0} | {window.Percentile(99):0.0} | {sampled?.Rss:0} | {sampled?.Live:0} | {sampled?.Cpu.ThisProcessCores:0.00} | {sampled?.Cpu.AzuriteCores:0.00} |"));
+        figures.Add($"sustained.minute{minute + 1:D2}.lag_p50", window.Percentile(50), "ms");
+        figures.Add($"sustained.minute{minute + 1:D2}.lag_p99", window.Percentile(99), "ms");
+        if (sampled is { } sample)
         {
-            figures.Add($"sustained.minute{minute + 1:D2}.this_process_cores", cpu.ThisProcessCores, "cores");
-            if (cpu.AzuriteCores is { } azuriteCores)
+            figures.Add($"sustained.minute{minute + 1:D2}.this_process_cores", sample.Cpu.ThisProcessCores, "cores");
+            if (sample.Cpu.AzuriteCores is { } azuriteCores)
             {
                 figures.Add($"sustained.minute{minute + 1:D2}.azurite_cores", azuriteCores, "cores");
             }
-        }
 
-        figures.Add($"sustained.minute{minute + 1:D2}.lag_p50", window.Percentile(50), "ms");
-        figures.Add($"sustained.minute{minute + 1:D2}.lag_p99", window.Percentile(99), "ms");
-        if (minute < rssAtMinute.Count)
-        {
-            figures.Add($"sustained.minute{minute + 1:D2}.rss", rssAtMinute[minute], "MiB");
-        }
-
-        if (minute < liveAtMinute.Count && liveAtMinute[minute] is { } liveMiB)
-        {
-            figures.Add($"sustained.minute{minute + 1:D2}.live_after_full_gc", liveMiB, "MiB");
+            figures.Add($"sustained.minute{minute + 1:D2}.rss", sample.Rss, "MiB");
+            if (sample.Live is { } liveMiB)
+            {
+                figures.Add($"sustained.minute{minute + 1:D2}.live_after_full_gc", liveMiB, "MiB");
+            }
         }
     }
 
@@ -467,10 +457,10 @@ if (sustained > TimeSpan.Zero)
     figures.Add("storage.after_sustained.events_table_vs_start", afterEvents.PerSecond / baseline.PerSecond, "ratio");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"  Azurite after the sustained run: a one-row transaction at {afterNew.PerSecond / baseline.PerSecond:0.00} × its rate at the start into a new table, {afterEvents.PerSecond / baseline.PerSecond:0.00} × into the events table"));
-    if (rssAtMinute.Count >= 4)
+    if (minutes.Count >= 4)
     {
-        var half = rssAtMinute.Count / 2;
-        rssGrowthLastHalf = rssAtMinute[^1] / rssAtMinute[half - 1];
+        var half = minutes.Count / 2;
+        rssGrowthLastHalf = minutes[^1].Rss / minutes[half - 1].Rss;
         figures.Add("sustained.rss_growth_last_half", rssGrowthLastHalf.Value, "ratio");
     }
 }
