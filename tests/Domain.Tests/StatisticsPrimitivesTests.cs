@@ -387,16 +387,43 @@ public sealed class StatisticsPrimitivesTests
             state.Minutes = new() { [61] = state.Minutes.First().Value };
             Assert.Equal(Described(DayRollup.Of(state.Minutes, 9)), Described(state.Rollup(9))); // minutes replaced: made again from them
         }, iter: 200);
+    }
 
-        static string Described(DayRollup rollup)
-        {
-            static string Map<T>(Dictionary<string, T> map) => string.Join(",", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
-            static string Histogram(LatencyHistogram h) => h.Count + ":" + string.Join(",", h.Bins.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"));
-            var d = rollup.Day;
-            return string.Join("|", rollup.Hours.OrderBy(p => p.Key).Select(p => $"{p.Key}:{Map(p.Value.Entered)};{p.Value.Revenue};{p.Value.Refunds}"))
-                + $"#{Map(d.Events)}#{Map(d.Entered)}#{Map(d.Revenue)}#{Map(d.Refunds)}#{Map(d.Payments)}"
-                + $"#{Histogram(d.PlacedToPaid)}#{Histogram(d.PaidToShipped)}#{Histogram(d.ShippedToDelivered)}#{rollup.Revision}";
-        }
+    /// <summary>
+    /// Orleans passes a day's rollup between grains without copying it (the summary reads every
+    /// day of every month shard): that is only sound if a rollup, once sent, never changes.
+    /// </summary>
+    [Fact]
+    public void A_days_rollup_is_shared_uncopied_and_later_counts_leave_it_as_it_was()
+    {
+        using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+        var copier = services.GetRequiredService<DeepCopier>();
+        var day = new DateOnly(2026, 11, 23);
+        var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        OrderEventEnvelope Paid(int i, int minute) => new(
+            "order-" + i, 2, Guid.NewGuid(), "OrderPaid", start.AddMinutes(minute), "c", "EUR", 10m, 10m, [],
+            OrderStatus.Placed, OrderStatus.Paid, 30, null, null);
+
+        var state = new DayStatsState();
+        state.Count(Paid(1, 61), day);
+        var sent = state.Rollup(1);
+        var described = Described(sent);
+        state.Count(Paid(2, 61), day); // the same hour and day buckets, counted into
+        state.Count(Paid(3, 600), day);
+
+        Assert.Equal(described, Described(sent));
+        Assert.NotEqual(described, Described(state.Rollup(2)));
+        Assert.Same(sent, copier.Copy(sent));
+    }
+
+    private static string Described(DayRollup rollup)
+    {
+        static string Map<T>(Dictionary<string, T> map) => string.Join(",", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+        static string Histogram(LatencyHistogram h) => h.Count + ":" + string.Join(",", h.Bins.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"));
+        var d = rollup.Day;
+        return string.Join("|", rollup.Hours.OrderBy(p => p.Key).Select(p => $"{p.Key}:{Map(p.Value.Entered)};{p.Value.Revenue};{p.Value.Refunds}"))
+            + $"#{Map(d.Events)}#{Map(d.Entered)}#{Map(d.Revenue)}#{Map(d.Refunds)}#{Map(d.Payments)}"
+            + $"#{Histogram(d.PlacedToPaid)}#{Histogram(d.PaidToShipped)}#{Histogram(d.ShippedToDelivered)}#{rollup.Revision}";
     }
 
     private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>

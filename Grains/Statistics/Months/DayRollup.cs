@@ -8,7 +8,13 @@ namespace OrderFlow.Grains.Statistics.Months;
 /// not grow with volume: 24 small <see cref="SeriesTotals"/> and one <see cref="StatsBucket"/>
 /// whose latency sketches have at most <see cref="LatencyHistogram.MaxBins"/> bins each.
 /// </summary>
-[GenerateSerializer, Alias("orderflow.day-rollup.v2")]
+/// <remarks>
+/// Never changed once made (<see cref="Of"/>, <see cref="RunningDayRollup.At"/>, storage): a month
+/// replaces a day's rollup, it does not change it, and queries merge rollups into totals of their
+/// own. So Orleans passes it between grains of a silo without copying it (<see cref="ImmutableAttribute"/>):
+/// the summary reads every day of every month shard, and copying them cost more than merging them.
+/// </remarks>
+[GenerateSerializer, Immutable, Alias("orderflow.day-rollup.v2")]
 public sealed class DayRollup
 {
     /// <summary>Hour of day (0–23) → what the time series shows of it (no latency sketches: no hourly query needs them).</summary>
