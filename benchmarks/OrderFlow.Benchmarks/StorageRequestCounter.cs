@@ -17,8 +17,11 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     /// <summary>The longest target name kept (table names have at most 63 characters).</summary>
     private const int MaxTargetChars = 128;
 
-    /// <summary>How much of a transaction's body is kept to find its first operation's table.</summary>
-    private const int TransactionStartBytes = 2048;
+    /// <summary>
+    /// How much of a transaction's body is kept to find its first operation's table: the batch and
+    /// changeset preamble and the start of the first request line, which names the table early.
+    /// </summary>
+    private const int TransactionStartBytes = 512;
 
     private readonly ConcurrentDictionary<string, Tally> byTarget = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Tally>.AlternateLookup<ReadOnlySpan<char>> byTargetName;
@@ -72,7 +75,8 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
             return null;
         }
 
-        var sent = new SentBody(content, IsTransaction(message) ? ArrayPool<byte>.Shared.Rent(TransactionStartBytes) : null);
+        // Its own small buffer, not a pooled one: a transport may still be writing a failed try's body.
+        var sent = new SentBody(content, IsTransaction(message) ? new byte[TransactionStartBytes] : null);
         message.Request.Content = sent;
         return sent;
     }
@@ -85,6 +89,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
 
         Interlocked.Increment(ref total);
+        var written = sent?.Written ?? 0; // before Start, which writes a body never sent to find its table
         Span<char> name = stackalloc char[MaxTargetChars];
         var length = IsTransaction(message)
             ? TransactionTarget(sent is null ? default : sent.Start, message.Request.Method, name)
@@ -98,8 +103,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         Interlocked.Increment(ref tally.Requests);
         if (sent is not null)
         {
-            Interlocked.Add(ref tally.Bytes, sent.Written);
-            sent.Release();
+            Interlocked.Add(ref tally.Bytes, written);
         }
     }
 
@@ -131,11 +135,16 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
                 continue;
             }
 
+            // The resource ends at its keys, its query or the line's protocol; a line cut off before
+            // any of them (the kept bytes ended) does not tell the whole name.
             var uri = text[(space + 1)..];
-            var uriEnd = uri.IndexOf((byte)' ');
-            uri = uriEnd >= 0 ? uri[..uriEnd] : uri;
-            var resourceEnd = uri.IndexOfAny((byte)'(', (byte)'?');
-            uri = resourceEnd >= 0 ? uri[..resourceEnd] : uri;
+            var resourceEnd = uri.IndexOfAny((byte)'(', (byte)'?', (byte)' ');
+            if (resourceEnd < 0)
+            {
+                return unknown;
+            }
+
+            uri = uri[..resourceEnd];
             var table = uri[(uri.LastIndexOf((byte)'/') + 1)..];
             return table.Length > 0 && char.IsAsciiLetter((char)table[0]) && !table.ContainsAnyExcept(AsciiLettersAndDigits) ? table : unknown;
         }
@@ -158,9 +167,10 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     {
         path = path.TrimStart('/');
         var resource = FirstSegment(path);
-        if (resource.StartsWith("devstoreaccount", StringComparison.Ordinal) && resource.Length < path.Length)
+        var rest = path[resource.Length..].TrimStart('/');
+        if (resource.StartsWith("devstoreaccount", StringComparison.Ordinal) && !rest.IsEmpty)
         {
-            resource = FirstSegment(path[(resource.Length + 1)..].TrimStart('/'));
+            resource = FirstSegment(rest);
         }
 
         var key = resource.IndexOf('(');
@@ -229,16 +239,6 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
             }
         }
 
-        /// <summary>Gives the kept start back to the pool: the body is not looked at again.</summary>
-        public void Release()
-        {
-            if (start is not null)
-            {
-                ArrayPool<byte>.Shared.Return(start);
-                start = null;
-            }
-        }
-
         public override bool TryComputeLength(out long length) => inner.TryComputeLength(out length);
 
         public override void WriteTo(Stream stream, CancellationToken cancellationToken)
@@ -261,7 +261,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         {
             if (start is not null)
             {
-                var take = Math.Min(bytes.Length, TransactionStartBytes - kept);
+                var take = Math.Min(bytes.Length, start.Length - kept);
                 bytes[..take].CopyTo(start.AsSpan(kept));
                 kept += take;
             }

@@ -49,12 +49,32 @@ public sealed class StorageRequestCounterTests(AzuriteFixture azurite)
         Assert.Equal(0, bytes[name + " GET"]);
     }
 
+    /// <summary>A try that failed before its body was written (nothing listens) counts as a request of its table, with no bytes sent.</summary>
+    [Fact]
+    public async Task A_transaction_whose_try_failed_before_sending_is_counted_under_its_table_with_no_bytes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var counter = new StorageRequestCounter();
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        options.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+        var nowhere = $"DefaultEndpointsProtocol=http;AccountName={Azurite.AccountName};AccountKey={Azurite.AccountKey};TableEndpoint=http://127.0.0.1:{Azurite.FreePort()}/{Azurite.AccountName};";
+        var table = new TableServiceClient(nowhere, options).GetTableClient("unreached");
+
+        await Assert.ThrowsAnyAsync<Exception>(() => table.SubmitTransactionAsync(
+            [new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p", "a"))], ct));
+
+        Assert.Equal(new Dictionary<string, long> { ["$batch unreached POST"] = 1 }, counter.ByTarget());
+        Assert.Equal(0, counter.BytesByTarget()["$batch unreached POST"]);
+    }
+
     [Theory]
     [InlineData("/devstoreaccount1/orders(PartitionKey='a',RowKey='b')", "GET", "orders GET")]
     [InlineData("/orders(PartitionKey='a',RowKey='b')", "PATCH", "orders PATCH")] // Azure's paths have no account
     [InlineData("/devstoreaccount1/Tables", "POST", "Tables POST")]
     [InlineData("/devstoreaccount1/events-queue/messages", "POST", "events-queue POST")]
     [InlineData("/devstoreaccount1", "GET", "devstoreaccount1 GET")]
+    [InlineData("/devstoreaccount1/", "GET", "devstoreaccount1 GET")] // the account's own resources (queues listed, service properties)
     [InlineData("/", "GET", " GET")]
     public void A_request_is_named_by_the_resource_it_addresses(string path, string method, string expected)
     {
@@ -68,6 +88,7 @@ public sealed class StorageRequestCounterTests(AzuriteFixture azurite)
     [InlineData("--changeset_2\r\n\r\nPATCH https://acct.table.core.windows.net/stats(PartitionKey='p',RowKey='r') HTTP/1.1\r\n", "$batch stats POST")]
     [InlineData("--changeset_2\r\n\r\nDELETE http://h/devstoreaccount1/changes(PartitionKey='p',RowKey='r')?timeout=30 HTTP/1.1\r\n", "$batch changes POST")]
     [InlineData("--changeset_2\r\nContent-Type: application/http\r\n", "$batch ? POST")] // cut before its first operation
+    [InlineData("--changeset_2\r\n\r\nPOST http://h/devstoreaccount1/even", "$batch ? POST")] // cut within the table's name
     public void A_transaction_is_named_by_its_first_operations_table(string body, string expected)
     {
         Span<char> name = stackalloc char[128];
