@@ -68,7 +68,10 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
         silo.Services.TryAddSingleton<EventSourcingServices>();
-        silo.Services.TryAddSingleton<ConfirmedEnvelopes>();
+        silo.Services.TryAddSingleton(services => new ConfirmedEnvelopes(
+            services.GetRequiredService<StorageRollbacks>(),
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<IOptions<StatisticsOptions>>().Value.Reconciliation.HeldEnvelopes));
         silo.Services.TryAddSingleton<IPersonalDataEraser, SubjectKeyEraser>();
         silo.Services.TryAddSingleton<StorageRollbacks>();
         silo.Services.TryAddSingleton<PersonalDataProtector>();

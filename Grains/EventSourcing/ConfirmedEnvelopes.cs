@@ -21,19 +21,23 @@ namespace OrderFlow.Grains.EventSourcing;
 /// </para>
 /// <para>
 /// Bounded: the newest <see cref="MaxPerStream"/> envelopes of a stream and
-/// <see cref="MaxEnvelopes"/> in all. A regular reconciliation pass removes what it was handed;
+/// <see cref="MaxEnvelopes"/> in all (<c>Statistics:Reconciliation:HeldEnvelopes</c>). A regular reconciliation pass removes what it was handed;
 /// streams it never asks about (reconciliation off, or run by another silo) expire after
 /// <see cref="HoldFor"/>, swept at most every half minute as streams are confirmed. Whatever is not held is read
 /// from the log as before: holding less only costs reads.
 /// </para>
 /// </remarks>
-public sealed class ConfirmedEnvelopes(StorageRollbacks rollbacks, TimeProvider time)
+public sealed class ConfirmedEnvelopes(StorageRollbacks rollbacks, TimeProvider time, int maxEnvelopes = ConfirmedEnvelopes.DefaultMaxEnvelopes)
 {
     /// <summary>Envelopes held per stream: a stream appending many events in one change bucket (a refund-heavy order) keeps its newest.</summary>
     public const int MaxPerStream = 64;
 
-    /// <summary>Envelopes held per silo.</summary>
-    public const int MaxEnvelopes = 50_000;
+    /// <summary>Envelopes held per silo unless configured otherwise.</summary>
+    public const int DefaultMaxEnvelopes = 50_000;
+
+    /// <summary>Envelopes held per silo, all streams together (0: none).</summary>
+    public int MaxEnvelopes { get; } = maxEnvelopes >= 0 ? maxEnvelopes
+        : throw new ArgumentOutOfRangeException(nameof(maxEnvelopes), maxEnvelopes, "A silo holds 0 envelopes or more.");
 
     /// <summary>How long a stream's envelopes are kept when no reconciliation pass asks for them: far beyond a change bucket and its settling time (two minutes by default).</summary>
     public static readonly TimeSpan HoldFor = TimeSpan.FromMinutes(10);

@@ -24,6 +24,11 @@ public sealed class StatisticsOptionsValidation : IValidateOptions<StatisticsOpt
             failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.GroupCommitLinger)} is {options.GroupCommitLinger}; it must be 0 or more, and {PartitionGroupCommit.MaxLingers} times it shorter than the flush interval (for example 00:00:00.005).");
         }
 
+        if (options.Reconciliation.HeldEnvelopes < 0)
+        {
+            failures.Add($"{StatisticsOptions.Section}:Reconciliation:{nameof(options.Reconciliation.HeldEnvelopes)} is {options.Reconciliation.HeldEnvelopes}; it must be 0 or more (0 holds none: the reconciliation reads every change back from the log).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -86,20 +86,41 @@ public sealed class ConfirmedEnvelopesTests
         Assert.Null(held.TakeAfter<string>(Category, "refunds", 0, 1));
 
         // Full: a new stream is not held until the streams confirmed long ago expire.
-        for (var i = 0; i < ConfirmedEnvelopes.MaxEnvelopes; i++)
+        for (var i = 0; i < held.MaxEnvelopes; i++)
         {
             Append(held, $"s{i}", 1, new[] { "v1" }, 1);
         }
 
-        Assert.Equal(ConfirmedEnvelopes.MaxEnvelopes, held.Count);
+        Assert.Equal(ConfirmedEnvelopes.DefaultMaxEnvelopes, held.Count);
         Append(held, "late", 1, new[] { "v1" }, 1);
-        Assert.Equal(ConfirmedEnvelopes.MaxEnvelopes, held.Count);
+        Assert.Equal(ConfirmedEnvelopes.DefaultMaxEnvelopes, held.Count);
         Assert.Null(held.TakeAfter<string>(Category, "late", 0, 1));
 
         time.Advance(ConfirmedEnvelopes.HoldFor);
         Append(held, "late", 1, new[] { "v1" }, 1);
         Assert.Equal(1, held.Count);
         Assert.Equal(new[] { "v1" }, held.TakeAfter<string>(Category, "late", 0, 1));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void A_silo_holds_at_most_the_envelopes_it_is_configured_to(int bound)
+    {
+        var held = new ConfirmedEnvelopes(new StorageRollbacks(), new ManualTime(), bound);
+        for (var i = 0; i < bound + 2; i++)
+        {
+            Append(held, $"s{i}", 1, new[] { "v1" }, 1);
+        }
+
+        Assert.Equal(bound, held.Count);
+        Assert.Null(held.TakeAfter<string>(Category, $"s{bound}", 0, 1)); // the first beyond the bound: read from the log
+        if (bound > 0)
+        {
+            Assert.Equal(new[] { "v1" }, held.TakeAfter<string>(Category, "s0", 0, 1));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConfirmedEnvelopes(new StorageRollbacks(), new ManualTime(), -1));
     }
 
     /// <summary>A silo whose streams no pass asks about (the reconciler runs elsewhere) lets them go once expired, far below its bound.</summary>

@@ -222,6 +222,16 @@ public sealed class NewAccountLargeOrderTests
         Assert.True(validation.Validate(null, new StatisticsOptions { GroupCommitLinger = TimeSpan.FromMilliseconds(99) }).Succeeded);
     }
 
+    [Fact]
+    public void A_silo_holds_no_envelopes_or_more_never_fewer()
+    {
+        var validation = new StatisticsOptionsValidation();
+        var negative = validation.Validate(null, new StatisticsOptions { Reconciliation = new() { HeldEnvelopes = -1 } });
+        Assert.True(negative.Failed);
+        Assert.Contains("Statistics:Reconciliation:HeldEnvelopes", negative.FailureMessage);
+        Assert.True(validation.Validate(null, new StatisticsOptions { Reconciliation = new() { HeldEnvelopes = 0 } }).Succeeded);
+    }
+
     private static List<RiskAlert> Alerts(CustomerStatsState state) =>
         [.. RiskRules.Evaluate("c", state, Risk).Where(a => a.Rule == RiskRules.NewAccountLargeOrder)];
 

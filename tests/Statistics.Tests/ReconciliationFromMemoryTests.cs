@@ -207,6 +207,41 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
         ct.ThrowIfCancellationRequested();
     }
 
+    /// <summary>
+    /// <c>Statistics:Reconciliation:HeldEnvelopes</c> reaches the silo: holding none, the same repair
+    /// as above reads every order back from the log, and counts as much.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_that_holds_no_envelopes_repairs_by_reading_the_log()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var day0 = TestClock.Day0;
+        var generator = new ScenarioGenerator(new Random(47), Skus);
+        var requests = new RequestCounter();
+        var failing = new FailingPublications("rn-lost-");
+        await using var cluster = await StartAsync("rn", requests, ct, silo => silo.AddOutgoingGrainCallFilter(failing),
+            new() { ["Statistics:Reconciliation:HeldEnvelopes"] = "0" });
+        Assert.Equal(0, cluster.Silos[0].ServiceProvider.GetRequiredService<ConfirmedEnvelopes>().MaxEnvelopes);
+
+        var plans = Enumerable.Range(0, 4).Select(i => generator.Order(
+            string.Create(CultureInfo.InvariantCulture, $"rn-lost-{i}"), $"rn-customer-{i % 2}", "EUR",
+            ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], day0.AddHours(8 + i))).ToList();
+        foreach (var plan in plans)
+        {
+            await cluster.ExecuteAsync(plan);
+        }
+
+        Assert.True(failing.Refused > 0, "The stream took the publications: this test shows nothing.");
+        var expected = await cluster.ExpectedFromLogAsync(ct);
+        requests.Reset();
+        var passes = new List<ReconciliationPass>();
+        var (fed, repaired) = await ReconciliationTests.ReconcileEverythingAsync(cluster, ct, passes);
+        var figures = $"{expected.Facts.Count} events in the log; the passes fed {fed} and repaired {repaired}: {string.Join("; ", passes)}.";
+
+        await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, ReconciliationTests.PlanFor(day0), TimeSpan.FromSeconds(30), ct, "statistics after the reconciliation: " + figures);
+        Assert.True(LogReads(requests, cluster).Count == plans.Count, $"Every order is read from the log, once: {LogReads(requests, cluster).Count} reads for {plans.Count} orders. {figures}");
+    }
+
     private static string Comparable<TState, TEvent, TEnvelope>(EventSource<TState, TEvent, TEnvelope> source, TEnvelope envelope)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class =>

@@ -19,4 +19,13 @@ public sealed class ReconciliationOptions
 
     /// <summary>Changes dealt with per pass, so that a pass answers well within Orleans' call timeout; a full pass is followed by another at once.</summary>
     public int MaxChangesPerPass { get; set; } = 200;
+
+    /// <summary>
+    /// Envelopes a silo holds of what its grains confirmed, for a pass to take instead of reading
+    /// the log (<see cref="EventSourcing.ConfirmedEnvelopes"/>); 0 holds none. A pass takes a
+    /// change bucket once it has settled, so holding every event a silo confirms takes its rate
+    /// times the bucket, <see cref="Settle"/> and <see cref="Interval"/> (some 130 s by default);
+    /// beyond the bound a stream's changes are read back from the log, one query each.
+    /// </summary>
+    public int HeldEnvelopes { get; set; } = EventSourcing.ConfirmedEnvelopes.DefaultMaxEnvelopes;
 }
