@@ -37,16 +37,7 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
         var failing = new FailingPublications("rm-lost-");
         await using var cluster = await StartAsync("rm", requests, ct, silo => silo.AddOutgoingGrainCallFilter(failing));
 
-        // Every event of these orders is stored and confirmed, none reaches the projections.
-        var plans = Enumerable.Range(0, 8).Select(i => generator.Order(
-            string.Create(CultureInfo.InvariantCulture, $"rm-lost-{i}"), $"rm-customer-{i % 3}", "EUR",
-            ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], day0.AddHours(8 + i))).ToList();
-        foreach (var plan in plans)
-        {
-            await cluster.ExecuteAsync(plan);
-        }
-
-        Assert.True(failing.Refused > 0, "The stream took the publications: this test shows nothing.");
+        var plans = await LoseOrdersAsync(cluster, failing, generator, "rm", orders: 8, customers: 3);
         var expected = await cluster.ExpectedFromLogAsync(ct);
         var events = expected.Facts.Count;
 
@@ -223,15 +214,7 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
             new() { ["Statistics:Reconciliation:HeldEnvelopes"] = "0" });
         Assert.Equal(0, cluster.Silos[0].ServiceProvider.GetRequiredService<ConfirmedEnvelopes>().MaxEnvelopes);
 
-        var plans = Enumerable.Range(0, 4).Select(i => generator.Order(
-            string.Create(CultureInfo.InvariantCulture, $"rn-lost-{i}"), $"rn-customer-{i % 2}", "EUR",
-            ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], day0.AddHours(8 + i))).ToList();
-        foreach (var plan in plans)
-        {
-            await cluster.ExecuteAsync(plan);
-        }
-
-        Assert.True(failing.Refused > 0, "The stream took the publications: this test shows nothing.");
+        var plans = await LoseOrdersAsync(cluster, failing, generator, "rn", orders: 4, customers: 2);
         var expected = await cluster.ExpectedFromLogAsync(ct);
         requests.Reset();
         var passes = new List<ReconciliationPass>();
@@ -240,6 +223,25 @@ public sealed class ReconciliationFromMemoryTests(AzuriteFixture azurite)
 
         await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, ReconciliationTests.PlanFor(day0), TimeSpan.FromSeconds(30), ct, "statistics after the reconciliation: " + figures);
         Assert.True(LogReads(requests, cluster).Count == plans.Count, $"Every order is read from the log, once: {LogReads(requests, cluster).Count} reads for {plans.Count} orders. {figures}");
+    }
+
+    /// <summary>
+    /// Orders <paramref name="prefix"/>-lost-0… of every lifecycle, each event stored and confirmed
+    /// and none reaching the projections (their publications refused by <paramref name="failing"/>).
+    /// </summary>
+    private static async Task<List<OrderPlan>> LoseOrdersAsync(
+        StatsCluster cluster, FailingPublications failing, ScenarioGenerator generator, string prefix, int orders, int customers)
+    {
+        var plans = Enumerable.Range(0, orders).Select(i => generator.Order(
+            string.Create(CultureInfo.InvariantCulture, $"{prefix}-lost-{i}"), $"{prefix}-customer-{i % customers}", "EUR",
+            ScenarioGenerator.Lifecycles[i % ScenarioGenerator.Lifecycles.Length], TestClock.Day0.AddHours(8 + i))).ToList();
+        foreach (var plan in plans)
+        {
+            await cluster.ExecuteAsync(plan);
+        }
+
+        Assert.True(failing.Refused > 0, "The stream took the publications: this test shows nothing.");
+        return plans;
     }
 
     private static string Comparable<TState, TEvent, TEnvelope>(EventSource<TState, TEvent, TEnvelope> source, TEnvelope envelope)
