@@ -24,7 +24,8 @@ public sealed class ReconciliationOptions
     /// Envelopes a silo holds of what its grains confirmed, for a pass to take instead of reading
     /// the log (<see cref="EventSourcing.ConfirmedEnvelopes"/>); 0 holds none. A pass takes a
     /// change bucket once it has settled, so holding every event a silo confirms takes its rate
-    /// times the bucket, <see cref="Settle"/> and <see cref="Interval"/> (some 130 s by default);
+    /// times the bucket, <see cref="Settle"/> and <see cref="Interval"/> (at least 130 s by default,
+    /// more while a bucket's rows take several passes);
     /// beyond the bound a stream's changes are read back from the log, one query each.
     /// </summary>
     public int HeldEnvelopes { get; set; } = EventSourcing.ConfirmedEnvelopes.DefaultMaxEnvelopes;
