@@ -55,6 +55,11 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         {
             [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
             ["ConnectionStrings:Queues"] = queues.ConnectionString,
+
+            // The queues are dealt out by the silos' places on a hash ring: the default 4 all went
+            // to one silo in a CI run (about 1 run in 27, 3 × (1/3)^4), leaving no other silo to hold
+            // projections; 12 all go to one in about 1 run in 177,000.
+            ["Streams:QueueCount"] = "12",
         }, ct, queues.ConnectionString);
     }
 
@@ -158,7 +163,8 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
         // over the silos, the first silo (which took them all when it started alone) delivers every
         // event. Two silos pulling is enough for a silo that may be killed to hold projections; each of
         // the three need not (the queues are dealt out by the silos' places on a hash ring, and a CI
-        // run under load saw the wait for all three time out, in both variants, after 90 s).
+        // run under load saw the wait for all three time out, in both variants, after 90 s). There
+        // must be enough queues that they do not all fall to one silo (the Azure queue variant's 12).
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var lastAnswer = "no answer";
         async Task<bool> QueuesSpreadAsync()
