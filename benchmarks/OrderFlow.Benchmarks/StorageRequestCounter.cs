@@ -38,27 +38,30 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        var sent = Watch(message);
+        var path = message.Request.Uri.Path;
+        var sent = Watch(message, path);
         try
         {
             ProcessNext(message, pipeline);
         }
         finally
         {
-            Count(message, sent);
+            Count(message, path, sent);
         }
     }
 
+    /// <remarks>The request's path is read once: the SDK makes it a new string each time it is asked for.</remarks>
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        var sent = Watch(message);
+        var path = message.Request.Uri.Path;
+        var sent = Watch(message, path);
         try
         {
             await ProcessNextAsync(message, pipeline);
         }
         finally
         {
-            Count(message, sent);
+            Count(message, path, sent);
         }
     }
 
@@ -68,7 +71,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     /// counting allocates next to nothing per request: no body serialized again, no text decoded,
     /// a target's name made in place and looked up without a string.
     /// </summary>
-    private static SentBody? Watch(HttpMessage message)
+    private static SentBody? Watch(HttpMessage message, string path)
     {
         if (message.Request.Content is not { } content)
         {
@@ -76,12 +79,12 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
 
         // Its own small buffer, not a pooled one: a transport may still be writing a failed try's body.
-        var sent = new SentBody(content, IsTransaction(message) ? new byte[TransactionStartBytes] : null);
+        var sent = new SentBody(content, IsTransaction(path) ? new byte[TransactionStartBytes] : null);
         message.Request.Content = sent;
         return sent;
     }
 
-    private void Count(HttpMessage message, SentBody? sent)
+    private void Count(HttpMessage message, string path, SentBody? sent)
     {
         if (sent is not null)
         {
@@ -91,9 +94,9 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         Interlocked.Increment(ref total);
         var written = sent?.Written ?? 0; // before Start, which writes a body never sent to find its table
         Span<char> name = stackalloc char[MaxTargetChars];
-        var length = IsTransaction(message)
+        var length = IsTransaction(path)
             ? TransactionTarget(sent is null ? default : sent.Start, message.Request.Method, name)
-            : Target(message.Request.Uri.Path, message.Request.Method, name);
+            : Target(path, message.Request.Method, name);
         var target = name[..length];
         if (!byTargetName.TryGetValue(target, out var tally))
         {
@@ -107,7 +110,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
     }
 
-    private static bool IsTransaction(HttpMessage message) => message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal);
+    private static bool IsTransaction(string path) => path.EndsWith("/$batch", StringComparison.Ordinal);
 
     /// <summary>
     /// <c>$batch</c>, the table of the transaction's first operation and the method, written to
