@@ -354,7 +354,8 @@ public static class OrderFlowSiloExtensions
     /// endpoint URI of a Storage account, reached with <see cref="DefaultAzureCredential"/>
     /// (managed identity in Azure). Storage calls fail fast so that a command answers 503 within
     /// seconds when storage is down or hangs, instead of retrying for a minute: each try gets 3 s,
-    /// and the event store bounds a whole operation (<c>EventStore:OperationTimeout</c>).
+    /// and the event store bounds a whole operation (<c>EventStore:OperationTimeout</c>). A
+    /// transaction's body is written once (<see cref="TransactionBodyPolicy"/>).
     /// Given <paramref name="services"/>, every <see cref="StorageClientPolicy"/> registered there is added.
     /// </summary>
     public static TableServiceClient CreateTableServiceClient(IConfiguration configuration, IServiceProvider? services = null) =>
@@ -370,6 +371,7 @@ public static class OrderFlowSiloExtensions
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+        options.AddPolicy(new TransactionBodyPolicy(), HttpPipelinePosition.PerCall);
         if (services is not null)
         {
             AddStorageClientPolicies(options, services);

@@ -1,0 +1,140 @@
+using System.Text.RegularExpressions;
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Silo;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Grains.Tests;
+
+/// <summary>
+/// The system's table clients write an entity-group transaction's body once
+/// (<see cref="TransactionBodyPolicy"/>): the same bytes the SDK's own body writes, a length that
+/// costs nothing to ask, and failures reported by the SDK as before. Against Azurite.
+/// </summary>
+public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_transaction_sends_the_bytes_the_sdk_writes_and_its_length_costs_nothing_to_ask()
+    {
+        var table = TableNames.Unique("txbody");
+        var systemCapture = new BodyCapture();
+        var plainCapture = new BodyCapture();
+        var system = SystemClient(systemCapture).GetTableClient(table);
+        var plain = PlainClient(plainCapture).GetTableClient(table);
+        await plain.CreateIfNotExistsAsync(Cancel);
+
+        await system.SubmitTransactionAsync(Actions("system"), Cancel);
+        await plain.SubmitTransactionAsync(Actions("plain"), Cancel);
+
+        Assert.Equal(Normalized(plainCapture.Single(), "plain"), Normalized(systemCapture.Single(), "system"));
+        Assert.Equal(0, systemCapture.LengthAllocations.Single());
+        Assert.True(plainCapture.LengthAllocations.Single() > 0, "the SDK's own body builds its operations' text to tell its length");
+        Assert.Equal(3, await RowCountAsync(plain, "system"));
+    }
+
+    [Fact]
+    public async Task A_failed_operation_is_reported_with_its_index_and_writes_nothing()
+    {
+        var table = TableNames.Unique("txbody");
+        var client = SystemClient(new BodyCapture()).GetTableClient(table);
+        await client.CreateIfNotExistsAsync(Cancel);
+        await client.AddEntityAsync(new TableEntity("p", "b"), Cancel);
+
+        var failure = await Assert.ThrowsAsync<TableTransactionFailedException>(() => client.SubmitTransactionAsync(
+            [
+                new(TableTransactionActionType.Add, new TableEntity("p", "a")),
+                new(TableTransactionActionType.Add, new TableEntity("p", "b")),
+            ],
+            Cancel));
+
+        Assert.Equal(409, failure.Status);
+        Assert.Equal(1, failure.FailedTransactionActionIndex);
+        Assert.Equal(1, await RowCountAsync(client, "p"));
+    }
+
+    private TableServiceClient SystemClient(BodyCapture capture)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new($"ConnectionStrings:{OrderFlowSiloExtensions.TablesConnectionName}", azurite.ConnectionString)])
+            .Build();
+        var services = new ServiceCollection().AddSingleton(new StorageClientPolicy(capture)).BuildServiceProvider();
+        return OrderFlowSiloExtensions.CreateTableServiceClient(configuration, services);
+    }
+
+    private TableServiceClient PlainClient(BodyCapture capture)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(capture, HttpPipelinePosition.PerRetry);
+        return new TableServiceClient(azurite.ConnectionString, options);
+    }
+
+    /// <summary>An insert, an upsert and a replace: the three operation shapes of the event log's appends.</summary>
+    private static TableTransactionAction[] Actions(string partition) =>
+    [
+        new(TableTransactionActionType.Add, new TableEntity(partition, "e1") { ["Data"] = "{\"n\":1}", ["Version"] = 1 }),
+        new(TableTransactionActionType.UpsertReplace, new TableEntity(partition, "head") { ["Version"] = 2, ["At"] = new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero) }),
+        new(TableTransactionActionType.UpsertMerge, new TableEntity(partition, "e2") { ["Data"] = new byte[] { 1, 2, 3 } }),
+    ];
+
+    /// <summary>The body with the random batch and changeset boundaries named alike, and the partition named alike.</summary>
+    private static string Normalized(string body, string partition) =>
+        Boundary().Replace(body, "$1_B").Replace($"'{partition}'", "'P'", StringComparison.Ordinal).Replace($"\"{partition}\"", "\"P\"", StringComparison.Ordinal);
+
+    [GeneratedRegex("(batch|changeset)_[0-9a-f-]{36}")]
+    private static partial Regex Boundary();
+
+    private static async Task<int> RowCountAsync(TableClient table, string partition)
+    {
+        var count = 0;
+        await foreach (var _ in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition, cancellationToken: Cancel))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>On every try of a transaction: what asking its body's length allocated, and the body's bytes.</summary>
+    private sealed class BodyCapture : HttpPipelinePolicy
+    {
+        private readonly List<string> bodies = [];
+
+        public List<long> LengthAllocations { get; } = [];
+
+        public string Single() => Assert.Single(bodies);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Capture(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Capture(message);
+            return ProcessNextAsync(message, pipeline);
+        }
+
+        private void Capture(HttpMessage message)
+        {
+            if (message.Request.Content is not { } content || !message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Assert.True(content.TryComputeLength(out var length));
+            LengthAllocations.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            using var bytes = new MemoryStream();
+            content.WriteTo(bytes, CancellationToken.None);
+            Assert.Equal(length, bytes.Length);
+            bodies.Add(System.Text.Encoding.UTF8.GetString(bytes.ToArray()));
+        }
+    }
+}
