@@ -38,10 +38,10 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         from = from is { } f ? StatsRange.MinuteCeiling(f) : null;
         to = to is { } t ? StatsRange.MinuteCeiling(t) : null;
         var generation = await ActiveGeneration();
-        var months = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
+        var months = await CatalogMonthsAsync(generation);
         var start = from ?? (months.Count > 0 ? MonthStart(months[0]) : DateTimeOffset.UnixEpoch);
         var end = to ?? (months.Count > 0 ? MonthStart(months[^1]).AddMonths(1) : DateTimeOffset.UnixEpoch);
-        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(generation, start, end))) : new StatsBucket();
+        var total = start < end ? StatsBucket.MergeAll(await Task.WhenAll(Pieces(generation, months, start, end))) : new StatsBucket();
         return ToSummary(from, to, total);
     }
 
@@ -96,7 +96,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 }
                 else
                 {
-                    foreach (var (dayStart, rollup) in await DaysAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1)))
+                    var months = await CatalogMonthsAsync(generation);
+                    foreach (var (dayStart, rollup) in await DaysAsync(generation, months, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1)))
                     {
                         foreach (var (hour, totals) in rollup.Hours)
                         {
@@ -133,7 +134,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     {
         var generation = await ActiveGeneration();
         var products = new Dictionary<string, ProductTotals>();
-        var months = await MonthsAsync(generation, DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
+        var months = (await CatalogMonthsAsync(generation)).Select(MonthStart);
         foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
             GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, month.Year, month.Month)).GetProducts()))))
         {
@@ -177,7 +178,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     }
 
     /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>
-    private IEnumerable<Task<StatsBucket>> Pieces(int generation, DateTimeOffset start, DateTimeOffset end)
+    private IEnumerable<Task<StatsBucket>> Pieces(int generation, IReadOnlyList<string> months, DateTimeOffset start, DateTimeOffset end)
     {
         var cursor = start;
         while (cursor < end)
@@ -186,7 +187,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             if (cursor == dayStart && end >= dayStart.AddDays(1))
             {
                 var wholeEnd = DayOf(end);
-                yield return WholeDaysAsync(generation, cursor, wholeEnd);
+                yield return WholeDaysAsync(generation, months, cursor, wholeEnd);
                 cursor = wholeEnd;
             }
             else
@@ -198,8 +199,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         }
     }
 
-    private async Task<StatsBucket> WholeDaysAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await DaysAsync(generation, from, to)).Select(d => d.Rollup.Day));
+    private async Task<StatsBucket> WholeDaysAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to) =>
+        StatsBucket.MergeAll((await DaysAsync(generation, months, from, to)).Select(d => d.Rollup.Day));
 
     private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
         StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
@@ -226,11 +227,15 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutes(fromMinute, toMinute));
     }
 
-    /// <summary>Every shard's rollups of the whole days [from, to).</summary>
-    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>
+    /// Every shard's rollups of the whole days [from, to), from the months of <paramref name="months"/>
+    /// (the catalog's) that overlap it: only those are read, so a query costs what its data costs, not
+    /// what its range spans.
+    /// </summary>
+    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to)
     {
         var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
-        foreach (var month in await MonthsAsync(generation, from, to))
+        foreach (var month in months.Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from))
         {
             var fromDay = from > month ? from.Day : 1;
             var toDay = to < month.AddMonths(1) ? to.Day : 32;
@@ -248,13 +253,9 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
     }
 
-    /// <summary>
-    /// The starts of the months overlapping [from, to) that have statistics: only those are read,
-    /// so a query costs what its data costs, not what its range spans.
-    /// </summary>
-    private async Task<IEnumerable<DateTimeOffset>> MonthsAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
-        (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months())
-            .Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from);
+    /// <summary>The months that have statistics, "yyyy-MM" in order; asked once per query.</summary>
+    private Task<IReadOnlyList<string>> CatalogMonthsAsync(int generation) =>
+        GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).Months();
 
     private static SummaryReport ToSummary(DateTimeOffset? from, DateTimeOffset? to, StatsBucket b)
     {
