@@ -660,8 +660,10 @@ void ReportLag(string key, string label, LagResult lag)
     figures.Add(key + ".p99", lag.Percentile(99), "ms");
     figures.Add(key + ".never_counted", lag.Unseen, "commands");
     figures.Add(key + ".failed_orders", lag.FailedOrders, "orders");
+    figures.Add(key + ".poll_p50", lag.PollPercentile(50), "ms");
+    figures.Add(key + ".poll_p99", lag.PollPercentile(99), "ms");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  statistics lag, {label}: {lag.LagMs.Length} commands at {lag.CommandsPerSecond:0}/s ({lag.FailedOrders} orders failed), lag p50 {lag.Percentile(50):0.0} ms, p99 {lag.Percentile(99):0.0} ms, {lag.Unseen} never counted ({lag.Polls} polls of the summary)"));
+        $"  statistics lag, {label}: {lag.LagMs.Length} commands at {lag.CommandsPerSecond:0}/s ({lag.FailedOrders} orders failed), lag p50 {lag.Percentile(50):0.0} ms, p99 {lag.Percentile(99):0.0} ms, {lag.Unseen} never counted ({lag.Polls} polls of the summary, each p50 {lag.PollPercentile(50):0.0} ms, p99 {lag.PollPercentile(99):0.0} ms)"));
 }
 
 // Every event the all-time summary counts; null when it was not answered (a 503 under overload).

@@ -43,13 +43,16 @@ public sealed class StatisticsLag
 
         var before = first.Value;
         var observations = new List<(long At, long Count)>();
+        var pollDurations = new List<double>();
         var loadDone = new TaskCompletionSource();
         long loadEnded = 0;
         var polling = Task.Run(async () =>
         {
             while (true)
             {
+                var asked = Stopwatch.GetTimestamp();
                 var visible = await visibleCount();
+                var answered = Stopwatch.GetTimestamp();
                 var ended = loadDone.Task.IsCompleted && Stopwatch.GetElapsedTime(loadEnded) > settle;
                 if (visible is null)
                 {
@@ -63,7 +66,8 @@ public sealed class StatisticsLag
                 }
 
                 var count = visible.Value - before;
-                observations.Add((Stopwatch.GetTimestamp(), count));
+                observations.Add((answered, count));
+                pollDurations.Add(Stopwatch.GetElapsedTime(asked, answered).TotalMilliseconds);
                 if (loadDone.Task.IsCompleted && (count >= answers.Count || ended))
                 {
                     return;
@@ -108,7 +112,10 @@ public sealed class StatisticsLag
             lags[i] = Math.Max(0, Stopwatch.GetElapsedTime(times[i], observations[j].At).TotalMilliseconds);
         }
 
-        return new LagResult(times, lags, unseen, Stopwatch.GetElapsedTime(started, loadEnded), observations.Count, failed);
+        return new LagResult(times, lags, unseen, Stopwatch.GetElapsedTime(started, loadEnded), observations.Count, failed)
+        {
+            PollMs = [.. pollDurations],
+        };
     }
 }
 
@@ -121,6 +128,14 @@ public sealed record LagResult(long[] AnsweredAt, double[] LagMs, int Unseen, Ti
     public double CommandsPerSecond => AnsweredAt.Length / LoadDuration.TotalSeconds;
 
     public double Percentile(double p) => new Measurement("lag", LagMs.Length, LoadDuration, LagMs).Percentile(p);
+
+    /// <summary>
+    /// How long each answered poll of the summary took, from asking to its answer read: the most
+    /// each lag can hold of the probe itself, since an answer is counted at the end of a poll.
+    /// </summary>
+    public double[] PollMs { get; init; } = [];
+
+    public double PollPercentile(double p) => new Measurement("poll", PollMs.Length, LoadDuration, PollMs).Percentile(p);
 
     /// <summary>The answers of each window of <paramref name="width"/> since <paramref name="origin"/>, as their own result.</summary>
     public IEnumerable<(int Index, LagResult Window)> Windows(long origin, TimeSpan width)
