@@ -5,7 +5,8 @@ using Azure.Core.Pipeline;
 namespace OrderFlow.Silo;
 
 /// <summary>
-/// Serializes an entity-group transaction's body (<c>POST …/$batch</c>) once, before the first try.
+/// Serializes an entity-group transaction's body (<c>POST …/$batch</c>) once, before the first try,
+/// when it is small enough to be copied without cost.
 /// </summary>
 /// <remarks>
 /// Azure.Data.Tables hands the transport a multipart body whose operations are written out on
@@ -15,15 +16,17 @@ namespace OrderFlow.Silo;
 /// transaction, so that work is a large share of what a silo allocates, and allocation is what
 /// sets how often the collector pauses it. Written once into an array, the body has a known length
 /// and is sent as it is on every try. The bytes are the same; the SDK reads nothing of the request
-/// after sending it (it parses the response only).
+/// after sending it (it parses the response only). A body longer than <see cref="MaxBufferedBytes"/>
+/// (the statistics' group commits, up to 4 MiB) is left as the SDK made it: copying it would
+/// allocate a large-object-heap array per transaction, which only a full collection frees.
 /// </remarks>
 public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
 {
-    /// <summary>A scratch buffer larger than this after a transaction is not kept for the next one (a transaction may carry up to 4 MiB).</summary>
-    private const int KeptScratchBytes = 64 * 1024;
+    /// <summary>The longest body copied: below the runtime's 85,000-byte large-object threshold, and above an append's (a few KiB).</summary>
+    public const int MaxBufferedBytes = 64 * 1024;
 
     [ThreadStatic]
-    private static MemoryStream? scratch;
+    private static byte[]? scratch;
 
     public override void OnSendingRequest(HttpMessage message)
     {
@@ -33,22 +36,69 @@ public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
             return;
         }
 
-        var buffer = scratch ??= new MemoryStream(8 * 1024);
+        var buffer = new BoundedBuffer(scratch ??= new byte[MaxBufferedBytes]);
         try
         {
             content.WriteTo(buffer, message.CancellationToken);
-            request.Content = RequestContent.Create(buffer.ToArray());
         }
-        finally
+        catch (BodyTooLongException)
         {
-            buffer.SetLength(0);
-            if (buffer.Capacity > KeptScratchBytes)
-            {
-                scratch = null;
-            }
+            return; // the SDK's own body writes itself again from its start
         }
+
+        request.Content = RequestContent.Create(buffer.Written.ToArray());
     }
 
     /// <summary>The request addresses <c>$batch</c>, the one path of an entity-group transaction.</summary>
     internal static bool IsTransaction(RequestUriBuilder uri) => uri.Path.EndsWith("/$batch", StringComparison.Ordinal);
+
+    /// <summary>Stops the writing of a body longer than the buffer at the first byte that does not fit.</summary>
+    private sealed class BodyTooLongException() : Exception("The transaction's body is longer than the buffer.");
+
+    /// <summary>A write-only stream over a fixed buffer that refuses to grow.</summary>
+    private sealed class BoundedBuffer(byte[] buffer) : Stream
+    {
+        private int length;
+
+        public ReadOnlySpan<byte> Written => buffer.AsSpan(0, length);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => length;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > buffer.Length - length)
+            {
+                throw new BodyTooLongException();
+            }
+
+            bytes.CopyTo(buffer.AsSpan(length));
+            length += bytes.Length;
+        }
+
+        public override void Write(byte[] bytes, int offset, int count) => Write(bytes.AsSpan(offset, count));
+
+        public override void WriteByte(byte value) => Write([value]);
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] bytes, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 }

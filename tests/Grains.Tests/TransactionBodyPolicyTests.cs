@@ -13,7 +13,8 @@ namespace OrderFlow.Grains.Tests;
 /// <summary>
 /// The system's table clients write an entity-group transaction's body once
 /// (<see cref="TransactionBodyPolicy"/>): the same bytes the SDK's own body writes, a length that
-/// costs nothing to ask, and failures reported by the SDK as before. Against Azurite.
+/// costs nothing to ask, a long body left as the SDK writes it, and failures reported by the SDK as
+/// before. Against Azurite.
 /// </summary>
 public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
 {
@@ -36,6 +37,24 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
         Assert.Equal(0, systemCapture.LengthAllocations.Single());
         Assert.True(plainCapture.LengthAllocations.Single() > 0, "the SDK's own body builds its operations' text to tell its length");
         Assert.Equal(3, await RowCountAsync(plain, "system"));
+    }
+
+    [Fact]
+    public async Task A_body_longer_than_the_buffer_is_sent_as_the_sdk_writes_it()
+    {
+        var table = TableNames.Unique("txbody");
+        var capture = new BodyCapture();
+        var client = SystemClient(capture).GetTableClient(table);
+        await client.CreateIfNotExistsAsync(Cancel);
+        var text = new string('x', 30_000);
+
+        await client.SubmitTransactionAsync(
+            Enumerable.Range(0, 3).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p", $"r{i}") { ["Text"] = text })),
+            Cancel);
+
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(capture.Single()) > TransactionBodyPolicy.MaxBufferedBytes);
+        Assert.True(capture.LengthAllocations.Single() > 0, "not copied: the SDK's own body, which builds its text to tell its length");
+        Assert.Equal(3, await RowCountAsync(client, "p"));
     }
 
     [Fact]
