@@ -177,6 +177,25 @@ public sealed class StatisticsPrimitivesTests
         }, iter: 300);
     }
 
+    /// <summary>The packed form is what day and customer rows store: it must not change (written by the build before its exact-size packing).</summary>
+    [Fact]
+    public void Counted_events_pack_to_the_stored_format()
+    {
+        var counted = new CountedEvents();
+        foreach (var version in new[] { 1, 2, 3, 4 })
+        {
+            counted.TryMark("order-1", version);
+        }
+
+        counted.TryMark("order-2", 300);
+        counted.TryMark("order-2", 2);
+        counted.TryMark("o", 70_000);
+
+        Assert.Equal(
+            "0BAFE22156D2698C143B86040446D36604010101013D5E3106CD72BA03FEDEDF6DBB9FC3360202AA0265C74C15A686187BB6BBF9958F494FC601F0A204",
+            Convert.ToHexString(counted.Packed));
+    }
+
     [Fact]
     public void Envelopes_carry_the_facts_consumers_need()
     {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -69,21 +68,36 @@ public sealed class CountedEvents
     {
         get
         {
-            var buffer = new ArrayBufferWriter<byte>(Math.Max(16, versions.Count * 20));
-            foreach (var (fingerprint, counted) in versions)
+            // Measured first, then written into one array of that size: a busy day's form passes the
+            // runtime's 85,000-byte large-object threshold, and each such array lives until a full collection.
+            var length = 0;
+            foreach (var counted in versions.Values)
             {
-                BinaryPrimitives.WriteUInt128LittleEndian(buffer.GetSpan(FingerprintBytes), fingerprint);
-                buffer.Advance(FingerprintBytes);
-                Varint.Write(buffer, (ulong)counted.Count);
+                length += FingerprintBytes + Varint.Length((ulong)counted.Count);
                 var previous = 0;
                 foreach (var version in counted)
                 {
-                    Varint.Write(buffer, (ulong)(version - previous));
+                    length += Varint.Length((ulong)(version - previous));
                     previous = version;
                 }
             }
 
-            return buffer.WrittenSpan.ToArray();
+            var packed = new byte[length];
+            var position = 0;
+            foreach (var (fingerprint, counted) in versions)
+            {
+                BinaryPrimitives.WriteUInt128LittleEndian(packed.AsSpan(position, FingerprintBytes), fingerprint);
+                position += FingerprintBytes;
+                position += Varint.Write(packed.AsSpan(position), (ulong)counted.Count);
+                var previous = 0;
+                foreach (var version in counted)
+                {
+                    position += Varint.Write(packed.AsSpan(position), (ulong)(version - previous));
+                    previous = version;
+                }
+            }
+
+            return packed;
         }
         set
         {

@@ -5,9 +5,11 @@ namespace OrderFlow.Grains.Projections.WriteBehind;
 /// <summary>Unsigned LEB128 integers, for the packed forms of projection state.</summary>
 internal static class Varint
 {
-    public static void Write(IBufferWriter<byte> buffer, ulong value)
+    public static void Write(IBufferWriter<byte> buffer, ulong value) => buffer.Advance(Write(buffer.GetSpan(10), value));
+
+    /// <summary>Writes <paramref name="value"/> at the start of <paramref name="span"/>; returns the bytes written.</summary>
+    public static int Write(Span<byte> span, ulong value)
     {
-        var span = buffer.GetSpan(10);
         var length = 0;
         for (; value >= 0x80; value >>= 7)
         {
@@ -15,7 +17,19 @@ internal static class Varint
         }
 
         span[length++] = (byte)value;
-        buffer.Advance(length);
+        return length;
+    }
+
+    /// <summary>The bytes <see cref="Write(Span{byte}, ulong)"/> takes for <paramref name="value"/>.</summary>
+    public static int Length(ulong value)
+    {
+        var length = 1;
+        for (; value >= 0x80; value >>= 7)
+        {
+            length++;
+        }
+
+        return length;
     }
 
     public static ulong Read(byte[] bytes, ref int position)
