@@ -8,7 +8,9 @@ namespace OrderFlow.Benchmarks;
 /// probe asks for the count of events over and over. The i-th answer (in time order) is taken as
 /// visible at the end of the first poll that counted i events more than before the run began
 /// (first in, first counted); a count that was already there before the answer is a lag of 0.
-/// The figure is an upper bound by up to one poll's duration and <see cref="PollPause"/>.
+/// The figure is an upper bound: it holds the part of the counting poll after the statistics were
+/// read and, when the poll before it read them just before the event was counted, <see cref="PollPause"/>
+/// and that whole poll as well.
 /// </summary>
 public sealed class StatisticsLag
 {
@@ -130,8 +132,9 @@ public sealed record LagResult(long[] AnsweredAt, double[] LagMs, int Unseen, Ti
     public double Percentile(double p) => new Measurement("lag", LagMs.Length, LoadDuration, LagMs).Percentile(p);
 
     /// <summary>
-    /// How long each answered poll of the summary took, from asking to its answer read: the most
-    /// each lag can hold of the probe itself, since an answer is counted at the end of a poll.
+    /// How long each answered poll of the summary took, from asking to its answer read: a lag holds
+    /// the part of the counting poll after the statistics were read, and up to a pause and a whole
+    /// poll more when the poll before it just missed the event.
     /// </summary>
     public double[] PollMs { get; init; } = [];
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using OrderFlow.Silo;
 
 namespace OrderFlow.Benchmarks;
 
@@ -79,7 +80,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
 
         // Its own small buffer, not a pooled one: a transport may still be writing a failed try's body.
-        var sent = new SentBody(content, IsTransaction(path) ? new byte[TransactionStartBytes] : null);
+        var sent = new SentBody(content, TransactionBodyPolicy.IsTransaction(path) ? new byte[TransactionStartBytes] : null);
         message.Request.Content = sent;
         return sent;
     }
@@ -94,7 +95,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         Interlocked.Increment(ref total);
         var written = sent?.Written ?? 0; // before Start, which writes a body never sent to find its table
         Span<char> name = stackalloc char[MaxTargetChars];
-        var length = IsTransaction(path)
+        var length = TransactionBodyPolicy.IsTransaction(path)
             ? TransactionTarget(sent is null ? default : sent.Start, message.Request.Method, name)
             : Target(path, message.Request.Method, name);
         var target = name[..length];
@@ -109,8 +110,6 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
             Interlocked.Add(ref tally.Bytes, written);
         }
     }
-
-    private static bool IsTransaction(string path) => path.EndsWith("/$batch", StringComparison.Ordinal);
 
     /// <summary>
     /// <c>$batch</c>, the table of the transaction's first operation and the method, written to

@@ -142,7 +142,7 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
 
         private void Capture(HttpMessage message)
         {
-            if (message.Request.Content is not { } content || !message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal))
+            if (message.Request.Content is not { } content || !TransactionBodyPolicy.IsTransaction(message.Request.Uri.Path))
             {
                 return;
             }
