@@ -1,6 +1,7 @@
 using System.IO;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using OrderFlow.Grains.EventStore;
 
 namespace OrderFlow.Silo;
 
@@ -18,14 +19,14 @@ namespace OrderFlow.Silo;
 /// and is sent as it is on every try. The bytes are the same; the SDK reads nothing of the request
 /// after sending it (it parses the response only). A body longer than <see cref="MaxBufferedBytes"/>
 /// (the statistics' group commits, up to 4 MiB) is left as the SDK made it: copying it would
-/// allocate a large-object-heap array per transaction, which only a full collection frees. Finding
-/// that out costs the first 64 KiB of its text and an exception, once per such transaction, a few
-/// per second.
+/// allocate a large-object-heap array per transaction, which only a full collection frees. A caller
+/// that knows its body is long says so (<see cref="LongTransactionBody"/>), and its body is not
+/// tried; any other long body is found out at the cost of its first 64 KiB of text and an exception.
 /// </remarks>
 public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
 {
-    /// <summary>The longest body copied: below the runtime's 85,000-byte large-object threshold, and above an append's (a few KiB).</summary>
-    public const int MaxBufferedBytes = 64 * 1024;
+    /// <summary>The longest body copied (<see cref="LongTransactionBody.BufferedBytes"/>).</summary>
+    public const int MaxBufferedBytes = LongTransactionBody.BufferedBytes;
 
     [ThreadStatic]
     private static byte[]? scratch;
@@ -33,7 +34,8 @@ public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
     public override void OnSendingRequest(HttpMessage message)
     {
         var request = message.Request;
-        if (request.Method != RequestMethod.Post || request.Content is not { } content || !IsTransaction(request.Uri.Path))
+        if (request.Method != RequestMethod.Post || request.Content is not { } content || !IsTransaction(request.Uri.Path)
+            || message.TryGetProperty(LongTransactionBody.Property, out _))
         {
             return;
         }

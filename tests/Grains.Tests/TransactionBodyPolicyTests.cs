@@ -5,6 +5,9 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Silo;
 using OrderFlow.Testing;
 
@@ -13,8 +16,9 @@ namespace OrderFlow.Grains.Tests;
 /// <summary>
 /// The system's table clients write an entity-group transaction's body once
 /// (<see cref="TransactionBodyPolicy"/>): the same bytes the SDK's own body writes, a length that
-/// costs nothing to ask, a long body left as the SDK writes it, and failures reported by the SDK as
-/// before. Against Azurite.
+/// costs nothing to ask, a long body left as the SDK writes it (not even tried when its caller marks
+/// it long, as the statistics' group commit does), and failures reported by the SDK as before.
+/// Against Azurite.
 /// </summary>
 public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
 {
@@ -58,6 +62,46 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_body_its_caller_marks_long_is_not_tried_in_the_buffer()
+    {
+        var table = TableNames.Unique("txbody");
+        var client = SystemClient(new BodyCapture()).GetTableClient(table);
+        await client.CreateIfNotExistsAsync(Cancel);
+        var text = new string('x', 30_000);
+        TableTransactionAction[] Long(string partition) =>
+            [.. Enumerable.Range(0, 3).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, $"r{i}") { ["Text"] = text }))];
+
+        var unmarked = await PolicyExceptionsAsync(() => client.SubmitTransactionAsync(Long("unmarked"), Cancel));
+        var marked = await PolicyExceptionsAsync(async () =>
+        {
+            using var longBody = LongTransactionBody.Scope();
+            return await client.SubmitTransactionAsync(Long("marked"), Cancel);
+        });
+
+        Assert.True(unmarked > 0, "an unmarked long body is found out by trying it in the buffer");
+        Assert.Equal(0, marked);
+        Assert.Equal(3, await RowCountAsync(client, "marked"));
+    }
+
+    [Fact]
+    public async Task The_statistics_group_commit_marks_its_long_bodies()
+    {
+        var table = SystemClient(new BodyCapture()).GetTableClient(TableNames.Unique("txbody"));
+        await table.CreateIfNotExistsAsync(Cancel);
+        var commit = new PartitionGroupCommit(table, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30), NullLogger.Instance);
+        var data = new byte[30_000];
+
+        var exceptions = await PolicyExceptionsAsync(() => Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
+        {
+            var entity = new TableEntity("p", $"r{i}") { ["Data"] = data };
+            return commit.SubmitAsync(new PendingRowChange(TableTransactionActionType.Add, entity, default, (data.Length + 2) / 3 * 4 + 1024, $"row {i}"), Cancel);
+        })));
+
+        Assert.Equal(0, exceptions);
+        Assert.Equal(3, await RowCountAsync(table, "p"));
+    }
+
+    [Fact]
     public async Task A_failed_operation_is_reported_with_its_index_and_writes_nothing()
     {
         var table = TableNames.Unique("txbody");
@@ -75,6 +119,38 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
         Assert.Equal(409, failure.Status);
         Assert.Equal(1, failure.FailedTransactionActionIndex);
         Assert.Equal(1, await RowCountAsync(client, "p"));
+    }
+
+    private static readonly AsyncLocal<bool> Counting = new();
+
+    /// <summary>
+    /// The exceptions the policy throws to find out a long body, while <paramref name="send"/> runs
+    /// (first-chance: it catches them itself); counted in this flow only, not in other tests'.
+    /// </summary>
+    private static async Task<int> PolicyExceptionsAsync<T>(Func<Task<T>> send)
+    {
+        var count = 0;
+        void OnThrown(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs thrown)
+        {
+            if (Counting.Value && thrown.Exception.GetType().DeclaringType == typeof(TransactionBodyPolicy))
+            {
+                Interlocked.Increment(ref count);
+            }
+        }
+
+        AppDomain.CurrentDomain.FirstChanceException += OnThrown;
+        try
+        {
+            Counting.Value = true;
+            await send();
+        }
+        finally
+        {
+            Counting.Value = false;
+            AppDomain.CurrentDomain.FirstChanceException -= OnThrown;
+        }
+
+        return count;
     }
 
     private TableServiceClient SystemClient(BodyCapture capture)

@@ -183,7 +183,12 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         while (remaining.Count > 1)
         {
             var actions = remaining.Select(change => change.Action).ToList();
-            var (answer, refusal) = await RequestAsync(partition, token => table.SubmitTransactionAsync(actions, token));
+            var (answer, refusal) = await RequestAsync(partition, async token =>
+            {
+                // Estimates run above the body (room for framing per row), so a body near the buffer is sent as the SDK writes it.
+                using var longBody = remaining.Sum(change => change.EstimatedBytes) > LongTransactionBody.BufferedBytes ? LongTransactionBody.Scope() : null;
+                return await table.SubmitTransactionAsync(actions, token);
+            });
             if (answer is not null)
             {
                 logger.LogDebug("Wrote {Rows} state rows of partition {Partition} in one transaction.", remaining.Count, partition);
