@@ -17,7 +17,7 @@ namespace OrderFlow.Silo;
 /// transaction, so that work is a large share of what a silo allocates, and allocation is what
 /// sets how often the collector pauses it. Written once into an array, the body has a known length
 /// and is sent as it is on every try. The bytes are the same; the SDK reads nothing of the request
-/// after sending it (it parses the response only). A body longer than <see cref="MaxBufferedBytes"/>
+/// after sending it (it parses the response only). A body longer than <see cref="LongTransactionBody.MaxBufferedBytes"/>
 /// (the statistics' group commits, up to 4 MiB) is left as the SDK made it: copying it would
 /// allocate a large-object-heap array per transaction, which only a full collection frees. A caller
 /// that knows its body is long says so (<see cref="LongTransactionBody"/>), and its body is not
@@ -25,9 +25,6 @@ namespace OrderFlow.Silo;
 /// </remarks>
 public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
 {
-    /// <summary>The longest body copied (<see cref="LongTransactionBody.BufferedBytes"/>).</summary>
-    public const int MaxBufferedBytes = LongTransactionBody.BufferedBytes;
-
     [ThreadStatic]
     private static byte[]? scratch;
 
@@ -40,7 +37,7 @@ public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
             return;
         }
 
-        var buffer = new BoundedBuffer(scratch ??= new byte[MaxBufferedBytes]);
+        var buffer = new BoundedBuffer(scratch ??= new byte[LongTransactionBody.MaxBufferedBytes]);
         try
         {
             content.WriteTo(buffer, message.CancellationToken);

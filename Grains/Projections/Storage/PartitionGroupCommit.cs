@@ -183,10 +183,12 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         while (remaining.Count > 1)
         {
             var actions = remaining.Select(change => change.Action).ToList();
+            // The estimates overstate a body (room for framing on every row), so one just below the buffer may be
+            // marked and sent unbuffered: that only forgoes the single write.
+            var longBody = remaining.Sum(change => change.EstimatedBytes) > LongTransactionBody.MaxBufferedBytes;
             var (answer, refusal) = await RequestAsync(partition, async token =>
             {
-                // Estimates run above the body (room for framing per row), so a body near the buffer is sent as the SDK writes it.
-                using var longBody = remaining.Sum(change => change.EstimatedBytes) > LongTransactionBody.BufferedBytes ? LongTransactionBody.Scope() : null;
+                using var mark = longBody ? LongTransactionBody.Scope() : null;
                 return await table.SubmitTransactionAsync(actions, token);
             });
             if (answer is not null)
