@@ -67,6 +67,7 @@ public static class OrderFlowSiloExtensions
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
+        silo.Services.TryAddSingleton<EventStreamHandles>();
         silo.Services.TryAddSingleton<EventSourcingServices>();
         silo.Services.TryAddSingleton(services => new ConfirmedEnvelopes(
             services.GetRequiredService<StorageRollbacks>(),

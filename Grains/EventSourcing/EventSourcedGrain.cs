@@ -73,6 +73,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private readonly int snapshotInterval;
     private readonly StorageRollbacks rollbacks;
     private readonly ConfirmedEnvelopes confirmed;
+    private readonly EventStreamHandles streamHandles;
 
     private bool activationReadDone;
     private bool viewIsVerified;
@@ -111,6 +112,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         rollbacks = services.Rollbacks;
         rollbacksSeen = rollbacks.Count;
         confirmed = services.Confirmed;
+        streamHandles = services.StreamHandles;
         Time = services.Time;
         PersonalData = services.PersonalData;
         this.logger = logger;
@@ -136,9 +138,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
     private string? aggregateId;
 
-    /// <summary>The aggregate's stream, made on first publication.</summary>
-    private IAsyncStream<TEnvelope> EventStream => eventStream ??= this.GetStreamProvider(OrderEventStreams.ProviderName).GetStream<TEnvelope>(
-        StreamId.Create(source.StreamNamespace, source.StreamKeyOf(AggregateId)));
+    /// <summary>The aggregate's stream, the silo's handle of it (<see cref="EventStreamHandles"/>), taken on first publication.</summary>
+    private async ValueTask<IAsyncStream<TEnvelope>> EventStreamAsync() => eventStream ??= await streamHandles.GetAsync<TEnvelope>(
+        OrderEventStreams.ProviderName, StreamId.Create(source.StreamNamespace, source.StreamKeyOf(AggregateId)));
 
     private IAsyncStream<TEnvelope>? eventStream;
 
@@ -557,9 +559,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 envelopes = [.. await source.ReadAfterAsync(Store, AggregateId, publishedThrough, owed), .. envelopes];
             }
 
+            var stream = await EventStreamAsync();
             foreach (var envelope in envelopes)
             {
-                await EventStream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
+                await stream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
                 if (source.VersionOf(envelope) == publishedThrough + 1)
                 {
                     publishedThrough = source.VersionOf(envelope);

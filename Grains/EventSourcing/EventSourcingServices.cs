@@ -15,6 +15,7 @@ public sealed class EventSourcingServices(
     StorageRollbacks rollbacks,
     PersonalDataProtector personalData,
     ConfirmedEnvelopes confirmed,
+    EventStreamHandles streamHandles,
     TimeProvider time)
 {
     /// <summary>The log-consistency provider every event-sourced grain names (custom storage: the grain does its own I/O).</summary>
@@ -32,6 +33,9 @@ public sealed class EventSourcingServices(
 
     /// <summary>The envelopes the silo's grains confirmed lately, which the reconciliation takes instead of reading the log.</summary>
     public ConfirmedEnvelopes Confirmed { get; } = confirmed;
+
+    /// <summary>The silo's handles of the streams the grains publish to, shared rather than made per activation.</summary>
+    public EventStreamHandles StreamHandles { get; } = streamHandles;
 
     /// <summary>Seals personal data before it is appended and reveals it for the reads that show it.</summary>
     public PersonalDataProtector PersonalData { get; } = personalData;

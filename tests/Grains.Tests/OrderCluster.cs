@@ -56,6 +56,9 @@ public sealed class OrderCluster : IAsyncDisposable
 
     public IClusterClient Client => cluster.Client;
 
+    /// <summary>The silo's own services (the cluster has one silo).</summary>
+    public IServiceProvider SiloServices => cluster.Silos[0].ServiceProvider;
+
     /// <summary>
     /// Starts a cluster on <paramref name="connectionString"/>. With <paramref name="countRequests"/>,
     /// the silo's <see cref="TableServiceClient"/> is built here (same retry settings as the product's,
