@@ -12,8 +12,8 @@ namespace OrderFlow.Grains.EventSourcing;
 /// <remarks>
 /// A handle an activation makes itself (<c>this.GetStreamProvider(…).GetStream(…)</c>) is kept in
 /// a directory of that activation's own (Orleans' stream directory, a scoped service: a concurrent
-/// dictionary with its locks, the handle and its producer), about 1 KiB for every order a silo
-/// holds, and a silo holds every order touched in the last minutes. Orleans keeps a handle made
+/// dictionary with its locks, the handle and its producer) for every order a silo holds, and a
+/// silo holds every order touched in the last minutes. Orleans keeps a handle made
 /// outside any grain's turn in the silo's own directory instead, so each one is made on the thread
 /// pool, once. Publishing through it is still a call made in the publishing grain's turn; the
 /// handle carries nothing of the activation that made it.
