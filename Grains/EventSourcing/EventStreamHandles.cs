@@ -10,13 +10,14 @@ namespace OrderFlow.Grains.EventSourcing;
 /// whole silo, made on first use and shared by every activation.
 /// </summary>
 /// <remarks>
-/// A handle an activation makes itself (<c>this.GetStreamProvider(…).GetStream(…)</c>) is kept in
-/// a directory of that activation's own (Orleans' stream directory, a scoped service: a concurrent
-/// dictionary with its locks, the handle and its producer) for every order a silo holds, and a
-/// silo holds every order touched in the last minutes. Orleans keeps a handle made
-/// outside any grain's turn in the silo's own directory instead, so each one is made on the thread
-/// pool, once. Publishing through it is still a call made in the publishing grain's turn; the
-/// handle carries nothing of the activation that made it.
+/// A handle made in a grain's turn is kept in a stream directory of that activation's own (a scoped
+/// service: a concurrent dictionary with its locks, the handle and its producer). A silo holds
+/// every order touched in the last minutes, each with such a directory. Orleans'
+/// <c>SiloStreamProviderRuntime.GetStreamDirectory</c> takes the activation's directory when a grain
+/// context is current (the thread-static <c>RuntimeContext.Current</c>) and the silo's own
+/// otherwise, hence <c>Task.Run</c>. A persistent stream's producer only
+/// enqueues, with the request context of the call that publishes, so the handle does not depend on
+/// where it was made.
 /// </remarks>
 public sealed class EventStreamHandles(IServiceProvider services)
 {
@@ -25,6 +26,7 @@ public sealed class EventStreamHandles(IServiceProvider services)
     /// <summary>Handles made so far.</summary>
     public int Count => handles.Count;
 
+    /// <summary>The silo's handle of <paramref name="stream"/> on <paramref name="provider"/>; the first call per stream goes through the thread pool.</summary>
     public async ValueTask<IAsyncStream<T>> GetAsync<T>(string provider, StreamId stream)
     {
         var key = (provider, stream, typeof(T));

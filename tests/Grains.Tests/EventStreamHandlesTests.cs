@@ -29,12 +29,10 @@ public sealed class EventStreamHandlesTests(OrderClusterFixture fixture) : IClas
             Assert.Null(StreamDirectoryOf(cluster.Grain(id)));
         }
 
+        // One handle per shard the orders fell in (this class has the cluster to itself); none if publication had failed.
         var handles = cluster.SiloServices.GetRequiredService<EventStreamHandles>();
-        Assert.InRange(handles.Count, ids.Select(OrderEventStreams.ShardOf).Distinct().Count(), OrderEventStreams.ShardCount + CustomerEventStreamsShardsAtMost);
+        Assert.Equal(ids.Select(OrderEventStreams.ShardOf).Distinct().Count(), handles.Count);
     }
-
-    /// <summary>Other tests on the same cluster may have published customer events too.</summary>
-    private const int CustomerEventStreamsShardsAtMost = CustomerEventStreams.ShardCount;
 
     /// <summary>
     /// The activation's own stream directory, if it made one: Orleans' internal <c>StreamDirectory</c>,
@@ -45,7 +43,9 @@ public sealed class EventStreamHandlesTests(OrderClusterFixture fixture) : IClas
     private object? StreamDirectoryOf(IAddressable grain)
     {
         var activations = cluster.SiloServices.GetRequiredService(RuntimeType("Orleans.Runtime.ActivationDirectory, Orleans.Runtime"));
-        var context = activations.GetType().GetMethod("FindTarget")!.Invoke(activations, [grain.GetGrainId()])
+        var findTarget = activations.GetType().GetMethod("FindTarget")
+            ?? throw new InvalidOperationException("Orleans' activation directory no longer has FindTarget: find how to reach an activation now.");
+        var context = findTarget.Invoke(activations, [grain.GetGrainId()])
             ?? throw new InvalidOperationException($"{grain.GetGrainId()} is not active on the silo.");
         var field = context.GetType().GetField("_extras", BindingFlags.NonPublic | BindingFlags.Instance)
             ?? throw new InvalidOperationException("Orleans no longer keeps an activation's components in ActivationData._extras: find where they are now.");
