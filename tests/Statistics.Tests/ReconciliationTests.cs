@@ -187,6 +187,19 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         return (fed, repaired);
     }
 
+    /// <summary>
+    /// Until every recorded change is due (its bucket settled): the next pass then takes them all, and
+    /// reads an order whose commands fell in two buckets once, not once in each pass that took one of them.
+    /// </summary>
+    internal static Task WaitUntilEveryChangeIsDueAsync(StatsCluster cluster, CancellationToken ct)
+    {
+        var settle = TimeSpan.Parse(FastReconciliation["Statistics:Reconciliation:Settle"]!, CultureInfo.InvariantCulture);
+        return Eventually.UntilAsync(
+            async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow - settle, 1000, ct)).Count
+                == (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1000, ct)).Count,
+            "every change to be due", ct);
+    }
+
     /// <summary>Once every customer has counted every order, the stream has delivered everything (into memory only, when projections hold their counts).</summary>
     internal static async Task WaitUntilDeliveredAsync(StatsCluster cluster, Expected expected, CancellationToken ct)
     {
