@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.WriteBehind;
+using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Alerts;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Customers;
@@ -286,6 +287,36 @@ public sealed class StatisticsPrimitivesTests
 
         state.BadEndings["o-2"] = OrderBuilder.Start.AddHours(1);
         Assert.Equal(("cancel-refund-ratio/c", "o-2"), Assert.Single(RiskRules.Evaluate("c", state, risk)) is var a ? (a.Id, a.OrderId) : default);
+    }
+
+    [Fact]
+    public void Cancel_refund_ratio_rule_needs_a_bad_ending_whatever_the_thresholds()
+    {
+        // Thresholds the silo refuses at start (RiskOptionsValidation), still no failure here.
+        var risk = new RiskOptions { CancelRefundRatio = 0, CancelRefundMinOrders = 0 };
+        Assert.Empty(RiskRules.Evaluate("c", new CustomerStatsState(), risk));
+        Assert.Empty(RiskRules.Evaluate("c", new CustomerStatsState { Orders = 3 }, risk));
+    }
+
+    [Fact]
+    public void The_default_risk_thresholds_are_valid_and_each_meaningless_one_is_named()
+    {
+        var validation = new RiskOptionsValidation();
+        Assert.True(validation.Validate(null, new StatisticsOptions()).Succeeded);
+
+        var meaningless = new StatisticsOptions
+        {
+            Risk = new RiskOptions
+            {
+                VelocityMaxOrders = 0, VelocityWindow = TimeSpan.Zero, LargeOrderFactor = 0.9m, LargeOrderMinHistory = 0,
+                CancelRefundRatio = double.NaN, CancelRefundMinOrders = 0, NewAccountLargeOrderAmount = -1, NewAccountWindow = TimeSpan.Zero,
+            },
+        };
+        var failures = validation.Validate(null, meaningless).Failures ?? [];
+        foreach (var setting in typeof(RiskOptions).GetProperties().Select(p => p.Name))
+        {
+            Assert.Single(failures, f => f.StartsWith($"Statistics:Risk:{setting} is ", StringComparison.Ordinal));
+        }
     }
 
     [Fact]

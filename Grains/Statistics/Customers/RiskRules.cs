@@ -37,8 +37,8 @@ public static class RiskRules
         alerts.AddRange(scan.VelocityAlerts);
         alerts.AddRange(scan.LargeOrderAlerts);
 
-        // Cancel/refund ratio over all the customer's orders.
-        if (s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= risk.CancelRefundRatio * s.Orders)
+        // Cancel/refund ratio over all the customer's orders (none without a bad ending, whatever the thresholds).
+        if (s.BadEndings.Count > 0 && s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= risk.CancelRefundRatio * s.Orders)
         {
             var latest = s.BadEndings.First();
             foreach (var ending in s.BadEndings)
