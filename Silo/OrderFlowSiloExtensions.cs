@@ -63,7 +63,8 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section)).ValidateOnStart();
         silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, RiskOptionsValidation>();
         silo.Services.AddSingleton<IValidateOptions<StatisticsOptions>, StatisticsOptionsValidation>();
-        silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section));
+        silo.Services.AddOptions<ParkingOptions>().Bind(configuration.GetSection(ParkingOptions.Section)).ValidateOnStart();
+        silo.Services.AddSingleton<IValidateOptions<ParkingOptions>, ParkingOptionsValidation>();
         silo.Services.TryAddSingleton<ChangeIndex>();
         silo.Services.TryAddSingleton<ChangeAnnouncer>();
         silo.Services.TryAddSingleton<EventLogs>();
@@ -107,7 +108,8 @@ public static class OrderFlowSiloExtensions
     /// </summary>
     public static IServiceCollection AddOrderFlowEventLog(IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section));
+        services.AddOptions<EventStoreOptions>().Bind(configuration.GetSection(EventStoreOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventStoreOptions>, EventStoreOptionsValidation>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => CreateTableServiceClient(configuration, provider));
         services.TryAddSingleton<TableEventStore>();

@@ -34,6 +34,16 @@ public static class TableLimits
     /// <summary>PartitionKey and RowKey are each at most 1 KiB of UTF-16: 512 characters.</summary>
     public const int MaxKeyChars = 512;
 
+    /// <summary>A table name is 3 to 63 characters, ASCII letters and digits, beginning with a letter.</summary>
+    public const int MaxTableNameChars = 63;
+
+    /// <summary>What a valid table name is, for messages that refuse one.</summary>
+    public const string TableNameRule = "3 to 63 ASCII letters and digits, beginning with a letter";
+
+    /// <summary>Whether <paramref name="name"/> is a valid table name (<see cref="TableNameRule"/>).</summary>
+    public static bool IsValidTableName(string? name) =>
+        name is { Length: >= 3 and <= MaxTableNameChars } && char.IsAsciiLetter(name[0]) && name.All(char.IsAsciiLetterOrDigit);
+
     /// <summary>
     /// The scalability target of one partition: about 2,000 entities (1 KiB each) per second;
     /// beyond it the service answers 503 Server Busy. Not enforced: layouts are sized by it.
