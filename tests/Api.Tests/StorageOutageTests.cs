@@ -28,7 +28,7 @@ public sealed class StorageOutageTests
                 Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
             }
 
-            await WaitUntilAzuritePersistedAsync(dataFolder, id);
+            await storage.WaitUntilSavedAsync(id, TestContext.Current.CancellationToken);
             await storage.StopAsync();
 
             var clock = Stopwatch.StartNew();
@@ -182,25 +182,5 @@ public sealed class StorageOutageTests
         var retryAfter = response.Headers.RetryAfter;
         Assert.NotNull(retryAfter);
         Assert.True(retryAfter.Delta > TimeSpan.Zero || retryAfter.Date is not null, $"Retry-After: {retryAfter}");
-    }
-
-    /// <summary>
-    /// Azurite keeps its tables in memory and saves them to its data folder every 5 s; killing it
-    /// earlier would lose the order, which is Azurite's limitation, not the system's. Wait for the save.
-    /// </summary>
-    private static Task WaitUntilAzuritePersistedAsync(string dataFolder, string orderId)
-    {
-        var file = Path.Combine(dataFolder, "__azurite_db_table__.json");
-        return Eventually.UntilAsync(async () =>
-        {
-            try
-            {
-                return File.Exists(file) && (await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken)).Contains(orderId, StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false; // being written right now: look again
-            }
-        }, $"Azurite to save order {orderId} to {file}", TestContext.Current.CancellationToken, TimeSpan.FromSeconds(20));
     }
 }

@@ -26,7 +26,7 @@ public sealed class StorageOutageTests
             var id = NewOrderId();
             var grain = cluster.Grain(id);
             var placed = await grain.Succeeds(Place(id));
-            await WaitUntilPersisted(dataFolder, id, ct);
+            await azurite.WaitUntilSavedAsync(id, ct);
 
             await azurite.StopAsync();
 
@@ -71,32 +71,5 @@ public sealed class StorageOutageTests
     {
         var thrown = await Assert.ThrowsAsync<StorageUnavailableException>(call);
         Assert.False(thrown.WriteOutcomeUnknown, $"A refused connection must not leave the outcome unknown: {thrown}");
-    }
-
-    /// <summary>Azurite writes its table database to disk every 5 s: wait until the order is in it, so a restart keeps it.</summary>
-    private static async Task WaitUntilPersisted(string dataFolder, string orderId, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var file in Directory.EnumerateFiles(dataFolder, "*", SearchOption.AllDirectories))
-            {
-                try
-                {
-                    if ((await File.ReadAllTextAsync(file, ct)).Contains(orderId, StringComparison.Ordinal))
-                    {
-                        return;
-                    }
-                }
-                catch (IOException)
-                {
-                    // being written: look again
-                }
-            }
-
-            await Task.Delay(200, ct);
-        }
-
-        throw new TimeoutException($"Azurite did not persist order '{orderId}' within 20 s.");
     }
 }

@@ -116,6 +116,29 @@ public sealed class Azurite : IAsyncDisposable
         throw new TimeoutException($"Azurite did not listen on port {Port} within 30 s.");
     }
 
+    /// <summary>
+    /// With a data folder, Azurite saves its whole table database to disk every 5 s: waits until a
+    /// save holds a row of partition <paramref name="partitionKey"/> (an order's log), so that a
+    /// restart keeps it. A row's key, not any mention: a placement's change-index row names the order
+    /// before its append is written, and a save between the two held the order's id without its events.
+    /// </summary>
+    public Task WaitUntilSavedAsync(string partitionKey, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(dataFolder ?? throw new InvalidOperationException("Azurite keeps its data in memory: nothing is saved."), "__azurite_db_table__.json");
+        var row = $"\"PartitionKey\":\"{partitionKey}\"";
+        return Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                return File.Exists(file) && (await File.ReadAllTextAsync(file, cancellationToken)).Contains(row, StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false; // being written right now: look again
+            }
+        }, $"Azurite to save a row of partition {partitionKey} to {file}", cancellationToken, TimeSpan.FromSeconds(20));
+    }
+
     /// <summary>Stops the process, as a storage outage would.</summary>
     public async Task StopAsync()
     {
