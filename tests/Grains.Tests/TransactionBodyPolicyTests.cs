@@ -89,7 +89,7 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
         var capture = new BodyCapture();
         var table = SystemClient(capture).GetTableClient(TableNames.Unique("txbody"));
         await table.CreateIfNotExistsAsync(Cancel);
-        var commit = new PartitionGroupCommit(table, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30), NullLogger.Instance);
+        var commit = new PartitionGroupCommit(table, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), NullLogger.Instance); // a linger long enough for a pause between the three
         var data = new byte[30_000];
 
         var exceptions = await PolicyExceptionsAsync(() => Task.WhenAll(Enumerable.Range(0, 3).Select(i =>

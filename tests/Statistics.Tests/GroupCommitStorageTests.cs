@@ -78,14 +78,14 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
     public async Task Writes_that_keep_joining_within_a_linger_of_each_other_go_in_one_transaction()
     {
         var ct = TestContext.Current.CancellationToken;
-        var linger = TimeSpan.FromSeconds(2);
+        var linger = TimeSpan.FromSeconds(5);
         var (storage, requests, _) = await StatisticsStorageOnAzurite.StartAsync(azurite, "groupburst", linger, ct);
-        var grains = GrainsOfOnePartition(1, 8);
+        var grains = GrainsOfOnePartition(1, 16);
         var states = grains.Select(grain => State($"burst {grain}")).ToList();
 
-        // Each half a second after the one before: the last joins 3.5 s after the first, beyond a
-        // linger of it (a pause of up to 1.5 s between two, a loaded machine's, still joins).
-        var writes = await WriteOneAfterAnotherAsync(storage, grains, states, linger / 4, ct);
+        // Each half a second after the one before: the last joins 7.5 s after the first, beyond a
+        // linger of it (a pause of up to 4.5 s between two, a loaded machine's, still joins).
+        var writes = await WriteOneAfterAnotherAsync(storage, grains, states, linger / 10, ct);
 
         await Task.WhenAll(writes);
         Assert.Equal(new[] { "$batch" }, Targets(requests));
@@ -101,13 +101,24 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var linger = TimeSpan.FromMilliseconds(100);
         var (storage, _, _) = await StatisticsStorageOnAzurite.StartAsync(azurite, "grouptrickle", linger, ct);
-        var grains = GrainsOfOnePartition(1, 60);
+        var grains = GrainsOfOnePartition(1, 600);
         var states = grains.Select(grain => State($"trickle {grain}")).ToList();
 
-        // One write every half linger for three times as long as the first may wait (60 × 50 ms = 3 s).
-        var writes = await WriteOneAfterAnotherAsync(storage, grains, states, linger / 2, ct);
+        // One write every half linger until the first has landed, for up to thirty times as long as
+        // it may wait (600 × 50 ms): held back until the trickle ended, it would land after the last.
+        var writes = new List<Task>();
+        for (var i = 0; i < grains.Count && !(i > 0 && writes[0].IsCompleted); i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(linger / 2, ct);
+            }
 
-        Assert.True(writes[0].IsCompletedSuccessfully, "The first write was still held back when the last joined.");
+            writes.Add(storage.WriteStateAsync("day", grains[i], states[i], ct));
+        }
+
+        Assert.True(writes[0].IsCompletedSuccessfully, $"The first write was still held back when the last of {writes.Count} joined.");
+        Assert.True(writes.Count < grains.Count, "The trickle ended before the first write landed.");
         await Task.WhenAll(writes);
     }
 

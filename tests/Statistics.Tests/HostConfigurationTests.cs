@@ -225,7 +225,8 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?>
         {
             ["Orleans:GrainCollection:CollectionQuantum"] = "00:00:01",
-            [$"Orleans:GrainCollection:ClassSpecificCollectionAge:{typeof(OrderFlow.Grains.Orders.OrderGrain).FullName}"] = "00:00:02",
+            // Long enough that the order is still active when the test first looks, on a loaded machine too.
+            [$"Orleans:GrainCollection:ClassSpecificCollectionAge:{typeof(OrderFlow.Grains.Orders.OrderGrain).FullName}"] = "00:00:10",
         });
         using var placed = await host.Http.PostAsJsonAsync("/api/orders", new
         {

@@ -62,7 +62,7 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         var faults = new PushFaults();
 
         // No timer flush in between: it would take the second fault, and the deactivation's flush would then land.
-        await using var cluster = await StartAsync(faults, "pushdeact", ct, new Dictionary<string, string?> { ["Statistics:FlushInterval"] = "01:00:00" });
+        await using var cluster = await StartAsync(faults, "pushdeact", ct, new Dictionary<string, string?> { ["Statistics:FlushInterval"] = StatsCluster.NoFlushTick });
         var day = new DateOnly(2026, 9, 8);
         var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
 
@@ -129,8 +129,15 @@ public sealed class InjectedFaultTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var requests = new RequestCounter();
         var tables = ClusterTables.Unique("pushone");
+
+        // A linger long enough for a pause of the process between the two writes (at most ten lingers within a flush interval).
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
-            new Dictionary<string, string?> { ["Statistics:Reconciliation:Enabled"] = "false" },
+            new Dictionary<string, string?>
+            {
+                ["Statistics:Reconciliation:Enabled"] = "false",
+                ["Statistics:GroupCommitLinger"] = "00:00:01",
+                ["Statistics:FlushInterval"] = StatsCluster.NoFlushTick,
+            },
             configureSilo: silo => silo.Services.AddSingleton(new StorageClientPolicy(requests)));
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 9));
         var sold = new Dictionary<string, ProductTotals> { ["SKU-1"] = new() { Quantity = 3, Revenue = 30m } };

@@ -26,7 +26,7 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
 {
     internal static readonly Dictionary<string, string?> Settings = new()
     {
-        ["Statistics:FlushInterval"] = "01:00:00",
+        ["Statistics:FlushInterval"] = StatsCluster.NoFlushTick,
         ["Statistics:Reconciliation:Enabled"] = "false",
     };
 

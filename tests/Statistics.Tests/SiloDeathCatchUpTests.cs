@@ -32,7 +32,7 @@ public sealed class SiloDeathCatchUpTests(AzuriteFixture azurite)
     /// <summary>The regular reconciliation runs (it is what turns the death watch on), but nothing settles within the test.</summary>
     private static readonly Dictionary<string, string?> CatchUpOnly = new()
     {
-        ["Statistics:FlushInterval"] = "01:00:00",
+        ["Statistics:FlushInterval"] = StatsCluster.NoFlushTick,
         ["Statistics:Reconciliation:Settle"] = "06:00:00",
     };
 
