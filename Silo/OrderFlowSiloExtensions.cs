@@ -114,7 +114,7 @@ public static class OrderFlowSiloExtensions
         services.TryAddSingleton(provider => CreateTableServiceClient(configuration, provider));
         services.TryAddSingleton<TableEventStore>();
         services.AddOptions<PersonalDataOptions>().Bind(configuration.GetSection(PersonalDataOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonalDataOptions>, KeyEncryptionKeyOptionsValidation>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonalDataOptions>, PersonalDataOptionsValidation>());
         services.TryAddSingleton(provider => new SubjectKeyWrapping(
             KeyEncryptionKeys(provider.GetRequiredService<IOptions<PersonalDataOptions>>().Value.KeyEncryptionKey, provider),
             provider.GetRequiredService<ILogger<SubjectKeyWrapping>>()));

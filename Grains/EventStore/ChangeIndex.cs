@@ -74,7 +74,7 @@ public sealed class ChangeIndex
     public ChangeIndex(TableServiceClient service, IOptions<EventStoreOptions> options, ILogger<ChangeIndex> logger)
     {
         var settings = options.Value;
-        if (settings.ChangeBucket < TimeSpan.FromSeconds(1))
+        if (settings.ChangeBucket < EventStoreOptions.MinChangeBucket)
         {
             throw new ArgumentOutOfRangeException(nameof(options), settings.ChangeBucket, $"{EventStoreOptions.Section}:ChangeBucket must be at least one second.");
         }

@@ -49,6 +49,9 @@ public sealed class EventStoreOptions
     /// </summary>
     public TimeSpan ChangeBucket { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The narrowest <see cref="ChangeBucket"/>: bucket keys are written to the second.</summary>
+    public static readonly TimeSpan MinChangeBucket = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// How often each silo rewrites its row in the rollback watch table (the events table's name
     /// followed by "watch"), to notice storage losing writes while it runs (<see cref="StorageRollbackWatch"/>).

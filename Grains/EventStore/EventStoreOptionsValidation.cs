@@ -41,7 +41,7 @@ public sealed class EventStoreOptionsValidation : IValidateOptions<EventStoreOpt
             failures.Add($"{EventStoreOptions.Section}:{nameof(EventStoreOptions.OperationTimeout)} is {options.OperationTimeout}; it must be positive (for example 00:00:06).");
         }
 
-        if (options.ChangeBucket < TimeSpan.FromSeconds(1))
+        if (options.ChangeBucket < EventStoreOptions.MinChangeBucket)
         {
             failures.Add($"{EventStoreOptions.Section}:{nameof(EventStoreOptions.ChangeBucket)} is {options.ChangeBucket}; it must be at least one second (for example 00:01:00).");
         }

@@ -38,7 +38,7 @@ public static class TableLimits
     public const int MaxTableNameChars = 63;
 
     /// <summary>What a valid table name is, for messages that refuse one.</summary>
-    public const string TableNameRule = "3 to 63 ASCII letters and digits, beginning with a letter";
+    public static readonly string TableNameRule = $"3 to {MaxTableNameChars} ASCII letters and digits, beginning with a letter";
 
     /// <summary>Whether <paramref name="name"/> is a valid table name (<see cref="TableNameRule"/>).</summary>
     public static bool IsValidTableName(string? name) =>

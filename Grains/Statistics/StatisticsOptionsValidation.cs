@@ -19,9 +19,10 @@ public sealed class StatisticsOptionsValidation : IValidateOptions<StatisticsOpt
             failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.TableName)} is '{options.TableName}'; a table name is {TableLimits.TableNameRule}.");
         }
 
-        if (options.FlushInterval <= TimeSpan.Zero)
+        // The first tick may be up to 1.05 intervals away (WriteBehindProjectionGrain), and a grain timer waits at most 0xfffffffe ms.
+        if (options.FlushInterval <= TimeSpan.Zero || options.FlushInterval.TotalMilliseconds * 1.05 > 0xfffffffe)
         {
-            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.FlushInterval)} is {options.FlushInterval}; it must be positive (for example 00:00:01).");
+            failures.Add($"{StatisticsOptions.Section}:{nameof(StatisticsOptions.FlushInterval)} is {options.FlushInterval}; it must be positive and at most 47 days (for example 00:00:01).");
         }
 
         // A write may wait PartitionGroupCommit.MaxLingers lingers: all of them within one flush interval.

@@ -21,12 +21,13 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("Statistics:Risk:CancelRefundRatio", "NaN")]
     [InlineData("Statistics:Risk:CancelRefundMinOrders", "0")]
     [InlineData("Statistics:TableName", "stats-table")]
+    [InlineData("Statistics:FlushInterval", "48.00:00:00")]
     [InlineData("Statistics:ClosedOrderMemory", "-1.00:00:00")]
     [InlineData("Statistics:Reconciliation:Interval", "00:00:00")]
     [InlineData("Statistics:Reconciliation:Settle", "-00:00:01")]
     [InlineData("Statistics:Reconciliation:MaxChangesPerPass", "0")]
     [InlineData("Statistics:Parking:FirstRetry", "00:00:00")]
-    [InlineData("Statistics:Parking:MaxRetry", "00:00:30")]
+    [InlineData("Statistics:Parking:MaxRetry", "00:00:00")]
     [InlineData("Statistics:Parking:FlushFailuresBeforeParking", "0")]
     [InlineData("Statistics:Parking:DeliveryFailuresBeforeParking", "0")]
     [InlineData("EventStore:TableName", "events_1")]
@@ -36,6 +37,7 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("EventStore:OperationTimeout", "00:00:00")]
     [InlineData("EventStore:ChangeBucket", "00:00:00.500")]
     [InlineData("EventStore:RollbackWatchInterval", "-00:00:01")]
+    [InlineData("PersonalData:KeysTableName", "keys-table")]
     public async Task A_silo_with_a_meaningless_setting_does_not_start(string key, string value)
     {
         var ct = TestContext.Current.CancellationToken;

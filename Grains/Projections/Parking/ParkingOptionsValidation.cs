@@ -13,9 +13,10 @@ public sealed class ParkingOptionsValidation : IValidateOptions<ParkingOptions>
             failures.Add($"{ParkingOptions.Section}:{nameof(ParkingOptions.FirstRetry)} is {options.FirstRetry}; it must be positive (for example 00:01:00).");
         }
 
-        if (options.MaxRetry < options.FirstRetry)
+        // Below FirstRetry is fine: every wait is capped at it (and a failed flush's back-off uses it alone).
+        if (options.MaxRetry <= TimeSpan.Zero)
         {
-            failures.Add($"{ParkingOptions.Section}:{nameof(ParkingOptions.MaxRetry)} is {options.MaxRetry}; it must be at least {nameof(ParkingOptions.FirstRetry)} ({options.FirstRetry}).");
+            failures.Add($"{ParkingOptions.Section}:{nameof(ParkingOptions.MaxRetry)} is {options.MaxRetry}; it must be positive (for example 00:30:00).");
         }
 
         if (options.FlushFailuresBeforeParking < 1)

@@ -4,8 +4,8 @@ namespace OrderFlow.Grains.Statistics.Customers;
 
 /// <summary>
 /// Refuses, at start, risk thresholds that would make a rule meaningless: a silo that started
-/// with them would raise (or never raise) alerts that a corrected rebuild later withdraws, and
-/// some (a window of zero, a ratio of no orders) would fail every evaluation of a customer.
+/// with them would raise (or never raise) alerts that a corrected rebuild later withdraws, and a
+/// velocity window of zero would fail every evaluation of a customer.
 /// </summary>
 public sealed class RiskOptionsValidation : IValidateOptions<StatisticsOptions>
 {

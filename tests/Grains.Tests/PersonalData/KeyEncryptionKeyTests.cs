@@ -211,7 +211,7 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
             new KeyEncryptionKeyOptions { VaultUri = new Uri("https://kv-test.vault.azure.net/"), SecretName = "kek", Keys = { ["a"] = Convert.ToBase64String(VersionA) } },
         };
 
-        var validation = new KeyEncryptionKeyOptionsValidation();
+        var validation = new PersonalDataOptionsValidation();
         Assert.All(refused, options =>
         {
             var result = validation.Validate(null, new PersonalDataOptions { KeyEncryptionKey = options });

@@ -31,10 +31,9 @@ public sealed record ClusterTables(string Events, string Statistics, string Serv
 public sealed class StatsCluster : IAsyncDisposable
 {
     /// <summary>
-    /// A <c>Statistics:FlushInterval</c> for tests in which nothing is flushed unless they flush it:
-    /// ticks fall on multiples of the interval of the clock, so an hour's came at every full hour,
-    /// within some run of such a test now and then; 30 days' comes once a month (a grain timer
-    /// waits at most some 49 days).
+    /// A <c>Statistics:FlushInterval</c> for tests in which nothing is flushed unless they flush it.
+    /// Ticks fall on multiples of the interval of the clock (an hour's at every full hour, which a
+    /// run would cross now and then); 30 days' stays within what a grain timer waits (some 49 days).
     /// </summary>
     public const string NoFlushTick = "30.00:00:00";
 
