@@ -303,6 +303,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             if (metadata.IdempotencyKey is { } key && ViewIsVerified
                 && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
             {
+                if (record.ResultVersion > Version)
+                {
+                    // Another writer stored it (the first attempt reached another activation, or landed unseen): the view is behind the log.
+                    await ReloadAsync();
+                }
+
                 return await ReplayAsync(record, command);
             }
 
@@ -601,6 +607,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// <summary>Loads the log (failing fast if storage is down) and makes it JournaledGrain's confirmed view.</summary>
     private async Task ReloadAsync()
     {
+        // Nothing is trusted until the reload completes: one that fails half-way (the log read, its
+        // personal data not revealed) would otherwise leave the old view trusted beside the new head.
+        viewIsVerified = false;
+
         // What this activation confirmed is no longer all there is to know of the stream (another writer, lost writes).
         confirmed.Forget(source.Category, AggregateId);
         var slice = await Store.LoadLatestAsync(AggregateId);

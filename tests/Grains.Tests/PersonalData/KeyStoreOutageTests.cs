@@ -1,6 +1,8 @@
 using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Silo;
 using OrderFlow.Storage;
@@ -98,5 +100,57 @@ public sealed class KeyStoreOutageTests(AzuriteFixture azurite)
         var events = new TableServiceClient(azurite.ConnectionString).GetTableClient(eventsTable);
         var payment = await events.GetEntityIfExistsAsync<TableEntity>(KeyEncoding.Encode(orderId), KeyEncoding.EventRowKey(2), cancellationToken: ct);
         Assert.True(payment.HasValue, "the payment is not in the log");
+    }
+
+    /// <summary>
+    /// Review finding: a reload that failed half-way (the log read, its personal data not revealed:
+    /// the key table down) left the activation trusting its old view with the new head, so a later
+    /// command was decided on the old view and could append after a version it never saw. The
+    /// activation now trusts nothing until a reload completes.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_that_fails_half_way_leaves_the_view_untrusted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var keys = await Azurite.StartNewAsync(cancellationToken: ct);
+        var eventsTable = TableNames.Unique("keyreload");
+        await using var cluster = await TestClusters.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = keys.ConnectionString,
+            ["EventStore:TableName"] = eventsTable,
+            ["EventStore:OperationTimeout"] = "00:00:02",
+            ["PersonalData:KeyCacheDuration"] = "00:00:00",
+            ["Statistics:TableName"] = eventsTable + "stats",
+        }, ct);
+        var address = new ShippingAddressRequest("Reload Rita", "Half Way 1", null, "Offline", "OF-2", "DE");
+        var orderId = NewOrderId();
+        var order = cluster.Client.GetGrain<IOrderGrain>(orderId);
+        var placed = await order.Execute(new PlaceOrder(orderId, "reload-customer", "EUR", Items, null, address), CommandMetadata.None);
+        Assert.Null(placed.Error);
+
+        // Another writer pays the order: this activation still stands on version 1.
+        var store = new TableEventStore(
+            new TableServiceClient(azurite.ConnectionString),
+            Microsoft.Extensions.Options.Options.Create(new EventStoreOptions { TableName = eventsTable }),
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<TableEventStore>.Instance);
+        var payment = new OrderPaid(DateTimeOffset.UtcNow, "pay-other-writer", placed.Order!.Total, "card");
+        await store.AppendAsync(orderId, 1, [new EventToAppend(
+            Guid.NewGuid(), OrderEventSerializer.TypeName(payment), OrderEventSerializer.SchemaVersionOf(payment), payment.OccurredAt,
+            "corr-other-writer", null, OrderEventSerializer.Serialize(payment))], cancellationToken: ct);
+
+        // Its own payment conflicts; the reload reads the log but cannot reveal the address.
+        using (keys.Suspend())
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => order.Execute(new PayOrder("pay-mine", placed.Order.Total, "card"), CommandMetadata.None));
+        }
+
+        // What it answers now comes from the log: paid by the other writer, and shipped after that payment.
+        Assert.Equal((OrderStatus.Paid, 2), (await order.Get()) is { } view ? (view.Status, view.Version) : default);
+        var shipped = await order.Execute(new ShipOrder("dhl", "T-1"), CommandMetadata.None);
+        Assert.Null(shipped.Error);
+        Assert.Equal(3, shipped.Order!.Version);
     }
 }
