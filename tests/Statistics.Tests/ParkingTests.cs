@@ -239,6 +239,45 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         Assert.Equal(2, (await month.GetProducts())["PARK-SKU"].Quantity);
     }
 
+    /// <summary>
+    /// Review finding: once a parked projection flushed again, an unpark that failed (the parked
+    /// list unreachable for a moment) was never tried again, so the grain stayed listed as parked
+    /// until the reconciliation happened to feed it. It is tried again at the next flush tick.
+    /// </summary>
+    [Fact]
+    public async Task A_projection_whose_unpark_failed_tries_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var flushes = new PushFaults();
+        var unparks = new PushFaults(nameof(Grains.Projections.Parking.IParking.Resolve));
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("unparkagain"), ct,
+            new Dictionary<string, string?>
+            {
+                ["Statistics:Reconciliation:Enabled"] = "false",
+                ["Statistics:Parking:MaxRetry"] = "00:00:02",
+            },
+            silo =>
+            {
+                silo.AddIncomingGrainCallFilter(flushes);
+                silo.AddIncomingGrainCallFilter(unparks);
+            });
+        var day = new DateOnly(2026, 9, 13);
+        var key = "daystats/" + StatisticsKeys.Day(1, 0, day);
+        var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
+        var parking = cluster.Client.GetGrain<IParkedRecordsGrain>(0);
+
+        flushes.Next(PushFault.LostOnTheWay, times: 1_000);
+        var at = new DateTimeOffset(day.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
+        await grain.IngestBatch([new OrderEventEnvelope(StatsCluster.IdOnShard("unparkagain", 0), 1, Guid.NewGuid(), OrderPlaced.StoredName, at, "c", "EUR", 20m, 20m,
+            [new OrderLine("UNPARK-SKU", 1, 20m)], OrderStatus.None, OrderStatus.Placed, null, null, null)]);
+        await Eventually.UntilAsync(async () => (await parking.List()).Records.Any(r => r.Key == key), "the day to park itself", ct, Patience);
+
+        unparks.Next(PushFault.LostOnTheWay);
+        flushes.Clear();
+        await Eventually.UntilAsync(() => Task.FromResult(unparks.Injected == 1), "the day's first unpark to fail", ct, Patience);
+        await Eventually.UntilAsync(async () => (await parking.List()).Count == 0, "the day to unpark itself after all", ct, Patience);
+    }
+
     [Fact]
     public async Task The_parked_list_is_for_admins_only()
     {

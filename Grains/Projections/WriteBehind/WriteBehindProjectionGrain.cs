@@ -199,6 +199,11 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     {
         if (!dirty)
         {
+            if (timer && parked)
+            {
+                await RecoveredAsync(); // persisted, but the unpark failed: tried again at every tick until it goes
+            }
+
             return;
         }
 
@@ -316,25 +321,26 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
     private async Task RecoveredAsync()
     {
-        if (consecutiveFailures == 0)
+        if (consecutiveFailures > 0)
+        {
+            logger.LogInformation("Statistics of {Grain} are persisted again after {Failures} failed flushes.", this.GetGrainId(), consecutiveFailures);
+            consecutiveFailures = 0;
+        }
+
+        if (!parked)
         {
             return;
         }
 
-        logger.LogInformation("Statistics of {Grain} are persisted again after {Failures} failed flushes.", this.GetGrainId(), consecutiveFailures);
-        consecutiveFailures = 0;
-        if (parked)
+        try
         {
-            try
-            {
-                await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [this.GetGrainId().ToString()]);
-                parked = false;
-            }
-            catch (Exception exception)
-            {
-                // The reconciliation resolves it when it next feeds this grain.
-                logger.LogDebug(exception, "Could not unpark {Grain}.", this.GetGrainId());
-            }
+            await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [this.GetGrainId().ToString()]);
+            parked = false;
+        }
+        catch (Exception exception)
+        {
+            // Tried again at the next flush tick (and the reconciliation resolves it when it next feeds this grain).
+            logger.LogDebug(exception, "Could not unpark {Grain}.", this.GetGrainId());
         }
     }
 }
