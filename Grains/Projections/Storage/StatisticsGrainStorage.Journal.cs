@@ -62,17 +62,22 @@ public sealed partial class StatisticsGrainStorage
             .OrderBy(entry => entry.Sequence)
             .ToList();
         var firstFollowing = snapshot?.GetInt64(JournalSequenceProperty) ?? 1;
-        var lowestStored = journal.Count > 0 ? Math.Min(journal[0].Sequence, firstFollowing) : firstFollowing;
         var next = journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing;
-
         var state = snapshot is null ? default : Deserialize<T>(snapshot);
+
+        // Rows no load applies (below the snapshot's journal, or all of them without a snapshot: left
+        // by a state cleared meanwhile) are deleted as found, not by number from the lowest to the
+        // next snapshot's: numbers long gone would each cost the partition a refused transaction.
+        var obsolete = journal.Where(entry => state is null || entry.Sequence < firstFollowing).Select(entry => entry.Sequence).ToList();
+        _ = DeleteJournalAsync(partitionKey, rowKey, obsolete, Describe(grainId, stateName));
+        var firstLive = state is null ? next : firstFollowing;
+
         if (state is null)
         {
-            // No snapshot (or one without data): journal rows left by a state cleared meanwhile are
-            // obsolete, and the next rows follow them; a row without data is replaced by the next write.
+            // The next rows follow the obsolete ones; a row without data is replaced by the next write.
             grainState.State = activators.GetActivator<T>().Create();
             grainState.RecordExists = false;
-            grainState.ETag = new JournalPosition(snapshot?.ETag.ToString() ?? "", next, lowestStored, 0, 0, 0).Format();
+            grainState.ETag = new JournalPosition(snapshot?.ETag.ToString() ?? "", next, firstLive, 0, 0, 0).Format();
             return;
         }
 
@@ -91,7 +96,7 @@ public sealed partial class StatisticsGrainStorage
 
         grainState.State = state;
         grainState.RecordExists = true;
-        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, lowestStored, applied, journalBytes, DataLength(snapshot)).Format();
+        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, applied, journalBytes, DataLength(snapshot)).Format();
     }
 
     private async Task WriteJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, IJournaledProjectionState journaled, CancellationToken cancellationToken)
@@ -161,26 +166,34 @@ public sealed partial class StatisticsGrainStorage
         }
 
         // Not awaited: the write is done, and a flush (a rebuild's, a day's before its push) need not wait for the cleanup.
-        _ = DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
+        _ = DeleteJournalAsync(partitionKey, rowKey, LongRange(position.FirstSequence, position.NextSequence), Describe(grainId, stateName));
+    }
+
+    private static IEnumerable<long> LongRange(long from, long until)
+    {
+        for (var sequence = from; sequence < until; sequence++)
+        {
+            yield return sequence;
+        }
     }
 
     /// <summary>
-    /// Deletes journal rows <paramref name="from"/> up to <paramref name="until"/> (excluded), which
-    /// a snapshot made obsolete. Best effort: a row left behind is skipped by every load (it is below
-    /// the snapshot's sequence) and deleted after the next snapshot.
+    /// Deletes the journal rows numbered <paramref name="sequences"/>, which a snapshot made obsolete.
+    /// Best effort: a row left behind is skipped by every load (it is below the snapshot's sequence)
+    /// and deleted by the next activation's load.
     /// </summary>
-    private async Task DeleteJournalAsync(string partitionKey, string rowKey, long from, long until, string grain)
+    private async Task DeleteJournalAsync(string partitionKey, string rowKey, IEnumerable<long> sequences, string grain)
     {
-        if (from >= until)
-        {
-            return;
-        }
-
         var deletions = new List<Task>();
-        for (var sequence = from; sequence < until; sequence++)
+        foreach (var sequence in sequences)
         {
             var row = new TableEntity(partitionKey, JournalRowKey(rowKey, sequence));
             deletions.Add(writes.SubmitAsync(new PendingRowChange(TableTransactionActionType.Delete, row, ETag.All, EstimatedBytes(row, 0), grain), CancellationToken.None));
+        }
+
+        if (deletions.Count == 0)
+        {
+            return;
         }
 
         try

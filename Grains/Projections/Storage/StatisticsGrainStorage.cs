@@ -148,7 +148,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
                     cancellationToken);
             }
 
-            await DeleteJournalAsync(partitionKey, rowKey, position.FirstSequence, position.NextSequence, Describe(grainId, stateName));
+            await DeleteJournalAsync(partitionKey, rowKey, LongRange(position.FirstSequence, position.NextSequence), Describe(grainId, stateName));
         }
         else if (grainState.ETag is { } etag)
         {
