@@ -245,6 +245,43 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: a snapshot whose answer was lost (it landed, its journal starting one number
+    /// past the next) left the grain's next journal row at that next number, below the landed
+    /// snapshot's journal: every load skipped it, and what it counted was lost. The next row now goes
+    /// past the number the snapshot may have taken, as a journal row's lost answer already did.
+    /// </summary>
+    [Fact]
+    public async Task A_journal_row_after_a_snapshot_whose_answer_was_lost_is_applied()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var lost = new LostAnswer();
+        var (storage, _, table) = await StatisticsStorageOnAzurite.StartAsync(azurite, "snapshotlost", TimeSpan.Zero, ct, lost);
+        var grain = DayGrain(7);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 200; i++)
+        {
+            state.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        var journalable = state.ETag;
+        state.State!.Count(Placed("in-the-snapshot", Morning), Day);
+        lost.Arm();
+        await Assert.ThrowsAnyAsync<Exception>(() => ForceSnapshotAsync(storage, grain, state, ct));
+
+        // The next write is a journal row (what it holds is small again: the journal's room as before the forced snapshot).
+        var position = state.ETag!.Split('|');
+        position[^3] = journalable!.Split('|')[^3];
+        state.ETag = string.Join('|', position);
+        state.State!.Count(Placed("in-the-journal", Morning), Day);
+        await storage.WriteStateAsync("day", grain, state, ct);
+
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(202, read.State!.Counted.Events);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+    }
+
+    /// <summary>
     /// A journal write of an earlier activation (or one still on its way) may land after a new
     /// activation has read the rows and written a snapshot: at the number that activation would
     /// have taken next. The snapshot's journal starts past it, so its older bookkeeping is not applied.

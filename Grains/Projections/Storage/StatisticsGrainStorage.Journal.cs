@@ -159,9 +159,15 @@ public sealed partial class StatisticsGrainStorage
             grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length).Format();
             grainState.RecordExists = true;
         }
-        catch
+        catch (Exception exception)
         {
             journaled.ReturnChanges(changes);
+            if (exception is not InconsistentStateException)
+            {
+                // It may still land, its journal starting at `following`: a journal row below that would never be applied.
+                grainState.ETag = (position with { NextSequence = following }).Format();
+            }
+
             throw;
         }
 
