@@ -278,6 +278,60 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await Eventually.UntilAsync(async () => (await parking.List()).Count == 0, "the day to unpark itself after all", ct, Patience);
     }
 
+    /// <summary>
+    /// Review finding: an unpark whose write failed had already taken the record out of the list
+    /// in memory, so a retry answered as done without writing, and the record came back with the
+    /// list's next activation. The record stays listed until its removal is stored.
+    /// </summary>
+    [Fact]
+    public async Task An_unpark_whose_write_failed_is_done_by_its_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = ClusterTables.Unique("unparkwrite");
+        var refusal = new RefuseNextWrite(tables.Statistics);
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
+            new Dictionary<string, string?> { ["Statistics:Reconciliation:Enabled"] = "false" },
+            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(refusal)));
+        var parking = cluster.Client.GetGrain<Grains.Projections.Parking.IParking>(0);
+        await parking.Park([new Grains.Projections.Parking.ParkRequest(ParkedKind.Projection, "daystats/1/0/2026-09-14", "a day", "a test", TimeSpan.FromHours(1))]);
+
+        refusal.Arm();
+        await Assert.ThrowsAnyAsync<Exception>(() => parking.Resolve(ParkedKind.Projection, ["daystats/1/0/2026-09-14"]));
+        await parking.Resolve(ParkedKind.Projection, ["daystats/1/0/2026-09-14"]);
+
+        await cluster.DeactivateAsync(cluster.Client.GetGrain<IParkedRecordsGrain>(0));
+        Assert.Equal(0, (await cluster.Client.GetGrain<IParkedRecordsGrain>(0).List()).Count);
+    }
+
+    /// <summary>Once armed, the next write to <paramref name="table"/> is refused before it is sent (the parked list's, in a silo doing nothing else).</summary>
+    private sealed class RefuseNextWrite(string table) : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int armed;
+
+        public void Arm() => Interlocked.Exchange(ref armed, 1);
+
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            ThrowIfArmedFor(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            ThrowIfArmedFor(message);
+            return ProcessNextAsync(message, pipeline);
+        }
+
+        private void ThrowIfArmedFor(Azure.Core.HttpMessage message)
+        {
+            if (message.Request.Method != Azure.Core.RequestMethod.Get && message.Request.Uri.Path.Contains("/" + table, StringComparison.Ordinal)
+                && Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                throw new Azure.RequestFailedException(503, "Injected by the test: the write was refused before it was sent.");
+            }
+        }
+    }
+
     [Fact]
     public async Task The_parked_list_is_for_admins_only()
     {

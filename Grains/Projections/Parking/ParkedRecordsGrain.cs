@@ -71,12 +71,12 @@ public sealed class ParkedRecordsGrain(
 
     public async Task Resolve(ParkedKind kind, IReadOnlyList<string> keys)
     {
-        var resolved = new List<ParkedRecord>();
+        var removed = new List<(string Id, ParkedRecord Record)>();
         foreach (var key in keys)
         {
             if (state.State.Records.Remove(IdOf(kind, key), out var record))
             {
-                resolved.Add(record);
+                removed.Add((IdOf(kind, key), record));
             }
 
             if (kind == ParkedKind.Order)
@@ -85,23 +85,39 @@ public sealed class ParkedRecordsGrain(
                 foreach (var id in state.State.Records.Keys.Where(id => id.StartsWith(prefix, StringComparison.Ordinal)).ToList())
                 {
                     state.State.Records.Remove(id, out var parkedEvent);
-                    resolved.Add(parkedEvent!);
+                    removed.Add((id, parkedEvent!));
                 }
             }
         }
 
-        if (resolved.Count == 0)
+        if (removed.Count == 0)
         {
             return;
         }
 
+        var notListed = state.State.NotListed;
         if (state.State.Records.Count == 0)
         {
             state.State.NotListed = 0;
         }
 
-        await state.WriteOwnStateAsync();
-        foreach (var record in resolved)
+        try
+        {
+            await state.WriteOwnStateAsync();
+        }
+        catch
+        {
+            // Listed until the removal is stored: a retry of this call must find the records again, not answer as done.
+            foreach (var (id, record) in removed)
+            {
+                state.State.Records[id] = record;
+            }
+
+            state.State.NotListed = notListed;
+            throw;
+        }
+
+        foreach (var (_, record) in removed)
         {
             logger.LogInformation("Unparked {Kind} {Key} ({Subject}) after {Attempts} failed attempts since {FirstFailure}: it succeeded (or, a projection of a replaced generation, is no longer fed).",
                 record.Kind, record.Key, record.Subject, record.Attempts, record.FirstFailure);

@@ -147,9 +147,19 @@ public sealed partial class StatisticsGrainStorage
         // The snapshot holds every change counted so far, those just taken included; its journal
         // starts one number past the next, which a journal write still on its way may take.
         var following = position.NextSequence + 1;
+        ReadOnlyMemory<byte> data;
         try
         {
-            var data = SerializeWithin(grainState.State);
+            data = SerializeWithin(grainState.State);
+        }
+        catch
+        {
+            journaled.ReturnChanges(changes);
+            throw;
+        }
+
+        try
+        {
             var snapshot = DataRow(partitionKey, rowKey, data);
             snapshot[JournalSequenceProperty] = following;
             var kind = position.HasSnapshot ? TableTransactionActionType.UpdateReplace : TableTransactionActionType.Add;
@@ -159,15 +169,12 @@ public sealed partial class StatisticsGrainStorage
             grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length).Format();
             grainState.RecordExists = true;
         }
-        catch (Exception exception)
+        catch
         {
+            // It may have landed, its journal starting at `following` (a retry of it refused as a
+            // conflict, too): a journal row below that would never be applied. A re-read after a conflict sets the position anew.
             journaled.ReturnChanges(changes);
-            if (exception is not InconsistentStateException)
-            {
-                // It may still land, its journal starting at `following`: a journal row below that would never be applied.
-                grainState.ETag = (position with { NextSequence = following }).Format();
-            }
-
+            grainState.ETag = (position with { NextSequence = following }).Format();
             throw;
         }
 
@@ -208,7 +215,7 @@ public sealed partial class StatisticsGrainStorage
         }
         catch (Exception exception)
         {
-            logger.LogDebug(exception, "Obsolete journal rows of {Grain} are left for its next snapshot.", grain);
+            logger.LogDebug(exception, "Obsolete journal rows of {Grain} are left for its next load.", grain);
         }
     }
 }

@@ -59,6 +59,11 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
     private DateTimeOffset nextAttempt;
 
+    /// <summary>Unparks that failed in a row since the grain persisted again; the next is not tried before <see cref="nextUnpark"/>.</summary>
+    private int unparkFailures;
+
+    private DateTimeOffset nextUnpark;
+
     /// <summary>This activation parked the grain (<see cref="ParkedRecordsGrain"/>) and unparks it when a flush succeeds.</summary>
     private bool parked;
 
@@ -199,9 +204,9 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     {
         if (!dirty)
         {
-            if (timer && parked)
+            if (parked && (!timer || Time.GetUtcNow() >= nextUnpark))
             {
-                await RecoveredAsync(); // persisted, but the unpark failed: tried again at every tick until it goes
+                await RecoveredAsync(); // persisted, but the unpark failed: tried again, backing off, and at the last flush
             }
 
             return;
@@ -336,10 +341,13 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         {
             await GrainFactory.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [this.GetGrainId().ToString()]);
             parked = false;
+            unparkFailures = 0;
         }
         catch (Exception exception)
         {
-            // Tried again at the next flush tick (and the reconciliation resolves it when it next feeds this grain).
+            // Tried again once the back-off has passed (and the reconciliation resolves it when it next feeds this grain).
+            unparkFailures++;
+            nextUnpark = Time.GetUtcNow() + Parking.Backoff(unparkFailures);
             logger.LogDebug(exception, "Could not unpark {Grain}.", this.GetGrainId());
         }
     }
