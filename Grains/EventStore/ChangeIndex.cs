@@ -149,15 +149,23 @@ public sealed class ChangeIndex
             var changes = new List<StreamChange>();
             var cutoff = new DateTime(before.UtcTicks - before.UtcTicks % TimeSpan.TicksPerSecond, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
             var filter = TableClient.CreateQueryFilter($"PartitionKey lt {cutoff}");
+            var unreadable = new List<TableEntity>();
             await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: token))
             {
-                changes.Add(ChangeOf(entity));
+                if (ChangeOf(entity) is not { } change)
+                {
+                    unreadable.Add(entity);
+                    continue;
+                }
+
+                changes.Add(change);
                 if (changes.Count == max)
                 {
                     break;
                 }
             }
 
+            await RemoveUnreadableAsync(unreadable, token);
             return (IReadOnlyList<StreamChange>)changes;
         }, cancellationToken);
 
@@ -171,10 +179,8 @@ public sealed class ChangeIndex
             await EnsureTableAsync(token);
             await foreach (var page in table.QueryAsync<TableEntity>(maxPerPage: Math.Clamp(max, 1, 1000), cancellationToken: token).AsPages(continuation))
             {
-                var changes = page.Values
-                    .Select(ChangeOf)
-                    .ToList();
-                return new ChangePage(changes, page.ContinuationToken);
+                await RemoveUnreadableAsync([.. page.Values.Where(entity => ChangeOf(entity) is null)], token);
+                return new ChangePage([.. page.Values.Select(ChangeOf).OfType<StreamChange>()], page.ContinuationToken);
             }
 
             return new ChangePage([], null);
@@ -240,9 +246,27 @@ public sealed class ChangeIndex
             [CategoryProperty] = change.Category,
         };
 
-    private static StreamChange ChangeOf(TableEntity entity) =>
-        new(entity.GetString(StreamIdProperty)!, entity.GetInt32(FromVersionProperty)!.Value, entity.PartitionKey, entity.RowKey, entity.ETag,
-            entity.GetString(CategoryProperty) ?? StreamCategories.Order);
+    /// <summary>The change a row records; null for a row that names no stream or version (not one this index wrote).</summary>
+    private static StreamChange? ChangeOf(TableEntity entity) =>
+        entity.TryGetValue(StreamIdProperty, out var stream) && stream is string { Length: > 0 } streamId
+        && entity.TryGetValue(FromVersionProperty, out var from) && from is int fromVersion and > 0
+        && (!entity.TryGetValue(CategoryProperty, out var category) || category is string)
+            ? new(streamId, fromVersion, entity.PartitionKey, entity.RowKey, entity.ETag, entity.GetString(CategoryProperty) ?? StreamCategories.Order)
+            : null;
+
+    /// <summary>
+    /// A row that names no stream can never be dealt with, and read oldest first it would stop every
+    /// pass and catch-up behind it: it is logged and removed (a rebuild counts whatever it announced).
+    /// </summary>
+    private async Task RemoveUnreadableAsync(List<TableEntity> rows, CancellationToken cancellationToken)
+    {
+        foreach (var row in rows)
+        {
+            logger.LogError("Change {Partition}/{RowKey} names no stream or version ({Properties}); it is removed unreconciled.",
+                row.PartitionKey, row.RowKey, string.Join(", ", row.Keys.Where(key => key is not "odata.etag")));
+            await TableRowDeletion.DeleteGroupAsync(table, [new RowToDelete(row.PartitionKey, row.RowKey, row.ETag)], LeftAsItIs, cancellationToken);
+        }
+    }
 
     private Task EnsureTableAsync(CancellationToken cancellationToken) => creation.EnsureAsync(cancellationToken);
 }
