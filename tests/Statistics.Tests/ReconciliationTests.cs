@@ -169,6 +169,40 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: a pass removed its change rows before it unparked what it had recovered, so an
+    /// unpark that failed (the parked list unreachable for a moment, the reconciler's silo gone) left
+    /// the record listed for good: nothing announced the order again. The rows now go last, and the
+    /// next pass feeds them again (counting nothing twice) and unparks.
+    /// </summary>
+    [Fact]
+    public async Task A_recovered_stream_whose_unpark_failed_is_unparked_by_the_next_pass()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var generator = new ScenarioGenerator(new Random(29), Skus);
+        var unparks = new PushFaults(nameof(Grains.Projections.Parking.IParking.Resolve));
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("ru"), ct,
+            new Dictionary<string, string?>(FastReconciliation) { ["Statistics:Reconciliation:Enabled"] = "false" },
+            configureSilo: silo => silo.AddIncomingGrainCallFilter(unparks));
+        var plan = generator.Order("ru-order", "ru-customer", "EUR", Lifecycle.Delivered, TestClock.Day0.AddHours(9));
+        await cluster.ExecuteAsync(plan);
+
+        // Parked earlier (a failure since mended), and announced again for its retry.
+        await cluster.Client.GetGrain<Grains.Projections.Parking.IParking>(0).Park(
+            [new Grains.Projections.Parking.ParkRequest(OrderFlow.Projections.ParkedKind.Order, plan.OrderId, $"order '{plan.OrderId}'", "a test", TimeSpan.Zero)]);
+        await cluster.Changes.RecordAsync(plan.OrderId, 1, cluster.Changes.PartitionOf(plan.OrderId, DateTimeOffset.UtcNow), ct);
+        await WaitUntilEveryChangeIsDueAsync(cluster, ct);
+
+        var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
+        unparks.Next(PushFault.LostOnTheWay);
+        await Assert.ThrowsAnyAsync<Exception>(() => reconciler.Reconcile());
+        Assert.Equal(1, unparks.Injected);
+
+        var pass = await reconciler.Reconcile();
+        Assert.Equal(1, pass.Unparked);
+        Assert.Equal(0, (await cluster.Client.GetGrain<OrderFlow.Projections.IParkedRecordsGrain>(0).List()).Count);
+    }
+
+    /// <summary>
     /// Regular passes, run by the test, until the change index is empty: the events they fed and repaired; none may fail.
     /// <paramref name="passes"/>, when given, receives every pass that dealt with changes (for a failure's message).
     /// </summary>

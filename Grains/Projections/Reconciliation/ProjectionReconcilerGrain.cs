@@ -108,7 +108,6 @@ public sealed class ProjectionReconcilerGrain(
             new(CustomerEventSource.CategoryName, unreadableCustomers, customerFeed.Failures, customerId => customersFrom[customerId]),
         ];
         await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
-        await changes.RemoveAsync(due);
 
         // What was parked and has now been read and counted completely (a parked event: read again from it or before).
         var failedOrders = failures[0].Streams;
@@ -145,6 +144,10 @@ public sealed class ProjectionReconcilerGrain(
         {
             await parking.Resolve(ParkedKind.Projection, recoveredKeys);
         }
+
+        // Last: an unpark that failed leaves the rows for the next pass, which feeds them again (a
+        // repeat counts nothing) and unparks; removed first, a recovered record stayed listed for good.
+        await changes.RemoveAsync(due);
 
         var persisted = orderFeed.Persisted + customerFeed.Persisted;
         var repaired = orderFeed.Repaired + customerFeed.Repaired;
