@@ -11,8 +11,8 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// gathers the next (the reader of the log does not wait for the projections' writes). When
 /// <see cref="CompleteAsync"/> returns, everything is durably counted, except what the grains in
 /// <see cref="Failures"/> were sent: a grain that fails fails only its own envelopes, so that one bad
-/// projection key does not hold up the others. When every grain of a send fails (storage is down,
-/// not one key), the next <see cref="AddAsync"/> or <see cref="CompleteAsync"/> throws. Used from
+/// projection key does not hold up the others (in every generation it is sent to). When every grain
+/// of a send fails and they are more than one key (storage is down), the next <see cref="AddAsync"/> or <see cref="CompleteAsync"/> throws. Used from
 /// within one grain call; not thread-safe.
 /// </summary>
 /// <param name="watched">Keys (parked ones) whose successful sends are reported in <see cref="Succeeded"/>.</param>
@@ -121,7 +121,9 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
             failed.AddRange(chunk.Zip(errors).Where(pair => pair.Second is not null).Select(pair => (pair.First, pair.Second!)));
         }
 
-        if (failed.Count > 1 && failed.Count == targets.Count)
+        // One bad key fails its grain in every generation a rebuild feeds: only failures of more than
+        // one key, and of every grain, say that nothing could be counted.
+        if (failed.Count == targets.Count && failed.Select(f => WithoutGeneration(f.Target.Key)).Distinct(StringComparer.Ordinal).Skip(1).Any())
         {
             // Not one bad key: nothing could be counted (storage is down). Nothing is parked; the caller fails.
             throw new AggregateException($"Every one of the {failed.Count} projection grains of the batch failed.", failed.Select(f => f.Error));
@@ -152,4 +154,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     }
 
     private sealed record Target(string Key, IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes);
+
+    /// <summary>A projection grain's key without its generation ("customerstats/2/c-7": "customerstats/c-7").</summary>
+    private static string WithoutGeneration(string key) => key[..key.IndexOf('/')] + "/" + StatisticsKeys.AfterGeneration(StatisticsKeys.AfterGeneration(key));
 }

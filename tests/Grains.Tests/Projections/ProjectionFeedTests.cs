@@ -1,0 +1,65 @@
+using OrderFlow.Grains.Projections;
+using OrderFlow.Grains.Projections.Feed;
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Silo;
+using OrderFlow.Streams;
+using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
+
+namespace OrderFlow.Grains.Tests.Projections;
+
+/// <summary>What the feed of the reconciliation and the rebuild makes of projection grains that fail.</summary>
+public sealed class ProjectionFeedTests(AzuriteFixture azurite)
+{
+    /// <summary>
+    /// Review finding: during a rebuild a customer event goes to the customer's grain in two
+    /// generations; with that one customer's projection broken in both, the feed took the two failures
+    /// for storage being down and failed the whole pass, so no other change was reconciled (nor caught
+    /// up after a silo died) until the rebuild ended. One key failing in every generation is that key's failure.
+    /// </summary>
+    [Fact]
+    public async Task One_key_failing_in_every_generation_is_that_keys_failure_not_the_feeds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = TableNames.Unique("feed");
+        var broken = new FailingCalls(nameof(IProjectionInput<CustomerEventEnvelope>.IngestAndPersist), "broken-customer");
+        await using var cluster = await TestClusters.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
+            ["EventStore:TableName"] = tables,
+            ["Statistics:TableName"] = tables + "stats",
+            ["Statistics:Reconciliation:Enabled"] = "false",
+        }, ct, configureSilo: silo => silo.AddIncomingGrainCallFilter(broken));
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(cluster.Client, EventCategories.Customers);
+        var registered = new CustomerEventEnvelope("broken-customer", 1, Guid.NewGuid(), "CustomerRegistered", DateTimeOffset.UtcNow, "DE", DateTimeOffset.UtcNow);
+
+        await feed.AddAsync(registered, 1);
+        await feed.AddAsync(registered, 2);
+        await feed.CompleteAsync();
+
+        Assert.Equal(2, broken.Failed);
+        Assert.Equal(
+            [$"{ProjectionGrainTypes.Customer}/1/broken-customer", $"{ProjectionGrainTypes.Customer}/2/broken-customer"],
+            feed.Failures.Select(f => f.Key).Order());
+    }
+
+    /// <summary>Fails every call of <paramref name="method"/> to a grain whose key ends with <paramref name="keySuffix"/>.</summary>
+    private sealed class FailingCalls(string method, string keySuffix) : IIncomingGrainCallFilter
+    {
+        private int failed;
+
+        public int Failed => failed;
+
+        public async Task Invoke(IIncomingGrainCallContext context)
+        {
+            if (context.InterfaceMethod?.Name == method && context.TargetId.Key.ToString()!.EndsWith("/" + keySuffix, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref failed);
+                throw new InvalidOperationException("Injected by the test: this projection key is broken.");
+            }
+
+            await context.Invoke();
+        }
+    }
+}
