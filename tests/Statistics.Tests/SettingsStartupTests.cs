@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
+using OrderFlow.Testing.Logging;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -48,5 +51,21 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
         });
 
         Assert.Contains(key, error.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Review finding: the warning about a short settle time compared it with two event-log operations
+    /// (12 s) only, while a request the writer gave up on can land until the storage's own 30-s timeout.
+    /// </summary>
+    [Fact]
+    public async Task A_settle_time_shorter_than_the_storages_own_timeout_is_warned_about()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = LogCapture.WarningsAndErrors();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("settle"), ct,
+            new Dictionary<string, string?> { ["Statistics:Reconciliation:Settle"] = "00:00:20" },
+            configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(log)));
+
+        Assert.Contains(log.Messages(), line => line.Contains("Statistics:Reconciliation:Settle (00:00:20) is shorter", StringComparison.Ordinal));
     }
 }

@@ -18,6 +18,9 @@ public sealed class ProjectionReconciliation(
     TimeProvider time,
     ILogger<ProjectionReconciliation> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    /// <summary>Azure Table storage's server timeout for a table operation: a request may be carried out until then.</summary>
+    private static readonly TimeSpan ServerTimeout = TimeSpan.FromSeconds(30);
+
     private readonly BackgroundLoop background = new();
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -30,12 +33,13 @@ public sealed class ProjectionReconciliation(
             return Task.CompletedTask;
         }
 
-        // An announced append can land up to two event-log operations after its announcement.
-        var longestAppend = 2 * eventStore.Value.OperationTimeout;
+        // An announced append can land up to two event-log operations after its announcement, and a
+        // request the writer gave up on can still be carried out until the server's own timeout.
+        var longestAppend = TimeSpan.FromTicks(Math.Max((2 * eventStore.Value.OperationTimeout).Ticks, ServerTimeout.Ticks));
         if (options.Value.Reconciliation.Settle < longestAppend)
         {
             logger.LogWarning(
-                "Statistics:Reconciliation:Settle ({Settle}) is shorter than two event-log operations ({LongestAppend}): an append that lands late may be missed by the reconciliation.",
+                "Statistics:Reconciliation:Settle ({Settle}) is shorter than the longest an announced append can still land ({LongestAppend}: two event-log operations, at least the storage's own timeout): an append that lands late may be missed by the reconciliation.",
                 options.Value.Reconciliation.Settle, longestAppend);
         }
 
