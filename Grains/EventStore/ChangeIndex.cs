@@ -142,14 +142,15 @@ public sealed class ChangeIndex
     }
 
     /// <summary>Up to <paramref name="max"/> recorded changes of buckets that ended before <paramref name="before"/> (to the second), oldest bucket first.</summary>
-    public Task<IReadOnlyList<StreamChange>> ReadEndedBeforeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+    public async Task<IReadOnlyList<StreamChange>> ReadEndedBeforeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken = default)
+    {
+        var (changes, unreadable) = await StorageErrors.Translate("(change index)", operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
             var changes = new List<StreamChange>();
+            var unreadable = new List<TableEntity>();
             var cutoff = new DateTime(before.UtcTicks - before.UtcTicks % TimeSpan.TicksPerSecond, DateTimeKind.Utc).ToString(BucketFormat, CultureInfo.InvariantCulture);
             var filter = TableClient.CreateQueryFilter($"PartitionKey lt {cutoff}");
-            var unreadable = new List<TableEntity>();
             await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: token))
             {
                 if (ChangeOf(entity) is not { } change)
@@ -165,26 +166,35 @@ public sealed class ChangeIndex
                 }
             }
 
-            await RemoveUnreadableAsync(unreadable, token);
-            return (IReadOnlyList<StreamChange>)changes;
+            return (changes, unreadable);
         }, cancellationToken);
+
+        await RemoveUnreadableAsync(unreadable, cancellationToken);
+        return changes;
+    }
 
     /// <summary>
     /// One page of every recorded change, settled or not (the catch-up after a silo died reads
-    /// them all); <paramref name="continuation"/> is the previous page's, null for the first.
+    /// them all); <paramref name="continuation"/> is the previous page's, null for the first. Rows
+    /// that name no stream are left out, and removed.
     /// </summary>
-    public Task<ChangePage> ReadPageAsync(string? continuation, int max, CancellationToken cancellationToken = default) =>
-        StorageErrors.Translate("(change index)", operationTimeout, async token =>
+    public async Task<ChangePage> ReadPageAsync(string? continuation, int max, CancellationToken cancellationToken = default)
+    {
+        var (page, unreadable) = await StorageErrors.Translate("(change index)", operationTimeout, async token =>
         {
             await EnsureTableAsync(token);
             await foreach (var page in table.QueryAsync<TableEntity>(maxPerPage: Math.Clamp(max, 1, 1000), cancellationToken: token).AsPages(continuation))
             {
-                await RemoveUnreadableAsync([.. page.Values.Where(entity => ChangeOf(entity) is null)], token);
-                return new ChangePage([.. page.Values.Select(ChangeOf).OfType<StreamChange>()], page.ContinuationToken);
+                return (new ChangePage([.. page.Values.Select(ChangeOf).OfType<StreamChange>()], page.ContinuationToken),
+                    page.Values.Where(entity => ChangeOf(entity) is null).ToList());
             }
 
-            return new ChangePage([], null);
+            return (new ChangePage([], null), []);
         }, cancellationToken);
+
+        await RemoveUnreadableAsync(unreadable, cancellationToken);
+        return page;
+    }
 
     /// <summary>
     /// Removes changes that have been dealt with, a transaction per partition and 100 rows (each
@@ -256,15 +266,24 @@ public sealed class ChangeIndex
 
     /// <summary>
     /// A row that names no stream can never be dealt with, and read oldest first it would stop every
-    /// pass and catch-up behind it: it is logged and removed (a rebuild counts whatever it announced).
+    /// pass and catch-up behind it: it is left out, logged and removed (a rebuild counts whatever it
+    /// announced). Best effort, after the read: a removal that fails is tried again at the next read.
     /// </summary>
     private async Task RemoveUnreadableAsync(List<TableEntity> rows, CancellationToken cancellationToken)
     {
         foreach (var row in rows)
         {
             logger.LogError("Change {Partition}/{RowKey} names no stream or version ({Properties}); it is removed unreconciled.",
-                row.PartitionKey, row.RowKey, string.Join(", ", row.Keys.Where(key => key is not "odata.etag")));
-            await TableRowDeletion.DeleteGroupAsync(table, [new RowToDelete(row.PartitionKey, row.RowKey, row.ETag)], LeftAsItIs, cancellationToken);
+                row.PartitionKey, row.RowKey, string.Join(", ", row.Keys.Where(key => key is not ("odata.etag" or "PartitionKey" or "RowKey" or "Timestamp"))));
+            try
+            {
+                await StorageErrors.Translate("(change index)", operationTimeout,
+                    token => TableRowDeletion.DeleteGroupAsync(table, [new RowToDelete(row.PartitionKey, row.RowKey, row.ETag)], LeftAsItIs, token), cancellationToken);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning(exception, "Change {Partition}/{RowKey} could not be removed; it is left out of every read meanwhile.", row.PartitionKey, row.RowKey);
+            }
         }
     }
 

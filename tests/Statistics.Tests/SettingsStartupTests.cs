@@ -67,5 +67,11 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
             configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(log)));
 
         Assert.Contains(log.Messages(), line => line.Contains("Statistics:Reconciliation:Settle (00:00:20) is shorter", StringComparison.Ordinal));
+
+        // The default (a minute) is not.
+        var quiet = LogCapture.WarningsAndErrors();
+        await using var byDefault = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("settledefault"), ct,
+            configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(quiet)));
+        Assert.DoesNotContain(quiet.Messages(), line => line.Contains("Statistics:Reconciliation:Settle", StringComparison.Ordinal));
     }
 }

@@ -41,7 +41,7 @@ namespace OrderFlow.Grains.Projections.Reconciliation;
 /// When a silo dies, waiting for its changes to settle would leave the statistics short for a
 /// minute or more, so a catch-up (<see cref="CatchUp"/>, asked by <see cref="SiloDeathWatch"/>)
 /// feeds every change in the index at once, read from the log (what this silo holds is left to the
-/// regular pass). It removes no row: an append announced but still in
+/// regular pass). It removes no row (but one that names no stream, which the index leaves out and removes): an append announced but still in
 /// flight could land after it read the order, and the regular pass, after the bucket settled,
 /// must still see it. What it fails to feed is left to the regular passes.
 /// </para>

@@ -33,13 +33,13 @@ public sealed class ProjectionReconciliation(
             return Task.CompletedTask;
         }
 
-        // An announced append can land up to two event-log operations after its announcement, and a
-        // request the writer gave up on can still be carried out until the server's own timeout.
-        var longestAppend = TimeSpan.FromTicks(Math.Max((2 * eventStore.Value.OperationTimeout).Ticks, ServerTimeout.Ticks));
+        // An announced append's last try can be sent up to two event-log operations after its
+        // announcement, and the server may still carry it out until its own timeout after that.
+        var longestAppend = 2 * eventStore.Value.OperationTimeout + ServerTimeout;
         if (options.Value.Reconciliation.Settle < longestAppend)
         {
             logger.LogWarning(
-                "Statistics:Reconciliation:Settle ({Settle}) is shorter than the longest an announced append can still land ({LongestAppend}: two event-log operations, at least the storage's own timeout): an append that lands late may be missed by the reconciliation.",
+                "Statistics:Reconciliation:Settle ({Settle}) is shorter than the longest an announced append can still land ({LongestAppend}: two event-log operations and the storage's own timeout): an append that lands late may be missed by the reconciliation.",
                 options.Value.Reconciliation.Settle, longestAppend);
         }
 

@@ -21,16 +21,8 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
     public async Task One_key_failing_in_every_generation_is_that_keys_failure_not_the_feeds()
     {
         var ct = TestContext.Current.CancellationToken;
-        var tables = TableNames.Unique("feed");
         var broken = new FailingCalls(nameof(IProjectionInput<CustomerEventEnvelope>.IngestAndPersist), "broken-customer");
-        await using var cluster = await TestClusters.StartAsync(new Dictionary<string, string?>
-        {
-            ["Dashboard:Enabled"] = "false",
-            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
-            ["EventStore:TableName"] = tables,
-            ["Statistics:TableName"] = tables + "stats",
-            ["Statistics:Reconciliation:Enabled"] = "false",
-        }, ct, configureSilo: silo => silo.AddIncomingGrainCallFilter(broken));
+        await using var cluster = await StartAsync(broken, ct);
         var feed = new ProjectionFeed<CustomerEventEnvelope>(cluster.Client, EventCategories.Customers);
         var registered = new CustomerEventEnvelope("broken-customer", 1, Guid.NewGuid(), "CustomerRegistered", DateTimeOffset.UtcNow, "DE", DateTimeOffset.UtcNow);
 
@@ -44,8 +36,38 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
             feed.Failures.Select(f => f.Key).Order());
     }
 
-    /// <summary>Fails every call of <paramref name="method"/> to a grain whose key ends with <paramref name="keySuffix"/>.</summary>
-    private sealed class FailingCalls(string method, string keySuffix) : IIncomingGrainCallFilter
+    /// <summary>Every grain of a send failing for more than one key is storage's failure: the feed fails, parking nothing.</summary>
+    [Fact]
+    public async Task Every_grain_of_a_send_failing_for_several_keys_fails_the_feed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var broken = new FailingCalls(nameof(IProjectionInput<CustomerEventEnvelope>.IngestAndPersist), "broken-a", "broken-b");
+        await using var cluster = await StartAsync(broken, ct);
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(cluster.Client, EventCategories.Customers);
+        foreach (var customer in new[] { "broken-a", "broken-b" })
+        {
+            await feed.AddAsync(new CustomerEventEnvelope(customer, 1, Guid.NewGuid(), "CustomerRegistered", DateTimeOffset.UtcNow, "DE", DateTimeOffset.UtcNow), 1);
+        }
+
+        await Assert.ThrowsAsync<AggregateException>(feed.CompleteAsync);
+        Assert.Equal(2, broken.Failed);
+    }
+
+    private Task<Orleans.TestingHost.InProcessTestCluster> StartAsync(FailingCalls broken, CancellationToken ct)
+    {
+        var tables = TableNames.Unique("feed");
+        return TestClusters.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
+            ["EventStore:TableName"] = tables,
+            ["Statistics:TableName"] = tables + "stats",
+            ["Statistics:Reconciliation:Enabled"] = "false",
+        }, ct, configureSilo: silo => silo.AddIncomingGrainCallFilter(broken));
+    }
+
+    /// <summary>Fails every call of <paramref name="method"/> to a grain whose key ends with one of <paramref name="keySuffixes"/>.</summary>
+    private sealed class FailingCalls(string method, params string[] keySuffixes) : IIncomingGrainCallFilter
     {
         private int failed;
 
@@ -53,7 +75,7 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
 
         public async Task Invoke(IIncomingGrainCallContext context)
         {
-            if (context.InterfaceMethod?.Name == method && context.TargetId.Key.ToString()!.EndsWith("/" + keySuffix, StringComparison.Ordinal))
+            if (context.InterfaceMethod?.Name == method && keySuffixes.Any(suffix => context.TargetId.Key.ToString()!.EndsWith("/" + suffix, StringComparison.Ordinal)))
             {
                 Interlocked.Increment(ref failed);
                 throw new InvalidOperationException("Injected by the test: this projection key is broken.");
