@@ -185,8 +185,9 @@ public sealed class ChangeIndex
             await EnsureTableAsync(token);
             await foreach (var page in table.QueryAsync<TableEntity>(maxPerPage: Math.Clamp(max, 1, 1000), cancellationToken: token).AsPages(continuation))
             {
-                return (new ChangePage([.. page.Values.Select(ChangeOf).OfType<StreamChange>()], page.ContinuationToken),
-                    page.Values.Where(entity => ChangeOf(entity) is null).ToList());
+                var read = page.Values.Select(entity => (Entity: entity, Change: ChangeOf(entity))).ToList();
+                return (new ChangePage([.. read.Select(row => row.Change).OfType<StreamChange>()], page.ContinuationToken),
+                    read.Where(row => row.Change is null).Select(row => row.Entity).ToList());
             }
 
             return (new ChangePage([], null), []);

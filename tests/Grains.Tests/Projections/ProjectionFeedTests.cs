@@ -1,7 +1,6 @@
 using OrderFlow.Grains.Projections;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Generations;
-using OrderFlow.Silo;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
 using OrderFlow.Testing.Hosts;
@@ -56,14 +55,10 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
     private Task<Orleans.TestingHost.InProcessTestCluster> StartAsync(FailingCalls broken, CancellationToken ct)
     {
         var tables = TableNames.Unique("feed");
-        return TestClusters.StartAsync(new Dictionary<string, string?>
-        {
-            ["Dashboard:Enabled"] = "false",
-            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = azurite.ConnectionString,
-            ["EventStore:TableName"] = tables,
-            ["Statistics:TableName"] = tables + "stats",
-            ["Statistics:Reconciliation:Enabled"] = "false",
-        }, ct, configureSilo: silo => silo.AddIncomingGrainCallFilter(broken));
+        var settings = TestClusters.Settings(azurite.ConnectionString, tables);
+        settings["Statistics:TableName"] = tables + "stats";
+        settings["Statistics:Reconciliation:Enabled"] = "false";
+        return TestClusters.StartAsync(settings, ct, configureSilo: silo => silo.AddIncomingGrainCallFilter(broken));
     }
 
     /// <summary>Fails every call of <paramref name="method"/> to a grain whose key ends with one of <paramref name="keySuffixes"/>.</summary>
