@@ -137,21 +137,26 @@ public sealed class StorageOutageTests
     {
         await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
         await using var host = await StartWithShortTimeoutAsync(storage);
-        var id = TestOrders.NewId();
 
         // The placement announces the order in the change index's current bucket, so the payment's
         // first storage request is its append.
-        await WaitUntilFarFromAChangeBucketEndAsync();
-        await host.PlaceAsync(id);
-        var pay = TestOrders.PayBody().ToJsonString(); // no Idempotency-Key: its paymentId makes the retry safe
-
-        using (storage.Suspend())
+        var (id, pay, answer) = await SameChangeBucket.RunAsync(async () =>
         {
-            using var response = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay);
-            var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/outcome-unknown");
+            var orderId = TestOrders.NewId();
+            await host.PlaceAsync(orderId);
+            var body = TestOrders.PayBody().ToJsonString(); // no Idempotency-Key: its paymentId makes the retry safe
+            using (storage.Suspend())
+            {
+                return (orderId, body, await host.Writer.PostAsync($"/api/orders/{orderId}/payments", body));
+            }
+        });
+
+        using (answer)
+        {
+            var problem = await answer.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/outcome-unknown");
             Assert.Contains("same Idempotency-Key", problem.Str("detail"), StringComparison.Ordinal);
             Assert.DoesNotContain("nothing was written", problem.Str("detail"), StringComparison.Ordinal);
-            AssertRetryAfter(response);
+            AssertRetryAfter(answer);
         }
 
         await host.WaitUntilReadyAsync();
@@ -166,16 +171,6 @@ public sealed class StorageOutageTests
         ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
             Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(builder.Configuration,
                 new Dictionary<string, string?> { ["EventStore:OperationTimeout"] = "00:00:02" }));
-
-    /// <summary>The change index's buckets are a minute wide (the default): keep clear of a bucket's end, where a command would announce itself again.</summary>
-    private static async Task WaitUntilFarFromAChangeBucketEndAsync()
-    {
-        var now = DateTime.UtcNow;
-        if (now.Second >= 50)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(61 - now.Second), TestContext.Current.CancellationToken);
-        }
-    }
 
     private static void AssertRetryAfter(HttpResponseMessage response)
     {

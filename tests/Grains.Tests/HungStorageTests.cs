@@ -65,25 +65,24 @@ public sealed class UnknownOutcomeTests
                 options.Retry.MaxRetries = 0;
                 options.Retry.NetworkTimeout = TimeSpan.FromSeconds(1);
             });
-        var id = NewOrderId();
-        var grain = cluster.Grain(id);
 
         // The placement announces the order in the change index's current (one-minute) bucket, so
         // that the payment's first storage request is its append.
-        if (DateTime.UtcNow.Second >= 50)
+        var (id, thrown) = await SameChangeBucket.RunAsync(async () =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(61 - DateTime.UtcNow.Second), ct);
-        }
+            var orderId = NewOrderId();
+            await cluster.Grain(orderId).Succeeds(Place(orderId));
+            using (azurite.Suspend())
+            {
+                return (orderId, await Record.ExceptionAsync(() => cluster.Grain(orderId).Execute(Pay(), new())));
+            }
+        });
 
-        await grain.Succeeds(Place(id));
-
-        using (azurite.Suspend())
-        {
-            // Raised by the grain itself (its call timed out after 1 s): the outcome is unknown to the
-            // caller, and the exception says so across the grain call.
-            var thrown = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(Pay(), new()));
-            Assert.True(thrown.WriteOutcomeUnknown, $"An append whose answer never came must leave the outcome unknown: {thrown}");
-        }
+        // Raised by the grain itself (its call timed out after 1 s): the outcome is unknown to the
+        // caller, and the exception says so across the grain call.
+        var unknown = Assert.IsType<StorageUnavailableException>(thrown);
+        Assert.True(unknown.WriteOutcomeUnknown, $"An append whose answer never came must leave the outcome unknown: {unknown}");
+        var grain = cluster.Grain(id);
 
         // Storage wakes up and applies the request that was already on the wire.
         var deadline = DateTime.UtcNow.AddSeconds(10);

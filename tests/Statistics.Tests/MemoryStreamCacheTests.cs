@@ -29,7 +29,7 @@ public sealed class MemoryStreamCacheTests(AzuriteFixture azurite)
         await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct,
             new Dictionary<string, string?> { [OrderFlowSiloExtensions.MemoryStreamCacheRetentionKey] = "00:00:01" });
 
-        // What the stream provider of this host is given (Orleans' meter below is the whole process's).
+        // What the stream provider of this host is given (Orleans' meter below counts every cache created since the listener).
         var eviction = host.Services.GetRequiredService<IOptionsMonitor<StreamCacheEvictionOptions>>().Get(OrderEventStreams.ProviderName);
         Assert.Equal(TimeSpan.FromSeconds(1), eviction.DataMinTimeInCache);
         Assert.Equal(TimeSpan.FromSeconds(1), eviction.DataMaxAgeInCache);
@@ -82,17 +82,23 @@ public sealed class MemoryStreamCacheTests(AzuriteFixture azurite)
         Assert.Contains(OrderFlowSiloExtensions.MemoryStreamCacheRetentionKey, error.ToString(), StringComparison.Ordinal);
     }
 
-    /// <summary>Whether any stream cache of this process purged an event (Orleans' observable counter of purged events).</summary>
+    /// <summary>
+    /// Whether a stream cache created after this listener purged an event (Orleans' observable counter
+    /// of purged events). Orleans' meter is static and keeps every cache's counter for the life of
+    /// the process: the caches of hosts other tests started before, and their totals, are left out.
+    /// </summary>
     private sealed class PurgeListener : IDisposable
     {
         private readonly MeterListener listener = new();
+        private bool started;
         private int purged;
 
         public PurgeListener()
         {
             listener.InstrumentPublished = (instrument, meters) =>
             {
-                if (instrument.Name == PurgedInstrument)
+                // Start() announces the instruments that already exist, synchronously, before started is set.
+                if (instrument.Name == PurgedInstrument && Volatile.Read(ref started))
                 {
                     meters.EnableMeasurementEvents(instrument);
                 }
@@ -105,6 +111,7 @@ public sealed class MemoryStreamCacheTests(AzuriteFixture azurite)
                 }
             });
             listener.Start();
+            Volatile.Write(ref started, true);
         }
 
         public bool Purged => Volatile.Read(ref purged) == 1;

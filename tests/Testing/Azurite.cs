@@ -35,20 +35,21 @@ public sealed class Azurite : IAsyncDisposable
 
     public bool IsRunning => process is { HasExited: false };
 
-    public static async Task<Azurite> StartNewAsync(string? dataFolder = null, CancellationToken cancellationToken = default)
-    {
-        var azurite = new Azurite(FreePort(), dataFolder, "table");
-        await azurite.StartAsync(cancellationToken);
-        return azurite;
-    }
+    public static Task<Azurite> StartNewAsync(string? dataFolder = null, CancellationToken cancellationToken = default) =>
+        StartOnFreePortAsync(dataFolder, "table", cancellationToken);
 
     /// <summary>Azurite's queue service (in memory), for Azure Queue streams.</summary>
-    public static async Task<Azurite> StartQueuesAsync(CancellationToken cancellationToken = default)
-    {
-        var azurite = new Azurite(FreePort(), null, "queue");
-        await azurite.StartAsync(cancellationToken);
-        return azurite;
-    }
+    public static Task<Azurite> StartQueuesAsync(CancellationToken cancellationToken = default) =>
+        StartOnFreePortAsync(null, "queue", cancellationToken);
+
+    /// <summary>A port free when asked may be taken by another test's process before node binds it: then another port.</summary>
+    private static Task<Azurite> StartOnFreePortAsync(string? dataFolder, string service, CancellationToken cancellationToken) =>
+        PortRetry.StartAsync(async () =>
+        {
+            var azurite = new Azurite(FreePort(), dataFolder, service);
+            await azurite.StartAsync(cancellationToken);
+            return azurite;
+        });
 
     public TableServiceClient CreateServiceClient() => new(ConnectionString);
 
@@ -87,33 +88,54 @@ public sealed class Azurite : IAsyncDisposable
             start.ArgumentList.Add(dataFolder);
         }
 
-        process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Azurite prints this line once its server listens. A TCP probe could not tell: with the port
+        // taken by another process between FreePort and node's bind, the probe reached that listener.
+        var started = $"successfully started on 127.0.0.1:{Port}";
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data?.Contains(started, StringComparison.Ordinal) == true)
+            {
+                listening.TrySetResult();
+            }
+        };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is { } text)
+            {
+                errors.Enqueue(text);
+            }
+        };
+        process.Exited += (_, _) => listening.TrySetResult();
+        process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"Azurite exited at start with code {process.ExitCode} (port {Port}).");
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100, cancellationToken);
-            }
+            await listening.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            await StopAsync(); // no node left behind on a port nobody will use
+            throw exception is TimeoutException ? new TimeoutException($"Azurite did not listen on port {Port} within 30 s.") : exception;
         }
 
-        throw new TimeoutException($"Azurite did not listen on port {Port} within 30 s.");
+        if (process.HasExited)
+        {
+            process.WaitForExit(); // the rest of its standard error
+            var error = string.Join(Environment.NewLine, errors);
+            process.Dispose();
+            process = null;
+            if (error.Contains("EADDRINUSE", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"Azurite could not listen on port {Port}: it is in use.", new SocketException((int)SocketError.AddressAlreadyInUse));
+            }
+
+            throw new InvalidOperationException($"Azurite exited at start (port {Port}): {error}");
+        }
     }
 
     /// <summary>
