@@ -128,7 +128,7 @@ public sealed class ProjectionControlGrain(
             if (state.State.QueuedRepair is null)
             {
                 state.State.QueuedRepair = reason;
-                await state.WriteOwnStateAsync();
+                await PersistAsync();
                 logger.LogWarning("Projections will be re-derived from the event log once rebuild {Id} ends: {Reason}", running.Id, reason);
             }
 
@@ -170,7 +170,7 @@ public sealed class ProjectionControlGrain(
         }
 
         // Live events go to the new generation from here on (Targets), before the scan starts.
-        await state.WriteOwnStateAsync();
+        await PersistAsync();
         await GrainFactory.GetGrain<IProjectionRebuildGrain>(status.Id).Start(generation);
         return status;
     }
@@ -209,8 +209,26 @@ public sealed class ProjectionControlGrain(
             state.State.ActiveSchema = ProjectionSchema.Current;
         }
 
-        await state.WriteOwnStateAsync();
+        await PersistAsync();
         await StartQueuedRepairAsync();
+    }
+
+    /// <summary>
+    /// A failed write leaves this activation's state ahead of storage, and a retry would find its
+    /// change already made and write nothing (a queued repair, answered as queued, was then lost with
+    /// the activation): the grain deactivates, and the retry meets what storage holds.
+    /// </summary>
+    private async Task PersistAsync()
+    {
+        try
+        {
+            await state.WriteOwnStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);

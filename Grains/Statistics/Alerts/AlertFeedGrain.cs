@@ -27,6 +27,9 @@ public sealed class AlertFeedGrain(
 
     private bool registered;
 
+    /// <summary>The alerts in memory hold a change whose write failed.</summary>
+    private bool unsaved;
+
     /// <summary>Customer id → the customer's alerts of this day as counted, newer than its last flush here (<see cref="IAlertFeedGrain.ShowLive"/>).</summary>
     private readonly Dictionary<string, LiveAlerts> live = new(StringComparer.Ordinal);
 
@@ -57,15 +60,19 @@ public sealed class AlertFeedGrain(
             changed |= state.State.Alerts.Remove(id);
         }
 
-        // Unchanged: a flush that only settles live copies, or a repeat; nothing to write.
-        if (changed)
+        // Unchanged: a flush that only settles live copies, or a repeat; nothing to write, unless an
+        // earlier change never reached storage (the customer sends it again after a failed flush,
+        // and finds it applied in memory).
+        if (changed || unsaved)
         {
             foreach (var oldest in Ordered(state.State.Alerts.Values).Take(Math.Max(0, state.State.Alerts.Count - MaxAlerts)).ToList())
             {
                 state.State.Alerts.Remove(oldest.Id);
             }
 
+            unsaved = true;
             await state.WriteOwnStateAsync();
+            unsaved = false;
         }
 
         await RegisterAsync();

@@ -11,23 +11,35 @@ public sealed class StatsCatalogGrain(
     /// <summary>Fed by months and alert feeds, not by streams.</summary>
     public static readonly ProjectionDefinition Projection = ProjectionDefinition.Of(ProjectionGrainTypes.Catalog);
 
-    public async Task Register(string month)
-    {
-        if (state.State.Months.Add(month))
-        {
-            await state.WriteOwnStateAsync();
-        }
-    }
+    public Task Register(string month) => AddAsync(state.State.Months, month);
 
     public Task<IReadOnlyList<string>> Months() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Months]);
 
-    public async Task RegisterAlertDay(DateOnly day)
+    public Task RegisterAlertDay(DateOnly day) => AddAsync(state.State.AlertDays, day);
+
+    public Task<IReadOnlyList<DateOnly>> AlertDays() => Task.FromResult<IReadOnlyList<DateOnly>>([.. state.State.AlertDays]);
+
+    /// <summary>
+    /// Adds and writes; a failed write takes the entry out again. Callers register again until one
+    /// succeeds, and an entry left in memory would make that retry a no-op: the catalog would answer
+    /// with it until its next activation, then lack it for good (its month would vanish from every
+    /// query that lists months).
+    /// </summary>
+    private async Task AddAsync<T>(ISet<T> entries, T entry)
     {
-        if (state.State.AlertDays.Add(day))
+        if (!entries.Add(entry))
+        {
+            return;
+        }
+
+        try
         {
             await state.WriteOwnStateAsync();
         }
+        catch
+        {
+            entries.Remove(entry);
+            throw;
+        }
     }
-
-    public Task<IReadOnlyList<DateOnly>> AlertDays() => Task.FromResult<IReadOnlyList<DateOnly>>([.. state.State.AlertDays]);
 }

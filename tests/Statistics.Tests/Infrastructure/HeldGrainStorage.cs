@@ -8,7 +8,8 @@ namespace OrderFlow.Statistics.Tests.Infrastructure;
 /// <summary>
 /// The real grain storage with hooks around one grain's reads and writes: a test holds them open,
 /// so that calls interleave at a chosen point of a flush, or answers a write that landed as an ETag
-/// conflict (as when the answer to a write that succeeded was lost and the storage client retried).
+/// conflict (as when the answer to a write that succeeded was lost and the storage client retried),
+/// or fails writes before they reach storage.
 /// Registered in place of the <c>statistics</c> storage by <see cref="Register"/>.
 /// </summary>
 public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
@@ -40,6 +41,11 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
         return writing.Task;
     }
 
+    private int failingWrites;
+
+    /// <summary>The next <paramref name="writes"/> writes of <see cref="Target"/> fail (a timeout) without reaching storage.</summary>
+    public void FailNextWrites(int writes = 1) => Volatile.Write(ref failingWrites, writes);
+
     private IGrainStorage Inner => inner ?? throw new InvalidOperationException("Not registered.");
 
     /// <summary>Wraps the statistics grain storage named <paramref name="name"/> that the product registers.</summary>
@@ -61,6 +67,11 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (grainId == Target && Interlocked.Decrement(ref failingWrites) >= 0)
+        {
+            throw new TimeoutException($"Injected by the test: the write of {grainId} did not reach storage.");
+        }
+
         await Inner.WriteStateAsync(stateName, grainId, grainState);
         if (grainId == Target && AfterWrite is { } afterWrite && await afterWrite())
         {

@@ -1,0 +1,115 @@
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Alerts;
+using OrderFlow.Grains.Statistics.Catalog;
+using OrderFlow.Grains.Statistics.Customers;
+using OrderFlow.Grains.Statistics.Days;
+using OrderFlow.Orders.Events;
+using OrderFlow.Projections;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Streams;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// Grains that write only what changed (the catalog, an alert day's feed, the projections' control): a write that failed
+/// must not leave the change in memory only, or the caller's retry finds nothing to write and the
+/// change is gone at the grain's next activation. The write fails before reaching storage
+/// (<see cref="HeldGrainStorage.FailNextWrites"/>).
+/// </summary>
+public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_month_whose_catalog_write_failed_once_is_in_the_catalog_after_the_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("catwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var catalog = cluster.Client.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation));
+        storage.Target = catalog.GetGrainId();
+        storage.FailNextWrites();
+
+        var placed = LiveBatchTests.Placed(StatsCluster.IdOnShard("catwrite", 2), "c");
+        var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, 2, DateOnly.FromDateTime(placed.OccurredAt.UtcDateTime)));
+        await day.IngestBatch([placed]); // the live copy registers its month: the catalog's write fails
+        await day.Flush();               // the push registers it again
+        Assert.Equal(1, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
+
+        await cluster.DeactivateAsync(catalog); // a restart, or idle collection
+        Assert.Equal(1, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
+    }
+
+    [Fact]
+    public async Task An_alert_whose_feed_write_failed_once_is_in_the_feed_after_the_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("feedwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, "fast"));
+        var at = LiveBatchTests.At;
+        var feed = cluster.Client.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, DateOnly.FromDateTime(at.UtcDateTime)));
+        storage.Target = feed.GetGrainId();
+        storage.FailNextWrites();
+
+        // Six orders within ten minutes: order-velocity.
+        IReadOnlyList<OrderEventEnvelope> orders = [.. Enumerable.Range(0, 6).Select(i => LiveBatchTests.Placed($"fast-{i}", "fast", at.AddMinutes(i)))];
+        await customer.IngestBatch(orders);
+        await Assert.ThrowsAnyAsync<Exception>(() => customer.Flush()); // the feed's write fails
+        await customer.Flush();                                          // the customer sends its alerts again
+        Assert.Single(await cluster.Reader.Alerts(ct));
+
+        await cluster.DeactivateAsync(feed);
+        Assert.Contains("order-velocity", (await cluster.Reader.Customer("fast", ct))!.Rules);
+        Assert.Single(await cluster.Reader.Alerts(ct));
+    }
+
+    [Fact]
+    public async Task A_repair_queued_behind_a_rebuild_whose_first_request_failed_to_be_recorded_is_recorded_by_the_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        var held = new HeldRebuildStart();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("ctlwrite"), ct, LiveBatchTests.Settings,
+            silo =>
+            {
+                storage.Register(silo, StatisticsOptions.StorageName);
+                silo.AddOutgoingGrainCallFilter(held);
+            });
+        var control = cluster.Client.GetGrain<IProjectionControl>(0);
+        var (rebuild, _) = await cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild(); // held at its first call
+        storage.Target = control.GetGrainId();
+        storage.FailNextWrites();
+
+        // The orders' grains ask again until a request is answered (EventSourcedGrain.RequestRepairAsync).
+        await Assert.ThrowsAnyAsync<Exception>(() => control.RequestRepair("test: storage lost writes"));
+        await control.RequestRepair("test: storage lost writes");
+
+        // A restart before the rebuild ends: the repair queued behind it must still start after it.
+        await cluster.DeactivateAsync(control);
+        held.Release();
+        await Eventually.UntilAsync(async () => await control.Active() == rebuild.Generation + 1, "the queued repair to run after the rebuild", ct);
+    }
+
+    /// <summary>Holds a rebuild's scan at its start (its first call, asking which generation serves) until released.</summary>
+    private sealed class HeldRebuildStart : IOutgoingGrainCallFilter
+    {
+        private readonly TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => release.TrySetResult();
+
+        public async Task Invoke(IOutgoingGrainCallContext context)
+        {
+            if (context.InterfaceMethod?.Name == nameof(IProjectionControl.Serving))
+            {
+                await release.Task;
+            }
+
+            await context.Invoke();
+        }
+    }
+}
