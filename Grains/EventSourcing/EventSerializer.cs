@@ -20,14 +20,15 @@ public static class EventSerializer<TEvent>
     public static string Serialize(TEvent @event) => JsonSerializer.Serialize(@event, @event.GetType(), StoredJson.Options);
 
     /// <exception cref="InvalidDataException">An unknown type, a schema version this build does not read, or an empty payload.</exception>
-    public static TEvent Deserialize(string type, int schemaVersion, string data) =>
+    /// <param name="revealed">The personal members of <paramref name="data"/> were decrypted: not to be stripped.</param>
+    public static TEvent Deserialize(string type, int schemaVersion, string data, bool revealed = false) =>
         EventTypeRegistry<TEvent>.TryFind(type, out var eventType)
-            ? (TEvent)EventUpcasters.Read(eventType, schemaVersion, data, StoredJson.Options)
+            ? (TEvent)EventUpcasters.Read(eventType, schemaVersion, data, StoredJson.Options, revealed)
             : throw new InvalidDataException($"Unknown {typeof(TEvent).Name} type '{type}'.");
 
     /// <summary>The CLR type of a stored event type name, or null when this build does not know it.</summary>
     public static Type? ClrTypeOf(string type) => EventTypeRegistry<TEvent>.TryFind(type, out var eventType) ? eventType.ClrType : null;
 
     /// <summary>A stored event back as its event.</summary>
-    public static TEvent Deserialize(StoredEvent stored) => Deserialize(stored.Type, stored.SchemaVersion, stored.Data);
+    public static TEvent Deserialize(StoredEvent stored, bool revealed = false) => Deserialize(stored.Type, stored.SchemaVersion, stored.Data, revealed);
 }

@@ -53,10 +53,10 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
     /// <summary>The state a slice of the log describes: its snapshot, then its events applied in order.</summary>
     public virtual TState Fold(StreamSlice slice)
     {
-        var state = slice.Snapshot is { } snapshot ? DeserializeState(snapshot.Data) : new TState();
+        var state = slice.Snapshot is { } snapshot ? DeserializeState(snapshot.Data, slice.Revealed) : new TState();
         foreach (var stored in slice.Events)
         {
-            state.Apply(EventSerializer<TEvent>.Deserialize(stored));
+            state.Apply(EventSerializer<TEvent>.Deserialize(stored, slice.Revealed));
         }
 
         return state;
@@ -64,9 +64,9 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
 
     public string SerializeState(TState state) => JsonSerializer.Serialize(state, StoredJson.Options);
 
-    /// <summary>A snapshot back as its state, sealed personal members read as absent (<see cref="PersonalDataProtector.Strip"/>).</summary>
-    public TState DeserializeState(string data) =>
-        JsonSerializer.Deserialize<TState>(PersonalDataProtector.Strip(data, typeof(TState), StoredJson.Options), StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
+    /// <summary>A snapshot back as its state, sealed personal members read as absent (<see cref="PersonalDataProtector.Strip"/>) unless <paramref name="revealed"/> (decrypted already).</summary>
+    public TState DeserializeState(string data, bool revealed = false) =>
+        JsonSerializer.Deserialize<TState>(revealed ? data : PersonalDataProtector.Strip(data, typeof(TState), StoredJson.Options), StoredJson.Options) ?? throw new InvalidDataException($"Empty {Category} snapshot.");
 
     /// <summary>
     /// Envelopes for <paramref name="events"/> of stream <paramref name="streamId"/>, which follow
@@ -92,7 +92,7 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
             : [.. Build(
                 streamId,
                 before,
-                [.. stored.Select(EventSerializer<TEvent>.Deserialize)],
+                [.. stored.Select(e => EventSerializer<TEvent>.Deserialize(e))],
                 stored[0].Version,
                 [.. stored.Select(e => e.EventId)])
                 .Select((envelope, i) => WithRecordedAt(envelope, stored[i].RecordedAt))];

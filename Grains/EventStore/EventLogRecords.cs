@@ -52,6 +52,13 @@ public sealed record StreamSlice(Snapshot? Snapshot, IReadOnlyList<StoredEvent> 
 {
     public static StreamSlice Empty { get; } = new(null, []);
 
+    /// <summary>
+    /// Its personal members were decrypted (<see cref="PersonalData.PersonalDataProtector.RevealAsync(StreamSlice, Func{string, Type?}, Type, System.Text.Json.JsonSerializerOptions)"/>):
+    /// the values are the subject's own text, which a fold must not strip, even one that reads like
+    /// a sealed value ("pd2.…" is a valid name or email).
+    /// </summary>
+    public bool Revealed { get; init; }
+
     /// <summary>The publication marker of the slice's last row (null for an empty stream or rows written without one).</summary>
     public int? PublishedThrough => Events.Count > 0 ? Events[^1].PublishedThrough : Snapshot?.PublishedThrough;
 

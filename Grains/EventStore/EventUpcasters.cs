@@ -21,12 +21,16 @@ public static class EventUpcasters
     /// The event <paramref name="data"/> holds, stored with <paramref name="schemaVersion"/>: read
     /// as it is when that is the type's version now, else upcast step by step first. Sealed
     /// personal members read as null (<see cref="PersonalDataProtector.Strip"/>): a caller that
-    /// shows them reveals <paramref name="data"/> first.
+    /// shows them reveals <paramref name="data"/> first, and says so (<paramref name="revealed"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">A version this build does not know, or an empty payload.</exception>
-    public static object Read(EventType type, int schemaVersion, string data, JsonSerializerOptions json)
+    public static object Read(EventType type, int schemaVersion, string data, JsonSerializerOptions json, bool revealed = false)
     {
-        data = PersonalDataProtector.Strip(data, type.ClrType, json);
+        if (!revealed)
+        {
+            data = PersonalDataProtector.Strip(data, type.ClrType, json);
+        }
+
         if (schemaVersion < 1 || schemaVersion > type.SchemaVersion)
         {
             throw new InvalidDataException($"Event '{type.StoredName}' has schema version {schemaVersion}; this build reads 1 to {type.SchemaVersion}.");

@@ -39,9 +39,9 @@ public static class OrderEventSerializer
     public static string Serialize(OrderEvent @event) => EventSerializer<OrderEvent>.Serialize(@event);
 
     /// <exception cref="InvalidDataException">An unknown type, a schema version this build does not read, or an empty payload.</exception>
-    public static OrderEvent Deserialize(string type, int schemaVersion, string data) => EventSerializer<OrderEvent>.Deserialize(type, schemaVersion, data);
+    public static OrderEvent Deserialize(string type, int schemaVersion, string data, bool revealed = false) => EventSerializer<OrderEvent>.Deserialize(type, schemaVersion, data, revealed);
 
     public static string SerializeState(OrderState state) => OrderEventSource.Instance.SerializeState(state);
 
-    public static OrderState DeserializeState(string data) => OrderEventSource.Instance.DeserializeState(data);
+    public static OrderState DeserializeState(string data, bool revealed = false) => OrderEventSource.Instance.DeserializeState(data, revealed);
 }

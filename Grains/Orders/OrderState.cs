@@ -54,11 +54,11 @@ public sealed class OrderState : IEventSourcedState<OrderState, OrderEvent>
     /// <summary>The state a slice of the log describes: its snapshot, then its events applied in order.</summary>
     public static OrderState Fold(StreamSlice slice)
     {
-        var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data) : new OrderState();
+        var state = slice.Snapshot is { } snapshot ? OrderEventSerializer.DeserializeState(snapshot.Data, slice.Revealed) : new OrderState();
         var refundsHaveRows = slice.Snapshot is { SchemaVersion: >= OrderEventSerializer.SnapshotSchemaVersion };
         foreach (var stored in slice.Events)
         {
-            var @event = OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data);
+            var @event = OrderEventSerializer.Deserialize(stored.Type, stored.SchemaVersion, stored.Data, slice.Revealed);
             state.Apply(@event);
             if (!refundsHaveRows && @event is OrderRefunded refunded)
             {

@@ -137,7 +137,7 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
             erased |= revealed.Erased;
         }
 
-        return (slice with { Snapshot = snapshot, Events = events }, erased);
+        return (slice with { Snapshot = snapshot, Events = events, Revealed = true }, erased);
     }
 
     /// <remarks>

@@ -4,6 +4,7 @@ using OrderFlow.Customers.Events;
 using OrderFlow.EventTypes;
 using OrderFlow.Grains.Customers;
 using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 
 namespace OrderFlow.Domain.Tests;
@@ -20,6 +21,28 @@ public sealed class CustomerAggregateTests
 
     public static TheoryData<Type> EventClrTypes() =>
         [.. typeof(CustomerEvent).Assembly.GetTypes().Where(type => !type.IsAbstract && type.IsAssignableTo(typeof(CustomerEvent)))];
+
+    /// <summary>
+    /// A fold of what storage holds strips sealed members ("pd2.…"); a fold of a revealed slice holds
+    /// the subject's own text, which may begin the same way and must be kept (snapshot and events).
+    /// </summary>
+    [Fact]
+    public void A_revealed_slice_keeps_personal_text_that_reads_like_a_sealed_value()
+    {
+        var at = At;
+        var registered = new CustomerState();
+        registered.Apply(new CustomerRegistered(at, CustomerId, "pd2.a.b.c", "pd1.ada@example.com", "GB"));
+        var snapshot = new Snapshot(1, "customer", 1, at, CustomerEventSource.Instance.SerializeState(registered));
+        var change = new CustomerProfileChanged(at, null, "pd2.ada@example.com", null);
+        var changed = new StoredEvent(2, Guid.NewGuid(), EventSerializer<CustomerEvent>.TypeName(change), EventSerializer<CustomerEvent>.SchemaVersionOf(change), at, at, null, null,
+            EventSerializer<CustomerEvent>.Serialize(change));
+
+        var stored = CustomerEventSource.Instance.Fold(new StreamSlice(snapshot, [changed]));
+        var revealed = CustomerEventSource.Instance.Fold(new StreamSlice(snapshot, [changed]) { Revealed = true });
+
+        Assert.Equal((null, null), (stored.Name, stored.Email));
+        Assert.Equal(("pd2.a.b.c", "pd2.ada@example.com"), (revealed.Name, revealed.Email));
+    }
 
     [Fact]
     public void Every_event_type_declares_its_stored_name()
