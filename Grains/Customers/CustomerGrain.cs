@@ -42,6 +42,9 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
 
     protected override bool StartsStream(CustomerCommand command) => command is RegisterCustomer;
 
+    /// <summary>An erasure needs no name or email, nor their key: a lost or unreadable key must not stop it.</summary>
+    protected override bool DecidesWithoutPersonalData(CustomerCommand command) => command is ErasePersonalData;
+
     /// <summary>An erasure retried by another administrator is the same request: who asked is recorded in the event, not compared.</summary>
     protected override CustomerCommand RequestIdentityOf(CustomerCommand command) =>
         command is ErasePersonalData erase ? erase with { ErasedBy = null } : command;

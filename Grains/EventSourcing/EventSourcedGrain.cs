@@ -11,6 +11,7 @@ using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
+using OrderFlow.PersonalData;
 using OrderFlow.Storage;
 using OrderFlow.Streams;
 
@@ -101,6 +102,12 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
     /// <summary>The log as last loaded held erased personal data (see <see cref="LastStateHadErasedPersonalData"/>).</summary>
     private bool personalDataErased;
+
+    /// <summary>The command being decided needs no personal data (<see cref="DecidesWithoutPersonalData"/>): a key that cannot be had does not stop its load.</summary>
+    private bool decidingWithoutPersonalData;
+
+    /// <summary>The view was loaded with its personal members stripped (their key could not be had): good for that command only.</summary>
+    private bool viewLacksPersonalData;
     private KeyValuePair<int, TState>? loadedForAdaptor;
     private (int ExpectedVersion, IReadOnlyList<TEvent> Events)? appendedForAdaptor;
 
@@ -189,6 +196,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     protected async Task<CommandOutcome<TState>> ExecuteCommandAsync(TCommand command, CommandMetadata metadata)
     {
         var outcome = "failed";
+        decidingWithoutPersonalData = DecidesWithoutPersonalData(command);
         try
         {
             LastStateHadErasedPersonalData = false;
@@ -210,6 +218,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
         finally
         {
+            decidingWithoutPersonalData = false;
+            if (viewLacksPersonalData)
+            {
+                // Shown to no one: the next call loads the log again, and reveals what it can.
+                viewLacksPersonalData = false;
+                viewIsVerified = false;
+            }
+
             OrderFlowTelemetry.Commands.Add(1,
                 new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandTypeTag, command.GetType().Name),
                 new KeyValuePair<string, object?>(OrderFlowTelemetry.CommandOutcomeTag, outcome));
@@ -426,7 +442,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         confirmed.Forget(source.Category, AggregateId);
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
-        var revealed = await RevealAsync(slice);
+        var revealed = await RevealForCommandAsync(slice);
         personalDataErased = LastStateHadErasedPersonalData;
         viewIsVerified = true;
         return new(slice.Version, source.Fold(revealed));
@@ -615,7 +631,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         confirmed.Forget(source.Category, AggregateId);
         var slice = await Store.LoadLatestAsync(AggregateId);
         Loaded(slice);
-        loadedForAdaptor = new(slice.Version, source.Fold(await RevealAsync(slice)));
+        loadedForAdaptor = new(slice.Version, source.Fold(await RevealForCommandAsync(slice)));
         personalDataErased = LastStateHadErasedPersonalData;
         try
         {
@@ -706,6 +722,30 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         var now = await Store.ReadHeadAsync(AggregateId);
         return head.IsKnown ? now?.ETag != head.ETag : now?.Version != Version;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="command"/> is decided without the aggregate's personal data (an
+    /// erasure): its load goes on with the personal members stripped when their key is lost or cannot
+    /// be unwrapped, rather than failing the command (a subject whose key is gone must still be erasable).
+    /// </summary>
+    protected virtual bool DecidesWithoutPersonalData(TCommand command) => false;
+
+    /// <summary><see cref="RevealAsync(StreamSlice)"/>, or for a command decided without personal data, the slice as stored when its key cannot be had.</summary>
+    private async Task<StreamSlice> RevealForCommandAsync(StreamSlice slice)
+    {
+        try
+        {
+            return await RevealAsync(slice);
+        }
+        catch (Exception exception) when (decidingWithoutPersonalData
+            && exception is PersonalDataKeyMissingException or PersonalDataKeyUnreadableException or InvalidDataException)
+        {
+            logger.LogWarning(exception, "{Category} {Id}: its personal data cannot be revealed; the command is decided without it.", source.DisplayName, AggregateId);
+            LastStateHadErasedPersonalData = false;
+            viewLacksPersonalData = true;
+            return slice; // the fold strips the sealed members
+        }
     }
 
     /// <summary>A slice of this stream with its personal data decrypted (null where erased); sets <see cref="LastStateHadErasedPersonalData"/>.</summary>
