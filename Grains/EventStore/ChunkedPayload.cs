@@ -38,6 +38,11 @@ public static class ChunkedPayload
     public static string Read(TableEntity entity)
     {
         var chunks = entity.GetInt32(CountProperty) ?? 1;
+        if (chunks is < 1 or > TableLimits.MaxUserProperties)
+        {
+            throw new InvalidDataException($"Row {entity.PartitionKey}/{entity.RowKey} names {chunks} payload chunks; a row holds 1 to {TableLimits.MaxUserProperties}.");
+        }
+
         if (chunks == 1)
         {
             return entity.GetString(ChunkName(0)) ?? string.Empty;

@@ -332,9 +332,10 @@ public sealed class TableEventStore
     /// </summary>
     /// <param name="onUnreadable">
     /// Told of each event row that cannot be read at all (damaged, or written by hand: a column
-    /// missing or of the wrong type), with its stream, version (0 when the row key is none) and the
-    /// error; the scan goes on without it. Without it, such a row ends the scan with its error: an
-    /// enumerator cannot go on after throwing, so one damaged row would stop every rebuild.
+    /// missing or of the wrong type, a payload chunk missing), with its stream (its PartitionKey as
+    /// stored when that does not decode), version (0 when the row key is none) and the error; the
+    /// scan goes on without it. Without it, such a row ends the scan with its error: an enumerator
+    /// cannot go on after throwing, so one damaged row would stop every rebuild.
     /// </param>
     public async IAsyncEnumerable<(string StreamId, StoredEvent Event)> ScanAllAsync(
         Action<string, int, Exception>? onUnreadable = null,
@@ -361,16 +362,18 @@ public sealed class TableEventStore
 
             foreach (var entity in page.Values)
             {
-                var streamId = KeyEncoding.Decode(entity.PartitionKey);
+                // Reading a row is local work on what storage returned: whatever it throws is that row's
+                // damage (a key that does not decode, a payload chunk missing), never the scan's.
+                string? streamId = null;
                 StoredEvent stored;
                 try
                 {
+                    streamId = KeyEncoding.Decode(entity.PartitionKey);
                     stored = ToStoredEvent(entity);
                 }
-                catch (Exception unreadable) when (onUnreadable is not null
-                    && unreadable is InvalidOperationException or FormatException or OverflowException or InvalidCastException or ArgumentException)
+                catch (Exception unreadable) when (onUnreadable is not null && unreadable is not OperationCanceledException)
                 {
-                    onUnreadable(streamId, int.TryParse(entity.RowKey, out var version) ? version : 0, unreadable);
+                    onUnreadable(streamId ?? entity.PartitionKey, int.TryParse(entity.RowKey, out var version) ? version : 0, unreadable);
                     continue;
                 }
 
