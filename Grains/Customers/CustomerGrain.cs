@@ -7,6 +7,7 @@ using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
+using OrderFlow.Storage;
 using OrderFlow.Streams;
 
 namespace OrderFlow.Grains.Customers;
@@ -21,9 +22,32 @@ namespace OrderFlow.Grains.Customers;
 public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataEraser eraser, ILogger<CustomerGrain> logger)
     : EventSourcedGrain<CustomerState, CustomerEvent, CustomerCommand, CustomerEventEnvelope>(CustomerEventSource.Instance, services, logger), ICustomerGrain
 {
+    /// <summary>This command's erasure deleted the subject's key: from then on it has written something, whatever fails after.</summary>
+    private bool keyErasedByCommand;
+
     public async Task<CustomerCommandResult> Execute(CustomerCommand command, CommandMetadata metadata)
     {
-        var outcome = await ExecuteCommandAsync(command, metadata);
+        keyErasedByCommand = false;
+        CommandOutcome<CustomerState> outcome;
+        try
+        {
+            outcome = await ExecuteCommandAsync(command, metadata);
+        }
+        catch (StorageUnavailableException unavailable) when (keyErasedByCommand && !unavailable.WriteOutcomeUnknown)
+        {
+            // Not "nothing was written": the key is gone, its record is not. The retry records it.
+            throw new StorageUnavailableException(
+                $"The personal data of '{AggregateId}' was shredded (its key erased), but recording the erasure failed: {unavailable.Message}", unavailable, writeOutcomeUnknown: true);
+        }
+
+        if (outcome.Error is { Code: CommandErrorCode.Concurrency } conflict && keyErasedByCommand)
+        {
+            return new CustomerCommandResult(null, conflict with
+            {
+                Detail = $"Customer '{AggregateId}' kept changing under this erasure: the personal data was shredded (its key erased), its record was not written. Retry the request.",
+            });
+        }
+
         return outcome.Error is { } error
             ? new CustomerCommandResult(null, error)
             : CustomerCommandResult.Success(View(outcome.State!, outcome.Version), outcome.Replayed);
@@ -56,6 +80,7 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
         {
             // First the key, then the record of it; a repeat deletes again, in case the first stopped in between.
             await eraser.EraseAsync(AggregateId);
+            keyErasedByCommand = true;
         }
 
         return decision;

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Customers;
+using OrderFlow.Customers.Commands;
+using OrderFlow.Grains.PersonalData;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
+using OrderFlow.Silo;
+using OrderFlow.Storage;
+using OrderFlow.Testing;
+using OrderFlow.Testing.Hosts;
+
+namespace OrderFlow.Grains.Tests.PersonalData;
+
+/// <summary>
+/// An erasure shreds the key first, then records the erasure in the log. When the log cannot be
+/// reached after the key is gone, the answer must not say that nothing was written (503
+/// storage-unavailable): it is the outcome-unknown answer, whose retry records the erasure.
+/// </summary>
+public sealed class ErasureOutcomeTests(AzuriteFixture azurite)
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 20, 9, 30, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task An_erasure_whose_record_cannot_be_written_after_the_key_is_gone_is_of_unknown_outcome_and_its_retry_records_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = Path.Combine(Path.GetTempPath(), "erasure-outcome-" + Guid.NewGuid().ToString("N"));
+        await using var events = await Azurite.StartNewAsync(folder, ct);
+        var eventsTable = TableNames.Unique("erasureoutcome");
+        var stopping = new StopStorageAfterErasure(events);
+        await using var cluster = await TestClusters.StartAsync(new Dictionary<string, string?>
+        {
+            ["Dashboard:Enabled"] = "false",
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.TablesConnectionName] = events.ConnectionString,
+            ["ConnectionStrings:" + OrderFlowSiloExtensions.KeysConnectionName] = azurite.ConnectionString,
+            ["EventStore:TableName"] = eventsTable,
+            ["Statistics:TableName"] = eventsTable + "stats",
+        }, ct, replaceServices: services => services.AddSingleton<IPersonalDataEraser>(provider =>
+            stopping.Around(ActivatorUtilities.CreateInstance<SubjectKeyEraser>(provider))));
+        var id = "customer-" + Guid.NewGuid().ToString("N")[..12];
+        var grain = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await grain.Execute(new RegisterCustomer(id, "Ada", "ada@example.com", "GB", At), CommandMetadata.None)).Error);
+        await events.WaitUntilSavedAsync(Grains.EventStore.KeyEncoding.Encode(id), ct); // a restart keeps the registration
+
+        var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None));
+        Assert.True(failure.WriteOutcomeUnknown, failure.ToString());
+        Assert.Contains("shredded", failure.Message, StringComparison.Ordinal);
+
+        await events.StartAsync(ct);
+        var retried = await grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None);
+        Assert.Null(retried.Error);
+        Assert.Equal((true, 2), (retried.Customer!.Erased, retried.Customer.Version));
+    }
+
+    /// <summary>The product's eraser, after which the event log's storage stops (once): connections refused, nothing sent.</summary>
+    private sealed class StopStorageAfterErasure(Azurite storage)
+    {
+        private int stopped;
+
+        public IPersonalDataEraser Around(IPersonalDataEraser inner) => new Eraser(inner, this);
+
+        private async Task StopOnceAsync()
+        {
+            if (Interlocked.Exchange(ref stopped, 1) == 0)
+            {
+                await storage.StopAsync();
+            }
+        }
+
+        private sealed class Eraser(IPersonalDataEraser inner, StopStorageAfterErasure owner) : IPersonalDataEraser
+        {
+            public async Task EraseAsync(string subjectId)
+            {
+                await inner.EraseAsync(subjectId);
+                await owner.StopOnceAsync();
+            }
+        }
+    }
+}
