@@ -22,7 +22,7 @@ public static class CustomerDecider
 
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return CustomerDecision.RefuseFields(errors);
         }
 
         if (command is RegisterCustomer register)
@@ -36,7 +36,7 @@ public static class CustomerDecider
             // The validator requires these; a null here is refused, never a crash.
             return register is { Name: { } name, Email: { } email, Country: { } country }
                 ? CustomerDecision.Append(new CustomerRegistered(EventTime(command, now, state), customerId, name, email, country))
-                : Invalid(new() { ["$"] = ["name, email and country are required"] });
+                : CustomerDecision.RefuseFields(new Dictionary<string, string[]> { ["$"] = ["name, email and country are required"] });
         }
 
         if (command is ErasePersonalData { ErasedBy: var erasedBy })
@@ -49,7 +49,7 @@ public static class CustomerDecider
 
             if (string.IsNullOrWhiteSpace(erasedBy))
             {
-                return Invalid(new() { ["erasedBy"] = ["is required"] });
+                return CustomerDecision.RefuseFields(new Dictionary<string, string[]> { ["erasedBy"] = ["is required"] });
             }
         }
         else if (!state.Exists)
@@ -87,6 +87,7 @@ public static class CustomerDecider
     public static DateTimeOffset EventTime(CustomerCommand command, DateTimeOffset now, CustomerState state) =>
         EventTimes.Of(command.OccurredAt, now, state.Exists ? state.UpdatedAt : null);
 
+    /// <summary>Fields refused against the customer's state (an event time before its previous event, a change of nothing).</summary>
     private static CustomerDecision Invalid(Dictionary<string, string[]> errors) =>
         CustomerDecision.Refuse(CommandErrorCode.Validation, "The command has invalid fields.", errors);
 }

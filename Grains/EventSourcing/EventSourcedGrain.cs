@@ -329,7 +329,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             }
 
             var decision = await DecideAsync(command, afterConflict: attempt > 1);
-            if ((decision.AlreadyApplied || decision.Error is { Code: not CommandErrorCode.Validation }) && await HeadMovedAsync())
+            if ((decision.AlreadyApplied || decision.Error is not null && !decision.FromFieldsAlone) && await HeadMovedAsync())
             {
                 // The answer would come from a view storage no longer holds: decide again on a fresh one.
                 await ReloadAsync();

@@ -34,7 +34,7 @@ public static class OrderDecider
 
         if (errors.Count > 0)
         {
-            return OrderDecision.Refuse(CommandErrorCode.Validation, "The command has invalid fields.", errors);
+            return OrderDecision.RefuseFields(errors);
         }
 
         if (command is PlaceOrder place)

@@ -75,15 +75,16 @@ public sealed class OrderGrain(EventSourcingServices services, ILogger<OrderGrai
     /// <summary>
     /// Decides <paramref name="command"/> on the current view. A refund id recorded before has its
     /// row in the order's partition, read only when the answer can depend on it: when the decision
-    /// would not append (a repeat's answer is not a refusal), or after a conflict, which the insert
-    /// of that row raises when an append repeats a recorded id. A new refund id costs no read.
+    /// would not append and the refusal is not of the fields alone (a repeat's answer is not a
+    /// refusal, even when a later refund makes its event time look too early), or after a conflict,
+    /// which the insert of that row raises when an append repeats a recorded id. A new refund id costs no read.
     /// </summary>
     protected override async Task<Decision<OrderEvent>> DecideAsync(OrderCommand command, bool afterConflict)
     {
         var now = Time.GetUtcNow();
         var decision = OrderDecider.Decide(State, AggregateId, command, now);
         if (command is RefundOrder { RefundId: { } refundId } && !decision.AlreadyApplied
-            && (afterConflict || decision.Error is { Code: not (CommandErrorCode.Validation or CommandErrorCode.NotFound) })
+            && (afterConflict || decision.Error is { Code: not CommandErrorCode.NotFound } && !decision.FromFieldsAlone)
             && await Store.FindUniqueKeyAsync(AggregateId, RefundKeyKind, refundId) is { } recorded)
         {
             decision = OrderDecider.Decide(State, AggregateId, command, now, decimal.Parse(recorded, CultureInfo.InvariantCulture));

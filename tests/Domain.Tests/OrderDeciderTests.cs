@@ -167,6 +167,7 @@ public sealed class OrderDeciderTests
 
         Assert.Equal(CommandErrorCode.Validation, decision.Error?.Code);
         Assert.Contains("occurredAt", decision.Error!.Errors!.Keys);
+        Assert.False(decision.FromFieldsAlone); // against the state: checked on a view storage still holds
     }
 
     [Fact]
@@ -176,6 +177,7 @@ public sealed class OrderDeciderTests
 
         var ahead = order.Send(OrderBuilder.Place() with { OccurredAt = order.Now.AddSeconds(6) });
         Assert.Contains("occurredAt", ahead.Error!.Errors!.Keys);
+        Assert.True(ahead.FromFieldsAlone);
 
         var withinSkew = order.Send(OrderBuilder.Place() with { OccurredAt = order.Now.AddSeconds(4) });
         Assert.Null(withinSkew.Error);

@@ -128,6 +128,35 @@ public sealed class OrderIdempotencyTests(OrderClusterFixture fixture) : IClassF
         Assert.Equal((20m, 6), (second.Refunded, second.Version));
     }
 
+    /// <summary>
+    /// A refund retried with its own event time after a later refund (a client retrying after an
+    /// unknown outcome): its time is before the order's latest event, which for a new refund is a
+    /// validation error; for a repeat it is the same request, answered as applied. The refusal came
+    /// first on a warm activation, and on any activation once a snapshot covered the refund.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARefundRetriedWithItsOwnTimeAfterALaterRefundIsAnsweredAsApplied(bool freshActivation)
+    {
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id, Ago(TimeSpan.FromHours(1))), Pay(), Ship(), Deliver());
+        var delivered = (await grain.Get())!.UpdatedAt;
+        await grain.Succeeds(Refund("refund-1", 5m, delivered.AddMilliseconds(1)));
+        await grain.Succeeds(Refund("refund-2", 5m, delivered.AddMilliseconds(2)));
+        if (freshActivation)
+        {
+            await cluster.DeactivateAsync(id);
+        }
+
+        var again = await grain.Execute(Refund("refund-1", 5m, delivered.AddMilliseconds(1)), CommandMetadata.None);
+
+        Assert.Null(again.Error);
+        Assert.True(again.Replayed);
+        Assert.Equal((4 + 2, 10m), (again.Order!.Version, again.Order.Refunded));
+    }
+
     [Fact]
     public async Task AKeyFromARefusedCommandIsNotSpent()
     {

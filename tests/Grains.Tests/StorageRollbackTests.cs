@@ -62,6 +62,28 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         Assert.Equal([1, 2, 3], (await cluster.EventsAsync(id, ct)).Select(e => e.Version));
     }
 
+    /// <summary>
+    /// An event time before the previous event's is refused against the state: a cached view whose
+    /// latest event storage lost must not refuse a time that storage's own latest event allows.
+    /// </summary>
+    [Fact]
+    public async Task AnEventTimeIsJudgedAgainstTheLatestEventStorageHolds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        var delivered = Ago(TimeSpan.FromMinutes(30));
+        await grain.SucceedAll(Place(id, Ago(TimeSpan.FromHours(1))), Pay(at: delivered), Ship(delivered), Deliver(delivered));
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Refund("refund-lost", 5m, delivered.AddMinutes(2)));
+
+        await RestoreAsync(id, saved, ct);
+
+        // The cached view's latest event is the lost refund; storage's is the delivery.
+        var refund = await grain.Succeeds(Refund("refund-kept", 5m, delivered.AddMinutes(1)));
+        Assert.Equal((5, 5m), (refund.Version, refund.Refunded));
+    }
+
     [Fact]
     public async Task AnOrderWhosePlacementWasLostIsPlacedAsNew()
     {
