@@ -54,12 +54,13 @@ public static class ApiAuthExtensions
     private const string CallerScheme = "Caller";
 
     /// <summary>
-    /// <c>X-Api-Key</c> (or none, or HTTP Basic) is judged by the keys, <c>Authorization: Bearer</c> by
-    /// Entra ID; so a refusal (401, 403) comes from the scheme of the credentials presented.
+    /// <c>X-Api-Key</c> (or none, or HTTP Basic for the dashboard) is judged by the keys,
+    /// <c>Authorization: Bearer</c> with no key (an empty <c>X-Api-Key</c> is none) by Entra ID; so a
+    /// refusal (401, 403) comes from the scheme of the credentials presented.
     /// </summary>
     private static string SchemeOf(HttpContext context, AcceptedCredentials credentials) =>
         credentials.EntraTokens
-        && !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.HeaderName)
+        && string.IsNullOrEmpty(context.Request.Headers[ApiKeyAuthenticationHandler.HeaderName])
         && context.Request.Headers.Authorization.ToString().StartsWith(JwtBearerDefaults.AuthenticationScheme + " ", StringComparison.OrdinalIgnoreCase)
             ? EntraBearerAuthentication.SchemeName
             : ApiKeyAuthenticationHandler.SchemeName;

@@ -4,13 +4,14 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using OrderFlow.Api.Operations;
 using OrderFlow.Api.Errors;
 
 namespace OrderFlow.Api.Auth;
 
 /// <summary>
-/// Authenticates a request by its API key: the <c>X-Api-Key</c> header, or HTTP Basic with the
-/// key as password (any user name), which is how a browser gets into the dashboard.
+/// Authenticates a request by its API key: the <c>X-Api-Key</c> header, or for the dashboard only,
+/// HTTP Basic with the key as password (any user name), which is how a browser gets into it.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -46,7 +47,7 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         // Browsers only prompt for Basic: offer it where people arrive with one. Elsewhere every kind
         // of credential the API accepts is named (requests without a bearer token are judged here).
-        Response.Headers.WWWAuthenticate = credentials.ApiKeys && Request.Path.StartsWithSegments("/dashboard")
+        Response.Headers.WWWAuthenticate = credentials.ApiKeys && Request.Path.StartsWithSegments(OperationsApi.DashboardPath)
             ? "Basic realm=\"OrderFlow dashboard\", charset=\"UTF-8\""
             : credentials.Challenges();
         return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", credentials.HowToAuthenticate, "unauthorized");
@@ -63,7 +64,12 @@ public sealed class ApiKeyAuthenticationHandler(
             return header.ToString();
         }
 
-        if (AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var authorization)
+        // Basic only for the dashboard, where a browser needs it: a browser sends the credentials it
+        // remembers by itself with every request to the site, including a form or beacon another site
+        // makes it send (an erasure, a rebuild: no body, no header to require). X-Api-Key and Bearer
+        // are never sent on their own.
+        if (Request.Path.StartsWithSegments(OperationsApi.DashboardPath)
+            && AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var authorization)
             && string.Equals(authorization.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
             && authorization.Parameter is { } parameter)
         {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using OrderFlow.Api.Operations;
 using OrderFlow.PersonalData;
 using OrderFlow.Statistics;
 using OrderFlow.Storage;
@@ -58,7 +59,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);
                 return true;
-            case var _ when context.Request.Path.StartsWithSegments("/dashboard") && exception.GetBaseException() is FormatException unreadable:
+            case var _ when context.Request.Path.StartsWithSegments(OperationsApi.DashboardPath) && exception.GetBaseException() is FormatException unreadable:
                 // The dashboard (a library) parses silo addresses from its paths and lets a malformed one throw.
                 logger.LogWarning(exception, "The dashboard could not read {Path}", context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request", "The dashboard could not read its request: " + unreadable.Message, "bad-request");

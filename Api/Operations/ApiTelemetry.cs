@@ -33,5 +33,5 @@ public static class ApiTelemetry
 
     /// <summary>Probes and the dashboard's polling (every second while it is open) are not traced: they would drown the requests.</summary>
     private static bool IsTraced(HttpContext context) =>
-        !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/dashboard");
+        !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments(OperationsApi.DashboardPath);
 }

@@ -13,6 +13,9 @@ public static class OperationsApi
 {
     public const string ReadyTag = "ready";
 
+    /// <summary>Where the Orleans Dashboard is served: the one place a browser's HTTP Basic credentials are accepted.</summary>
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>
     /// How long each readiness check may take. The checks run concurrently, so <c>/health/ready</c>
     /// answers within about this long even when storage hangs: probes commonly give up after 1 s.
@@ -42,7 +45,7 @@ public static class OperationsApi
         if (OrderFlow.Silo.OrderFlowSiloExtensions.DashboardEnabled(app.Configuration))
         {
             // Its internal routes are the dashboard's own business, not this API's: kept out of the OpenAPI document.
-            app.MapOrleansDashboard("/dashboard").RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
+            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
         }
         return app;
     }

@@ -148,6 +148,11 @@ public sealed class BearerTokenTests(KeysAndTokensHostFixture fixture) : IClassF
         // The key is judged as before: a writer key still may not read.
         using var writerKeyReads = await host.Writer.GetAsync($"/api/orders/{id}");
         await writerKeyReads.AssertProblemAsync(HttpStatusCode.Forbidden, "/problems/forbidden");
+
+        // An empty X-Api-Key (some proxies and clients send one) is no key: the token is judged.
+        using var readWithEmptyKey = await host.WithToken(TestTokens.Issue(["reader"])).GetAsync($"/api/orders/{id}",
+            request => request.Headers.TryAddWithoutValidation("X-Api-Key", ""));
+        Assert.Equal("paid", (await readWithEmptyKey.AssertJsonAsync(HttpStatusCode.OK)).Str("status"));
     }
 
     /// <summary>A placement's id derives from its Idempotency-Key and the caller: for a token, its subject, whatever token it holds.</summary>
