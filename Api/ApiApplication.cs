@@ -63,6 +63,7 @@ public static class ApiApplication
         builder.Services.AddOperations();
 
         var app = builder.Build();
+        app.UseCorrelationIdEcho();
         app.UseExceptionHandler();
         app.UseDefaultFiles();
         app.UseStaticFiles(); // the live statistics page at /; its data calls need the reader role

@@ -27,9 +27,8 @@ public static class OrderRequestContext
     {
         var errors = new Dictionary<string, string[]>();
         var idempotencyKey = Header(http, IdempotencyKeyHeader, errors);
-        var correlationId = Header(http, CorrelationIdHeader, errors) ?? Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
+        var correlationId = Header(http, CorrelationIdHeader, errors) ?? DefaultCorrelationId(http);
         var causationId = Header(http, CausationIdHeader, errors);
-        http.Response.Headers[CorrelationIdHeader] = correlationId;
         return errors.Count > 0 ? (null, errors) : (new CommandMetadata(correlationId, causationId, idempotencyKey), errors);
     }
 
@@ -109,6 +108,25 @@ public static class OrderRequestContext
     public static Dictionary<string, string[]>? CheckRouteId(string id) =>
         Identifiers.IsValid(id) ? null : new Dictionary<string, string[]> { ["id"] = [Identifiers.Rule] };
 
+    /// <summary>The correlation id of a request that names none: its trace id.</summary>
+    private static string DefaultCorrelationId(HttpContext http) => Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
+
+    /// <summary>
+    /// Echoes the request's correlation id (the <c>X-Correlation-Id</c> it sent, else its trace id)
+    /// on every answer, at the answer's start: also on those given before a command reads its headers
+    /// (an unreadable body, 413, 429) and after the exception handler cleared the headers (503).
+    /// </summary>
+    public static IApplicationBuilder UseCorrelationIdEcho(this IApplicationBuilder app) =>
+        app.Use(async (http, next) =>
+        {
+            http.Response.OnStarting(() =>
+            {
+                http.Response.Headers[CorrelationIdHeader] = HeaderValueOf(http.Request.Headers[CorrelationIdHeader]) is { } sent ? sent : DefaultCorrelationId(http);
+                return Task.CompletedTask;
+            });
+            await next(http);
+        });
+
     private static string? Header(HttpContext http, string name, Dictionary<string, string[]> errors)
     {
         if (!http.Request.Headers.TryGetValue(name, out var values))
@@ -116,8 +134,8 @@ public static class OrderRequestContext
             return null;
         }
 
-        var value = values.ToString();
-        if (values.Count != 1 || value.Length is 0 or > MaxHeaderValueLength || value.Any(c => c is < '!' or > '~'))
+        var value = HeaderValueOf(values);
+        if (value is null)
         {
             errors[name] = [$"must be one value of 1–{MaxHeaderValueLength} visible ASCII characters"];
             return null;
@@ -125,4 +143,8 @@ public static class OrderRequestContext
 
         return value;
     }
+
+    /// <summary>The header's value when it is one value of 1–200 visible ASCII characters; else null.</summary>
+    private static string? HeaderValueOf(Microsoft.Extensions.Primitives.StringValues values) =>
+        values.Count == 1 && values.ToString() is { Length: > 0 and <= MaxHeaderValueLength } value && !value.Any(c => c is < '!' or > '~') ? value : null;
 }

@@ -349,6 +349,25 @@ public sealed class OrderCommandTests(ApiHostFixture fixture) : IClassFixture<Ap
         Assert.Equal(correlationId, placed.Str("correlationId"));
     }
 
+    /// <summary>
+    /// Also on the answers given before a command reads its headers: a body that cannot be read
+    /// (400) and one over the limit (413) lacked it (found by a read-only review).
+    /// </summary>
+    [Fact]
+    public async Task The_correlation_id_is_echoed_on_answers_given_before_the_command_reads_it()
+    {
+        var correlationId = "corr-" + Guid.NewGuid().ToString("N");
+        void Correlate(HttpRequestMessage request) => request.Headers.Add("X-Correlation-Id", correlationId);
+
+        using var unreadable = await host.Writer.PostAsync("/api/orders", "{\"customerId\":", configure: Correlate);
+        await unreadable.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(correlationId, unreadable.Header("X-Correlation-Id"));
+
+        using var tooLarge = await host.Writer.PostAsync("/api/orders", "\"" + new string('x', 70_000) + "\"", configure: Correlate);
+        await tooLarge.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(correlationId, tooLarge.Header("X-Correlation-Id"));
+    }
+
     [Fact]
     public async Task A_body_over_64_KiB_with_Content_Length_is_413()
     {

@@ -32,11 +32,13 @@ public sealed class StorageOutageTests
             await storage.StopAsync();
 
             var clock = Stopwatch.StartNew();
-            using (var pay = await host.Writer.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString()))
+            using (var pay = await host.Writer.PostAsync($"/api/orders/{id}/payments", TestOrders.PayBody().ToJsonString(),
+                configure: request => request.Headers.Add("X-Correlation-Id", "corr-outage")))
             {
                 var problem = await pay.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
                 Assert.Contains("nothing was written", problem.Str("detail"), StringComparison.Ordinal);
                 AssertRetryAfter(pay);
+                Assert.Equal("corr-outage", pay.Header("X-Correlation-Id")); // the exception handler's answer too
             }
 
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"The 503 took {clock.Elapsed}: storage failures must be answered quickly.");
