@@ -277,6 +277,25 @@ public sealed class StatisticsPrimitivesTests
         Assert.Equal("large-order/big", Assert.Single(RiskRules.Evaluate("c", state, risk)).Id);
     }
 
+    /// <summary>"At least the ratio" holds at the ratio exactly: 7 of 25 orders is 28 % (as doubles, 0.28 × 25 is just over 7).</summary>
+    [Theory]
+    [InlineData(0.28, 25, 7)]
+    [InlineData(0.14, 50, 7)]
+    [InlineData(0.56, 25, 14)]
+    public void Cancel_refund_ratio_rule_stands_at_the_ratio_exactly(double ratio, int orders, int badEndings)
+    {
+        var risk = new RiskOptions { CancelRefundRatio = ratio, CancelRefundMinOrders = 1, VelocityMaxOrders = 100 };
+        var state = new CustomerStatsState { Orders = orders };
+        for (var i = 0; i < badEndings; i++)
+        {
+            state.BadEndings[$"o-{i}"] = OrderBuilder.Start.AddMinutes(i);
+        }
+
+        Assert.Equal("cancel-refund-ratio/c", Assert.Single(RiskRules.Evaluate("c", state, risk)).Id);
+        state.BadEndings.Remove("o-0");
+        Assert.Empty(RiskRules.Evaluate("c", state, risk));
+    }
+
     [Fact]
     public void Cancel_refund_ratio_rule_stands_while_the_ratio_holds()
     {

@@ -37,8 +37,9 @@ public static class RiskRules
         alerts.AddRange(scan.VelocityAlerts);
         alerts.AddRange(scan.LargeOrderAlerts);
 
-        // Cancel/refund ratio over all the customer's orders (none without a bad ending, whatever the thresholds).
-        if (s.BadEndings.Count > 0 && s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= risk.CancelRefundRatio * s.Orders)
+        // Cancel/refund ratio over all the customer's orders (none without a bad ending, whatever the
+        // thresholds). In decimal: as a double, 0.28 × 25 is 7.000000000000001, and 7 of 25 was not "at least 28 %".
+        if (s.BadEndings.Count > 0 && s.Orders >= risk.CancelRefundMinOrders && s.BadEndings.Count >= (decimal)risk.CancelRefundRatio * s.Orders)
         {
             var latest = s.BadEndings.First();
             foreach (var ending in s.BadEndings)
