@@ -215,7 +215,11 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var report = await cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "big-customer")).Get();
         Assert.Equal(8_000, report!.Orders);
         Assert.Equal(8_000 * 25.5m, report.Spend);
-        Assert.Equal(12_000, (await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue)).Count);
+        Assert.Equal(12_000, (await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, int.MaxValue)).Count);
+
+        // A query asks each partition for as many as it shows: the oldest, not all 12,000.
+        var oldest = await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, 3);
+        Assert.Equal([.. open.OrderBy(e => e.OccurredAt).Take(3).Select(e => e.OrderId)], oldest.Select(o => o.OrderId));
     }
 
     /// <summary>Beyond its envelope, a projection says so: an error naming the cause, not the storage client's.</summary>

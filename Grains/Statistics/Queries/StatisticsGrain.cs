@@ -173,8 +173,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         var enteredBefore = time.GetUtcNow() - olderThan;
         var generation = await ActiveGeneration();
         var found = await Task.WhenAll(Enumerable.Range(0, StatisticsKeys.StuckOrderPartitions).Select(partition =>
-            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(generation, partition)).Find(status, enteredBefore)));
-        return [.. found.SelectMany(f => f).OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit)];
+            GrainFactory.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(generation, partition)).Find(status, enteredBefore, limit)));
+        return [.. StuckOrdersGrain.Oldest(found.SelectMany(f => f), limit)];
     }
 
     /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>

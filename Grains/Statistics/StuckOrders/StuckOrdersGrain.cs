@@ -53,8 +53,12 @@ public sealed class StuckOrdersGrain(
 
     protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);
 
-    public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore) =>
-        Task.FromResult<IReadOnlyList<StuckOrder>>([.. state.State.Open
+    public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore, int limit) =>
+        Task.FromResult<IReadOnlyList<StuckOrder>>([.. StuckOrdersGrain.Oldest(state.State.Open
             .Where(pair => pair.Value.Status == status && pair.Value.Since <= enteredBefore)
-            .Select(pair => new StuckOrder(pair.Key, pair.Value.Status, pair.Value.Since))]);
+            .Select(pair => new StuckOrder(pair.Key, pair.Value.Status, pair.Value.Since)), limit)]);
+
+    /// <summary>The first <paramref name="limit"/> of <paramref name="orders"/>, longest in their status first, then by order id: the order of the stuck-orders query.</summary>
+    public static IEnumerable<StuckOrder> Oldest(IEnumerable<StuckOrder> orders, int limit) =>
+        orders.OrderBy(o => o.Since).ThenBy(o => o.OrderId, StringComparer.Ordinal).Take(limit);
 }
