@@ -738,8 +738,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         {
             return await RevealAsync(slice);
         }
-        catch (Exception exception) when (decidingWithoutPersonalData
-            && exception is PersonalDataKeyMissingException or PersonalDataKeyUnreadableException or InvalidDataException)
+        catch (Exception exception) when (decidingWithoutPersonalData && PersonalDataProtector.CannotReveal(exception))
         {
             logger.LogWarning(exception, "{Category} {Id}: its personal data cannot be revealed; the command is decided without it.", source.DisplayName, AggregateId);
             LastStateHadErasedPersonalData = false;

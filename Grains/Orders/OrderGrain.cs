@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Orleans.Providers;
 using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Storage;
@@ -36,7 +37,7 @@ public sealed class OrderGrain(EventSourcingServices services, ILogger<OrderGrai
         {
             return CommandResult.Success(await ViewAsync(outcome.State!, outcome.Version), outcome.Replayed);
         }
-        catch (StorageUnavailableException exception)
+        catch (Exception exception) when (exception is StorageUnavailableException || PersonalDataProtector.CannotReveal(exception))
         {
             // The command is written: its answer must say so even when the key table cannot tell whether the address may be shown.
             logger.LogWarning(exception, "Order {OrderId}: the answer withholds the shipping address; its key could not be read.", AggregateId);

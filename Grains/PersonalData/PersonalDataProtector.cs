@@ -254,6 +254,13 @@ public sealed class PersonalDataProtector(IGrainFactory grains)
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> says a subject's personal data cannot be revealed although
+    /// the key table answered: its key row is lost, cannot be unwrapped, or a sealed value is damaged.
+    /// </summary>
+    public static bool CannotReveal(Exception exception) =>
+        exception is PersonalDataKeyMissingException or PersonalDataKeyUnreadableException or InvalidDataException;
+
     private static bool MayHoldSealedFields(string json, Type type, JsonSerializerOptions options) =>
         ProtectedField.MayOccurIn(json) && PersonalDataFields.Of(type, options).Count > 0;
 }

@@ -103,6 +103,38 @@ public sealed class KeyStoreOutageTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: after a payment was stored, its answer asked the key's grain whether the
+    /// address may be shown, and a key row that cannot be unwrapped any more (its key-encryption-key
+    /// version gone) made that a 500 for a written command. It is answered as written, the address withheld.
+    /// </summary>
+    [Fact]
+    public async Task A_command_on_an_order_whose_key_became_unreadable_is_answered_as_written()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var eventsTable = TableNames.Unique("keyunreadable");
+        var settings = TestClusters.Settings(azurite.ConnectionString, eventsTable);
+        settings["PersonalData:KeyCacheDuration"] = "00:00:00";
+        await using var cluster = await TestClusters.StartAsync(settings, ct);
+        var address = new ShippingAddressRequest("Unwrap Una", "Gone Version 3", null, "Offline", "OF-3", "DE");
+        var orderId = NewOrderId();
+        var order = cluster.Client.GetGrain<IOrderGrain>(orderId);
+        var placed = await order.Execute(new PlaceOrder(orderId, "unreadable-customer", "EUR", Items, null, address), CommandMetadata.None);
+        Assert.NotNull(placed.Order?.ShippingAddress);
+
+        var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable));
+        await foreach (var row in keys.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode("unreadable-customer")}"), cancellationToken: ct))
+        {
+            await keys.UpsertEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["WrappedKey"] = new byte[60], ["KeyEncryptionKeyVersion"] = "retired" }, TableUpdateMode.Replace, ct);
+        }
+
+        var paid = await order.Execute(new PayOrder("pay-unreadable", placed.Order!.Total, "card"), CommandMetadata.None);
+
+        Assert.Null(paid.Error);
+        Assert.Equal((2, OrderStatus.Paid), (paid.Order!.Version, paid.Order.Status));
+        Assert.Null(paid.Order.ShippingAddress);
+    }
+
+    /// <summary>
     /// Review finding: a reload that failed half-way (the log read, its personal data not revealed:
     /// the key table down) left the activation trusting its old view with the new head, so a later
     /// command was decided on the old view and could append after a version it never saw. The
