@@ -88,15 +88,17 @@ public sealed class Azurite : IAsyncDisposable
             start.ArgumentList.Add(dataFolder);
         }
 
-        // Azurite prints this line once its server listens. A TCP probe could not tell: with the port
-        // taken by another process between FreePort and node's bind, the probe reached that listener.
-        var started = $"successfully started on 127.0.0.1:{Port}";
+        // Azurite prints a line once its server listens ("Azurite Table service successfully started on
+        // 127.0.0.1:PORT", "Azurite Queue service successfully listens on http://127.0.0.1:PORT"). A TCP
+        // probe could not tell: with the port taken by another process between FreePort and node's
+        // bind, the probe reached that listener.
+        var address = $"127.0.0.1:{Port}";
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, line) =>
         {
-            if (line.Data?.Contains(started, StringComparison.Ordinal) == true)
+            if (line.Data is { } text && text.Contains(" successfully ", StringComparison.Ordinal) && text.Contains(address, StringComparison.Ordinal))
             {
                 listening.TrySetResult();
             }
