@@ -65,7 +65,7 @@ public static class ClusterCertificate
         X509Certificate2 certificate;
         try
         {
-            certificate = X509CertificateLoader.LoadPkcs12(pfx, password, X509KeyStorageFlags.EphemeralKeySet);
+            certificate = X509CertificateLoader.LoadPkcs12(pfx, password, KeyStorage);
         }
         catch (CryptographicException e)
         {
@@ -81,6 +81,12 @@ public static class ClusterCertificate
 
         return certificate;
     }
+
+    /// <summary>
+    /// The private key in memory only where that works: macOS refuses an ephemeral key set
+    /// (PlatformNotSupportedException) and Windows' TLS cannot serve with one.
+    /// </summary>
+    private static X509KeyStorageFlags KeyStorage => OperatingSystem.IsLinux() ? X509KeyStorageFlags.EphemeralKeySet : X509KeyStorageFlags.DefaultKeySet;
 
     /// <summary>The SHA-256 hash of the certificate, hexadecimal: how <c>Orleans:Tls:AcceptedThumbprints</c> names one and the start-up log shows it.</summary>
     public static string Thumbprint(X509Certificate2 certificate) => certificate.GetCertHashString(HashAlgorithmName.SHA256);

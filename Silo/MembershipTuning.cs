@@ -23,7 +23,7 @@ public static class MembershipTuning
     /// <summary>Two silos must agree (Orleans asks for fewer when fewer are active), so one silo with a problem of its own cannot evict a healthy one.</summary>
     public const int NumVotesForDeathDeclaration = 2;
 
-    /// <summary>A silo writes its heartbeat to the table this often; one silent for three of these is stale and is neither probed as a witness nor handed to clients.</summary>
+    /// <summary>A silo writes its heartbeat to the table this often; one silent for three of these is stale and is not probed as a witness (the table's gateway list still hands it to clients until it is declared dead).</summary>
     public static readonly TimeSpan IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Every silo rereads the table this often even when gossip says nothing (gossip usually carries changes at once).</summary>

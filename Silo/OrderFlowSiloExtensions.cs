@@ -195,6 +195,20 @@ public static class OrderFlowSiloExtensions
             : throw new InvalidOperationException($"{MemoryStreamCacheRetentionKey} is {retention}; it must be at least one second.");
     }
 
+    public const string QueueCountKey = "Streams:QueueCount";
+
+    /// <summary>
+    /// <see cref="QueueCountKey"/>, at least 1: with none, Orleans would quietly put its own default
+    /// queues in their place, which silos configured otherwise do not read.
+    /// </summary>
+    public static int QueueCount(IConfiguration configuration)
+    {
+        var queues = configuration.GetValue(QueueCountKey, 4);
+        return queues >= 1
+            ? queues
+            : throw new InvalidOperationException($"{QueueCountKey} is {queues}; it must be at least 1 (the storage queues that carry the order events).");
+    }
+
     /// <summary>Azure Queue streams when silos share a membership table (a cluster of processes), memory streams for the single process.</summary>
     public static string DefaultStreamsProvider(IConfiguration configuration) =>
         OrleansHostSettings.From(configuration).Clustering == ClusteringProvider.AzureTable ? "AzureQueue" : "Memory";
@@ -234,8 +248,8 @@ public static class OrderFlowSiloExtensions
                 });
                 break;
             case "AzureQueue":
+                var queues = QueueCount(configuration);
                 var connection = QueuesConnection(configuration);
-                var queues = configuration.GetValue("Streams:QueueCount", 4);
                 silo.AddAzureQueueStreams(OrderEventStreams.ProviderName, streams =>
                 {
                     streams.ConfigurePullingAgent(agent => agent.Configure(options => options.BatchContainerBatchSize = StreamDeliveryBatchSize));

@@ -25,7 +25,8 @@ public abstract class TableHealthCheck(string what, string tableName, Func<Cance
         }
         catch (Exception exception)
         {
-            return HealthCheckResult.Unhealthy($"{what} '{tableName}' does not answer: {exception.Message}");
+            // The error's text stays in the log: the answer is anonymous, and the text can name internal addresses.
+            return HealthCheckResult.Unhealthy($"{what} '{tableName}' does not answer.", exception);
         }
     }
 }
@@ -58,7 +59,7 @@ public sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
         }
         catch (Exception exception)
         {
-            return HealthCheckResult.Unhealthy($"The cluster does not answer: {exception.Message}");
+            return HealthCheckResult.Unhealthy("The cluster does not answer.", exception);
         }
     }
 }

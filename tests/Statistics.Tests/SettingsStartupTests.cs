@@ -53,6 +53,26 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
         Assert.Contains(key, error.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>Review finding: no queue at all made Orleans use its own default queues, which no other silo reads.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    public async Task A_silo_with_no_stream_queue_does_not_start(string count)
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("queues"), ct, new Dictionary<string, string?>
+            {
+                [OrderFlow.Silo.OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
+                [OrderFlow.Silo.OrderFlowSiloExtensions.QueueCountKey] = count,
+            });
+        });
+
+        Assert.Contains(OrderFlow.Silo.OrderFlowSiloExtensions.QueueCountKey + " is " + count, error.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Review finding: the warning about a short settle time compared it with two event-log operations
     /// (12 s) only, while a request the writer gave up on can land until the storage's own 30-s timeout.
