@@ -352,6 +352,12 @@ public static class OrderFlowSiloExtensions
         }
 
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ListeningAddressLog>();
+        if (settings.ProbePort is { } probePort)
+        {
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services =>
+                new ActiveSiloProbe(probePort, services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ActiveSiloProbe>>()));
+        }
+
         return silo;
     }
 

@@ -30,6 +30,9 @@ public sealed record OrleansHostSettings
 
     public int GatewayPort { get; init; } = EndpointOptions.DEFAULT_GATEWAY_PORT;
 
+    /// <summary>A port that accepts connections only while the silo is active (<see cref="ActiveSiloProbe"/>), for a platform's probes; none when unset.</summary>
+    public int? ProbePort { get; init; }
+
     /// <summary>The address other silos and clients reach this silo on; see <see cref="ResolveAdvertisedAddress"/>.</summary>
     public string? AdvertisedAddress { get; init; }
 
@@ -54,6 +57,9 @@ public sealed record OrleansHostSettings
             ClusterId = section[nameof(ClusterId)] is { Length: > 0 } cluster ? cluster : defaults.ClusterId,
             SiloPort = section.GetValue(nameof(SiloPort), defaults.SiloPort),
             GatewayPort = section.GetValue(nameof(GatewayPort), defaults.GatewayPort),
+            ProbePort = section.GetValue<int?>(nameof(ProbePort)) is { } probe and not (>= 1 and <= 65535)
+                ? throw new InvalidOperationException($"{Section}:{nameof(ProbePort)} is {probe}; it must be a TCP port, 1 to 65535.")
+                : section.GetValue<int?>(nameof(ProbePort)),
             AdvertisedAddress = section[nameof(AdvertisedAddress)] is { Length: > 0 } address ? address : null,
             ApiHost = ParseEnum(section, nameof(ApiHost), defaults.ApiHost),
             ClientResponseTimeout = section.GetValue(nameof(ClientResponseTimeout), defaults.ClientResponseTimeout),

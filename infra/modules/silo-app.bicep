@@ -29,6 +29,8 @@ param maxReplicas int
 // Orleans' defaults, and README "Cluster mode"'s.
 var siloPort = 11111
 var gatewayPort = 30000
+// Accepts connections only while the silo is active (Silo/ActiveSiloProbe.cs): what the startup and readiness probes ask.
+var probePort = 8081
 
 // SIGTERM starts the silo's graceful stop (Silo/SiloApplication.cs): up to the grain calls'
 // response timeout (30 s) plus 15 s to hand its grains over and flush the projections, 45 s in
@@ -87,14 +89,16 @@ resource silo 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'Orleans__Tls__Certificate', secretRef: orleansTlsSecretName }
             { name: 'Orleans__SiloPort', value: string(siloPort) }
             { name: 'Orleans__GatewayPort', value: string(gatewayPort) }
+            { name: 'Orleans__ProbePort', value: string(probePort) }
           ])
-          // A silo serves no HTTP, so the probes are TCP connects. Both ports are bound while
-          // Orleans initializes its runtime, before the silo joins the cluster; the API's client
-          // only uses gateways the membership table lists as active, whatever the probes say.
+          // A silo serves no HTTP, so the probes are TCP connects. The silo and gateway ports are
+          // bound while Orleans initializes, before the silo has joined the cluster: a replica is
+          // started and ready once its probe port accepts (only while the silo is active), so that
+          // a rollout does not stop the old silos before a new one serves.
           probes: [
             {
               type: 'Startup'
-              tcpSocket: { port: gatewayPort }
+              tcpSocket: { port: probePort }
               initialDelaySeconds: 5
               periodSeconds: 5
               failureThreshold: 10
@@ -102,7 +106,7 @@ resource silo 'Microsoft.App/containerApps@2024-03-01' = {
             }
             {
               type: 'Readiness'
-              tcpSocket: { port: gatewayPort }
+              tcpSocket: { port: probePort }
               periodSeconds: 10
               failureThreshold: 3
               timeoutSeconds: 3

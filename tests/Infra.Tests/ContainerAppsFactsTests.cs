@@ -57,10 +57,13 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
         Assert.Equal(EndpointOptions.DEFAULT_SILO_PORT.ToString(), settings["Orleans__SiloPort"]);
         Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT.ToString(), settings["Orleans__GatewayPort"]);
 
+        // Started and ready once the silo is active: the probe port, not the ports Orleans binds before it joins.
         var probes = Probes(silo);
+        var probePort = int.Parse(settings["Orleans__ProbePort"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.DoesNotContain(probePort, new[] { EndpointOptions.DEFAULT_SILO_PORT, EndpointOptions.DEFAULT_GATEWAY_PORT });
         Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT, probes["Startup"]["tcpSocket"]!["port"]!.GetValue<int>());
-        Assert.Equal(EndpointOptions.DEFAULT_GATEWAY_PORT, probes["Readiness"]["tcpSocket"]!["port"]!.GetValue<int>());
+        Assert.Equal(probePort, probes["Startup"]["tcpSocket"]!["port"]!.GetValue<int>());
+        Assert.Equal(probePort, probes["Readiness"]["tcpSocket"]!["port"]!.GetValue<int>());
         Assert.Equal(EndpointOptions.DEFAULT_SILO_PORT, probes["Liveness"]["tcpSocket"]!["port"]!.GetValue<int>());
     }
 

@@ -115,6 +115,40 @@ public sealed class ClusterModeTests(TableClusterFixture cluster) : IClassFixtur
         return response.StatusCode;
     }
 
+    /// <summary>
+    /// Container Apps probes a silo over TCP: the silo and gateway ports are bound before the silo
+    /// has joined (found by a read-only review), so its probes go to a port that accepts only while
+    /// the silo is active, and closes first when it stops.
+    /// </summary>
+    [Fact]
+    public async Task The_probe_port_accepts_while_the_silo_is_active_and_closes_when_it_stops()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var probePort = Testing.Azurite.FreePort();
+        var settings = new Dictionary<string, string?>(cluster.Settings)
+        {
+            ["Orleans:ClusterId"] = "probe-" + Guid.NewGuid().ToString("N")[..12],
+            ["Orleans:ProbePort"] = probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["EventStore:TableName"] = Testing.TableNames.Unique("probeev"),
+            ["Statistics:TableName"] = Testing.TableNames.Unique("probest"),
+            ["Streams:Provider"] = "Memory",
+        };
+        var silo = await TableClusterSilo.StartAsync(settings, ct);
+        try
+        {
+            Assert.Equal([silo.SiloPort], await ActiveSiloPortsAsync(silo.Grains));
+            using var probe = new System.Net.Sockets.TcpClient();
+            await probe.ConnectAsync(System.Net.IPAddress.Loopback, probePort, ct);
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+        }
+
+        using var afterStop = new System.Net.Sockets.TcpClient();
+        await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => afterStop.ConnectAsync(System.Net.IPAddress.Loopback, probePort, ct).AsTask());
+    }
+
     [Fact]
     public async Task A_silo_of_another_cluster_id_on_the_same_membership_table_stays_isolated()
     {
