@@ -4,8 +4,11 @@ namespace OrderFlow.Grains.EventStore;
 /// An event (or the whole append) exceeds a storage limit. Events are never truncated: the append
 /// is refused and nothing is written.
 /// </summary>
+/// <param name="size">The bytes the append needs; negative when only storage's refusal says it is too large.</param>
 public sealed class EventTooLargeException(string streamId, long size, long limit)
-    : Exception($"An append to stream '{streamId}' needs {size:N0} bytes of table storage; the limit is {limit:N0} bytes. Nothing was written.")
+    : Exception(size >= 0
+        ? $"An append to stream '{streamId}' needs {size:N0} bytes of table storage; the limit is {limit:N0} bytes. Nothing was written."
+        : $"An append to stream '{streamId}' is larger than table storage accepts (an entity holds at most {limit:N0} bytes). Nothing was written.")
 {
     public string StreamId { get; } = streamId;
 

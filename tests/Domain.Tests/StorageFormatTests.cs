@@ -24,6 +24,16 @@ public sealed class StorageFormatTests
         Assert.All(entity.Select(p => p.Value).OfType<string>(), value => Assert.True(value.Length <= TableLimits.MaxStringPropertyChars));
     }
 
+    /// <summary>Storage's own refusal of a too-large entity carries no size: the 413's detail said "needs -1 bytes".</summary>
+    [Fact]
+    public void A_refusal_without_a_size_does_not_name_one()
+    {
+        Assert.Contains($"needs {2_000_000:N0} bytes", new EventTooLargeException("s", 2_000_000, 1_048_576).Message, StringComparison.Ordinal);
+        var unsized = new EventTooLargeException("s", -1, 1_048_576).Message;
+        Assert.DoesNotContain("-1", unsized, StringComparison.Ordinal);
+        Assert.Contains("larger than table storage accepts", unsized, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_surrogate_pair_is_never_split_between_chunks()
     {
