@@ -150,15 +150,21 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     public async Task<CustomerReport?> Customer(string customerId) =>
         await GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(await ActiveGeneration(), customerId)).Get();
 
-    /// <summary>Reads the days that have alerts, from the day of <paramref name="since"/> on, until <paramref name="limit"/> are found.</summary>
+    /// <summary>Alert days read at once: a day whose alerts were all withdrawn stays registered, so the days before the first standing alert can be many.</summary>
+    private const int AlertDaysReadTogether = 8;
+
+    /// <summary>Reads the days that have alerts, from the day of <paramref name="since"/> on, a few at a time in order, until <paramref name="limit"/> are found.</summary>
     public async Task<IReadOnlyList<RiskAlert>> Alerts(DateTimeOffset? since, int limit)
     {
         var generation = await ActiveGeneration();
-        var days = await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).AlertDays();
+        var days = (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).AlertDays())
+            .Where(day => since is null || day >= DateOnly.FromDateTime(since.Value.UtcDateTime));
         var alerts = new List<RiskAlert>();
-        foreach (var day in days.Where(day => since is null || day >= DateOnly.FromDateTime(since.Value.UtcDateTime)))
+        foreach (var chunk in days.Chunk(AlertDaysReadTogether))
         {
-            alerts.AddRange(await GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(since, limit - alerts.Count));
+            var wanted = limit - alerts.Count;
+            var found = await Task.WhenAll(chunk.Select(day => GrainFactory.GetGrain<IAlertFeedGrain>(StatisticsKeys.AlertDay(generation, day)).Since(since, wanted)));
+            alerts.AddRange(found.SelectMany(dayAlerts => dayAlerts).Take(wanted));
             if (alerts.Count == limit)
             {
                 break;
