@@ -15,6 +15,7 @@ public sealed class ActiveSiloProbe(int port, ILogger<ActiveSiloProbe> logger) :
 {
     private TcpListener? listener;
     private Task? accepting;
+    private volatile bool stopping;
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(ActiveSiloProbe), ServiceLifecycleStage.Active, OpenAsync, CloseAsync);
@@ -22,7 +23,15 @@ public sealed class ActiveSiloProbe(int port, ILogger<ActiveSiloProbe> logger) :
     private Task OpenAsync(CancellationToken cancellationToken)
     {
         listener = new TcpListener(IPAddress.Any, port);
-        listener.Start();
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException exception)
+        {
+            throw new InvalidOperationException($"{OrleansHostSettings.Section}:{nameof(OrleansHostSettings.ProbePort)} is {port}, which cannot be listened on ({exception.SocketErrorCode}).", exception);
+        }
+
         accepting = AcceptAsync(listener);
         logger.LogInformation("Silo active: probe port {Port} accepts connections.", port);
         return Task.CompletedTask;
@@ -30,6 +39,7 @@ public sealed class ActiveSiloProbe(int port, ILogger<ActiveSiloProbe> logger) :
 
     private async Task CloseAsync(CancellationToken cancellationToken)
     {
+        stopping = true;
         listener?.Stop();
         if (accepting is { } loop)
         {
@@ -37,10 +47,10 @@ public sealed class ActiveSiloProbe(int port, ILogger<ActiveSiloProbe> logger) :
         }
     }
 
-    /// <summary>Accepts and closes: a probe only asks whether it can connect.</summary>
-    private static async Task AcceptAsync(TcpListener listening)
+    /// <summary>Accepts and closes: a probe only asks whether it can connect. A failed accept (a connection reset before it was taken) is not the end; the stop is.</summary>
+    private async Task AcceptAsync(TcpListener listening)
     {
-        while (true)
+        while (!stopping)
         {
             try
             {
@@ -48,7 +58,11 @@ public sealed class ActiveSiloProbe(int port, ILogger<ActiveSiloProbe> logger) :
             }
             catch (Exception exception) when (exception is ObjectDisposedException or SocketException or InvalidOperationException)
             {
-                return; // stopped
+                if (!stopping)
+                {
+                    logger.LogDebug(exception, "Probe port {Port}: an accept failed.", port);
+                    await Task.Delay(100); // not a spin, should the failure repeat
+                }
             }
         }
     }

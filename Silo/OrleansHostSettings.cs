@@ -57,15 +57,18 @@ public sealed record OrleansHostSettings
             ClusterId = section[nameof(ClusterId)] is { Length: > 0 } cluster ? cluster : defaults.ClusterId,
             SiloPort = section.GetValue(nameof(SiloPort), defaults.SiloPort),
             GatewayPort = section.GetValue(nameof(GatewayPort), defaults.GatewayPort),
-            ProbePort = section.GetValue<int?>(nameof(ProbePort)) is { } probe and not (>= 1 and <= 65535)
-                ? throw new InvalidOperationException($"{Section}:{nameof(ProbePort)} is {probe}; it must be a TCP port, 1 to 65535.")
-                : section.GetValue<int?>(nameof(ProbePort)),
+            ProbePort = section.GetValue<int?>(nameof(ProbePort)),
             AdvertisedAddress = section[nameof(AdvertisedAddress)] is { Length: > 0 } address ? address : null,
             ApiHost = ParseEnum(section, nameof(ApiHost), defaults.ApiHost),
             ClientResponseTimeout = section.GetValue(nameof(ClientResponseTimeout), defaults.ClientResponseTimeout),
             GatewayListRefreshPeriod = section.GetValue(nameof(GatewayListRefreshPeriod), defaults.GatewayListRefreshPeriod),
-        };
+        }.Checked();
     }
+
+    /// <summary>The settings, or an error naming the key when the probe port is no port or one of the silo's own.</summary>
+    private OrleansHostSettings Checked() => ProbePort is { } probe && (probe is < 1 or > 65535 || probe == SiloPort || probe == GatewayPort)
+        ? throw new InvalidOperationException($"{Section}:{nameof(ProbePort)} is {probe}; it must be a TCP port (1 to 65535) other than the silo port ({SiloPort}) and the gateway port ({GatewayPort}).")
+        : this;
 
     /// <summary>The cluster identity silos and clients of one cluster share.</summary>
     public void ApplyTo(ClusterOptions cluster)

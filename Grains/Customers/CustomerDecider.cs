@@ -36,7 +36,7 @@ public static class CustomerDecider
             // The validator requires these; a null here is refused, never a crash.
             return register is { Name: { } name, Email: { } email, Country: { } country }
                 ? CustomerDecision.Append(new CustomerRegistered(EventTime(command, now, state), customerId, name, email, country))
-                : CustomerDecision.RefuseFields(new Dictionary<string, string[]> { ["$"] = ["name, email and country are required"] });
+                : Invalid(new() { ["$"] = ["name, email and country are required"] });
         }
 
         if (command is ErasePersonalData { ErasedBy: var erasedBy })
@@ -49,7 +49,7 @@ public static class CustomerDecider
 
             if (string.IsNullOrWhiteSpace(erasedBy))
             {
-                return CustomerDecision.RefuseFields(new Dictionary<string, string[]> { ["erasedBy"] = ["is required"] });
+                return Invalid(new() { ["erasedBy"] = ["is required"] });
             }
         }
         else if (!state.Exists)
@@ -87,7 +87,7 @@ public static class CustomerDecider
     public static DateTimeOffset EventTime(CustomerCommand command, DateTimeOffset now, CustomerState state) =>
         EventTimes.Of(command.OccurredAt, now, state.Exists ? state.UpdatedAt : null);
 
-    /// <summary>Fields refused against the customer's state (an event time before its previous event, a change of nothing).</summary>
+    /// <summary>Fields refused after the state was looked at (an event time before the previous event, a change of nothing, a field a repeat would not need).</summary>
     private static CustomerDecision Invalid(Dictionary<string, string[]> errors) =>
         CustomerDecision.Refuse(CommandErrorCode.Validation, "The command has invalid fields.", errors);
 }

@@ -22,7 +22,7 @@ namespace OrderFlow.Grains.Customers;
 public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataEraser eraser, ILogger<CustomerGrain> logger)
     : EventSourcedGrain<CustomerState, CustomerEvent, CustomerCommand, CustomerEventEnvelope>(CustomerEventSource.Instance, services, logger), ICustomerGrain
 {
-    /// <summary>This command's erasure deleted the subject's key: from then on it has written something, whatever fails after.</summary>
+    /// <summary>This command's erasure began deleting the subject's key: from then on it may have written something, whatever fails after.</summary>
     private bool keyErasedByCommand;
 
     public async Task<CustomerCommandResult> Execute(CustomerCommand command, CommandMetadata metadata)
@@ -79,8 +79,10 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
         if (command is ErasePersonalData && decision.Error is null)
         {
             // First the key, then the record of it; a repeat deletes again, in case the first stopped in between.
-            await eraser.EraseAsync(AggregateId);
+            // Set first: an erasure that fails half-way (the tombstone written, a key row not yet
+            // deleted) has shredded the data too, and must not be answered "nothing was written".
             keyErasedByCommand = true;
+            await eraser.EraseAsync(AggregateId);
         }
 
         return decision;

@@ -134,6 +134,10 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
     [InlineData("Orleans:Clustering", "Consul")]
     [InlineData("Orleans:ApiHost", "Sidecar")]
     [InlineData("Orleans:Clustering", "7")]
+    [InlineData("Orleans:ProbePort", "0")]
+    [InlineData("Orleans:ProbePort", "70000")]
+    [InlineData("Orleans:ProbePort", "30000")] // the gateway's: it would be bound before the silo is active
+    [InlineData("Orleans:ProbePort", "11111")]
     public void An_unknown_shape_is_refused_naming_the_setting(string key, string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => OrleansHostSettings.From(Configuration(new() { [key] = value })));

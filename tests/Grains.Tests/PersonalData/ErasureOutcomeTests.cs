@@ -52,6 +52,36 @@ public sealed class ErasureOutcomeTests(AzuriteFixture azurite)
         Assert.Equal((true, 2), (retried.Customer!.Erased, retried.Customer.Version));
     }
 
+    /// <summary>
+    /// Review finding: the key store's erasure itself can fail half-way (the tombstone written, a key
+    /// row not yet deleted); the subject reads as erased from then on, so that is not "nothing was written" either.
+    /// </summary>
+    [Fact]
+    public async Task An_erasure_that_fails_within_the_key_store_after_its_tombstone_is_of_unknown_outcome()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await TestClusters.StartAsync(TestClusters.Settings(azurite.ConnectionString, TableNames.Unique("erasurehalf")), ct,
+            replaceServices: services => services.AddSingleton<IPersonalDataEraser>(provider =>
+                new FailingAfterErasure(ActivatorUtilities.CreateInstance<SubjectKeyEraser>(provider))));
+        var id = "customer-" + Guid.NewGuid().ToString("N")[..12];
+        var grain = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await grain.Execute(new RegisterCustomer(id, "Ada", "ada@example.com", "GB", At), CommandMetadata.None)).Error);
+
+        var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None));
+
+        Assert.True(failure.WriteOutcomeUnknown, failure.ToString());
+    }
+
+    /// <summary>The product's eraser, then a failure that says nothing was written: as a key row's deletion refused after the tombstone.</summary>
+    private sealed class FailingAfterErasure(IPersonalDataEraser inner) : IPersonalDataEraser
+    {
+        public async Task EraseAsync(string subjectId)
+        {
+            await inner.EraseAsync(subjectId);
+            throw new StorageUnavailableException("Injected: a key row's deletion was refused.", new InvalidOperationException("refused"), writeOutcomeUnknown: false);
+        }
+    }
+
     /// <summary>The product's eraser, after which the event log's storage stops (once): connections refused, nothing sent.</summary>
     private sealed class StopStorageAfterErasure(Azurite storage)
     {
