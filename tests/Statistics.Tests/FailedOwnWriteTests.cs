@@ -95,6 +95,34 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
         await Eventually.UntilAsync(async () => await control.Active() == rebuild.Generation + 1, "the queued repair to run after the rebuild", ct);
     }
 
+    /// <summary>
+    /// Review finding: a rebuild that had projected the whole log and failed to record its end once
+    /// (the control's write failed) reported itself failed, and the complete generation was thrown away.
+    /// </summary>
+    [Fact]
+    public async Task A_complete_rebuild_whose_end_failed_to_be_recorded_once_completes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        var held = new HeldRebuildStart();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("endwrite"), ct, LiveBatchTests.Settings,
+            silo =>
+            {
+                storage.Register(silo, StatisticsOptions.StorageName);
+                silo.AddOutgoingGrainCallFilter(held);
+            });
+        var control = cluster.Client.GetGrain<IProjectionControl>(0);
+        var (rebuild, _) = await cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild(); // held at its first call
+        storage.Target = control.GetGrainId();
+        storage.FailNextWrites(); // the next write of the control: the rebuild's end
+
+        held.Release();
+        var ended = await Rebuilds.WaitUntilEndedAsync(cluster.Client, rebuild.Id, ct);
+
+        Assert.Equal(RebuildState.Completed, ended.State);
+        Assert.Equal(rebuild.Generation, await control.Active());
+    }
+
     /// <summary>Holds a rebuild's scan at its start (its first call, asking which generation serves) until released.</summary>
     private sealed class HeldRebuildStart : IOutgoingGrainCallFilter
     {

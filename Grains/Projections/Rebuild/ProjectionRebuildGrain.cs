@@ -65,6 +65,7 @@ public sealed class ProjectionRebuildGrain(
             reported = Persisted();
         }
 
+        var scanned = false;
         try
         {
             // Every registered category in turn. Streams are read again from their first event: what a projection already counted, it skips.
@@ -76,11 +77,18 @@ public sealed class ProjectionRebuildGrain(
             }
 
             await ReportProgressAsync();
-            var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
+            scanned = true;
+
+            // The generation is complete: a passing failure to record that must not fail the rebuild.
+            var parked = await WithRetriesAsync(() => ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry));
 
             // Before reporting completion, so that "completed" also means "old state cleared".
             await DeleteSupersededAsync(generation, previous);
-            await control.Finish(id, Persisted(), null, parked);
+            await WithRetriesAsync(async () =>
+            {
+                await control.Finish(id, Persisted(), null, parked);
+                return true;
+            });
             if (parked > 0)
             {
                 logger.LogWarning(
@@ -92,14 +100,37 @@ public sealed class ProjectionRebuildGrain(
                 logger.LogInformation("Projection rebuild {Id} projected {Events} events into generation {Generation}.", id, Persisted(), generation);
             }
         }
-        catch (Exception exception)
+        catch (Exception exception) when (!scanned)
         {
             logger.LogError(exception, "Projection rebuild {Id} failed after {Events} events; the serving generation is unchanged.", id, Persisted());
             await control.Finish(id, Persisted(), exception.Message);
         }
+        catch (Exception exception)
+        {
+            // Reported as failed, the complete generation would be thrown away: it stays running, and
+            // the control's watch starts it again (what it projected is skipped as already counted).
+            logger.LogError(exception, "Projection rebuild {Id} projected the whole log ({Events} events) but could not record its end; it stays running and is started again within {Watch}.",
+                id, Persisted(), ProjectionControlGrain.RebuildWatch);
+        }
         finally
         {
             DelayDeactivation(TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Runs <paramref name="step"/>, again after 1 s and 2 s if it fails: storage or a grain that fails for a moment.</summary>
+    private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> step)
+    {
+        for (var wait = TimeSpan.FromSeconds(1); ; wait *= 2)
+        {
+            try
+            {
+                return await step();
+            }
+            catch (Exception) when (wait <= TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(wait);
+            }
         }
     }
 
