@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using OrderFlow.Grains.Projections;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Customers;
@@ -148,6 +149,27 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: when parking the projection failed (so the delivery failed, to be tried
+    /// again), the next delivery was past the limit and was acknowledged without parking anything.
+    /// </summary>
+    [Fact]
+    public async Task A_projection_whose_parking_failed_once_is_parked_at_the_next_delivery()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var faults = new FailingIngest("customerstats/", "unparked-customer");
+        var parkingFails = new FailingParkOnce();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("batchparkfail"), ct, Settings,
+            silo => silo.AddIncomingGrainCallFilter(faults).AddIncomingGrainCallFilter(parkingFails));
+
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchparkfail", 3), "unparked-customer"));
+
+        await Eventually.UntilAsync(async () => (await cluster.Client.GetGrain<IParkedRecordsGrain>(0).List()).Records
+            .Any(r => r.Kind == ParkedKind.Projection && r.Key.Contains("unparked-customer", StringComparison.Ordinal)),
+            "the failing customer projection to be parked after its parking failed once", ct, TimeSpan.FromSeconds(60));
+        Assert.True(parkingFails.Failed);
+    }
+
+    /// <summary>
     /// Whole days are read from the month grains, which days feed at each flush: a batch also
     /// sends the month the day as counted, so the summary and the hourly series show it at once.
     /// </summary>
@@ -209,4 +231,17 @@ public sealed class FailingIngest(string grainIdPrefix, string marker, int times
 
         return context.Invoke();
     }
+}
+
+/// <summary>Fails the first call that parks something (<see cref="IParking.Park"/>).</summary>
+public sealed class FailingParkOnce : IIncomingGrainCallFilter
+{
+    private int calls;
+
+    public bool Failed => Volatile.Read(ref calls) > 0;
+
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        context.InterfaceMethod?.Name == nameof(IParking.Park) && Interlocked.Increment(ref calls) == 1
+            ? throw new InvalidOperationException("Injected by the test: parking failed.")
+            : context.Invoke();
 }

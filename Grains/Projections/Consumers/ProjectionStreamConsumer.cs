@@ -36,6 +36,9 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
     /// <summary>Projection grain id → batches it failed in a row (while it keeps failing; forgotten when it counts one).</summary>
     private readonly Dictionary<string, int> failuresInARow = new(StringComparer.Ordinal);
 
+    /// <summary>Projections this consumer parked and that have failed every batch since: the stream goes on without them.</summary>
+    private readonly HashSet<string> parkedHere = new(StringComparer.Ordinal);
+
     /// <summary>Made once: Orleans reads the grain interface's attributes for every reference it makes, and this one is asked every batch.</summary>
     private IProjectionControl? control;
 
@@ -98,6 +101,7 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         foreach (var recovered in failuresInARow.Keys.Where(key => !failed.Contains(key)).ToList())
         {
             failuresInARow.Remove(recovered);
+            parkedHere.Remove(recovered);
         }
 
         var limit = Math.Max(1, ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value.DeliveryFailuresBeforeParking);
@@ -110,8 +114,9 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
             {
                 blocking.Add(error);
             }
-            else if (inARow == limit)
+            else if (!parkedHere.Contains(key))
             {
+                // At the limit, or past it when parking failed the delivery before (so it is tried again).
                 toPark.Add(new ParkRequest(ParkedKind.Projection, key, ProjectionRegistry.Describe(key),
                     $"{inARow} live batches in a row failed, the last with: {error.Message} The reconciliation counts its events from the log.", TimeSpan.Zero));
             }
@@ -121,6 +126,7 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         {
             // Parked before the batch is acknowledged: if parking fails, so does the delivery, and it is tried again.
             await GrainFactory.GetGrain<IParking>(0).Park(toPark);
+            parkedHere.UnionWith(toPark.Select(request => request.Key));
             logger.LogWarning("Projections {Projections} failed {Limit} live batches in a row of {Category} stream {Stream}; parked, the stream goes on without them and the reconciliation counts their events from the log.",
                 string.Join(", ", toPark.Select(request => request.Key)), limit, category.Name, this.GetPrimaryKeyString());
         }
