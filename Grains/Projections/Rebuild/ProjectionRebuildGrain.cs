@@ -76,16 +76,16 @@ public sealed class ProjectionRebuildGrain(
                 failures.Add(await category.Accept(scan));
             }
 
-            await ReportProgressAsync();
+            var parked = await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
             scanned = true;
-
-            // The generation is complete: a passing failure to record that must not fail the rebuild.
-            var parked = await WithRetriesAsync(() => ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry));
 
             // Before reporting completion, so that "completed" also means "old state cleared".
             await DeleteSupersededAsync(generation, previous);
+
+            // The generation is complete: a passing failure to record that must not fail the rebuild.
             await WithRetriesAsync(async () =>
             {
+                await ReportProgressAsync();
                 await control.Finish(id, Persisted(), null, parked);
                 return true;
             });
