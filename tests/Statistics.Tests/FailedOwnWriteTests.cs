@@ -123,6 +123,31 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
         Assert.Equal(rebuild.Generation, await control.Active());
     }
 
+    /// <summary>
+    /// Review finding: the parked list kept a record in memory when its write failed, so it was
+    /// listed unsaved, and the caller's retry counted a second attempt.
+    /// </summary>
+    [Fact]
+    public async Task A_park_whose_write_failed_is_not_listed_and_its_retry_counts_one_attempt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("parkwrite"), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        var parking = cluster.Client.GetGrain<Grains.Projections.Parking.IParking>(0);
+        var list = cluster.Client.GetGrain<IParkedRecordsGrain>(0);
+        Assert.Empty((await list.List()).Records); // activated, its state read
+        storage.Target = list.GetGrainId();
+        storage.FailNextWrites();
+        Grains.Projections.Parking.ParkRequest[] request = [new(ParkedKind.Projection, "customerstats/1/parked", "a customer", "test: it fails", TimeSpan.Zero)];
+
+        await Assert.ThrowsAnyAsync<Exception>(() => parking.Park(request));
+        Assert.Empty((await list.List()).Records);
+
+        await parking.Park(request);
+        Assert.Equal(1, Assert.Single((await list.List()).Records).Attempts);
+    }
+
     /// <summary>Holds a rebuild's scan at its start (its first call, asking which generation serves) until released.</summary>
     private sealed class HeldRebuildStart : IOutgoingGrainCallFilter
     {

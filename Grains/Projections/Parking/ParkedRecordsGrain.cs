@@ -36,11 +36,14 @@ public sealed class ParkedRecordsGrain(
     {
         var now = time.GetUtcNow();
         var retries = new List<DateTimeOffset>(requests.Count);
+        var before = new List<(string Id, ParkedRecord? Record)>(requests.Count);
+        var notListed = state.State.NotListed;
         foreach (var request in requests)
         {
             var reason = request.Reason.Length > MaxReasonLength ? request.Reason[..MaxReasonLength] + "…" : request.Reason;
             var id = IdOf(request.Kind, request.Key);
             var attempts = state.State.Records.TryGetValue(id, out var parked) ? parked.Attempts + 1 : 1;
+            before.Add((id, parked));
             var backoff = options.Value.Backoff(attempts);
             var next = now + (backoff > request.MinimumDelay ? backoff : request.MinimumDelay);
             retries.Add(next);
@@ -65,7 +68,29 @@ public sealed class ParkedRecordsGrain(
             }
         }
 
-        await state.WriteOwnStateAsync();
+        try
+        {
+            await state.WriteOwnStateAsync();
+        }
+        catch
+        {
+            // As it was until the change is stored: the caller's retry parks again, counted once.
+            foreach (var (id, record) in Enumerable.Reverse(before))
+            {
+                if (record is null)
+                {
+                    state.State.Records.Remove(id);
+                }
+                else
+                {
+                    state.State.Records[id] = record;
+                }
+            }
+
+            state.State.NotListed = notListed;
+            throw;
+        }
+
         return retries;
     }
 
