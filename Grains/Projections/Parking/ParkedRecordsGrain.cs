@@ -36,14 +36,12 @@ public sealed class ParkedRecordsGrain(
     {
         var now = time.GetUtcNow();
         var retries = new List<DateTimeOffset>(requests.Count);
-        var before = new List<(string Id, ParkedRecord? Record)>(requests.Count);
-        var notListed = state.State.NotListed;
+        var (records, notListed) = (new Dictionary<string, ParkedRecord>(state.State.Records, StringComparer.Ordinal), state.State.NotListed);
         foreach (var request in requests)
         {
             var reason = request.Reason.Length > MaxReasonLength ? request.Reason[..MaxReasonLength] + "…" : request.Reason;
             var id = IdOf(request.Kind, request.Key);
             var attempts = state.State.Records.TryGetValue(id, out var parked) ? parked.Attempts + 1 : 1;
-            before.Add((id, parked));
             var backoff = options.Value.Backoff(attempts);
             var next = now + (backoff > request.MinimumDelay ? backoff : request.MinimumDelay);
             retries.Add(next);
@@ -68,40 +66,19 @@ public sealed class ParkedRecordsGrain(
             }
         }
 
-        try
-        {
-            await state.WriteOwnStateAsync();
-        }
-        catch
-        {
-            // As it was until the change is stored: the caller's retry parks again, counted once.
-            foreach (var (id, record) in Enumerable.Reverse(before))
-            {
-                if (record is null)
-                {
-                    state.State.Records.Remove(id);
-                }
-                else
-                {
-                    state.State.Records[id] = record;
-                }
-            }
-
-            state.State.NotListed = notListed;
-            throw;
-        }
-
+        await WriteOrRestoreAsync(records, notListed);
         return retries;
     }
 
     public async Task Resolve(ParkedKind kind, IReadOnlyList<string> keys)
     {
-        var removed = new List<(string Id, ParkedRecord Record)>();
+        var (records, notListed) = (new Dictionary<string, ParkedRecord>(state.State.Records, StringComparer.Ordinal), state.State.NotListed);
+        var removed = new List<ParkedRecord>();
         foreach (var key in keys)
         {
             if (state.State.Records.Remove(IdOf(kind, key), out var record))
             {
-                removed.Add((IdOf(kind, key), record));
+                removed.Add(record);
             }
 
             if (kind == ParkedKind.Order)
@@ -110,7 +87,7 @@ public sealed class ParkedRecordsGrain(
                 foreach (var id in state.State.Records.Keys.Where(id => id.StartsWith(prefix, StringComparison.Ordinal)).ToList())
                 {
                     state.State.Records.Remove(id, out var parkedEvent);
-                    removed.Add((id, parkedEvent!));
+                    removed.Add(parkedEvent!);
                 }
             }
         }
@@ -120,29 +97,13 @@ public sealed class ParkedRecordsGrain(
             return;
         }
 
-        var notListed = state.State.NotListed;
         if (state.State.Records.Count == 0)
         {
             state.State.NotListed = 0;
         }
 
-        try
-        {
-            await state.WriteOwnStateAsync();
-        }
-        catch
-        {
-            // Listed until the removal is stored: a retry of this call must find the records again, not answer as done.
-            foreach (var (id, record) in removed)
-            {
-                state.State.Records[id] = record;
-            }
-
-            state.State.NotListed = notListed;
-            throw;
-        }
-
-        foreach (var (_, record) in removed)
+        await WriteOrRestoreAsync(records, notListed);
+        foreach (var record in removed)
         {
             logger.LogInformation("Unparked {Kind} {Key} ({Subject}) after {Attempts} failed attempts since {FirstFailure}: it succeeded (or, a projection of a replaced generation, is no longer fed).",
                 record.Kind, record.Key, record.Subject, record.Attempts, record.FirstFailure);
@@ -153,5 +114,24 @@ public sealed class ParkedRecordsGrain(
     {
         var records = state.State.Records.Values.OrderBy(r => r.FirstFailure).ThenBy(r => r.Key, StringComparer.Ordinal).ToList();
         return Task.FromResult(new ParkedRecords(records.Count, state.State.NotListed, records));
+    }
+
+    /// <summary>
+    /// Writes the list; a failed write puts back <paramref name="records"/> and <paramref name="notListed"/>
+    /// as they were before the change, so that the caller's retry meets the list storage holds: a
+    /// removal is not answered as done, a park is not counted twice, and nothing is listed unstored.
+    /// </summary>
+    private async Task WriteOrRestoreAsync(Dictionary<string, ParkedRecord> records, long notListed)
+    {
+        try
+        {
+            await state.WriteOwnStateAsync();
+        }
+        catch
+        {
+            state.State.Records = records;
+            state.State.NotListed = notListed;
+            throw;
+        }
     }
 }
