@@ -25,8 +25,7 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         var storage = new HeldGrainStorage();
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("catwrite"), ct, LiveBatchTests.Settings,
-            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        await using var cluster = await StartAsync("catwrite", storage, ct);
         var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
         var catalog = cluster.Client.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation));
         storage.Target = catalog.GetGrainId();
@@ -47,8 +46,7 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         var storage = new HeldGrainStorage();
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("feedwrite"), ct, LiveBatchTests.Settings,
-            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        await using var cluster = await StartAsync("feedwrite", storage, ct);
         var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
         var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(generation, "fast"));
         var at = LiveBatchTests.At;
@@ -74,12 +72,7 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var storage = new HeldGrainStorage();
         var held = new HeldRebuildStart();
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("ctlwrite"), ct, LiveBatchTests.Settings,
-            silo =>
-            {
-                storage.Register(silo, StatisticsOptions.StorageName);
-                silo.AddOutgoingGrainCallFilter(held);
-            });
+        await using var cluster = await StartAsync("ctlwrite", storage, ct, held);
         var control = cluster.Client.GetGrain<IProjectionControl>(0);
         var (rebuild, _) = await cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild(); // held at its first call
         storage.Target = control.GetGrainId();
@@ -105,12 +98,7 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         var storage = new HeldGrainStorage();
         var held = new HeldRebuildStart();
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("endwrite"), ct, LiveBatchTests.Settings,
-            silo =>
-            {
-                storage.Register(silo, StatisticsOptions.StorageName);
-                silo.AddOutgoingGrainCallFilter(held);
-            });
+        await using var cluster = await StartAsync("endwrite", storage, ct, held);
         var control = cluster.Client.GetGrain<IProjectionControl>(0);
         var (rebuild, _) = await cluster.Client.GetGrain<IProjectionsGrain>(0).StartRebuild(); // held at its first call
         storage.Target = control.GetGrainId();
@@ -132,8 +120,7 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         var storage = new HeldGrainStorage();
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("parkwrite"), ct, LiveBatchTests.Settings,
-            silo => storage.Register(silo, StatisticsOptions.StorageName));
+        await using var cluster = await StartAsync("parkwrite", storage, ct);
         var parking = cluster.Client.GetGrain<Grains.Projections.Parking.IParking>(0);
         var list = cluster.Client.GetGrain<IParkedRecordsGrain>(0);
         Assert.Empty((await list.List()).Records); // activated, its state read
@@ -147,6 +134,17 @@ public sealed class FailedOwnWriteTests(AzuriteFixture azurite)
         await parking.Park(request);
         Assert.Equal(1, Assert.Single((await list.List()).Records).Attempts);
     }
+
+    /// <summary>A cluster whose statistics storage is <paramref name="storage"/>, with <paramref name="filter"/> on its silo's outgoing calls.</summary>
+    private Task<StatsCluster> StartAsync(string name, HeldGrainStorage storage, CancellationToken ct, IOutgoingGrainCallFilter? filter = null) =>
+        StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(name), ct, LiveBatchTests.Settings, silo =>
+        {
+            storage.Register(silo, StatisticsOptions.StorageName);
+            if (filter is not null)
+            {
+                silo.AddOutgoingGrainCallFilter(filter);
+            }
+        });
 
     /// <summary>Holds a rebuild's scan at its start (its first call, asking which generation serves) until released.</summary>
     private sealed class HeldRebuildStart : IOutgoingGrainCallFilter
