@@ -213,23 +213,8 @@ public sealed class ProjectionControlGrain(
         await StartQueuedRepairAsync();
     }
 
-    /// <summary>
-    /// A failed write leaves this activation's state ahead of storage, and a retry would find its
-    /// change already made and write nothing (a queued repair, answered as queued, was then lost with
-    /// the activation): the grain deactivates, and the retry meets what storage holds.
-    /// </summary>
-    private async Task PersistAsync()
-    {
-        try
-        {
-            await state.WriteOwnStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
-    }
+    /// <summary>A write after which, should it fail, the retry meets what storage holds (a queued repair, answered as queued, was lost with the activation).</summary>
+    private Task PersistAsync() => OwnStateWrites.DeactivatingOnFailureAsync(() => state.WriteOwnStateAsync(), DeactivateOnIdle);
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);
 

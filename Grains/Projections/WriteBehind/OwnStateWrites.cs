@@ -43,4 +43,23 @@ public static class OwnStateWrites
                 exception);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="write"/>; if it fails, <paramref name="deactivate"/> (the grain's
+    /// <c>DeactivateOnIdle</c>) before the error goes on: the state in memory may now hold what
+    /// storage does not, and a retry that found its change already made would write nothing. Only
+    /// a new activation, reading storage, can say what landed.
+    /// </summary>
+    public static async Task DeactivatingOnFailureAsync(Func<Task> write, Action deactivate)
+    {
+        try
+        {
+            await write();
+        }
+        catch
+        {
+            deactivate();
+            throw;
+        }
+    }
 }

@@ -96,20 +96,8 @@ public sealed class MonthStatsGrain(
         return state.WriteOwnStateAsync();
     }
 
-    private async Task WriteAsync(Func<Task> write)
-    {
-        try
-        {
-            await write();
-        }
-        catch
-        {
-            // The state in memory may now hold what storage does not (RevisionOf would report the
-            // push as landed): only a new activation, reading storage, can say what landed.
-            DeactivateOnIdle();
-            throw;
-        }
-    }
+    /// <summary>A write after which, should it fail, the next activation says what landed (in memory, RevisionOf would report the push as landed).</summary>
+    private Task WriteAsync(Func<Task> write) => OwnStateWrites.DeactivatingOnFailureAsync(write, DeactivateOnIdle);
 
     private long PushedRevisionOf(int day) => state.State.Days.TryGetValue(day, out var held) ? held.Revision : 0;
 
