@@ -138,9 +138,11 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         Assert.Equal(2, read.State!.Revision);
         Assert.Equal(Serialized(state.State!), Serialized(read.State!));
 
-        // The load that skipped it deletes it, and the next write goes after it.
+        // The load that skipped it deletes it, and the next journal row (after the activation's first write, a snapshot) goes after it.
         await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).Count == 1, "the left-behind journal row to be deleted", ct);
         read.State!.Count(Placed("after", Morning), Day);
+        await storage.WriteStateAsync("day", grain, read, ct);
+        read.State!.Count(Placed("after-that", Morning), Day);
         await storage.WriteStateAsync("day", grain, read, ct);
         var journal = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey != leftBehind.RowKey && row.RowKey.Length > rows[0].RowKey.Length);
         Assert.True(string.CompareOrdinal(journal.RowKey, leftBehind.RowKey) > 0, $"{journal.RowKey} is not after {leftBehind.RowKey}");
@@ -247,11 +249,12 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     /// <summary>
     /// Review finding: a snapshot whose answer was lost (it landed, its journal starting one number
     /// past the next) left the grain's next journal row at that next number, below the landed
-    /// snapshot's journal: every load skipped it, and what it counted was lost. The next row now goes
-    /// past the number the snapshot may have taken, as a journal row's lost answer already did.
+    /// snapshot's journal: every load skipped it, and what it counted was lost. The next write after
+    /// such a snapshot is a snapshot again: refused as a conflict when the first landed, and written
+    /// over it once the row is read again (as <c>OwnStateWrites</c> does).
     /// </summary>
     [Fact]
-    public async Task A_journal_row_after_a_snapshot_whose_answer_was_lost_is_applied()
+    public async Task What_is_counted_after_a_snapshot_whose_answer_was_lost_is_stored()
     {
         var ct = TestContext.Current.CancellationToken;
         var lost = new LostAnswer();
@@ -264,21 +267,105 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         }
 
         await storage.WriteStateAsync("day", grain, state, ct);
-        var journalable = state.ETag;
         state.State!.Count(Placed("in-the-snapshot", Morning), Day);
         lost.Arm();
         await Assert.ThrowsAnyAsync<Exception>(() => ForceSnapshotAsync(storage, grain, state, ct));
 
-        // The next write is a journal row (what it holds is small again: the journal's room as before the forced snapshot).
-        var position = state.ETag!.Split('|');
-        position[^3] = journalable!.Split('|')[^3];
-        state.ETag = string.Join('|', position);
-        state.State!.Count(Placed("in-the-journal", Morning), Day);
-        await storage.WriteStateAsync("day", grain, state, ct);
+        state.State!.Count(Placed("after-it", Morning), Day);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("day", grain, state, ct));
+        await WriteOverAsync(storage, grain, state, ct);
 
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
         Assert.Equal(202, read.State!.Counted.Events);
         Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+    }
+
+    /// <summary>
+    /// Found by an audit: an activation whose journal writes timed out gave their numbers up, and its
+    /// silo died while they were still on their way; the next activation loaded the rows without
+    /// them and wrote a journal row of its own (its month push, revision 5) at the first of those
+    /// numbers; the earlier activation's row landed at the second afterwards, and every later load
+    /// applied it last, putting its older push bookkeeping (revision 1) back. An activation's first
+    /// write is now a snapshot, and a journal row of the snapshot before it is not applied.
+    /// </summary>
+    [Fact]
+    public async Task A_journal_row_of_an_earlier_activation_landing_after_the_next_one_wrote_is_not_applied_over_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(8);
+        var earlier = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 200; i++)
+        {
+            earlier.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, earlier, ct);
+        earlier.State!.Count(Placed("counted-earlier", Morning), Day);
+        earlier.State!.Revision = 1;
+        await storage.WriteStateAsync("day", grain, earlier, ct);
+        var earlierRow = (await RowsOfAsync(table, grain, ct))[1];
+        var given = SequenceOf(earlierRow);
+
+        var next = await ReadAsync<DayStatsState>(storage, grain, ct);
+        next.State!.Count(Placed("counted-next", Morning), Day);
+        next.State!.Revision = 5;
+        await storage.WriteStateAsync("day", grain, next, ct);
+
+        // The earlier activation's row for the second number it gave up lands now, as it wrote it.
+        var late = new TableEntity(earlierRow.PartitionKey, StatisticsGrainStorage.JournalRowKey(RowKeyOf(grain), given + 2));
+        foreach (var property in earlierRow.Where(p => p.Key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")))
+        {
+            late[property.Key] = property.Value;
+        }
+
+        await table.AddEntityAsync(late, ct);
+
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(5, read.State!.Revision);
+        Assert.Equal(202, read.State!.Counted.Events);
+    }
+
+    /// <summary>
+    /// Found by an audit: a snapshot of an earlier activation still on its way landed after the next
+    /// activation had loaded (conditional on the same row, it succeeded); the next activation's
+    /// journal row then fell below that snapshot's sequence and every load skipped it. The next
+    /// activation's first write is a snapshot conditional on the row it loaded: refused, it reads the
+    /// row again and writes over it, so what it counted is stored.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_of_an_earlier_activation_landing_after_the_next_one_loaded_does_not_hide_its_writes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(9);
+        var earlier = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 200; i++)
+        {
+            earlier.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, earlier, ct);
+        earlier.State!.Count(Placed("counted-earlier", Morning), Day);
+        await storage.WriteStateAsync("day", grain, earlier, ct);
+
+        var next = await ReadAsync<DayStatsState>(storage, grain, ct);
+        earlier.State!.Count(Placed("in-the-late-snapshot", Morning), Day);
+        await ForceSnapshotAsync(storage, grain, earlier, ct);
+        next.State!.Count(Placed("counted-next", Morning), Day);
+        next.State!.Revision = 5;
+        try
+        {
+            await storage.WriteStateAsync("day", grain, next, ct);
+        }
+        catch (InconsistentStateException)
+        {
+            await WriteOverAsync(storage, grain, next, ct);
+        }
+
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(5, read.State!.Revision);
+        Assert.Equal([1], read.State!.Counted.VersionsOf("counted-next"));
     }
 
     /// <summary>
@@ -412,6 +499,20 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await storage.ReadStateAsync(StateName(grain), grain, read, ct);
         return read;
     }
+
+    /// <summary>As <c>OwnStateWrites</c> after a conflict: reads the row's position and writes this state over it.</summary>
+    private static async Task WriteOverAsync<T>(StatisticsGrainStorage storage, GrainId grain, GrainState<T> state, CancellationToken ct)
+        where T : new()
+    {
+        var position = await ReadAsync<T>(storage, grain, ct);
+        state.ETag = position.ETag;
+        await storage.WriteStateAsync(StateName(grain), grain, state, ct);
+    }
+
+    private static string RowKeyOf(GrainId grain) => ProjectionStateKeys.RowKey(grain, StateName(grain));
+
+    private static long SequenceOf(TableEntity journalRow) =>
+        long.Parse(journalRow.RowKey[(journalRow.RowKey.LastIndexOf('!') + 1)..], CultureInfo.InvariantCulture);
 
     private static async Task<List<TableEntity>> RowsOfAsync(TableClient table, GrainId grain, CancellationToken ct)
     {

@@ -6,8 +6,10 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// Where a journaled state's rows stand (<see cref="IJournaledProjectionState"/>). Orleans hands a
 /// grain storage nothing per grain but the state's ETag string, so the position travels in it:
 /// the snapshot row's ETag (empty when there is no snapshot yet), the sequence number the next
-/// journal row takes, the lowest journal row the next snapshot makes obsolete (a load deletes those it finds below it), and the journal's rows and
-/// bytes since the snapshot, with the snapshot's own bytes.
+/// journal row takes, the snapshot's own sequence (which its journal rows name, and from which the
+/// next snapshot makes rows obsolete; a load deletes those it finds below it), and the journal's
+/// rows and bytes since the snapshot (rows at the limit: the next write is a snapshot), with the
+/// snapshot's own bytes.
 /// </summary>
 internal readonly record struct JournalPosition(string SnapshotETag, long NextSequence, long FirstSequence, int JournalRows, long JournalBytes, long SnapshotBytes)
 {

@@ -20,16 +20,23 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// the snapshot's sequence on.
 /// </summary>
 /// <remarks>
-/// A journal row is applied only if it was written after the snapshot. A journal write whose
-/// outcome is unknown (it timed out, and may still land) gives up its sequence number, and every
-/// snapshot starts its journal one number past the next one, so that such a row, landing late
-/// from this activation or from one that went before it, falls below the snapshot's sequence and
-/// its older bookkeeping is never applied over the snapshot's.
+/// A journal row is applied only if it was written after the snapshot, by a writer that had that
+/// snapshot: it carries the snapshot's sequence (<see cref="FollowsProperty"/>). A journal write
+/// whose outcome is unknown (it timed out, and may still land) gives up its sequence number, and
+/// every snapshot starts its journal one number past the next one. A write may still land after
+/// its activation is gone and the next one has loaded, so an activation's first write is a
+/// snapshot, conditional on the snapshot it loaded: a late snapshot of the one before then fails,
+/// and the late journal rows of the one before follow the older snapshot and are not applied, so
+/// their older bookkeeping never replaces the new activation's. A snapshot whose outcome is
+/// unknown is followed by a snapshot, not a journal row, for the same reason.
 /// </remarks>
 public sealed partial class StatisticsGrainStorage
 {
     /// <summary>The snapshot's property: the sequence number of the first journal row that follows it; rows below are obsolete.</summary>
     private const string JournalSequenceProperty = "JournalSequence";
+
+    /// <summary>A journal row's property: the <see cref="JournalSequenceProperty"/> of the snapshot its writer had; a row of another snapshot is not applied (rows written before it, without it, are applied by number).</summary>
+    private const string FollowsProperty = "Follows";
 
     /// <summary>Bounds what a load reads and applies, and the deletions a snapshot leaves.</summary>
     public const int MaxJournalRows = 64;
@@ -58,17 +65,18 @@ public sealed partial class StatisticsGrainStorage
 
         var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
         var journal = rows.Where(row => row.RowKey != rowKey)
-            .Select(row => (Sequence: long.Parse(row.RowKey.AsSpan(rowKey.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture), Row: row))
+            .Select(row => (Sequence: long.Parse(row.RowKey.AsSpan(rowKey.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture), Follows: row.GetInt64(FollowsProperty), Row: row))
             .OrderBy(entry => entry.Sequence)
             .ToList();
         var firstFollowing = snapshot?.GetInt64(JournalSequenceProperty) ?? 1;
         var next = journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing;
         var state = snapshot is null ? default : Deserialize<T>(snapshot);
 
-        // Rows no load applies (below the snapshot's journal, or all of them without a snapshot: left
-        // by a state cleared meanwhile) are deleted as found, not by number from the lowest to the
-        // next snapshot's: numbers long gone would each cost the partition a refused transaction.
-        var obsolete = journal.Where(entry => state is null || entry.Sequence < firstFollowing).Select(entry => entry.Sequence).ToList();
+        // Rows no load applies (below the snapshot's journal, or following an older snapshot, or all of
+        // them without a snapshot: left by a state cleared meanwhile) are deleted as found, not by number
+        // from the lowest to the next snapshot's: numbers long gone would each cost the partition a
+        // refused transaction. A row following a newer snapshot than this load read is left alone.
+        var obsolete = journal.Where(entry => state is null || entry.Sequence < firstFollowing || entry.Follows < firstFollowing).Select(entry => entry.Sequence).ToList();
         _ = DeleteJournalAsync(partitionKey, rowKey, obsolete, Describe(grainId, stateName));
         var firstLive = state is null ? next : firstFollowing;
 
@@ -81,22 +89,22 @@ public sealed partial class StatisticsGrainStorage
             return;
         }
 
-        var applied = 0;
         long journalBytes = 0;
-        foreach (var (sequence, row) in journal.Where(entry => entry.Sequence >= firstFollowing))
+        foreach (var (_, _, row) in journal.Where(entry => entry.Sequence >= firstFollowing && (entry.Follows ?? firstFollowing) == firstFollowing))
         {
             if (Deserialize<ProjectionJournalEntry>(row) is { } entry)
             {
                 ((IJournaledProjectionState)state).Apply(entry);
             }
 
-            applied++;
             journalBytes += DataLength(row);
         }
 
         grainState.State = state;
         grainState.RecordExists = true;
-        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, applied, journalBytes, DataLength(snapshot)).Format();
+
+        // The journal counts as full: this activation's first write is a snapshot (see the remarks).
+        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, MaxJournalRows, journalBytes, DataLength(snapshot)).Format();
     }
 
     private async Task WriteJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, IJournaledProjectionState journaled, CancellationToken cancellationToken)
@@ -114,6 +122,7 @@ public sealed partial class StatisticsGrainStorage
             if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= MaxDataBytes)
             {
                 var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
+                journalRow[FollowsProperty] = position.FirstSequence;
                 var after = position with
                 {
                     NextSequence = position.NextSequence + 1,
@@ -171,10 +180,11 @@ public sealed partial class StatisticsGrainStorage
         }
         catch
         {
-            // It may have landed, its journal starting at `following` (a retry of it refused as a
-            // conflict, too): a journal row below that would never be applied. A re-read after a conflict sets the position anew.
+            // It may have landed, its journal starting at `following`: the next write is a snapshot
+            // again (refused as a conflict if this one landed; the re-read sets the position anew),
+            // since a journal row would follow the snapshot this writer had, not the one that landed.
             journaled.ReturnChanges(changes);
-            grainState.ETag = (position with { NextSequence = following }).Format();
+            grainState.ETag = (position with { NextSequence = following, JournalRows = MaxJournalRows }).Format();
             throw;
         }
 
