@@ -5,7 +5,9 @@ using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Streams;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -56,6 +58,86 @@ public sealed class LiveViewsTests(AzuriteFixture azurite)
         Assert.Equal(4, await QuantityAsync(month));
         Assert.Equal(4, (await cluster.Reader.TopProducts(10, false, ct)).Single(p => p.Sku == "BATCH-SKU").Quantity);
     }
+
+    /// <summary>
+    /// Found by an audit: a day activation whose push could not be stored (revision 1, product Y)
+    /// counted Z and sent its month a live copy with the increment from revision 1; it died, and the
+    /// next activation, fed Y and Z by the reconciliation, pushed its own revision 1 with both. The
+    /// dead activation's increment still followed the revision the month held, and Z was shown
+    /// twice. A live copy that a push has caught up with adds nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_dead_day_activation_s_live_copy_adds_nothing_once_the_next_one_pushed_as_many_events()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StartWithStorageAsync("livedead", storage, ct);
+        var (day, month, y, z) = await DayAndMonthAsync(cluster, storage);
+
+        await day.IngestBatch([y]);
+        storage.FailNextWrites(2);
+        await Assert.ThrowsAnyAsync<Exception>(() => day.Flush());
+        await day.IngestBatch([z]);
+        await cluster.DeactivateAsync(day); // its last flush fails too: as a silo that died
+        await day.IngestAndPersist([y, z]);
+
+        var products = await month.GetProducts();
+        Assert.Equal(1, products["SKU-Y"].Quantity);
+        Assert.Equal(1, products["SKU-Z"].Quantity);
+    }
+
+    /// <summary>
+    /// Found by an audit: a day stored its push (product Y) with product Z counted after it
+    /// (unpushed), sent the push, and failed to store the next one; the next activation found the push landed and, having
+    /// counted nothing itself, never pushed Z (no event counted again brings it back).
+    /// </summary>
+    [Fact]
+    public async Task A_day_activation_pushes_the_product_sales_it_loaded_unpushed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var storage = new HeldGrainStorage();
+        await using var cluster = await StartWithStorageAsync("liveunpushed", storage, ct);
+        var (day, month, y, z) = await DayAndMonthAsync(cluster, storage);
+
+        await day.IngestBatch([y]);
+        storage.FailNextWrites(1);
+        await Assert.ThrowsAnyAsync<Exception>(() => day.Flush()); // the push of Y made, not stored
+        await day.IngestBatch([z]);
+        storage.AfterWrite = () =>
+        {
+            storage.AfterWrite = null;
+            storage.FailNextWrites(2);
+            return Task.FromResult(false);
+        };
+        await Assert.ThrowsAnyAsync<Exception>(() => day.Flush()); // stores it with Z unpushed and sends it; the push of Z is not stored
+        await cluster.DeactivateAsync(day);
+        await cluster.DeactivateAsync(month); // without live copies
+
+        Assert.Empty(await day.IngestAndPersist([y, z])); // both stored already
+        await day.Flush();
+        var products = await month.GetProducts();
+        Assert.Equal(1, products["SKU-Y"].Quantity);
+        Assert.Equal(1, products.GetValueOrDefault("SKU-Z")?.Quantity ?? 0);
+    }
+
+    private Task<StatsCluster> StartWithStorageAsync(string name, HeldGrainStorage storage, CancellationToken ct) =>
+        StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique(name), ct, LiveBatchTests.Settings,
+            silo => storage.Register(silo, StatisticsOptions.StorageName));
+
+    /// <summary>Shard 2's day and month of two orders paid (one of SKU-… each), the day's writes held by <paramref name="storage"/>.</summary>
+    private static async Task<(IDayStatsGrain Day, IMonthStatsGrain Month, OrderEventEnvelope First, OrderEventEnvelope Second)> DayAndMonthAsync(StatsCluster cluster, HeldGrainStorage storage)
+    {
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var first = PaidFor(StatsCluster.IdOnShard("live-first", 2), "SKU-Y");
+        var second = PaidFor(StatsCluster.IdOnShard("live-second", 2), "SKU-Z");
+        var date = DateOnly.FromDateTime(first.OccurredAt.UtcDateTime);
+        var day = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, 2, date));
+        storage.Target = day.GetGrainId();
+        return (day, cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 2, date.Year, date.Month)), first, second);
+    }
+
+    private static OrderEventEnvelope PaidFor(string orderId, string sku) =>
+        LiveBatchTests.Paid(orderId, "live-views") with { Items = [new OrderLine(sku, 1, 10m)] };
 
     /// <summary>
     /// A customer shows the feed its alerts after a batch, then persists them with its flush; a

@@ -81,6 +81,14 @@ public sealed class DayStatsGrain(
             pendingStored = true;
             Changed(); // the last push may not have landed
         }
+
+        if (state.State.UnpushedProducts.Count > 0)
+        {
+            // Stored with a push (the one pending, or landed since) but not pushed themselves: no
+            // event counted again brings them back, so the next flush makes their push.
+            counted = true;
+            Changed();
+        }
     }
 
     protected override bool Count(OrderEventEnvelope envelope)

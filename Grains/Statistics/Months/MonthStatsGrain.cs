@@ -141,13 +141,17 @@ public sealed class MonthStatsGrain(
             .ToDictionary(day => day, day => Latest(day)!));
 
     /// <summary>
-    /// The products pushed, plus of each day the increments counted since the revision the month
-    /// holds: one that follows an older revision was applied by a push already (a day's revisions
-    /// only grow, and a push carries everything counted before it was made).
+    /// The products pushed, plus of each day whose live copy is the latest (<see cref="Latest"/>)
+    /// the increments counted since the revision the month holds: one that follows an older
+    /// revision was applied by a push already (a day's revisions only grow, and a push carries
+    /// everything counted before it was made). A live copy that a push has caught up with is left
+    /// out whatever its revisions: it may come from an activation that died, whose revisions the
+    /// next activation numbered again, for other increments.
     /// </summary>
     public Task<Dictionary<string, ProductTotals>> GetProducts()
     {
         var counted = liveProducts
+            .Where(pair => ReferenceEquals(Latest(pair.Key), live[pair.Key]))
             .SelectMany(pair => pair.Value.Where(increment => increment.BaseRevision >= products.State.Applied.GetValueOrDefault(pair.Key)))
             .ToList();
         if (counted.Count == 0)
