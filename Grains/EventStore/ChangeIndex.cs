@@ -257,24 +257,41 @@ public sealed class ChangeIndex
             [CategoryProperty] = change.Category,
         };
 
-    /// <summary>The change a row records; null for a row that names no stream or version (not one this index wrote).</summary>
-    private static StreamChange? ChangeOf(TableEntity entity) =>
-        entity.TryGetValue(StreamIdProperty, out var stream) && stream is string { Length: > 0 } streamId
-        && entity.TryGetValue(FromVersionProperty, out var from) && from is int fromVersion and > 0
-        && (!entity.TryGetValue(CategoryProperty, out var category) || category is string)
-            ? new(streamId, fromVersion, entity.PartitionKey, entity.RowKey, entity.ETag, entity.GetString(CategoryProperty) ?? StreamCategories.Order)
-            : null;
+    /// <summary>
+    /// The change a row records, by its properties, or else by its RowKey, which names the same
+    /// (<see cref="KeyEncoding.ChangeRowKey(string, string, int)"/>): a row whose properties were
+    /// damaged still announces its stream. Null for a row that names no stream or version either way.
+    /// </summary>
+    private StreamChange? ChangeOf(TableEntity entity)
+    {
+        if (entity.TryGetValue(StreamIdProperty, out var stream) && stream is string { Length: > 0 } streamId
+            && entity.TryGetValue(FromVersionProperty, out var from) && from is int fromVersion and > 0
+            && (!entity.TryGetValue(CategoryProperty, out var category) || category is string))
+        {
+            return new(streamId, fromVersion, entity.PartitionKey, entity.RowKey, entity.ETag, entity.GetString(CategoryProperty) ?? StreamCategories.Order);
+        }
+
+        if (KeyEncoding.TryParseChangeRowKey(entity.RowKey, out var keyCategory, out var keyStreamId, out var keyFromVersion))
+        {
+            logger.LogWarning("Change {Partition}/{RowKey} has unreadable properties; it is read by its RowKey ({Category} '{StreamId}' from version {FromVersion}).",
+                entity.PartitionKey, entity.RowKey, keyCategory, keyStreamId, keyFromVersion);
+            return new(keyStreamId, keyFromVersion, entity.PartitionKey, entity.RowKey, entity.ETag, keyCategory);
+        }
+
+        return null;
+    }
 
     /// <summary>
-    /// A row that names no stream can never be dealt with, and read oldest first it would stop every
-    /// pass and catch-up behind it: it is left out, logged and removed (a rebuild counts whatever it
-    /// announced). Best effort, after the read: a removal that fails is tried again at the next read.
+    /// A row that names no stream, by its properties or its RowKey, can never be dealt with, and
+    /// read oldest first it would stop every pass and catch-up behind it: it is left out, logged and
+    /// removed (a rebuild counts whatever it announced). Best effort, after the read: a removal that
+    /// fails is tried again at the next read.
     /// </summary>
     private async Task RemoveUnreadableAsync(List<TableEntity> rows, CancellationToken cancellationToken)
     {
         foreach (var row in rows)
         {
-            logger.LogError("Change {Partition}/{RowKey} names no stream or version ({Properties}); it is removed unreconciled.",
+            logger.LogError("Change {Partition}/{RowKey} names no stream or version, by its properties ({Properties}) or its RowKey; it is removed unreconciled.",
                 row.PartitionKey, row.RowKey, string.Join(", ", row.Keys.Where(key => key is not ("odata.etag" or "PartitionKey" or "RowKey" or "Timestamp"))));
             try
             {

@@ -170,6 +170,44 @@ public static class KeyEncoding
     public static string ChangeRowKey(string category, string streamId, int fromVersion) =>
         category == StreamCategories.Order ? ChangeRowKey(streamId, fromVersion) : category + "." + ChangeRowKey(streamId, fromVersion);
 
+    /// <summary>
+    /// The change a change-index RowKey names (<see cref="ChangeRowKey(string, string, int)"/>):
+    /// false for a key of another shape, or whose stream id is a hash (<see cref="EncodeWithin"/>) or does not decode.
+    /// </summary>
+    public static bool TryParseChangeRowKey(string rowKey, out string category, out string streamId, out int fromVersion)
+    {
+        (category, streamId, fromVersion) = (StreamCategories.Order, "", 0);
+        var parts = rowKey.Split('.');
+        if (parts.Length is not (2 or 3)
+            || parts[^1].Length != VersionDigits
+            || !int.TryParse(parts[^1], NumberStyles.None, CultureInfo.InvariantCulture, out fromVersion) || fromVersion < 1
+            || parts[^2].Length == 0 || parts[^2].StartsWith(HashedPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (parts.Length == 3)
+        {
+            if (parts[0].Length == 0 || !parts[0].All(char.IsAsciiLetterLower))
+            {
+                return false;
+            }
+
+            category = parts[0];
+        }
+
+        try
+        {
+            streamId = Decode(parts[^2]);
+        }
+        catch (Exception exception) when (exception is FormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+
+        return Encode(streamId) == parts[^2];
+    }
+
     public static string EventRowKey(int version) =>
         version.ToString(new string('0', VersionDigits), CultureInfo.InvariantCulture);
 

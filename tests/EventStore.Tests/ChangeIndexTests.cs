@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Core;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -78,6 +79,47 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
         await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: ct))
         {
             Assert.StartsWith("good-", row.GetString("StreamId"), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Found by an audit: a row whose properties were damaged (its stream id gone, its version
+    /// stored as a 64-bit number) was removed unreconciled, although its RowKey names the same
+    /// stream, version and category: the events it announced, if their publication was lost, never
+    /// reached the statistics. It is read by its RowKey.
+    /// </summary>
+    [Fact]
+    public async Task A_row_whose_properties_were_damaged_is_read_by_its_row_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tableName = TableNames.Unique("damagedchanges");
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString),
+            Options.Create(new EventStoreOptions { TableName = tableName, ChangeBucket = TimeSpan.FromSeconds(1) }),
+            NullLogger<ChangeIndex>.Instance);
+        var past = DateTimeOffset.UtcNow.AddHours(-1);
+        await changes.RecordGroupAsync([new ChangeToRecord("damaged order/1", 3), new ChangeToRecord("damaged-customer", 2, "customer")], past, ct);
+        var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(tableName + "changes");
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            await table.UpdateEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { ["FromVersion"] = 3L, ["Category"] = 7 }, ETag.All, TableUpdateMode.Replace, ct);
+        }
+
+        var due = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow, 100, ct);
+
+        Assert.Equal(
+            [("customer", "damaged-customer", 2), ("order", "damaged order/1", 3)],
+            due.Select(c => (c.Category, c.StreamId, c.FromVersion)).Order());
+    }
+
+    [Fact]
+    public void Only_a_row_key_of_the_index_s_own_shape_names_a_change()
+    {
+        Assert.True(KeyEncoding.TryParseChangeRowKey(KeyEncoding.ChangeRowKey("customer", "a.b~c", 12), out var category, out var streamId, out var version));
+        Assert.Equal(("customer", "a.b~c", 12), (category, streamId, version));
+        foreach (var key in new[] { "no-stream", "text-version", "x.1", ".0000000001", "x.0000000000", "Bad.x.0000000001", "a.b.c.0000000001", KeyEncoding.HashedPrefix + "ab.0000000001", "x~zz.0000000001" })
+        {
+            Assert.False(KeyEncoding.TryParseChangeRowKey(key, out _, out _, out _), key);
         }
     }
 

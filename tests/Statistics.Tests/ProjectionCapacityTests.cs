@@ -222,6 +222,32 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         Assert.Equal([.. open.OrderBy(e => e.OccurredAt).Take(3).Select(e => e.OrderId)], oldest.Select(o => o.OrderId));
     }
 
+    /// <summary>
+    /// Found by an audit: README's customer envelope (8,000 orders) held for orders that raise no
+    /// alert; a customer placing them in bursts of 6 (an order-velocity alert per burst, 1,333
+    /// alerts) outgrew its entity, since its alerts as sent to the feed are kept too. README now
+    /// states the envelope for such a customer: 6,600 orders, 1,100 alerts.
+    /// </summary>
+    [Fact]
+    public async Task A_customer_of_6600_orders_in_bursts_that_each_raise_an_alert_persists_and_reads_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("bursts"), ct);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var orders = Enumerable.Range(0, 6_600).Select(i => Lifecycle(
+            string.Create(CultureInfo.InvariantCulture, $"burst-customer-{i:D7}"), "burst-customer", start.AddMinutes(i / 6 * 30 + i % 6))[0]).ToList();
+        var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "burst-customer"));
+        foreach (var batch in orders.Chunk(2_000))
+        {
+            await customer.IngestAndPersist(batch);
+        }
+
+        await cluster.DeactivateAsync(customer);
+        var report = await cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "burst-customer")).Get();
+        Assert.Equal(6_600, report!.Orders);
+        Assert.Contains(RiskRules.Velocity, report.Rules);
+    }
+
     /// <summary>Beyond its envelope, a projection says so: an error naming the cause, not the storage client's.</summary>
     [Fact]
     public async Task A_projection_beyond_its_envelope_says_it_outgrew_its_entity()

@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Orders.Events;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Projections.Reconciliation;
 using OrderFlow.Statistics.Tests.Infrastructure;
@@ -83,6 +87,75 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         // Every change dealt with is gone from the index, the never-appended one included.
         await Eventually.UntilAsync(async () => (await cluster.Changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct)).Count == 0,
             "the change index to be emptied", ct);
+    }
+
+    /// <summary>
+    /// Found by an audit: the reconciliation read an order's whole tail after its change row in one
+    /// storage call, under one deadline. An order with thousands of events there (refunds a cent at
+    /// a time) outlasted it, the pass failed, and it failed again every time: no change row was
+    /// reconciled any more, the other orders' neither. Here every response of the events table after
+    /// the first of a query takes longer than the deadline. The tail is read a response's worth at a time.
+    /// </summary>
+    [Fact]
+    public async Task An_order_with_a_long_tail_is_reconciled_and_so_are_the_others()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var day0 = TestClock.Day0;
+        var generator = new ScenarioGenerator(new Random(23), Skus);
+        var tables = ClusterTables.Unique("rt");
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
+            new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
+            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(new SlowContinuations(tables.Events, TimeSpan.FromSeconds(5)))));
+
+        const string longOrder = "rt-long";
+        List<OrderEvent> events =
+        [
+            new OrderPlaced(day0.AddHours(9), longOrder, "rt-customer", "EUR", [new OrderLine(Skus[0], 1, 1_000m)], 1_000m),
+            new OrderPaid(day0.AddHours(9).AddMinutes(1), "pay-" + longOrder, 1_000m, "card"),
+            .. Enumerable.Range(0, 2_500).Select(i => // three responses of the service
+                new OrderRefunded(day0.AddHours(10).AddSeconds(i), string.Create(CultureInfo.InvariantCulture, $"ref-{i}"), 0.01m, "a cent back")),
+        ];
+        await cluster.Changes.RecordAsync(longOrder, 1, cluster.Changes.PartitionOf(longOrder, DateTimeOffset.UtcNow), ct);
+        foreach (var (chunk, i) in events.Chunk(99).Select((chunk, i) => (chunk, i)))
+        {
+            await cluster.Store.AppendAsync(longOrder, i * 99, LogWriter.Rows(chunk), publishedThrough: 0, cancellationToken: ct);
+        }
+
+        var other = generator.Order("rt-other", "rt-customer", "EUR", Lifecycle.Delivered, day0.AddHours(12));
+        await cluster.Changes.RecordAsync(other.OrderId, 1, cluster.Changes.PartitionOf(other.OrderId, DateTimeOffset.UtcNow), ct);
+        await LogWriter.AppendAsync(cluster.Store, other, 1, null, publishedThrough: 0, ct);
+
+        var expected = await cluster.ExpectedFromLogAsync(ct);
+        await StatsCheck.AssertConvergesAsync(cluster.Reader, expected, PlanFor(day0), TimeSpan.FromSeconds(90), ct, "statistics after reconciliation");
+    }
+
+    /// <summary>Every GET of <paramref name="table"/> that continues a query (a continuation token) waits <paramref name="delay"/> first.</summary>
+    private sealed class SlowContinuations(string table, TimeSpan delay) : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (IsContinuation(message))
+            {
+                Thread.Sleep(delay);
+            }
+
+            ProcessNext(message, pipeline);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (IsContinuation(message))
+            {
+                await Task.Delay(delay, message.CancellationToken);
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        private bool IsContinuation(HttpMessage message) =>
+            message.Request.Method == RequestMethod.Get
+            && message.Request.Uri.Path.Contains("/" + table, StringComparison.Ordinal)
+            && message.Request.Uri.Query.Contains("NextRowKey", StringComparison.Ordinal);
     }
 
     [Fact]

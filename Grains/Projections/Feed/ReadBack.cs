@@ -9,4 +9,8 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// whole reconciliation or rebuild.
 /// </summary>
 /// <param name="Failure">Null when every event was read; otherwise what to park.</param>
-public sealed record ReadBack<TEnvelope>(string StreamId, List<TEnvelope> Envelopes, ParkRequest? Failure);
+/// <param name="Next">
+/// Reads the page that follows, when this one was full (<see cref="StreamReadBack.PageEvents"/>):
+/// a long stream is read page by page, each its own storage call.
+/// </param>
+public sealed record ReadBack<TEnvelope>(string StreamId, List<TEnvelope> Envelopes, ParkRequest? Failure, Func<Task<ReadBack<TEnvelope>>>? Next = null);

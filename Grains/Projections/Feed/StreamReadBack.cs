@@ -15,29 +15,58 @@ namespace OrderFlow.Grains.Projections.Feed;
 public static class StreamReadBack
 {
     /// <summary>
-    /// The stream's events after <paramref name="afterVersion"/>, from <paramref name="log"/> (the
-    /// log of <paramref name="source"/>'s category). Storage being unavailable propagates (that is
-    /// no fault of the stream's); anything else is the stream's own failure.
+    /// The most events read back in one storage call (and one response of the service: no
+    /// continuation). A stream's tail read whole in one call, under one deadline, outlasted it once
+    /// the tail was long (tens of thousands of refunds), and the reconciliation then failed every
+    /// pass; read in pages, each call has its own deadline and a page's envelopes are fed before
+    /// the next is read.
     /// </summary>
-    public static async Task<ReadBack<TEnvelope>> ReadAfterAsync<TState, TEvent, TEnvelope>(
+    public const int PageEvents = 1_000;
+
+    /// <summary>
+    /// The first page (<see cref="PageEvents"/>) of the stream's events after
+    /// <paramref name="afterVersion"/>, from <paramref name="log"/> (the log of
+    /// <paramref name="source"/>'s category); <see cref="ReadBack{TEnvelope}.Next"/> reads the
+    /// following one. Storage being unavailable propagates (that is no fault of the stream's);
+    /// anything else is the stream's own failure.
+    /// </summary>
+    public static Task<ReadBack<TEnvelope>> ReadAfterAsync<TState, TEvent, TEnvelope>(
         EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TimeSpan retryNoSoonerThan)
+        where TState : class, IEventSourcedState<TState, TEvent>, new()
+        where TEvent : class =>
+        ReadPageAsync(source, log, streamId, afterVersion, before: null, retryNoSoonerThan);
+
+    private static async Task<ReadBack<TEnvelope>> ReadPageAsync<TState, TEvent, TEnvelope>(
+        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TState? before, TimeSpan retryNoSoonerThan)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
-        TState before;
         IReadOnlyList<StoredEvent> stored;
         try
         {
             // From its first event (a new stream, the usual change): nothing before it to read.
-            before = afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion));
-            stored = await log.ReadEventsAsync(streamId, afterVersion + 1, int.MaxValue);
+            before ??= afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion));
+            stored = await log.ReadEventsAsync(streamId, afterVersion + 1, PageEvents);
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
         {
             return new(streamId, [], StreamFailure(source.Category, streamId, $"Its log cannot be read back: {exception.Message}", retryNoSoonerThan));
         }
 
-        return FromStored(source, streamId, before, stored, retryNoSoonerThan);
+        var page = FromStored(source, streamId, before, stored, retryNoSoonerThan);
+        if (page.Failure is not null || stored.Count < PageEvents)
+        {
+            return page;
+        }
+
+        // The state after this page, folded on a copy: the envelopes were built from `before`.
+        var after = before.Copy();
+        foreach (var e in stored)
+        {
+            after.Apply(EventSerializer<TEvent>.Deserialize(e));
+        }
+
+        return page with { Next = () => ReadPageAsync(source, log, streamId, afterVersion + stored.Count, after, retryNoSoonerThan) };
     }
 
     /// <summary>The envelopes of <paramref name="stored"/>, which follow <paramref name="before"/>, up to the first that cannot be made.</summary>

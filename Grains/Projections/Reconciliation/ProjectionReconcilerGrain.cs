@@ -186,18 +186,26 @@ public sealed class ProjectionReconcilerGrain(
                     : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry));
 
             // Storage being unavailable fails the pass (every row stays); anything else is the stream's own problem.
-            foreach (var read in await Task.WhenAll(reads))
+            foreach (var first in await Task.WhenAll(reads))
             {
-                if (read.Failure is not null)
+                for (var read = first; ; read = await read.Next())
                 {
-                    unreadable.Add((read.StreamId, read.Failure));
-                }
-
-                foreach (var envelope in read.Envelopes)
-                {
-                    foreach (var generation in generations)
+                    if (read.Failure is not null)
                     {
-                        await feed.AddAsync(envelope, generation);
+                        unreadable.Add((read.StreamId, read.Failure));
+                    }
+
+                    foreach (var envelope in read.Envelopes)
+                    {
+                        foreach (var generation in generations)
+                        {
+                            await feed.AddAsync(envelope, generation);
+                        }
+                    }
+
+                    if (read.Next is null)
+                    {
+                        break;
                     }
                 }
             }
