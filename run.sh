@@ -123,6 +123,12 @@ if [[ -n "$add_silo" ]] && pid="$(running_pid "silo-$add_silo" "$SILO_PROCESS_PA
   die "silo-$add_silo runs already (pid $pid, $(pid_file "silo-$add_silo")); stop it first, or add another number"
 fi
 
+# Two Azurites on one data folder each save their whole database over the other's: whatever one
+# of them acknowledged is lost. A run on other ports with the same DATA_DIR is refused.
+if [[ -z "$add_silo" ]] && pid="$(running_pid azurite "$AZURITE_MAIN")"; then
+  die "$DATA_DIR is in use: another ./run.sh keeps its data there (its Azurite runs, pid $pid); stop it first, or give this one a DATA_DIR of its own (DATA_DIR=.data2 ./run.sh)"
+fi
+
 # --- Ports: refuse to start anything while one is taken, and say which -----------------------
 IFS=';' read -r -a api_urls <<<"$ASPNETCORE_URLS"
 port_names=()
@@ -269,7 +275,9 @@ stop_silos() {
 # shellcheck disable=SC2317
 cleanup() {
   local rc=$?
-  # Cleanup runs once; further Ctrl+C presses must not cut it short and leave Azurite behind.
+  # Cleanup runs once; further Ctrl+C presses must not cut it short and leave Azurite behind. Nor
+  # may a failed command: with the terminal closed (SIGHUP), every message to it fails.
+  set +e
   trap '' INT TERM HUP
   # The API first, while storage (and the silos it is a client of) are still up for its
   # shutdown; then the silos; then Azurite.
@@ -290,8 +298,8 @@ trap 'exit 129' HUP
 rm -rf "$DATA_DIR/pids"
 
 # --- Azurite -------------------------------------------------------------------------------
-mkdir -p "$DATA_DIR/azurite"
-info "Starting Azurite (blob $AZURITE_BLOB_PORT, queue $AZURITE_QUEUE_PORT, table $AZURITE_TABLE_PORT; data in $DATA_DIR/azurite)..."
+mkdir -p "$DATA_DIR/azurite" "$DATA_DIR/logs"
+info "Starting Azurite (blob $AZURITE_BLOB_PORT, queue $AZURITE_QUEUE_PORT, table $AZURITE_TABLE_PORT; data in $DATA_DIR/azurite, log in $DATA_DIR/logs/azurite.log)..."
 # Job control on for this one job only: Azurite gets a process group of its own, so the SIGINT a
 # terminal sends on Ctrl+C does not reach it. Storage stays up until the API has shut down, and
 # stop_process can signal the whole group.
@@ -300,13 +308,14 @@ node "$AZURITE_MAIN" \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$AZURITE_BLOB_PORT" --queuePort "$AZURITE_QUEUE_PORT" --tablePort "$AZURITE_TABLE_PORT" \
   --location "$DATA_DIR/azurite" \
-  --disableTelemetry --skipApiVersionCheck --silent </dev/null &
+  --disableTelemetry --skipApiVersionCheck --silent </dev/null >"$DATA_DIR/logs/azurite.log" 2>&1 &
 azurite_pid=$!
 set +m
 write_pid azurite "$azurite_pid"
 
 if ! wait_for_port 127.0.0.1 "$AZURITE_TABLE_PORT" 60 "$azurite_pid"; then
-  die "Azurite did not start listening on 127.0.0.1:$AZURITE_TABLE_PORT (see its output above)"
+  tail -n 20 "$DATA_DIR/logs/azurite.log" >&2
+  die "Azurite did not start listening on 127.0.0.1:$AZURITE_TABLE_PORT (its log: $DATA_DIR/logs/azurite.log, the end of it above)"
 fi
 
 # --- The silos of a cluster ------------------------------------------------------------------

@@ -152,6 +152,23 @@ public sealed class LocalCluster : IAsyncLifetime
     /// <summary>run.sh with <paramref name="arguments"/> and this cluster's settings, for a command that ends by itself (one refused).</summary>
     public Task<ScriptResult> RunToEndAsync(params string[] arguments) => RunScriptToEndAsync(arguments, environment);
 
+    /// <summary>run.sh with <paramref name="arguments"/>, this cluster's DATA_DIR and free ports of its own (<see cref="OwnPorts"/>), for a command that ends by itself.</summary>
+    public Task<ScriptResult> RunOnOtherPortsToEndAsync(params string[] arguments) =>
+        RunScriptToEndAsync(arguments, new Dictionary<string, string>(OwnPorts(dataDir)));
+
+    /// <summary>Settings for a run.sh of a single process on free ports of its own, keeping its data in <paramref name="dataDirectory"/>.</summary>
+    public static Dictionary<string, string> OwnPorts(string dataDirectory) => new()
+    {
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{Azurite.FreePort().ToString(CultureInfo.InvariantCulture)}",
+        ["AZURITE_BLOB_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["AZURITE_QUEUE_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["AZURITE_TABLE_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["ORLEANS_SILO_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["ORLEANS_GATEWAY_PORT"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["DATA_DIR"] = dataDirectory,
+        ["Dashboard__Enabled"] = "false",
+    };
+
     /// <summary>run.sh with <paramref name="arguments"/> and <paramref name="variables"/>: its exit status and everything it printed.</summary>
     public static async Task<ScriptResult> RunScriptToEndAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> variables)
     {
@@ -345,7 +362,7 @@ public sealed class LocalCluster : IAsyncLifetime
         }
     }
 
-    private static bool IsAlive(int pid)
+    public static bool IsAlive(int pid)
     {
         try
         {
