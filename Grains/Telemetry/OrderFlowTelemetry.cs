@@ -53,13 +53,13 @@ public static class OrderFlowTelemetry
     };
 
     public static readonly Counter<long> Commands = Meter.CreateCounter<long>(
-        CommandsCounter, "{command}", "Commands handled by order grains, by type and outcome.");
+        CommandsCounter, "{command}", "Commands handled by order and customer grains, by type and outcome.");
 
     public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram(
         AppendDurationHistogram, "s", "Time of one append to the event log (one table transaction, with its retries).", advice: SecondsBuckets);
 
     public static readonly Counter<long> EventsPublished = Meter.CreateCounter<long>(
-        EventsPublishedCounter, "{event}", "Confirmed events published to the order-event stream.");
+        EventsPublishedCounter, "{event}", "Confirmed events published to the order-event and customer-event streams.");
 
     public static readonly Histogram<double> ProjectionLag = Meter.CreateHistogram(
         ProjectionLagHistogram, "s", "From an event's recording in the log to its counting by the projections fed from the stream.", advice: SecondsBuckets);

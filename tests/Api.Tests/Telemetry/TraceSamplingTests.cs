@@ -161,6 +161,9 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
             {
                 [OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue",
                 ["ConnectionStrings:Queues"] = queues.ConnectionString,
+
+                // Every new trace kept: without an exporter the ratio is 0, and no poll would be traced whatever the rule (an audit finding).
+                [OrderFlowTraceSampler.SamplerKey] = "parentbased_always_on",
             });
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
         });
