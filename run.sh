@@ -124,9 +124,16 @@ if [[ -n "$add_silo" ]] && pid="$(running_pid "silo-$add_silo" "$SILO_PROCESS_PA
 fi
 
 # Two Azurites on one data folder each save their whole database over the other's: whatever one
-# of them acknowledged is lost. A run on other ports with the same DATA_DIR is refused.
-if [[ -z "$add_silo" ]] && pid="$(running_pid azurite "$AZURITE_MAIN")"; then
-  die "$DATA_DIR is in use: another ./run.sh keeps its data there (its Azurite runs, pid $pid); stop it first, or give this one a DATA_DIR of its own (DATA_DIR=.data2 ./run.sh)"
+# of them acknowledged is lost. A run on other ports with the same DATA_DIR is refused (here, and
+# again just before this run takes the folder over, should the other have started meanwhile).
+refuse_data_dir_in_use() {
+  local pid
+  if pid="$(running_pid azurite "$AZURITE_MAIN")"; then
+    die "$DATA_DIR is in use: another ./run.sh keeps its data there (its Azurite runs, pid $pid); stop it first, or give this one a DATA_DIR of its own (DATA_DIR=.data2 ./run.sh)"
+  fi
+}
+if [[ -z "$add_silo" ]]; then
+  refuse_data_dir_in_use
 fi
 
 # --- Ports: refuse to start anything while one is taken, and say which -----------------------
@@ -278,7 +285,7 @@ cleanup() {
   # Cleanup runs once; further Ctrl+C presses must not cut it short and leave Azurite behind. Nor
   # may a failed command: with the terminal closed (SIGHUP), every message to it fails.
   set +e
-  trap '' INT TERM HUP
+  trap '' INT TERM HUP PIPE
   # The API first, while storage (and the silos it is a client of) are still up for its
   # shutdown; then the silos; then Azurite.
   stop_process "the API" "$api_pid" "$API_STOP_SECONDS"
@@ -288,6 +295,8 @@ cleanup() {
   stop_process "Azurite" "$azurite_pid" "$AZURITE_STOP_SECONDS"
   exit "$rc"
 }
+# Before the cleanup is armed: it would stop the silos whose PID files are in DATA_DIR, the other run's.
+refuse_data_dir_in_use
 trap cleanup EXIT
 # The signal traps only set the exit status; the EXIT trap does the work.
 trap 'exit 130' INT

@@ -198,14 +198,14 @@ public static class KeyEncoding
 
         try
         {
+            // Encoded again, it must be the same key (and one Encode makes: not too long).
             streamId = Decode(parts[^2]);
+            return Encode(streamId) == parts[^2];
         }
         catch (Exception exception) when (exception is FormatException or ArgumentException or IndexOutOfRangeException)
         {
             return false;
         }
-
-        return Encode(streamId) == parts[^2];
     }
 
     public static string EventRowKey(int version) =>

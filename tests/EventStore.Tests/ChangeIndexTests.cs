@@ -117,7 +117,7 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     {
         Assert.True(KeyEncoding.TryParseChangeRowKey(KeyEncoding.ChangeRowKey("customer", "a.b~c", 12), out var category, out var streamId, out var version));
         Assert.Equal(("customer", "a.b~c", 12), (category, streamId, version));
-        foreach (var key in new[] { "no-stream", "text-version", "x.1", ".0000000001", "x.0000000000", "Bad.x.0000000001", "a.b.c.0000000001", KeyEncoding.HashedPrefix + "ab.0000000001", "x~zz.0000000001" })
+        foreach (var key in new[] { "no-stream", "text-version", "x.1", ".0000000001", "x.0000000000", "Bad.x.0000000001", "a.b.c.0000000001", KeyEncoding.HashedPrefix + "ab.0000000001", "x~zz.0000000001", new string('x', KeyEncoding.MaxEncodedLength + 1) + ".0000000001" })
         {
             Assert.False(KeyEncoding.TryParseChangeRowKey(key, out _, out _, out _), key);
         }

@@ -209,10 +209,14 @@ public sealed class DayStatsGrain(
         s.UnpushedProducts = [];
         pendingStored = false;
         counted = false; // before the write: what live batches count while it is under way goes with the next push
+
+        // In the same turn as its products: a rollup taken after the write would count a sale
+        // whose product the push lacks, and the month would leave out the live copy that has it.
+        var rollup = s.Rollup(push.Revision);
         await state.WriteOwnStateAsync(cancellationToken);
         pendingStored = true;
 
-        if (!await PushAsync(s.Rollup(push.Revision), push.BaseRevision, push.Products, cancellationToken))
+        if (!await PushAsync(rollup, push.BaseRevision, push.Products, cancellationToken))
         {
             return;
         }
