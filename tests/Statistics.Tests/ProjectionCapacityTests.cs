@@ -173,6 +173,40 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Found by an audit: a push whose new SKUs took a month's products beyond their entity failed
+    /// its products write; the day sent the same push again and again, never a later one, so the
+    /// day's figures in the month stopped where they were. The month goes on taking the day's
+    /// pushes, and sums the sales of SKUs new to it from then on unlisted.
+    /// </summary>
+    [Fact]
+    public async Task A_month_whose_products_outgrow_their_entity_goes_on_taking_its_days_pushes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthfull"), ct);
+        var key = StatisticsKeys.Month(1, 0, 2026, 11);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(key);
+        static Dictionary<string, ProductTotals> Skus(string prefix, int count) => Enumerable.Range(0, count).ToDictionary(
+            i => string.Create(CultureInfo.InvariantCulture, $"{prefix}{new string('S', 58 - prefix.Length)}{i:D6}"),
+            _ => new ProductTotals { Quantity = 1, Revenue = 10m });
+        var listed = Skus("A", 8_000);
+        await month.SetDay(1, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0, listed);
+
+        var beyond = Skus("B", 4_000);
+        beyond[listed.Keys.First()] = new ProductTotals { Quantity = 2, Revenue = 20m };
+        await month.SetDay(2, CountingWhileFlushingTests.Rollup(events: 2, revision: 1), 0, beyond);
+        await month.SetDay(2, CountingWhileFlushingTests.Rollup(events: 3, revision: 2), 1, Skus("C", 1));
+
+        Assert.Equal(2, await month.RevisionOf(2));
+        await cluster.DeactivateAsync(month);
+        var reread = cluster.Client.GetGrain<IMonthStatsGrain>(key);
+        Assert.Equal(2, await reread.RevisionOf(2));
+        Assert.Equal(3, (await reread.GetDays(2, 3))[2].EventCount);
+        var sold = await reread.GetProducts();
+        Assert.Equal(8_000, sold.Count);
+        Assert.Equal(3, sold[listed.Keys.First()].Quantity);
+    }
+
+    /// <summary>
     /// README's envelopes for the projections that grow with orders rather than time: a customer
     /// of 8,000 orders (about 80 bytes each), and 12,000 open orders in one of the 64 stuck-order
     /// partitions (about 50 bytes each: 750,000 open orders in all), with 20-character order ids.

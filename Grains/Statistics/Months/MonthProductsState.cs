@@ -16,4 +16,10 @@ public sealed class MonthProductsState
 
     /// <summary>Day of month → the day's revision whose products are included.</summary>
     [Id(1)] public Dictionary<int, long> Applied { get; set; } = [];
+
+    /// <summary>
+    /// Once <see cref="Products"/> had no room for more SKUs in its entity: the sales of SKUs new
+    /// to the month since, summed (not listed by product). Null while every SKU sold is listed.
+    /// </summary>
+    [Id(2)] public ProductTotals? Unlisted { get; set; }
 }

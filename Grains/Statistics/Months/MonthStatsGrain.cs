@@ -75,13 +75,57 @@ public sealed class MonthStatsGrain(
 
         await WriteAsync(() =>
         {
-            ProductTotals.Merge(products.State.Products, productsSince);
-            products.State.Applied[day] = rollup.Revision;
+            var state = products.State;
+            var added = productsSince.Where(pair => !state.Products.ContainsKey(pair.Key)).ToDictionary();
+            ProductTotals.Merge(state.Products, state.Unlisted is null ? productsSince : productsSince.Where(pair => !added.ContainsKey(pair.Key)).ToDictionary());
+            if (state.Unlisted is not null)
+            {
+                Unlist(added);
+            }
+
+            state.Applied[day] = rollup.Revision;
 
             // Both writes begin in this turn, so they reach the partition's group commit within
             // its linger (Statistics:GroupCommitLinger) and go in one transaction.
-            return Task.WhenAll(WriteRollupAsync(day, rollup), products.WriteOwnStateAsync());
+            return Task.WhenAll(WriteRollupAsync(day, rollup), WriteProductsAsync(added));
         });
+    }
+
+    /// <summary>
+    /// Writes the products, <paramref name="added"/> the SKUs this push brought new to the month.
+    /// Once they no longer fit the entity (the write is refused before it is sent), the day's
+    /// figures go on, since a push that cannot land would hold up every later push of the day:
+    /// SKUs new to the month from then on are summed unlisted (<see cref="MonthProductsState.Unlisted"/>).
+    /// </summary>
+    private async Task WriteProductsAsync(Dictionary<string, ProductTotals> added)
+    {
+        var state = products.State;
+        try
+        {
+            await products.WriteOwnStateAsync();
+        }
+        catch (ProjectionStateTooLargeException) when (state.Unlisted is null && added.Count > 0)
+        {
+            foreach (var sku in added.Keys)
+            {
+                state.Products.Remove(sku);
+            }
+
+            Unlist(added);
+            logger.LogError("The products of month {Month} outgrew their entity at {Count} SKUs: the sales of SKUs new to the month are summed unlisted from now on (README \"Capacity\").",
+                this.GetPrimaryKeyString(), state.Products.Count);
+            await products.WriteOwnStateAsync();
+        }
+    }
+
+    private void Unlist(Dictionary<string, ProductTotals> sales)
+    {
+        var unlisted = products.State.Unlisted ??= new ProductTotals();
+        foreach (var totals in sales.Values)
+        {
+            unlisted.Quantity += totals.Quantity;
+            unlisted.Revenue += totals.Revenue;
+        }
     }
 
     /// <summary>Replaces the day's rollup unless the one held is as recent.</summary>
