@@ -35,9 +35,9 @@ public static class OrderCommandValidator
                 {
                     errors.Add("currency", "is required");
                 }
-                else if (place.Currency.Length != 3 || !place.Currency.All(char.IsAsciiLetterUpper))
+                else if (!CurrencyCodes.IsValid(place.Currency))
                 {
-                    errors.Add("currency", "must be 3 upper-case letters (ISO 4217, for example EUR)");
+                    errors.Add("currency", CurrencyCodes.Rule);
                 }
 
                 ValidateItems(place.Items, errors);

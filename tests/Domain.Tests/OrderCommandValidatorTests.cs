@@ -20,6 +20,7 @@ public sealed class OrderCommandValidatorTests
             { "customerId", valid with { CustomerId = "a/b" } },
             { "currency", valid with { Currency = "eur" } },
             { "currency", valid with { Currency = "EURO" } },
+            { "currency", valid with { Currency = "ABC" } },
             { "currency", valid with { Currency = null } },
             { "items", valid with { Items = [] } },
             { "items", valid with { Items = null } },
@@ -78,6 +79,19 @@ public sealed class OrderCommandValidatorTests
         Assert.Equal(249, CountryCodes.Count);
         Assert.All(new[] { "DE", "FR", "GB", "US", "AX", "SS", "ZW" }, code => Assert.True(CountryCodes.IsValid(code), code));
         Assert.All(new[] { "UK", "EU", "XK", "ZZ", "de", "D", "DEU", "", null }, code => Assert.False(CountryCodes.IsValid(code), code));
+    }
+
+    /// <summary>
+    /// Found by an audit: any three upper-case letters were a currency, and statistics keep money per
+    /// currency in one entity per month and shard: thousands of made-up codes overflowed it, and the
+    /// month's figures stopped. Only ISO 4217 codes are accepted.
+    /// </summary>
+    [Fact]
+    public void Every_ISO_4217_currency_code_and_no_other_is_accepted()
+    {
+        Assert.Equal(186, CurrencyCodes.Count);
+        Assert.All(new[] { "EUR", "USD", "JPY", "GBP", "CHF", "XAU", "XTS", "HRK", "ZWG", "XCG" }, code => Assert.True(CurrencyCodes.IsValid(code), code));
+        Assert.All(new[] { "ABC", "AAA", "ZZZ", "EU", "eur", "EURO", "DEM", "", null }, code => Assert.False(CurrencyCodes.IsValid(code), code));
     }
 
     [Theory]
