@@ -78,6 +78,11 @@ await using var memory = new ResidentMemory();
 // Baselines: the storage requests an order command costs, sent directly.
 var baselineTable = new TableClient(connection, "benchbase" + run);
 await baselineTable.CreateIfNotExistsAsync();
+
+// Warmed first, unmeasured: as the process's first work, the baseline would also time the SDK's
+// code being compiled and its connections opened, and every ratio to it would read high.
+await Measurement.RunAsync("storage: warm-up", Math.Min(orders, 200), concurrency, i =>
+    baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("warm-" + I(i), "0000000001"))]));
 var baseline = await Measure("storage.one_row_transaction.c16", "storage: one-row transaction (an append)", orders, concurrency, i =>
     baselineTable.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, Row("append-" + I(i), "0000000001"))]));
 await Measure("storage.upsert_then_transaction.c16", "storage: upsert, then one-row transaction (announced append)", orders, concurrency, async i =>
@@ -176,7 +181,7 @@ if (storageRequests is not null)
 var mixStart = storageRequests?.Total ?? 0;
 var mixTargetsStart = storageRequests?.ByTarget();
 var mixWatch = Stopwatch.StartNew();
-var place16 = await Measure("api.place.c16", "POST /api/orders (place)", orders, concurrency, i =>
+await Measure("api.place.c16", "POST /api/orders (place)", orders, concurrency, i =>
     Send(HttpMethod.Post, "/api/orders", Place(OrderId("bench", i), At(i, 0)), HttpStatusCode.Created));
 await Measure("api.pay.c16", "POST /api/orders/{id}/payments", orders, concurrency, i =>
     Send(HttpMethod.Post, $"/api/orders/{OrderId("bench", i)}/payments", Payment(i, At(i, 1)), HttpStatusCode.OK));
@@ -185,7 +190,8 @@ var ship16 = await Measure("api.ship.c16", "POST /api/orders/{id}/shipment", ord
 var lastCommand = Stopwatch.StartNew();
 
 // Projections: how long after the last command the summary counts every event.
-var converged = await WaitAsync(TimeSpan.FromSeconds(120), () => DayCountsShippedAsync(orders - ship16.Failures - place16.Failures));
+// A failed placement fails its order's payment and shipment too: the shipments that failed are the orders not shipped.
+var converged = await WaitAsync(TimeSpan.FromSeconds(120), () => DayCountsShippedAsync(orders - ship16.Failures));
 var convergence = lastCommand.Elapsed;
 if (converged)
 {
@@ -203,6 +209,22 @@ if (storageRequests is not null && idlePerSecond is { } idle)
     var reconciled = bucketEnd + TimeSpan.FromSeconds(5 + 10 + 3) - now;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waiting {reconciled.TotalSeconds:0} s for reconciliation to pass over the mix's last change bucket..."));
     await Task.Delay(reconciled);
+
+    // And until the change index is empty (read by a client of this benchmark's, not counted): a
+    // bucket of more rows than a pass takes needs several passes, whose removals belong to the mix.
+    var changeRows = new TableClient(connection, "benchevents" + run + "changes");
+    if (!await WaitAsync(TimeSpan.FromSeconds(60), async () =>
+        {
+            await foreach (var _ in changeRows.QueryAsync<TableEntity>(maxPerPage: 1, select: ["PartitionKey"]))
+            {
+                return false;
+            }
+
+            return true;
+        }))
+    {
+        Console.WriteLine("  the change index still holds rows 60 s later: the count leaves out the rest of the reconciliation");
+    }
 
     var sent = storageRequests.Total - mixStart;
     var window = mixWatch.Elapsed.TotalSeconds;
@@ -251,7 +273,7 @@ var ship64 = await Measure("api.ship.c64", "POST …/shipment, 64 in flight", or
 double? warmPerCommand = null;
 if (storageRequests is not null && warmMixStart is not null && idlePerSecond is { } idleRate)
 {
-    var shipped = orders - ship16.Failures - place16.Failures + orders - ship64.Failures - place64.Failures;
+    var shipped = orders - ship16.Failures + orders - ship64.Failures;
     await WaitAsync(TimeSpan.FromSeconds(60), () => DayCountsShippedAsync(shipped));
     await Task.Delay(TimeSpan.FromSeconds(1.5)); // the flush of what was counted last (Statistics:FlushInterval, 1 s)
     var warmCommands = new[] { place64, pay64, ship64 }.Sum(m => m.Operations - m.Failures);
@@ -342,9 +364,16 @@ await WaitAsync(TimeSpan.FromMinutes(10), async () =>
     return status.GetProperty("state").GetString() != "running";
 });
 var rebuildElapsed = rebuildWatch.Elapsed;
-var rebuilt = status.GetProperty("eventsProcessed").GetInt64();
-var rebuildPerSecond = rebuilt / rebuildElapsed.TotalSeconds;
-figures.Add("rebuild.events_per_second", rebuildPerSecond, "events/s");
+var rebuildState = status.ValueKind == JsonValueKind.Object ? status.GetProperty("state").GetString() : "not answered";
+var rebuilt = status.ValueKind == JsonValueKind.Object ? status.GetProperty("eventsProcessed").GetInt64() : 0;
+
+// Only a rebuild that completed has a rate: one that failed, or still runs, is not measured.
+double? rebuildPerSecond = rebuildState == "completed" ? rebuilt / rebuildElapsed.TotalSeconds : null;
+if (rebuildPerSecond is { } rebuildRate)
+{
+    figures.Add("rebuild.events_per_second", rebuildRate, "events/s");
+}
+
 figures.Add("rebuild.events", rebuilt, "events");
 
 // Whether the rebuild waits for Azurite (one thread) or for this process, per event.
@@ -457,7 +486,7 @@ if (sustained > TimeSpan.Zero)
     figures.Add("storage.after_sustained.events_table_vs_start", afterEvents.PerSecond / baseline.PerSecond, "ratio");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"  Azurite after the sustained run: a one-row transaction at {afterNew.PerSecond / baseline.PerSecond:0.00} × its rate at the start into a new table, {afterEvents.PerSecond / baseline.PerSecond:0.00} × into the events table"));
-    if (minutes.Count >= 4)
+    if (app is not null && minutes.Count >= 4)
     {
         var half = minutes.Count / 2;
         rssGrowthLastHalf = minutes[^1].Rss / minutes[half - 1].Rss;
@@ -484,10 +513,13 @@ Console.WriteLine();
 Console.WriteLine(converged
     ? string.Create(CultureInfo.InvariantCulture, $"Statistics counted every event {convergence.TotalSeconds:0.0} s after the last command.")
     : "Statistics did NOT count every event within 120 s of the last command.");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"Rebuild: {status.GetProperty("state").GetString()}, {rebuilt} events in {rebuildElapsed.TotalSeconds:0.0} s ({rebuildPerSecond:0} events/s; {rebuildPerSecond / baseline.PerSecond:0.00} × baseline)."));
+Console.WriteLine(rebuildPerSecond is { } rebuiltPerSecond
+    ? string.Create(CultureInfo.InvariantCulture,
+        $"Rebuild: {rebuildState}, {rebuilt} events in {rebuildElapsed.TotalSeconds:0.0} s ({rebuiltPerSecond:0} events/s; {rebuiltPerSecond / baseline.PerSecond:0.00} × baseline).")
+    : string.Create(CultureInfo.InvariantCulture, $"Rebuild: {rebuildState} after {rebuildElapsed.TotalSeconds:0.0} s ({rebuilt} events): NOT completed."));
+// In-process runs only: against ./run.sh --silos N this process is the benchmark's client alone.
 var rss = memory.Samples;
-if (rss.Count > 0)
+if (app is not null && rss.Count > 0)
 {
     figures.Add("rss.start", rss[0].MiB, "MiB");
     figures.Add("rss.end", rss[^1].MiB, "MiB");
@@ -550,7 +582,7 @@ figures.Goal("cold_read_history_ratio", $"cold first read p50 at {longest:N0} ev
         ? $"(JournaledGrain LogStorage failed at {logStorageFailure.Length:N0} events; ours {(history.Failure(Ours) is { } ourFailure ? $"at {ourFailure.Length:N0}" : $"not up to {longest:N0}")})"
         : history is null ? "(in-process runs only)" : $"(JournaledGrain LogStorage did not fail up to {longest:N0} events)");
 figures.Goal("rebuild_vs_one_row", "rebuild events/s ÷ one-row transactions/s", rebuildPerSecond / baseline.PerSecond, atLeast: true, 5, "×",
-    string.Create(CultureInfo.InvariantCulture, $"({rebuildPerSecond:0} events/s)"));
+    rebuildPerSecond is { } rebuildEventsPerSecond ? string.Create(CultureInfo.InvariantCulture, $"({rebuildEventsPerSecond:0} events/s)") : $"(the rebuild: {rebuildState})");
 figures.Goal("rss_plateau", "RSS, last minute ÷ middle minute of the sustained run (minute means)", rssGrowthLastHalf, atLeast: false, 1.1, "×",
     sustained > TimeSpan.Zero ? null : "(only with --sustained)");
 figures.PrintGoals();
@@ -579,7 +611,7 @@ if (broken.Count > 0)
     Console.WriteLine("Most commands failed in: " + string.Join(", ", broken));
 }
 
-return converged && status.GetProperty("state").GetString() == "completed" && broken.Count == 0 ? 0 : 1;
+return converged && rebuildState == "completed" && broken.Count == 0 ? 0 : 1;
 
 // Orders placed, paid and shipped (three commands each), either at a fixed offered rate of
 // commands or as fast as 64 orders in flight go, for the duration; the lag of every answer.

@@ -8,9 +8,11 @@ namespace OrderFlow.Benchmarks;
 /// probe asks for the count of events over and over. The i-th answer (in time order) is taken as
 /// visible at the end of the first poll that counted i events more than before the run began
 /// (first in, first counted); a count that was already there before the answer is a lag of 0.
-/// The figure is an upper bound: it holds the part of the counting poll after the statistics were
+/// That is the time until the statistics counted as many events as had been answered, and the
+/// figure is an upper bound of it: it holds the part of the counting poll after the statistics were
 /// read and, when the poll before it read them just before the event was counted, <see cref="PollPause"/>
-/// and that whole poll as well.
+/// and that whole poll as well. It is not each event's own lag, which counts cannot tell apart: an
+/// event counted after events answered later than it shows only the count's shortfall.
 /// </summary>
 public sealed class StatisticsLag
 {
