@@ -57,11 +57,7 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     public async Task A_row_that_names_no_stream_is_removed_and_the_others_are_read()
     {
         var ct = TestContext.Current.CancellationToken;
-        var tableName = TableNames.Unique("badchanges");
-        var changes = new ChangeIndex(
-            new TableServiceClient(azurite.ConnectionString),
-            Options.Create(new EventStoreOptions { TableName = tableName, ChangeBucket = TimeSpan.FromSeconds(1) }),
-            NullLogger<ChangeIndex>.Instance);
+        var (changes, tableName) = ChangeIndexOfOneSecondBuckets("badchanges");
         var past = DateTimeOffset.UtcNow.AddHours(-1);
         await changes.RecordAsync("good-1", 1, changes.PartitionOf("good-1", past), ct);
         await changes.RecordAsync("good-2", 3, changes.PartitionOf("good-2", past), ct);
@@ -92,11 +88,7 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     public async Task A_row_whose_properties_were_damaged_is_read_by_its_row_key()
     {
         var ct = TestContext.Current.CancellationToken;
-        var tableName = TableNames.Unique("damagedchanges");
-        var changes = new ChangeIndex(
-            new TableServiceClient(azurite.ConnectionString),
-            Options.Create(new EventStoreOptions { TableName = tableName, ChangeBucket = TimeSpan.FromSeconds(1) }),
-            NullLogger<ChangeIndex>.Instance);
+        var (changes, tableName) = ChangeIndexOfOneSecondBuckets("damagedchanges");
         var past = DateTimeOffset.UtcNow.AddHours(-1);
         await changes.RecordGroupAsync([new ChangeToRecord("damaged order/1", 3), new ChangeToRecord("damaged-customer", 2, "customer")], past, ct);
         var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(tableName + "changes");
@@ -192,6 +184,17 @@ public sealed class ChangeIndexTests(AzuriteFixture azurite)
     }
 
     /// <summary>A change index on its own table, its requests counted (retries included).</summary>
+    /// <summary>A change index of one-second buckets on a table of its own, and that table's name (its rows are in the name + "changes").</summary>
+    private (ChangeIndex Changes, string TableName) ChangeIndexOfOneSecondBuckets(string tablePrefix)
+    {
+        var tableName = TableNames.Unique(tablePrefix);
+        var changes = new ChangeIndex(
+            new TableServiceClient(azurite.ConnectionString),
+            Options.Create(new EventStoreOptions { TableName = tableName, ChangeBucket = TimeSpan.FromSeconds(1) }),
+            NullLogger<ChangeIndex>.Instance);
+        return (changes, tableName);
+    }
+
     private (ChangeIndex Changes, RequestCounter Requests) CountedChangeIndex(string tablePrefix)
     {
         var requests = new RequestCounter();

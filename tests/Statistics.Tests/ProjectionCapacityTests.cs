@@ -121,11 +121,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
                 }),
                 Revision = 1,
             };
-            var products = day == 1
-                ? Enumerable.Range(0, 8_000).ToDictionary(
-                    i => string.Create(CultureInfo.InvariantCulture, $"{new string('S', 58)}{i:D6}"),
-                    _ => new ProductTotals { Quantity = manyValues, Revenue = 999_999_999_999.99m })
-                : [];
+            var products = day == 1 ? LongestSkus("S", 8_000, manyValues, 999_999_999_999.99m) : [];
             await month.SetDay(day, rollup, 0, products);
         }
 
@@ -185,9 +181,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthfull"), ct);
         var key = StatisticsKeys.Month(1, 0, 2026, 11);
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(key);
-        static Dictionary<string, ProductTotals> Skus(string prefix, int count) => Enumerable.Range(0, count).ToDictionary(
-            i => string.Create(CultureInfo.InvariantCulture, $"{prefix}{new string('S', 58 - prefix.Length)}{i:D6}"),
-            _ => new ProductTotals { Quantity = 1, Revenue = 10m });
+        static Dictionary<string, ProductTotals> Skus(string prefix, int count) => LongestSkus(prefix, count, 1, 10m);
         var listed = Skus("A", 8_000);
         await month.SetDay(1, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0, listed);
 
@@ -331,6 +325,12 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     }
 
     /// <summary>An order placed at <paramref name="placedAt"/>, paid a minute later, shipped and delivered: 4 events.</summary>
+    /// <summary><paramref name="count"/> SKUs of the longest length allowed (64), beginning with <paramref name="prefix"/>, each sold as given.</summary>
+    private static Dictionary<string, ProductTotals> LongestSkus(string prefix, int count, long quantity, decimal revenue) =>
+        Enumerable.Range(0, count).ToDictionary(
+            i => string.Create(CultureInfo.InvariantCulture, $"{prefix}{new string('S', 58 - prefix.Length)}{i:D6}"),
+            _ => new ProductTotals { Quantity = quantity, Revenue = revenue });
+
     private static List<OrderEventEnvelope> Lifecycle(string orderId, string customerId, DateTimeOffset placedAt)
     {
         string[] types = [OrderPlaced.StoredName, OrderPaid.StoredName, OrderShipped.StoredName, OrderDelivered.StoredName];
