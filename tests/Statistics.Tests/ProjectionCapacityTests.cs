@@ -201,6 +201,43 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: once a month's products had unlisted new SKUs, the entity was within one
+    /// push of its room, and its numbers growing (a varint takes more bytes as it grows) made the next
+    /// write too large again, which nothing caught: the day's pushes stopped. The twentieth of the
+    /// listed SKUs that sold least is unlisted, as often as needed.
+    /// </summary>
+    [Fact]
+    public async Task A_month_at_its_products_limit_goes_on_taking_pushes_whose_numbers_grow()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthgrow"), ct);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 12));
+        var pushed = 0;
+        var day = 0;
+        while (day < 31 && (await month.GetProducts()).Count == pushed)
+        {
+            day++;
+            await month.SetDay(day, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0,
+                LongestSkus(string.Create(CultureInfo.InvariantCulture, $"D{day:D2}"), 500, 1, 1m));
+            pushed += 500;
+        }
+
+        var listed = await month.GetProducts();
+        Assert.True(listed.Count < pushed, $"All {pushed} SKUs are listed: the month never reached its limit.");
+
+        // Every listed SKU sells 2^56 more: each quantity takes 7 bytes more.
+        var grown = listed.Keys.ToDictionary(sku => sku, _ => new ProductTotals { Quantity = 1L << 56, Revenue = 1m });
+        await month.SetDay(day, CountingWhileFlushingTests.Rollup(events: 2, revision: 2), 1, grown);
+
+        Assert.Equal(2, await month.RevisionOf(day));
+        await cluster.DeactivateAsync(month);
+        Assert.Equal(2, await month.RevisionOf(day));
+        var after = await month.GetProducts();
+        Assert.InRange(after.Count, 1, listed.Count - 1);
+        Assert.All(after.Values, totals => Assert.Equal((1L << 56) + 1, totals.Quantity));
+    }
+
+    /// <summary>
     /// README's envelopes for the projections that grow with orders rather than time: a customer
     /// of 8,000 orders (about 80 bytes each), and 12,000 open orders in one of the 64 stuck-order
     /// partitions (about 50 bytes each: 750,000 open orders in all), with 20-character order ids.

@@ -91,30 +91,45 @@ public sealed class MonthStatsGrain(
         });
     }
 
+    /// <summary>Times a products write refused as too large is tried again with fewer SKUs listed.</summary>
+    private const int ProductsTooLargeRetries = 5;
+
     /// <summary>
     /// Writes the products, <paramref name="added"/> the SKUs this push brought new to the month.
-    /// Once they no longer fit the entity (the write is refused before it is sent), the day's
+    /// Once they no longer fit the entity (the write is refused, before it is sent or by the service: nothing is written), the day's
     /// figures go on, since a push that cannot land would hold up every later push of the day:
-    /// SKUs new to the month from then on are summed unlisted (<see cref="MonthProductsState.Unlisted"/>).
+    /// SKUs new to the month from then on are summed unlisted (<see cref="MonthProductsState.Unlisted"/>),
+    /// this push's first; should the entity still outgrow its room (its numbers take more bytes as
+    /// they grow), the twentieth of the listed SKUs that sold least is unlisted, as often as needed.
     /// </summary>
     private async Task WriteProductsAsync(Dictionary<string, ProductTotals> added)
     {
         var state = products.State;
-        try
+        for (var retry = 0; ; retry++)
         {
-            await products.WriteOwnStateAsync();
-        }
-        catch (ProjectionStateTooLargeException) when (state.Unlisted is null && added.Count > 0)
-        {
-            foreach (var sku in added.Keys)
+            try
             {
-                state.Products.Remove(sku);
+                await products.WriteOwnStateAsync();
+                return;
             }
+            catch (ProjectionStateTooLargeException) when (retry < ProductsTooLargeRetries && state.Products.Count > 0)
+            {
+                var listedNow = added.Keys.Where(state.Products.ContainsKey).ToList();
+                var unlisting = listedNow.Count > 0
+                    ? listedNow
+                    : [.. state.Products.OrderBy(pair => pair.Value.Revenue).ThenBy(pair => pair.Value.Quantity).ThenBy(pair => pair.Key, StringComparer.Ordinal)
+                        .Take(Math.Max(1, state.Products.Count / 20)).Select(pair => pair.Key)];
+                var first = state.Unlisted is null;
+                Unlist(unlisting.ToDictionary(sku => sku, sku => state.Products[sku]));
+                foreach (var sku in unlisting)
+                {
+                    state.Products.Remove(sku);
+                }
 
-            Unlist(added);
-            logger.LogError("The products of month {Month} outgrew their entity at {Count} SKUs: the sales of SKUs new to the month are summed unlisted from now on (README \"Capacity\").",
-                this.GetPrimaryKeyString(), state.Products.Count);
-            await products.WriteOwnStateAsync();
+                logger.Log(first ? LogLevel.Error : LogLevel.Warning,
+                    "The products of month {Month} outgrew their entity: {Unlisted} SKUs are summed unlisted, {Listed} stay listed; SKUs new to the month are summed unlisted from now on (README \"Capacity\").",
+                    this.GetPrimaryKeyString(), unlisting.Count, state.Products.Count);
+            }
         }
     }
 
@@ -207,7 +222,10 @@ public sealed class MonthStatsGrain(
         ProductTotals.Merge(total, products.State.Products);
         foreach (var increment in counted)
         {
-            ProductTotals.Merge(total, increment.Products);
+            // Once SKUs new to the month are summed unlisted, a live one would show until its push lands, then vanish.
+            ProductTotals.Merge(total, products.State.Unlisted is null
+                ? increment.Products
+                : increment.Products.Where(pair => products.State.Products.ContainsKey(pair.Key)).ToDictionary());
         }
 
         return Task.FromResult(total);
