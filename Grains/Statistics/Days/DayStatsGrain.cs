@@ -59,6 +59,12 @@ public sealed class DayStatsGrain(
     private bool pendingStored;
 
     /// <summary>
+    /// The rollup this activation made with <see cref="DayStatsState.Pending"/>, sent again with it:
+    /// one made again later would count sales whose products the push lacks. Null after a reactivation (made again then).
+    /// </summary>
+    private DayRollup? pendingRollup;
+
+    /// <summary>
     /// The day and its month disagree on what the month holds (storage lost a write of one of
     /// them): no push can bring them back in step, so none is made; the day keeps its own state,
     /// and the repair it asks for replaces the whole generation with one derived from the log.
@@ -181,7 +187,7 @@ public sealed class DayStatsGrain(
             if (held == pending.BaseRevision)
             {
                 // Not landed (or not yet: a push still on its way would arrive as a repeat of this one).
-                if (!await PushAsync(s.Rollup(pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
+                if (!await PushAsync(pendingRollup ?? s.Rollup(pending.Revision), pending.BaseRevision, pending.Products, cancellationToken))
                 {
                     return;
                 }
@@ -196,6 +202,7 @@ public sealed class DayStatsGrain(
 
             s.MonthRevision = pending.Revision;
             s.Pending = null;
+            pendingRollup = null;
         }
 
         if (!counted)
@@ -212,7 +219,7 @@ public sealed class DayStatsGrain(
 
         // In the same turn as its products: a rollup taken after the write would count a sale
         // whose product the push lacks, and the month would leave out the live copy that has it.
-        var rollup = s.Rollup(push.Revision);
+        var rollup = pendingRollup = s.Rollup(push.Revision);
         await state.WriteOwnStateAsync(cancellationToken);
         pendingStored = true;
 
@@ -223,6 +230,7 @@ public sealed class DayStatsGrain(
 
         s.MonthRevision = push.Revision;
         s.Pending = null; // persisted with the next write; until then a reactivation asks the month
+        pendingRollup = null;
     }
 
     /// <summary>Sends a push to the month; false when the month says the two are out of step (see <see cref="outOfStep"/>).</summary>
