@@ -77,10 +77,15 @@ public sealed class MonthStatsGrain(
         {
             var state = products.State;
             var added = productsSince.Where(pair => !state.Products.ContainsKey(pair.Key)).ToDictionary();
-            ProductTotals.Merge(state.Products, state.Unlisted is null ? productsSince : productsSince.Where(pair => !added.ContainsKey(pair.Key)).ToDictionary());
-            if (state.Unlisted is not null)
+            if (state.Unlisted is null)
             {
-                Unlist(added);
+                ProductTotals.Merge(state.Products, productsSince);
+            }
+            else
+            {
+                // Since the entity filled, SKUs new to the month are summed unlisted (WriteProductsAsync).
+                ProductTotals.Merge(state.Products, productsSince.Where(pair => !added.ContainsKey(pair.Key)).ToDictionary());
+                Unlist(added.Values);
             }
 
             state.Applied[day] = rollup.Revision;
@@ -120,7 +125,7 @@ public sealed class MonthStatsGrain(
                     : [.. state.Products.OrderBy(pair => pair.Value.Revenue).ThenBy(pair => pair.Value.Quantity).ThenBy(pair => pair.Key, StringComparer.Ordinal)
                         .Take(Math.Max(1, state.Products.Count / 20)).Select(pair => pair.Key)];
                 var first = state.Unlisted is null;
-                Unlist(unlisting.ToDictionary(sku => sku, sku => state.Products[sku]));
+                Unlist(unlisting.Select(sku => state.Products[sku]));
                 foreach (var sku in unlisting)
                 {
                     state.Products.Remove(sku);
@@ -133,10 +138,10 @@ public sealed class MonthStatsGrain(
         }
     }
 
-    private void Unlist(Dictionary<string, ProductTotals> sales)
+    private void Unlist(IEnumerable<ProductTotals> sales)
     {
         var unlisted = products.State.Unlisted ??= new ProductTotals();
-        foreach (var totals in sales.Values)
+        foreach (var totals in sales)
         {
             unlisted.Quantity += totals.Quantity;
             unlisted.Revenue += totals.Revenue;
