@@ -24,7 +24,7 @@ public static class LoadChecks
         Assert.NotEmpty(answers);
         var failures = answers.Where(a => a.Status is 0 or >= 500 && a.Status != 503).ToList();
         Assert.True(failures.Count == 0, $"{failures.Count} answers were neither a success nor a 503 (nor 4xx):\n  "
-            + string.Join("\n  ", failures.Take(10).Select(Describe)));
+            + string.Join("\n  ", failures.Take(10).Select(Describe)) + "\nThe errors the cluster logged last:\n" + load.Cluster.LoggedErrors());
         var slow = answers.Where(a => a.Elapsed > AnswerBound).ToList();
         Assert.True(slow.Count == 0, $"{slow.Count} answers took over {AnswerBound.TotalSeconds:0} s:\n  " + string.Join("\n  ", slow.Take(10).Select(Describe)));
         var refused = answers.Where(a => a.Status is >= 400 and < 500).ToList();

@@ -245,6 +245,35 @@ public sealed class LocalCluster : IAsyncLifetime
     /// <summary>The last lines the processes printed, for failure messages.</summary>
     public string Output(int lines = 80) => string.Join('\n', output.TakeLast(lines));
 
+    /// <summary>
+    /// The errors the processes logged (console entries at <c>fail</c> or <c>crit</c>, each with its
+    /// exception), the last <paramref name="entries"/> of them: what a failure message needs to name
+    /// the cause of an unexpected answer once the cluster's folder is gone.
+    /// </summary>
+    public string LoggedErrors(int entries = 5)
+    {
+        var errors = new List<List<string>>();
+        List<string>? current = null;
+        foreach (var line in output)
+        {
+            var message = line[(line.IndexOf("] ", StringComparison.Ordinal) + 2)..];
+            if (message.StartsWith("fail: ", StringComparison.Ordinal) || message.StartsWith("crit: ", StringComparison.Ordinal))
+            {
+                errors.Add(current = [line]);
+            }
+            else if (current is not null && message.StartsWith(' ') && current.Count < 40)
+            {
+                current.Add(line); // the console logger indents an entry's message and exception
+            }
+            else
+            {
+                current = null;
+            }
+        }
+
+        return errors.Count == 0 ? "(no error logged)" : string.Join('\n', errors.TakeLast(entries).Select(entry => string.Join('\n', entry)));
+    }
+
     /// <summary><see cref="Eventually.UntilAsync"/>, its arguments in the order these waits read best.</summary>
     public static Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> condition) =>
         Eventually.UntilAsync(condition, what, TestContext.Current.CancellationToken, timeout);

@@ -24,6 +24,8 @@ public sealed class OrderLoad(LocalCluster cluster, string run, DateTimeOffset d
 
     public IReadOnlyCollection<Answer> Answers => answers;
 
+    public LocalCluster Cluster => cluster;
+
     public IReadOnlyCollection<PlannedOrder> Orders => orders;
 
     public int Acknowledged => Volatile.Read(ref acknowledged);
