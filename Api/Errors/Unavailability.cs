@@ -45,8 +45,25 @@ public static class Unavailability
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException
             or ConnectionFailedException or SocketConnectionException or ClientNotAvailableException => UnavailableCause.Cluster,
         OrleansException { InnerException: { } inner } => CauseOf(inner, wrapped: true),
+        OrleansException { InnerException: null } bare when bare.GetType() == typeof(OrleansException) && IsDirectoryInFlux(bare.Message) => UnavailableCause.Cluster,
         _ => UnavailableCause.None,
     };
+
+    /// <summary>
+    /// What Orleans' grain directory says, in a bare <see cref="OrleansException"/> handed to the
+    /// caller as it is, while membership changes (a silo died, or one joined that not every silo
+    /// knows yet): a new activation could not be registered or looked up, and nothing ran. Orleans
+    /// gives these no type of their own (Orleans.Runtime/GrainDirectory: LocalGrainDirectoryPartition,
+    /// LocalGrainDirectory); any other bare OrleansException stays a 500.
+    /// </summary>
+    private static readonly string[] DirectoryInFlux =
+    [
+        " on invalid silo: ",                     // "Trying to register {grain} on invalid silo: {silo}. Known status: Dead"
+        " is not stable to perform the lookup ",  // "Current directory at {silo} is not stable to perform the lookup for grainId … Retry later."
+        " because hop limit is reached",           // "Silo {silo} is not owner of {grain}, cannot forward {operation} to owner {owner} because hop limit is reached"
+    ];
+
+    private static bool IsDirectoryInFlux(string message) => DirectoryInFlux.Any(marker => message.Contains(marker, StringComparison.Ordinal));
 
     private static UnavailableCause Combine(IEnumerable<UnavailableCause> causes)
     {

@@ -38,6 +38,14 @@ public sealed class UnavailabilityTests
         { "grain storage: a serialization bug", new OrleansException("Error from storage provider", new InvalidOperationException("cannot deserialize")), UnavailableCause.None },
         { "retries of which one is a bug", new AggregateException(Refused(), new ArgumentException("bad")), UnavailableCause.None },
         { "an Orleans error without a cause", new OrleansException("something went wrong"), UnavailableCause.None },
+        // Orleans' grain directory while membership changes, as Orleans 10 words it: a new activation neither registered nor run (these were 500s).
+        { "a registration on a silo the directory takes for dead", new OrleansException(
+            "Trying to register [OrderGrain/cl-1-00040] on invalid silo: S127.0.0.1:11113:123456789. Known status: Dead"), UnavailableCause.Cluster },
+        { "a directory not yet stable", new OrleansException(
+            "Current directory at S127.0.0.1:11111:1 is not stable to perform the lookup for grainId order/cl-1-00043 (it maps to S127.0.0.1:11112:2, which is not a valid silo). Retry later."), UnavailableCause.Cluster },
+        { "a directory forwarded too often", new OrleansException(
+            "Silo S127.0.0.1:11111:1 is not owner of order/x, cannot forward register to owner S127.0.0.1:11112:2 because hop limit is reached"), UnavailableCause.Cluster },
+        { "a subtype of OrleansException that words it the same (not the directory's)", new GrainExtensionNotInstalledException("Trying to register it on invalid silo: S1. Known status: Dead"), UnavailableCause.None },
         { "a request body Kestrel could not read", new IOException("Bad chunk size data"), UnavailableCause.None },
         { "a request the framework refused", new Microsoft.AspNetCore.Http.BadHttpRequestException("Unexpected end of request content."), UnavailableCause.None },
         { "a plain bug", new NullReferenceException(), UnavailableCause.None },
