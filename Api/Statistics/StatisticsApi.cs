@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using System.Xml;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
@@ -69,7 +70,14 @@ public static class StatisticsApi
         builder.AnswersUnauthorized("the reader or admin role")
             .AnswersUnavailableQuery("the statistics are being rebuilt after an upgrade (/problems/statistics-unavailable; orders are unaffected)");
 
-    public sealed record ProductsResponse(IReadOnlyList<ProductSales> Products);
+    /// <param name="Products">The products, best first.</param>
+    /// <param name="Unlisted">
+    /// Present only when some month no longer lists every product it sold (its list outgrew its
+    /// storage; README "Capacity"): those products' sales summed, left out of their products' figures.
+    /// </param>
+    public sealed record ProductsResponse(
+        IReadOnlyList<ProductSales> Products,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UnlistedSales? Unlisted);
 
     public sealed record AlertsResponse(IReadOnlyList<RiskAlert> Alerts);
 
@@ -158,7 +166,8 @@ public static class StatisticsApi
             return Problems.Validation(errors);
         }
 
-        return TypedResults.Ok(new ProductsResponse(await grains.GetGrain<IStatisticsGrain>(0).TopProducts(count, by == "quantity")));
+        var report = await grains.GetGrain<IStatisticsGrain>(0).TopProducts(count, by == "quantity");
+        return TypedResults.Ok(new ProductsResponse(report.Products, report.Unlisted));
     }
 
     private static async Task<IResult> Customer(

@@ -16,9 +16,9 @@ public interface IStatisticsGrain : IGrainWithIntegerKey
     [Alias("timeseries")]
     Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval);
 
-    /// <summary>The best-selling products of all time, by revenue or by quantity.</summary>
+    /// <summary>The best-selling products of all time, by revenue or by quantity, and the sales of products no longer listed.</summary>
     [Alias("top-products")]
-    Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity);
+    Task<ProductsReport> TopProducts(int top, bool byQuantity);
 
     /// <summary>A customer's totals and risk, or null when no order of theirs was seen.</summary>
     [Alias("customer")]

@@ -85,6 +85,24 @@ public sealed record ProductSales(
     [property: Id(1)] long Quantity,
     [property: Id(2)] decimal Revenue);
 
+/// <summary>The best-selling products, and the sales no product is named for.</summary>
+/// <param name="Products">The products, best first.</param>
+/// <param name="Unlisted">
+/// Sales of products a month of a shard no longer lists (its list outgrew its storage entity; README
+/// "Capacity"), summed over every such month: these products' figures in <paramref name="Products"/>
+/// leave those sales out. Null while every month lists every product it sold.
+/// </param>
+[GenerateSerializer, Immutable, Alias("orderflow.products-report")]
+public sealed record ProductsReport(
+    [property: Id(0)] IReadOnlyList<ProductSales> Products,
+    [property: Id(1)] UnlistedSales? Unlisted);
+
+/// <summary>Quantity and revenue of paid orders' lines whose product is not named (see <see cref="ProductsReport.Unlisted"/>).</summary>
+[GenerateSerializer, Immutable, Alias("orderflow.unlisted-sales")]
+public sealed record UnlistedSales(
+    [property: Id(0)] long Quantity,
+    [property: Id(1)] decimal Revenue);
+
 /// <summary>What a customer did, and how risky it looks.</summary>
 /// <param name="RegisteredAt">When the customer registered (event time), once a customer event told the statistics; null before, or for a customer who never registered.</param>
 [GenerateSerializer, Immutable, Alias("orderflow.customer-report")]

@@ -236,7 +236,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         faults.Clear();
         await Eventually.UntilAsync(async () => (await parking.List()).Count == 0, "the day to unpark itself", ct, Patience);
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, day.Year, day.Month));
-        Assert.Equal(2, (await month.GetProducts())["PARK-SKU"].Quantity);
+        Assert.Equal(2, (await month.GetProducts()).Listed["PARK-SKU"].Quantity);
     }
 
     /// <summary>

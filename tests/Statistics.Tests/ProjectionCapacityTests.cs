@@ -1,7 +1,10 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Alerts;
@@ -61,7 +64,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var rollup = (await month.GetDays(day.Day, day.Day + 1))[day.Day];
         Assert.Equal(envelopes.Count, rollup.Day.Events.Values.Sum());
         Assert.Equal(envelopes.Count / 4, rollup.Hours.Values.Sum(hour => hour.EnteredCount(OrderStatus.Delivered)));
-        Assert.Equal(envelopes.Count / 4, (await month.GetProducts()).Values.Sum(product => product.Quantity));
+        Assert.Equal(envelopes.Count / 4, (await month.GetProducts()).Listed.Values.Sum(product => product.Quantity));
     }
 
     /// <summary>
@@ -130,7 +133,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var days = await reread.GetDays(1, 32);
         Assert.Equal(31, days.Count);
         Assert.All(days.Values, rollup => Assert.Equal(LatencyHistogram.MaxBins, rollup.Day.ShippedToDelivered.Bins.Count));
-        var sold = await reread.GetProducts();
+        var sold = (await reread.GetProducts()).Listed;
         Assert.Equal(8_000, sold.Count);
         Assert.All(sold.Keys, sku => Assert.Equal(Identifiers.MaxLength, sku.Length));
     }
@@ -179,7 +182,8 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthfull"), ct);
-        var key = StatisticsKeys.Month(1, 0, 2026, 11);
+        // Before any month: a new deployment's control, which would take months it finds for an earlier build's and rebuild them.
+        var key = StatisticsKeys.Month(await cluster.Client.GetGrain<IProjectionControl>(0).Active(), 0, 2026, 11);
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(key);
         static Dictionary<string, ProductTotals> Skus(string prefix, int count) => LongestSkus(prefix, count, 1, 10m);
         var listed = Skus("A", 8_000);
@@ -196,8 +200,76 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         Assert.Equal(2, await reread.RevisionOf(2));
         Assert.Equal(3, (await reread.GetDays(2, 3))[2].EventCount);
         var sold = await reread.GetProducts();
-        Assert.Equal(8_000, sold.Count);
-        Assert.Equal(3, sold[listed.Keys.First()].Quantity);
+        Assert.Equal(8_000, sold.Listed.Count);
+        Assert.Equal(3, sold.Listed[listed.Keys.First()].Quantity);
+
+        // The new SKUs of day 2 (4,000 and then 1), each 1 sold for 10: summed, and reported as such.
+        Assert.Equal((4_001L, 40_010m), (sold.Unlisted!.Quantity, sold.Unlisted.Revenue));
+        var report = await cluster.Client.GetGrain<IStatisticsGrain>(0).TopProducts(1, byQuantity: true);
+        Assert.Equal(new UnlistedSales(4_001, 40_010m), report.Unlisted);
+        Assert.Equal(new ProductSales(listed.Keys.First(), 3, 30m), Assert.Single(report.Products));
+    }
+
+    /// <summary>
+    /// A day's live sales (counted, not pushed yet) of a SKU its month no longer lists were left out
+    /// of the products until their push landed, and then counted among the unlisted: they are
+    /// counted there at once, as the push will count them, and not twice once it has.
+    /// </summary>
+    [Fact]
+    public async Task A_month_that_no_longer_lists_new_skus_shows_a_day_s_live_sales_of_them_as_its_push_will()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthlive"), ct);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 9));
+        var listed = LongestSkus("A", 8_000, 1, 10m);
+        await month.SetDay(1, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0, listed);
+        await month.SetDay(2, CountingWhileFlushingTests.Rollup(events: 2, revision: 1), 0, LongestSkus("B", 4_000, 1, 10m));
+        var first = listed.Keys.First();
+        Assert.Equal((4_000L, 40_000m), ((await month.GetProducts()).Unlisted!.Quantity, (await month.GetProducts()).Unlisted!.Revenue));
+
+        var sales = new Dictionary<string, ProductTotals>
+        {
+            ["NEW-SKU"] = new() { Quantity = 2, Revenue = 5m },
+            [first] = new() { Quantity = 1, Revenue = 10m },
+        };
+        await month.SetLiveDay(2, CountingWhileFlushingTests.Rollup(events: 3, revision: 2), [new MonthPush(1, 2, sales)]);
+        AssertShows(await month.GetProducts());
+
+        await month.SetDay(2, CountingWhileFlushingTests.Rollup(events: 3, revision: 2), 1, sales);
+        AssertShows(await month.GetProducts());
+
+        void AssertShows(MonthProducts products)
+        {
+            Assert.Equal(2, products.Listed[first].Quantity);
+            Assert.DoesNotContain("NEW-SKU", products.Listed.Keys);
+            Assert.Equal((4_002L, 40_005m), (products.Unlisted!.Quantity, products.Unlisted.Revenue));
+        }
+    }
+
+    /// <summary>
+    /// The API said nothing of the sales a month no longer lists, so a product unlisted in one month
+    /// looked as if it had sold less: <c>unlisted</c> sums them, and is absent while nothing is unlisted.
+    /// </summary>
+    [Fact]
+    public async Task GET_products_reports_the_sales_a_month_no_longer_lists()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct);
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var month = grains.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(await grains.GetGrain<IProjectionControl>(0).Active(), 3, 2026, 8));
+        await month.SetDay(1, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0, LongestSkus("A", 8_000, 1, 10m));
+        Assert.Equal("[\"products\"]", await MembersAsync());
+
+        await month.SetDay(2, CountingWhileFlushingTests.Rollup(events: 2, revision: 1), 0, LongestSkus("B", 4_000, 2, 7.5m));
+        Assert.Equal("[\"products\",\"unlisted\"]", await MembersAsync());
+        using var body = JsonDocument.Parse(await host.Http.GetStringAsync("/api/stats/products?top=1", ct));
+        Assert.Equal((8_000L, 30_000m), (body.RootElement.GetProperty("unlisted").GetProperty("quantity").GetInt64(), body.RootElement.GetProperty("unlisted").GetProperty("revenue").GetDecimal()));
+
+        async Task<string> MembersAsync()
+        {
+            using var document = JsonDocument.Parse(await host.Http.GetStringAsync("/api/stats/products?top=1", ct));
+            return JsonSerializer.Serialize(document.RootElement.EnumerateObject().Select(member => member.Name));
+        }
     }
 
     /// <summary>
@@ -214,7 +286,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(1, 0, 2026, 12));
         var pushed = 0;
         var day = 0;
-        while (day < 31 && (await month.GetProducts()).Count == pushed)
+        while (day < 31 && (await month.GetProducts()).Listed.Count == pushed)
         {
             day++;
             await month.SetDay(day, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0,
@@ -222,7 +294,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
             pushed += 500;
         }
 
-        var listed = await month.GetProducts();
+        var listed = (await month.GetProducts()).Listed;
         Assert.True(listed.Count < pushed, $"All {pushed} SKUs are listed: the month never reached its limit.");
 
         // Every listed SKU sells 2^56 more: each quantity takes 7 bytes more.
@@ -232,7 +304,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         Assert.Equal(2, await month.RevisionOf(day));
         await cluster.DeactivateAsync(month);
         Assert.Equal(2, await month.RevisionOf(day));
-        var after = await month.GetProducts();
+        var after = (await month.GetProducts()).Listed;
         Assert.InRange(after.Count, 1, listed.Count - 1);
         Assert.All(after.Values, totals => Assert.Equal((1L << 56) + 1, totals.Quantity));
     }

@@ -34,8 +34,13 @@ public sealed class ProductTotals
                 into[sku] = totals = new ProductTotals();
             }
 
-            totals.Quantity += other.Quantity;
-            totals.Revenue += other.Revenue;
+            totals.Add(other);
         }
+    }
+
+    public void Add(ProductTotals other)
+    {
+        Quantity += other.Quantity;
+        Revenue += other.Revenue;
     }
 }

@@ -42,7 +42,7 @@ public interface IMonthStatsGrain : IGrainWithStringKey
 
     /// <summary>Product sales of the month (paid orders, by payment time), as pushed and as counted since (<see cref="SetLiveDay"/>); answered while a push writes.</summary>
     [AlwaysInterleave]
-    Task<Dictionary<string, ProductTotals>> GetProducts();
+    Task<MonthProducts> GetProducts();
 
     /// <summary>
     /// The revision of the day held here (0 if none), the day grain's revision when it sent it: the

@@ -143,8 +143,7 @@ public sealed class MonthStatsGrain(
         var unlisted = products.State.Unlisted ??= new ProductTotals();
         foreach (var totals in sales)
         {
-            unlisted.Quantity += totals.Quantity;
-            unlisted.Revenue += totals.Revenue;
+            unlisted.Add(totals);
         }
     }
 
@@ -212,27 +211,41 @@ public sealed class MonthStatsGrain(
     /// out whatever its revisions: it may come from an activation that died, whose revisions the
     /// next activation numbered again, for other increments.
     /// </summary>
-    public Task<Dictionary<string, ProductTotals>> GetProducts()
+    public Task<MonthProducts> GetProducts()
     {
+        var state = products.State;
         var counted = liveProducts
             .Where(pair => ReferenceEquals(Latest(pair.Key), live[pair.Key]))
-            .SelectMany(pair => pair.Value.Where(increment => increment.BaseRevision >= products.State.Applied.GetValueOrDefault(pair.Key)))
+            .SelectMany(pair => pair.Value.Where(increment => increment.BaseRevision >= state.Applied.GetValueOrDefault(pair.Key)))
             .ToList();
         if (counted.Count == 0)
         {
-            return Task.FromResult(products.State.Products);
+            return Task.FromResult(new MonthProducts(state.Products, state.Unlisted));
         }
 
-        var total = new Dictionary<string, ProductTotals>();
-        ProductTotals.Merge(total, products.State.Products);
+        var listed = new Dictionary<string, ProductTotals>();
+        ProductTotals.Merge(listed, state.Products);
+        ProductTotals? unlisted = null;
+        if (state.Unlisted is { } held)
+        {
+            (unlisted = new ProductTotals()).Add(held);
+        }
+
         foreach (var increment in counted)
         {
-            // Once SKUs new to the month are summed unlisted, a live one would show until its push lands, then vanish.
-            ProductTotals.Merge(total, products.State.Unlisted is null
-                ? increment.Products
-                : increment.Products.Where(pair => products.State.Products.ContainsKey(pair.Key)).ToDictionary());
+            if (unlisted is null)
+            {
+                ProductTotals.Merge(listed, increment.Products);
+                continue;
+            }
+
+            // Once SKUs new to the month are summed unlisted, a live one is counted as its push will count it.
+            foreach (var (sku, sales) in increment.Products)
+            {
+                (state.Products.ContainsKey(sku) ? listed[sku] : unlisted).Add(sales);
+            }
         }
 
-        return Task.FromResult(total);
+        return Task.FromResult(new MonthProducts(listed, unlisted));
     }
 }

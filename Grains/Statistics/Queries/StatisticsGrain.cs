@@ -130,21 +130,28 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return new TimeSeriesReport(interval, buckets, from, to);
     }
 
-    public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity)
+    public async Task<ProductsReport> TopProducts(int top, bool byQuantity)
     {
         var generation = await ActiveGeneration();
         var products = new Dictionary<string, ProductTotals>();
+        ProductTotals? unlisted = null;
         var months = (await CatalogMonthsAsync(generation)).Select(MonthStart);
         foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
             GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, month.Year, month.Month)).GetProducts()))))
         {
-            ProductTotals.Merge(products, monthProducts);
+            ProductTotals.Merge(products, monthProducts.Listed);
+            if (monthProducts.Unlisted is { } sales)
+            {
+                (unlisted ??= new ProductTotals()).Add(sales);
+            }
         }
 
         var ordered = byQuantity
             ? products.OrderByDescending(p => p.Value.Quantity).ThenByDescending(p => p.Value.Revenue)
             : products.OrderByDescending(p => p.Value.Revenue).ThenByDescending(p => p.Value.Quantity);
-        return [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))];
+        return new ProductsReport(
+            [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))],
+            unlisted is null ? null : new UnlistedSales(unlisted.Quantity, unlisted.Revenue));
     }
 
     public async Task<CustomerReport?> Customer(string customerId) =>

@@ -90,7 +90,7 @@ public sealed class ErasureProofTests
         await streams.SendControlCommandToProvider<PersistentStreamProvider>(OrderEventStreams.ProviderName, (int)PersistentStreamProviderCommand.StartAgents, null, ct);
         await Eventually.UntilAsync(async () => (await statistics.Summary(null, null)).Orders["placed"] == 4, "the fourth placement to be counted", ct, Patience);
         // The payments may be counted in batches after the placements': wait for both payments' lines.
-        await Eventually.UntilAsync(async () => (await statistics.TopProducts(10, byQuantity: true)).Sum(product => product.Quantity) == 4, "the products' quantities to add up to 4", ct, Patience);
+        await Eventually.UntilAsync(async () => (await statistics.TopProducts(10, byQuantity: true)).Products.Sum(product => product.Quantity) == 4, "the products' quantities to add up to 4", ct, Patience);
         var statisticsBefore = await StatisticsAsync(statistics, erased, kept, unregistered);
         Assert.Equal(Stored(erasedAddresses[1]), (await orders.GetGrain<IOrderGrain>(queuedId).Get())!.ShippingAddress);
 

@@ -24,8 +24,8 @@ public sealed class GrainStatsReader(IGrainFactory grains) : IStatsReader
     public Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval, CancellationToken cancellationToken) =>
         RetryUnavailableAsync(() => Statistics.TimeSeries(from, to, interval), cancellationToken);
 
-    public Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity, CancellationToken cancellationToken) =>
-        RetryUnavailableAsync(() => Statistics.TopProducts(top, byQuantity), cancellationToken);
+    public async Task<IReadOnlyList<ProductSales>> TopProducts(int top, bool byQuantity, CancellationToken cancellationToken) =>
+        (await RetryUnavailableAsync(() => Statistics.TopProducts(top, byQuantity), cancellationToken)).Products;
 
     public Task<CustomerReport?> Customer(string customerId, CancellationToken cancellationToken) =>
         RetryUnavailableAsync(() => Statistics.Customer(customerId), cancellationToken);
