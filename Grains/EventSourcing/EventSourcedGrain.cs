@@ -593,7 +593,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 OrderFlowTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, source.TypeOf(envelope)));
             }
 
-            publicationOwed = publishedThrough < source.VersionOf(envelopes[^1]);
+            // Owed until every version this activation confirmed is published: a background
+            // republication of older versions, ending after a later command's publication failed,
+            // must not clear it.
+            publicationOwed = publishedThrough < Math.Max(Version, source.VersionOf(envelopes[^1]));
         }
         catch (Exception exception)
         {
