@@ -35,9 +35,6 @@ public sealed class LocalCluster : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = new();
 
-    /// <summary>Every order the tests sent to this cluster, with its acknowledged commands: the log the statistics must equal a fold of.</summary>
-    public ConcurrentBag<PlannedOrder> Orders { get; } = [];
-
     public string AzuriteTablePort => environment["AZURITE_TABLE_PORT"];
 
     /// <summary>The connection string of the cluster's Azurite (tables, queues): what the silos use.</summary>

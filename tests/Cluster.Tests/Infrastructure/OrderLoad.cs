@@ -48,7 +48,6 @@ public sealed class OrderLoad(LocalCluster cluster, string run, DateTimeOffset d
 
                 var order = new PlannedOrder(run, index, day);
                 orders.Add(order);
-                cluster.Orders.Add(order);
                 foreach (var command in order.Commands)
                 {
                     if (!await SendAsync(order, command))

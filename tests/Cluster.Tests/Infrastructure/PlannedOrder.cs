@@ -72,7 +72,4 @@ public sealed class PlannedOrder
 
     private PlannedCommand Planned(string name, OrderCommand command, string eventType, TestEvent recorded) =>
         new(name, TestCommands.Path(OrderId, command), TestCommands.Body(command), eventType, recorded);
-
-    /// <summary>The test's own fold of what was acknowledged.</summary>
-    public IEnumerable<Fact> Facts() => Statistics.Tests.Model.Facts.ForOrder(OrderId, Acknowledged.Select(c => c.Event));
 }

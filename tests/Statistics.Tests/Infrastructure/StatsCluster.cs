@@ -98,30 +98,10 @@ public sealed class StatsCluster : IAsyncDisposable
     }
 
     /// <summary>Every order's events as stored, read back from the log by the independent store.</summary>
-    public async Task<Dictionary<string, List<StoredEvent>>> ReadLogAsync(CancellationToken cancellationToken)
-    {
-        var log = new Dictionary<string, List<StoredEvent>>(StringComparer.Ordinal);
-        await foreach (var (orderId, stored) in Store.ScanAllAsync(cancellationToken: cancellationToken))
-        {
-            if (!log.TryGetValue(orderId, out var events))
-            {
-                log[orderId] = events = [];
-            }
-
-            events.Add(stored);
-        }
-
-        foreach (var events in log.Values)
-        {
-            events.Sort((a, b) => a.Version.CompareTo(b.Version));
-        }
-
-        return log;
-    }
+    public Task<Dictionary<string, List<StoredEvent>>> ReadLogAsync(CancellationToken cancellationToken) => EventLog.ReadAsync(Store, cancellationToken);
 
     /// <summary>The test's expectation: its own fold of every event in the log.</summary>
-    public async Task<Expected> ExpectedFromLogAsync(CancellationToken cancellationToken) =>
-        new((await ReadLogAsync(cancellationToken)).SelectMany(pair => Facts.ForOrder(pair.Key, Facts.FromLog(pair.Value))));
+    public Task<Expected> ExpectedFromLogAsync(CancellationToken cancellationToken) => EventLog.ExpectedAsync(Store, cancellationToken);
 
     /// <summary>The envelopes of an order's stored events, built as the order grain builds them.</summary>
     public static List<OrderEventEnvelope> Envelopes(IReadOnlyList<StoredEvent> events) =>
