@@ -87,7 +87,14 @@ public sealed class GracefulShutdownTests
         var ct = TestContext.Current.CancellationToken;
         await using var storage = await Azurite.StartNewAsync(cancellationToken: ct);
         var inFlight = new InFlightRequests();
-        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder => builder.Services.AddSingleton<IStartupFilter>(inFlight));
+        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
+        {
+            builder.Services.AddSingleton<IStartupFilter>(inFlight);
+
+            // Kestrel answers 408 to a body slower than 240 bytes/s once 5 s have passed: the pause
+            // below, and the stop's start on a loaded machine, can add up to more.
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MinRequestBodyDataRate = null);
+        });
         await host.PlaceAsync(TestOrders.NewId());
 
         var id = TestOrders.NewId();

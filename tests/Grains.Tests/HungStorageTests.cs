@@ -85,7 +85,7 @@ public sealed class UnknownOutcomeTests
         var grain = cluster.Grain(id);
 
         // Storage wakes up and applies the request that was already on the wire.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         IReadOnlyList<Grains.EventStore.StoredEvent> events;
         while ((events = await cluster.EventsAsync(id, ct)).Count < 2 && DateTime.UtcNow < deadline)
         {

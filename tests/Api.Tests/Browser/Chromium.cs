@@ -24,6 +24,9 @@ public sealed class Chromium : IAsyncLifetime
             return;
         }
 
+        // Playwright's 5 s suits a machine doing nothing else; here other test classes run beside
+        // the browser, the API and Azurite on two cores.
+        Assertions.SetDefaultExpectTimeout(20_000);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new()
         {

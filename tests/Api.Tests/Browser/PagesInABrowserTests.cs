@@ -51,7 +51,7 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
         await Host.PlaceAsync(orderId);
 
         // The page polls every two seconds; the placement travels through the stream meanwhile.
-        await Assertions.Expect(page.Locator("#placed")).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 20_000 });
+        await Assertions.Expect(page.Locator("#placed")).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(await ChartSumAsync(page, "orders-minute", "Placed") >= 1);
     }
 
@@ -75,9 +75,9 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
         // An older alert first (six orders of one customer within ten minutes fire order-velocity),
         // then a newer one: the page must show the newer on top, whatever came before.
         var earlier = await TriggerVelocityAlertAsync("EUR");
-        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(earlier, new() { Timeout = 20_000 });
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(earlier);
         var latest = await TriggerVelocityAlertAsync("USD");
-        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(latest, new() { Timeout = 20_000 });
+        await Assertions.Expect(AlertRows(page).First).ToContainTextAsync(latest);
         await Assertions.Expect(AlertRows(page).First).ToContainTextAsync("order-velocity");
         await Assertions.Expect(AlertRows(page).First).ToContainTextAsync("UTC");
         await Assertions.Expect(AlertRows(page).Nth(1)).ToContainTextAsync(earlier);
@@ -88,12 +88,12 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
             + " return sum('orders-minute', 'Placed') >= placed + 12 && sum('orders-hour', 'Placed') >= hour + 12"
             + " && sum('revenue-minute', 'Revenue') >= revenue + 42 && c.funnel.series.Orders[1] >= paid + 4; }",
             new[] { placedBefore, placedThisHourBefore, revenueBefore, paidInFunnelBefore },
-            new() { Timeout = 20_000, PollingInterval = 250 });
+            new() { PollingInterval = 250 });
 
         // Money per currency, each with its code; counts and amounts without floating-point tails.
         var money = page.Locator("#money tbody");
         await Assertions.Expect(money.Locator("tr", new() { HasText = "EUR" })).ToContainTextAsync("EUR");
-        await Assertions.Expect(money.Locator("tr", new() { HasText = "USD" }).Locator("td").Nth(1)).ToHaveTextAsync(AmountIn("USD"), new() { Timeout = 20_000 });
+        await Assertions.Expect(money.Locator("tr", new() { HasText = "USD" }).Locator("td").Nth(1)).ToHaveTextAsync(AmountIn("USD"));
         await Assertions.Expect(money.Locator("tr", new() { HasText = "EUR" }).Locator("td").Nth(1)).ToHaveTextAsync(AmountIn("EUR"));
 
         // Paid 300 ms after placement: the latency shows in milliseconds, not "0 s" (percentiles

@@ -103,7 +103,7 @@ public sealed class RequestFuzzTests(FuzzHostFixture fixture) : IClassFixture<Fu
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.BaseAddress, path));
             request.Headers.Add("X-Api-Key", ApiHost.AdminKey);
             using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
-            Assert.True((int)response.StatusCode < 500, $"Warm-up {path}: {(int)response.StatusCode}");
+            Assert.True((int)response.StatusCode < 500 || response.StatusCode == HttpStatusCode.ServiceUnavailable && path == "/health/ready", $"Warm-up {path}: {(int)response.StatusCode}");
         }
     }
 
@@ -134,7 +134,8 @@ public sealed class RequestFuzzTests(FuzzHostFixture fixture) : IClassFixture<Fu
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         var status = (int)response.StatusCode;
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(status < 500, $"{status} for {generated}: {body}");
+        // Readiness answers 503 when a check outlasts its budget, as it may on a loaded machine: not a failure of the request.
+        Assert.True(status < 500 || status == 503 && generated.Target.StartsWith("/health/ready", StringComparison.Ordinal), $"{status} for {generated}: {body}");
         if (generated.Method == "POST")
         {
             Assert.True(status >= 400, $"A generated command was accepted ({status}): {generated}: {body}");
