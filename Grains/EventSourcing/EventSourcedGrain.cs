@@ -95,10 +95,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private int publishedThrough;
 
     /// <summary>
-    /// A publication of this activation failed and is still owed: the marker stored with its append
-    /// was written before it was tried, so a reload must not take that marker's word for it.
+    /// The last version of a publication of this activation that failed (0: none): until
+    /// <see cref="publishedThrough"/> reaches it, it is owed, and since the marker stored with its
+    /// append was written before it was tried, a reload must not take that marker's word for it.
+    /// A version, not a flag: a republication of older versions that succeeds meanwhile pays nothing of it.
     /// </summary>
-    private bool publicationOwed;
+    private int owedThrough;
+
+    private bool PublicationOwed => publishedThrough < owedThrough;
 
     /// <summary>The log as last loaded held erased personal data (see <see cref="LastStateHadErasedPersonalData"/>).</summary>
     private bool personalDataErased;
@@ -593,14 +597,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 OrderFlowTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.EventTypeTag, source.TypeOf(envelope)));
             }
 
-            // Owed until every version this activation confirmed is published: a background
-            // republication of older versions, ending after a later command's publication failed,
-            // must not clear it.
-            publicationOwed = publishedThrough < Math.Max(Version, source.VersionOf(envelopes[^1]));
+            if (publishedThrough < source.VersionOf(envelopes[^1]))
+            {
+                owedThrough = Math.Max(owedThrough, source.VersionOf(envelopes[^1])); // a gap: what follows it was not taken as published
+            }
         }
         catch (Exception exception)
         {
-            publicationOwed = true;
+            owedThrough = Math.Max(owedThrough, source.VersionOf(envelopes[^1]));
             publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
             logger.LogWarning(exception, "{Category} {Id}: events up to version {Version} are stored but not yet published; the reconciliation will deliver them.",
                 source.DisplayName, AggregateId, source.VersionOf(envelopes[^1]));
@@ -646,7 +650,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
 
         viewIsVerified = true;
-        if (!publicationOwed)
+        if (!PublicationOwed)
         {
             publishedThrough = Math.Max(publishedThrough, slice.PublishedThrough ?? 0);
         }
@@ -682,6 +686,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             "{Category} {Id}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the {Noun} goes by what storage holds, and statistics are re-derived from the log.",
             source.DisplayName, AggregateId, slice.Version, confirmed, source.Category);
         publishedThrough = Math.Min(publishedThrough, slice.Version);
+        owedThrough = Math.Min(owedThrough, slice.Version); // the versions beyond are gone: nothing of them is owed
         _ = RequestRepairAsync($"{source.DisplayName} '{AggregateId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
     }
 

@@ -59,7 +59,8 @@ public sealed class RepublicationTests(AzuriteFixture azurite)
         await ExecuteAsync(cluster, plan, 4);
         Assert.True(gate.Failed, "The publication of version 5 was not refused.");
 
-        // The background republication ends (its three sends).
+        // The background republication ends (its three sends; the grain's turn that ends it is queued
+        // as the last one returns, before the next call reaches the grain).
         var sentBefore = gate.Sent;
         gate.Release();
         await Eventually.UntilAsync(() => Task.FromResult(gate.Sent >= sentBefore + 3), "the background republication's sends", ct, TimeSpan.FromMinutes(1));
