@@ -205,6 +205,60 @@ public sealed class RebuildTests(AzuriteFixture azurite)
         Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
     }
 
+    /// <summary>
+    /// Found by an audit: a deployment rolled back past a layout change served the later build's
+    /// generation as if it were of its own layout (it read rows where that layout keeps none, and
+    /// wrote its own beside them). A layout other than its own, later as well as earlier, is rebuilt.
+    /// </summary>
+    [Fact]
+    public async Task Statistics_stored_in_a_later_layout_are_rebuilt_by_a_build_rolled_back_to()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = ClusterTables.Unique("rollback");
+        var (plans, check) = Plans(new Random(43), 20, "rollback");
+        var expected = new Expected(plans.SelectMany(p => p.Facts()));
+        var settings = new Dictionary<string, string?> { ["Statistics:Reconciliation:Enabled"] = "false" };
+        await using (var later = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, settings))
+        {
+            await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (plan, _) => await later.ExecuteAsync(plan));
+            await StatsCheck.AssertConvergesAsync(later.Reader, expected, check, TimeSpan.FromSeconds(45), ct, "statistics before the rollback");
+
+            // The later build recorded its layout with the projection control.
+            var control = later.Client.GetGrain<IProjectionControl>(0).GetGrainId();
+            var storage = later.SiloServices.GetRequiredKeyedService<IGrainStorage>(StatisticsOptions.StorageName);
+            var recorded = new GrainState<ProjectionsState>();
+            await storage.ReadStateAsync("projections", control, recorded);
+            Assert.Equal((1, ProjectionSchema.Current), (recorded.State!.ActiveGeneration, recorded.State.ActiveSchema));
+            recorded.State.ActiveSchema = ProjectionSchema.Current + 1;
+            await storage.WriteStateAsync("projections", control, recorded);
+        }
+
+        await using var rolledBack = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct, settings);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            try
+            {
+                var serving = await rolledBack.Client.GetGrain<IProjectionControl>(0).Active();
+                Assert.True(serving == 2 || DateTime.UtcNow < deadline, $"Generation {serving} of the later layout is served.");
+                if (serving == 2)
+                {
+                    break;
+                }
+            }
+            catch (StatisticsUnavailableException unavailable)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "Statistics still unavailable: " + unavailable.Message);
+            }
+
+            await Task.Delay(200, ct);
+        }
+
+        await StatsCheck.AssertConvergesAsync(rolledBack.Reader, expected, check, TimeSpan.FromSeconds(30), ct, "statistics rebuilt after the rollback");
+        var stored = await StoredStatesAsync(tables.Statistics, ct);
+        Assert.True(!stored.ContainsKey(1) && stored.GetValueOrDefault(2) > 0, "Stored states by generation: " + Describe(stored));
+    }
+
     /// <summary>The statistics' grain storage of layout 4: Orleans' Azure Table grain storage, in Orleans' binary format.</summary>
     private void LayoutFourStorage(ISiloBuilder silo, string table)
     {

@@ -15,8 +15,9 @@ namespace OrderFlow.Grains.Projections.Generations;
 /// the scan has been projected, N + 1 serves; if the rebuild fails, N keeps serving.
 /// </summary>
 /// <remarks>
-/// When the active generation was written in an older layout than this build's
-/// <see cref="ProjectionSchema.Current"/> (an upgrade), nothing reads or feeds it any more: the
+/// When the active generation was written in a layout other than this build's
+/// <see cref="ProjectionSchema.Current"/> (an older one: an upgrade; a newer one: a deployment
+/// rolled back past a layout change), nothing reads or feeds it any more: the
 /// first activation starts a rebuild, and queries are refused with a
 /// <see cref="StatisticsUnavailableException"/> until it completes. Every projection grain is
 /// reached through this grain first (consumers ask for <see cref="Targets"/>, queries for
@@ -87,8 +88,8 @@ public sealed class ProjectionControlGrain(
 
     public Task ResumeRebuild() => KeepRebuildRunningAsync();
 
-    /// <summary>The active generation cannot be read by this build.</summary>
-    private bool Outdated => state.State.ActiveSchema < ProjectionSchema.Current;
+    /// <summary>The active generation cannot be read by this build: stored in an older layout, or in a later build's (this build would read rows where that layout keeps none, and write its own beside them).</summary>
+    private bool Outdated => state.State.ActiveSchema != ProjectionSchema.Current;
 
     public Task<int[]> Targets() =>
         Task.FromResult<int[]>([.. (Outdated ? [] : new[] { state.State.ActiveGeneration }).Concat(Running() is { } running ? [running.Generation] : [])]);

@@ -60,6 +60,9 @@ public sealed class StatsCluster : IAsyncDisposable
 
     public IClusterClient Client => cluster.Client;
 
+    /// <summary>The first silo's own services.</summary>
+    public IServiceProvider SiloServices => cluster.Silos[0].ServiceProvider;
+
     public GrainStatsReader Reader { get; }
 
     /// <param name="settings">Configuration on top of the defaults (tables, no dashboard).</param>
