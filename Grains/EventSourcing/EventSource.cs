@@ -34,6 +34,14 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
     /// <summary>The <see cref="Snapshot.SchemaVersion"/> this build writes.</summary>
     public virtual int SnapshotSchemaVersion => 1;
 
+    /// <summary>
+    /// Whether this build reads <paramref name="snapshot"/>: one of its own type and of its schema or
+    /// an earlier one. A later build's (a deployment rolled back) may have moved or renamed members,
+    /// which would read as defaults; events are refused in that case, but a snapshot is only a
+    /// shortcut, so the events are folded instead.
+    /// </summary>
+    public bool CanRead(Snapshot snapshot) => snapshot.Type == SnapshotType && snapshot.SchemaVersion <= SnapshotSchemaVersion;
+
     /// <summary>The event time of <paramref name="event"/> (the log's OccurredAt column, which as-of reads go by).</summary>
     public abstract DateTimeOffset OccurredAtOf(TEvent @event);
 
@@ -103,7 +111,7 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
     /// </summary>
     public async Task<List<TEnvelope>> ReadAfterAsync(TableEventStore store, string streamId, int afterVersion, int maxCount = int.MaxValue)
     {
-        var before = Fold(await store.LoadAtVersionAsync(streamId, afterVersion));
+        var before = Fold(await store.LoadAtVersionAsync(streamId, afterVersion, readable: CanRead));
         return FromStored(streamId, before, await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount));
     }
 }

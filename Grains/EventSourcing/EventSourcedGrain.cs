@@ -262,7 +262,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             return version == Version && State.Exists ? State : null;
         }
 
-        var slice = await RevealAsync(await Store.LoadAtVersionAsync(AggregateId, version));
+        var slice = await RevealAsync(await Store.LoadAtVersionAsync(AggregateId, version, readable: source.CanRead));
         var state = source.Fold(slice);
         return slice.Version == version && state.Exists ? state : null;
     }
@@ -270,7 +270,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// <summary>The aggregate at event time <paramref name="asOf"/> (inclusive) and its version then, or null when it did not exist yet.</summary>
     protected async Task<(TState State, int Version)?> StateAsOfAsync(DateTimeOffset asOf)
     {
-        var slice = await RevealAsync(await Store.LoadAsOfAsync(AggregateId, asOf));
+        var slice = await RevealAsync(await Store.LoadAsOfAsync(AggregateId, asOf, readable: source.CanRead));
         var state = source.Fold(slice);
         return state.Exists ? (state, slice.Version) : null;
     }
@@ -444,7 +444,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         // not answer after the head was recorded) must not leave the old view standing as verified.
         viewIsVerified = false;
         confirmed.Forget(source.Category, AggregateId);
-        var slice = await Store.LoadLatestAsync(AggregateId);
+        var slice = await Store.LoadLatestAsync(AggregateId, readable: source.CanRead);
         Loaded(slice);
         var revealed = await RevealForCommandAsync(slice);
         personalDataErased = LastStateHadErasedPersonalData;
@@ -636,7 +636,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
 
         // What this activation confirmed is no longer all there is to know of the stream (another writer, lost writes).
         confirmed.Forget(source.Category, AggregateId);
-        var slice = await Store.LoadLatestAsync(AggregateId);
+        var slice = await Store.LoadLatestAsync(AggregateId, readable: source.CanRead);
         Loaded(slice);
         loadedForAdaptor = new(slice.Version, source.Fold(await RevealForCommandAsync(slice)));
         personalDataErased = LastStateHadErasedPersonalData;

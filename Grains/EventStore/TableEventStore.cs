@@ -216,11 +216,15 @@ public sealed class TableEventStore
         }, cancellationToken);
 
     /// <summary>The newest snapshot and every event after it: everything needed to rebuild the current state.</summary>
-    public Task<StreamSlice> LoadLatestAsync(string streamId, CancellationToken cancellationToken = default) =>
+    /// <param name="readable">
+    /// Which snapshots the caller can read (<see cref="EventSourcing.EventSource{TState, TEvent, TEnvelope}.CanRead"/>);
+    /// newer ones that it cannot (a later build's schema, after a rollback) are passed over, as if not taken.
+    /// </param>
+    public Task<StreamSlice> LoadLatestAsync(string streamId, CancellationToken cancellationToken = default, Func<Snapshot, bool>? readable = null) =>
         StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             var partitionKey = KeyEncoding.Encode(streamId);
-            var snapshot = await FirstSnapshotFromAsync(partitionKey, KeyEncoding.SnapshotPrefix, cancellationToken);
+            var snapshot = await FirstSnapshotFromAsync(streamId, partitionKey, KeyEncoding.SnapshotPrefix, readable, cancellationToken);
 
             // The events after the snapshot and the head, which sorts right after them: one query.
             var filter = TableClient.CreateQueryFilter(
@@ -255,12 +259,13 @@ public sealed class TableEventStore
         }, cancellationToken);
 
     /// <summary>The newest snapshot at or before <paramref name="version"/> and the events after it up to <paramref name="version"/>.</summary>
-    public Task<StreamSlice> LoadAtVersionAsync(string streamId, int version, CancellationToken cancellationToken = default) =>
+    /// <param name="readable">Which snapshots the caller can read (see <see cref="LoadLatestAsync"/>).</param>
+    public Task<StreamSlice> LoadAtVersionAsync(string streamId, int version, CancellationToken cancellationToken = default, Func<Snapshot, bool>? readable = null) =>
         StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             ArgumentOutOfRangeException.ThrowIfNegative(version);
             var partitionKey = KeyEncoding.Encode(streamId);
-            var snapshot = await FirstSnapshotFromAsync(partitionKey, KeyEncoding.SnapshotRowKey(version), cancellationToken);
+            var snapshot = await FirstSnapshotFromAsync(streamId, partitionKey, KeyEncoding.SnapshotRowKey(version), readable, cancellationToken);
             var events = await QueryEventsAsync(partitionKey, (snapshot?.Version ?? 0) + 1, version, int.MaxValue, cancellationToken);
             return new StreamSlice(snapshot, events);
         }, cancellationToken);
@@ -269,19 +274,14 @@ public sealed class TableEventStore
     /// What the stream looked like at event time <paramref name="asOf"/> (inclusive). Relies on
     /// event time never decreasing within a stream, which the aggregates enforce.
     /// </summary>
-    public Task<StreamSlice> LoadAsOfAsync(string streamId, DateTimeOffset asOf, CancellationToken cancellationToken = default) =>
+    /// <param name="readable">Which snapshots the caller can read (see <see cref="LoadLatestAsync"/>).</param>
+    public Task<StreamSlice> LoadAsOfAsync(string streamId, DateTimeOffset asOf, CancellationToken cancellationToken = default, Func<Snapshot, bool>? readable = null) =>
         StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var partitionKey = KeyEncoding.Encode(streamId);
-            Snapshot? snapshot = null;
-            var snapshotFilter = TableClient.CreateQueryFilter(
-                $"PartitionKey eq {partitionKey} and RowKey ge {KeyEncoding.SnapshotPrefix} and RowKey lt {SnapshotUpperBound} and LastOccurredAt le {asOf}");
-            await foreach (var entity in table.QueryAsync<TableEntity>(snapshotFilter, maxPerPage: 1, cancellationToken: cancellationToken))
-            {
-                snapshot = ToSnapshot(entity);
-                break;
-            }
+            var snapshot = await FirstReadableSnapshotAsync(streamId, TableClient.CreateQueryFilter(
+                $"PartitionKey eq {partitionKey} and RowKey ge {KeyEncoding.SnapshotPrefix} and RowKey lt {SnapshotUpperBound} and LastOccurredAt le {asOf}"), readable, cancellationToken);
 
             var from = (snapshot?.Version ?? 0) + 1;
             var eventFilter = TableClient.CreateQueryFilter(
@@ -463,14 +463,28 @@ public sealed class TableEventStore
         return existing.HasValue && existing.Value?.GetGuid(EventIdProperty) == eventId;
     }
 
-    private async Task<Snapshot?> FirstSnapshotFromAsync(string partitionKey, string fromRowKey, CancellationToken cancellationToken)
+    private async Task<Snapshot?> FirstSnapshotFromAsync(
+        string streamId, string partitionKey, string fromRowKey, Func<Snapshot, bool>? readable, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {partitionKey} and RowKey ge {fromRowKey} and RowKey lt {SnapshotUpperBound}");
+        return await FirstReadableSnapshotAsync(streamId, TableClient.CreateQueryFilter(
+            $"PartitionKey eq {partitionKey} and RowKey ge {fromRowKey} and RowKey lt {SnapshotUpperBound}"), readable, cancellationToken);
+    }
+
+    /// <summary>The newest of the snapshots <paramref name="filter"/> finds (they sort newest first) that the caller can read.</summary>
+    private async Task<Snapshot?> FirstReadableSnapshotAsync(string streamId, string filter, Func<Snapshot, bool>? readable, CancellationToken cancellationToken)
+    {
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1, cancellationToken: cancellationToken))
         {
-            return ToSnapshot(entity);
+            var snapshot = ToSnapshot(entity);
+            if (readable is null || readable(snapshot))
+            {
+                return snapshot;
+            }
+
+            logger.LogWarning(
+                "Stream {StreamId}: its snapshot at version {Version} is a {Type} of schema {SchemaVersion}, which this build does not read (a later build's, after a rollback?); passed over, the events folded instead.",
+                streamId, snapshot.Version, snapshot.Type, snapshot.SchemaVersion);
         }
 
         return null;

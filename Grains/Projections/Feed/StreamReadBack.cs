@@ -45,7 +45,7 @@ public static class StreamReadBack
         try
         {
             // From its first event (a new stream, the usual change): nothing before it to read.
-            before ??= afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion));
+            before ??= afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion, readable: source.CanRead));
             stored = await log.ReadEventsAsync(streamId, afterVersion + 1, PageEvents);
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
