@@ -24,6 +24,7 @@ namespace OrderFlow.Grains.Projections.Generations;
 /// <see cref="Active"/>), so its first activation in a new deployment comes before any
 /// projection state is written, and records that the state is of the current layout.
 /// </remarks>
+[GrainType("projectioncontrol")] // the name Orleans derived from the class before it was pinned: its stored record is keyed by it
 public sealed class ProjectionControlGrain(
     [PersistentState("projections", StatisticsOptions.StorageName)] IPersistentState<ProjectionsState> state,
     TimeProvider time,
