@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Azure;
 using Azure.Data.Tables;
@@ -42,6 +43,13 @@ public sealed class TableEventStore
     private readonly TimeProvider time;
     private readonly ILogger<TableEventStore> logger;
     private readonly TableCreation creation;
+
+    /// <summary>
+    /// The snapshot kinds (type, schema) already warned about as passed over: after a rollback every
+    /// load of a stream snapshotted by the later build passes one over, so each kind warns once and
+    /// the rest go to Debug rather than flooding the log.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string Type, int SchemaVersion), bool> passedOverKinds = new();
 
     /// <param name="tableName">The table of the log; <see cref="EventStoreOptions.TableName"/> (the orders') when null (see <see cref="EventLogs"/>).</param>
     public TableEventStore(
@@ -482,8 +490,9 @@ public sealed class TableEventStore
                 return snapshot;
             }
 
-            logger.LogWarning(
-                "Stream {StreamId}: its snapshot at version {Version} is a {Type} of schema {SchemaVersion}, which this build does not read (a later build's, after a rollback?); passed over, the events folded instead.",
+            logger.Log(
+                passedOverKinds.TryAdd((snapshot.Type, snapshot.SchemaVersion), true) ? LogLevel.Warning : LogLevel.Debug,
+                "Stream {StreamId}: its snapshot at version {Version} is a {Type} of schema {SchemaVersion}, which this build does not read (a later build's, after a rollback?); passed over, the events folded instead. Further snapshots of this kind are logged at Debug.",
                 streamId, snapshot.Version, snapshot.Type, snapshot.SchemaVersion);
         }
 

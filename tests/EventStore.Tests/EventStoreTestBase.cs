@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.EventStore;
@@ -21,11 +22,14 @@ public abstract class EventStoreTestBase(AzuriteFixture azurite)
 
     protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    public static TableEventStore NewStore(string connectionString, string tableName) => new(
+    public static TableEventStore NewStore(string connectionString, string tableName, ILogger<TableEventStore>? logger = null) => new(
         new TableServiceClient(connectionString),
         Options.Create(new EventStoreOptions { TableName = tableName }),
         TimeProvider.System,
-        NullLogger<TableEventStore>.Instance);
+        logger ?? NullLogger<TableEventStore>.Instance);
+
+    /// <summary>A store of this class's table that logs to <paramref name="logger"/>.</summary>
+    protected TableEventStore NewStore(ILogger<TableEventStore> logger) => NewStore(azurite.ConnectionString, TableName, logger);
 
     protected static EventToAppend Event(int n, string data = "{}", DateTimeOffset? occurredAt = null) =>
         new(Guid.NewGuid(), "TestEvent", 1, occurredAt ?? T0.AddMinutes(n), $"corr-{n}", $"cause-{n}", data);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Testing;
 
@@ -60,7 +62,65 @@ public sealed class SnapshotAndHistoryTests(AzuriteFixture azurite) : EventStore
         Assert.Equal("1,2,3,4", Fold(after.Snapshot, after.Events));
     }
 
-    private static Snapshot Snapshot(int version, string state) => new(version, "TestState", 1, T0.AddMinutes(version), state);
+    [Fact]
+    public async Task Snapshots_the_caller_cannot_read_are_passed_over_for_the_newest_earlier_one_it_can()
+    {
+        // Snapshots at 3 (schema 1), 6 and 9 (schema 2: a later build's, after a rollback to a build that reads schema 1).
+        await Store.AppendAsync("rollback", 0, [Event(1, "1"), Event(2, "2"), Event(3, "3")], Snapshot(3, "1,2,3"), cancellationToken: Cancel);
+        await Store.AppendAsync("rollback", 3, [Event(4, "4"), Event(5, "5"), Event(6, "6")], Snapshot(6, "later build", schemaVersion: 2), cancellationToken: Cancel);
+        await Store.AppendAsync("rollback", 6, [Event(7, "7"), Event(8, "8"), Event(9, "9")], Snapshot(9, "later build", schemaVersion: 2), cancellationToken: Cancel);
+        await Store.AppendAsync("rollback", 9, [Event(10, "10")], cancellationToken: Cancel);
+        Func<Snapshot, bool> readsSchemaOne = snapshot => snapshot.SchemaVersion == 1;
+
+        var latest = await Store.LoadLatestAsync("rollback", Cancel, readable: readsSchemaOne);
+        var atSeven = await Store.LoadAtVersionAsync("rollback", 7, Cancel, readable: readsSchemaOne);
+        var asOfNine = await Store.LoadAsOfAsync("rollback", T0.AddMinutes(9), Cancel, readable: readsSchemaOne);
+        var latestForAnyReader = await Store.LoadLatestAsync("rollback", Cancel);
+
+        Assert.Equal(3, latest.Snapshot?.Version);
+        Assert.Equal("1,2,3,4,5,6,7,8,9,10", Fold(latest.Snapshot, latest.Events));
+        Assert.Equal(10, latest.Version);
+        Assert.Equal(3, atSeven.Snapshot?.Version);
+        Assert.Equal("1,2,3,4,5,6,7", Fold(atSeven.Snapshot, atSeven.Events));
+        Assert.Equal(3, asOfNine.Snapshot?.Version);
+        Assert.Equal("1,2,3,4,5,6,7,8,9", Fold(asOfNine.Snapshot, asOfNine.Events));
+        Assert.Equal(9, latestForAnyReader.Snapshot?.Version);
+    }
+
+    [Fact]
+    public async Task With_no_snapshot_the_caller_can_read_every_event_is_folded()
+    {
+        await Store.AppendAsync("unreadable", 0, [Event(1, "1"), Event(2, "2"), Event(3, "3")], Snapshot(3, "later build", schemaVersion: 2), cancellationToken: Cancel);
+        await Store.AppendAsync("unreadable", 3, [Event(4, "4")], cancellationToken: Cancel);
+
+        var latest = await Store.LoadLatestAsync("unreadable", Cancel, readable: snapshot => snapshot.SchemaVersion == 1);
+
+        Assert.Null(latest.Snapshot);
+        Assert.Equal("1,2,3,4", Fold(latest.Snapshot, latest.Events));
+    }
+
+    [Fact]
+    public async Task Passing_over_a_kind_of_snapshot_warns_once_not_on_every_load()
+    {
+        var log = new FakeLogCollector();
+        var store = NewStore(new FakeLogger<TableEventStore>(log));
+        foreach (var stream in new[] { "warned-1", "warned-2" })
+        {
+            await store.AppendAsync(stream, 0, [Event(1, "1")], Snapshot(1, "later build", schemaVersion: 2), cancellationToken: Cancel);
+        }
+
+        for (var load = 0; load < 3; load++)
+        {
+            await store.LoadLatestAsync("warned-1", Cancel, readable: snapshot => snapshot.SchemaVersion == 1);
+            await store.LoadLatestAsync("warned-2", Cancel, readable: snapshot => snapshot.SchemaVersion == 1);
+        }
+
+        var passedOver = log.GetSnapshot().Where(record => record.Message.Contains("passed over", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, passedOver.Count);
+        Assert.Single(passedOver, record => record.Level == LogLevel.Warning);
+    }
+
+    private static Snapshot Snapshot(int version, string state, int schemaVersion = 1) => new(version, "TestState", schemaVersion, T0.AddMinutes(version), state);
 
     private static string Fold(Snapshot? snapshot, IEnumerable<StoredEvent> events) =>
         string.Join(",", (snapshot is null ? [] : snapshot.Data.Split(',')).Concat(events.Select(e => e.Data)));
