@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -16,6 +17,8 @@ namespace OrderFlow.Grains.EventSourcing;
 /// outlives the erasure harmlessly). While the key exists a retry must match the whole request;
 /// after the erasure only the rest can be compared, and a retry matching it is answered as the
 /// replay it is (its personal data reads as erased).
+/// The request is named by its type's <see cref="AliasAttribute"/>, its wire name, which stays when
+/// the class is renamed; hashes stored by builds that named it by its class name still match.
 /// </summary>
 public static class RequestHash
 {
@@ -26,7 +29,7 @@ public static class RequestHash
     /// <exception cref="PersonalDataErasedException">The request carries personal data of an erased subject.</exception>
     public static async Task<string> OfAsync(object request, string subjectId, PersonalDataProtector personalData)
     {
-        var (json, rest) = Serialize(request);
+        var (json, rest) = Serialize(request, NameOf(request.GetType()));
         if (rest is null)
         {
             return Sha256(json);
@@ -44,29 +47,34 @@ public static class RequestHash
     /// <exception cref="OrderFlow.PersonalData.PersonalDataKeyMissingException">The key that keyed the hash is missing and no erasure is recorded.</exception>
     public static async Task<bool> MatchesAsync(string stored, object request, object asStoredBefore, PersonalDataProtector personalData)
     {
-        var (json, rest) = Serialize(request);
+        // Named as this build names it, or as builds before the alias named it (by class name).
+        var forms = new[] { Serialize(request, NameOf(request.GetType())), Serialize(request, request.GetType().Name) };
         if (!stored.StartsWith(KeyedPrefix, StringComparison.Ordinal))
         {
-            return stored == Sha256(json) || stored == Sha256(Serialize(asStoredBefore).Json);
+            var whole = Serialize(asStoredBefore, asStoredBefore.GetType().Name).Json;
+            return forms.Any(form => stored == Sha256(form.Json)) || stored == Sha256(whole);
         }
 
         var parts = stored.Split('.');
-        if (parts.Length != 5 || rest is null)
+        if (parts.Length != 5 || forms[0].WithoutPersonalData is null)
         {
             return false; // a keyed hash is only stored for a request carrying personal data
         }
 
         var key = await personalData.FindKeyAsync(Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[1])), parts[2]);
         return key is null
-            ? parts[4] == Sha256(rest)
-            : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[3]), Encoding.ASCII.GetBytes(Mac(key, json)));
+            ? forms.Any(form => parts[4] == Sha256(form.WithoutPersonalData!))
+            : forms.Any(form => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[3]), Encoding.ASCII.GetBytes(Mac(key, form.Json))));
     }
 
-    /// <summary>The request's JSON, and (when it carries personal data) the same without its personal members.</summary>
-    private static (string Json, string? WithoutPersonalData) Serialize(object request)
+    /// <summary>The name a request is hashed under: its type's wire alias, else (a type without one) its class name.</summary>
+    private static string NameOf(Type type) => type.GetCustomAttribute<AliasAttribute>()?.Alias ?? type.Name;
+
+    /// <summary>The request's JSON under <paramref name="name"/>, and (when it carries personal data) the same without its personal members.</summary>
+    private static (string Json, string? WithoutPersonalData) Serialize(object request, string name)
     {
         var type = request.GetType();
-        var json = type.Name + "\n" + JsonSerializer.Serialize(request, type, StoredJson.Options);
+        var json = name + "\n" + JsonSerializer.Serialize(request, type, StoredJson.Options);
         var fields = PersonalDataFields.Of(type, StoredJson.Options);
         if (fields.Count == 0)
         {
@@ -84,7 +92,7 @@ public static class RequestHash
             root.Remove(field);
         }
 
-        return (json, type.Name + "\n" + root.ToJsonString(StoredJson.Options));
+        return (json, name + "\n" + root.ToJsonString(StoredJson.Options));
     }
 
     private static string Sha256(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
