@@ -23,10 +23,6 @@ public sealed class StorageOutageTests
             await host.WaitUntilReadyAsync();
             var id = TestOrders.NewId();
             await host.PlaceAsync(id);
-            using (var ready = await host.Anonymous.GetAsync("/health/ready"))
-            {
-                Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-            }
 
             await storage.WaitUntilSavedAsync(id, TestContext.Current.CancellationToken);
             await storage.StopAsync();
