@@ -67,8 +67,11 @@ public static class RequestHash
             : forms.Any(form => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[3]), Encoding.ASCII.GetBytes(Mac(key, form.Json))));
     }
 
-    /// <summary>The name a request is hashed under: its type's wire alias, else (a type without one) its class name.</summary>
-    private static string NameOf(Type type) => type.GetCustomAttribute<AliasAttribute>()?.Alias ?? type.Name;
+    /// <summary>
+    /// The name a request is hashed under: its type's own wire alias (not one inherited: a derived
+    /// command is another request), else its class name.
+    /// </summary>
+    private static string NameOf(Type type) => type.GetCustomAttribute<AliasAttribute>(inherit: false)?.Alias ?? type.Name;
 
     /// <summary>The request's JSON under <paramref name="name"/>, and (when it carries personal data) the same without its personal members.</summary>
     private static (string Json, string? WithoutPersonalData) Serialize(object request, string name)

@@ -19,6 +19,7 @@ public sealed class RunShLifetimeTests(LocalCluster cluster)
     public async Task A_second_run_on_the_data_folder_of_a_running_one_is_refused()
     {
         var azurite = cluster.PidOf("azurite");
+        var api = cluster.PidOf("api");
 
         var result = await cluster.RunOnOtherPortsToEndAsync("--no-build");
 
@@ -26,6 +27,8 @@ public sealed class RunShLifetimeTests(LocalCluster cluster)
         Assert.Contains("is in use: another ./run.sh keeps its data there", result.Output, StringComparison.Ordinal);
         Assert.Equal(azurite, cluster.PidOf("azurite"));
         Assert.True(cluster.IsAlive("azurite"));
+        Assert.Equal(api, cluster.PidOf("api"));
+        Assert.True(cluster.IsAlive("api"));
         // Still serving: asked until ready, as one probe may miss its check's budget on a busy machine.
         await LocalCluster.WaitUntilAsync("the API still answering /health/ready", TimeSpan.FromSeconds(30), async () =>
         {

@@ -1,8 +1,11 @@
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Orleans;
+using OrderFlow.Customers.Commands;
 using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Orders.Commands;
 
 namespace OrderFlow.Domain.Tests;
 
@@ -42,6 +45,22 @@ public sealed class RequestHashTests
         var other = new HashedCommand("p-1", 22m);
 
         Assert.False(await RequestHash.MatchesAsync(stored, other, other, personalData: null!));
+    }
+
+    /// <summary>A command is hashed under its own alias (not one inherited), so each must declare one, and no two the same.</summary>
+    [Fact]
+    public void Every_command_declares_its_own_wire_alias()
+    {
+        var commands = typeof(OrderCommand).Assembly.GetTypes()
+            .Where(type => type is { IsAbstract: false } && (type.IsSubclassOf(typeof(OrderCommand)) || type.IsSubclassOf(typeof(CustomerCommand))))
+            .ToList();
+
+        var aliases = commands.Select(type => (type.Name, Alias: type.GetCustomAttribute<AliasAttribute>(inherit: false)?.Alias)).ToList();
+
+        Assert.Contains(aliases, command => command.Name == nameof(PlaceOrder));
+        Assert.Contains(aliases, command => command.Name == nameof(RegisterCustomer));
+        Assert.All(aliases, command => Assert.False(command.Alias is null, $"{command.Name} declares no [Alias]"));
+        Assert.Equal(aliases.Count, aliases.Select(command => command.Alias).Distinct().Count());
     }
 
     private static string Sha256(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
