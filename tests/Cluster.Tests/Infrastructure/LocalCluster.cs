@@ -244,14 +244,36 @@ public sealed class LocalCluster : IAsyncLifetime
 
     /// <summary>
     /// The errors the processes logged (console entries at <c>fail</c> or <c>crit</c>, each with its
-    /// exception), the last <paramref name="entries"/> of them: what a failure message needs to name
-    /// the cause of an unexpected answer once the cluster's folder is gone.
+    /// exception), the last <paramref name="entries"/> of run.sh's output (Azurite, the API) and of
+    /// each silo's log file: what a failure message needs to name the cause of an unexpected answer
+    /// once the cluster's folder is gone.
     /// </summary>
     public string LoggedErrors(int entries = 5)
     {
+        var sources = new List<(string Name, IEnumerable<string> Lines)> { ("run.sh", output) };
+        var logs = Path.Combine(dataDir, "logs");
+        if (Directory.Exists(logs))
+        {
+            foreach (var file in Directory.EnumerateFiles(logs, "silo-*.log").Order(StringComparer.Ordinal))
+            {
+                var name = Path.GetFileNameWithoutExtension(file);
+                sources.Add((name, ReadShared(file).Select(line => $"[{name}] {line}")));
+            }
+        }
+
+        var described = sources.Select(source => (source.Name, Errors: ErrorEntries(source.Lines).TakeLast(entries).ToList()))
+            .Where(source => source.Errors.Count > 0)
+            .Select(source => $"-- {source.Name}:\n" + string.Join('\n', source.Errors.Select(entry => string.Join('\n', entry))))
+            .ToList();
+        return described.Count == 0 ? "(no error logged)" : string.Join('\n', described);
+    }
+
+    /// <summary>The <c>fail</c> and <c>crit</c> entries of console-logger lines, each prefixed "[label] ", with their indented continuation.</summary>
+    private static List<List<string>> ErrorEntries(IEnumerable<string> lines)
+    {
         var errors = new List<List<string>>();
         List<string>? current = null;
-        foreach (var line in output)
+        foreach (var line in lines)
         {
             var message = line[(line.IndexOf("] ", StringComparison.Ordinal) + 2)..];
             if (message.StartsWith("fail: ", StringComparison.Ordinal) || message.StartsWith("crit: ", StringComparison.Ordinal))
@@ -268,7 +290,27 @@ public sealed class LocalCluster : IAsyncLifetime
             }
         }
 
-        return errors.Count == 0 ? "(no error logged)" : string.Join('\n', errors.TakeLast(entries).Select(entry => string.Join('\n', entry)));
+        return errors;
+    }
+
+    /// <summary>A log file's lines while its silo may still be writing it.</summary>
+    private static List<string> ReadShared(string path)
+    {
+        try
+        {
+            using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            var lines = new List<string>();
+            while (reader.ReadLine() is { } line)
+            {
+                lines.Add(line);
+            }
+
+            return lines;
+        }
+        catch (IOException)
+        {
+            return []; // removed with its silo's folder: nothing to add
+        }
     }
 
     /// <summary><see cref="Eventually.UntilAsync"/>, its arguments in the order these waits read best.</summary>
