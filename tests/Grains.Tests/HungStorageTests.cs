@@ -54,7 +54,8 @@ public sealed class UnknownOutcomeTests
         var ct = TestContext.Current.CancellationToken;
         await using var azurite = await Azurite.StartNewAsync(cancellationToken: ct);
 
-        // A short network timeout and no retries, so that the lost answer costs one second, not thirty.
+        // A short network timeout and no retries, so that the lost answer costs seconds, not thirty
+        // (not one second: it also bounds every request of the set-up, on a machine busy with other tests).
         await using var cluster = await OrderCluster.StartAsync(
             azurite.ConnectionString,
             TableNames.Unique("unknown"),
@@ -63,7 +64,7 @@ public sealed class UnknownOutcomeTests
             options =>
             {
                 options.Retry.MaxRetries = 0;
-                options.Retry.NetworkTimeout = TimeSpan.FromSeconds(1);
+                options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
             });
 
         // The placement announces the order in the change index's current (one-minute) bucket, so
@@ -78,7 +79,7 @@ public sealed class UnknownOutcomeTests
             }
         });
 
-        // Raised by the grain itself (its call timed out after 1 s): the outcome is unknown to the
+        // Raised by the grain itself (its call timed out after 3 s): the outcome is unknown to the
         // caller, and the exception says so across the grain call.
         var unknown = Assert.IsType<StorageUnavailableException>(thrown);
         Assert.True(unknown.WriteOutcomeUnknown, $"An append whose answer never came must leave the outcome unknown: {unknown}");
