@@ -95,7 +95,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private int publishedThrough;
 
     /// <summary>
-    /// The last version of a publication of this activation that failed (0: none): until
+    /// The last version of a publication of this activation that failed, or of an append whose
+    /// outcome it does not know (0: none): until
     /// <see cref="publishedThrough"/> reaches it, it is owed, and since the marker stored with its
     /// append was written before it was tried, a reload must not take that marker's word for it.
     /// A version, not a flag: a republication of older versions that succeeds meanwhile pays nothing of it.
@@ -401,11 +402,18 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             {
                 return Refused(CommandErrorCode.Unprocessable, erased.Message);
             }
-            catch (StorageUnavailableException)
+            catch (StorageUnavailableException unavailable)
             {
                 // If storage stopped answering mid-append, the append may still land: stop trusting
                 // the cached view, so the next call reads what the log really holds.
                 viewIsVerified = false;
+                if (unavailable.WriteOutcomeUnknown)
+                {
+                    // Landed, its marker would claim its events published, which they were not: the
+                    // reload that finds them publishes them rather than leave them to the reconciliation.
+                    owedThrough = Math.Max(owedThrough, Version + decision.Events.Length);
+                }
+
                 throw;
             }
             finally
@@ -670,6 +678,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private void Loaded(StreamSlice slice)
     {
         head = ExpectedHead.Of(slice.Head);
+        owedThrough = Math.Min(owedThrough, slice.Version); // versions beyond the log (lost, or an append that did not land) are not owed
 
         // The next append announces itself again, from its own first version: a reload means another
         // writer may have appended since this activation's announcement, and a change row that
@@ -686,7 +695,6 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             "{Category} {Id}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the {Noun} goes by what storage holds, and statistics are re-derived from the log.",
             source.DisplayName, AggregateId, slice.Version, confirmed, source.Category);
         publishedThrough = Math.Min(publishedThrough, slice.Version);
-        owedThrough = Math.Min(owedThrough, slice.Version); // the versions beyond are gone: nothing of them is owed
         _ = RequestRepairAsync($"{source.DisplayName} '{AggregateId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
     }
 
