@@ -95,8 +95,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private int publishedThrough;
 
     /// <summary>
-    /// The last version of a publication of this activation that failed, or of an append whose
-    /// outcome it does not know (0: none): until
+    /// The last version of a publication of this activation that failed, or of an append of unknown
+    /// outcome found landed (0: none): until
     /// <see cref="publishedThrough"/> reaches it, it is owed, and since the marker stored with its
     /// append was written before it was tried, a reload must not take that marker's word for it.
     /// A version, not a flag: a republication of older versions that succeeds meanwhile pays nothing of it.
@@ -104,6 +104,14 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private int owedThrough;
 
     private bool PublicationOwed => publishedThrough < owedThrough;
+
+    /// <summary>
+    /// The versions of this activation's last append whose outcome it does not know, until a load
+    /// shows them (then owed: <see cref="owedThrough"/>) or an append of its own succeeds after
+    /// it (conditional on the head that append changed, the unknown one can no longer land). A load
+    /// that does not show them yet keeps them: an append on the wire may land after that load.
+    /// </summary>
+    private (int From, int Through)? appendOfUnknownOutcome;
 
     /// <summary>The log as last loaded held erased personal data (see <see cref="LastStateHadErasedPersonalData"/>).</summary>
     private bool personalDataErased;
@@ -357,6 +365,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 var expectedVersion = Version;
                 confirmed.Appending(source.Category, AggregateId);
                 var eventIds = await WriteAsync(expectedVersion, decision.Events, metadata, command, publishes: true);
+                appendOfUnknownOutcome = null;
                 var recordedAt = Time.GetUtcNow();
                 var envelopes = source.Build(AggregateId, State, decision.Events, expectedVersion + 1, eventIds)
                     .ConvertAll(envelope => source.WithRecordedAt(envelope, recordedAt));
@@ -410,8 +419,8 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 if (unavailable.WriteOutcomeUnknown)
                 {
                     // Landed, its marker would claim its events published, which they were not: the
-                    // reload that finds them publishes them rather than leave them to the reconciliation.
-                    owedThrough = Math.Max(owedThrough, Version + decision.Events.Length);
+                    // load that finds them publishes them rather than leave them to the reconciliation.
+                    appendOfUnknownOutcome = (Version + 1, Version + decision.Events.Length);
                 }
 
                 throw;
@@ -678,7 +687,11 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     private void Loaded(StreamSlice slice)
     {
         head = ExpectedHead.Of(slice.Head);
-        owedThrough = Math.Min(owedThrough, slice.Version); // versions beyond the log (lost, or an append that did not land) are not owed
+        if (appendOfUnknownOutcome is { } unknown && slice.Version >= unknown.From)
+        {
+            owedThrough = Math.Max(owedThrough, Math.Min(unknown.Through, slice.Version));
+            appendOfUnknownOutcome = null;
+        }
 
         // The next append announces itself again, from its own first version: a reload means another
         // writer may have appended since this activation's announcement, and a change row that
@@ -695,6 +708,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             "{Category} {Id}: storage holds version {StoredVersion}, but this activation had confirmed version {ConfirmedVersion}. Storage lost writes (a restore, or a failover to an earlier recovery point); the {Noun} goes by what storage holds, and statistics are re-derived from the log.",
             source.DisplayName, AggregateId, slice.Version, confirmed, source.Category);
         publishedThrough = Math.Min(publishedThrough, slice.Version);
+        owedThrough = Math.Min(owedThrough, slice.Version); // the versions beyond are gone: nothing of them is owed
         _ = RequestRepairAsync($"{source.DisplayName} '{AggregateId}' was found at version {slice.Version} in storage after version {confirmed} had been confirmed: storage lost writes.");
     }
 
