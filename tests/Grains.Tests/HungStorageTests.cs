@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using Azure.Core;
 using Orleans.Runtime;
 using Orleans.Streams;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Streams;
 using OrderFlow.Storage;
@@ -108,6 +110,58 @@ public sealed class UnknownOutcomeTests
         // And, having found the payment it did not know had landed, publishes it (its stored marker
         // claimed it published): the statistics need not wait for the reconciliation.
         await Eventually.UntilAsync(() => Task.FromResult(published.Contains("OrderPaid")), "the grain to publish the payment that landed", ct,
+            lastSeen: () => string.Join(", ", published));
+    }
+
+    /// <summary>
+    /// The append of unknown outcome lands only after the grain has reloaded and found it missing:
+    /// the grain must still publish it once a load shows it (the marker stored with it claims it
+    /// published), not take the marker's word because an earlier load had not seen it.
+    /// </summary>
+    [Fact]
+    public async Task AnAppendOfUnknownOutcomeThatLandsAfterTheReloadIsStillPublished()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var azurite = await Azurite.StartNewAsync(cancellationToken: ct);
+        var landing = new LateLanding();
+        await using var cluster = await OrderCluster.StartAsync(
+            azurite.ConnectionString,
+            TableNames.Unique("late"),
+            countRequests: true,
+            ct,
+            options =>
+            {
+                options.Retry.MaxRetries = 0; // a retry would send the held transaction again at once
+                options.AddPolicy(landing, HttpPipelinePosition.BeforeTransport);
+            });
+
+        // In one change bucket, so that the payment's only transaction is its append.
+        var (id, thrown, published, before) = await SameChangeBucket.RunAsync(async () =>
+        {
+            var orderId = NewOrderId();
+            var seen = await PublishedAsync(cluster, orderId);
+            await cluster.Grain(orderId).Succeeds(Place(orderId));
+            landing.Arm(KeyEncoding.Encode(orderId));
+            var failed = await Record.ExceptionAsync(() => cluster.Grain(orderId).Execute(Pay(), new()));
+            return (orderId, failed, seen, await cluster.Grain(orderId).Get());
+        });
+
+        Assert.True(Assert.IsType<StorageUnavailableException>(thrown).WriteOutcomeUnknown);
+        Assert.Equal(OrderStatus.Placed, before?.Status); // the reload did not find the payment: it had not landed
+
+        using (var landed = await landing.LandAsync(ct))
+        {
+            Assert.True(landed.IsSuccessStatusCode, $"The held append: {(int)landed.StatusCode} {await landed.Content.ReadAsStringAsync(ct)}");
+        }
+
+        Assert.Equal(["OrderPlaced", "OrderPaid"], (await cluster.EventsAsync(id, ct)).Select(e => e.Type));
+
+        // The client retries the payment: the grain's append collides with the landed one, it reloads
+        // and answers from the log, and publishes the payment.
+        var retried = await cluster.Grain(id).Execute(Pay(), new());
+        Assert.Null(retried.Error);
+        Assert.Equal(OrderStatus.Paid, retried.Order?.Status);
+        await Eventually.UntilAsync(() => Task.FromResult(published.Contains("OrderPaid")), "the grain to publish the payment that landed late", ct,
             lastSeen: () => string.Join(", ", published));
     }
 
