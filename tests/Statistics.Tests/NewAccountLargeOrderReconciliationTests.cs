@@ -84,7 +84,7 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         var record = Assert.Single((await ParkingTests.ParkedAsync(host, ct)).Records);
         Assert.Equal((ParkedKind.Customer, customer, $"customer '{customer}'"), (record.Kind, record.Key, record.Subject));
         Assert.Contains("Event 1 (CustomerRegistered) cannot be read", record.Reason, StringComparison.Ordinal);
-        await ParkingTests.AssertHealthAsync(host, "Degraded", ct);
+        await host.WaitUntilReadyAsync(ct, "Degraded");
         await Eventually.UntilAsync(async () => (await host.Reader.Customer(customer, ct))?.Orders == 1, "the order to be reconciled", ct);
 
         // Only the customer's row is left, announced for its retry in a later bucket.
@@ -108,6 +108,6 @@ public sealed class NewAccountLargeOrderReconciliationTests(AzuriteFixture azuri
         await Eventually.UntilAsync(async () => (await ParkingTests.ParkedAsync(host, ct)).Count == 0, "the customer to be unparked", ct, TimeSpan.FromSeconds(60));
         await Eventually.UntilAsync(async () => (await host.Reader.Customer(customer, ct)) is { RegisteredAt: not null } report && report.Rules.Contains(RiskRules.NewAccountLargeOrder),
             "the customer's report to name new-account-large-order", ct);
-        await ParkingTests.AssertHealthAsync(host, "Healthy", ct);
+        await host.WaitUntilReadyAsync(ct, "Healthy");
     }
 }

@@ -106,7 +106,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         Assert.Contains("\"kind\":\"projection\"", await host.Http.GetStringAsync("/api/admin/parked", ct), StringComparison.Ordinal);
         Assert.Contains("customer 'poison.customer'", record.Subject, StringComparison.Ordinal);
         Assert.True(record.Attempts >= 1 && record.NextRetry > record.LastFailure && record.LastFailure >= record.FirstFailure, record.ToString());
-        await AssertHealthAsync(host, "Degraded", ct);
+        await host.WaitUntilReadyAsync(ct, "Degraded");
 
         // Every statistic but the poisoned customer's equals a fold over the log.
         await AssertOnlyPoisonedDiffersAsync(host, expected, check, Poisoned, "before the rebuild", ct);
@@ -127,7 +127,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
 
         await Eventually.UntilAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0, NotListed: 0 }, "the parked list to be emptied", ct, Patience);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics once the poison was removed", host.Log.Describe);
-        await AssertHealthAsync(host, "Healthy", ct);
+        await host.WaitUntilReadyAsync(ct, "Healthy");
 
         // The orders' last retry rows (the reconciliation's and the rebuild's) come due, succeed and go.
         await Eventually.UntilAsync(async () => (await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 1, ct)).Count == 0, "the change index to be emptied", ct, Patience);
@@ -163,7 +163,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         Assert.Equal(ParkedKind.Event, record.Kind);
         Assert.Equal("ue-bad#2", record.Key);
         Assert.Contains("Event 2 (OrderPaid) cannot be read", record.Reason, StringComparison.Ordinal);
-        await AssertHealthAsync(host, "Degraded", ct);
+        await host.WaitUntilReadyAsync(ct, "Degraded");
 
         // Only the order's own row is left (announced for its retry), and it stays parked however often it is retried.
         var rows = await changes.ReadEndedBeforeAsync(DateTimeOffset.UtcNow.AddDays(1), 100, ct);
@@ -182,7 +182,7 @@ public sealed class ParkingTests(AzuriteFixture azurite)
         await events.UpdateEntityAsync(new TableEntity(original), current.ETag, TableUpdateMode.Replace, ct);
         await Eventually.UntilAsync(async () => (await ParkedAsync(host, ct)) is { Count: 0 }, "the parked list to be emptied", ct, Patience);
         await StatsCheck.AssertConvergesAsync(host.Reader, expected, check, Patience, ct, "statistics once the event was repaired", host.Log.Describe);
-        await AssertHealthAsync(host, "Healthy", ct);
+        await host.WaitUntilReadyAsync(ct, "Healthy");
     }
 
     /// <summary>
@@ -396,27 +396,6 @@ public sealed class ParkingTests(AzuriteFixture azurite)
     internal static async Task<ParkedRecords> ParkedAsync(StatsApiHost host, CancellationToken ct) =>
         (await host.Http.GetFromJsonAsync<ParkedRecords>("/api/admin/parked", Json, ct))!;
 
-    /// <summary>
-    /// Asked until it answers 200 with <paramref name="status"/>: on a loaded machine a check can
-    /// outlast its budget (OperationsApi.CheckBudget), and readiness then answers 503 for that once.
-    /// </summary>
-    internal static async Task AssertHealthAsync(StatsApiHost host, string status, CancellationToken ct)
-    {
-        var last = "";
-        await Eventually.UntilAsync(async () =>
-        {
-            using var response = await host.Http.GetAsync("/health/ready", ct);
-            var body = await response.Content.ReadAsStringAsync(ct);
-            last = $"{(int)response.StatusCode} {body}";
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return false;
-            }
-
-            using var document = JsonDocument.Parse(body);
-            return document.RootElement.GetProperty("status").GetString() == status;
-        }, $"/health/ready to answer 200 {status}", ct, TimeSpan.FromSeconds(30), () => last);
-    }
 
     /// <summary>Every statistic equals the fold, but the poisoned customer's own report, which cannot be read (not even asked).</summary>
     private static async Task AssertOnlyPoisonedDiffersAsync(StatsApiHost host, Expected expected, CheckPlan check, string poisoned, string when, CancellationToken ct)

@@ -48,6 +48,37 @@ public sealed class StatsApiHost : IAsyncDisposable
     /// <summary>How many commands were answered 503 (storage overloaded) and sent again.</summary>
     public int Retries => retries;
 
+    /// <summary>
+    /// Asks <c>/health/ready</c> until it answers 200 (with <paramref name="status"/>, when given) and
+    /// returns that answer's body: on a loaded machine a check can outlast its budget
+    /// (OperationsApi.CheckBudget), and readiness then answers 503 for that once.
+    /// </summary>
+    public async Task<string> WaitUntilReadyAsync(CancellationToken ct, string? status = null, TimeSpan? timeout = null)
+    {
+        var last = "";
+        string? ready = null;
+        await Eventually.UntilAsync(async () =>
+        {
+            using var response = await Http.GetAsync("/health/ready", ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            last = $"{(int)response.StatusCode} {body}";
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return false;
+            }
+
+            using var document = JsonDocument.Parse(body);
+            if (status is not null && document.RootElement.GetProperty("status").GetString() != status)
+            {
+                return false;
+            }
+
+            ready = body;
+            return true;
+        }, $"/health/ready to answer 200 {status}".TrimEnd(), ct, timeout ?? TimeSpan.FromSeconds(30), () => last);
+        return ready!;
+    }
+
     /// <param name="services">Registers more services, e.g. a grain call filter that injects faults.</param>
     public static async Task<StatsApiHost> StartAsync(
         string connectionString, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? extraSettings = null,
