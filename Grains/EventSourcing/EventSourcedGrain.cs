@@ -332,13 +332,29 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             if (metadata.IdempotencyKey is { } key && ViewIsVerified
                 && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
             {
-                if (record.ResultVersion > Version)
+                // Another writer stored it (the first attempt reached another activation, or landed
+                // unseen), or storage no longer holds what this view confirmed: the answer comes from the log.
+                if (record.ResultVersion > Version || await HeadMovedAsync())
                 {
-                    // Another writer stored it (the first attempt reached another activation, or landed unseen): the view is behind the log.
                     await ReloadAsync();
                 }
 
-                return await ReplayAsync(record, command);
+                if (record.ResultVersion <= Version)
+                {
+                    return await ReplayAsync(record, command);
+                }
+
+                // Storage kept the record without the events it names (a partial restore, rows copied
+                // one by one): the command was not applied as far as the log knows, so it is decided
+                // again. The record goes first, or a later append reaching its version would answer for it.
+                logger.LogError(
+                    "{Category} {Id}: the idempotency record of key '{Key}' names version {RecordVersion}, but the log ends at {Version}; storage lost the events it recorded. The record is removed and the command decided again.",
+                    source.DisplayName, AggregateId, key, record.ResultVersion, Version);
+                if (!await Store.RemoveStaleIdempotencyRecordAsync(AggregateId, record))
+                {
+                    await ReloadAsync(); // written since it was read: look again
+                    continue;
+                }
             }
 
             var decision = await DecideAsync(command, afterConflict: attempt > 1);

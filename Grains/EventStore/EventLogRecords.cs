@@ -33,7 +33,8 @@ public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateT
 /// Proof that a command carrying an idempotency key was applied: the hash of the request and the
 /// stream version it produced, so that a retry can be answered with the same result.
 /// </summary>
-public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion);
+/// <param name="ETag">The row's ETag, on a record read from storage (an append ignores it).</param>
+public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion, ETag? ETag = null);
 
 /// <summary>
 /// A key that a stream records at most once, with a value (an order's refund id and its amount):

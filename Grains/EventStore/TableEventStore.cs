@@ -320,8 +320,29 @@ public sealed class TableEventStore
             var response = await table.GetEntityIfExistsAsync<TableEntity>(
                 KeyEncoding.Encode(streamId), KeyEncoding.IdempotencyRowKey(idempotencyKey), cancellationToken: cancellationToken);
             return response.HasValue && response.Value is { } entity
-                ? new IdempotencyRecord(idempotencyKey, entity.GetString(RequestHashProperty)!, entity.GetInt32(VersionProperty)!.Value)
+                ? new IdempotencyRecord(idempotencyKey, entity.GetString(RequestHashProperty)!, entity.GetInt32(VersionProperty)!.Value, entity.ETag)
                 : null;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Removes <paramref name="record"/>, as read by <see cref="FindIdempotencyRecordAsync"/>, unless
+    /// it was written since: for a record that storage kept without the events it names (a partial
+    /// restore), which would otherwise answer every retry of its key. Returns false when it was
+    /// written since (nothing removed); a record already gone counts as removed.
+    /// </summary>
+    public Task<bool> RemoveStaleIdempotencyRecordAsync(string streamId, IdempotencyRecord record, CancellationToken cancellationToken = default) =>
+        StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
+        {
+            var etag = record.ETag ?? throw new ArgumentException("Only a record read from storage can be removed.", nameof(record));
+            try
+            {
+                await table.DeleteEntityAsync(KeyEncoding.Encode(streamId), KeyEncoding.IdempotencyRowKey(record.Key), etag, cancellationToken);
+                return true;
+            }
+            catch (RequestFailedException failed) when (failed.Status is 404 or 412)
+            {
+                return failed.Status == 404;
+            }
         }, cancellationToken);
 
     /// <summary>The value recorded with <paramref name="key"/> of <paramref name="kind"/> (<see cref="UniqueKeyRecord"/>), or null when it was never recorded: one point read.</summary>

@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Testing;
 
@@ -112,8 +113,30 @@ public sealed class AppendAndReadTests(AzuriteFixture azurite) : EventStoreTestB
 
         Assert.Equal(before, await RowsAsync("idem"));
         var record = await Store.FindIdempotencyRecordAsync("idem", "key-a", Cancel);
-        Assert.Equal(new IdempotencyRecord("key-a", "hash-1", 1), record);
+        Assert.Equal(new IdempotencyRecord("key-a", "hash-1", 1), record! with { ETag = null });
         Assert.Null(await Store.FindIdempotencyRecordAsync("idem", "key-b", Cancel));
+    }
+
+    [Fact]
+    public async Task A_stale_idempotency_record_is_removed_unless_written_since()
+    {
+        await Store.AppendAsync("stale-record", 0, [Event(1)], idempotency: new IdempotencyRecord("key-a", "hash-1", 1), cancellationToken: Cancel);
+        var read = await Store.FindIdempotencyRecordAsync("stale-record", "key-a", Cancel);
+        Assert.NotNull(read?.ETag);
+
+        // Written since it was read (the row's ETag moved on): left as it is.
+        var row = await Table.GetEntityAsync<TableEntity>(KeyEncoding.Encode("stale-record"), KeyEncoding.IdempotencyRowKey("key-a"), cancellationToken: Cancel);
+        await Table.UpdateEntityAsync(row.Value, row.Value.ETag, TableUpdateMode.Replace, Cancel);
+        var before = await RowsAsync("stale-record");
+        Assert.False(await Store.RemoveStaleIdempotencyRecordAsync("stale-record", read!, Cancel));
+        Assert.Equal(before, await RowsAsync("stale-record"));
+
+        // As read: removed, and only it; removing it again finds it gone, which counts as removed.
+        var current = await Store.FindIdempotencyRecordAsync("stale-record", "key-a", Cancel);
+        Assert.True(await Store.RemoveStaleIdempotencyRecordAsync("stale-record", current!, Cancel));
+        Assert.Null(await Store.FindIdempotencyRecordAsync("stale-record", "key-a", Cancel));
+        Assert.Equal(before.Count - 1, (await RowsAsync("stale-record")).Count);
+        Assert.True(await Store.RemoveStaleIdempotencyRecordAsync("stale-record", current!, Cancel));
     }
 
     [Fact]

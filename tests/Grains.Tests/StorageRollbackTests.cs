@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
 using OrderFlow.Testing;
 using static OrderFlow.Grains.Tests.TestData;
 
@@ -99,6 +100,67 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         Assert.Equal((OrderStatus.Placed, 1), (placed.Status, placed.Version));
         var events = await cluster.EventsAsync(id, ct);
         Assert.Equal([(1, "OrderPlaced")], events.Select(e => (e.Version, e.Type)));
+    }
+
+    /// <summary>
+    /// A partial restore (rows copied one by one, not as the transactions that wrote them) kept a
+    /// command's idempotency record but not its events. Retried with that key, the command is
+    /// applied again, on a cached activation and a fresh one alike; it was a 500 on every retry.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ACommandWhoseRecordOutlivedItsEventsIsAppliedAgainWhenRetried(bool freshActivation)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        var payKey = new CommandMetadata(IdempotencyKey: "key-pay-" + freshActivation);
+        await grain.Succeeds(Place(id));
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Pay(), payKey);
+        var record = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey == KeyEncoding.IdempotencyRowKey(payKey.IdempotencyKey!));
+
+        await RestoreAsync(id, [.. saved, record], ct);
+        if (freshActivation)
+        {
+            await cluster.DeactivateAsync(id);
+        }
+
+        var paid = await grain.Execute(Pay(), payKey);
+        Assert.Null(paid.Error);
+        Assert.False(paid.Replayed);
+        Assert.Equal((OrderStatus.Paid, 2), (paid.Order?.Status, paid.Order?.Version));
+        Assert.Equal([(1, "OrderPlaced"), (2, "OrderPaid")], (await cluster.EventsAsync(id, ct)).Select(e => (e.Version, e.Type)));
+
+        // The record now names the payment just appended: the next retry is a replay that writes nothing.
+        var rows = await cluster.RowFingerprintAsync(id, ct);
+        var again = await grain.Execute(Pay(), payKey);
+        Assert.True(again.Replayed);
+        Assert.Equal((OrderStatus.Paid, 2), (again.Order?.Status, again.Order?.Version));
+        Assert.Equal(rows, await cluster.RowFingerprintAsync(id, ct));
+    }
+
+    /// <summary>A placement retried on a fresh activation decides on the assumed-new view; its record's insert is what collides.</summary>
+    [Fact]
+    public async Task APlacementWhoseRecordAloneWasKeptIsPlacedAgainWhenRetried()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        var placeKey = new CommandMetadata(IdempotencyKey: "key-place");
+        await grain.Succeeds(Place(id), placeKey);
+        var record = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey == KeyEncoding.IdempotencyRowKey("key-place"));
+
+        await RestoreAsync(id, [record], ct);
+        await cluster.DeactivateAsync(id);
+
+        var placed = await grain.Execute(Place(id), placeKey);
+        Assert.Null(placed.Error);
+        Assert.False(placed.Replayed);
+        Assert.Equal((OrderStatus.Placed, 1), (placed.Order?.Status, placed.Order?.Version));
+        Assert.Equal([(1, "OrderPlaced")], (await cluster.EventsAsync(id, ct)).Select(e => (e.Version, e.Type)));
+        Assert.True((await grain.Execute(Place(id), placeKey)).Replayed);
     }
 
     [Fact]
