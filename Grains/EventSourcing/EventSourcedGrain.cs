@@ -365,6 +365,15 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 continue;
             }
 
+            if (decision.Error is not null && !ViewIsVerified && metadata.IdempotencyKey is { } retried
+                && await Store.FindIdempotencyRecordAsync(AggregateId, retried) is not null)
+            {
+                // Refused on the assumed-new view of a fresh activation, yet recorded: a retry whose fields
+                // this silo judges otherwise (an event time past a clock behind the first silo's). Its record answers.
+                await ReloadAsync();
+                continue;
+            }
+
             if (decision.Error is { } error)
             {
                 return new CommandOutcome<TState>(null, Version, error, Replayed: false);

@@ -127,6 +127,33 @@ public sealed class OrderConcurrencyTests(OrderClusterFixture fixture) : IClassF
         Assert.Equal(2, (await cluster.EventsAsync(id, ct)).Count);
     }
 
+    /// <summary>
+    /// A placement applied by a silo whose clock is ahead (its event time lies past this silo's
+    /// clock and tolerance), retried on this silo's fresh activation: the fields are judged against
+    /// this clock, on the assumed-new view, which had answered 400 without consulting the record.
+    /// It is answered from the record, as the first attempt was.
+    /// </summary>
+    [Fact]
+    public async Task APlacementRetriedOnASiloWhoseClockIsBehindIsAnsweredFromItsRecord()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var at = Ago(TimeSpan.FromMinutes(-10));
+        var place = Place(id, at);
+        var record = new IdempotencyRecord("key-ahead", await RequestHash.OfAsync(place, id, personalData: null!), 1); // no address: no key asked
+        await AppendDirectly(id, 0, new OrderPlaced(at, id, place.CustomerId!, place.Currency!, [.. Items.Select(i => new OrderLine(i.Sku!, i.Quantity!.Value, i.UnitPrice!.Value))], Total), ct, record);
+
+        var retried = await cluster.Grain(id).Execute(place, new CommandMetadata(IdempotencyKey: "key-ahead"));
+
+        Assert.Null(retried.Error);
+        Assert.True(retried.Replayed);
+        Assert.Equal((OrderStatus.Placed, 1, at), (retried.Order!.Status, retried.Order.Version, retried.Order.PlacedAt));
+
+        // The same fields for an order that has no record of them are still refused: judged here for the first time.
+        var fresh = await cluster.Grain(NewOrderId()).Execute(place with { OrderId = null }, new CommandMetadata(IdempotencyKey: "key-ahead"));
+        Assert.Equal(CommandErrorCode.Validation, fresh.Error?.Code);
+    }
+
     private async Task AppendDirectly(string id, int expectedVersion, OrderEvent @event, CancellationToken ct, IdempotencyRecord? idempotency = null) =>
         await cluster.Store.AppendAsync(
             id,
