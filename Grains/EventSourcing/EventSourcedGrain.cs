@@ -329,7 +329,13 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 await ReloadAsync();
             }
 
-            if (metadata.IdempotencyKey is { } key && ViewIsVerified
+            var decision = await DecideAsync(command, afterConflict: attempt > 1);
+
+            // A retry is answered from its key's record. An append needs no look first: its insert of
+            // the record fails if one exists, a conflict after which the next attempt looks. A
+            // refusal looks even on the assumed-new view of a fresh activation: a retried placement
+            // may be judged otherwise here (its event time past a clock behind the first silo's).
+            if (metadata.IdempotencyKey is { } key && (attempt > 1 || decision.Error is not null || decision.AlreadyApplied)
                 && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
             {
                 // Another writer stored it (the first attempt reached another activation, or landed
@@ -352,24 +358,15 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                     source.DisplayName, AggregateId, key, record.ResultVersion, Version);
                 if (!await Store.RemoveStaleIdempotencyRecordAsync(AggregateId, record))
                 {
-                    await ReloadAsync(); // written since it was read: look again
-                    continue;
+                    await ReloadAsync(); // written since it was read
                 }
-            }
 
-            var decision = await DecideAsync(command, afterConflict: attempt > 1);
-            if ((decision.AlreadyApplied || decision.Error is not null && !decision.FromFieldsAlone) && await HeadMovedAsync())
-            {
-                // The answer would come from a view storage no longer holds: decide again on a fresh one.
-                await ReloadAsync();
                 continue;
             }
 
-            if (decision.Error is not null && !ViewIsVerified && metadata.IdempotencyKey is { } retried
-                && await Store.FindIdempotencyRecordAsync(AggregateId, retried) is not null)
+            if ((decision.AlreadyApplied || decision.Error is not null && !decision.FromFieldsAlone) && await HeadMovedAsync())
             {
-                // Refused on the assumed-new view of a fresh activation, yet recorded: a retry whose fields
-                // this silo judges otherwise (an event time past a clock behind the first silo's). Its record answers.
+                // The answer would come from a view storage no longer holds: decide again on a fresh one.
                 await ReloadAsync();
                 continue;
             }

@@ -82,41 +82,44 @@ public sealed class StorageOutageTests
     /// <summary>
     /// Storage that hangs (accepts connections, never answers): a command is answered 503 within the
     /// event log's operation timeout, and a retry with the same Idempotency-Key after storage answers
-    /// again is applied at most once. With a key, the command first reads its idempotency record, so
-    /// the hang strikes a read: nothing was written, and the 503 says so.
+    /// again is applied at most once. With a key, the command's first request is still its append
+    /// (its insert of the key's record is what finds a key already used), so the hang strikes a write
+    /// that may land, and the 503 says so. Before 2026-12-02 a read of the record came first.
     /// </summary>
     [Fact]
-    public async Task While_storage_hangs_a_command_is_503_within_the_timeout_and_its_retry_is_applied_once()
+    public async Task While_storage_hangs_a_keyed_command_is_503_within_the_timeout_and_its_retry_is_applied_once()
     {
         await using var storage = await Azurite.StartNewAsync(cancellationToken: TestContext.Current.CancellationToken);
         await using var host = await StartWithShortTimeoutAsync(storage);
-        var id = TestOrders.NewId();
-        await host.PlaceAsync(id);
         var key = "idem-" + Guid.NewGuid().ToString("N");
         var pay = TestOrders.PayBody().ToJsonString();
 
-        using (storage.Suspend())
+        // The placement announces the order in the change index's current bucket, so the payment's
+        // first storage request is its append.
+        var (id, answer, elapsed, ready, live) = await SameChangeBucket.RunAsync(async () =>
         {
-            var clock = Stopwatch.StartNew();
-            using (var response = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key))
+            var orderId = TestOrders.NewId();
+            await host.PlaceAsync(orderId);
+            using (storage.Suspend())
             {
-                await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/storage-unavailable");
-                AssertRetryAfter(response);
+                var clock = Stopwatch.StartNew();
+                var response = await host.Writer.PostAsync($"/api/orders/{orderId}/payments", pay, key);
+                var took = clock.Elapsed;
+                using var ready = await host.Anonymous.GetAsync("/health/ready");
+                using var live = await host.Anonymous.GetAsync("/health/live");
+                return (orderId, response, took, ready.StatusCode, live.StatusCode);
             }
+        });
 
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"The 503 took {clock.Elapsed} with a 2 s operation timeout.");
-
-            using (var ready = await host.Anonymous.GetAsync("/health/ready"))
-            {
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-            }
-
-            using (var live = await host.Anonymous.GetAsync("/health/live"))
-            {
-                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
-            }
+        using (answer)
+        {
+            var problem = await answer.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "/problems/outcome-unknown");
+            Assert.Contains("same Idempotency-Key", problem.Str("detail"), StringComparison.Ordinal);
+            AssertRetryAfter(answer);
         }
 
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, HttpStatusCode.OK), (ready, live));
+        Assert.True(elapsed < TimeSpan.FromSeconds(15), $"The 503 took {elapsed} with a 2 s operation timeout.");
         await host.WaitUntilReadyAsync();
         using var retry = await host.Writer.PostAsync($"/api/orders/{id}/payments", pay, key);
         var order = await retry.AssertJsonAsync(HttpStatusCode.OK);

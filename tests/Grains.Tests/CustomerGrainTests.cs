@@ -63,6 +63,33 @@ public sealed class CustomerGrainTests(OrderClusterFixture fixture) : IClassFixt
         Assert.NotNull(unchanged.Error); // the same email again: nothing to change
     }
 
+    /// <summary>
+    /// A retry that the state now would take as a new command (a profile change that differs again
+    /// after a later change) is found out by the insert of its record, which fails with the append;
+    /// the next attempt reads the record and answers as the first attempt was answered.
+    /// </summary>
+    [Fact]
+    public async Task A_retry_that_would_append_again_is_answered_from_its_record_and_writes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewCustomerId();
+        var key = new CommandMetadata(IdempotencyKey: "key-rename");
+        var rename = new ChangeCustomerProfile("Ada King", null, null, RegisteredAt.AddHours(1));
+        Assert.Null((await Grain(id).Execute(Register(id), CommandMetadata.None)).Error);
+        var first = await Grain(id).Execute(rename, key);
+        Assert.Null((await Grain(id).Execute(new ChangeCustomerProfile("Ada Byron", null, null, RegisteredAt.AddHours(2)), CommandMetadata.None)).Error);
+        var rows = await RowsAsync(CustomerTable, id, ct);
+
+        var retried = await Grain(id).Execute(rename, key);
+
+        Assert.Null(retried.Error);
+        Assert.True(retried.Replayed);
+        Assert.Equal((2, "Ada King"), (retried.Customer?.Version, retried.Customer?.Name));
+        Assert.Equal((first.Customer?.Version, first.Customer?.Name), (retried.Customer?.Version, retried.Customer?.Name));
+        Assert.Equal(rows, await RowsAsync(CustomerTable, id, ct));
+        Assert.Equal("Ada Byron", (await Grain(id).Get())?.Name);
+    }
+
     [Fact]
     public async Task Registering_records_the_customer_once_and_a_second_registration_is_refused()
     {

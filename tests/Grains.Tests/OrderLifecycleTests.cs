@@ -159,5 +159,16 @@ public sealed class OrderLifecycleTests(OrderClusterFixture fixture) : IClassFix
             Assert.True(sent.Count == 1, "A payment sent: " + string.Join(", ", sent));
             Assert.EndsWith("$batch", sent[0], StringComparison.Ordinal);
         }
+
+        // With an Idempotency-Key too: the record goes in with the events, and its insert is the
+        // check that the key is new (it read the record first before 2026-12-02).
+        requests.Reset();
+        await cluster.Grain(id).Succeeds(Ship(), new CommandMetadata(IdempotencyKey: "key-ship"));
+        if (DateTime.UtcNow.Minute == minute)
+        {
+            sent = GrainRequests();
+            Assert.True(sent.Count == 1, "A shipment with an Idempotency-Key sent: " + string.Join(", ", sent));
+            Assert.EndsWith("$batch", sent[0], StringComparison.Ordinal);
+        }
     }
 }
