@@ -73,6 +73,9 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
     protected override CustomerCommand RequestIdentityOf(CustomerCommand command) =>
         command is ErasePersonalData erase ? erase with { ErasedBy = null } : command;
 
+    /// <summary>An erasure's decision deletes the subject's key.</summary>
+    protected override bool DecidingActs(CustomerCommand command) => command is ErasePersonalData;
+
     protected override async Task<Decision<CustomerEvent>> DecideAsync(CustomerCommand command, bool afterConflict)
     {
         var decision = CustomerDecider.Decide(State, AggregateId, command, Time.GetUtcNow());

@@ -192,6 +192,13 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     protected abstract Task<Decision<TEvent>> DecideAsync(TCommand command, bool afterConflict);
 
     /// <summary>
+    /// Whether deciding <paramref name="command"/> does something that outlasts the decision (an
+    /// erasure deletes its subject's key): with an idempotency key, its record is read before deciding,
+    /// so that a retry, or a request reusing the key, is answered without acting again.
+    /// </summary>
+    protected virtual bool DecidingActs(TCommand command) => false;
+
+    /// <summary>
     /// The command as its idempotency record identifies it (<see cref="RequestHash"/>): without
     /// members that do not change what is asked (who asked); the command itself by default.
     /// </summary>
@@ -329,13 +336,13 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 await ReloadAsync();
             }
 
-            var decision = await DecideAsync(command, afterConflict: attempt > 1);
-
             // A retry is answered from its key's record. An append needs no look first: its insert of
             // the record fails if one exists, a conflict after which the next attempt looks. A
             // refusal looks even on the assumed-new view of a fresh activation: a retried placement
             // may be judged otherwise here (its event time past a clock behind the first silo's).
-            if (metadata.IdempotencyKey is { } key && (attempt > 1 || decision.Error is not null || decision.AlreadyApplied)
+            // A command whose deciding acts looks before deciding.
+            var decision = metadata.IdempotencyKey is not null && DecidingActs(command) ? null : await DecideAsync(command, afterConflict: attempt > 1);
+            if (metadata.IdempotencyKey is { } key && (attempt > 1 || decision is null || decision.Error is not null || decision.AlreadyApplied)
                 && await Store.FindIdempotencyRecordAsync(AggregateId, key) is { } record)
             {
                 // Another writer stored it (the first attempt reached another activation, or landed
@@ -364,6 +371,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                 continue;
             }
 
+            decision ??= await DecideAsync(command, afterConflict: attempt > 1);
             if ((decision.AlreadyApplied || decision.Error is not null && !decision.FromFieldsAlone) && await HeadMovedAsync())
             {
                 // The answer would come from a view storage no longer holds: decide again on a fresh one.

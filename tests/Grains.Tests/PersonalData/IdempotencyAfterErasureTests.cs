@@ -50,6 +50,27 @@ public sealed class IdempotencyAfterErasureTests(OrderClusterFixture fixture) : 
         Assert.Equal(CommandErrorCode.Unprocessable, (await customer.Execute(register with { Country = "FR" }, Key("register"))).Error?.Code);
     }
 
+    /// <summary>
+    /// An erasure deletes its subject's key while it is decided, so its key's record is read first:
+    /// an erasure reusing a key another request used is refused, with the data still readable. When
+    /// the record was read only after deciding, the data was shredded and the answer was 422.
+    /// </summary>
+    [Fact]
+    public async Task An_erasure_reusing_the_key_of_another_request_is_refused_and_erases_nothing()
+    {
+        var id = "hash-" + Guid.NewGuid().ToString("N")[..12];
+        var customer = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await customer.Execute(new RegisterCustomer(id, "Ida Idem", "ida." + id + "@example.com", "DE"), Key("register"))).Error);
+
+        var erasure = await customer.Execute(new ErasePersonalData("admin-a"), Key("register"));
+
+        Assert.Equal(CommandErrorCode.Unprocessable, erasure.Error?.Code);
+        Assert.False(await cluster.Client.GetGrain<ISubjectKeyGrain>(id).IsErased());
+        await cluster.DeactivateAsync(customer);
+        var read = await customer.Get();
+        Assert.Equal(("Ida Idem", false), (read?.Name, read?.Erased));
+    }
+
     [Fact]
     public async Task A_placement_with_an_address_is_replayed_after_its_customer_is_erased()
     {
