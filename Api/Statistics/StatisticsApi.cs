@@ -68,7 +68,7 @@ public static class StatisticsApi
     private static TBuilder AnswersStatisticsProblems<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.AnswersUnauthorized("the reader or admin role")
-            .AnswersUnavailableQuery("the statistics are being rebuilt after an upgrade (/problems/statistics-unavailable; orders are unaffected)");
+            .AnswersUnavailableQuery("the statistics are being rebuilt after an upgrade or a rollback changed their layout (/problems/statistics-unavailable; orders are unaffected)");
 
     /// <param name="Products">The products, best first.</param>
     /// <param name="Unlisted">

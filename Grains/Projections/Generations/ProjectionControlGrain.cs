@@ -102,13 +102,21 @@ public sealed class ProjectionControlGrain(
             return Task.FromResult(state.State.ActiveGeneration);
         }
 
-        var last = state.State.Rebuilds.LastOrDefault();
-        throw new StatisticsUnavailableException(last switch
+        throw new StatisticsUnavailableException(UnavailableReason(state.State, ProjectionSchema.Current));
+    }
+
+    /// <summary>Why statistics stored in <paramref name="state"/>'s layout cannot be served by a build that reads <paramref name="currentSchema"/>.</summary>
+    internal static string UnavailableReason(ProjectionsState state, int currentSchema)
+    {
+        // An older layout is what an upgrade finds; a later one, what a rollback to an earlier build finds.
+        var change = state.ActiveSchema < currentSchema ? "an upgrade" : "a rollback to an earlier build";
+        var last = state.Rebuilds.LastOrDefault();
+        return last switch
         {
-            { State: RebuildState.Running } => $"Statistics are being rebuilt from the event log after an upgrade changed how they are stored: rebuild {last.Id}, {last.EventsProcessed} events so far.",
-            { State: RebuildState.Failed } => $"The rebuild that recomputes statistics after an upgrade changed how they are stored failed (rebuild {last.Id}: {last.Error}). Start another with POST /api/admin/projections/rebuild.",
-            _ => "Statistics are stored in a layout this build does not read. Start a rebuild with POST /api/admin/projections/rebuild.",
-        });
+            { State: RebuildState.Running } => $"Statistics are being rebuilt from the event log after {change} changed how they are stored: rebuild {last.Id}, {last.EventsProcessed} events so far.",
+            { State: RebuildState.Failed } => $"The rebuild that recomputes statistics after {change} changed how they are stored failed (rebuild {last.Id}: {last.Error}). Start another with POST /api/admin/projections/rebuild.",
+            _ => $"Statistics are stored in a layout this build does not read ({change} changed it). Start a rebuild with POST /api/admin/projections/rebuild.",
+        };
     }
 
     public Task<int?> Serving() => Task.FromResult(Outdated ? null : (int?)state.State.ActiveGeneration);
