@@ -511,6 +511,7 @@ public sealed class TableEventStore
                 return snapshot;
             }
 
+            OrderFlowTelemetry.SnapshotsPassedOver.Add(1, new KeyValuePair<string, object?>(OrderFlowTelemetry.SnapshotKindTag, snapshot.Type + "/" + snapshot.SchemaVersion));
             logger.Log(
                 passedOverKinds.TryAdd((snapshot.Type, snapshot.SchemaVersion), true) ? LogLevel.Warning : LogLevel.Debug,
                 "Stream {StreamId}: its snapshot at version {Version} is a {Type} of schema {SchemaVersion}, which this build does not read (a later build's, after a rollback?); passed over, the events folded instead. Further snapshots of this kind are logged at Debug.",

@@ -26,6 +26,7 @@ public static class OrderFlowTelemetry
     public const string ReconciliationEventsCounter = "orderflow.reconciliation.events";
     public const string ReconciliationRepairsCounter = "orderflow.reconciliation.repairs";
     public const string RebuildEventsCounter = "orderflow.rebuild.events";
+    public const string SnapshotsPassedOverCounter = "orderflow.event_store.snapshots.passed_over";
 
     /// <summary>Tag: the command's type (<c>PlaceOrder</c>…).</summary>
     public const string CommandTypeTag = "orderflow.command.type";
@@ -35,6 +36,9 @@ public static class OrderFlowTelemetry
 
     /// <summary>Tag: the event's type (<c>OrderPlaced</c>…).</summary>
     public const string EventTypeTag = "orderflow.event.type";
+
+    /// <summary>Tag: a snapshot's stored type and schema version (<c>OrderState/3</c>).</summary>
+    public const string SnapshotKindTag = "orderflow.snapshot.kind";
 
     /// <summary>Tag: <c>success</c>, <c>conflict</c> or <c>failed</c> (an append's outcome).</summary>
     public const string AppendOutcomeTag = "orderflow.append.outcome";
@@ -74,6 +78,10 @@ public static class OrderFlowTelemetry
 
     public static readonly Counter<long> RebuildEvents = Meter.CreateCounter<long>(
         RebuildEventsCounter, "{event}", "Events a projection rebuild has projected into its new generation (its progress).");
+
+    public static readonly Counter<long> SnapshotsPassedOver = Meter.CreateCounter<long>(
+        SnapshotsPassedOverCounter, "{snapshot}",
+        "Snapshots a load passed over because this build cannot read their schema (a later build's, after a rollback): each costs a fold of the events it covers.");
 
     /// <summary>The W3C <c>traceparent</c> of <paramref name="activity"/>, to carry in an envelope; null without one.</summary>
     public static string? TraceParentOf(Activity? activity) =>

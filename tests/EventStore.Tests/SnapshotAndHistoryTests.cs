@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Telemetry;
 using OrderFlow.Testing;
 
 namespace OrderFlow.EventStore.Tests;
@@ -99,15 +101,38 @@ public sealed class SnapshotAndHistoryTests(AzuriteFixture azurite) : EventStore
         Assert.Equal("1,2,3,4", Fold(latest.Snapshot, latest.Events));
     }
 
+    /// <summary>Each pass-over is counted (<see cref="OrderFlowTelemetry.SnapshotsPassedOver"/>) by kind, though only the first of a kind warns.</summary>
     [Fact]
-    public async Task Passing_over_a_kind_of_snapshot_warns_once_not_on_every_load()
+    public async Task Passing_over_a_kind_of_snapshot_warns_once_not_on_every_load_and_counts_every_time()
     {
         var log = new FakeLogCollector();
         var store = NewStore(new FakeLogger<TableEventStore>(log));
+        var kind = "WarnedState-" + Guid.NewGuid().ToString("N")[..8]; // a kind of its own: the counter is the process's
         foreach (var stream in new[] { "warned-1", "warned-2" })
         {
-            await store.AppendAsync(stream, 0, [Event(1, "1")], Snapshot(1, "later build", schemaVersion: 2), cancellationToken: Cancel);
+            await store.AppendAsync(stream, 0, [Event(1, "1")], new Snapshot(1, kind, 2, T0.AddMinutes(1), "later build"), cancellationToken: Cancel);
         }
+
+        var counted = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, meters) =>
+        {
+            if (instrument.Name == OrderFlowTelemetry.SnapshotsPassedOverCounter)
+            {
+                meters.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == OrderFlowTelemetry.SnapshotKindTag && Equals(tag.Value, kind + "/2"))
+                {
+                    Interlocked.Add(ref counted, value);
+                }
+            }
+        });
+        listener.Start();
 
         for (var load = 0; load < 3; load++)
         {
@@ -118,6 +143,7 @@ public sealed class SnapshotAndHistoryTests(AzuriteFixture azurite) : EventStore
         var passedOver = log.GetSnapshot().Where(record => record.Message.Contains("passed over", StringComparison.Ordinal)).ToList();
         Assert.Equal(6, passedOver.Count);
         Assert.Single(passedOver, record => record.Level == LogLevel.Warning);
+        Assert.Equal(6, Interlocked.Read(ref counted));
     }
 
     private static Snapshot Snapshot(int version, string state, int schemaVersion = 1) => new(version, "TestState", schemaVersion, T0.AddMinutes(version), state);
