@@ -352,16 +352,18 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
                     await ReloadAsync();
                 }
 
-                if (record.ResultVersion <= Version)
+                if (record.ResultVersion <= Version
+                    && (record.EventId is not { } eventId || await Store.HoldsEventAsync(AggregateId, record.ResultVersion, eventId)))
                 {
                     return await ReplayAsync(record, command);
                 }
 
                 // Storage kept the record without the events it names (a partial restore, rows copied
-                // one by one): the command was not applied as far as the log knows, so it is decided
-                // again. The record goes first, or a later append reaching its version would answer for it.
+                // one by one), whether or not later commands have appended up to its version since: the
+                // command was not applied as far as the log knows, so it is decided again. The record
+                // goes first, or it would answer for whatever holds its version.
                 logger.LogError(
-                    "{Category} {Id}: the idempotency record of key '{Key}' names version {RecordVersion}, but the log ends at {Version}; storage lost the events it recorded. The record is removed and the command decided again.",
+                    "{Category} {Id}: the idempotency record of key '{Key}' names version {RecordVersion}, which the log (at version {Version}) does not hold as recorded; storage lost the events it recorded. The record is removed and the command decided again.",
                     source.DisplayName, AggregateId, key, record.ResultVersion, Version);
                 if (!await Store.RemoveStaleIdempotencyRecordAsync(AggregateId, record))
                 {

@@ -34,7 +34,12 @@ public sealed record Snapshot(int Version, string Type, int SchemaVersion, DateT
 /// stream version it produced, so that a retry can be answered with the same result.
 /// </summary>
 /// <param name="ETag">The row's ETag, on a record read from storage (an append ignores it).</param>
-public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion, ETag? ETag = null);
+/// <param name="EventId">
+/// The id of the event at <paramref name="ResultVersion"/>, on a record read from storage (an append
+/// writes its last event's): a record whose version holds another event outlived its own (a partial
+/// restore). Null for records written before 2026-12-02.
+/// </param>
+public sealed record IdempotencyRecord(string Key, string RequestHash, int ResultVersion, ETag? ETag = null, Guid? EventId = null);
 
 /// <summary>
 /// A key that a stream records at most once, with a value (an order's refund id and its amount):

@@ -124,6 +124,7 @@ public sealed class TableEventStore
             {
                 [RequestHashProperty] = idempotency.RequestHash,
                 [VersionProperty] = idempotency.ResultVersion,
+                [EventIdProperty] = events[^1].EventId,
                 [RecordedAtProperty] = recordedAt,
             });
         }
@@ -320,8 +321,16 @@ public sealed class TableEventStore
             var response = await table.GetEntityIfExistsAsync<TableEntity>(
                 KeyEncoding.Encode(streamId), KeyEncoding.IdempotencyRowKey(idempotencyKey), cancellationToken: cancellationToken);
             return response.HasValue && response.Value is { } entity
-                ? new IdempotencyRecord(idempotencyKey, entity.GetString(RequestHashProperty)!, entity.GetInt32(VersionProperty)!.Value, entity.ETag)
+                ? new IdempotencyRecord(idempotencyKey, entity.GetString(RequestHashProperty)!, entity.GetInt32(VersionProperty)!.Value, entity.ETag, entity.GetGuid(EventIdProperty))
                 : null;
+        }, cancellationToken);
+
+    /// <summary>Whether the stream's event at <paramref name="version"/> is the one with <paramref name="eventId"/>: one point read.</summary>
+    public Task<bool> HoldsEventAsync(string streamId, int version, Guid eventId, CancellationToken cancellationToken = default) =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+        {
+            await EnsureTableAsync(cancellationToken);
+            return await IsAlreadyAppendedAsync(KeyEncoding.Encode(streamId), version, eventId, cancellationToken);
         }, cancellationToken);
 
     /// <summary>

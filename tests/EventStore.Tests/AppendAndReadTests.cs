@@ -105,7 +105,8 @@ public sealed class AppendAndReadTests(AzuriteFixture azurite) : EventStoreTestB
     [Fact]
     public async Task A_reused_idempotency_key_conflicts_and_writes_nothing()
     {
-        await Store.AppendAsync("idem", 0, [Event(1)], idempotency: new IdempotencyRecord("key-a", "hash-1", 1), cancellationToken: Cancel);
+        var first = Event(1);
+        await Store.AppendAsync("idem", 0, [first], idempotency: new IdempotencyRecord("key-a", "hash-1", 1), cancellationToken: Cancel);
         var before = await RowsAsync("idem");
 
         await Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
@@ -113,7 +114,10 @@ public sealed class AppendAndReadTests(AzuriteFixture azurite) : EventStoreTestB
 
         Assert.Equal(before, await RowsAsync("idem"));
         var record = await Store.FindIdempotencyRecordAsync("idem", "key-a", Cancel);
-        Assert.Equal(new IdempotencyRecord("key-a", "hash-1", 1), record! with { ETag = null });
+        Assert.Equal(new IdempotencyRecord("key-a", "hash-1", 1, EventId: first.EventId), record! with { ETag = null });
+        Assert.True(await Store.HoldsEventAsync("idem", 1, first.EventId, Cancel));
+        Assert.False(await Store.HoldsEventAsync("idem", 1, Guid.NewGuid(), Cancel));
+        Assert.False(await Store.HoldsEventAsync("idem", 2, first.EventId, Cancel));
         Assert.Null(await Store.FindIdempotencyRecordAsync("idem", "key-b", Cancel));
     }
 

@@ -141,6 +141,34 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         Assert.Equal(rows, await cluster.RowFingerprintAsync(id, ct));
     }
 
+    /// <summary>
+    /// As above, but another command has appended up to the record's version since: the record names
+    /// the cancellation's version. A retry was answered as a replay of the payment, with the order
+    /// cancelled; the record's event id tells it apart, and the payment is judged against the log.
+    /// </summary>
+    [Fact]
+    public async Task ARecordWhoseVersionAnotherCommandHoldsSinceIsNotReplayed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        var payKey = new CommandMetadata(IdempotencyKey: "key-pay-overtaken");
+        await grain.Succeeds(Place(id));
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Pay(), payKey);
+        var record = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey == KeyEncoding.IdempotencyRowKey(payKey.IdempotencyKey!));
+        await RestoreAsync(id, [.. saved, record], ct);
+        await cluster.DeactivateAsync(id);
+        await grain.Succeeds(Cancel());
+
+        var retried = await grain.Execute(Pay(), payKey);
+
+        Assert.False(retried.Replayed);
+        Assert.Equal(CommandErrorCode.InvalidTransition, retried.Error?.Code);
+        Assert.Null(await cluster.Store.FindIdempotencyRecordAsync(id, payKey.IdempotencyKey!, ct));
+        Assert.Equal([(1, "OrderPlaced"), (2, "OrderCancelled")], (await cluster.EventsAsync(id, ct)).Select(e => (e.Version, e.Type)));
+    }
+
     /// <summary>A placement retried on a fresh activation decides on the assumed-new view; its record's insert is what collides.</summary>
     [Fact]
     public async Task APlacementWhoseRecordAloneWasKeptIsPlacedAgainWhenRetried()
