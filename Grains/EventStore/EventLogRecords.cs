@@ -50,6 +50,14 @@ public sealed record IdempotencyRecord(string Key, string RequestHash, int Resul
 public sealed record UniqueKeyRecord(string Kind, string Key, string Value);
 
 /// <summary>
+/// A <see cref="UniqueKeyRecord"/> as stored: its value, its row's ETag and the last event of the
+/// append that recorded it, by which a row that outlived its events (a partial restore) is told
+/// from a true one. <paramref name="Version"/> and <paramref name="EventId"/> are null on rows
+/// written before 2026-12-02.
+/// </summary>
+public sealed record RecordedUniqueKey(string Value, ETag ETag, int? Version, Guid? EventId);
+
+/// <summary>
 /// What is needed to rebuild a stream's state up to some point: the newest usable snapshot (if
 /// any) and the events after it, in order.
 /// </summary>

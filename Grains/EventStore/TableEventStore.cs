@@ -134,6 +134,8 @@ public sealed class TableEventStore
             entities.Add(new TableEntity(partitionKey, KeyEncoding.UniqueKeyRowKey(unique.Kind, unique.Key))
             {
                 [ValueProperty] = unique.Value,
+                [VersionProperty] = expectedVersion + events.Count,
+                [EventIdProperty] = events[^1].EventId,
                 [RecordedAtProperty] = recordedAt,
             });
         }
@@ -340,12 +342,18 @@ public sealed class TableEventStore
     /// written since (nothing removed); a record already gone counts as removed.
     /// </summary>
     public Task<bool> RemoveStaleIdempotencyRecordAsync(string streamId, IdempotencyRecord record, CancellationToken cancellationToken = default) =>
+        RemoveUnlessWrittenSinceAsync(
+            streamId,
+            KeyEncoding.IdempotencyRowKey(record.Key),
+            record.ETag ?? throw new ArgumentException("Only a record read from storage can be removed.", nameof(record)),
+            cancellationToken);
+
+    private Task<bool> RemoveUnlessWrittenSinceAsync(string streamId, string rowKey, ETag etag, CancellationToken cancellationToken) =>
         StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
         {
-            var etag = record.ETag ?? throw new ArgumentException("Only a record read from storage can be removed.", nameof(record));
             try
             {
-                await table.DeleteEntityAsync(KeyEncoding.Encode(streamId), KeyEncoding.IdempotencyRowKey(record.Key), etag, cancellationToken);
+                await table.DeleteEntityAsync(KeyEncoding.Encode(streamId), rowKey, etag, cancellationToken);
                 return true;
             }
             catch (RequestFailedException failed) when (failed.Status is 404 or 412)
@@ -354,15 +362,26 @@ public sealed class TableEventStore
             }
         }, cancellationToken);
 
-    /// <summary>The value recorded with <paramref name="key"/> of <paramref name="kind"/> (<see cref="UniqueKeyRecord"/>), or null when it was never recorded: one point read.</summary>
-    public Task<string?> FindUniqueKeyAsync(string streamId, string kind, string key, CancellationToken cancellationToken = default) =>
+    /// <summary>The row recorded with <paramref name="key"/> of <paramref name="kind"/> (<see cref="UniqueKeyRecord"/>), or null when it was never recorded: one point read.</summary>
+    public Task<RecordedUniqueKey?> FindUniqueKeyAsync(string streamId, string kind, string key, CancellationToken cancellationToken = default) =>
         StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
             await EnsureTableAsync(cancellationToken);
             var response = await table.GetEntityIfExistsAsync<TableEntity>(
-                KeyEncoding.Encode(streamId), KeyEncoding.UniqueKeyRowKey(kind, key), select: [ValueProperty], cancellationToken: cancellationToken);
-            return response.HasValue && response.Value is { } entity ? entity.GetString(ValueProperty) : null;
+                KeyEncoding.Encode(streamId), KeyEncoding.UniqueKeyRowKey(kind, key), select: [ValueProperty, VersionProperty, EventIdProperty], cancellationToken: cancellationToken);
+            return response.HasValue && response.Value is { } entity
+                ? new RecordedUniqueKey(entity.GetString(ValueProperty)!, entity.ETag, entity.GetInt32(VersionProperty), entity.GetGuid(EventIdProperty))
+                : null;
         }, cancellationToken);
+
+    /// <summary>
+    /// Removes the row of <paramref name="key"/> of <paramref name="kind"/> as <paramref name="recorded"/>
+    /// read it, unless it was written since: for a row that storage kept without the events it was
+    /// written with (a partial restore). Returns false when it was written since (nothing removed); a
+    /// row already gone counts as removed.
+    /// </summary>
+    public Task<bool> RemoveStaleUniqueKeyAsync(string streamId, string kind, string key, RecordedUniqueKey recorded, CancellationToken cancellationToken = default) =>
+        RemoveUnlessWrittenSinceAsync(streamId, KeyEncoding.UniqueKeyRowKey(kind, key), recorded.ETag, cancellationToken);
 
     /// <summary>
     /// Every event of every stream, stream by stream and in version order within each: what a

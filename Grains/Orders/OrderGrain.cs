@@ -86,12 +86,32 @@ public sealed class OrderGrain(EventSourcingServices services, ILogger<OrderGrai
         var decision = OrderDecider.Decide(State, AggregateId, command, now);
         if (command is RefundOrder { RefundId: { } refundId } && !decision.AlreadyApplied
             && (afterConflict || decision.Error is { Code: not CommandErrorCode.NotFound } && !decision.FromFieldsAlone)
-            && await Store.FindUniqueKeyAsync(AggregateId, RefundKeyKind, refundId) is { } recorded)
+            && await Store.FindUniqueKeyAsync(AggregateId, RefundKeyKind, refundId) is { } recorded
+            && !await OutlivedItsRefundAsync(refundId, recorded))
         {
-            decision = OrderDecider.Decide(State, AggregateId, command, now, decimal.Parse(recorded, CultureInfo.InvariantCulture));
+            decision = OrderDecider.Decide(State, AggregateId, command, now, decimal.Parse(recorded.Value, CultureInfo.InvariantCulture));
         }
 
         return decision;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="recorded"/> is a row that storage kept without the refund it was written
+    /// with (a partial restore, rows copied one by one): removed then, so that the refund is judged
+    /// against the log (a row written since stays, and the append's insert of it conflicts again).
+    /// </summary>
+    private async Task<bool> OutlivedItsRefundAsync(string refundId, RecordedUniqueKey recorded)
+    {
+        if (recorded is not { Version: { } version, EventId: { } eventId } || await Store.HoldsEventAsync(AggregateId, version, eventId))
+        {
+            return false;
+        }
+
+        logger.LogError(
+            "Order {OrderId}: the row of refund '{RefundId}' names version {RowVersion}, which the log does not hold as recorded; storage lost the refund. The row is removed and the refund decided again.",
+            AggregateId, refundId, version);
+        await Store.RemoveStaleUniqueKeyAsync(AggregateId, RefundKeyKind, refundId, recorded);
+        return true;
     }
 
     protected override IReadOnlyList<UniqueKeyRecord> UniqueKeysOf(ImmutableArray<OrderEvent> events) =>

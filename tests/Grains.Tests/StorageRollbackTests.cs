@@ -169,6 +169,32 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         Assert.Equal([(1, "OrderPlaced"), (2, "OrderCancelled")], (await cluster.EventsAsync(id, ct)).Select(e => (e.Version, e.Type)));
     }
 
+    /// <summary>
+    /// A partial restore kept a refund's row (its id and amount) without the refund's event. The
+    /// refund retried was answered as already applied, with the log never holding it; it is applied.
+    /// </summary>
+    [Fact]
+    public async Task ARefundWhoseRowOutlivedItsEventIsAppliedWhenRetried()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id), Pay(), Ship(), Deliver());
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Refund("refund-restored", 5m));
+        var row = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey.StartsWith(KeyEncoding.UniqueKeyPrefix, StringComparison.Ordinal));
+        await RestoreAsync(id, [.. saved, row], ct);
+        await cluster.DeactivateAsync(id);
+
+        var refunded = await grain.Execute(Refund("refund-restored", 5m), new());
+
+        Assert.Null(refunded.Error);
+        Assert.False(refunded.Replayed);
+        Assert.Equal((5, 5m), (refunded.Order?.Version, refunded.Order?.Refunded));
+        Assert.Equal("OrderRefunded", (await cluster.EventsAsync(id, ct))[^1].Type);
+        Assert.True((await grain.Execute(Refund("refund-restored", 5m), new())).Replayed);
+    }
+
     /// <summary>A placement retried on a fresh activation decides on the assumed-new view; its record's insert is what collides.</summary>
     [Fact]
     public async Task APlacementWhoseRecordAloneWasKeptIsPlacedAgainWhenRetried()
