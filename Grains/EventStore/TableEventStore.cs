@@ -120,6 +120,11 @@ public sealed class TableEventStore
 
         if (idempotency is not null)
         {
+            if (idempotency.ResultVersion != expectedVersion + events.Count)
+            {
+                throw new ArgumentException($"An idempotency record must name the version the append produces ({expectedVersion + events.Count}), not {idempotency.ResultVersion}.", nameof(idempotency));
+            }
+
             entities.Add(new TableEntity(partitionKey, KeyEncoding.IdempotencyRowKey(idempotency.Key))
             {
                 [RequestHashProperty] = idempotency.RequestHash,
@@ -348,9 +353,15 @@ public sealed class TableEventStore
             record.ETag ?? throw new ArgumentException("Only a record read from storage can be removed.", nameof(record)),
             cancellationToken);
 
+    /// <remarks>A repair, not the command's write: harmless to repeat, so a failure is told as nothing written.</remarks>
     private Task<bool> RemoveUnlessWrittenSinceAsync(string streamId, string rowKey, ETag etag, CancellationToken cancellationToken) =>
-        StorageErrors.TranslateWrite(streamId, operationTimeout, async cancellationToken =>
+        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
         {
+            if (etag == default)
+            {
+                throw new ArgumentException("Only a row read from storage, with its ETag, can be removed.", nameof(etag));
+            }
+
             try
             {
                 await table.DeleteEntityAsync(KeyEncoding.Encode(streamId), rowKey, etag, cancellationToken);
@@ -369,8 +380,8 @@ public sealed class TableEventStore
             await EnsureTableAsync(cancellationToken);
             var response = await table.GetEntityIfExistsAsync<TableEntity>(
                 KeyEncoding.Encode(streamId), KeyEncoding.UniqueKeyRowKey(kind, key), select: [ValueProperty, VersionProperty, EventIdProperty], cancellationToken: cancellationToken);
-            return response.HasValue && response.Value is { } entity
-                ? new RecordedUniqueKey(entity.GetString(ValueProperty)!, entity.ETag, entity.GetInt32(VersionProperty), entity.GetGuid(EventIdProperty))
+            return response.HasValue && response.Value is { } entity && entity.GetString(ValueProperty) is { } value
+                ? new RecordedUniqueKey(value, entity.ETag, entity.GetInt32(VersionProperty), entity.GetGuid(EventIdProperty))
                 : null;
         }, cancellationToken);
 

@@ -147,6 +147,24 @@ public sealed class AppendAndReadTests(AzuriteFixture azurite) : EventStoreTestB
     }
 
     [Fact]
+    public async Task A_stale_unique_key_row_is_removed_unless_written_since()
+    {
+        await Store.AppendAsync("stale-unique", 0, [Event(1)], uniqueKeys: [new UniqueKeyRecord("refund", "r-1", "1")], cancellationToken: Cancel);
+        var read = await Store.FindUniqueKeyAsync("stale-unique", "refund", "r-1", Cancel);
+
+        var row = await Table.GetEntityAsync<TableEntity>(KeyEncoding.Encode("stale-unique"), KeyEncoding.UniqueKeyRowKey("refund", "r-1"), cancellationToken: Cancel);
+        await Table.UpdateEntityAsync(row.Value, row.Value.ETag, TableUpdateMode.Replace, Cancel);
+        var before = await RowsAsync("stale-unique");
+        Assert.False(await Store.RemoveStaleUniqueKeyAsync("stale-unique", "refund", "r-1", read!, Cancel));
+        Assert.Equal(before, await RowsAsync("stale-unique"));
+
+        var current = await Store.FindUniqueKeyAsync("stale-unique", "refund", "r-1", Cancel);
+        Assert.True(await Store.RemoveStaleUniqueKeyAsync("stale-unique", "refund", "r-1", current!, Cancel));
+        Assert.Null(await Store.FindUniqueKeyAsync("stale-unique", "refund", "r-1", Cancel));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.RemoveStaleUniqueKeyAsync("stale-unique", "refund", "r-1", current! with { ETag = default }, Cancel));
+    }
+
+    [Fact]
     public async Task A_200_KiB_payload_round_trips()
     {
         var data = "\"" + string.Concat(Enumerable.Range(0, 200 * 1024 / 8).Select(i => $"{i % 10_000_000:D7}é")) + "\"";

@@ -195,6 +195,30 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         Assert.True((await grain.Execute(Refund("refund-restored", 5m), new())).Replayed);
     }
 
+    /// <summary>
+    /// A cancellation of a paid order records its refund under one fixed id: a row of it that
+    /// outlived the cancellation's events made every cancellation conflict until it gave up.
+    /// </summary>
+    [Fact]
+    public async Task ACancellationWhoseRefundRowOutlivedItsEventsCancelsWhenSentAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var id = NewOrderId();
+        var grain = cluster.Grain(id);
+        await grain.SucceedAll(Place(id), Pay());
+        var saved = await cluster.RowsAsync(id, ct);
+        await grain.Succeeds(Cancel());
+        var row = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey.StartsWith(KeyEncoding.UniqueKeyPrefix, StringComparison.Ordinal));
+        await RestoreAsync(id, [.. saved, row], ct);
+        await cluster.DeactivateAsync(id);
+
+        var cancelled = await grain.Execute(Cancel(), new());
+
+        Assert.Null(cancelled.Error);
+        Assert.Equal((OrderStatus.Cancelled, 4), (cancelled.Order?.Status, cancelled.Order?.Version));
+        Assert.Equal(["OrderPlaced", "OrderPaid", "OrderCancelled", "OrderRefunded"], (await cluster.EventsAsync(id, ct)).Select(e => e.Type));
+    }
+
     /// <summary>A placement retried on a fresh activation decides on the assumed-new view; its record's insert is what collides.</summary>
     [Fact]
     public async Task APlacementWhoseRecordAloneWasKeptIsPlacedAgainWhenRetried()
