@@ -99,6 +99,7 @@ public sealed class TableEventStore
 
         var partitionKey = KeyEncoding.Encode(streamId);
         var recordedAt = time.GetUtcNow();
+        var newVersion = expectedVersion + events.Count;
         var entities = new List<TableEntity>(events.Count + 2);
         for (var i = 0; i < events.Count; i++)
         {
@@ -120,9 +121,9 @@ public sealed class TableEventStore
 
         if (idempotency is not null)
         {
-            if (idempotency.ResultVersion != expectedVersion + events.Count)
+            if (idempotency.ResultVersion != newVersion)
             {
-                throw new ArgumentException($"An idempotency record must name the version the append produces ({expectedVersion + events.Count}), not {idempotency.ResultVersion}.", nameof(idempotency));
+                throw new ArgumentException($"An idempotency record must name the version the append produces ({newVersion}), not {idempotency.ResultVersion}.", nameof(idempotency));
             }
 
             entities.Add(new TableEntity(partitionKey, KeyEncoding.IdempotencyRowKey(idempotency.Key))
@@ -139,13 +140,12 @@ public sealed class TableEventStore
             entities.Add(new TableEntity(partitionKey, KeyEncoding.UniqueKeyRowKey(unique.Kind, unique.Key))
             {
                 [ValueProperty] = unique.Value,
-                [VersionProperty] = expectedVersion + events.Count,
+                [VersionProperty] = newVersion,
                 [EventIdProperty] = events[^1].EventId,
                 [RecordedAtProperty] = recordedAt,
             });
         }
 
-        var newVersion = expectedVersion + events.Count;
         entities.Add(new TableEntity(partitionKey, HeadRowKey)
         {
             [VersionProperty] = newVersion,
@@ -347,21 +347,18 @@ public sealed class TableEventStore
     /// written since (nothing removed); a record already gone counts as removed.
     /// </summary>
     public Task<bool> RemoveStaleIdempotencyRecordAsync(string streamId, IdempotencyRecord record, CancellationToken cancellationToken = default) =>
-        RemoveUnlessWrittenSinceAsync(
-            streamId,
-            KeyEncoding.IdempotencyRowKey(record.Key),
-            record.ETag ?? throw new ArgumentException("Only a record read from storage can be removed.", nameof(record)),
-            cancellationToken);
+        RemoveUnlessWrittenSinceAsync(streamId, KeyEncoding.IdempotencyRowKey(record.Key), record.ETag.GetValueOrDefault(), cancellationToken);
 
     /// <remarks>A repair, not the command's write: harmless to repeat, so a failure is told as nothing written.</remarks>
-    private Task<bool> RemoveUnlessWrittenSinceAsync(string streamId, string rowKey, ETag etag, CancellationToken cancellationToken) =>
-        StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+    private Task<bool> RemoveUnlessWrittenSinceAsync(string streamId, string rowKey, ETag etag, CancellationToken cancellationToken)
+    {
+        if (etag == default)
         {
-            if (etag == default)
-            {
-                throw new ArgumentException("Only a row read from storage, with its ETag, can be removed.", nameof(etag));
-            }
+            throw new ArgumentException("Only a row read from storage, with its ETag, can be removed.", nameof(etag));
+        }
 
+        return StorageErrors.Translate(streamId, operationTimeout, async cancellationToken =>
+        {
             try
             {
                 await table.DeleteEntityAsync(KeyEncoding.Encode(streamId), rowKey, etag, cancellationToken);
@@ -372,6 +369,7 @@ public sealed class TableEventStore
                 return failed.Status == 404;
             }
         }, cancellationToken);
+    }
 
     /// <summary>The row recorded with <paramref name="key"/> of <paramref name="kind"/> (<see cref="UniqueKeyRecord"/>), or null when it was never recorded: one point read.</summary>
     public Task<RecordedUniqueKey?> FindUniqueKeyAsync(string streamId, string kind, string key, CancellationToken cancellationToken = default) =>
