@@ -3,10 +3,13 @@ using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
 using CsCheck;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.StuckOrders;
 using OrderFlow.Orders;
@@ -15,6 +18,7 @@ using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
 using Orleans.Runtime;
+using Orleans.Serialization;
 using Orleans.Storage;
 
 namespace OrderFlow.Statistics.Tests;
@@ -29,6 +33,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
 {
     private static readonly DateOnly Day = new(2026, 3, 14);
     private static readonly DateTimeOffset Morning = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Midnight = new(2026, 3, 14, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task A_write_after_the_first_adds_a_journal_row_of_what_was_counted_not_the_whole_state()
@@ -481,11 +486,142 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         }, iter: 25, threads: 1);
     }
 
+    /// <summary>
+    /// A day of 60,000 orders on one shard serializes to more than one entity holds (1 MiB; 960 KiB
+    /// of data was the most one row took): its snapshot spills into rows of its own, which the load's
+    /// one query reads with the snapshot and its journal, and a later snapshot replaces them.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_beyond_one_entity_spills_into_rows_that_the_load_reads_in_its_one_query()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, requests, table) = await StartAsync(ct);
+        var grain = DayGrain(3);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 60_000; i++)
+        {
+            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+
+        var rowKey = RowKeyOf(grain);
+        var rows = await RowsOfAsync(table, grain, ct);
+        var snapshot = rows.Single(row => row.RowKey == rowKey);
+        var following = snapshot.GetInt64("JournalSequence")!.Value;
+        var spilled = rows.Where(row => row.RowKey != rowKey).ToList();
+        Assert.Equal(Enumerable.Range(0, spilled.Count).Select(index => StatisticsGrainStorage.SpillRowKey(rowKey, following, index)), spilled.Select(row => row.RowKey));
+        Assert.InRange(spilled.Count, 2, StatisticsGrainStorage.MaxSpillRows);
+        Assert.True(spilled.Sum(DataBytes) > 15 * 64 * 1024, $"The state took {spilled.Sum(DataBytes)} bytes: not more than one row held.");
+        Assert.Equal(spilled.Count, snapshot.GetInt32("SpillRows"));
+
+        state.State!.Count(Paid("order-000001", Midnight.AddHours(20)), Day);
+        await storage.WriteStateAsync("day", grain, state, ct);
+        requests.Reset();
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Single(requests.Sent);
+        Assert.Equal(60_001, read.State!.Counted.Events);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+
+        state.State!.Count(Paid("order-000002", Midnight.AddHours(21)), Day);
+        await ForceSnapshotAsync(storage, grain, state, ct);
+        var next = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == rowKey).GetInt64("JournalSequence")!.Value;
+        Assert.True(next > following);
+        await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).All(row =>
+            row.RowKey == rowKey || row.RowKey.StartsWith(StatisticsGrainStorage.SpillRowKey(rowKey, next, 0)[..^2], StringComparison.Ordinal)),
+            "the spill rows and journal row that the new snapshot replaced to be deleted", ct);
+        read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(60_002, read.State!.Counted.Events);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+    }
+
+    /// <summary>
+    /// A spilled snapshot whose own row is refused (another writer's snapshot came first) changes
+    /// nothing a load reads, and its writer deletes the spill rows it added. A writer that takes a
+    /// sequence whose spill rows are another's (one whose snapshot row may still be on its way) is
+    /// refused as a conflict before its snapshot row, leaves those rows alone, and loads past them;
+    /// the load after its next snapshot deletes them.
+    /// </summary>
+    [Fact]
+    public async Task A_spilled_snapshot_refused_as_a_conflict_leaves_what_a_load_reads_as_it_was()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(4);
+        var rowKey = RowKeyOf(grain);
+        var winner = new GrainState<DayStatsState>(new DayStatsState());
+        winner.State!.Count(Placed("winner-1", Morning), Day);
+        await storage.WriteStateAsync("day", grain, winner, ct);
+        var loser = await ReadAsync<DayStatsState>(storage, grain, ct);
+        var late = await ReadAsync<DayStatsState>(storage, grain, ct);
+        winner.State!.Count(Placed("winner-2", Morning), Day);
+        await ForceSnapshotAsync(storage, grain, winner, ct);
+        var sequence = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == rowKey).GetInt64("JournalSequence")!.Value;
+
+        for (var i = 0; i < 60_000; i++)
+        {
+            loser.State!.Count(Placed($"loser-{i:D6}", Midnight.AddSeconds(i)), Day);
+            late.State!.Count(Placed($"late-{i:D6}", Midnight.AddSeconds(i)), Day);
+        }
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => ForceSnapshotAsync(storage, grain, loser, ct));
+        await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).All(row => row.RowKey == rowKey),
+            "the refused snapshot's spill rows to be deleted by their writer", ct);
+
+        // Another writer's spill row at the sequence this one takes (the loser's took it too).
+        var others = new TableEntity(ProjectionStateKeys.PartitionKey(StatisticsStorageOnAzurite.ServiceId, grain), StatisticsGrainStorage.SpillRowKey(rowKey, sequence, 0))
+        {
+            ["Data"] = new byte[] { 1, 2, 3 },
+        };
+        await table.AddEntityAsync(others, ct);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => ForceSnapshotAsync(storage, grain, late, ct));
+        Assert.Equal([rowKey, others.RowKey], (await RowsOfAsync(table, grain, ct)).Select(row => row.RowKey));
+
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(Serialized(winner.State!), Serialized(read.State!));
+
+        // Written over after the conflict, as OwnStateWrites does: past the other writer's sequence.
+        await WriteOverAsync(storage, grain, late, ct);
+        read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(Serialized(late.State!), Serialized(read.State!));
+        await Eventually.UntilAsync(async () => !(await RowsOfAsync(table, grain, ct)).Any(row => row.RowKey == others.RowKey),
+            "the other writer's spill row to be deleted by the load after a later snapshot", ct);
+    }
+
+    /// <summary>
+    /// The snapshot row of a spilled state holds no serialized state: a build from before spill rows,
+    /// which reads only that row's data, fails to load it (with the silo's serializer and its JSON
+    /// fallback) rather than taking the state for empty and counting over it.
+    /// </summary>
+    [Fact]
+    public async Task A_spilled_snapshot_row_does_not_read_as_a_state_to_a_build_before_spill_rows()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(5);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 60_000; i++)
+        {
+            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        var data = (byte[])(await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == RowKeyOf(grain))["Data"];
+
+        var services = new ServiceCollection().AddSerializer(builder => builder.AddAssembly(typeof(DayStatsState).Assembly)).BuildServiceProvider();
+        var silosSerializer = new GrainStorageSerializer(
+            new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+            new JsonGrainStorageSerializer(new OrleansJsonSerializer(Options.Create(new OrleansJsonSerializerOptions()))));
+        Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<DayStatsState>(new BinaryData(data)));
+        Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<StuckOrdersState>(new BinaryData(data)));
+        Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<CustomerStatsState>(new BinaryData(data)));
+    }
+
     /// <summary>Writes a snapshot now: a journal at its row limit is folded whatever its size.</summary>
     private static async Task ForceSnapshotAsync<T>(StatisticsGrainStorage storage, GrainId grain, GrainState<T> state, CancellationToken ct)
     {
         var position = state.ETag!.Split('|');
-        position[^3] = StatisticsGrainStorage.MaxJournalRows.ToString(CultureInfo.InvariantCulture);
+        position[^4] = StatisticsGrainStorage.MaxJournalRows.ToString(CultureInfo.InvariantCulture);
         state.ETag = string.Join('|', position);
         await storage.WriteStateAsync(StateName(grain), grain, state, ct);
     }

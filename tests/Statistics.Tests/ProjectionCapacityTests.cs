@@ -32,12 +32,13 @@ namespace OrderFlow.Statistics.Tests;
 public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
 {
     /// <summary>
-    /// README's envelope for a day of one shard: 18,000 orders of 4 events (144,000 orders a day
-    /// over the 8 shards) with the longest order ids allowed (64 characters) and stage latencies
+    /// README's envelope for a day of one shard: 200,000 orders of 4 events (1.6 million orders a
+    /// day over the 8 shards) with the longest order ids allowed (64 characters) and stage latencies
     /// spread over four orders of magnitude. In Orleans' default JSON grain state format 5,000
     /// such orders took 2.0 MiB; in binary, with ids and version lists as the memory of what was
     /// counted, 15,000 orders of 20-character ids exceeded the entity (Azurite measures the JSON
-    /// body, binary as base64). The day's month rollup and product sales arrive too.
+    /// body, binary as base64); with fingerprints, 18,000 filled it, and the snapshot now spills
+    /// into rows of its own beyond one entity. The day's month rollup and product sales arrive too.
     /// </summary>
     [Fact]
     public async Task A_day_of_one_shard_at_its_documented_volume_persists_and_reads_back()
@@ -45,7 +46,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("cap"), ct);
         var day = new DateOnly(2026, 10, 5);
-        var envelopes = OrdersOnShardZero(day, new string('d', 56), 18_000);
+        var envelopes = OrdersOnShardZero(day, new string('d', 56), 200_000);
         Assert.All(envelopes, e => Assert.Equal(Identifiers.MaxLength, e.OrderId.Length));
 
         var grain = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(1, 0, day));
@@ -311,8 +312,9 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
 
     /// <summary>
     /// README's envelopes for the projections that grow with orders rather than time: a customer
-    /// of 8,000 orders (about 80 bytes each), and 12,000 open orders in one of the 64 stuck-order
-    /// partitions (about 50 bytes each: 750,000 open orders in all), with 20-character order ids.
+    /// of 60,000 orders (about 80 bytes each), and 100,000 open orders in one of the 64 stuck-order
+    /// partitions (about 50 bytes each: 6.4 million open orders in all), with 20-character order
+    /// ids; both beyond one entity (8,000 and 12,000 filled it), their snapshots spilled into rows.
     /// </summary>
     [Fact]
     public async Task A_big_customer_and_a_full_stuck_order_partition_persist_and_read_back()
@@ -320,7 +322,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("many"), ct);
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var customerOrders = Enumerable.Range(0, 8_000).SelectMany(i =>
+        var customerOrders = Enumerable.Range(0, 60_000).SelectMany(i =>
         {
             var orderId = string.Create(CultureInfo.InvariantCulture, $"big-customer-{i:D7}");
             return Lifecycle(orderId, "big-customer", start.AddMinutes(i * 37));
@@ -332,7 +334,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         }
 
         var open = new List<OrderEventEnvelope>();
-        for (var i = 0; open.Count < 12_000; i++)
+        for (var i = 0; open.Count < 100_000; i++)
         {
             var orderId = string.Create(CultureInfo.InvariantCulture, $"open-orders-{i:D9}");
             if (OrderEventStreams.PartitionOf(orderId, StatisticsKeys.StuckOrderPartitions) == 0)
@@ -350,11 +352,11 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         await cluster.DeactivateAsync(customer);
         await cluster.DeactivateAsync(stuck);
         var report = await cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "big-customer")).Get();
-        Assert.Equal(8_000, report!.Orders);
-        Assert.Equal(8_000 * 25.5m, report.Spend);
-        Assert.Equal(12_000, (await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, int.MaxValue)).Count);
+        Assert.Equal(60_000, report!.Orders);
+        Assert.Equal(60_000 * 25.5m, report.Spend);
+        Assert.Equal(100_000, (await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, int.MaxValue)).Count);
 
-        // A query asks each partition for as many as it shows: the oldest, not all 12,000.
+        // A query asks each partition for as many as it shows: the oldest, not all 100,000.
         var oldest = await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, 3);
         Assert.Equal([.. open.OrderBy(e => e.OccurredAt).Take(3).Select(e => e.OrderId)], oldest.Select(o => o.OrderId));
     }
@@ -362,16 +364,17 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     /// <summary>
     /// Found by an audit: README's customer envelope (8,000 orders) held for orders that raise no
     /// alert; a customer placing them in bursts of 6 (an order-velocity alert per burst, 1,333
-    /// alerts) outgrew its entity, since its alerts as sent to the feed are kept too. README now
-    /// states the envelope for such a customer: 6,600 orders, 1,100 alerts.
+    /// alerts) outgrew its entity, since its alerts as sent to the feed are kept too. README then
+    /// stated the envelope for such a customer: 6,600 orders, 1,100 alerts; with spill rows, 40,002
+    /// orders and 6,667 alerts.
     /// </summary>
     [Fact]
-    public async Task A_customer_of_6600_orders_in_bursts_that_each_raise_an_alert_persists_and_reads_back()
+    public async Task A_customer_of_40002_orders_in_bursts_that_each_raise_an_alert_persists_and_reads_back()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("bursts"), ct);
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var orders = Enumerable.Range(0, 6_600).Select(i => Lifecycle(
+        var orders = Enumerable.Range(0, 40_002).Select(i => Lifecycle(
             string.Create(CultureInfo.InvariantCulture, $"burst-customer-{i:D7}"), "burst-customer", start.AddMinutes(i / 6 * 30 + i % 6))[0]).ToList();
         var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "burst-customer"));
         foreach (var batch in orders.Chunk(2_000))
@@ -381,7 +384,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
 
         await cluster.DeactivateAsync(customer);
         var report = await cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "burst-customer")).Get();
-        Assert.Equal(6_600, report!.Orders);
+        Assert.Equal(40_002, report!.Orders);
         Assert.Contains(RiskRules.Velocity, report.Rules);
     }
 
@@ -393,13 +396,22 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("over"), ct);
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var customer = cluster.Client.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(1, "huge-customer"));
-        var orders = Enumerable.Range(0, 16_000).SelectMany(i =>
+        var orders = Enumerable.Range(0, 160_000).SelectMany(i =>
             Lifecycle(string.Create(CultureInfo.InvariantCulture, $"huge-customer-{i:D7}"), "huge-customer", start.AddMinutes(i * 37)).Take(1)).ToList();
 
-        var outgrown = await Assert.ThrowsAsync<ProjectionStateTooLargeException>(() => customer.IngestAndPersist(orders));
+        var counted = 0;
+        var outgrown = await Assert.ThrowsAsync<ProjectionStateTooLargeException>(async () =>
+        {
+            foreach (var batch in orders.Chunk(20_000))
+            {
+                counted += batch.Length;
+                await customer.IngestAndPersist(batch);
+            }
+        });
 
         Assert.Contains("CustomerStatsState outgrew its table entity", outgrown.Message, StringComparison.Ordinal);
-        Assert.Equal(16_000, (await customer.Get())!.Orders); // still counted, in memory
+        Assert.InRange(counted, 80_000, 160_000); // beyond the most its spill rows hold, not before
+        Assert.Equal(counted, (await customer.Get())!.Orders); // still counted, in memory
     }
 
     /// <summary>

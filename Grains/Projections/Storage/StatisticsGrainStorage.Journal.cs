@@ -17,7 +17,12 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// and then deletes the rows it made obsolete (which join the partition's next transaction; the
 /// write does not wait for them). A
 /// load reads the snapshot and its journal in one range query and applies the journal rows from
-/// the snapshot's sequence on.
+/// the snapshot's sequence on. A snapshot longer than <see cref="MaxSnapshotRowBytes"/> spills:
+/// its data goes first to spill rows (keyed by the snapshot's RowKey, '!s', its sequence and the
+/// row's index; up to <see cref="MaxSpillRows"/>, in transactions of their own), then the snapshot
+/// row names them (<see cref="SpillRowsProperty"/>); so a state outgrows one entity's 1 MiB without
+/// a write that is not all or none (spill rows no snapshot names are skipped, and deleted once a
+/// later snapshot makes them obsolete).
 /// </summary>
 /// <remarks>
 /// A journal row is applied only if it was written after the snapshot, by a writer that had that
@@ -44,40 +49,76 @@ public sealed partial class StatisticsGrainStorage
     /// <summary>'!' sorts below every character an encoded key holds (<see cref="KeyEncoding"/>), so no other grain's row falls in a journal's range.</summary>
     private const char JournalSeparator = '!';
 
+    /// <summary>After <see cref="JournalSeparator"/>, marks a spill row; it sorts after the digits of every journal row.</summary>
+    private const char SpillMark = 's';
+
+    /// <summary>The snapshot's property when spill rows hold its data: how many.</summary>
+    private const string SpillRowsProperty = "SpillRows";
+
+    /// <summary>
+    /// The most of a snapshot's data its own row holds, and each spill row and journal row: 10
+    /// properties of 64 KiB. Azurite counts an entity as its JSON, binary as base64: 853 KiB of the
+    /// 1 MiB entity (Azure counts binary as is, and took rows of up to <see cref="MaxDataBytes"/>).
+    /// </summary>
+    public const int MaxSnapshotRowBytes = 10 * DataChunkBytes;
+
+    /// <summary>Bounds a snapshot (7.5 MiB of data); a load reads it and at most as much journal.</summary>
+    public const int MaxSpillRows = 12;
+
+    /// <summary>Spill rows per transaction: three in base64 stay within the 4 MiB body.</summary>
+    private const int SpillRowsPerTransaction = 3;
+
+    /// <summary>
+    /// The Data of a snapshot row whose data spilled: no serialized state, so that a build from before
+    /// spill rows fails to load it (and says so) instead of taking the state for empty.
+    /// </summary>
+    private static readonly byte[] SpilledMarker = "\0orderflow: this snapshot's data is in its spill rows"u8.ToArray();
+
     public static string JournalRowKey(string snapshotRowKey, long sequence) =>
         string.Create(CultureInfo.InvariantCulture, $"{snapshotRowKey}{JournalSeparator}{sequence:D10}");
+
+    /// <summary>The <paramref name="index"/>-th spill row of the snapshot whose journal starts at <paramref name="sequence"/>.</summary>
+    public static string SpillRowKey(string snapshotRowKey, long sequence, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{snapshotRowKey}{JournalSeparator}{SpillMark}{sequence:D10}.{index:D2}");
 
     private async Task ReadJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
         var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
-        var rows = await StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
+        var rows = await ReadRowsOfAsync(partitionKey, rowKey, cancellationToken);
+        if (MissesSpillRows(rows, rowKey))
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {rowKey} and RowKey le {JournalRowKey(rowKey, 9_999_999_999)}");
-            var found = new List<TableEntity>();
-            await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: token))
-            {
-                found.Add(row);
-            }
-
-            return found;
-        }, cancellationToken);
+            // A query may take several pages, between which another activation's snapshot may have
+            // replaced the one read and deleted its spill rows: read again before calling them lost.
+            rows = await ReadRowsOfAsync(partitionKey, rowKey, cancellationToken);
+        }
 
         var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
-        var journal = rows.Where(row => row.RowKey != rowKey)
+        var spilled = rows.Where(row => IsSpillRow(row.RowKey, rowKey)).ToList();
+        var journal = rows.Where(row => row.RowKey != rowKey && !IsSpillRow(row.RowKey, rowKey))
             .Select(row => (Sequence: long.Parse(row.RowKey.AsSpan(rowKey.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture), Follows: row.GetInt64(FollowsProperty), Row: row))
             .OrderBy(entry => entry.Sequence)
             .ToList();
         var firstFollowing = snapshot?.GetInt64(JournalSequenceProperty) ?? 1;
-        var next = journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing;
-        var state = snapshot is null ? default : Deserialize<T>(snapshot);
+        var spillRows = snapshot?.GetInt32(SpillRowsProperty) ?? 0;
+        // A snapshot takes the sequence after next, which is then past every spill row found: spill rows
+        // are added, never replaced (see WriteSpillRowsAsync), and those of a snapshot refused or
+        // never sent may be there.
+        var next = Math.Max(journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing,
+            spilled.Count > 0 ? spilled.Max(row => SpillSequenceOf(row.RowKey, rowKey)) : 0);
+        var (state, snapshotBytes) = snapshot is null ? (default, 0)
+            : spillRows > 0 ? DeserializeSpilled<T>(rowKey, firstFollowing, spillRows, spilled, Describe(grainId, stateName))
+            : (Deserialize<T>(snapshot), DataLength(snapshot));
 
         // Rows no load applies (below the snapshot's journal, or following an older snapshot, or all of
         // them without a snapshot: left by a state cleared meanwhile) are deleted as found, not by number
         // from the lowest to the next snapshot's: numbers long gone would each cost the partition a
-        // refused transaction. A row following a newer snapshot than this load read is left alone.
-        var obsolete = journal.Where(entry => state is null || entry.Sequence < firstFollowing || entry.Follows < firstFollowing).Select(entry => entry.Sequence).ToList();
-        _ = DeleteJournalAsync(partitionKey, rowKey, obsolete, Describe(grainId, stateName));
+        // refused transaction. A row following a newer snapshot than this load read is left alone, and
+        // so are spill rows without a snapshot (a first snapshot's, whose own row may be on its way).
+        var obsolete = journal.Where(entry => state is null || entry.Sequence < firstFollowing || entry.Follows < firstFollowing).Select(entry => entry.Row.RowKey)
+            .Concat(spilled.Where(row => snapshot is not null && SpillSequenceOf(row.RowKey, rowKey) < firstFollowing).Select(row => row.RowKey))
+            .ToList();
+        _ = DeleteRowsAsync(partitionKey, obsolete, Describe(grainId, stateName));
         var firstLive = state is null ? next : firstFollowing;
 
         if (state is null)
@@ -104,7 +145,103 @@ public sealed partial class StatisticsGrainStorage
         grainState.RecordExists = true;
 
         // The journal counts as full: this activation's first write is a snapshot (see the remarks).
-        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, MaxJournalRows, journalBytes, DataLength(snapshot)).Format();
+        grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, MaxJournalRows, journalBytes, snapshotBytes, spillRows).Format();
+    }
+
+    /// <summary>The state a spilled snapshot holds, with its bytes; its spill rows must all be there (storage that lost one fails the load, loudly).</summary>
+    private (T? State, long Bytes) DeserializeSpilled<T>(string rowKey, long sequence, int spillRows, List<TableEntity> spilled, string grain)
+    {
+        var byKey = spilled.ToDictionary(row => row.RowKey, StringComparer.Ordinal);
+        using var data = new MemoryStream();
+        for (var index = 0; index < spillRows; index++)
+        {
+            if (!byKey.TryGetValue(SpillRowKey(rowKey, sequence, index), out var row))
+            {
+                throw new InvalidDataException($"The snapshot of {grain} is held by {spillRows} spill rows, and row {index} of them is missing from storage.");
+            }
+
+            foreach (var chunk in DataChunks(row))
+            {
+                data.Write(chunk);
+            }
+        }
+
+        return (serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length))), data.Length);
+    }
+
+    /// <summary>The grain's snapshot, journal and spill rows, in one range query.</summary>
+    private Task<List<TableEntity>> ReadRowsOfAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
+        StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {rowKey} and RowKey le {SpillRowKey(rowKey, 9_999_999_999, 99)}");
+            var found = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: token))
+            {
+                found.Add(row);
+            }
+
+            return found;
+        }, cancellationToken);
+
+    /// <summary>Whether the snapshot among <paramref name="rows"/> names spill rows that are not among them.</summary>
+    private static bool MissesSpillRows(List<TableEntity> rows, string rowKey)
+    {
+        var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
+        var spillRows = snapshot?.GetInt32(SpillRowsProperty) ?? 0;
+        if (snapshot is null || spillRows <= 0)
+        {
+            return false;
+        }
+
+        var sequence = snapshot.GetInt64(JournalSequenceProperty) ?? 1;
+        var keys = rows.Select(row => row.RowKey).ToHashSet(StringComparer.Ordinal);
+        return Enumerable.Range(0, spillRows).Any(index => !keys.Contains(SpillRowKey(rowKey, sequence, index)));
+    }
+
+    private static bool IsSpillRow(string candidate, string rowKey) =>
+        candidate.Length > rowKey.Length + 1 && candidate[rowKey.Length + 1] == SpillMark;
+
+    /// <summary>The sequence in a spill row's key (<see cref="SpillRowKey"/>).</summary>
+    private static long SpillSequenceOf(string spillRowKey, string rowKey) =>
+        long.Parse(spillRowKey.AsSpan(rowKey.Length + 2, 10), NumberStyles.None, CultureInfo.InvariantCulture);
+
+    /// <summary>The rows a snapshot after <paramref name="position"/> makes obsolete: <paramref name="journal"/>'s rows and the spill rows of the snapshot it replaces.</summary>
+    private static IEnumerable<string> ObsoleteRowKeys(string rowKey, JournalPosition position, IEnumerable<long> journal) =>
+        journal.Select(sequence => JournalRowKey(rowKey, sequence))
+            .Concat(Enumerable.Range(0, position.HasSnapshot ? position.SpillRows : 0).Select(index => SpillRowKey(rowKey, position.FirstSequence, index)));
+
+    /// <summary>
+    /// Writes the spill rows of a snapshot whose journal starts at <paramref name="sequence"/>, before
+    /// the snapshot row that names them. Added, not replaced: two activations of one grain (a late
+    /// write of the one before) may take the same sequence, and the one whose rows are there first
+    /// owns it; the other fails as a conflict (<see cref="InconsistentStateException"/>) and loads
+    /// again, past every spill row it finds.
+    /// </summary>
+    private async Task<int> WriteSpillRowsAsync(string partitionKey, string rowKey, long sequence, ReadOnlyMemory<byte> data, string grain, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        for (var start = 0; start < data.Length; start += MaxSnapshotRowBytes)
+        {
+            rows.Add(DataRow(partitionKey, SpillRowKey(rowKey, sequence, rows.Count), data.Slice(start, Math.Min(MaxSnapshotRowBytes, data.Length - start))));
+        }
+
+        foreach (var transaction in rows.Chunk(SpillRowsPerTransaction))
+        {
+            await StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
+            {
+                using var longBody = LongTransactionBody.Scope();
+                try
+                {
+                    await table.SubmitTransactionAsync(transaction.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)), token);
+                }
+                catch (RequestFailedException conflict) when (conflict.Status == 409)
+                {
+                    throw new InconsistentStateException($"The spill rows of {grain} from sequence {sequence} are another writer's: {conflict.ErrorCode}.", "Unknown", "", conflict);
+                }
+            }, cancellationToken);
+        }
+
+        return rows.Count;
     }
 
     private async Task WriteJournaledAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, IJournaledProjectionState journaled, CancellationToken cancellationToken)
@@ -119,7 +256,7 @@ public sealed partial class StatisticsGrainStorage
             && position.JournalBytes + changes.MinimumBytes <= position.SnapshotBytes)
         {
             var entry = serializer.Serialize(changes).ToMemory();
-            if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= MaxDataBytes)
+            if (position.JournalBytes + entry.Length <= position.SnapshotBytes && entry.Length <= MaxSnapshotRowBytes)
             {
                 var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
                 journalRow[FollowsProperty] = position.FirstSequence;
@@ -159,7 +296,7 @@ public sealed partial class StatisticsGrainStorage
         ReadOnlyMemory<byte> data;
         try
         {
-            data = SerializeWithin(grainState.State);
+            data = SerializeWithin(grainState.State, MaxSpillRows * MaxSnapshotRowBytes);
         }
         catch
         {
@@ -167,19 +304,33 @@ public sealed partial class StatisticsGrainStorage
             throw;
         }
 
+        var spillRows = 0;
         try
         {
-            var snapshot = DataRow(partitionKey, rowKey, data);
+            spillRows = data.Length > MaxSnapshotRowBytes ? await WriteSpillRowsAsync(partitionKey, rowKey, following, data, Describe(grainId, stateName), cancellationToken) : 0;
+            var own = spillRows > 0 ? SpilledMarker : data;
+            var snapshot = DataRow(partitionKey, rowKey, own);
             snapshot[JournalSequenceProperty] = following;
+            if (spillRows > 0)
+            {
+                snapshot[SpillRowsProperty] = spillRows;
+            }
+
             var kind = position.HasSnapshot ? TableTransactionActionType.UpdateReplace : TableTransactionActionType.Add;
             var written = await writes.SubmitAsync(
-                new PendingRowChange(kind, snapshot, position.HasSnapshot ? new ETag(position.SnapshotETag) : default, EstimatedBytes(snapshot, data.Length), Describe(grainId, stateName)),
+                new PendingRowChange(kind, snapshot, position.HasSnapshot ? new ETag(position.SnapshotETag) : default, EstimatedBytes(snapshot, own.Length), Describe(grainId, stateName)),
                 cancellationToken);
-            grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length).Format();
+            grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length, spillRows).Format();
             grainState.RecordExists = true;
         }
-        catch
+        catch (Exception exception)
         {
+            if (exception is InconsistentStateException && spillRows > 0)
+            {
+                // The snapshot row was refused: its spill rows, this writer's own, will never be named.
+                _ = DeleteRowsAsync(partitionKey, Enumerable.Range(0, spillRows).Select(index => SpillRowKey(rowKey, following, index)), Describe(grainId, stateName));
+            }
+
             // It may have landed, its journal starting at `following`: the next write is a snapshot
             // again (refused as a conflict if this one landed; the re-read sets the position anew),
             // since a journal row would follow the snapshot this writer had, not the one that landed.
@@ -189,7 +340,7 @@ public sealed partial class StatisticsGrainStorage
         }
 
         // Not awaited: the write is done, and a flush (a rebuild's, a day's before its push) need not wait for the cleanup.
-        _ = DeleteJournalAsync(partitionKey, rowKey, LongRange(position.FirstSequence, position.NextSequence), Describe(grainId, stateName));
+        _ = DeleteRowsAsync(partitionKey, ObsoleteRowKeys(rowKey, position, LongRange(position.FirstSequence, position.NextSequence)), Describe(grainId, stateName));
     }
 
     private static IEnumerable<long> LongRange(long from, long until)
@@ -201,16 +352,16 @@ public sealed partial class StatisticsGrainStorage
     }
 
     /// <summary>
-    /// Deletes the journal rows numbered <paramref name="sequences"/>, which a snapshot made obsolete.
+    /// Deletes the journal and spill rows <paramref name="rowKeys"/>, which a snapshot made obsolete.
     /// Best effort: a row left behind is skipped by every load (it is below the snapshot's sequence)
     /// and deleted by the next activation's load.
     /// </summary>
-    private async Task DeleteJournalAsync(string partitionKey, string rowKey, IEnumerable<long> sequences, string grain)
+    private async Task DeleteRowsAsync(string partitionKey, IEnumerable<string> rowKeys, string grain)
     {
         var deletions = new List<Task>();
-        foreach (var sequence in sequences)
+        foreach (var rowKey in rowKeys)
         {
-            var row = new TableEntity(partitionKey, JournalRowKey(rowKey, sequence));
+            var row = new TableEntity(partitionKey, rowKey);
             deletions.Add(writes.SubmitAsync(new PendingRowChange(TableTransactionActionType.Delete, row, ETag.All, EstimatedBytes(row, 0), grain), CancellationToken.None));
         }
 
@@ -225,7 +376,7 @@ public sealed partial class StatisticsGrainStorage
         }
         catch (Exception exception)
         {
-            logger.LogDebug(exception, "Obsolete journal rows of {Grain} are left for its next load.", grain);
+            logger.LogDebug(exception, "Obsolete journal or spill rows of {Grain} are left for its next load.", grain);
         }
     }
 }

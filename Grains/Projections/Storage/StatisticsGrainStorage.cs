@@ -15,7 +15,8 @@ namespace OrderFlow.Grains.Projections.Storage;
 
 /// <summary>
 /// The grain storage of the projections (<see cref="StatisticsOptions.StorageName"/>): each grain's
-/// state is one row of the table <see cref="StatisticsOptions.TableName"/>, keyed by
+/// state is one row of the table <see cref="StatisticsOptions.TableName"/> (a journaled state's
+/// snapshot, its journal rows and, beyond one entity, its spill rows beside it), keyed by
 /// <see cref="ProjectionStateKeys"/> so that a partition holds many grains of one generation,
 /// and written by group commit (<see cref="PartitionGroupCommit"/>): the flushes of
 /// many grains cost one request per partition, not one each. The state is stored as Orleans'
@@ -148,7 +149,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
                     cancellationToken);
             }
 
-            await DeleteJournalAsync(partitionKey, rowKey, LongRange(position.FirstSequence, position.NextSequence), Describe(grainId, stateName));
+            await DeleteRowsAsync(partitionKey, ObsoleteRowKeys(rowKey, position, LongRange(position.FirstSequence, position.NextSequence)), Describe(grainId, stateName));
         }
         else if (grainState.ETag is { } etag)
         {
@@ -199,14 +200,14 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
     private static int EstimatedBytes(string partitionKey, string rowKey, int dataBytes) =>
         (dataBytes + 2) / 3 * 4 + 2 * (partitionKey.Length + rowKey.Length) + 1024;
 
-    /// <summary>Serialized, within what one row holds.</summary>
-    private ReadOnlyMemory<byte> SerializeWithin<TValue>(TValue value)
+    /// <summary>Serialized, within <paramref name="maxBytes"/> (by default what one row holds).</summary>
+    private ReadOnlyMemory<byte> SerializeWithin<TValue>(TValue value, int maxBytes = MaxDataBytes)
     {
         var data = serializer.Serialize(value).ToMemory();
-        if (data.Length > MaxDataBytes)
+        if (data.Length > maxBytes)
         {
             // Orleans' table storage's words, which ProjectionStateTooLargeException.IsCause recognises.
-            throw new ArgumentOutOfRangeException(nameof(value), $"Data too large to write to Azure table. Size={data.Length} MaxSize={MaxDataBytes}");
+            throw new ArgumentOutOfRangeException(nameof(value), $"Data too large to write to Azure table. Size={data.Length} MaxSize={maxBytes}");
         }
 
         return data;
