@@ -47,8 +47,11 @@ public static class RequestHash
     /// <exception cref="OrderFlow.PersonalData.PersonalDataKeyMissingException">The key that keyed the hash is missing and no erasure is recorded.</exception>
     public static async Task<bool> MatchesAsync(string stored, object request, object asStoredBefore, PersonalDataProtector personalData)
     {
-        // Named as this build names it, or as builds before the alias named it (by class name).
-        var forms = new[] { Serialize(request, NameOf(request.GetType())), Serialize(request, request.GetType().Name) };
+        // Named as this build names it, or as builds before the alias named it (by class name; the same for a type without alias).
+        var name = NameOf(request.GetType());
+        var forms = name == request.GetType().Name
+            ? new[] { Serialize(request, name) }
+            : [Serialize(request, name), Serialize(request, request.GetType().Name)];
         if (!stored.StartsWith(KeyedPrefix, StringComparison.Ordinal))
         {
             var whole = Serialize(asStoredBefore, asStoredBefore.GetType().Name).Json;

@@ -2,7 +2,9 @@ using Azure.Data.Tables;
 using OrderFlow.Customers;
 using OrderFlow.Customers.Commands;
 using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.PersonalData;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.PersonalData;
@@ -91,6 +93,33 @@ public sealed class IdempotencyAfterErasureTests(OrderClusterFixture fixture) : 
         Assert.Equal(CommandErrorCode.Unprocessable, (await cluster.Grain(orderId).Execute(otherItems, Key("place"))).Error?.Code);
     }
 
+    /// <summary>
+    /// A keyed hash stored by a build that named requests by their class name (before wire aliases)
+    /// still matches its retry: by its MAC while the subject's key exists, by the hash of the rest
+    /// after the erasure; another request does not match either way. The earlier build's hash is
+    /// made here from a type of the same class name and shape that declares no alias.
+    /// </summary>
+    [Fact]
+    public async Task A_keyed_hash_stored_under_the_class_name_by_an_earlier_build_still_matches_its_retry()
+    {
+        var subject = "legacy-hash-" + Guid.NewGuid().ToString("N")[..12];
+        var personalData = new PersonalDataProtector(cluster.Client);
+        var retry = new AliasedRequest.KeyedHashRequest("Lena Legacy", "DE");
+        var storedByEarlierBuild = await RequestHash.OfAsync(new UnaliasedRequest.KeyedHashRequest("Lena Legacy", "DE"), subject, personalData);
+        Assert.StartsWith("hmac1.", storedByEarlierBuild, StringComparison.Ordinal);
+        Assert.NotEqual(await RequestHash.OfAsync(retry, subject, personalData), storedByEarlierBuild);
+
+        Assert.True(await RequestHash.MatchesAsync(storedByEarlierBuild, retry, retry, personalData));
+        var otherName = retry with { Name = "Lena Other" };
+        Assert.False(await RequestHash.MatchesAsync(storedByEarlierBuild, otherName, otherName, personalData));
+
+        await cluster.Client.GetGrain<ISubjectKeyGrain>(subject).Erase();
+
+        Assert.True(await RequestHash.MatchesAsync(storedByEarlierBuild, retry, retry, personalData));
+        var otherCountry = retry with { Country = "FR" };
+        Assert.False(await RequestHash.MatchesAsync(storedByEarlierBuild, otherCountry, otherCountry, personalData));
+    }
+
     private async Task<List<string>> RequestHashesAsync(string table, string streamId, CancellationToken ct)
     {
         var hashes = new List<string>();
@@ -105,4 +134,17 @@ public sealed class IdempotencyAfterErasureTests(OrderClusterFixture fixture) : 
 
         return hashes;
     }
+}
+
+/// <summary>A request as this build hashes it: under its wire alias.</summary>
+internal static class AliasedRequest
+{
+    [Alias("orderflow.tests.keyed-hash-request")]
+    internal sealed record KeyedHashRequest([property: PersonalData] string Name, string Country);
+}
+
+/// <summary>The same request as builds before wire aliases hashed it: under its class name.</summary>
+internal static class UnaliasedRequest
+{
+    internal sealed record KeyedHashRequest([property: PersonalData] string Name, string Country);
 }
