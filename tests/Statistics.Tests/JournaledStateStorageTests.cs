@@ -4,6 +4,8 @@ using Azure;
 using Azure.Data.Tables;
 using CsCheck;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.Storage;
@@ -587,6 +589,45 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await Eventually.UntilAsync(async () => !(await RowsOfAsync(table, grain, ct)).Any(row => row.RowKey == others.RowKey),
             "the other writer's spill row to be deleted by the load after a later snapshot", ct);
     }
+
+    /// <summary>
+    /// A state that passes three quarters of the most a journaled state may take warns, once as it
+    /// passes, naming the grain: an operator hears of it before its writes fail. Neither a smaller
+    /// snapshot nor a later one past the mark warns.
+    /// </summary>
+    [Fact]
+    public async Task A_state_passing_three_quarters_of_the_most_it_may_take_warns_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = new FakeLogCollector();
+        var (storage, _, table) = await StatisticsStorageOnAzurite.StartAsync(azurite, "journal", TimeSpan.Zero, ct, logger: new FakeLogger<StatisticsGrainStorage>(log));
+        var grain = DayGrain(6);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        var orders = 0;
+        void CountUpTo(int total)
+        {
+            for (; orders < total; orders++)
+            {
+                state.State!.Count(Placed($"order-{orders:D7}", Midnight.AddSeconds(orders % 86_400)), Day);
+            }
+        }
+
+        CountUpTo(100_000);
+        await storage.WriteStateAsync("day", grain, state, ct);
+        Assert.Empty(Warnings(log));
+
+        CountUpTo(340_000);
+        await ForceSnapshotAsync(storage, grain, state, ct);
+        var stored = (await RowsOfAsync(table, grain, ct)).Where(row => row.RowKey != RowKeyOf(grain)).Sum(DataBytes);
+        Assert.InRange(stored, StatisticsGrainStorage.NearLimitBytes + 1, StatisticsGrainStorage.MaxJournaledStateBytes);
+        Assert.Contains(grain.ToString(), Assert.Single(Warnings(log)).Message, StringComparison.Ordinal);
+
+        CountUpTo(340_100);
+        await ForceSnapshotAsync(storage, grain, state, ct);
+        Assert.Single(Warnings(log));
+    }
+
+    private static List<FakeLogRecord> Warnings(FakeLogCollector log) => [.. log.GetSnapshot().Where(record => record.Level == LogLevel.Warning)];
 
     /// <summary>
     /// The snapshot row of a spilled state holds no serialized state: a build from before spill rows,

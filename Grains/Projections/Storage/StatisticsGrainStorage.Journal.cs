@@ -65,6 +65,12 @@ public sealed partial class StatisticsGrainStorage
     /// <summary>Bounds a snapshot (7.5 MiB of data); a load reads it and at most as much journal.</summary>
     public const int MaxSpillRows = 12;
 
+    /// <summary>The most a journaled state may take (<see cref="MaxSpillRows"/> rows of <see cref="MaxSnapshotRowBytes"/>).</summary>
+    public const int MaxJournaledStateBytes = MaxSpillRows * MaxSnapshotRowBytes;
+
+    /// <summary>A snapshot past this warns, once as it passes: its grain nears the most a state may take.</summary>
+    public const int NearLimitBytes = MaxJournaledStateBytes / 4 * 3;
+
     /// <summary>Spill rows per transaction: three in base64 stay within the 4 MiB body.</summary>
     private const int SpillRowsPerTransaction = 3;
 
@@ -296,7 +302,7 @@ public sealed partial class StatisticsGrainStorage
         ReadOnlyMemory<byte> data;
         try
         {
-            data = SerializeWithin(grainState.State, MaxSpillRows * MaxSnapshotRowBytes);
+            data = SerializeWithin(grainState.State, MaxJournaledStateBytes);
         }
         catch
         {
@@ -322,6 +328,13 @@ public sealed partial class StatisticsGrainStorage
                 cancellationToken);
             grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length, spillRows).Format();
             grainState.RecordExists = true;
+            if (data.Length > NearLimitBytes && position.SnapshotBytes <= NearLimitBytes)
+            {
+                // Said before its writes fail (README "Capacity"), once as it passes: a load takes the size it read.
+                logger.LogWarning(
+                    "The state of {Grain} takes {Bytes} bytes, more than three quarters of the {MaxBytes} a projection's state may take; beyond that its writes fail (README \"Capacity\").",
+                    Describe(grainId, stateName), data.Length, MaxJournaledStateBytes);
+            }
         }
         catch (Exception exception)
         {

@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics;
@@ -23,8 +24,9 @@ internal static class StatisticsStorageOnAzurite
         .BuildServiceProvider();
 
     /// <param name="fault">A policy the storage's requests also go through, after their retries (one that injects faults).</param>
+    /// <param name="logger">Where the storage logs (none by default).</param>
     public static async Task<(StatisticsGrainStorage Storage, RequestCounter Requests, TableClient Table)> StartAsync(
-        AzuriteFixture azurite, string tablePrefix, TimeSpan linger, CancellationToken ct, HttpPipelinePolicy? fault = null)
+        AzuriteFixture azurite, string tablePrefix, TimeSpan linger, CancellationToken ct, HttpPipelinePolicy? fault = null, ILogger<StatisticsGrainStorage>? logger = null)
     {
         var requests = new RequestCounter();
         var name = TableNames.Unique(tablePrefix);
@@ -43,7 +45,7 @@ internal static class StatisticsStorageOnAzurite
             linger,
             TimeSpan.FromSeconds(60),
             TimeProvider.System,
-            NullLogger<StatisticsGrainStorage>.Instance);
+            logger ?? NullLogger<StatisticsGrainStorage>.Instance);
         await storage.EnsureTableAsync(ct);
         requests.Reset();
         return (storage, requests, new TableClient(azurite.ConnectionString, name));
