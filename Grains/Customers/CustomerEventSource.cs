@@ -56,5 +56,6 @@ public sealed class CustomerEventSource : EventSource<CustomerState, CustomerEve
 
     public override CustomerEventEnvelope WithRecordedAt(CustomerEventEnvelope envelope, DateTimeOffset recordedAt) => envelope with { RecordedAt = recordedAt };
 
-    public override CustomerEventEnvelope WithTraceParent(CustomerEventEnvelope envelope, string? traceParent) => envelope with { TraceParent = traceParent };
+    public override CustomerEventEnvelope WithTrace(CustomerEventEnvelope envelope, string? traceParent, string? traceState) =>
+        envelope with { TraceParent = traceParent, TraceState = traceState };
 }

@@ -52,7 +52,8 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         var spans = batch.Select(envelope =>
         {
             var (streamId, version) = category.IdentityOf(envelope);
-            var span = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(envelope), category.TraceParentOf(envelope));
+            var (traceParent, traceState) = category.TraceOf(envelope);
+            var span = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(envelope), traceParent, traceState);
             Activity.Current = delivery; // each event's span is a sibling under the delivery, not the parent of the next
             return span;
         }).ToList();
