@@ -776,6 +776,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
     }
 
+    /// <summary>Whether the view was read from or written to storage and the head has not moved since (one point read): the log holds what the view shows.</summary>
+    protected async Task<bool> ViewStillCurrentAsync() => ViewIsVerified && !await HeadMovedAsync();
+
     /// <summary>Whether the head row has changed since this activation last read or wrote it (one point read).</summary>
     private async Task<bool> HeadMovedAsync()
     {

@@ -97,9 +97,20 @@ public sealed class OrderGrain(EventSourcingServices services, ILogger<OrderGrai
             // whose id is always the same): a row of it that outlived its events would fail every append.
             foreach (var refund in decision.Events.OfType<OrderRefunded>())
             {
-                if (await Store.FindUniqueKeyAsync(AggregateId, RefundKeyKind, refund.RefundId) is { } row)
+                if (await Store.FindUniqueKeyAsync(AggregateId, RefundKeyKind, refund.RefundId) is { } row
+                    && !await OutlivedItsRefundAsync(refund.RefundId, row)
+                    && row is { Version: null } or { EventId: null }
+                    && refund.RefundId == OrderDecider.CancellationRefundId
+                    && await ViewStillCurrentAsync())
                 {
-                    await OutlivedItsRefundAsync(refund.RefundId, row);
+                    // A row from before rows named their event, of the id only a cancellation records:
+                    // the view just reloaded holds no cancellation, and the log has not moved since,
+                    // so storage kept the row without its cancellation (read after the row, the head
+                    // would have moved with a cancellation landing meanwhile).
+                    logger.LogError(
+                        "Order {OrderId}: the row of the cancellation's refund was kept without the cancellation (the log has none); the row is removed and the cancellation decided again.",
+                        AggregateId);
+                    await Store.RemoveStaleUniqueKeyAsync(AggregateId, RefundKeyKind, refund.RefundId, row);
                 }
             }
         }

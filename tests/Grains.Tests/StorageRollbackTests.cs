@@ -197,10 +197,16 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
 
     /// <summary>
     /// A cancellation of a paid order records its refund under one fixed id: a row of it that
-    /// outlived the cancellation's events made every cancellation conflict until it gave up.
+    /// outlived the cancellation's events made every cancellation conflict until it gave up. A row
+    /// written before rows named their event (<paramref name="olderRowFormat"/>) cannot be checked
+    /// against the log; being of the id only a cancellation records, it is stale when the view,
+    /// reloaded after the conflict, holds no cancellation and the log has not moved since (a review
+    /// finding: it still made every cancellation conflict).
     /// </summary>
-    [Fact]
-    public async Task ACancellationWhoseRefundRowOutlivedItsEventsCancelsWhenSentAgain()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ACancellationWhoseRefundRowOutlivedItsEventsCancelsWhenSentAgain(bool olderRowFormat)
     {
         var ct = TestContext.Current.CancellationToken;
         var id = NewOrderId();
@@ -209,6 +215,11 @@ public sealed class StorageRollbackTests(OrderClusterFixture fixture) : IClassFi
         var saved = await cluster.RowsAsync(id, ct);
         await grain.Succeeds(Cancel());
         var row = Assert.Single(await cluster.RowsAsync(id, ct), r => r.RowKey.StartsWith(KeyEncoding.UniqueKeyPrefix, StringComparison.Ordinal));
+        if (olderRowFormat)
+        {
+            Assert.True(row.Remove("Version") && row.Remove("EventId"));
+        }
+
         await RestoreAsync(id, [.. saved, row], ct);
         await cluster.DeactivateAsync(id);
 
