@@ -14,14 +14,6 @@ namespace OrderFlow.Silo;
 /// time outside any request, and would otherwise be most traces. A queue call inside a command's
 /// trace has a parent, and stays.
 /// </summary>
-/// <remarks>
-/// Application Insights counts a kept span as 100 / <see cref="ApplicationInsightsSampleRateAttribute"/>
-/// spans. That holds of a trace this rule sampled at its ratio, not of one a caller sampled (it
-/// sent a recorded <c>traceparent</c>): such a trace is kept whatever the ratio, and counted once.
-/// A root kept at a ratio below 1 says so in its <c>tracestate</c> (<see cref="TraceStateKey"/>,
-/// the percentage), which its spans' contexts carry to the silos, to the event envelopes and so to
-/// the projections; a span states the rate of its trace's entry, and none without one.
-/// </remarks>
 public sealed class OrderFlowTraceSampler : Sampler
 {
     /// <summary>The standard setting naming the sampler; only parent-based ones are accepted (<see cref="Names"/>).</summary>
@@ -45,9 +37,6 @@ public sealed class OrderFlowTraceSampler : Sampler
     /// <summary>Application Insights counts a kept span as 100 / this many (a percentage), as its own sampler tells it.</summary>
     public const string ApplicationInsightsSampleRateAttribute = "microsoft.sample_rate";
 
-    /// <summary>The <c>tracestate</c> key of a trace this rule kept at a ratio below 1; its value is the percentage.</summary>
-    public const string TraceStateKey = "orderflow";
-
     private const string RatioSampler = "parentbased_traceidratio";
     private const string AlwaysOnSampler = "parentbased_always_on";
     private const string AlwaysOffSampler = "parentbased_always_off";
@@ -56,18 +45,8 @@ public sealed class OrderFlowTraceSampler : Sampler
 
     private static readonly SamplingResult Dropped = new(SamplingDecision.Drop);
 
-    /// <summary>A span of a trace sampled elsewhere (by a caller), or at ratio 1: counted once.</summary>
-    private static readonly SamplingResult KeptOnce = new(SamplingDecision.RecordAndSample);
-
     private readonly TraceIdRatioBasedSampler roots;
-
-    /// <summary>A root kept at the ratio: its rate, and (below 1) the trace state its spans carry.</summary>
-    private readonly SamplingResult keptRoot;
-
-    /// <summary>A span of a trace kept at this host's ratio below 1 (its parent's trace state says so).</summary>
-    private readonly SamplingResult keptAtRatio;
-
-    private readonly string percentage;
+    private readonly SamplingResult kept;
 
     public OrderFlowTraceSampler(double ratio)
     {
@@ -78,11 +57,9 @@ public sealed class OrderFlowTraceSampler : Sampler
 
         Ratio = ratio;
         roots = new TraceIdRatioBasedSampler(ratio);
-        percentage = (ratio * 100).ToString("R", CultureInfo.InvariantCulture);
-        keptAtRatio = new SamplingResult(SamplingDecision.RecordAndSample, [new(ApplicationInsightsSampleRateAttribute, ratio * 100)]);
-        keptRoot = ratio < 1
-            ? new SamplingResult(SamplingDecision.RecordAndSample, keptAtRatio.Attributes, TraceStateKey + "=" + percentage)
-            : KeptOnce;
+        kept = ratio < 1
+            ? new SamplingResult(SamplingDecision.RecordAndSample, [new(ApplicationInsightsSampleRateAttribute, ratio * 100)])
+            : new SamplingResult(SamplingDecision.RecordAndSample);
         Description = string.Create(CultureInfo.InvariantCulture, $"OrderFlowTraceSampler{{{ratio}, no queue-poll roots}}");
     }
 
@@ -115,10 +92,9 @@ public sealed class OrderFlowTraceSampler : Sampler
 
     public override SamplingResult ShouldSample(in SamplingParameters samplingParameters)
     {
-        var parent = samplingParameters.ParentContext;
-        if (parent.TraceId != default)
+        if (samplingParameters.ParentContext.TraceId != default)
         {
-            return (parent.TraceFlags & ActivityTraceFlags.Recorded) == 0 ? Dropped : KeptAs(parent.TraceState);
+            return (samplingParameters.ParentContext.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? kept : Dropped;
         }
 
         var name = samplingParameters.Name;
@@ -128,43 +104,6 @@ public sealed class OrderFlowTraceSampler : Sampler
         }
 
         // At 1 every trace: the ratio sampler alone would drop the one trace id in 2^63 at its bound.
-        // A root's trace state is its own (a root has no parent to inherit one from).
-        return Ratio >= 1 || roots.ShouldSample(samplingParameters).Decision == SamplingDecision.RecordAndSample ? keptRoot : Dropped;
-    }
-
-    /// <summary>A kept span of a trace whose state is <paramref name="traceState"/>: at the rate its entry states, counted once without one.</summary>
-    private SamplingResult KeptAs(string? traceState)
-    {
-        if (!TryGetPercentage(traceState, out var entry))
-        {
-            return KeptOnce;
-        }
-
-        if (Ratio is > 0 and < 1 && entry.SequenceEqual(percentage))
-        {
-            return keptAtRatio;
-        }
-
-        // Another host's ratio (they should be set alike): the trace was kept at that one.
-        return double.TryParse(entry, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate is > 0 and <= 100
-            ? new SamplingResult(SamplingDecision.RecordAndSample, [new(ApplicationInsightsSampleRateAttribute, rate)])
-            : KeptOnce;
-    }
-
-    /// <summary>The value of this rule's entry in a W3C <c>tracestate</c> ("key=value" list members, separated by commas), if it has one.</summary>
-    private static bool TryGetPercentage(string? traceState, out ReadOnlySpan<char> percentage)
-    {
-        foreach (var range in traceState.AsSpan().Split(','))
-        {
-            var member = traceState.AsSpan()[range].Trim();
-            if (member.StartsWith(TraceStateKey, StringComparison.Ordinal) && member.Length > TraceStateKey.Length && member[TraceStateKey.Length] == '=')
-            {
-                percentage = member[(TraceStateKey.Length + 1)..];
-                return true;
-            }
-        }
-
-        percentage = default;
-        return false;
+        return Ratio >= 1 || roots.ShouldSample(samplingParameters).Decision == SamplingDecision.RecordAndSample ? kept : Dropped;
     }
 }

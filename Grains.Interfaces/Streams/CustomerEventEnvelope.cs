@@ -9,7 +9,6 @@ namespace OrderFlow.Streams;
 /// <param name="RegisteredAt">The event time of the customer's registration (the join key of risk rules by account age); default for a data subject who never registered (see <see cref="IsRegistered"/>).</param>
 /// <param name="RecordedAt">When the log recorded the event: the start of the projections' lag.</param>
 /// <param name="TraceParent">The W3C <c>traceparent</c> of the publication, when traced.</param>
-/// <param name="TraceState">The W3C <c>tracestate</c> of the publication: how its trace was sampled (README "Telemetry").</param>
 [GenerateSerializer, Immutable, Alias("orderflow.customer-event-envelope")]
 public sealed record CustomerEventEnvelope(
     [property: Id(0)] string CustomerId,
@@ -20,8 +19,7 @@ public sealed record CustomerEventEnvelope(
     [property: Id(5)] string Country,
     [property: Id(6)] DateTimeOffset RegisteredAt,
     [property: Id(7)] DateTimeOffset? RecordedAt = null,
-    [property: Id(8)] string? TraceParent = null,
-    [property: Id(9)] string? TraceState = null)
+    [property: Id(8)] string? TraceParent = null)
 {
     /// <summary>False for the events of a data subject erased without ever registering (their log starts with the erasure): <see cref="RegisteredAt"/> is then no registration.</summary>
     public bool IsRegistered => RegisteredAt != default;

@@ -22,7 +22,6 @@ namespace OrderFlow.Streams;
 /// The W3C <c>traceparent</c> of the publication (null when nothing traced it), so that the
 /// projections' span joins the command's trace on whichever silo, and whenever, they run.
 /// </param>
-/// <param name="TraceState">The W3C <c>tracestate</c> of the publication: how its trace was sampled (README "Telemetry").</param>
 [GenerateSerializer, Immutable, Alias("orderflow.order-event-envelope")]
 public sealed record OrderEventEnvelope(
     [property: Id(0)] string OrderId,
@@ -41,8 +40,7 @@ public sealed record OrderEventEnvelope(
     [property: Id(13)] double? SecondsSincePaid,
     [property: Id(14)] double? SecondsSinceShipped,
     [property: Id(15)] DateTimeOffset? RecordedAt = null,
-    [property: Id(16)] string? TraceParent = null,
-    [property: Id(17)] string? TraceState = null)
+    [property: Id(16)] string? TraceParent = null)
 {
     /// <summary>True when the event moved the order into a new status.</summary>
     public bool EntersStatus => StatusAfter != StatusBefore;

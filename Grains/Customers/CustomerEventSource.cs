@@ -56,6 +56,5 @@ public sealed class CustomerEventSource : EventSource<CustomerState, CustomerEve
 
     public override CustomerEventEnvelope WithRecordedAt(CustomerEventEnvelope envelope, DateTimeOffset recordedAt) => envelope with { RecordedAt = recordedAt };
 
-    public override CustomerEventEnvelope WithTrace(CustomerEventEnvelope envelope, string? traceParent, string? traceState) =>
-        envelope with { TraceParent = traceParent, TraceState = traceState };
+    public override CustomerEventEnvelope WithTraceParent(CustomerEventEnvelope envelope, string? traceParent) => envelope with { TraceParent = traceParent };
 }

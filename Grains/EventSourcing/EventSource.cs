@@ -91,8 +91,7 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
 
     public abstract TEnvelope WithRecordedAt(TEnvelope envelope, DateTimeOffset recordedAt);
 
-    /// <summary>The envelope carrying the publication's trace context (W3C <c>traceparent</c> and <c>tracestate</c>).</summary>
-    public abstract TEnvelope WithTrace(TEnvelope envelope, string? traceParent, string? traceState);
+    public abstract TEnvelope WithTraceParent(TEnvelope envelope, string? traceParent);
 
     /// <summary>Envelopes for events of stream <paramref name="streamId"/> read back from the log, which follow <paramref name="before"/>.</summary>
     public List<TEnvelope> FromStored(string streamId, TState before, IReadOnlyList<StoredEvent> stored) =>

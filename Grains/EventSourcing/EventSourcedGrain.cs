@@ -625,9 +625,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         // The publication's context travels in each envelope: the projections' span joins this trace.
         using var publishing = OrderFlowTelemetry.ActivitySource.StartActivity(OrderFlowTelemetry.PublishActivity, ActivityKind.Producer);
         publishing?.SetTag("orderflow." + source.Category + ".id", AggregateId);
-        var traced = publishing ?? Activity.Current;
-        var traceParent = OrderFlowTelemetry.TraceParentOf(traced);
-        var traceState = traceParent is null ? null : traced!.TraceStateString;
+        var traceParent = OrderFlowTelemetry.TraceParentOf(publishing ?? Activity.Current);
         try
         {
             var owed = source.VersionOf(envelopes[0]) - 1 - publishedThrough;
@@ -639,7 +637,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             var stream = await EventStreamAsync();
             foreach (var envelope in envelopes)
             {
-                await stream.OnNextAsync(source.WithTrace(envelope, traceParent, traceState));
+                await stream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
                 if (source.VersionOf(envelope) == publishedThrough + 1)
                 {
                     publishedThrough = source.VersionOf(envelope);

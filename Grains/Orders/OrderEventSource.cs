@@ -44,6 +44,5 @@ public sealed class OrderEventSource : EventSource<OrderState, OrderEvent, Order
 
     public override OrderEventEnvelope WithRecordedAt(OrderEventEnvelope envelope, DateTimeOffset recordedAt) => envelope with { RecordedAt = recordedAt };
 
-    public override OrderEventEnvelope WithTrace(OrderEventEnvelope envelope, string? traceParent, string? traceState) =>
-        envelope with { TraceParent = traceParent, TraceState = traceState };
+    public override OrderEventEnvelope WithTraceParent(OrderEventEnvelope envelope, string? traceParent) => envelope with { TraceParent = traceParent };
 }

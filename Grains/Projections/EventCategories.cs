@@ -23,7 +23,7 @@ public static class EventCategories
         ParkedEventKind = ParkedKind.Event,
         IdentityOf = envelope => (envelope.OrderId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
-        TraceOf = envelope => (envelope.TraceParent, envelope.TraceState),
+        TraceParentOf = envelope => envelope.TraceParent,
     };
 
     public static readonly EventCategory<CustomerEventEnvelope> Customers = new EventSourceCategory<CustomerState, CustomerEvent, CustomerEventEnvelope>
@@ -32,7 +32,7 @@ public static class EventCategories
         ParkedStreamKind = ParkedKind.Customer,
         IdentityOf = envelope => (envelope.CustomerId, envelope.Version),
         RecordedAtOf = envelope => envelope.RecordedAt,
-        TraceOf = envelope => (envelope.TraceParent, envelope.TraceState),
+        TraceParentOf = envelope => envelope.TraceParent,
     };
 
     /// <summary>Every category, in the order a rebuild scans them (orders first; the customer projection joins the two whichever comes first).</summary>

@@ -57,6 +57,6 @@ public abstract class EventCategory<TEnvelope> : EventCategory
     /// <summary>When the log recorded the event, if the envelope says: the start of the projections' lag.</summary>
     public required Func<TEnvelope, DateTimeOffset?> RecordedAtOf { get; init; }
 
-    /// <summary>The W3C <c>traceparent</c> and <c>tracestate</c> of the event's publication, if traced: the projections' span joins that trace.</summary>
-    public required Func<TEnvelope, (string? Parent, string? State)> TraceOf { get; init; }
+    /// <summary>The W3C <c>traceparent</c> of the event's publication, if traced: the projections' span joins that trace.</summary>
+    public required Func<TEnvelope, string?> TraceParentOf { get; init; }
 }

@@ -90,13 +90,13 @@ public static class OrderFlowTelemetry
     /// <summary>
     /// Starts the span of the projections counting one event of <paramref name="category"/> (stream
     /// <paramref name="streamId"/>, <paramref name="version"/>), in the trace of the command that
-    /// published it (the envelope's <paramref name="traceParent"/> and <paramref name="traceState"/>), wherever and whenever it runs;
+    /// published it (the envelope's <paramref name="traceParent"/>), wherever and whenever it runs;
     /// the delivery's own trace, if any, is linked. Tagged <c>orderflow.{category}.id</c> and
     /// <c>.version</c>, as the publication is. Null when nobody listens.
     /// </summary>
-    public static Activity? StartProjection(string category, string streamId, int version, string type, string? traceParent, string? traceState)
+    public static Activity? StartProjection(string category, string streamId, int version, string type, string? traceParent)
     {
-        var traced = ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var published);
+        var traced = ActivityContext.TryParse(traceParent, null, isRemote: true, out var published);
         var links = traced && Activity.Current is { } delivery && delivery.TraceId != published.TraceId
             ? new[] { new ActivityLink(delivery.Context) }
             : null;

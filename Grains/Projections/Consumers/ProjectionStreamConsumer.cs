@@ -52,8 +52,7 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         var spans = batch.Select(envelope =>
         {
             var (streamId, version) = category.IdentityOf(envelope);
-            var (traceParent, traceState) = category.TraceOf(envelope);
-            var span = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(envelope), traceParent, traceState);
+            var span = OrderFlowTelemetry.StartProjection(category.Name, streamId, version, category.TypeOf(envelope), category.TraceParentOf(envelope));
             Activity.Current = delivery; // each event's span is a sibling under the delivery, not the parent of the next
             return span;
         }).ToList();

@@ -21,9 +21,9 @@ public sealed class PendingJournal
     {
         if (HasRoom())
         {
-            orderEvents.Add(envelope.TraceParent is null && envelope.TraceState is null && (withItems || envelope.Items.IsDefaultOrEmpty)
+            orderEvents.Add(envelope.TraceParent is null && (withItems || envelope.Items.IsDefaultOrEmpty)
                 ? envelope
-                : envelope with { TraceParent = null, TraceState = null, Items = withItems ? envelope.Items : [] });
+                : envelope with { TraceParent = null, Items = withItems ? envelope.Items : [] });
         }
     }
 
@@ -31,7 +31,7 @@ public sealed class PendingJournal
     {
         if (HasRoom())
         {
-            customerEvents.Add(envelope.TraceParent is null && envelope.TraceState is null ? envelope : envelope with { TraceParent = null, TraceState = null });
+            customerEvents.Add(envelope.TraceParent is null ? envelope : envelope with { TraceParent = null });
         }
     }
 

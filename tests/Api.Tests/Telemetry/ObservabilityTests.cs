@@ -16,8 +16,6 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    private const string OrderFlowTraceSamplerRate = OrderFlow.Silo.OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute;
-
     /// <summary>
     /// The host exports nowhere by its configuration (the test's in-memory exporter is not in it), so
     /// a command that no traced caller sent is not recorded (TraceSamplingTests); its spans still
@@ -62,9 +60,6 @@ public sealed class ObservabilityTests(RecordingApiHost fixture) : IClassFixture
         // Its parent is the publication, whose context only the event envelope carried to the consumer.
         var publication = trace.Single(span => span.OperationName == OrderFlowTelemetry.PublishActivity);
         Assert.All(trace.Where(span => IsProjectionOf(span, orderId)), projection => Assert.Equal(publication.SpanId, projection.ParentSpanId));
-
-        // The caller sampled this trace, not this host's ratio (0: it exports nowhere): each span counts once, with no rate.
-        Assert.All(trace, span => Assert.Null(span.GetTagItem(OrderFlowTraceSamplerRate)));
     }
 
     [Fact]

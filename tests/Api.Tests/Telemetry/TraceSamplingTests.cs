@@ -63,85 +63,6 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
         Assert.Empty(all.Attributes);
     }
 
-    /// <summary>
-    /// A root kept at a ratio below 1 says so in its trace state, and a span whose parent's trace
-    /// state says so states that rate; a span of a trace a caller sampled (no such entry) is kept
-    /// whatever the ratio and counted once. Before, it stated this host's ratio: at ratio 0, a rate
-    /// of 0, which Application Insights cannot count by.
-    /// </summary>
-    [Fact]
-    public void A_span_states_the_rate_its_trace_was_kept_at_and_none_when_a_caller_sampled_it()
-    {
-        var low = ActivityTraceId.CreateFromString("00000000000000010000000000000000");
-        var half = new OrderFlowTraceSampler(0.5);
-
-        var root = half.ShouldSample(Root("POST /api/orders", low));
-        Assert.Equal(OrderFlowTraceSampler.TraceStateKey + "=50", root.TraceStateString);
-
-        var ours = half.ShouldSample(Child("IOrderGrain/Execute", parentKept: true, remote: true, traceState: "vendor=x, orderflow=50"));
-        Assert.Equal(50.0, Assert.Single(ours.Attributes, attribute => attribute.Key == OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute).Value);
-        var atAnotherRate = new OrderFlowTraceSampler(0).ShouldSample(Child(OrderFlowTelemetry.ProjectActivity, parentKept: true, remote: true, traceState: "orderflow=25"));
-        Assert.Equal(25.0, Assert.Single(atAnotherRate.Attributes, attribute => attribute.Key == OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute).Value);
-
-        foreach (var sampler in new[] { half, new OrderFlowTraceSampler(0) })
-        {
-            foreach (var state in new[] { null, "vendor=x", "orderflowing=50", "orderflow=0", "orderflow=lots" })
-            {
-                var callers = sampler.ShouldSample(Child("IOrderGrain/Execute", parentKept: true, remote: true, traceState: state));
-                Assert.Equal(SamplingDecision.RecordAndSample, callers.Decision);
-                Assert.Empty(callers.Attributes);
-            }
-        }
-    }
-
-    /// <summary>
-    /// On a host at ratio 0.5, a trace whose state says it was kept at 50 % (as a root of this
-    /// deployment kept it) states that rate on every span, the projections' included (its state
-    /// travels in the event envelope), and a trace a caller sampled states none.
-    /// </summary>
-    [Fact]
-    public async Task A_kept_traces_rate_reaches_the_projections_span_and_a_callers_trace_states_none()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var spans = new LockedCollection<Activity>();
-        await using var host = await ApiHost.StartAsync(azurite.ConnectionString, configure: builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [OrderFlowTraceSampler.SamplerArgumentKey] = "0.5" });
-            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
-        });
-
-        var ours = await PlaceTracedAsync(host, spans, OrderFlowTraceSampler.TraceStateKey + "=50", ct);
-        var callers = await PlaceTracedAsync(host, spans, null, ct);
-
-        Assert.All(ours, span => Assert.Equal(50.0, span.GetTagItem(OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute)));
-        Assert.All(callers, span => Assert.Null(span.GetTagItem(OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute)));
-    }
-
-    /// <summary>Places an order as a traced caller with <paramref name="traceState"/>; the trace's spans once the projections' span is among them.</summary>
-    private static async Task<List<Activity>> PlaceTracedAsync(ApiHost host, LockedCollection<Activity> spans, string? traceState, CancellationToken ct)
-    {
-        var traceId = ActivityTraceId.CreateRandom();
-        var orderId = TestOrders.NewId();
-        using (var caller = new Activity("test-caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded))
-        {
-            caller.TraceStateString = traceState;
-            caller.Start();
-            using var response = await host.Writer.PostAsync("/api/orders", TestOrders.PlaceBody(orderId).ToJsonString());
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        }
-
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!spans.Snapshot().Any(span => span.TraceId == traceId && span.OperationName == OrderFlowTelemetry.ProjectActivity) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, ct);
-        }
-
-        var trace = spans.Snapshot().Where(span => span.TraceId == traceId).ToList();
-        Assert.Contains(trace, span => span.OperationName == OrderFlowTelemetry.ProjectActivity);
-        Assert.Contains(trace, span => span.Source.Name.StartsWith("Microsoft.Orleans.", StringComparison.Ordinal));
-        return trace;
-    }
-
     public static TheoryData<string?, string?, double> AcceptedSettings => new()
     {
         { "parentbased_traceidratio", "0.25", 0.25 },
@@ -303,10 +224,10 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
     private static SamplingParameters Root(string name, ActivityTraceId? traceId = null) =>
         new(default, traceId ?? ActivityTraceId.CreateRandom(), name, ActivityKind.Client);
 
-    private static SamplingParameters Child(string name, bool parentKept, bool remote, string? traceState = null)
+    private static SamplingParameters Child(string name, bool parentKept, bool remote)
     {
         var traceId = ActivityTraceId.CreateRandom();
-        var parent = new ActivityContext(traceId, ActivitySpanId.CreateRandom(), parentKept ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None, traceState, isRemote: remote);
+        var parent = new ActivityContext(traceId, ActivitySpanId.CreateRandom(), parentKept ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None, isRemote: remote);
         return new(parent, traceId, name, ActivityKind.Client);
     }
 }
