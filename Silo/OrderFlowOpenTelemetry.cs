@@ -43,8 +43,9 @@ public static class OrderFlowOpenTelemetry
 
     /// <summary>
     /// The OpenTelemetry every host has; <paramref name="useAzureMonitor"/> adds its host's Azure Monitor
-    /// exporter, given the connection string and the ratio of traces kept (for its own sampler settings,
-    /// which <see cref="OrderFlowTraceSampler"/> then replaces).
+    /// exporter, given the connection string and the ratio it counts kept spans by
+    /// (<see cref="OrderFlowTraceSampler.ExportedRatio"/>; its own sampler, which that ratio also
+    /// configures, <see cref="OrderFlowTraceSampler"/> then replaces).
     /// </summary>
     public static OpenTelemetryBuilder AddOrderFlowOpenTelemetry(
         IHostApplicationBuilder builder, string serviceName, Action<OpenTelemetryBuilder, string, float> useAzureMonitor)
@@ -73,7 +74,7 @@ public static class OrderFlowOpenTelemetry
 
         if (ExportsToAzureMonitor(configuration))
         {
-            useAzureMonitor(telemetry, configuration[ApplicationInsightsKey]!, (float)sampler.Ratio);
+            useAzureMonitor(telemetry, configuration[ApplicationInsightsKey]!, (float)sampler.ExportedRatio);
         }
 
         // After Azure Monitor's: its default (a rate per process, 5 traces a second) decides in each

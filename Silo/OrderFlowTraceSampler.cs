@@ -57,14 +57,22 @@ public sealed class OrderFlowTraceSampler : Sampler
 
         Ratio = ratio;
         roots = new TraceIdRatioBasedSampler(ratio);
-        kept = ratio < 1
-            ? new SamplingResult(SamplingDecision.RecordAndSample, [new(ApplicationInsightsSampleRateAttribute, ratio * 100)])
+        kept = ExportedRatio < 1
+            ? new SamplingResult(SamplingDecision.RecordAndSample, [new(ApplicationInsightsSampleRateAttribute, ExportedRatio * 100)])
             : new SamplingResult(SamplingDecision.RecordAndSample);
         Description = string.Create(CultureInfo.InvariantCulture, $"OrderFlowTraceSampler{{{ratio}, no queue-poll roots}}");
     }
 
     /// <summary>The share of root spans (new traces) kept.</summary>
     public double Ratio { get; }
+
+    /// <summary>
+    /// The share Application Insights is told the kept spans are of: the Azure Monitor exporter counts
+    /// every span it exports as 1 / its <c>SamplingRatio</c> spans, one rate per process. The ratio,
+    /// but 1 at ratio 0: then the only traces kept are those a caller sampled (a recorded
+    /// <c>traceparent</c>), each counted once, where a rate of 0 counts nothing sensible.
+    /// </summary>
+    public double ExportedRatio => Ratio > 0 ? Ratio : 1;
 
     /// <summary>The sampler <paramref name="configuration"/> asks for; refuses one that would split traces or an unreadable ratio.</summary>
     public static OrderFlowTraceSampler From(IConfiguration configuration)

@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using Azure.Monitor.OpenTelemetry.AspNetCore;
+using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 using OrderFlow.Api.Tests.Infrastructure;
 using OrderFlow.Grains.Telemetry;
@@ -118,6 +121,31 @@ public sealed class TraceSamplingTests(AzuriteFixture azurite)
         await using var app = ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
 
         Assert.Equal(0.25, Assert.IsType<OrderFlowTraceSampler>(SamplerOf(app.Services)).Ratio);
+    }
+
+    /// <summary>
+    /// The Azure Monitor exporter counts each span it exports as 1 / its sampling ratio: the ratio,
+    /// and 1 at ratio 0, where the only traces kept are those a caller sampled (each counted once;
+    /// it was told 0, and the spans said a rate of 0).
+    /// </summary>
+    [Theory]
+    [InlineData("0.25", 0.25f)]
+    [InlineData("0", 1f)]
+    public async Task Application_Insights_is_told_the_ratio_and_at_ratio_0_to_count_each_kept_span_once(string ratio, float exported)
+    {
+        var (args, settings) = ApiHost.Configuration("UseDevelopmentStorage=true", "Production", withKeys: true, httpPort: 1);
+        settings[OrderFlowTraceSampler.SamplerArgumentKey] = ratio;
+        settings[OrderFlowOpenTelemetry.ApplicationInsightsKey] = ConnectionString;
+        await using var app = ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
+        var siloSettings = Settings(null, ratio);
+        siloSettings[OrderFlowOpenTelemetry.ApplicationInsightsKey] = ConnectionString;
+        using var silo = SiloApplication.Build([], builder => builder.Configuration.AddInMemoryCollection(siloSettings));
+
+        Assert.Equal(exported, app.Services.GetRequiredService<IOptionsMonitor<AzureMonitorOptions>>().CurrentValue.SamplingRatio);
+        Assert.Equal(exported, silo.Services.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().CurrentValue.SamplingRatio);
+        var callers = Assert.IsType<OrderFlowTraceSampler>(SamplerOf(app.Services)).ShouldSample(Child("IOrderGrain/Execute", parentKept: true, remote: true));
+        Assert.Equal(SamplingDecision.RecordAndSample, callers.Decision);
+        Assert.Equal(exported < 1 ? [exported * 100.0] : [], callers.Attributes.Where(a => a.Key == OrderFlowTraceSampler.ApplicationInsightsSampleRateAttribute).Select(a => Convert.ToDouble(a.Value, System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>Spans that go nowhere are not recorded: an API (and its co-hosted silo) exporting nowhere starts no trace.</summary>
