@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using CsCheck;
 using Microsoft.Extensions.DependencyInjection;
@@ -588,6 +590,67 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         Assert.Equal(Serialized(late.State!), Serialized(read.State!));
         await Eventually.UntilAsync(async () => !(await RowsOfAsync(table, grain, ct)).Any(row => row.RowKey == others.RowKey),
             "the other writer's spill row to be deleted by the load after a later snapshot", ct);
+    }
+
+    /// <summary>
+    /// The storage client retries a request whose answer it lost; when the first try of a spilled
+    /// snapshot's row had landed, the retry is refused (its ETag changed) and the writer hears of a
+    /// conflict. It must not delete the spill rows that the snapshot row now names (a review finding:
+    /// it did, and every later load of the grain failed). Simulated by sending the row's write twice.
+    /// </summary>
+    [Fact]
+    public async Task A_spilled_snapshot_whose_row_landed_before_a_refused_retry_keeps_its_spill_rows()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var twice = new SendTwice();
+        var (storage, _, table) = await StatisticsStorageOnAzurite.StartAsync(azurite, "journal", TimeSpan.Zero, ct, twice);
+        var grain = DayGrain(7);
+        var state = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 60_000; i++)
+        {
+            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, state, ct);
+        state.State!.Count(Paid("order-000001", Midnight.AddHours(20)), Day);
+        twice.Arm(request => request.Method == RequestMethod.Put);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => ForceSnapshotAsync(storage, grain, state, ct));
+
+        Assert.Equal(2, twice.Sent);
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal(60_001, read.State!.Counted.Events);
+        Assert.Equal(Serialized(state.State!), Serialized(read.State!));
+        Assert.Contains(await RowsOfAsync(table, grain, ct), row => row.RowKey != RowKeyOf(grain));
+    }
+
+    /// <summary>Sends the next request that matches twice, as the storage client's retry of a request whose answer it lost; answers the second's response.</summary>
+    private sealed class SendTwice : HttpPipelinePolicy
+    {
+        private Func<Azure.Core.Request, bool>? armed;
+
+        /// <summary>How many times the matched request was sent.</summary>
+        public int Sent { get; private set; }
+
+        public void Arm(Func<Azure.Core.Request, bool> match) => armed = match;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The storage is asynchronous.");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (armed is { } match && match(message.Request))
+            {
+                armed = null;
+                await ProcessNextAsync(message, pipeline);
+                Sent++;
+                await ProcessNextAsync(message, pipeline);
+                Sent++;
+                return;
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>

@@ -175,6 +175,32 @@ public sealed partial class StatisticsGrainStorage
         return (serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length))), data.Length);
     }
 
+    /// <summary>
+    /// Deletes this writer's spill rows of a snapshot whose row was refused as a conflict, unless the
+    /// snapshot row names them after all: the storage client retries a request whose answer it lost,
+    /// and the retry of a write that had landed is refused as a conflict. Only this writer's snapshot
+    /// can name spill rows of <paramref name="sequence"/> (it added them), so a snapshot row of that
+    /// sequence naming spill rows is its own. Best effort: rows left are deleted by a later load.
+    /// </summary>
+    private async Task DeleteUnnamedSpillRowsAsync(string partitionKey, string rowKey, long sequence, int spillRows, string grain)
+    {
+        try
+        {
+            var snapshot = await ReadRowAsync(partitionKey, rowKey, CancellationToken.None);
+            if (snapshot?.GetInt64(JournalSequenceProperty) == sequence && snapshot.GetInt32(SpillRowsProperty) > 0)
+            {
+                return;
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogDebug(exception, "The spill rows of {Grain}'s refused snapshot are left for a later load.", grain);
+            return;
+        }
+
+        await DeleteRowsAsync(partitionKey, Enumerable.Range(0, spillRows).Select(index => SpillRowKey(rowKey, sequence, index)), grain);
+    }
+
     /// <summary>The grain's snapshot, journal and spill rows, in one range query.</summary>
     private Task<List<TableEntity>> ReadRowsOfAsync(string partitionKey, string rowKey, CancellationToken cancellationToken) =>
         StorageErrors.Translate(StoreDescription.Statistics, partitionKey, deadline, async token =>
@@ -340,8 +366,7 @@ public sealed partial class StatisticsGrainStorage
         {
             if (exception is InconsistentStateException && spillRows > 0)
             {
-                // The snapshot row was refused: its spill rows, this writer's own, will never be named.
-                _ = DeleteRowsAsync(partitionKey, Enumerable.Range(0, spillRows).Select(index => SpillRowKey(rowKey, following, index)), Describe(grainId, stateName));
+                await DeleteUnnamedSpillRowsAsync(partitionKey, rowKey, following, spillRows, Describe(grainId, stateName));
             }
 
             // It may have landed, its journal starting at `following`: the next write is a snapshot
