@@ -27,6 +27,7 @@ public static class OrderFlowTelemetry
     public const string ReconciliationRepairsCounter = "orderflow.reconciliation.repairs";
     public const string RebuildEventsCounter = "orderflow.rebuild.events";
     public const string SnapshotsPassedOverCounter = "orderflow.event_store.snapshots.passed_over";
+    public const string ProjectionSnapshotSizeHistogram = "orderflow.projection.snapshot.size";
 
     /// <summary>Tag: the command's type (<c>PlaceOrder</c>…).</summary>
     public const string CommandTypeTag = "orderflow.command.type";
@@ -42,6 +43,9 @@ public static class OrderFlowTelemetry
 
     /// <summary>Tag: <c>success</c>, <c>conflict</c> or <c>failed</c> (an append's outcome).</summary>
     public const string AppendOutcomeTag = "orderflow.append.outcome";
+
+    /// <summary>Tag: a projection grain's type (<c>daystats</c>, <c>customerstats</c>, <c>stuckorders</c>).</summary>
+    public const string ProjectionGrainTag = "orderflow.projection.grain";
 
     /// <summary>Tag: <c>regular</c> (the periodic pass over settled changes) or <c>catch-up</c> (after a silo died).</summary>
     public const string ReconciliationPassTag = "orderflow.reconciliation.pass";
@@ -67,6 +71,17 @@ public static class OrderFlowTelemetry
 
     public static readonly Histogram<double> ProjectionLag = Meter.CreateHistogram(
         ProjectionLagHistogram, "s", "From an event's recording in the log to its counting by the projections fed from the stream.", advice: SecondsBuckets);
+
+    /// <summary>Bytes from 64 KiB to the most a journaled state may take (7.5 MiB): where a projection's envelope is read.</summary>
+    private static readonly InstrumentAdvice<long> SnapshotSizeBuckets = new()
+    {
+        HistogramBucketBoundaries = [65_536, 262_144, 655_360, 1_048_576, 2_097_152, 4_194_304, 5_898_240, 7_864_320],
+    };
+
+    public static readonly Histogram<long> ProjectionSnapshotSize = Meter.CreateHistogram(
+        ProjectionSnapshotSizeHistogram, "By",
+        "The serialized state of each projection snapshot written (days, customers, stuck-order partitions), by grain type: a state nearing 7.5 MiB nears the most one may take (README \"Capacity\").",
+        advice: SnapshotSizeBuckets);
 
     public static readonly Counter<long> ReconciliationEvents = Meter.CreateCounter<long>(
         ReconciliationEventsCounter, "{event}",

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Azure;
 using Azure.Core;
@@ -16,6 +18,7 @@ using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.StuckOrders;
+using OrderFlow.Grains.Telemetry;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
@@ -656,12 +659,33 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     /// <summary>
     /// A state that passes three quarters of the most a journaled state may take warns, once as it
     /// passes, naming the grain: an operator hears of it before its writes fail. Neither a smaller
-    /// snapshot nor a later one past the mark warns.
+    /// snapshot nor a later one past the mark warns. Every snapshot's size is measured
+    /// (<see cref="OrderFlowTelemetry.ProjectionSnapshotSize"/>), by grain type.
     /// </summary>
     [Fact]
     public async Task A_state_passing_three_quarters_of_the_most_it_may_take_warns_once()
     {
         var ct = TestContext.Current.CancellationToken;
+        var sizes = new ConcurrentBag<(long Bytes, object? Grain)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, meters) =>
+        {
+            if (instrument.Meter.Name == OrderFlowTelemetry.Name && instrument.Name == OrderFlowTelemetry.ProjectionSnapshotSizeHistogram)
+            {
+                meters.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, bytes, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == OrderFlowTelemetry.ProjectionGrainTag)
+                {
+                    sizes.Add((bytes, tag.Value));
+                }
+            }
+        });
+        listener.Start();
         var log = new FakeLogCollector();
         var (storage, _, table) = await StatisticsStorageOnAzurite.StartAsync(azurite, "journal", TimeSpan.Zero, ct, logger: new FakeLogger<StatisticsGrainStorage>(log));
         var grain = DayGrain(6);
@@ -683,6 +707,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await ForceSnapshotAsync(storage, grain, state, ct);
         var stored = (await RowsOfAsync(table, grain, ct)).Where(row => row.RowKey != RowKeyOf(grain)).Sum(DataBytes);
         Assert.InRange(stored, StatisticsGrainStorage.NearLimitBytes + 1, StatisticsGrainStorage.MaxJournaledStateBytes);
+        Assert.Contains(((long)stored, (object?)ProjectionGrainTypes.Day), sizes);
         Assert.Contains(grain.ToString(), Assert.Single(Warnings(log)).Message, StringComparison.Ordinal);
 
         CountUpTo(340_100);

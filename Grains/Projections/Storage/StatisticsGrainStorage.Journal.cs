@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using OrderFlow.Grains.EventStore;
+using OrderFlow.Grains.Telemetry;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -354,6 +355,7 @@ public sealed partial class StatisticsGrainStorage
                 cancellationToken);
             grainState.ETag = new JournalPosition(written?.ToString() ?? "", following, following, 0, 0, data.Length, spillRows).Format();
             grainState.RecordExists = true;
+            OrderFlowTelemetry.ProjectionSnapshotSize.Record(data.Length, new KeyValuePair<string, object?>(OrderFlowTelemetry.ProjectionGrainTag, grainId.Type.ToString()));
             if (data.Length > NearLimitBytes && position.SnapshotBytes <= NearLimitBytes)
             {
                 // Said before its writes fail (README "Capacity"), once as it passes: a load takes the size it read.
