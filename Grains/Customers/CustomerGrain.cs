@@ -40,11 +40,14 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
                 $"The personal data of '{AggregateId}' was shredded (its key erased), but recording the erasure failed: {unavailable.Message}", unavailable, writeOutcomeUnknown: true);
         }
 
-        if (outcome.Error is { Code: CommandErrorCode.Concurrency } conflict && keyErasedByCommand)
+        if (outcome.Error is { } failed && keyErasedByCommand)
         {
-            return new CustomerCommandResult(null, conflict with
+            // Whatever refused the erasure after its key was gone, the data is shredded: the answer says so.
+            return new CustomerCommandResult(null, failed with
             {
-                Detail = $"Customer '{AggregateId}' kept changing under this erasure: the personal data was shredded (its key erased), its record was not written. Retry the request.",
+                Detail = failed.Code == CommandErrorCode.Concurrency
+                    ? $"Customer '{AggregateId}' kept changing under this erasure: the personal data was shredded (its key erased), its record was not written. Retry the request."
+                    : $"{failed.Detail} The personal data of customer '{AggregateId}' was shredded meanwhile (its key erased) and the erasure was not recorded: erase again, with another Idempotency-Key, to record it.",
             });
         }
 

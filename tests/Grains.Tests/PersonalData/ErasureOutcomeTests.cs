@@ -1,9 +1,17 @@
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using OrderFlow.Customers;
 using OrderFlow.Customers.Commands;
+using OrderFlow.Customers.Events;
+using OrderFlow.Grains.Customers;
+using OrderFlow.Grains.EventSourcing;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.PersonalData;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
+using OrderFlow.PersonalData;
 using OrderFlow.Silo;
 using OrderFlow.Storage;
 using OrderFlow.Testing;
@@ -70,6 +78,50 @@ public sealed class ErasureOutcomeTests(AzuriteFixture azurite)
         var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None));
 
         Assert.True(failure.WriteOutcomeUnknown, failure.ToString());
+    }
+
+    /// <summary>
+    /// Review finding: an erasure whose Idempotency-Key another request took while it was being
+    /// decided (that request's record landing between the erasure's look at its key and its append,
+    /// as from another activation) was refused 422 "key already used" with nothing said of the data
+    /// it had shredded. The refusal now says the data was shredded and the erasure not recorded.
+    /// </summary>
+    [Fact]
+    public async Task An_erasure_refused_after_it_shredded_the_data_says_so()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var eventsTable = TableNames.Unique("erasurekey");
+        await using var cluster = await TestClusters.StartAsync(TestClusters.Settings(azurite.ConnectionString, eventsTable), ct,
+            replaceServices: services => services.AddSingleton<IPersonalDataEraser>(provider =>
+                new AnotherRequestTakesTheKey(ActivatorUtilities.CreateInstance<SubjectKeyEraser>(provider), azurite.ConnectionString, eventsTable)));
+        var id = "customer-" + Guid.NewGuid().ToString("N")[..12];
+        var grain = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await grain.Execute(new RegisterCustomer(id, "Ada", "ada@example.com", "GB", At), CommandMetadata.None)).Error);
+
+        var refused = await grain.Execute(new ErasePersonalData("admin"), new CommandMetadata(IdempotencyKey: AnotherRequestTakesTheKey.Key));
+
+        Assert.Equal(CommandErrorCode.Unprocessable, refused.Error?.Code);
+        Assert.Contains("shredded", refused.Error!.Detail, StringComparison.Ordinal);
+        Assert.True(await cluster.Client.GetGrain<ISubjectKeyGrain>(id).IsErased());
+    }
+
+    /// <summary>The product's eraser, then another request's append with the erasure's key, as another activation would make it meanwhile.</summary>
+    private sealed class AnotherRequestTakesTheKey(IPersonalDataEraser inner, string connectionString, string eventsTable) : IPersonalDataEraser
+    {
+        public const string Key = "taken-meanwhile";
+
+        public async Task EraseAsync(string subjectId)
+        {
+            await inner.EraseAsync(subjectId);
+            var options = new EventStoreOptions { TableName = eventsTable };
+            var store = new TableEventStore(new TableServiceClient(connectionString), Options.Create(options), TimeProvider.System,
+                NullLogger<TableEventStore>.Instance, options.TableNameOf(CustomerEventSource.CategoryName));
+            var change = new CustomerProfileChanged(At.AddMinutes(1), null, null, "FR");
+            await store.AppendAsync(subjectId, 1, [new EventToAppend(
+                Guid.NewGuid(), EventSerializer<CustomerEvent>.TypeName(change), EventSerializer<CustomerEvent>.SchemaVersionOf(change), change.OccurredAt,
+                "corr-another-request", null, EventSerializer<CustomerEvent>.Serialize(change))],
+                idempotency: new IdempotencyRecord(Key, "another request's hash", 2));
+        }
     }
 
     /// <summary>The product's eraser, then a failure that says nothing was written: as a key row's deletion refused after the tombstone.</summary>
