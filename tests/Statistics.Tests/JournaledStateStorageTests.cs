@@ -505,10 +505,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         var (storage, requests, table) = await StartAsync(ct);
         var grain = DayGrain(3);
         var state = new GrainState<DayStatsState>(new DayStatsState());
-        for (var i = 0; i < 60_000; i++)
-        {
-            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
-        }
+        CountBeyondOneEntity(state.State!, "order");
 
         await storage.WriteStateAsync("day", grain, state, ct);
 
@@ -565,11 +562,8 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await ForceSnapshotAsync(storage, grain, winner, ct);
         var sequence = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == rowKey).GetInt64("JournalSequence")!.Value;
 
-        for (var i = 0; i < 60_000; i++)
-        {
-            loser.State!.Count(Placed($"loser-{i:D6}", Midnight.AddSeconds(i)), Day);
-            late.State!.Count(Placed($"late-{i:D6}", Midnight.AddSeconds(i)), Day);
-        }
+        CountBeyondOneEntity(loser.State!, "loser");
+        CountBeyondOneEntity(late.State!, "late");
 
         await Assert.ThrowsAsync<InconsistentStateException>(() => ForceSnapshotAsync(storage, grain, loser, ct));
         await Eventually.UntilAsync(async () => (await RowsOfAsync(table, grain, ct)).All(row => row.RowKey == rowKey),
@@ -609,10 +603,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         var (storage, _, table) = await StatisticsStorageOnAzurite.StartAsync(azurite, "journal", TimeSpan.Zero, ct, twice);
         var grain = DayGrain(7);
         var state = new GrainState<DayStatsState>(new DayStatsState());
-        for (var i = 0; i < 60_000; i++)
-        {
-            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
-        }
+        CountBeyondOneEntity(state.State!, "order");
 
         await storage.WriteStateAsync("day", grain, state, ct);
         state.State!.Count(Paid("order-000001", Midnight.AddHours(20)), Day);
@@ -729,10 +720,7 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         var (storage, _, table) = await StartAsync(ct);
         var grain = DayGrain(5);
         var state = new GrainState<DayStatsState>(new DayStatsState());
-        for (var i = 0; i < 60_000; i++)
-        {
-            state.State!.Count(Placed($"order-{i:D6}", Midnight.AddSeconds(i)), Day);
-        }
+        CountBeyondOneEntity(state.State!, "order");
 
         await storage.WriteStateAsync("day", grain, state, ct);
         var data = (byte[])(await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == RowKeyOf(grain))["Data"];
@@ -744,6 +732,15 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<DayStatsState>(new BinaryData(data)));
         Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<StuckOrdersState>(new BinaryData(data)));
         Assert.ThrowsAny<Exception>(() => silosSerializer.Deserialize<CustomerStatsState>(new BinaryData(data)));
+    }
+
+    /// <summary>Counts 60,000 placements (<paramref name="prefix"/>-000000…) over the day: a state more than one entity holds.</summary>
+    private static void CountBeyondOneEntity(DayStatsState state, string prefix)
+    {
+        for (var i = 0; i < 60_000; i++)
+        {
+            state.Count(Placed($"{prefix}-{i:D6}", Midnight.AddSeconds(i)), Day);
+        }
     }
 
     /// <summary>Writes a snapshot now: a journal at its row limit is folded whatever its size.</summary>

@@ -93,7 +93,7 @@ public sealed partial class StatisticsGrainStorage
         var partitionKey = ProjectionStateKeys.PartitionKey(serviceId, grainId);
         var rowKey = ProjectionStateKeys.RowKey(grainId, stateName);
         var rows = await ReadRowsOfAsync(partitionKey, rowKey, cancellationToken);
-        if (MissesSpillRows(rows, rowKey))
+        if (SnapshotDataRows(rows, rowKey) is null)
         {
             // A query may take several pages, between which another activation's snapshot may have
             // replaced the one read and deleted its spill rows: read again before calling them lost.
@@ -113,9 +113,8 @@ public sealed partial class StatisticsGrainStorage
         // never sent may be there.
         var next = Math.Max(journal.Count > 0 ? Math.Max(firstFollowing, journal[^1].Sequence + 1) : firstFollowing,
             spilled.Count > 0 ? spilled.Max(row => SpillSequenceOf(row.RowKey, rowKey)) : 0);
-        var (state, snapshotBytes) = snapshot is null ? (default, 0)
-            : spillRows > 0 ? DeserializeSpilled<T>(rowKey, firstFollowing, spillRows, spilled, Describe(grainId, stateName))
-            : (Deserialize<T>(snapshot), DataLength(snapshot));
+        var (state, snapshotBytes) = DeserializeRows<T>(SnapshotDataRows(rows, rowKey)
+            ?? throw new InvalidDataException($"The snapshot of {Describe(grainId, stateName)} is held by {spillRows} spill rows, and storage is missing some of them."));
 
         // Rows no load applies (below the snapshot's journal, or following an older snapshot, or all of
         // them without a snapshot: left by a state cleared meanwhile) are deleted as found, not by number
@@ -155,25 +154,38 @@ public sealed partial class StatisticsGrainStorage
         grainState.ETag = new JournalPosition(snapshot!.ETag.ToString(), next, firstLive, MaxJournalRows, journalBytes, snapshotBytes, spillRows).Format();
     }
 
-    /// <summary>The state a spilled snapshot holds, with its bytes; its spill rows must all be there (storage that lost one fails the load, loudly).</summary>
-    private (T? State, long Bytes) DeserializeSpilled<T>(string rowKey, long sequence, int spillRows, List<TableEntity> spilled, string grain)
+    /// <summary>
+    /// The rows among <paramref name="rows"/> that hold the snapshot's data, in order: the snapshot
+    /// row, or the spill rows it names; none without a snapshot; null when a spill row it names is
+    /// missing (a load that still finds it so fails, loudly).
+    /// </summary>
+    private static List<TableEntity>? SnapshotDataRows(List<TableEntity> rows, string rowKey)
     {
-        var byKey = spilled.ToDictionary(row => row.RowKey, StringComparer.Ordinal);
-        using var data = new MemoryStream();
+        if (rows.FirstOrDefault(row => row.RowKey == rowKey) is not { } snapshot)
+        {
+            return [];
+        }
+
+        var spillRows = snapshot.GetInt32(SpillRowsProperty) ?? 0;
+        if (spillRows <= 0)
+        {
+            return [snapshot];
+        }
+
+        var sequence = snapshot.GetInt64(JournalSequenceProperty) ?? 1;
+        var byKey = rows.ToDictionary(row => row.RowKey, StringComparer.Ordinal);
+        var named = new List<TableEntity>(spillRows);
         for (var index = 0; index < spillRows; index++)
         {
             if (!byKey.TryGetValue(SpillRowKey(rowKey, sequence, index), out var row))
             {
-                throw new InvalidDataException($"The snapshot of {grain} is held by {spillRows} spill rows, and row {index} of them is missing from storage.");
+                return null;
             }
 
-            foreach (var chunk in DataChunks(row))
-            {
-                data.Write(chunk);
-            }
+            named.Add(row);
         }
 
-        return (serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length))), data.Length);
+        return named;
     }
 
     /// <summary>
@@ -215,21 +227,6 @@ public sealed partial class StatisticsGrainStorage
 
             return found;
         }, cancellationToken);
-
-    /// <summary>Whether the snapshot among <paramref name="rows"/> names spill rows that are not among them.</summary>
-    private static bool MissesSpillRows(List<TableEntity> rows, string rowKey)
-    {
-        var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
-        var spillRows = snapshot?.GetInt32(SpillRowsProperty) ?? 0;
-        if (snapshot is null || spillRows <= 0)
-        {
-            return false;
-        }
-
-        var sequence = snapshot.GetInt64(JournalSequenceProperty) ?? 1;
-        var keys = rows.Select(row => row.RowKey).ToHashSet(StringComparer.Ordinal);
-        return Enumerable.Range(0, spillRows).Any(index => !keys.Contains(SpillRowKey(rowKey, sequence, index)));
-    }
 
     private static bool IsSpillRow(string candidate, string rowKey) =>
         candidate.Length > rowKey.Length + 1 && candidate[rowKey.Length + 1] == SpillMark;

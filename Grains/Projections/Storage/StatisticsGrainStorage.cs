@@ -180,15 +180,18 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
 
     private static bool IsJournaled<T>() => typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T));
 
-    private T? Deserialize<T>(TableEntity row)
+    private T? Deserialize<T>(TableEntity row) => DeserializeRows<T>([row]).State;
+
+    /// <summary>The state that <paramref name="rows"/> hold in their data properties, in order, with its bytes (none for no data).</summary>
+    private (T? State, long Bytes) DeserializeRows<T>(IReadOnlyList<TableEntity> rows)
     {
         using var data = new MemoryStream();
-        foreach (var chunk in DataChunks(row))
+        foreach (var chunk in rows.SelectMany(DataChunks))
         {
             data.Write(chunk);
         }
 
-        return data.Length == 0 ? default : serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length)));
+        return (data.Length == 0 ? default : serializer.Deserialize<T>(new BinaryData(data.GetBuffer().AsMemory(0, (int)data.Length))), data.Length);
     }
 
     private static string DataPropertyName(int chunk) =>
