@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace OrderFlow.Api.Errors;
 
@@ -72,6 +73,13 @@ public sealed class RequestBodyLimit(RequestDelegate next)
             body.Position = 0;
             request.Body = body;
             context.Response.RegisterForDispose(body);
+            if (body.Length == 0)
+            {
+                // Chunked framing of no body (0\r\n\r\n) is no body: the endpoints decide by Kestrel's "can have body",
+                // true for any chunked request, and read an empty one as JSON that ends early (400) or of no type (415).
+                request.ContentLength = 0;
+                context.Features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);
+            }
         }
 
         await next(context);
@@ -80,6 +88,13 @@ public sealed class RequestBodyLimit(RequestDelegate next)
     /// <summary>A request whose method carries a body (the API's commands are POST) and that sends one, or may (chunked).</summary>
     public static bool HasBody(HttpRequest request) =>
         (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method)) && request.ContentLength is not 0;
+
+    private sealed class NoBody : IHttpRequestBodyDetectionFeature
+    {
+        public static readonly NoBody Instance = new();
+
+        public bool CanHaveBody => false;
+    }
 
     private static Task RefuseAsync(HttpContext context) =>
         Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large",

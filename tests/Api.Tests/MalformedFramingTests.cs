@@ -138,4 +138,37 @@ public sealed class MalformedFramingTests(ApiHostFixture fixture) : IClassFixtur
 
         Assert.True(answer.Status == 404, $"{description}: expected the order's 404, got {answer.Status}:\n{answer.Head}\n{answer.Body}");
     }
+
+    /// <summary>
+    /// A chunked body of no chunks (0\r\n\r\n, what a client streaming an empty body sends) is no
+    /// body, as Content-Length: 0 is: a command whose body may be left out applies. It was 415
+    /// without Content-Type and 400 "not valid JSON" with it.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("Content-Type: application/json\r\n")]
+    public async Task An_empty_chunked_body_is_no_body(string contentType)
+    {
+        var id = await host.OrderInStatusAsync("shipped");
+        var request = $"POST /api/orders/{id}/delivery HTTP/1.1\r\nHost: {Authority}\r\nX-Api-Key: {ApiHost.WriterKey}\r\n{contentType}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+
+        var answer = await RawHttp.SendAsync(host.BaseAddress, request);
+
+        Assert.True(answer.Status == 200, $"Expected 200, got {answer.Status}:\n{answer.Head}\n{answer.Body}");
+        Assert.Equal("delivered", (await host.GetOrderAsync(id)).Str("status"));
+    }
+
+    /// <summary>A command that needs its body gets the same 400 for an empty chunked body as for Content-Length: 0.</summary>
+    [Theory]
+    [InlineData("Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")]
+    [InlineData("Content-Length: 0\r\n\r\n")]
+    public async Task A_placement_without_a_body_is_a_validation_problem_however_framed(string framing)
+    {
+        var request = $"POST /api/orders HTTP/1.1\r\nHost: {Authority}\r\nX-Api-Key: {ApiHost.WriterKey}\r\nContent-Type: application/json\r\n{framing}";
+
+        var answer = await RawHttp.SendAsync(host.BaseAddress, request);
+
+        answer.AssertProblem(400);
+        Assert.Contains("the request has no body", answer.Body, StringComparison.Ordinal);
+    }
 }
