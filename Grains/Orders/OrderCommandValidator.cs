@@ -88,12 +88,14 @@ public static class OrderCommandValidator
             return "is required";
         }
 
-        if (value.Length > MaxTextLength)
+        // Characters are Unicode scalar values: an emoji outside the Basic Multilingual Plane is one, though two UTF-16 units.
+        if (value.Length > 2 * MaxTextLength)
         {
-            return $"must be at most {MaxTextLength} characters";
+            return TooLong;
         }
 
-        for (var i = 0; i < value.Length; i++)
+        var characters = 0;
+        for (var i = 0; i < value.Length; i++, characters++)
         {
             var c = value[i];
             if (char.IsControl(c))
@@ -111,8 +113,10 @@ public static class OrderCommandValidator
             }
         }
 
-        return null;
+        return characters > MaxTextLength ? TooLong : null;
     }
+
+    private static readonly string TooLong = $"must be at most {MaxTextLength} characters";
 
     private static void ValidateItems(IReadOnlyList<OrderLineRequest>? items, FieldErrors errors)
     {

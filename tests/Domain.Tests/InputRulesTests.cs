@@ -103,6 +103,22 @@ public sealed class InputRulesTests
         Assert.Empty(OrderCommandValidator.Validate(new CancelOrder(reason), Now));
     }
 
+    /// <summary>
+    /// README: at most 200 characters, emoji being text. A character is a Unicode scalar value, so an
+    /// emoji outside the Basic Multilingual Plane (two UTF-16 units) counts once; 101 of them were refused.
+    /// </summary>
+    [Fact]
+    public void Text_length_counts_characters_not_UTF16_units()
+    {
+        Gen.Select(Gen.Int[0, 260], Gen.Int[0, 260]).Where((letters, emoji) => letters + emoji > 0).Sample((letters, emoji) =>
+        {
+            var text = new string('a', letters) + string.Concat(Enumerable.Repeat("📦", emoji));
+            var accepted = OrderCommandValidator.CheckText(text) is null;
+            return accepted == (text.EnumerateRunes().Count() <= OrderCommandValidator.MaxTextLength);
+        }, iter: 5_000);
+        Assert.Null(OrderCommandValidator.CheckText(string.Concat(Enumerable.Repeat("📦", OrderCommandValidator.MaxTextLength))));
+    }
+
     [Fact]
     public void Text_is_refused_exactly_when_it_has_a_control_character_or_an_unpaired_surrogate()
     {
