@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json.Serialization;
-using System.Xml;
 using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
@@ -28,7 +27,7 @@ public static class StatisticsApi
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(36_500);
 
     public static readonly string DurationRule = string.Create(CultureInfo.InvariantCulture,
-        $"must be an ISO 8601 duration from PT0S to P{MaxDuration.TotalDays:0}D (about 100 years), for example PT2H or P1D");
+        $"must be an ISO 8601 duration from PT0S to P{MaxDuration.TotalDays:0}D (about 100 years), for example PT2H, P1D or P1W");
 
     public static IEndpointRouteBuilder MapStatisticsApi(this IEndpointRouteBuilder endpoints)
     {
@@ -252,18 +251,12 @@ public static class StatisticsApi
     }
 
     /// <summary>
-    /// The one rule for durations: an ISO 8601 duration (PT2H, P1D) from zero to
+    /// The one rule for durations: an ISO 8601 duration (PT2H, P1D, P1W, P0.5D: <see cref="IsoDurations"/>) from zero to
     /// <see cref="MaxDuration"/>, checked before any arithmetic on it ("now - age" must stay a time).
     /// </summary>
     private static TimeSpan Duration(string text, string name, Dictionary<string, string[]> errors)
     {
-        TimeSpan duration;
-        try
-        {
-            // XmlConvert trims white space around the value; this API takes none (as in times).
-            duration = text.Length > 0 && !char.IsWhiteSpace(text[0]) && !char.IsWhiteSpace(text[^1]) ? XmlConvert.ToTimeSpan(text) : TimeSpan.MinValue;
-        }
-        catch (Exception e) when (e is FormatException or OverflowException)
+        if (!IsoDurations.TryParse(text, out var duration))
         {
             duration = TimeSpan.MinValue; // out of any range: reported below
         }
