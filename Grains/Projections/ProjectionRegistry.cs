@@ -72,8 +72,8 @@ public static class ProjectionRegistry
     /// that consumes them (written behind): one call per projection grain with all its envelopes,
     /// all grains at once.
     /// </summary>
-    /// <returns>The projection grains whose call failed (the others counted their envelopes), by the key they are parked under (their grain id), with why.</returns>
-    public static async Task<IReadOnlyList<(string Key, Exception Error)>> DeliverAsync<TEnvelope>(
+    /// <returns>Every projection grain sent to and those whose call failed (the others counted their envelopes), by the key they are parked under (their grain id).</returns>
+    public static async Task<LiveDelivery> DeliverAsync<TEnvelope>(
         IGrainFactory grains, IReadOnlyCollection<TEnvelope> envelopes, IEnumerable<int> generations)
     {
         var byGrain = new Dictionary<string, (IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes)>(StringComparer.Ordinal);
@@ -105,7 +105,8 @@ public static class ProjectionRegistry
                 return (target.Grain.GetGrainId().ToString(), exception);
             }
         });
-        return [.. (await Task.WhenAll(sends)).OfType<(string, Exception)>()];
+        var failures = (await Task.WhenAll(sends)).OfType<(string, Exception)>().ToList();
+        return new LiveDelivery([.. byGrain.Values.Select(target => target.Grain.GetGrainId().ToString())], failures);
     }
 
     /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words; the id itself when its type is no projection's or its key does not parse.</summary>

@@ -44,9 +44,9 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
         var paid = Paid(orderId, "dup-customer");
         var shipped = Shipped(orderId, "dup-customer");
 
-        var failures = await ProjectionRegistry.DeliverAsync(cluster.Client, [shipped, paid, placed, paid, shipped, placed], [generation]);
+        var delivery = await ProjectionRegistry.DeliverAsync(cluster.Client, [shipped, paid, placed, paid, shipped, placed], [generation]);
 
-        Assert.Empty(failures);
+        Assert.Empty(delivery.Failures);
         var customer = await cluster.Reader.Customer("dup-customer", ct);
         Assert.NotNull(customer);
         Assert.Equal(1, customer.Orders);
@@ -89,10 +89,11 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
         var healthy = StatsCluster.IdOnShard("batchfail-a", 1);
         var poisoned = StatsCluster.IdOnShard("batchfail-b", 1);
 
-        var failures = await ProjectionRegistry.DeliverAsync(
+        var delivery = await ProjectionRegistry.DeliverAsync(
             cluster.Client, [Placed(healthy, "healthy-customer"), Placed(poisoned, "poisoned-customer")], [generation]);
 
-        var (key, error) = Assert.Single(failures);
+        var (key, error) = Assert.Single(delivery.Failures);
+        Assert.Contains(key, delivery.SentTo);
         Assert.Contains("poisoned-customer", key, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(error, exactMatch: false);
         Assert.Equal(1, (await cluster.Reader.Customer("healthy-customer", ct))?.Orders);
@@ -146,6 +147,20 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
             "the next order on the same stream to be counted", ct);
         Assert.Null(await cluster.Reader.Customer("poisoned-customer", ct));
         Assert.Equal(2, (await cluster.Reader.Summary(null, null, ct)).Events[nameof(OrderPlaced)]);
+
+        // Review finding: the batch that did not concern the parked projection made the consumer forget
+        // it, so its next event held the stream up again for as many deliveries as parking it took.
+        // The order published after the healthy one is counted once that event's batch is acknowledged
+        // (the healthy one may share the batch, and be counted at its first delivery).
+        var failedOnce = faults.Failed.Count;
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchpark-c", 3), "poisoned-customer"));
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchpark-d", 3), "healthy-customer"));
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("healthy-customer", ct))?.Orders == 2,
+            "the order after the parked projection's next event to be counted", ct, TimeSpan.FromSeconds(60));
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchpark-e", 3), "healthy-customer"));
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("healthy-customer", ct))?.Orders == 3,
+            "the order published after that batch to be counted", ct, TimeSpan.FromSeconds(60));
+        Assert.Equal(failedOnce + 1, faults.Failed.Count);
     }
 
     /// <summary>

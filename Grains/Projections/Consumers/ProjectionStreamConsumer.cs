@@ -60,8 +60,8 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         {
             // Asked per batch, after its events arrived, so that a rebuild's new generation gets every event delivered after it started.
             var generations = await (control ??= GrainFactory.GetGrain<IProjectionControl>(0)).Targets();
-            var failures = await ProjectionRegistry.DeliverAsync(GrainFactory, batch, generations);
-            await FailUnlessParkedAsync(failures, batch.Count);
+            var sent = await ProjectionRegistry.DeliverAsync(GrainFactory, batch, generations);
+            await FailUnlessParkedAsync(sent, batch.Count);
 
             var now = time.GetUtcNow();
             foreach (var envelope in batch)
@@ -95,10 +95,12 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
     /// not yet failed <see cref="ParkingOptions.DeliveryFailuresBeforeParking"/> batches in a row;
     /// parks a projection when it reaches that many, and from then on lets the stream go on without it.
     /// </summary>
-    private async Task FailUnlessParkedAsync(IReadOnlyList<(string Key, Exception Error)> failures, int events)
+    private async Task FailUnlessParkedAsync(LiveDelivery delivery, int events)
     {
+        var failures = delivery.Failures;
         var failed = failures.Select(failure => failure.Key).ToHashSet(StringComparer.Ordinal);
-        foreach (var recovered in failuresInARow.Keys.Where(key => !failed.Contains(key)).ToList())
+        // Recovered: counted a batch. One that this batch did not concern keeps its streak (and stays parked here).
+        foreach (var recovered in delivery.SentTo.Where(key => failuresInARow.ContainsKey(key) && !failed.Contains(key)).ToList())
         {
             failuresInARow.Remove(recovered);
             parkedHere.Remove(recovered);
