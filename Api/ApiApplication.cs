@@ -73,8 +73,8 @@ public static class ApiApplication
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter(); // per caller, so after authentication; before any body is read
-        app.UseMiddleware<JsonCharset>();
         app.UseMiddleware<RequestBodyLimit>();
+        app.UseMiddleware<JsonCharset>(); // after the body is read: an empty chunked body is none, whatever its charset
 
         app.MapOrdersApi();
         app.MapCustomersApi();
