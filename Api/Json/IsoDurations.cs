@@ -4,13 +4,13 @@ namespace OrderFlow.Api.Json;
 /// ISO 8601 durations as a query value takes them: <c>PnW</c>, or <c>P[nY][nM][nD][T[nH][nM][nS]]</c>
 /// with at least one component, each a whole number, the last of which may have a fraction (after
 /// '.' or ','): <c>PT2H</c>, <c>P1W</c>, <c>P0.5D</c>, <c>PT1,5H</c>. No sign, no white space, designators
-/// in capitals. A year is 365 days and a month 30, as <see cref="System.Xml.XmlConvert.ToTimeSpan"/>
+/// in capitals. A year is 365 days, twelve months a year and a month otherwise 30 days, as <see cref="System.Xml.XmlConvert.ToTimeSpan"/>
 /// (which this replaced: it knows no weeks, and fractions of seconds only) reads them: a duration here
 /// is an age, not a step in a calendar.
 /// </summary>
 public static class IsoDurations
 {
-    /// <summary>Digits a component's whole part may have: far beyond any <see cref="TimeSpan"/>, and within decimal arithmetic.</summary>
+    /// <summary>Digits a component's whole part may have, leading zeros aside: far beyond any <see cref="TimeSpan"/>, and within decimal arithmetic.</summary>
     private const int MaxWholeDigits = 12;
 
     /// <summary>Digits of a fraction that count.</summary>
@@ -91,7 +91,7 @@ public static class IsoDurations
                 return false; // unknown, repeated or out of order
             }
 
-            ticks += value * units[next].Ticks;
+            ticks += ReferenceEquals(units, DateParts) && units[next].Designator == 'M' ? MonthTicks(value) : value * units[next].Ticks;
             part = part[1..];
             next++;
             components++;
@@ -101,20 +101,33 @@ public static class IsoDurations
         return true;
     }
 
+    /// <summary>Months as XmlConvert counts them: every twelve a year of 365 days, the rest (and a fraction) 30 days each.</summary>
+    private static decimal MonthTicks(decimal months)
+    {
+        var whole = decimal.Truncate(months);
+        var days = (decimal.Truncate(whole / 12) * 365) + (whole % 12 * 30) + ((months - whole) * 30);
+        return days * TimeSpan.TicksPerDay;
+    }
+
     /// <summary>Reads a number (digits, then optionally '.' or ',' and digits) and leaves <paramref name="rest"/> at the character after it, which must exist.</summary>
     private static bool TryComponent(ref ReadOnlySpan<char> rest, out decimal value, out bool hasFraction)
     {
         value = 0m;
         hasFraction = false;
         var i = 0;
+        var significant = 0; // leading zeros are not
         while (i < rest.Length && char.IsAsciiDigit(rest[i]))
         {
-            if (i == MaxWholeDigits)
+            if (significant > 0 || rest[i] != '0')
             {
-                return false;
+                if (++significant > MaxWholeDigits)
+                {
+                    return false;
+                }
+
+                value = (value * 10) + (rest[i] - '0');
             }
 
-            value = (value * 10) + (rest[i] - '0');
             i++;
         }
 
@@ -130,7 +143,7 @@ public static class IsoDurations
             var start = ++i;
             while (i < rest.Length && char.IsAsciiDigit(rest[i]))
             {
-                // Beyond the 15th digit a fraction of the longest unit (a year) is below a tick: read, not summed.
+                // Beyond the 15th digit, a digit of a fraction of the longest unit (a year) is worth less than a tick: read, not summed.
                 if (i - start < MaxFractionDigits)
                 {
                     scale /= 10;
