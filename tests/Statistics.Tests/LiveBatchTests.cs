@@ -164,6 +164,38 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: a projection that a retry unparked (as the reconciliation does once it counts
+    /// the projection's events) and that fails live batches again was skipped silently by the
+    /// consumer that had parked it: nothing listed, health clear. It is parked again once a retry's
+    /// wait (<c>Statistics:Parking:FirstRetry</c>) has passed since it was parked.
+    /// </summary>
+    [Fact]
+    public async Task A_projection_unparked_by_a_retry_that_fails_again_is_listed_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var faults = new FailingIngest("customerstats/", "relapsing-customer");
+        var firstRetry = TimeSpan.FromSeconds(1);
+        var settings = new Dictionary<string, string?>(Settings) { ["Statistics:Parking:FirstRetry"] = "00:00:01" };
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("batchrepark"), ct, settings,
+            silo => silo.AddIncomingGrainCallFilter(faults));
+        var parked = cluster.Client.GetGrain<IParkedRecordsGrain>(0);
+        async Task<string?> ListedAsync() => (await parked.List()).Records
+            .FirstOrDefault(r => r.Kind == ParkedKind.Projection && r.Key.Contains("relapsing-customer", StringComparison.Ordinal))?.Key;
+
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchrepark-a", 3), "relapsing-customer"));
+        await Eventually.UntilAsync(async () => await ListedAsync() is not null, "the failing customer projection to be parked", ct, TimeSpan.FromSeconds(60));
+        await cluster.Client.GetGrain<IParking>(0).Resolve(ParkedKind.Projection, [(await ListedAsync())!]);
+        Assert.Null(await ListedAsync());
+        await Task.Delay(firstRetry, ct); // the wait is a floor, not a race: anything later is as good
+
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchrepark-b", 3), "relapsing-customer"));
+        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchrepark-c", 3), "steady-customer"));
+        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("steady-customer", ct))?.Orders == 1,
+            "the order published after the relapse to be counted", ct, TimeSpan.FromSeconds(60));
+        Assert.NotNull(await ListedAsync());
+    }
+
+    /// <summary>
     /// Review finding: when parking the projection failed (so the delivery failed, to be tried
     /// again), the next delivery was past the limit and was acknowledged without parking anything.
     /// </summary>

@@ -36,8 +36,16 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
     /// <summary>Projection grain id → batches it failed in a row (while it keeps failing; forgotten when it counts one).</summary>
     private readonly Dictionary<string, int> failuresInARow = new(StringComparer.Ordinal);
 
-    /// <summary>Projections this consumer parked and that have failed every batch since: the stream goes on without them.</summary>
-    private readonly HashSet<string> parkedHere = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Projections this consumer parked, with when, that have failed every batch sent to them since:
+    /// the stream goes on without them. One that still fails is parked again once
+    /// <see cref="ParkingOptions.FirstRetry"/> has passed, so that it is listed again if a retry
+    /// unparked it meanwhile.
+    /// </summary>
+    private readonly Dictionary<string, DateTimeOffset> parkedHere = new(StringComparer.Ordinal);
+
+    /// <summary>Failing projections remembered; beyond it, those not failing this batch are forgotten (their streak starts again).</summary>
+    private const int MaxRemembered = 10_000;
 
     /// <summary>Made once: Orleans reads the grain interface's attributes for every reference it makes, and this one is asked every batch.</summary>
     private IProjectionControl? control;
@@ -106,7 +114,18 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
             parkedHere.Remove(recovered);
         }
 
-        var limit = Math.Max(1, ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value.DeliveryFailuresBeforeParking);
+        if (failuresInARow.Count > MaxRemembered)
+        {
+            foreach (var forgotten in failuresInARow.Keys.Where(key => !failed.Contains(key)).ToList())
+            {
+                failuresInARow.Remove(forgotten);
+                parkedHere.Remove(forgotten);
+            }
+        }
+
+        var parking = ServiceProvider.GetRequiredService<IOptions<ParkingOptions>>().Value;
+        var limit = Math.Max(1, parking.DeliveryFailuresBeforeParking);
+        var now = time.GetUtcNow();
         var blocking = new List<Exception>();
         var toPark = new List<ParkRequest>();
         foreach (var (key, error) in failures)
@@ -116,9 +135,10 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
             {
                 blocking.Add(error);
             }
-            else if (!parkedHere.Contains(key))
+            else if (!parkedHere.TryGetValue(key, out var parkedAt) || now - parkedAt >= parking.FirstRetry)
             {
-                // At the limit, or past it when parking failed the delivery before (so it is tried again).
+                // At the limit, or past it when parking failed the delivery before (so it is tried again),
+                // or still failing a retry's wait after it was parked (a retry may have unparked it).
                 toPark.Add(new ParkRequest(ParkedKind.Projection, key, ProjectionRegistry.Describe(key),
                     $"{inARow} live batches in a row failed, the last with: {error.Message} The reconciliation counts its events from the log.", TimeSpan.Zero));
             }
@@ -128,7 +148,11 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         {
             // Parked before the batch is acknowledged: if parking fails, so does the delivery, and it is tried again.
             await GrainFactory.GetGrain<IParking>(0).Park(toPark);
-            parkedHere.UnionWith(toPark.Select(request => request.Key));
+            foreach (var request in toPark)
+            {
+                parkedHere[request.Key] = now;
+            }
+
             logger.LogWarning("Projections {Projections} failed {Limit} live batches in a row of {Category} stream {Stream}; parked, the stream goes on without them and the reconciliation counts their events from the log.",
                 string.Join(", ", toPark.Select(request => request.Key)), limit, category.Name, this.GetPrimaryKeyString());
         }
