@@ -27,17 +27,24 @@ public static class StreamReadBack
     /// The first page (<see cref="PageEvents"/>) of the stream's events after
     /// <paramref name="afterVersion"/>, from <paramref name="log"/> (the log of
     /// <paramref name="source"/>'s category); <see cref="ReadBack{TEnvelope}.Next"/> reads the
-    /// following one. Storage being unavailable propagates (that is no fault of the stream's);
-    /// anything else is the stream's own failure.
+    /// following one. Storage being unavailable propagates (that is no fault of the stream's),
+    /// unless <paramref name="parkWhenStorageFails"/>; anything else is the stream's own failure.
     /// </summary>
+    /// <param name="parkWhenStorageFails">
+    /// Storage not answering while this stream is read is the stream's failure too, to be parked and
+    /// retried: for a caller that has just been answered by storage, so that one stream whose reads
+    /// outlast their deadline every time (a very long fold) does not fail the others with it.
+    /// </param>
     public static Task<ReadBack<TEnvelope>> ReadAfterAsync<TState, TEvent, TEnvelope>(
-        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TimeSpan retryNoSoonerThan)
+        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TimeSpan retryNoSoonerThan,
+        bool parkWhenStorageFails = false)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class =>
-        ReadPageAsync(source, log, streamId, afterVersion, before: null, retryNoSoonerThan);
+        ReadPageAsync(source, log, streamId, afterVersion, before: null, retryNoSoonerThan, parkWhenStorageFails);
 
     private static async Task<ReadBack<TEnvelope>> ReadPageAsync<TState, TEvent, TEnvelope>(
-        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TState? before, TimeSpan retryNoSoonerThan)
+        EventSource<TState, TEvent, TEnvelope> source, TableEventStore log, string streamId, int afterVersion, TState? before, TimeSpan retryNoSoonerThan,
+        bool parkWhenStorageFails)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
@@ -47,6 +54,10 @@ public static class StreamReadBack
             // From its first event (a new stream, the usual change): nothing before it to read.
             before ??= afterVersion == 0 ? new TState() : source.Fold(await log.LoadAtVersionAsync(streamId, afterVersion, readable: source.CanRead));
             stored = await log.ReadEventsAsync(streamId, afterVersion + 1, PageEvents);
+        }
+        catch (StorageUnavailableException exception) when (parkWhenStorageFails)
+        {
+            return new(streamId, [], StreamFailure(source.Category, streamId, $"Storage did not answer while its log was read back: {exception.Message}", retryNoSoonerThan));
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
         {
@@ -66,7 +77,7 @@ public static class StreamReadBack
             after.Apply(EventSerializer<TEvent>.Deserialize(e));
         }
 
-        return page with { Next = () => ReadPageAsync(source, log, streamId, afterVersion + stored.Count, after, retryNoSoonerThan) };
+        return page with { Next = () => ReadPageAsync(source, log, streamId, afterVersion + stored.Count, after, retryNoSoonerThan, parkWhenStorageFails) };
     }
 
     /// <summary>The envelopes of <paramref name="stored"/>, which follow <paramref name="before"/>, up to the first that cannot be made.</summary>

@@ -183,9 +183,11 @@ public sealed class ProjectionReconcilerGrain(
                 announcedThrough is not null
                 && confirmed.TakeAfter<TEnvelope>(source.Category, stream.StreamId, stream.From - 1, announcedThrough[stream.StreamId]) is { } held
                     ? Task.FromResult(new ReadBack<TEnvelope>(stream.StreamId, held, null))
-                    : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry));
+                    : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry, parkWhenStorageFails: announcedThrough is not null));
 
-            // Storage being unavailable fails the pass (every row stays); anything else is the stream's own problem.
+            // A regular pass (its change rows just read) parks a stream whose reads storage did not answer, so that
+            // the same stream at the head of the index cannot fail every pass; storage being down fails the pass
+            // later (parking and the rows' removal write) and every row stays. The catch-up fails on it at once.
             foreach (var first in await Task.WhenAll(reads))
             {
                 for (var read = first; ; read = await read.Next())
