@@ -105,7 +105,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         var tables = ClusterTables.Unique("rt");
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
             new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
-            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(new SlowContinuations(tables.Events, TimeSpan.FromSeconds(5)))));
+            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(DelayedReads.Continuations(tables.Events, TimeSpan.FromSeconds(5)))));
 
         const string longOrder = "rt-long";
         List<OrderEvent> events =
@@ -145,7 +145,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         var tables = ClusterTables.Unique("rh");
         await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
             new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
-            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(new HangingReads(tables.Events, "rh-hung", TimeSpan.FromSeconds(5)))));
+            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(DelayedReads.Naming(tables.Events, "rh-hung", TimeSpan.FromSeconds(5)))));
 
         var hung = generator.Order("rh-hung", "rh-hung-customer", "EUR", Lifecycle.Delivered, day0.AddHours(12));
         var other = generator.Order("rh-other", "rh-other-customer", "EUR", Lifecycle.Delivered, day0.AddHours(12));
@@ -164,12 +164,22 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         Assert.Null(await cluster.Reader.Customer("rh-hung-customer", ct));
     }
 
-    /// <summary>Every GET of rows of <paramref name="table"/> (not of a table whose name it begins) that names <paramref name="marker"/> waits <paramref name="delay"/> first.</summary>
-    private sealed class HangingReads(string table, string marker, TimeSpan delay) : HttpPipelinePolicy
+    /// <summary>Every GET that <paramref name="delays"/> picks waits <paramref name="delay"/> before it is sent.</summary>
+    private sealed class DelayedReads(Func<HttpMessage, bool> delays, TimeSpan delay) : HttpPipelinePolicy
     {
+        /// <summary>The GETs of <paramref name="table"/> that continue a query (a continuation token).</summary>
+        public static DelayedReads Continuations(string table, TimeSpan delay) =>
+            new(message => message.Request.Uri.Path.Contains("/" + table, StringComparison.Ordinal)
+                && message.Request.Uri.Query.Contains("NextRowKey", StringComparison.Ordinal), delay);
+
+        /// <summary>The GETs of rows of <paramref name="table"/> (not of a table whose name it begins) whose address names <paramref name="marker"/>.</summary>
+        public static DelayedReads Naming(string table, string marker, TimeSpan delay) =>
+            new(message => message.Request.Uri.Path.Contains("/" + table + "(", StringComparison.Ordinal)
+                && message.Request.Uri.ToUri().ToString().Contains(marker, StringComparison.Ordinal), delay);
+
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            if (Hangs(message))
+            if (Delays(message))
             {
                 Thread.Sleep(delay);
             }
@@ -179,7 +189,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
 
         public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            if (Hangs(message))
+            if (Delays(message))
             {
                 await Task.Delay(delay, message.CancellationToken);
             }
@@ -187,39 +197,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
             await ProcessNextAsync(message, pipeline);
         }
 
-        private bool Hangs(HttpMessage message) =>
-            message.Request.Method == RequestMethod.Get
-            && message.Request.Uri.Path.Contains("/" + table + "(", StringComparison.Ordinal)
-            && message.Request.Uri.ToUri().ToString().Contains(marker, StringComparison.Ordinal);
-    }
-
-    /// <summary>Every GET of <paramref name="table"/> that continues a query (a continuation token) waits <paramref name="delay"/> first.</summary>
-    private sealed class SlowContinuations(string table, TimeSpan delay) : HttpPipelinePolicy
-    {
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            if (IsContinuation(message))
-            {
-                Thread.Sleep(delay);
-            }
-
-            ProcessNext(message, pipeline);
-        }
-
-        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            if (IsContinuation(message))
-            {
-                await Task.Delay(delay, message.CancellationToken);
-            }
-
-            await ProcessNextAsync(message, pipeline);
-        }
-
-        private bool IsContinuation(HttpMessage message) =>
-            message.Request.Method == RequestMethod.Get
-            && message.Request.Uri.Path.Contains("/" + table, StringComparison.Ordinal)
-            && message.Request.Uri.Query.Contains("NextRowKey", StringComparison.Ordinal);
+        private bool Delays(HttpMessage message) => message.Request.Method == RequestMethod.Get && delays(message);
     }
 
     [Fact]
