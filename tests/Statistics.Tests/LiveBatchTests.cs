@@ -188,11 +188,10 @@ public sealed class LiveBatchTests(AzuriteFixture azurite)
         Assert.Null(await ListedAsync());
         await Task.Delay(firstRetry, ct); // the wait is a floor, not a race: anything later is as good
 
+        // Parked again after the batch's projections answered (an order sharing the batch may be counted before).
         await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchrepark-b", 3), "relapsing-customer"));
-        await cluster.PublishAsync(Placed(StatsCluster.IdOnShard("batchrepark-c", 3), "steady-customer"));
-        await Eventually.UntilAsync(async () => (await cluster.Reader.Customer("steady-customer", ct))?.Orders == 1,
-            "the order published after the relapse to be counted", ct, TimeSpan.FromSeconds(60));
-        Assert.NotNull(await ListedAsync());
+        await Eventually.UntilAsync(async () => await ListedAsync() is not null, "the relapsing projection to be listed again", ct, TimeSpan.FromSeconds(60));
+        Assert.Null(await cluster.Reader.Customer("relapsing-customer", ct));
     }
 
     /// <summary>
