@@ -27,7 +27,7 @@ public static class ProjectionRegistry
 
     /// <summary>
     /// The projection grains of <paramref name="generation"/> that count <paramref name="envelope"/>,
-    /// each with its key (grain type and key: unique among them).
+    /// each with the key it is parked under: its grain id's text ("customerstats/2/customer-7").
     /// </summary>
     public static IEnumerable<(string Key, IProjectionInput<TEnvelope> Grain)> TargetsOf<TEnvelope>(IGrainFactory grains, TEnvelope envelope, int generation)
     {
@@ -35,8 +35,8 @@ public static class ProjectionRegistry
         {
             foreach (var input in projection.Inputs.OfType<ProjectionInput<TEnvelope>>().Where(input => input.Consumes(envelope)))
             {
-                var key = input.KeyOf(generation, envelope);
-                yield return (projection.GrainType + ":" + key, InputOf<TEnvelope>(grains, GrainId.Create(projection.GrainType, key)));
+                var id = GrainId.Create(projection.GrainType, input.KeyOf(generation, envelope));
+                yield return (id.ToString(), InputOf<TEnvelope>(grains, id));
             }
         }
     }
@@ -93,20 +93,20 @@ public static class ProjectionRegistry
             }
         }
 
-        var sends = byGrain.Values.Select(async target =>
+        var sends = byGrain.Select(async target =>
         {
             try
             {
-                await target.Grain.IngestBatch(target.Envelopes);
+                await target.Value.Grain.IngestBatch(target.Value.Envelopes);
                 return ((string, Exception)?)null;
             }
             catch (Exception exception)
             {
-                return (target.Grain.GetGrainId().ToString(), exception);
+                return (target.Key, exception);
             }
         });
         var failures = (await Task.WhenAll(sends)).OfType<(string, Exception)>().ToList();
-        return new LiveDelivery([.. byGrain.Values.Select(target => target.Grain.GetGrainId().ToString())], failures);
+        return new LiveDelivery([.. byGrain.Keys], failures);
     }
 
     /// <summary>A projection grain id ("customerstats/2/customer-7") in plain words; the id itself when its type is no projection's or its key does not parse.</summary>

@@ -103,9 +103,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         var day0 = TestClock.Day0;
         var generator = new ScenarioGenerator(new Random(23), Skus);
         var tables = ClusterTables.Unique("rt");
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
-            new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
-            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(DelayedReads.Continuations(tables.Events, TimeSpan.FromSeconds(5)))));
+        await using var cluster = await StartWithSlowReadsAsync(tables, DelayedReads.Continuations, ct);
 
         const string longOrder = "rt-long";
         List<OrderEvent> events =
@@ -143,9 +141,7 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
         var day0 = TestClock.Day0;
         var generator = new ScenarioGenerator(new Random(29), Skus);
         var tables = ClusterTables.Unique("rh");
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
-            new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
-            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(DelayedReads.Naming(tables.Events, "rh-hung", TimeSpan.FromSeconds(5)))));
+        await using var cluster = await StartWithSlowReadsAsync(tables, (table, delay) => DelayedReads.Naming(table, "rh-hung", delay), ct);
 
         var hung = generator.Order("rh-hung", "rh-hung-customer", "EUR", Lifecycle.Delivered, day0.AddHours(12));
         var other = generator.Order("rh-other", "rh-other-customer", "EUR", Lifecycle.Delivered, day0.AddHours(12));
@@ -163,6 +159,15 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
             "the order whose reads storage never answers to be parked", ct);
         Assert.Null(await cluster.Reader.Customer("rh-hung-customer", ct));
     }
+
+    /// <summary>
+    /// A cluster reconciling fast whose storage calls have 2 s to answer, where the reads of the
+    /// events table that <paramref name="delayedReads"/> picks take 5 s.
+    /// </summary>
+    private Task<StatsCluster> StartWithSlowReadsAsync(ClusterTables tables, Func<string, TimeSpan, DelayedReads> delayedReads, CancellationToken ct) =>
+        StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
+            new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
+            silo => silo.Services.AddSingleton(new Silo.StorageClientPolicy(delayedReads(tables.Events, TimeSpan.FromSeconds(5)))));
 
     /// <summary>Every GET that <paramref name="delays"/> picks waits <paramref name="delay"/> before it is sent.</summary>
     private sealed class DelayedReads(Func<HttpMessage, bool> delays, TimeSpan delay) : HttpPipelinePolicy

@@ -98,6 +98,13 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         return Task.CompletedTask;
     }
 
+    /// <summary>Drops what this consumer remembers of a projection's failures.</summary>
+    private void Forget(string key)
+    {
+        failuresInARow.Remove(key);
+        parkedHere.Remove(key);
+    }
+
     /// <summary>
     /// Throws, so that the stream delivers the batch again, when a projection failed it that has
     /// not yet failed <see cref="ParkingOptions.DeliveryFailuresBeforeParking"/> batches in a row;
@@ -110,16 +117,14 @@ public abstract class ProjectionStreamConsumer<TEnvelope>(EventCategory<TEnvelop
         // Recovered: counted a batch. One that this batch did not concern keeps its streak (and stays parked here).
         foreach (var recovered in delivery.SentTo.Where(key => failuresInARow.ContainsKey(key) && !failed.Contains(key)).ToList())
         {
-            failuresInARow.Remove(recovered);
-            parkedHere.Remove(recovered);
+            Forget(recovered);
         }
 
         if (failuresInARow.Count > MaxRemembered)
         {
             foreach (var forgotten in failuresInARow.Keys.Where(key => !failed.Contains(key)).ToList())
             {
-                failuresInARow.Remove(forgotten);
-                parkedHere.Remove(forgotten);
+                Forget(forgotten);
             }
         }
 

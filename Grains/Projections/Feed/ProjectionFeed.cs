@@ -51,15 +51,11 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// <summary>Watched keys that took every send and never failed.</summary>
     public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
 
-    /// <summary>The key a projection grain is parked under: its grain id, as the grain itself sees it.</summary>
-    public static string KeyOf(IAddressable grain) => grain.GetGrainId().ToString();
-
     /// <summary>Adds the envelope for every projection of <paramref name="generation"/>; returns true when that completed a batch, which is on its way.</summary>
     public async Task<bool> AddAsync(TEnvelope envelope, int generation)
     {
-        foreach (var (_, grain) in ProjectionRegistry.TargetsOf(grains, envelope, generation))
+        foreach (var (key, grain) in ProjectionRegistry.TargetsOf(grains, envelope, generation))
         {
-            var key = KeyOf(grain);
             if (!pending.TryGetValue(key, out var target))
             {
                 pending[key] = target = new Target(key, grain, []);
