@@ -40,6 +40,13 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
                 $"The personal data of '{AggregateId}' was shredded (its key erased), but recording the erasure failed: {unavailable.Message}", unavailable, writeOutcomeUnknown: true);
         }
 
+        if (command is ErasePersonalData && outcome.Error is null && !keyErasedByCommand)
+        {
+            // Answered from its Idempotency-Key's record without deciding: a repeat deletes again all
+            // the same, as README promises (keys restored from a backup since are shredded).
+            await EraseAgainAsync();
+        }
+
         if (outcome.Error is { } failed && keyErasedByCommand)
         {
             // Whatever refused the erasure after its key was gone, the data is shredded: the answer says so.
@@ -54,6 +61,20 @@ public sealed class CustomerGrain(EventSourcingServices services, IPersonalDataE
         return outcome.Error is { } error
             ? new CustomerCommandResult(null, error)
             : CustomerCommandResult.Success(View(outcome.State!, outcome.Version), outcome.Replayed);
+    }
+
+    private async Task EraseAgainAsync()
+    {
+        try
+        {
+            await eraser.EraseAsync(AggregateId);
+        }
+        catch (StorageUnavailableException unavailable) when (!unavailable.WriteOutcomeUnknown)
+        {
+            // The tombstone may be down (a restored table had none), the keys not all deleted.
+            throw new StorageUnavailableException(
+                $"The erasure of '{AggregateId}' is recorded, but deleting its keys again failed: {unavailable.Message} Retry the request.", unavailable, writeOutcomeUnknown: true);
+        }
     }
 
     public async Task<CustomerView?> Get() => await CurrentStateAsync() is { } state ? View(state, Version) : null;

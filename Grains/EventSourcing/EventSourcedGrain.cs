@@ -216,6 +216,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     protected async Task<CommandOutcome<TState>> ExecuteCommandAsync(TCommand command, CommandMetadata metadata)
     {
         var outcome = "failed";
+        var succeeded = false;
         decidingWithoutPersonalData = DecidesWithoutPersonalData(command);
         try
         {
@@ -229,6 +230,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             outcome = result.Error is { } error ? error.Code.ToString().ToLowerInvariant()
                 : result.Replayed ? "replayed"
                 : "applied";
+            succeeded = result.Error is null;
             return result;
         }
         catch (StorageUnavailableException)
@@ -238,6 +240,13 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
         }
         finally
         {
+            if (!succeeded && DecidingActs(command))
+            {
+                // What it did before it failed (an erasure's key deleted, its record not written) may
+                // change what the log reveals: the view in memory no longer shows what storage holds.
+                viewIsVerified = false;
+            }
+
             decidingWithoutPersonalData = false;
             if (viewLacksPersonalData)
             {

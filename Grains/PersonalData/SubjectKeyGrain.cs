@@ -58,6 +58,9 @@ public sealed class SubjectKeyGrain(SubjectKeyStore store, IOptions<PersonalData
 
     public async Task Erase()
     {
+        // Forgotten first: an erasure that fails half-way (the tombstone down, a key row still there)
+        // must not leave the keys served from here; the next read finds the tombstone.
+        cached = null;
         Cache(await store.EraseAsync(SubjectId, time.GetUtcNow()));
         logger.LogInformation("Subject {SubjectId}: keys deleted (personal data erased).", SubjectId);
     }

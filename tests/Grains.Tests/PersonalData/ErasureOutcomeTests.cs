@@ -1,3 +1,6 @@
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -78,6 +81,110 @@ public sealed class ErasureOutcomeTests(AzuriteFixture azurite)
         var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None));
 
         Assert.True(failure.WriteOutcomeUnknown, failure.ToString());
+        // Review finding: the activation went on answering from the view it had before the erasure.
+        var view = await grain.Get();
+        Assert.Equal((null, null, true), (view!.Name, view.Email, view.Erased));
+    }
+
+    /// <summary>
+    /// Review finding: when a key row's deletion failed after the tombstone was written, the key
+    /// grain kept serving the keys it had cached (for PersonalData:KeyCacheDuration, a minute): the
+    /// subject read as not erased and its data as readable, and a new order could seal an address
+    /// with the key. The tombstone is what is read from then on.
+    /// </summary>
+    [Fact]
+    public async Task An_erasure_whose_key_row_deletion_fails_reads_as_erased_at_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var eventsTable = TableNames.Unique("erasuredelete");
+        var keysTable = new PersonalDataOptions().KeysTableNameFor(eventsTable);
+        var refusing = new RefuseDeletions(keysTable);
+        await using var cluster = await TestClusters.StartAsync(TestClusters.Settings(azurite.ConnectionString, eventsTable), ct,
+            replaceServices: services => services.AddSingleton(new StorageClientPolicy(refusing)));
+        var id = "customer-" + Guid.NewGuid().ToString("N")[..12];
+        var grain = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await grain.Execute(new RegisterCustomer(id, "Ada", "ada@example.com", "GB", At), CommandMetadata.None)).Error);
+        Assert.False(await cluster.Client.GetGrain<ISubjectKeyGrain>(id).IsErased()); // its keys cached
+
+        refusing.Enabled = true;
+        var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Execute(new ErasePersonalData("admin"), CommandMetadata.None));
+
+        Assert.True(failure.WriteOutcomeUnknown, failure.ToString());
+        Assert.True(await cluster.Client.GetGrain<ISubjectKeyGrain>(id).IsErased());
+        Assert.Null(await cluster.Client.GetGrain<ISubjectKeyGrain>(id).GetOrCreateKey());
+        var view = await grain.Get();
+        Assert.Equal((null, null, true), (view!.Name, view.Email, view.Erased));
+    }
+
+    /// <summary>
+    /// Review finding: a repeat of an erasure with its Idempotency-Key was answered from the key's
+    /// record without deleting anything, though README says every repeat deletes again and its
+    /// restore procedure repeats erasure requests: keys restored from a backup (without the
+    /// tombstone) stayed, and the subject's data was readable again.
+    /// </summary>
+    [Fact]
+    public async Task A_replayed_erasure_deletes_keys_restored_since()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var eventsTable = TableNames.Unique("erasurereplay");
+        await using var cluster = await TestClusters.StartAsync(TestClusters.Settings(azurite.ConnectionString, eventsTable), ct);
+        var keys = new TableServiceClient(azurite.ConnectionString).GetTableClient(new PersonalDataOptions().KeysTableNameFor(eventsTable));
+        var id = "customer-" + Guid.NewGuid().ToString("N")[..12];
+        var grain = cluster.Client.GetGrain<ICustomerGrain>(id);
+        Assert.Null((await grain.Execute(new RegisterCustomer(id, "Ada", "ada@example.com", "GB", At), CommandMetadata.None)).Error);
+        var backup = await RowsAsync(keys, id, ct);
+        Assert.Contains(backup, row => row.RowKey.StartsWith("key-", StringComparison.Ordinal));
+        var erasure = new CommandMetadata(IdempotencyKey: "erase-" + id);
+        Assert.Null((await grain.Execute(new ErasePersonalData("admin"), erasure)).Error);
+
+        // The key table restored from the backup: the key rows back, the tombstone gone.
+        await keys.DeleteEntityAsync(KeyEncoding.Encode(id), "key", cancellationToken: ct);
+        foreach (var row in backup)
+        {
+            await keys.UpsertEntityAsync(row, TableUpdateMode.Replace, ct);
+        }
+
+        var replayed = await grain.Execute(new ErasePersonalData("admin"), erasure);
+
+        Assert.True(replayed.Replayed);
+        Assert.Equal(["key"], (await RowsAsync(keys, id, ct)).Select(row => row.RowKey)); // the tombstone alone
+    }
+
+    private static async Task<List<TableEntity>> RowsAsync(TableClient keys, string subjectId, CancellationToken ct)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in keys.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {KeyEncoding.Encode(subjectId)}"), cancellationToken: ct))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Once enabled, refuses every deletion of a row of <paramref name="table"/>, as storage refusing it (503) would.</summary>
+    private sealed class RefuseDeletions(string table) : HttpPipelinePolicy
+    {
+        public volatile bool Enabled;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ThrowIfRefused(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ThrowIfRefused(message);
+            return ProcessNextAsync(message, pipeline);
+        }
+
+        private void ThrowIfRefused(HttpMessage message)
+        {
+            if (Enabled && message.Request.Method == RequestMethod.Delete && message.Request.Uri.Path.Contains("/" + table + "(", StringComparison.Ordinal))
+            {
+                throw new RequestFailedException(503, "Injected: the deletion of a key row was refused.");
+            }
+        }
     }
 
     /// <summary>
