@@ -378,7 +378,8 @@ public static class OrderFlowSiloExtensions
     /// (managed identity in Azure). Storage calls fail fast so that a command answers 503 within
     /// seconds when storage is down or hangs, instead of retrying for a minute: each try gets 3 s,
     /// and the event store bounds a whole operation (<c>EventStore:OperationTimeout</c>). A
-    /// transaction's body is written once (<see cref="TransactionBodyPolicy"/>).
+    /// transaction's body is written once (<see cref="TransactionBodyPolicy"/>), and a try of one
+    /// that storage answered is noted (<see cref="TransactionAnswerWatch"/>).
     /// Given <paramref name="services"/>, every <see cref="StorageClientPolicy"/> registered there is added.
     /// </summary>
     public static TableServiceClient CreateTableServiceClient(IConfiguration configuration, IServiceProvider? services = null) =>
@@ -395,6 +396,7 @@ public static class OrderFlowSiloExtensions
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
         options.AddPolicy(new TransactionBodyPolicy(), HttpPipelinePosition.PerCall);
+        options.AddPolicy(new TransactionAnswerWatch(), HttpPipelinePosition.PerRetry);
         if (services is not null)
         {
             AddStorageClientPolicies(options, services);

@@ -31,7 +31,7 @@ public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
     public override void OnSendingRequest(HttpMessage message)
     {
         var request = message.Request;
-        if (request.Method != RequestMethod.Post || request.Content is not { } content || !IsTransaction(request.Uri.Path)
+        if (request.Method != RequestMethod.Post || request.Content is not { } content || !EntityGroupTransactions.IsTransaction(request.Uri.Path)
             || message.TryGetProperty(LongTransactionBody.Property, out _))
         {
             return;
@@ -49,9 +49,6 @@ public sealed class TransactionBodyPolicy : HttpPipelineSynchronousPolicy
 
         request.Content = RequestContent.Create(buffer.Written.ToArray());
     }
-
-    /// <summary>The request path addresses <c>$batch</c>, the one path of an entity-group transaction.</summary>
-    public static bool IsTransaction(string path) => path.EndsWith("/$batch", StringComparison.Ordinal);
 
     /// <summary>Stops the writing of a body longer than the buffer at the first byte that does not fit.</summary>
     private sealed class BodyTooLongException() : Exception("The transaction's body is longer than the buffer.");

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Azure;
+using Azure.Identity;
 using Orleans.Networking.Shared;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
@@ -38,6 +39,7 @@ public static class Unavailability
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Combine(aggregate.InnerExceptions.Select(inner => CauseOf(inner, wrapped: true))),
         RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status) ? UnavailableCause.Storage : UnavailableCause.None,
         StorageUnavailableException => UnavailableCause.Storage, // the statistics' grain storage says so itself, inside Orleans' wrapper
+        AuthenticationFailedException => UnavailableCause.Storage, // no token for the identity storage is reached with
         HttpRequestException or IOException or SocketException when wrapped => UnavailableCause.Storage,
         OperationCanceledException => UnavailableCause.Storage,
         // Before the OrleansException rule below: a lost connection to a silo or gateway wraps a

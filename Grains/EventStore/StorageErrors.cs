@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Azure;
+using Azure.Identity;
 using OrderFlow.Storage;
 
 namespace OrderFlow.Grains.EventStore;
@@ -18,7 +20,8 @@ namespace OrderFlow.Grains.EventStore;
 /// of a retry sequence that ended so), its outcome is unknown: it may have been applied, or may
 /// still be. Only a request that never left (connection refused, name not resolved), or a retry
 /// sequence every attempt of which was refused so, is known to have written nothing: a final
-/// "busy" or "throttled" answer may follow an attempt that timed out.
+/// "busy" or "throttled" answer may follow an attempt that timed out, and an attempt answered
+/// with an error and retried leaves no trace in the final failure (<see cref="TransactionAnswerWatch"/> saw it).
 /// </remarks>
 internal static class StorageErrors
 {
@@ -53,6 +56,7 @@ internal static class StorageErrors
         RequestFailedException => true,
         AggregateException aggregate => aggregate.InnerExceptions.Count == 0 || aggregate.InnerExceptions.Any(MayHaveReachedStorage),
         HttpRequestException request => !NeverSent(request),
+        AuthenticationFailedException => false, // no token for the silo's identity: nothing was sent
         _ => true,
     };
 
@@ -60,6 +64,8 @@ internal static class StorageErrors
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);
+        var transactionAnswered = new StrongBox<bool>();
+        using var watch = isWrite ? TransactionAnswerWatch.Scope(transactionAnswered) : null;
         try
         {
             return await operation(timeout.Token);
@@ -74,7 +80,7 @@ internal static class StorageErrors
         {
             throw new StorageUnavailableException(
                 $"{store.Name} could not be reached while working on {store.ItemKind} '{id}': {Describe(exception)}", exception,
-                writeOutcomeUnknown: isWrite && MayHaveReachedStorage(exception));
+                writeOutcomeUnknown: isWrite && (transactionAnswered.Value || MayHaveReachedStorage(exception)));
         }
         catch (RequestFailedException exception) when (exception is { Status: (int)HttpStatusCode.NotFound, ErrorCode: "TableNotFound" })
         {
@@ -95,6 +101,8 @@ internal static class StorageErrors
         RequestFailedException failed => StorageStatus.MeansUnavailable(failed.Status),
         AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
         HttpRequestException or TimeoutException or OperationCanceledException or IOException => true,
+        // The identity endpoint not answering (a replica starting): storage is out of reach as surely.
+        AuthenticationFailedException => true,
         _ => false,
     };
 

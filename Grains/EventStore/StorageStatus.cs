@@ -8,7 +8,12 @@ namespace OrderFlow.Grains.EventStore;
 /// </summary>
 public static class StorageStatus
 {
-    /// <summary>No answer (status 0), a timeout, throttling, or a server-side failure.</summary>
+    /// <summary>
+    /// No answer (status 0), a timeout, throttling, or a server-side failure; or storage refusing the
+    /// silo's identity (401, 403: a role assignment not yet in effect, a key rotated, a firewall rule),
+    /// which no request of a client could change and which an operator must mend.
+    /// </summary>
     public static bool MeansUnavailable(int status) =>
-        status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500;
+        status is 0 or (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden or (int)HttpStatusCode.RequestTimeout
+            or (int)HttpStatusCode.TooManyRequests or >= 500;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Silo;
 
 namespace OrderFlow.Benchmarks;
@@ -80,7 +81,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         }
 
         // Its own small buffer, not a pooled one: a transport may still be writing a failed try's body.
-        var sent = new SentBody(content, TransactionBodyPolicy.IsTransaction(path) ? new byte[TransactionStartBytes] : null);
+        var sent = new SentBody(content, EntityGroupTransactions.IsTransaction(path) ? new byte[TransactionStartBytes] : null);
         message.Request.Content = sent;
         return sent;
     }
@@ -95,7 +96,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         Interlocked.Increment(ref total);
         var written = sent?.Written ?? 0; // before Start, which writes a body never sent to find its table
         Span<char> name = stackalloc char[MaxTargetChars];
-        var length = TransactionBodyPolicy.IsTransaction(path)
+        var length = EntityGroupTransactions.IsTransaction(path)
             ? TransactionTarget(sent is null ? default : sent.Start, message.Request.Method, name)
             : Target(path, message.Request.Method, name);
         var target = name[..length];

@@ -63,14 +63,16 @@ public sealed class OrderCluster : IAsyncDisposable
     /// Starts a cluster on <paramref name="connectionString"/>. With <paramref name="countRequests"/>,
     /// the silo's <see cref="TableServiceClient"/> is built here (same retry settings as the product's,
     /// then <paramref name="tuneClient"/>) with a policy that counts requests; otherwise the product's
-    /// own client factory (<see cref="OrderFlowSiloExtensions.CreateTableServiceClient"/>) is used.
+    /// own client factory (<see cref="OrderFlowSiloExtensions.CreateTableServiceClient"/>) is used,
+    /// with <paramref name="storagePolicy"/> on every try of every request.
     /// </summary>
     public static async Task<OrderCluster> StartAsync(
         string connectionString,
         string tableName,
         bool countRequests,
         CancellationToken cancellationToken,
-        Action<TableClientOptions>? tuneClient = null)
+        Action<TableClientOptions>? tuneClient = null,
+        StorageClientPolicy? storagePolicy = null)
     {
         var settings = TestClusters.Settings(connectionString, tableName);
         settings["EventStore:SnapshotInterval"] = SnapshotInterval.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -84,6 +86,11 @@ public sealed class OrderCluster : IAsyncDisposable
             if (requests is not null)
             {
                 services.AddSingleton(_ => CountingServiceClient(connectionString, requests, tuneClient));
+            }
+
+            if (storagePolicy is not null)
+            {
+                services.AddSingleton(storagePolicy);
             }
         });
 

@@ -222,7 +222,7 @@ public sealed partial class TransactionBodyPolicyTests(AzuriteFixture azurite)
 
         private void Capture(HttpMessage message)
         {
-            if (message.Request.Content is not { } content || !TransactionBodyPolicy.IsTransaction(message.Request.Uri.Path))
+            if (message.Request.Content is not { } content || !EntityGroupTransactions.IsTransaction(message.Request.Uri.Path))
             {
                 return;
             }
