@@ -64,7 +64,7 @@ public static class StreamReadBack
             return new(streamId, [], StreamFailure(source.Category, streamId, $"Its log cannot be read back: {exception.Message}", retryNoSoonerThan));
         }
 
-        var page = FromStored(source, streamId, before, stored, retryNoSoonerThan);
+        var page = FromStored(source, streamId, before, stored, retryNoSoonerThan, firstVersion: afterVersion + 1);
         if (page.Failure is not null || stored.Count < PageEvents)
         {
             return page;
@@ -77,15 +77,29 @@ public static class StreamReadBack
             after.Apply(EventSerializer<TEvent>.Deserialize(e));
         }
 
-        return page with { Next = () => ReadPageAsync(source, log, streamId, afterVersion + stored.Count, after, retryNoSoonerThan, parkWhenStorageFails) };
+        return page with { Next = () => ReadPageAsync(source, log, streamId, stored[^1].Version, after, retryNoSoonerThan, parkWhenStorageFails) };
     }
 
     /// <summary>The envelopes of <paramref name="stored"/>, which follow <paramref name="before"/>, up to the first that cannot be made.</summary>
+    /// <param name="firstVersion">The version the first of <paramref name="stored"/> should be, the one after <paramref name="before"/>'s.</param>
     public static ReadBack<TEnvelope> FromStored<TState, TEvent, TEnvelope>(
-        EventSource<TState, TEvent, TEnvelope> source, string streamId, TState before, IReadOnlyList<StoredEvent> stored, TimeSpan retryNoSoonerThan)
+        EventSource<TState, TEvent, TEnvelope> source, string streamId, TState before, IReadOnlyList<StoredEvent> stored, TimeSpan retryNoSoonerThan,
+        int firstVersion)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
+        // The log never gaps (its head row's ETag sees to that) unless rows were deleted by hand or
+        // restored in part: events past a missing version would be numbered, and folded, wrong.
+        var contiguous = stored.TakeWhile((e, i) => e.Version == firstVersion + i).Count();
+        if (contiguous < stored.Count)
+        {
+            var missing = firstVersion + contiguous;
+            var gap = EventFailure(source.Category, streamId, missing,
+                $"Event {missing} is missing from the log (a row deleted, or storage restored in part): the {stored.Count - contiguous} events read after it are not counted.", retryNoSoonerThan);
+            var beforeGap = FromStored(source, streamId, before, [.. stored.Take(contiguous)], retryNoSoonerThan, firstVersion);
+            return beforeGap with { Failure = beforeGap.Failure ?? gap };
+        }
+
         try
         {
             return new(streamId, source.FromStored(streamId, before, stored), null);

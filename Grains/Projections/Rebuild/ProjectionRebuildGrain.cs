@@ -159,7 +159,7 @@ public sealed class ProjectionRebuildGrain(
                 stream = [.. stream.Where(e => e.Version < damaged.Version)];
             }
 
-            var read = StreamReadBack.FromStored(source, streamId!, new TState(), stream, soonestRetry);
+            var read = StreamReadBack.FromStored(source, streamId!, new TState(), stream, soonestRetry, firstVersion: 1);
             if (read.Failure is not null)
             {
                 unreadable.Add((streamId!, read.Failure));
