@@ -47,14 +47,18 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
             case PersonalDataKeyMissingException:
                 // Not an erasure (that leaves a tombstone): the key table lost rows. Loud, and not worth retrying.
                 logger.LogCritical(exception, "Personal data key missing for {Method} {Path}: restore the key table from backup", context.Request.Method, context.Request.Path);
+                // The details (subject, key id, table) go to the log, not to the caller.
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key missing",
-                    exception.Message + " This is not an erasure: an erased subject's data reads as erased, with no error.", "personal-data-key-missing");
+                    $"A key that personal data here was sealed with is missing from the key table, and no erasure is recorded: the key table lost rows and must be restored from backup (the log says which, trace id {context.TraceIdentifier}). This is not an erasure: an erased subject's data reads as erased, with no error.",
+                    "personal-data-key-missing");
                 return true;
             case PersonalDataKeyUnreadableException:
                 // Not an erasure either: the key is stored, wrapped under a key-encryption key this deployment lacks.
                 logger.LogCritical(exception, "Personal data key unreadable for {Method} {Path}: configure the key-encryption key it was wrapped with", context.Request.Method, context.Request.Path);
+                // The details (key-encryption key versions, the vault and its secret) go to the log, not to the caller.
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key unreadable",
-                    exception.Message + " Personal data of this subject is neither shown nor stored until then.", "personal-data-key-unreadable");
+                    $"The key of this data subject is stored wrapped with a key-encryption key this deployment cannot use (the log says which, trace id {context.TraceIdentifier}). This is not an erasure: personal data of this subject is neither shown nor stored until that key-encryption key is configured again.",
+                    "personal-data-key-unreadable");
                 return true;
             case BadHttpRequestException badRequest:
                 await BadRequestProblems.WriteAsync(context, badRequest);

@@ -44,9 +44,12 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
         {
             using var response = await host.Reader.GetAsync(path);
             var problem = await response.AssertProblemAsync(HttpStatusCode.InternalServerError, "/problems/personal-data-key-unreadable");
-            Assert.Contains("v0-deleted", problem.Str("detail"), StringComparison.Ordinal);
+            // Review finding: the detail named the key-encryption key's version (and, from Key Vault, the vault and its secret) to any reader.
+            Assert.DoesNotContain("v0-deleted", problem.Str("detail"), StringComparison.Ordinal);
+            Assert.Contains("key-encryption key", problem.Str("detail"), StringComparison.Ordinal);
         }
 
-        Assert.Contains(host.Log.GetSnapshot(), record => record.Level == LogLevel.Critical && record.Message.Contains(id, StringComparison.Ordinal));
+        Assert.Contains(host.Log.GetSnapshot(), record => record.Level == LogLevel.Critical && record.Message.Contains(id, StringComparison.Ordinal)
+            && record.Message.Contains("v0-deleted", StringComparison.Ordinal));
     }
 }
