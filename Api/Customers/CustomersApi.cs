@@ -34,7 +34,7 @@ public static class CustomersApi
             .WithDescription("The event time is occurredAt, or now when absent. Orders do not wait for customers: an order may name a customer who registers later.")
             .ReadsBody("The customer: customerId, name, email and country (ISO 3166-1 alpha-2); occurredAt (the event time, now when absent) is optional. "
                 + "Rules: API.md \"Customers\".")
-            .Returns<CustomerView>(StatusCodes.Status201Created, "The customer as registered; Location names it.")
+            .Returns<CustomerView>(StatusCodes.Status201Created, "The customer as registered (name and email withheld from a caller that may not read: header Personal-Data-Withheld); Location names it.")
             .AnswersInvalid("the body is absent, not valid JSON for RegisterCustomer, or breaks one of its rules (API.md \"Customers\": id, name, email, country, occurredAt); "
                 + HeaderErrors)
             .Answers(StatusCodes.Status409Conflict,
@@ -42,7 +42,7 @@ public static class CustomersApi
             .Answers(StatusCodes.Status422UnprocessableEntity, "The request cannot be applied: " + ReusedKey + ".");
         commands.MapPost("/{id}/profile", ChangeProfile).WithName("ChangeCustomerProfile").WithSummary("Change a customer's name, email or country")
             .ReadsBody("name, email and country, each optional but at least one; a member left out is unchanged. occurredAt, the event time, is optional (now when absent).")
-            .Returns<CustomerView>(StatusCodes.Status200OK, "The customer after the change.")
+            .Returns<CustomerView>(StatusCodes.Status200OK, "The customer after the change (name and email withheld from a caller that may not read: header Personal-Data-Withheld).")
             .AnswersInvalid("the id is not an identifier; the body is absent, not valid JSON for ChangeCustomerProfile, changes nothing, or breaks one of its rules; "
                 + "occurredAt is before the customer's previous event; " + HeaderErrors)
             .Answers(StatusCodes.Status404NotFound, NotRegistered)
@@ -99,7 +99,7 @@ public static class CustomersApi
         }
 
         var result = await grains.GetGrain<ICustomerGrain>(customerId).Execute(body, metadata);
-        return Answer(http, result, customer => TypedResults.Created(CustomerPath(customer.CustomerId), customer));
+        return await Answer(http, result, customer => TypedResults.Created(CustomerPath(customer.CustomerId), customer));
     }
 
     private static Task<IResult> ChangeProfile(
@@ -125,11 +125,12 @@ public static class CustomersApi
         }
 
         var result = await grains.GetGrain<ICustomerGrain>(id).Execute(command, metadata);
-        return Answer(http, result, TypedResults.Ok);
+        return await Answer(http, result, TypedResults.Ok);
     }
 
-    private static IResult Answer(HttpContext http, CustomerCommandResult result, Func<CustomerView, IResult> success) =>
-        OrderRequestContext.Answer(http, result.Error, result.Customer, result.Replayed, success, Aggregate);
+    private static async Task<IResult> Answer(HttpContext http, CustomerCommandResult result, Func<CustomerView, IResult> success) =>
+        OrderRequestContext.Answer(http, result.Error,
+            await CommandAnswerPrivacy.ForCallerAsync(http, result.Customer, customer => customer with { Name = null, Email = null }), result.Replayed, success, Aggregate);
 
     private static string CustomerPath(string id) => "/api/customers/" + Uri.EscapeDataString(id);
 

@@ -31,7 +31,7 @@ public static class OrdersApi
                 + "The event time is occurredAt, or now when absent.")
             .ReadsBody("The order: customerId, currency and items (sku, quantity, unitPrice); orderId, occurredAt (the event time, now when absent) "
                 + "and shippingAddress (recipient, line1, line2?, city, postalCode, country: ISO 3166-1 alpha-2) are optional. Rules: API.md \"Input rules\".")
-            .Returns<OrderView>(StatusCodes.Status201Created, "The order as placed, with its shippingAddress (null when none was given); Location names it.")
+            .Returns<OrderView>(StatusCodes.Status201Created, "The order as placed, with its shippingAddress (null when none was given, or withheld from a caller that may not read: header Personal-Data-Withheld); Location names it.")
             .AnswersInvalid("the body is absent, not valid JSON for PlaceOrder, or breaks one of its rules (API.md \"Input rules\": ids, lines, quantities, prices, currency, "
                 + "the shipping address's fields and country code); "
                 + "or an Idempotency-Key, X-Correlation-Id or X-Causation-Id header is malformed")
@@ -71,7 +71,7 @@ public static class OrdersApi
             .WithName(name).WithSummary(summary)
             .ReadsBody($"The {typeof(TCommand).Name} command (schema {typeof(TCommand).Name}); occurredAt, the event time, is optional (now when absent)."
                 + (whenBodyIsAbsent is null ? "" : " The body may be left out."))
-            .Returns<OrderView>(StatusCodes.Status200OK, "The order after the command.")
+            .Returns<OrderView>(StatusCodes.Status200OK, "The order after the command (its shippingAddress withheld from a caller that may not read: header Personal-Data-Withheld).")
             .AnswersInvalid(CommandInputRule)
             .Answers(StatusCodes.Status404NotFound, "No order with this id (/problems/not-found).")
             .Answers(StatusCodes.Status409Conflict,
@@ -98,7 +98,7 @@ public static class OrdersApi
 
         var orderId = body.OrderId ?? OrderRequestContext.NewOrderId(http, metadata.IdempotencyKey);
         var result = await grains.GetGrain<IOrderGrain>(orderId).Execute(body with { OrderId = orderId }, metadata);
-        return Answer(http, result, order => TypedResults.Created($"/api/orders/{Uri.EscapeDataString(order.OrderId)}", order));
+        return await Answer(http, result, order => TypedResults.Created($"/api/orders/{Uri.EscapeDataString(order.OrderId)}", order));
     }
 
     private static async Task<IResult> Execute(string id, OrderCommand command, HttpContext http, IGrainFactory grains)
@@ -110,11 +110,12 @@ public static class OrdersApi
         }
 
         var result = await grains.GetGrain<IOrderGrain>(id).Execute(command, metadata);
-        return Answer(http, result, TypedResults.Ok);
+        return await Answer(http, result, TypedResults.Ok);
     }
 
-    private static IResult Answer(HttpContext http, CommandResult result, Func<OrderView, IResult> success) =>
-        OrderRequestContext.Answer(http, result.Error, result.Order, result.Replayed, success, "order");
+    private static async Task<IResult> Answer(HttpContext http, CommandResult result, Func<OrderView, IResult> success) =>
+        OrderRequestContext.Answer(http, result.Error,
+            await CommandAnswerPrivacy.ForCallerAsync(http, result.Order, order => order with { ShippingAddress = null }), result.Replayed, success, "order");
 
     private static async Task<IResult> GetOrder(
         [Description(OrderIdDescription)] string id,

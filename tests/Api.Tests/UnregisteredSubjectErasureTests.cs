@@ -46,7 +46,7 @@ public sealed class UnregisteredSubjectErasureTests(UnregisteredSubjectErasureTe
         var placement = TestOrders.PlaceBody(orderId);
         placement["customerId"] = customerId;
         placement["shippingAddress"] = TestOrders.ShippingAddress();
-        using (var placed = await host.Writer.PostAsync("/api/orders", placement.ToJsonString()))
+        using (var placed = await host.Admin.PostAsync("/api/orders", placement.ToJsonString()))
         {
             Assert.Equal("Unter den Linden 1", (await placed.AssertJsonAsync(HttpStatusCode.Created)).GetProperty("shippingAddress").Str("line1"));
         }

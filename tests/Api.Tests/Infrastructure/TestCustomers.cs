@@ -66,9 +66,10 @@ public static class TestCustomers
         return await response.AssertJsonAsync(HttpStatusCode.Created);
     }
 
-    public static async Task<JsonElement> ChangeProfileAsync(this ApiHost host, string customerId, JsonObject body)
+    /// <summary>Changes the profile as <paramref name="caller"/> (the writer when none; its answer then lacks name and email).</summary>
+    public static async Task<JsonElement> ChangeProfileAsync(this ApiHost host, string customerId, JsonObject body, ApiClient? caller = null)
     {
-        using var response = await host.Writer.PostAsync($"/api/customers/{customerId}/profile", body.ToJsonString());
+        using var response = await (caller ?? host.Writer).PostAsync($"/api/customers/{customerId}/profile", body.ToJsonString());
         return await response.AssertJsonAsync(HttpStatusCode.OK);
     }
 
