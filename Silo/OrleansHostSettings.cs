@@ -65,10 +65,27 @@ public sealed record OrleansHostSettings
         }.Checked();
     }
 
-    /// <summary>The settings, or an error naming the key when the probe port is no port or one of the silo's own.</summary>
-    private OrleansHostSettings Checked() => ProbePort is { } probe && (probe is < 1 or > 65535 || probe == SiloPort || probe == GatewayPort)
-        ? throw new InvalidOperationException($"{Section}:{nameof(ProbePort)} is {probe}; it must be a TCP port (1 to 65535) other than the silo port ({SiloPort}) and the gateway port ({GatewayPort}).")
-        : this;
+    /// <summary>
+    /// The settings, or an error naming the key when the probe port is no port or one of the silo's
+    /// own, or a time is not positive (a zero wait would fail every grain call with 503).
+    /// </summary>
+    private OrleansHostSettings Checked()
+    {
+        if (ProbePort is { } probe && (probe is < 1 or > 65535 || probe == SiloPort || probe == GatewayPort))
+        {
+            throw new InvalidOperationException($"{Section}:{nameof(ProbePort)} is {probe}; it must be a TCP port (1 to 65535) other than the silo port ({SiloPort}) and the gateway port ({GatewayPort}).");
+        }
+
+        foreach (var (key, time) in new[] { (nameof(ClientResponseTimeout), ClientResponseTimeout), (nameof(GatewayListRefreshPeriod), GatewayListRefreshPeriod) })
+        {
+            if (time <= TimeSpan.Zero)
+            {
+                throw new InvalidOperationException($"{Section}:{key} is {time:c}; it must be a positive time (for example 00:00:07).");
+            }
+        }
+
+        return this;
+    }
 
     /// <summary>The cluster identity silos and clients of one cluster share.</summary>
     public void ApplyTo(ClusterOptions cluster)
