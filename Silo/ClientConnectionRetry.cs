@@ -23,6 +23,9 @@ public sealed class ClientConnectionRetry(ClusterTlsSettings? tls) : IClientConn
 
     public static readonly TimeSpan PauseStep = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>The pauses of all <see cref="MaxRetries"/> retries together: how long a client may wait for a gateway at start, attempts aside.</summary>
+    public static TimeSpan Budget => PauseStep * (MaxRetries * (MaxRetries + 1) / 2);
+
     /// <summary>Attempts in a row whose gateway dropped the connection in the handshake that make a refusal.</summary>
     public const int DroppedAttemptsLimit = 3;
 

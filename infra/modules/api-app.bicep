@@ -119,11 +119,13 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
           probes: [
             {
               // The API's client waits for a first active silo before the host serves HTTP
-              // (README "Cluster mode"): on a first deployment the silos start beside it.
+              // (README "Cluster mode"): on a first deployment the silos start beside it. It tries
+              // for 3 minutes (Silo/ClientConnectionRetry.cs); the probe gives it 205 s (10 failures
+              // at most on Container Apps, so a longer period).
               type: 'Startup'
               httpGet: { path: '/health/live', port: httpPort }
               initialDelaySeconds: 5
-              periodSeconds: 10
+              periodSeconds: 20
               failureThreshold: 10
               timeoutSeconds: 3
             }

@@ -39,6 +39,22 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
         Assert.True(grace >= shutdown + TimeSpan.FromSeconds(10), $"termination grace {grace} leaves too little room after the silo's {shutdown} stop");
     }
 
+    /// <summary>
+    /// Review finding: the API's startup probe gave up after 105 s, while its Orleans client waits
+    /// for a gateway for 3 minutes (the silos of a first deployment start beside it): the platform
+    /// restarted it mid-wait, into back-off.
+    /// </summary>
+    [Fact]
+    public void The_api_gets_as_long_to_start_as_its_client_waits_for_a_gateway()
+    {
+        var startup = Probes(infra.ContainerApp("api"))["Startup"];
+        var window = TimeSpan.FromSeconds(startup["initialDelaySeconds"]!.GetValue<int>()
+            + (startup["periodSeconds"]!.GetValue<int>() * startup["failureThreshold"]!.GetValue<int>()));
+
+        Assert.True(window >= ClientConnectionRetry.Budget, $"the startup probe gives up after {window}; the client waits {ClientConnectionRetry.Budget} for a gateway");
+        Assert.InRange(startup["failureThreshold"]!.GetValue<int>(), 1, 10); // Container Apps' bounds
+    }
+
     [Fact]
     public void Silo_and_gateway_ports_are_open_inside_the_environment_only_and_probed()
     {
