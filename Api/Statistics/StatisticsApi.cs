@@ -35,7 +35,7 @@ public static class StatisticsApi
         stats.MapGet("/summary", Summary).WithName("GetSummary")
             .WithSummary("Counts, money, funnel and stage latency within [from, to) by event time; all time without a range")
             .WithDescription(RangeRule + " An absent from or to leaves that end open (all time). The answer's from and to echo the effective range.")
-            .Returns<SummaryReport>(StatusCodes.Status200OK, "Counts, money (total and per currency), funnel ratios and latency percentiles (exact decimal seconds) of the range.")
+            .Returns<SummaryReport>(StatusCodes.Status200OK, "Counts, money (total and per currency), funnel ratios and latency percentiles (seconds to the millisecond, within 1 %) of the range.")
             .AnswersInvalid("from or to is not a time, or from is after to");
         stats.MapGet("/timeseries", TimeSeries).WithName("GetTimeSeries")
             .WithSummary("Minute, hour or day buckets (UTC) over [from, to) by event time; to defaults to now, from to the last 60 buckets")
@@ -54,7 +54,7 @@ public static class StatisticsApi
             .AnswersInvalid("the customerId is not an identifier")
             .Answers(StatusCodes.Status404NotFound, "No order of this customer has been seen (/problems/not-found).");
         stats.MapGet("/stuck", Stuck).WithName("GetStuckOrders")
-            .WithSummary("Orders that have stayed in a status (placed, paid, shipped) for longer than olderThan")
+            .WithSummary("Orders that have stayed in a status (placed, paid, shipped) for at least olderThan")
             .Returns<StuckOrdersResponse>(StatusCodes.Status200OK, "The stuck orders, longest stuck first.")
             .AnswersInvalid($"status is absent or not placed, paid or shipped; olderThan is not a duration from PT0S to P{MaxDuration.TotalDays:0}D; or limit is not from 1 to {MaxListSize}");
         endpoints.MapGet("/api/alerts", Alerts).WithTags("Statistics").RequireAuthorization(ApiPolicies.Read).AnswersStatisticsProblems().WithName("GetAlerts")
