@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -34,6 +35,7 @@ public static class OrderFlowClientExtensions
         client.UseConnectionRetryFilter(retry); // gateways not up yet are waited for; a TLS refusal fails the start at once
         if (tls is not null)
         {
+            client.Services.AddSingleton(tls); // its expiry is watched (the API's readiness)
             client.UseTls(options => // the silos' certificate; without it no gateway accepts this client
             {
                 tls.Configure(options);

@@ -30,7 +30,8 @@ public static class OperationsApi
             .AddCheck<EventStoreHealthCheck>("event-store", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<KeyStoreHealthCheck>("key-store", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget)
-            .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget);
+            .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget)
+            .AddCheck<ClusterCertificateHealthCheck>("cluster-certificate", tags: [ReadyTag], timeout: CheckBudget);
         services.AddOpenApi(options => options.AddOrderFlowDescriptions());
         return services;
     }

@@ -46,6 +46,12 @@ public sealed class ClusterTlsTests(LocalCluster cluster)
             Assert.Contains($"connections: mutual TLS with CN=orderflow-local-cluster (SHA-256 {thumbprint}", cluster.LogOf(silo), StringComparison.Ordinal);
         }
 
+        // The API, a client here, watches the certificate's expiry (its readiness).
+        using var ready = await cluster.Http.GetAsync("/health/ready", ct);
+        var expiry = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("checks").GetProperty("cluster-certificate");
+        Assert.Equal(("Healthy", $"The cluster certificate is valid until {new DateTimeOffset(certificate.NotAfter.ToUniversalTime()):u}."),
+            (expiry.GetProperty("status").GetString(), expiry.GetProperty("description").GetString()));
+
         await LoadChecks.AssertLogHoldsExactlyTheAcknowledgedAsync(cluster, load, ct);
     }
 
