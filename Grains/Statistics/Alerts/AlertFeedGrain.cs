@@ -25,7 +25,8 @@ public sealed class AlertFeedGrain(
     /// </summary>
     public const int MaxAlerts = 1_500;
 
-    private bool registered;
+    /// <summary>Whether the catalog lists this day, as far as this activation knows (null: not known, an earlier activation may have listed it).</summary>
+    private bool? registered;
 
     /// <summary>The alerts in memory hold a change whose write failed.</summary>
     private bool unsaved;
@@ -76,6 +77,7 @@ public sealed class AlertFeedGrain(
         }
 
         await RegisterAsync();
+        await UnregisterIfEmptyAsync();
     }
 
     public async Task ShowLive(string customerId, long events, IReadOnlyList<RiskAlert> standing)
@@ -91,12 +93,40 @@ public sealed class AlertFeedGrain(
 
     private async Task RegisterAsync()
     {
-        if (!registered && Standing().Any())
+        if (registered != true && Standing().Any())
         {
-            var (generation, day) = StatisticsKeys.ParseAlertDay(this.GetPrimaryKeyString());
-            await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)).RegisterAlertDay(day);
+            var (catalog, day) = Catalog();
+            await catalog.RegisterAlertDay(day);
             registered = true;
         }
+    }
+
+    /// <summary>
+    /// Takes the day off the catalog once it shows no alert (all withdrawn, or moved to another
+    /// day), so that the alert queries, which read the listed days in order, do not read empty days
+    /// for ever. A live copy that arrives meanwhile (it interleaves) registers the day; it is
+    /// registered again after the removal, whichever of the two calls the catalog took first.
+    /// </summary>
+    private async Task UnregisterIfEmptyAsync()
+    {
+        if (registered == false || Standing().Any())
+        {
+            return;
+        }
+
+        var (catalog, day) = Catalog();
+        registered = null;
+        await catalog.UnregisterAlertDay(day);
+
+        // Whatever a live copy registered meanwhile may have reached the catalog before the removal.
+        registered = false;
+        await RegisterAsync();
+    }
+
+    private (IStatsCatalogGrain Catalog, DateOnly Day) Catalog()
+    {
+        var (generation, day) = StatisticsKeys.ParseAlertDay(this.GetPrimaryKeyString());
+        return (GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(generation)), day);
     }
 
     public Task<IReadOnlyList<RiskAlert>> Since(DateTimeOffset? since, int limit)

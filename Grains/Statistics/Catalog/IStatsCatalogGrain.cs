@@ -17,7 +17,10 @@ public interface IStatsCatalogGrain : IGrainWithStringKey
 
     Task RegisterAlertDay(DateOnly day);
 
-    /// <summary>Days whose <see cref="AlertFeedGrain"/> has held alerts, in order.</summary>
+    /// <summary>Takes a day whose alerts were all withdrawn or moved off the list: the alert queries read it no more.</summary>
+    Task UnregisterAlertDay(DateOnly day);
+
+    /// <summary>Days whose <see cref="AlertFeedGrain"/> holds alerts (or did, until its last unregistration), in order.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<DateOnly>> AlertDays();
 }

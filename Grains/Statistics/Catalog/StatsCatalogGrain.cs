@@ -17,7 +17,28 @@ public sealed class StatsCatalogGrain(
 
     public Task RegisterAlertDay(DateOnly day) => AddAsync(state.State.AlertDays, day);
 
+    public Task UnregisterAlertDay(DateOnly day) => RemoveAsync(state.State.AlertDays, day);
+
     public Task<IReadOnlyList<DateOnly>> AlertDays() => Task.FromResult<IReadOnlyList<DateOnly>>([.. state.State.AlertDays]);
+
+    /// <summary>Removes and writes; a failed write puts the entry back (the caller tries again, and would otherwise find nothing to remove).</summary>
+    private async Task RemoveAsync<T>(ISet<T> entries, T entry)
+    {
+        if (!entries.Remove(entry))
+        {
+            return;
+        }
+
+        try
+        {
+            await state.WriteOwnStateAsync();
+        }
+        catch
+        {
+            entries.Add(entry);
+            throw;
+        }
+    }
 
     /// <summary>
     /// Adds and writes; a failed write takes the entry out again. Callers register again until one
