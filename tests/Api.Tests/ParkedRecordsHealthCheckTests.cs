@@ -17,7 +17,10 @@ public sealed class ParkedRecordsHealthCheckTests
     public async Task A_parked_list_that_cannot_be_read_is_degraded_without_the_errors_text()
     {
         var failure = new TimeoutException("Response did not arrive on time for message [S10.0.0.7:11111:123456789 sys.svc.user.parked]");
-        var check = new ParkedRecordsHealthCheck(FailingGrains.Create(failure));
+        var parked = Fake.Of<IParkedRecordsGrain>(method => method.Name == nameof(IParkedRecordsGrain.List)
+            ? Task.FromException<ParkedRecords>(failure) : throw new NotSupportedException(method.ToString()));
+        var check = new ParkedRecordsHealthCheck(Fake.Of<IGrainFactory>(method => method.ReturnType == typeof(IParkedRecordsGrain)
+            ? parked : throw new NotSupportedException(method.ToString())));
 
         var result = await check.CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken);
 
@@ -26,38 +29,19 @@ public sealed class ParkedRecordsHealthCheckTests
         Assert.Same(failure, result.Exception);
     }
 
-    /// <summary>A grain factory whose parked-records grain fails every call with the given exception.</summary>
-    public class FailingGrains : DispatchProxy
+    /// <summary>An interface implemented by <see cref="Of{T}"/>: every call answered by the function given, from the method called.</summary>
+    public class Fake : DispatchProxy
     {
-        private Exception failure = null!;
+        private Func<MethodInfo, object?> answer = null!;
 
-        public static IGrainFactory Create(Exception failure)
+        public static T Of<T>(Func<MethodInfo, object?> answer)
+            where T : class
         {
-            var grains = DispatchProxy.Create<IGrainFactory, FailingGrains>();
-            ((FailingGrains)(object)grains).failure = failure;
-            return grains;
+            var fake = Create<T, Fake>();
+            ((Fake)(object)fake).answer = answer;
+            return fake;
         }
 
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(IGrainFactory.GetGrain) && targetMethod.ReturnType == typeof(IParkedRecordsGrain)
-                ? FailingParkedRecords.Create(failure)
-                : throw new NotSupportedException(targetMethod?.ToString());
-    }
-
-    public class FailingParkedRecords : DispatchProxy
-    {
-        private Exception failure = null!;
-
-        public static IParkedRecordsGrain Create(Exception failure)
-        {
-            var grain = DispatchProxy.Create<IParkedRecordsGrain, FailingParkedRecords>();
-            ((FailingParkedRecords)(object)grain).failure = failure;
-            return grain;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(IParkedRecordsGrain.List)
-                ? Task.FromException<ParkedRecords>(failure)
-                : throw new NotSupportedException(targetMethod?.ToString());
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => answer(targetMethod!);
     }
 }

@@ -21,34 +21,20 @@ public sealed class StatsCatalogGrain(
 
     public Task<IReadOnlyList<DateOnly>> AlertDays() => Task.FromResult<IReadOnlyList<DateOnly>>([.. state.State.AlertDays]);
 
-    /// <summary>Removes and writes; a failed write puts the entry back (the caller tries again, and would otherwise find nothing to remove).</summary>
-    private async Task RemoveAsync<T>(ISet<T> entries, T entry)
-    {
-        if (!entries.Remove(entry))
-        {
-            return;
-        }
 
-        try
-        {
-            await state.WriteOwnStateAsync();
-        }
-        catch
-        {
-            entries.Add(entry);
-            throw;
-        }
-    }
+    private Task AddAsync<T>(ISet<T> entries, T entry) => WriteChangeAsync(() => entries.Add(entry), () => entries.Remove(entry));
+
+    private Task RemoveAsync<T>(ISet<T> entries, T entry) => WriteChangeAsync(() => entries.Remove(entry), () => entries.Add(entry));
 
     /// <summary>
-    /// Adds and writes; a failed write takes the entry out again. Callers register again until one
-    /// succeeds, and an entry left in memory would make that retry a no-op: the catalog would answer
-    /// with it until its next activation, then lack it for good (its month would vanish from every
-    /// query that lists months).
+    /// Changes the entries and writes; a failed write undoes the change. Callers register (or
+    /// unregister) again until one succeeds, and a change left in memory would make that retry a
+    /// no-op: the catalog would answer with it until its next activation, then lack it for good
+    /// (a month would vanish from every query that lists months).
     /// </summary>
-    private async Task AddAsync<T>(ISet<T> entries, T entry)
+    private async Task WriteChangeAsync(Func<bool> change, Action undo)
     {
-        if (!entries.Add(entry))
+        if (!change())
         {
             return;
         }
@@ -59,7 +45,7 @@ public sealed class StatsCatalogGrain(
         }
         catch
         {
-            entries.Remove(entry);
+            undo();
             throw;
         }
     }
