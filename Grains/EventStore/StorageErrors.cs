@@ -50,6 +50,9 @@ internal static class StorageErrors
     {
         RequestFailedException { Status: 0, InnerException: { } inner } => MayHaveReachedStorage(inner),
         RequestFailedException { Status: 0 } => true,
+        // A refusal of the identity is not retried: it ends a sequence whose earlier tries, if any,
+        // the silo's clients note (TransactionAnswerWatch).
+        RequestFailedException { Status: var status } when StorageStatus.RefusesIdentity(status) => false,
         // Even a refusal (503 busy, 429 throttled) may end a retry sequence whose earlier attempt
         // timed out after reaching storage: the SDK returns the last answer and drops the earlier
         // attempts' errors. Only failures that carry every attempt (below) can say more.

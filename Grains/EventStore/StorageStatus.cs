@@ -13,7 +13,9 @@ public static class StorageStatus
     /// silo's identity (401, 403: a role assignment not yet in effect, a key rotated, a firewall rule),
     /// which no request of a client could change and which an operator must mend.
     /// </summary>
+    /// <summary>Storage refused the silo's identity (401, 403): it answers so before it processes the request.</summary>
+    public static bool RefusesIdentity(int status) => status is (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden;
+
     public static bool MeansUnavailable(int status) =>
-        status is 0 or (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden or (int)HttpStatusCode.RequestTimeout
-            or (int)HttpStatusCode.TooManyRequests or >= 500;
+        status is 0 or (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests or >= 500 || RefusesIdentity(status);
 }

@@ -5,11 +5,13 @@ using Azure.Core.Pipeline;
 namespace OrderFlow.Grains.EventStore;
 
 /// <summary>
-/// Tells <see cref="StorageErrors"/> whether storage answered any try of the transactions (an
-/// append) sent within a <see cref="Scope"/>. The SDK's final failure carries only the tries that
-/// threw: a try answered with a server error, which may have been applied, and retried leaves no
-/// trace in it, so "500, then connection refused twice" would read as never sent. Added to every
-/// table client of the silo after the retry policy, so that it sees each try.
+/// Tells <see cref="StorageErrors"/> whether any try of the transactions (an append) sent within a
+/// <see cref="Scope"/> may have reached storage: answered (but for a refusal of the silo's
+/// identity, 401 / 403, which storage answers before it processes anything), or failed in a way
+/// that may have sent it. The SDK's final failure does not carry every try: a try answered with a
+/// server error, which may have been applied, and retried leaves no trace in it ("500, then
+/// connection refused twice" would read as never sent), nor does a try that timed out before a
+/// final answer. Added to every table client of the silo after the retry policy, so that it sees each try.
 /// </summary>
 public sealed class TransactionAnswerWatch : HttpPipelinePolicy
 {
@@ -25,10 +27,13 @@ public sealed class TransactionAnswerWatch : HttpPipelinePolicy
         {
             ProcessNext(message, pipeline);
         }
-        finally
+        catch (Exception failure)
         {
-            Note(message);
+            Note(message, failure);
+            throw;
         }
+
+        Note(message, failure: null);
     }
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
@@ -37,18 +42,24 @@ public sealed class TransactionAnswerWatch : HttpPipelinePolicy
         {
             await ProcessNextAsync(message, pipeline);
         }
-        finally
+        catch (Exception failure)
         {
-            Note(message);
+            Note(message, failure);
+            throw;
         }
+
+        Note(message, failure: null);
     }
 
-    private static void Note(HttpMessage message)
+    private static void Note(HttpMessage message, Exception? failure)
     {
-        if (message.HasResponse && EntityGroupTransactions.IsTransaction(message.Request.Uri.Path)
-            && message.TryGetProperty(Property, out var watching) && watching is StrongBox<bool> answered)
+        var mayHaveReached = failure is not null
+            ? StorageErrors.MayHaveReachedStorage(failure)
+            : message.HasResponse && !StorageStatus.RefusesIdentity(message.Response.Status);
+        if (mayHaveReached && EntityGroupTransactions.IsTransaction(message.Request.Uri.Path)
+            && message.TryGetProperty(Property, out var watching) && watching is StrongBox<bool> reached)
         {
-            answered.Value = true;
+            reached.Value = true;
         }
     }
 }
