@@ -25,8 +25,11 @@ public sealed class AlertFeedGrain(
     /// </summary>
     public const int MaxAlerts = 1_500;
 
-    /// <summary>Whether the catalog lists this day, as far as this activation knows (null: not known, an earlier activation may have listed it).</summary>
-    private bool? registered;
+    /// <summary>Whether the catalog lists this day, as far as this activation knows (null: not known, an earlier activation may have listed it, or a call failed).</summary>
+    private bool? listed;
+
+    /// <summary>One catalog call at a time (<see cref="ShowLive"/> interleaves): so the catalog takes them in the order sent, and <see cref="listed"/> says what it holds.</summary>
+    private readonly SemaphoreSlim catalogTurn = new(1, 1);
 
     /// <summary>The alerts in memory hold a change whose write failed.</summary>
     private bool unsaved;
@@ -76,8 +79,7 @@ public sealed class AlertFeedGrain(
             unsaved = false;
         }
 
-        await RegisterAsync();
-        await UnregisterIfEmptyAsync();
+        await ListAsync();
     }
 
     public async Task ShowLive(string customerId, long events, IReadOnlyList<RiskAlert> standing)
@@ -88,39 +90,34 @@ public sealed class AlertFeedGrain(
         }
 
         live[customerId] = new LiveAlerts(events, standing);
-        await RegisterAsync(); // so that the alert queries read a day whose alerts are all live yet
-    }
-
-    private async Task RegisterAsync()
-    {
-        if (registered != true && Standing().Any())
-        {
-            var (catalog, day) = Catalog();
-            await catalog.RegisterAlertDay(day);
-            registered = true;
-        }
+        await ListAsync(); // so that the alert queries read a day whose alerts are all live yet
     }
 
     /// <summary>
-    /// Takes the day off the catalog once it shows no alert (all withdrawn, or moved to another
-    /// day), so that the alert queries, which read the listed days in order, do not read empty days
-    /// for ever. A live copy that arrives meanwhile (it interleaves) registers the day; it is
-    /// registered again after the removal, whichever of the two calls the catalog took first.
+    /// Lists the day in the catalog while it shows alerts, and takes it off once it shows none (all
+    /// withdrawn, or moved to another day), so that the alert queries, which read the listed days in
+    /// order, do not read empty days for ever. What the day shows is looked at once this call has
+    /// the catalog's turn: a change made meanwhile by an interleaving call is seen by its own call,
+    /// which comes after.
     /// </summary>
-    private async Task UnregisterIfEmptyAsync()
+    private async Task ListAsync()
     {
-        if (registered == false || Standing().Any())
+        await catalogTurn.WaitAsync();
+        try
         {
-            return;
+            var shows = Standing().Any();
+            if (listed != shows)
+            {
+                var (catalog, day) = Catalog();
+                listed = null;
+                await (shows ? catalog.RegisterAlertDay(day) : catalog.UnregisterAlertDay(day));
+                listed = shows;
+            }
         }
-
-        var (catalog, day) = Catalog();
-        registered = null;
-        await catalog.UnregisterAlertDay(day);
-
-        // Whatever a live copy registered meanwhile may have reached the catalog before the removal.
-        registered = false;
-        await RegisterAsync();
+        finally
+        {
+            catalogTurn.Release();
+        }
     }
 
     private (IStatsCatalogGrain Catalog, DateOnly Day) Catalog()
