@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
+using OrderFlow.Customers;
+using OrderFlow.Orders;
 
 namespace OrderFlow.Api.Auth;
 
@@ -26,4 +28,10 @@ public static class CommandAnswerPrivacy
         http.Response.Headers[WithheldHeader] = "true";
         return withoutPersonalData(view);
     }
+
+    /// <summary>The order without its members marked personal data.</summary>
+    public static OrderView WithoutPersonalData(OrderView order) => order with { ShippingAddress = null };
+
+    /// <summary>The customer without their members marked personal data.</summary>
+    public static CustomerView WithoutPersonalData(CustomerView customer) => customer with { Name = null, Email = null };
 }

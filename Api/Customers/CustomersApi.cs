@@ -130,7 +130,7 @@ public static class CustomersApi
 
     private static async Task<IResult> Answer(HttpContext http, CustomerCommandResult result, Func<CustomerView, IResult> success) =>
         OrderRequestContext.Answer(http, result.Error,
-            await CommandAnswerPrivacy.ForCallerAsync(http, result.Customer, customer => customer with { Name = null, Email = null }), result.Replayed, success, Aggregate);
+            await CommandAnswerPrivacy.ForCallerAsync(http, result.Customer, CommandAnswerPrivacy.WithoutPersonalData), result.Replayed, success, Aggregate);
 
     private static string CustomerPath(string id) => "/api/customers/" + Uri.EscapeDataString(id);
 

@@ -49,7 +49,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 logger.LogCritical(exception, "Personal data key missing for {Method} {Path}: restore the key table from backup", context.Request.Method, context.Request.Path);
                 // The details (subject, key id, table) go to the log, not to the caller.
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key missing",
-                    $"A key that personal data here was sealed with is missing from the key table, and no erasure is recorded: the key table lost rows and must be restored from backup (the log says which, trace id {context.TraceIdentifier}). This is not an erasure: an erased subject's data reads as erased, with no error.",
+                    "A key that personal data here was sealed with is missing from the key table, and no erasure is recorded: the key table lost rows and must be restored from backup (the log says which, under this answer's traceId). This is not an erasure: an erased subject's data reads as erased, with no error.",
                     "personal-data-key-missing");
                 return true;
             case PersonalDataKeyUnreadableException:
@@ -57,7 +57,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 logger.LogCritical(exception, "Personal data key unreadable for {Method} {Path}: configure the key-encryption key it was wrapped with", context.Request.Method, context.Request.Path);
                 // The details (key-encryption key versions, the vault and its secret) go to the log, not to the caller.
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Personal data key unreadable",
-                    $"The key of this data subject is stored wrapped with a key-encryption key this deployment cannot use (the log says which, trace id {context.TraceIdentifier}). This is not an erasure: personal data of this subject is neither shown nor stored until that key-encryption key is configured again.",
+                    "The key of this data subject is stored wrapped with a key-encryption key this deployment cannot use (the log says which, under this answer's traceId). This is not an erasure: personal data of this subject is neither shown nor stored until that key-encryption key is configured again.",
                     "personal-data-key-unreadable");
                 return true;
             case BadHttpRequestException badRequest:
@@ -71,7 +71,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
             default:
                 logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
                 await Problems.WriteAsync(context, StatusCodes.Status500InternalServerError, "Internal error",
-                    $"An unexpected error occurred (trace id {context.TraceIdentifier}). This is a bug.", "internal");
+                    "An unexpected error occurred (the log holds it, under this answer's traceId). This is a bug.", "internal");
                 return true;
         }
     }

@@ -115,7 +115,7 @@ public static class OrdersApi
 
     private static async Task<IResult> Answer(HttpContext http, CommandResult result, Func<OrderView, IResult> success) =>
         OrderRequestContext.Answer(http, result.Error,
-            await CommandAnswerPrivacy.ForCallerAsync(http, result.Order, order => order with { ShippingAddress = null }), result.Replayed, success, "order");
+            await CommandAnswerPrivacy.ForCallerAsync(http, result.Order, CommandAnswerPrivacy.WithoutPersonalData), result.Replayed, success, "order");
 
     private static async Task<IResult> GetOrder(
         [Description(OrderIdDescription)] string id,

@@ -194,7 +194,9 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     /// <summary>
     /// Whether deciding <paramref name="command"/> does something that outlasts the decision (an
     /// erasure deletes its subject's key): with an idempotency key, its record is read before deciding,
-    /// so that a retry, or a request reusing the key, is answered without acting again.
+    /// so that a retry, or a request reusing the key, is answered without deciding again (a grain may
+    /// repeat the act itself after the answer: an erasure deletes again), and a command that acted
+    /// and then failed leaves the view to be read again.
     /// </summary>
     protected virtual bool DecidingActs(TCommand command) => false;
 

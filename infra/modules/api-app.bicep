@@ -119,13 +119,13 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
           probes: [
             {
               // The API's client waits for a first active silo before the host serves HTTP
-              // (README "Cluster mode"): on a first deployment the silos start beside it. It tries
-              // for 3 minutes (Silo/ClientConnectionRetry.cs); the probe gives it 205 s (10 failures
-              // at most on Container Apps, so a longer period).
+              // (README "Cluster mode"): on a first deployment the silos start beside it. It pauses
+              // 3 minutes in all between its 16 attempts (Silo/ClientConnectionRetry.cs), each up to
+              // 5 s; the probe gives it 265 s (10 failures at most on Container Apps, so a longer period).
               type: 'Startup'
               httpGet: { path: '/health/live', port: httpPort }
               initialDelaySeconds: 5
-              periodSeconds: 20
+              periodSeconds: 26
               failureThreshold: 10
               timeoutSeconds: 3
             }

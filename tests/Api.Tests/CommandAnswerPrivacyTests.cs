@@ -1,6 +1,11 @@
 using System.Net;
+using System.Reflection;
 using System.Text.Json;
+using OrderFlow.Api.Auth;
 using OrderFlow.Api.Tests.Infrastructure;
+using OrderFlow.Customers;
+using OrderFlow.Orders;
+using OrderFlow.PersonalData;
 
 namespace OrderFlow.Api.Tests;
 
@@ -23,6 +28,25 @@ public sealed class CommandAnswerPrivacyTests(ApiHostFixture fixture) : IClassFi
         {
             Assert.True(view.GetProperty(member).ValueKind == JsonValueKind.Null, $"{member} is shown: {view}");
         }
+    }
+
+    /// <summary>Second review: the members withheld are written out by hand; a member newly marked [PersonalData] must be among them.</summary>
+    [Fact]
+    public void Every_member_marked_personal_data_is_withheld()
+    {
+        var now = DateTimeOffset.UtcNow;
+        AssertWithheld(new OrderView("o", "c", OrderStatus.Placed, "EUR", [], 1m, 0m, 0m, 1, now, now,
+            new ShippingAddress("Ada Lovelace", "Unter den Linden 1", "Hinterhaus", "Berlin", "10117", "DE")), CommandAnswerPrivacy.WithoutPersonalData);
+        AssertWithheld(new CustomerView("c", "Ada Lovelace", "ada@example.com", "GB", 1, now, now), CommandAnswerPrivacy.WithoutPersonalData);
+    }
+
+    private static void AssertWithheld<TView>(TView whole, Func<TView, TView> withhold)
+    {
+        var personal = typeof(TView).GetProperties().Where(property => property.GetCustomAttribute<PersonalDataAttribute>() is not null).ToList();
+        Assert.NotEmpty(personal);
+        Assert.All(personal, property => Assert.NotNull(property.GetValue(whole)));
+        var withheld = withhold(whole);
+        Assert.All(personal, property => Assert.Null(property.GetValue(withheld)));
     }
 
     [Fact]
