@@ -107,11 +107,22 @@ public abstract class EventSource<TState, TEvent, TEnvelope>
 
     /// <summary>
     /// Envelopes for the stream's stored events after <paramref name="afterVersion"/>, read back from
-    /// <paramref name="store"/> (the log of this <see cref="Category"/>): what a republish or a reconciliation delivers.
+    /// <paramref name="store"/> (the log of this <see cref="Category"/>): what a republish delivers;
+    /// none past a version the log lacks (<see cref="ContiguousCount"/>).
     /// </summary>
     public async Task<List<TEnvelope>> ReadAfterAsync(TableEventStore store, string streamId, int afterVersion, int maxCount = int.MaxValue)
     {
         var before = Fold(await store.LoadAtVersionAsync(streamId, afterVersion, readable: CanRead));
-        return FromStored(streamId, before, await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount));
+        var stored = await store.ReadEventsAsync(streamId, afterVersion + 1, maxCount);
+        return FromStored(streamId, before, [.. stored.Take(ContiguousCount(stored, afterVersion + 1))]);
     }
+
+    /// <summary>
+    /// How many of <paramref name="stored"/> follow one another from <paramref name="firstVersion"/>.
+    /// The log never gaps (its head row's ETag sees to that) unless rows were deleted by hand or
+    /// restored in part: events past a missing version would be numbered, and folded, wrong
+    /// (<see cref="FromStored"/> numbers them from the first).
+    /// </summary>
+    public static int ContiguousCount(IReadOnlyList<StoredEvent> stored, int firstVersion) =>
+        stored.TakeWhile((e, i) => e.Version == firstVersion + i).Count();
 }

@@ -88,9 +88,7 @@ public static class StreamReadBack
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
-        // The log never gaps (its head row's ETag sees to that) unless rows were deleted by hand or
-        // restored in part: events past a missing version would be numbered, and folded, wrong.
-        var contiguous = stored.TakeWhile((e, i) => e.Version == firstVersion + i).Count();
+        var contiguous = EventSource<TState, TEvent, TEnvelope>.ContiguousCount(stored, firstVersion);
         if (contiguous < stored.Count)
         {
             var missing = firstVersion + contiguous;
