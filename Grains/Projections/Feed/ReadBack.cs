@@ -13,4 +13,8 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// Reads the page that follows, when this one was full (<see cref="StreamReadBack.PageEvents"/>):
 /// a long stream is read page by page, each its own storage call.
 /// </param>
-public sealed record ReadBack<TEnvelope>(string StreamId, List<TEnvelope> Envelopes, ParkRequest? Failure, Func<Task<ReadBack<TEnvelope>>>? Next = null);
+public sealed record ReadBack<TEnvelope>(string StreamId, List<TEnvelope> Envelopes, ParkRequest? Failure, Func<Task<ReadBack<TEnvelope>>>? Next = null)
+{
+    /// <summary>The <see cref="Failure"/> is storage not answering the stream's reads (not the stream's own fault, perhaps a passing blip).</summary>
+    public bool StorageDidNotAnswer { get; init; }
+}

@@ -57,7 +57,10 @@ public static class StreamReadBack
         }
         catch (StorageUnavailableException exception) when (parkWhenStorageFails)
         {
-            return new(streamId, [], StreamFailure(source.Category, streamId, $"Storage did not answer while its log was read back: {exception.Message}", retryNoSoonerThan));
+            return new(streamId, [], StreamFailure(source.Category, streamId, $"Storage did not answer while its log was read back: {exception.Message}", retryNoSoonerThan))
+            {
+                StorageDidNotAnswer = true,
+            };
         }
         catch (Exception exception) when (exception is not StorageUnavailableException)
         {

@@ -77,7 +77,7 @@ internal static class ParkedRetries
     }
 
     /// <summary>Records <paramref name="rows"/> in the bucket of <paramref name="at"/>, as many per transaction as a transaction takes.</summary>
-    private static async Task RecordAsync(ChangeIndex changes, IEnumerable<ChangeToRecord> rows, DateTimeOffset at)
+    public static async Task RecordAsync(ChangeIndex changes, IEnumerable<ChangeToRecord> rows, DateTimeOffset at)
     {
         foreach (var group in rows.Chunk(TableLimits.MaxEntitiesPerTransaction))
         {

@@ -65,6 +65,13 @@ public sealed class ProjectionReconcilerGrain(
     /// <summary>Attempts of a catch-up whose feeding failed (a projection's old activation may still be in a directory cache for a moment).</summary>
     private const int CatchUpAttempts = 3;
 
+    /// <summary>
+    /// Streams whose reads storage did not answer in a regular pass, and when: the first time a
+    /// stream is only announced again, the second in a row it is parked, so a passing blip parks
+    /// nothing while a stream whose reads always outlast their deadline stops holding up the others.
+    /// </summary>
+    private readonly Dictionary<(string Category, string StreamId), DateTimeOffset> unansweredOnce = [];
+
     private readonly HashSet<SiloAddress> handledSilos = [];
     private IGrainTimer? catchUpTimer;
     private bool catchUpDue;
@@ -92,26 +99,35 @@ public sealed class ProjectionReconcilerGrain(
         // Orders and customers feed these projections; other categories' rows are removed with the rest.
         var orders = StreamsOf(due, StreamCategories.Order);
         var orderFeed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders, parkedProjections);
-        var unreadableOrders = await ReadBackAndFeedAsync(OrderEventSource.Instance, orders, generations, orderFeed, soonestRetry, AnnouncedThrough(due, StreamCategories.Order));
+        var unansweredOrders = new List<(string StreamId, ParkRequest Failure)>();
+        var unreadableOrders = await ReadBackAndFeedAsync(
+            OrderEventSource.Instance, orders, generations, orderFeed, soonestRetry, AnnouncedThrough(due, StreamCategories.Order), unansweredOrders);
         Measure(orderFeed.Persisted, orderFeed.Repaired, "regular");
         var customers = StreamsOf(due, CustomerEventSource.CategoryName);
         var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers, parkedProjections);
+        var unansweredCustomers = new List<(string StreamId, ParkRequest Failure)>();
         var unreadableCustomers = await ReadBackAndFeedAsync(
-            CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry, AnnouncedThrough(due, CustomerEventSource.CategoryName));
+            CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry, AnnouncedThrough(due, CustomerEventSource.CategoryName), unansweredCustomers);
         Measure(customerFeed.Persisted, customerFeed.Repaired, "regular");
 
         var ordersFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
         var customersFrom = customers.ToDictionary(c => c.StreamId, c => c.From, StringComparer.Ordinal);
+        var retriedQuietly = new List<ChangeToRecord>();
+        unreadableOrders.AddRange(ParkIfUnansweredBefore(StreamCategories.Order, orders, unansweredOrders, ordersFrom, retriedQuietly, soonestRetry));
+        unreadableCustomers.AddRange(ParkIfUnansweredBefore(CustomerEventSource.CategoryName, customers, unansweredCustomers, customersFrom, retriedQuietly, soonestRetry));
         StreamFailures[] failures =
         [
             new(StreamCategories.Order, unreadableOrders, orderFeed.Failures, orderId => ordersFrom[orderId]),
             new(CustomerEventSource.CategoryName, unreadableCustomers, customerFeed.Failures, customerId => customersFrom[customerId]),
         ];
         await ParkedRetries.ParkAsync(GrainFactory, changes, time, failures, soonestRetry);
+        await ParkedRetries.RecordAsync(changes, retriedQuietly, time.GetUtcNow()); // before the rows go: read again once this bucket settles
 
         // What was parked and has now been read and counted completely (a parked event: read again from it or before).
         var failedOrders = failures[0].Streams;
+        failedOrders.UnionWith(retriedQuietly.Where(r => r.Category == StreamCategories.Order).Select(r => r.StreamId));
         var failedCustomers = failures[1].Streams;
+        failedCustomers.UnionWith(retriedQuietly.Where(r => r.Category == CustomerEventSource.CategoryName).Select(r => r.StreamId));
         var recoveredOrders = parked.Where(r => r.Kind is ParkedKind.Order or ParkedKind.Event)
             .Select(r => r.Kind == ParkedKind.Order
                 ? (OrderId: r.Key, Version: int.MaxValue)
@@ -164,6 +180,7 @@ public sealed class ProjectionReconcilerGrain(
     /// <see cref="ProjectionFeed{TEnvelope}.Failures"/> lists; returns the streams that could not be
     /// read back (completely). Storage being unavailable throws.
     /// </summary>
+    /// <param name="unanswered">Where streams whose reads storage did not answer go, rather than among those returned (a regular pass decides).</param>
     /// <param name="announcedThrough">
     /// For a regular pass, the highest version each stream's change rows announce: its envelopes are
     /// taken from <see cref="ConfirmedEnvelopes"/> when this silo holds them all, else read from the
@@ -171,7 +188,8 @@ public sealed class ProjectionReconcilerGrain(
     /// </param>
     private async Task<List<(string StreamId, ParkRequest Failure)>> ReadBackAndFeedAsync<TState, TEvent, TEnvelope>(
         EventSource<TState, TEvent, TEnvelope> source, IReadOnlyCollection<(string StreamId, int From)> streams, int[] generations,
-        ProjectionFeed<TEnvelope> feed, TimeSpan soonestRetry, IReadOnlyDictionary<string, int>? announcedThrough = null)
+        ProjectionFeed<TEnvelope> feed, TimeSpan soonestRetry, IReadOnlyDictionary<string, int>? announcedThrough = null,
+        List<(string StreamId, ParkRequest Failure)>? unanswered = null)
         where TState : class, IEventSourcedState<TState, TEvent>, new()
         where TEvent : class
     {
@@ -194,7 +212,7 @@ public sealed class ProjectionReconcilerGrain(
                 {
                     if (read.Failure is not null)
                     {
-                        unreadable.Add((read.StreamId, read.Failure));
+                        (read.StorageDidNotAnswer && unanswered is not null ? unanswered : unreadable).Add((read.StreamId, read.Failure));
                     }
 
                     foreach (var envelope in read.Envelopes)
@@ -216,6 +234,48 @@ public sealed class ProjectionReconcilerGrain(
         await feed.CompleteAsync();
         return unreadable;
     }
+
+    /// <summary>
+    /// Of the streams of <paramref name="category"/> whose reads storage did not answer, those it did
+    /// not answer the last time either (within a few retries' time), to be parked; the others are
+    /// remembered and added to <paramref name="retriedQuietly"/>. Streams read this time are forgotten.
+    /// </summary>
+    private List<(string StreamId, ParkRequest Failure)> ParkIfUnansweredBefore(
+        string category, IEnumerable<(string StreamId, int From)> read, List<(string StreamId, ParkRequest Failure)> unanswered,
+        Dictionary<string, int> fromVersion, List<ChangeToRecord> retriedQuietly, TimeSpan soonestRetry)
+    {
+        var now = time.GetUtcNow();
+        var failed = unanswered.Select(u => u.StreamId).ToHashSet(StringComparer.Ordinal);
+        foreach (var (streamId, _) in read.Where(stream => !failed.Contains(stream.StreamId)))
+        {
+            unansweredOnce.Remove((category, streamId));
+        }
+
+        foreach (var stale in unansweredOnce.Where(entry => now - entry.Value > 4 * soonestRetry).Select(entry => entry.Key).ToList())
+        {
+            unansweredOnce.Remove(stale);
+        }
+
+        var toPark = new List<(string StreamId, ParkRequest Failure)>();
+        foreach (var (streamId, failure) in unanswered)
+        {
+            if (unansweredOnce.Remove((category, streamId)) || unansweredOnce.Count >= MaxUnansweredRemembered)
+            {
+                toPark.Add((streamId, failure));
+            }
+            else
+            {
+                unansweredOnce[(category, streamId)] = now;
+                retriedQuietly.Add(new ChangeToRecord(streamId, fromVersion[streamId], category));
+                logger.LogWarning("{Category} stream {Stream}: storage did not answer its reads in this reconciliation pass; it is read again in a later pass, and parked if that fails too.", category, streamId);
+            }
+        }
+
+        return toPark;
+    }
+
+    /// <summary>Streams remembered as unanswered once; past it, they are parked at once (storage failing for many is no blip).</summary>
+    private const int MaxUnansweredRemembered = 10_000;
 
     /// <summary>The streams of <paramref name="category"/> among <paramref name="changes"/>, each with the highest version a row announces.</summary>
     private static Dictionary<string, int> AnnouncedThrough(IEnumerable<StreamChange> changes, string category) =>
