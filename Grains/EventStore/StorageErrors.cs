@@ -67,8 +67,8 @@ internal static class StorageErrors
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);
-        var transactionAnswered = new StrongBox<bool>();
-        using var watch = isWrite ? TransactionAnswerWatch.Scope(transactionAnswered) : null;
+        var transactionAnswered = isWrite ? new StrongBox<bool>() : null;
+        using var watch = transactionAnswered is null ? null : TransactionAnswerWatch.Scope(transactionAnswered);
         try
         {
             return await operation(timeout.Token);
@@ -83,7 +83,7 @@ internal static class StorageErrors
         {
             throw new StorageUnavailableException(
                 $"{store.Name} could not be reached while working on {store.ItemKind} '{id}': {Describe(exception)}", exception,
-                writeOutcomeUnknown: isWrite && (transactionAnswered.Value || MayHaveReachedStorage(exception)));
+                writeOutcomeUnknown: isWrite && (transactionAnswered is { Value: true } || MayHaveReachedStorage(exception)));
         }
         catch (RequestFailedException exception) when (exception is { Status: (int)HttpStatusCode.NotFound, ErrorCode: "TableNotFound" })
         {

@@ -23,20 +23,30 @@ public sealed class TransactionAnswerWatch : HttpPipelinePolicy
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
+        if (Watching(message) is not { } reached)
+        {
+            ProcessNext(message, pipeline);
+            return;
+        }
+
         try
         {
             ProcessNext(message, pipeline);
         }
         catch (Exception failure)
         {
-            Note(message, failure);
+            Note(message, failure, reached);
             throw;
         }
 
-        Note(message, failure: null);
+        Note(message, failure: null, reached);
     }
 
-    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    // Every request of the silo's table clients passes here: those nobody watches go on untouched.
+    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+        Watching(message) is { } reached ? WatchAsync(message, pipeline, reached) : ProcessNextAsync(message, pipeline);
+
+    private static async ValueTask WatchAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline, StrongBox<bool> reached)
     {
         try
         {
@@ -44,20 +54,25 @@ public sealed class TransactionAnswerWatch : HttpPipelinePolicy
         }
         catch (Exception failure)
         {
-            Note(message, failure);
+            Note(message, failure, reached);
             throw;
         }
 
-        Note(message, failure: null);
+        Note(message, failure: null, reached);
     }
 
-    private static void Note(HttpMessage message, Exception? failure)
+    /// <summary>The flag of the scope a transaction's try was sent in; none for other requests and outside a scope.</summary>
+    private static StrongBox<bool>? Watching(HttpMessage message) =>
+        message.TryGetProperty(Property, out var watching) && watching is StrongBox<bool> reached && EntityGroupTransactions.IsTransaction(message.Request.Uri.Path)
+            ? reached
+            : null;
+
+    private static void Note(HttpMessage message, Exception? failure, StrongBox<bool> reached)
     {
         var mayHaveReached = failure is not null
             ? StorageErrors.MayHaveReachedStorage(failure)
             : message.HasResponse && !StorageStatus.RefusesIdentity(message.Response.Status);
-        if (mayHaveReached && EntityGroupTransactions.IsTransaction(message.Request.Uri.Path)
-            && message.TryGetProperty(Property, out var watching) && watching is StrongBox<bool> reached)
+        if (mayHaveReached)
         {
             reached.Value = true;
         }
