@@ -9,6 +9,7 @@ using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Customers;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Grains.Statistics.StuckOrders;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 using OrderFlow.Statistics;
@@ -493,6 +494,54 @@ public sealed class StatisticsPrimitivesTests
         return string.Join("|", rollup.Hours.OrderBy(p => p.Key).Select(p => $"{p.Key}:{Map(p.Value.Entered)};{p.Value.Revenue};{p.Value.Refunds}"))
             + $"#{Map(d.Events)}#{Map(d.Entered)}#{Map(d.Revenue)}#{Map(d.Refunds)}#{Map(d.Payments)}"
             + $"#{Histogram(d.PlacedToPaid)}#{Histogram(d.PaidToShipped)}#{Histogram(d.ShippedToDelivered)}#{rollup.Revision}";
+    }
+
+    /// <summary>
+    /// Review finding: a closed order was remembered from when the stuck-orders projection counted
+    /// it, so a rebuild, which reads every order there is within minutes, left each partition
+    /// holding all of history's closed orders for the memory (7 days), past its envelope for a long
+    /// history. Read back from the log, a closed order is remembered from when it closed; a live
+    /// one from when it was seen (a client may date its events long before it sends them), and an
+    /// older event never moves a remembered one back.
+    /// </summary>
+    [Fact]
+    public void A_closed_order_read_back_is_remembered_from_when_it_closed_and_a_live_one_from_when_it_was_seen()
+    {
+        var now = OrderBuilder.Start.AddDays(60);
+        var closedLongAgo = OrderBuilder.Start;
+        var state = new StuckOrdersState();
+        foreach (var envelope in Delivered("read-back", closedLongAgo))
+        {
+            Assert.True(state.CountReadBack(envelope, now));
+        }
+
+        foreach (var envelope in Delivered("live", closedLongAgo))
+        {
+            Assert.True(state.Count(envelope, now));
+        }
+
+        var recentlyClosed = Delivered("read-back-recent", now.AddHours(-1));
+        foreach (var envelope in recentlyClosed)
+        {
+            state.CountReadBack(envelope, now);
+        }
+
+        state.ForgetClosedBefore(now - TimeSpan.FromDays(7));
+
+        Assert.Equal(["live", "read-back-recent"], state.Closed.Keys.Order(StringComparer.Ordinal));
+        Assert.Empty(state.Open);
+        Assert.False(state.Count(Delivered("live", closedLongAgo)[0], now));
+        Assert.False(state.CountReadBack(recentlyClosed[0], now));
+        Assert.Empty(state.Open);
+    }
+
+    /// <summary>An order placed at <paramref name="at"/> and paid, shipped and delivered a minute apart.</summary>
+    private static List<OrderEventEnvelope> Delivered(string orderId, DateTimeOffset at)
+    {
+        string[] types = ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered"];
+        return [.. Enumerable.Range(1, 4).Select(version => new OrderEventEnvelope(
+            orderId, version, Guid.NewGuid(), types[version - 1], at.AddMinutes(version - 1), "c", "EUR", 10m,
+            version == 2 ? 10m : 0m, [], (OrderStatus)(version - 1), (OrderStatus)version, null, null, null))];
     }
 
     private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>

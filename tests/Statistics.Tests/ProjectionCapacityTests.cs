@@ -21,6 +21,7 @@ using OrderFlow.Statistics.Tests.Model;
 using OrderFlow.Streams;
 using OrderFlow.Statistics;
 using OrderFlow.Testing;
+using Orleans.Storage;
 
 namespace OrderFlow.Statistics.Tests;
 
@@ -359,6 +360,45 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
         // A query asks each partition for as many as it shows: the oldest, not all 100,000.
         var oldest = await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, 3);
         Assert.Equal([.. open.OrderBy(e => e.OccurredAt).Take(3).Select(e => e.OrderId)], oldest.Select(o => o.OrderId));
+    }
+
+    /// <summary>
+    /// Review finding: the stuck-orders projection remembered a closed order from when it counted
+    /// it, so a rebuild (which reads every order there is within minutes, through the same input as
+    /// here) left each partition holding all of history's closed orders for 7 days: past the
+    /// partition's envelope for a long history. Orders read back that closed long ago are
+    /// forgotten as the partition persists: what it stores holds at most those read back since its
+    /// last snapshot (a journal row's, remembered from that row's write).
+    /// </summary>
+    [Fact]
+    public async Task A_rebuild_of_orders_closed_long_ago_leaves_their_partition_remembering_almost_none_of_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("closed"), ct);
+        var closedLongAgo = DateTimeOffset.UtcNow.AddDays(-30);
+        var envelopes = new List<OrderEventEnvelope>();
+        for (var i = 0; envelopes.Count < 5_000 * 4; i++)
+        {
+            var orderId = string.Create(CultureInfo.InvariantCulture, $"closed-long-ago-{i:D7}");
+            if (OrderEventStreams.PartitionOf(orderId, StatisticsKeys.StuckOrderPartitions) == 0)
+            {
+                envelopes.AddRange(Lifecycle(orderId, "someone", closedLongAgo.AddSeconds(i)));
+            }
+        }
+
+        var stuck = cluster.Client.GetGrain<IStuckOrdersGrain>(StatisticsKeys.StuckOrders(1, 0));
+        foreach (var batch in envelopes.Chunk(2_000))
+        {
+            await stuck.IngestAndPersist(batch);
+        }
+
+        await cluster.DeactivateAsync(stuck);
+        var stored = new GrainState<StuckOrdersState>();
+        await cluster.SiloServices.GetRequiredKeyedService<IGrainStorage>(StatisticsOptions.StorageName).ReadStateAsync("stuck", stuck.GetGrainId(), stored);
+
+        Assert.InRange(stored.State!.Closed.Count, 0, 2_000 / 4);
+        Assert.Empty(stored.State.Open);
+        Assert.Empty(await stuck.Find(OrderStatus.Placed, DateTimeOffset.MaxValue, int.MaxValue));
     }
 
     /// <summary>

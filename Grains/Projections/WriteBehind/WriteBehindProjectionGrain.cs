@@ -166,7 +166,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <summary>Counts the event into the state in memory unless it was counted before; true when it was counted now.</summary>
     protected abstract bool Count(OrderEventEnvelope envelope);
 
-    public Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
+    /// <summary>
+    /// Counts an event read back from the log (the reconciliation's and the rebuild's, a stream's
+    /// events from a version to its end, in order) unless it was counted before; by default as a
+    /// live one.
+    /// </summary>
+    protected virtual bool CountReadBack(OrderEventEnvelope envelope) => Count(envelope);
+
+    public Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, CountReadBack);
 
     /// <summary>
     /// <see cref="IProjectionInput{TEnvelope}.IngestAndPersist"/> for any category: a projection

@@ -31,17 +31,22 @@ public sealed class StuckOrdersGrain(
         .ConsumesAll(EventCategories.Orders, (generation, envelope) => StatisticsKeys.StuckOrdersOf(generation, envelope.OrderId))
         .DescribedAs(key => $"stuck orders, partition {StatisticsKeys.AfterGeneration(key)} (generation {StatisticsKeys.GenerationOf(key)})");
 
-    protected override bool Count(OrderEventEnvelope envelope)
+    protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope, time.GetUtcNow()));
+
+    /// <summary>
+    /// A closed order read back from the log is remembered from when it closed, at the latest
+    /// (<see cref="StuckOrdersState.CountReadBack"/>).
+    /// </summary>
+    protected override bool CountReadBack(OrderEventEnvelope envelope) => Counted(state.State.CountReadBack(envelope, time.GetUtcNow()));
+
+    private bool Counted(bool counted)
     {
-        var now = time.GetUtcNow();
-        if (!state.State.Count(envelope, now))
+        if (counted)
         {
-            return false;
+            Changed();
         }
 
-        state.State.ForgetClosedBefore(now - Settings.ClosedOrderMemory);
-        Changed();
-        return true;
+        return counted;
     }
 
     /// <summary>
@@ -51,7 +56,16 @@ public sealed class StuckOrdersGrain(
     public static bool MayInterleave(IInvokable request) =>
         IsLiveBatch(request) || request.GetMethodName() == nameof(Find);
 
-    protected override Task PersistAsync(CancellationToken cancellationToken) => state.WriteOwnStateAsync(cancellationToken);
+    /// <summary>
+    /// Closed orders past their memory are forgotten as a flush begins: a pass over every closed
+    /// order of the partition, made once per event it made a rebuild's cost grow with the square
+    /// of the orders it read.
+    /// </summary>
+    protected override Task PersistAsync(CancellationToken cancellationToken)
+    {
+        state.State.ForgetClosedBefore(time.GetUtcNow() - Settings.ClosedOrderMemory);
+        return state.WriteOwnStateAsync(cancellationToken);
+    }
 
     public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore, int limit) =>
         Task.FromResult<IReadOnlyList<StuckOrder>>([.. StuckOrdersGrain.Oldest(state.State.Open

@@ -20,12 +20,12 @@ public sealed class StuckOrdersState : IJournaledProjectionState
     [Id(1)] public Dictionary<string, ClosedOrder> Closed { get; set; } = [];
 
     /// <summary>
-    /// Takes the order's latest version's status, seen at <paramref name="now"/>; an older or
-    /// repeated event never moves an order back. True when the event was newer than what was known.
+    /// Takes the order's latest version's status, a closed order remembered from <paramref name="seenAt"/>;
+    /// an older or repeated event never moves an order back. True when the event was newer than what was known.
     /// </summary>
-    public bool Count(OrderEventEnvelope envelope, DateTimeOffset now)
+    public bool Count(OrderEventEnvelope envelope, DateTimeOffset seenAt)
     {
-        if (!CountOnce(envelope, now))
+        if (!CountOnce(envelope, seenAt))
         {
             return false;
         }
@@ -34,12 +34,27 @@ public sealed class StuckOrdersState : IJournaledProjectionState
         return true;
     }
 
+    /// <summary>
+    /// <see cref="Count"/> for an event read back from the log: a closed order is remembered from
+    /// when it closed, at the latest. A rebuild reads every order there is within minutes; from when
+    /// it was read, a partition would keep all of history's closed orders for the memory (a live
+    /// generation forgot them that long after they closed). A read-back delivers a stream from a
+    /// version to its end, in order, so an order forgotten at once is closed again by its own later
+    /// events. A live event is remembered from when it was seen: a client may date an event long
+    /// before it sends it, and a stream may repeat an old batch alone.
+    /// </summary>
+    public bool CountReadBack(OrderEventEnvelope envelope, DateTimeOffset now) =>
+        Count(envelope, envelope.OccurredAt < now ? envelope.OccurredAt : now);
+
     /// <summary>Forgets the closed orders seen before <paramref name="before"/>, to keep the state bounded.</summary>
     public void ForgetClosedBefore(DateTimeOffset before)
     {
-        foreach (var orderId in Closed.Where(pair => pair.Value.SeenAt < before).Select(pair => pair.Key).ToList())
+        foreach (var (orderId, closed) in Closed)
         {
-            Closed.Remove(orderId);
+            if (closed.SeenAt < before)
+            {
+                Closed.Remove(orderId); // allowed while enumerating: Remove does not invalidate a Dictionary's enumerator
+            }
         }
     }
 
@@ -47,7 +62,11 @@ public sealed class StuckOrdersState : IJournaledProjectionState
 
     public void ReturnChanges(ProjectionJournalEntry changes) => Journal.Return(changes);
 
-    /// <summary>A closed order is seen at the entry's write: a little later than it was, which only makes it remembered a little longer.</summary>
+    /// <summary>
+    /// A closed order is seen at the entry's write: a little later than it was, which only makes it
+    /// remembered a little longer (one read back is remembered from its entry's write too, at most
+    /// a journal's worth since the last snapshot).
+    /// </summary>
     public void Apply(ProjectionJournalEntry entry)
     {
         foreach (var envelope in entry.OrderEvents)
@@ -56,7 +75,7 @@ public sealed class StuckOrdersState : IJournaledProjectionState
         }
     }
 
-    private bool CountOnce(OrderEventEnvelope envelope, DateTimeOffset now)
+    private bool CountOnce(OrderEventEnvelope envelope, DateTimeOffset seenAt)
     {
         var known = Open.TryGetValue(envelope.OrderId, out var open) ? open.Version
             : Closed.TryGetValue(envelope.OrderId, out var closed) ? closed.Version
@@ -74,7 +93,7 @@ public sealed class StuckOrdersState : IJournaledProjectionState
         else
         {
             Open.Remove(envelope.OrderId);
-            Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, now);
+            Closed[envelope.OrderId] = new ClosedOrder(envelope.Version, seenAt);
         }
 
         return true;
