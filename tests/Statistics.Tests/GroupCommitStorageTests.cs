@@ -289,6 +289,43 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: the janitor read every row key of a partition into memory before deleting
+    /// any (millions for a generation of many customers, and a rebuild's switch waits for it). It
+    /// deletes a page's rows before it reads the next page.
+    /// </summary>
+    [Fact]
+    public async Task The_janitor_deletes_a_page_of_rows_before_it_reads_the_next()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (_, requests, table) = await StartAsync(ct);
+        var grain = GrainId.Create(ProjectionGrainTypes.Customer, StatisticsKeys.Customer(1, "many-rows"));
+        var partition = ProjectionStateKeys.PartitionKey(ServiceId, grain);
+        var rows = Enumerable.Range(0, 2_500).Select(i => new TableEntity(partition, string.Create(CultureInfo.InvariantCulture, $"row-{i:D5}"))).ToList();
+        foreach (var chunk in rows.Chunk(TableLimits.MaxEntitiesPerTransaction))
+        {
+            await table.SubmitTransactionAsync(chunk.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)), ct);
+        }
+
+        var janitor = new ProjectionStateJanitor(
+            new TableServiceClient(azurite.ConnectionString, StatisticsStorageOnAzurite.CountingOptions(requests)),
+            Options.Create(new StatisticsOptions { TableName = table.Name }),
+            Options.Create(new ClusterOptions { ServiceId = ServiceId }),
+            NullLogger<ProjectionStateJanitor>.Instance);
+        requests.Reset();
+
+        Assert.Equal(2_500, await janitor.DeleteGenerationAsync(1, ct));
+
+        var sent = requests.SentWithQuery;
+        var pageReads = sent.Select((request, index) => (request, index))
+            .Where(sent => sent.request.StartsWith("GET", StringComparison.Ordinal) && sent.request.Contains(partition, StringComparison.Ordinal))
+            .Select(sent => sent.index)
+            .ToList();
+        Assert.Equal(3, pageReads.Count);
+        Assert.Equal(10, sent.Skip(pageReads[0]).Take(pageReads[1] - pageReads[0]).Count(request => request.Contains("$batch", StringComparison.Ordinal)));
+        Assert.Empty(await table.QueryAsync<TableEntity>(row => row.PartitionKey == partition, cancellationToken: ct).ToListAsync(ct));
+    }
+
+    /// <summary>
     /// A service id with a character outside [A-Za-z0-9_-] is encoded in the keys of layouts 5 to 7,
     /// not in those of layout 4: the janitor still finds a generation's rows of layouts 6 and 7, and
     /// leaves those of another generation.

@@ -52,20 +52,22 @@ public sealed class ProjectionStateJanitor(
     }
 
     /// <summary>Deletes the rows <paramref name="filter"/> selects, by partition in transactions; returns how many, less those deleted meanwhile.</summary>
+    /// <remarks>
+    /// Page by page: a generation of millions of rows (customers' snapshots, journal and spill rows)
+    /// is never held in memory at once, and each page's rows are gone before the next is read (a
+    /// continuation names where the query goes on, which deleting the rows before it leaves as it is).
+    /// </remarks>
     private static async Task<int> DeleteAsync(TableClient table, string filter, CancellationToken cancellationToken)
     {
-        var rows = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
-        {
-            rows.Add(row);
-        }
-
         var deleted = 0;
-        foreach (var partition in rows.GroupBy(row => row.PartitionKey, StringComparer.Ordinal))
+        await foreach (var page in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).AsPages())
         {
-            foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
+            foreach (var partition in page.Values.GroupBy(row => row.PartitionKey, StringComparer.Ordinal))
             {
-                deleted += await TableRowDeletion.DeleteGroupAsync(table, [.. chunk.Select(row => new RowToDelete(row.PartitionKey, row.RowKey, ETag.All))], leftOut: null, cancellationToken);
+                foreach (var chunk in partition.Chunk(TableLimits.MaxEntitiesPerTransaction))
+                {
+                    deleted += await TableRowDeletion.DeleteGroupAsync(table, [.. chunk.Select(row => new RowToDelete(row.PartitionKey, row.RowKey, ETag.All))], leftOut: null, cancellationToken);
+                }
             }
         }
 
