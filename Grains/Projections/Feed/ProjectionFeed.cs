@@ -31,7 +31,6 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     private Task sending = Task.CompletedTask;
     private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
-    private readonly HashSet<(string StreamId, int Version, int Generation)> repaired = [];
 
     /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
     public long Persisted { get; private set; }
@@ -40,7 +39,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// Envelopes that some projection of their generation had not counted before this feed (one
     /// per envelope and generation): what the stream or a lost flush had missed, the true repairs.
     /// </summary>
-    public long Repaired => repaired.Count;
+    public long Repaired { get; private set; }
 
     /// <summary>Projection grains that failed, by key, with every stream they were sent in any batch.</summary>
     public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
@@ -93,29 +92,41 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     private async Task SendAsync(Dictionary<string, Target> targets, List<(TEnvelope Envelope, int Generation)> batch)
     {
         var failed = new List<(Target Target, Exception Error)>();
+        // Per batch: every projection of an envelope's generation is sent it in the same batch, and
+        // a set kept for the feed's life grew with all a rebuild read.
+        var repaired = new HashSet<(string StreamId, int Version, int Generation)>();
         foreach (var chunk in targets.Values.Chunk(Parallelism))
         {
             var sends = chunk.Select(async target =>
             {
                 try
                 {
-                    var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
-                    foreach (var position in await target.Grain.IngestAndPersist(target.Envelopes))
-                    {
-                        var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
-                        repaired.Add((streamId, version, generation));
-                    }
-
-                    return null;
+                    return (Counted: await target.Grain.IngestAndPersist(target.Envelopes), Error: (Exception?)null);
                 }
                 catch (Exception exception)
                 {
-                    return (Exception?)exception;
+                    return (Counted: (int[]?)null, Error: exception);
                 }
             }).ToList();
-            var errors = await Task.WhenAll(sends);
-            failed.AddRange(chunk.Zip(errors).Where(pair => pair.Second is not null).Select(pair => (pair.First, pair.Second!)));
+            var answers = await Task.WhenAll(sends);
+            foreach (var (target, (counted, error)) in chunk.Zip(answers))
+            {
+                if (error is not null)
+                {
+                    failed.Add((target, error));
+                    continue;
+                }
+
+                var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+                foreach (var position in counted!)
+                {
+                    var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
+                    repaired.Add((streamId, version, generation));
+                }
+            }
         }
+
+        Repaired += repaired.Count;
 
         // One bad key fails its grain in every generation a rebuild feeds: only failures of more than
         // one key, and of every grain, say that nothing could be counted.

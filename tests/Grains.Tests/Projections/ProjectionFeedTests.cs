@@ -52,6 +52,36 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
         Assert.Equal(2, broken.Failed);
     }
 
+    /// <summary>
+    /// Review finding: the feed remembered every envelope it had repaired for as long as it lived,
+    /// to count each once, and a rebuild feeds the whole log through one feed (in a new generation
+    /// every event is a repair): its memory grew with the log. Nothing the feed keeps grows past a
+    /// batch, and the count is the same.
+    /// </summary>
+    [Fact]
+    public async Task A_feed_keeps_nothing_per_envelope_beyond_a_batch()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new FailingCalls(nameof(IProjectionInput<CustomerEventEnvelope>.IngestAndPersist)), ct);
+        var feed = new ProjectionFeed<CustomerEventEnvelope>(cluster.Client, EventCategories.Customers);
+        var fed = (ProjectionFeed<CustomerEventEnvelope>.BatchSize * 5) / 2;
+        for (var version = 1; version <= fed; version++)
+        {
+            await feed.AddAsync(new CustomerEventEnvelope("many-events", version, Guid.NewGuid(), "CustomerRegistered", DateTimeOffset.UtcNow, "DE", DateTimeOffset.UtcNow), 1);
+        }
+
+        await feed.CompleteAsync();
+
+        Assert.Equal((fed, fed), (feed.Persisted, feed.Repaired));
+        var fields = feed.GetType().GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        var collections = fields.Select(field => (field.Name, Value: field.GetValue(feed)))
+            .Where(field => field.Value is System.Collections.IEnumerable and not string)
+            .Select(field => (field.Name, Count: ((System.Collections.IEnumerable)field.Value!).Cast<object>().Count()))
+            .ToList();
+        Assert.NotEmpty(collections);
+        Assert.All(collections, field => Assert.True(field.Count < ProjectionFeed<CustomerEventEnvelope>.BatchSize, $"{field.Name} holds {field.Count}"));
+    }
+
     private Task<Orleans.TestingHost.InProcessTestCluster> StartAsync(FailingCalls broken, CancellationToken ct)
     {
         var tables = TableNames.Unique("feed");
