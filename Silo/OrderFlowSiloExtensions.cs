@@ -135,11 +135,7 @@ public static class OrderFlowSiloExtensions
         if (options.UsesVault)
         {
             // Fail fast, as storage does (CreateTableServiceClient): the key store's operation deadline bounds the whole read.
-            var clientOptions = new SecretClientOptions();
-            clientOptions.Retry.Mode = RetryMode.Exponential;
-            clientOptions.Retry.MaxRetries = 2;
-            clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
-            clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+            var clientOptions = FailingFast(new SecretClientOptions());
             return new KeyVaultKeyEncryptionKeys(
                 new SecretClient(options.VaultUri!, AzureCredential, clientOptions), options.SecretName!, options.VaultRefreshInterval,
                 services.GetRequiredService<TimeProvider>());
@@ -264,7 +260,8 @@ public static class OrderFlowSiloExtensions
     /// <summary>The queues of Azure Queue streams and their client (<see cref="QueuesConnection"/>).</summary>
     private static void ConfigureQueues(Orleans.Configuration.AzureQueueOptions queue, IServiceProvider services, string connection, int queues)
     {
-        var clientOptions = new Azure.Storage.Queues.QueueClientOptions();
+        // Fail fast as the tables do: a command's answer waits for its publication (within its deadline, EventSourcedGrain).
+        var clientOptions = FailingFast(new Azure.Storage.Queues.QueueClientOptions());
         AddStorageClientPolicies(clientOptions, services);
         if (Uri.TryCreate(connection, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http")
         {
@@ -389,12 +386,7 @@ public static class OrderFlowSiloExtensions
     private static TableServiceClient CreateTableServiceClient(IConfiguration configuration, string connectionName, IServiceProvider? services)
     {
         var setting = ConnectionSetting(configuration, connectionName);
-        var options = new TableClientOptions();
-        options.Retry.Mode = RetryMode.Exponential;
-        options.Retry.MaxRetries = 2;
-        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+        var options = FailingFast(new TableClientOptions());
         options.AddPolicy(new TransactionBodyPolicy(), HttpPipelinePosition.PerCall);
         options.AddPolicy(new TransactionAnswerWatch(), HttpPipelinePosition.PerRetry);
         if (services is not null)
@@ -405,6 +397,21 @@ public static class OrderFlowSiloExtensions
         return Uri.TryCreate(setting, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"
             ? new TableServiceClient(endpoint, AzureCredential, options)
             : new TableServiceClient(setting, options);
+    }
+
+    /// <summary>
+    /// The retries of every storage client of the silo: two, soon, and 3 s for a try, not the SDK's
+    /// 100 s a try with three retries up to a minute apart; a caller's deadline bounds the whole.
+    /// </summary>
+    private static T FailingFast<T>(T options)
+        where T : ClientOptions
+    {
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(3);
+        return options;
     }
 
     /// <summary>The connection string named <paramref name="connectionName"/>, else the tables' one, else Azurite's development storage.</summary>

@@ -648,7 +648,7 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             var stream = await EventStreamAsync();
             foreach (var envelope in envelopes)
             {
-                await stream.OnNextAsync(source.WithTraceParent(envelope, traceParent));
+                await Sent(stream.OnNextAsync(source.WithTraceParent(envelope, traceParent)));
                 if (source.VersionOf(envelope) == publishedThrough + 1)
                 {
                     publishedThrough = source.VersionOf(envelope);
@@ -668,6 +668,28 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             publishing?.SetStatus(ActivityStatusCode.Error, exception.Message);
             logger.LogWarning(exception, "{Category} {Id}: events up to version {Version} are stored but not yet published; the reconciliation will deliver them.",
                 source.DisplayName, AggregateId, source.VersionOf(envelopes[^1]));
+        }
+    }
+
+    /// <summary>
+    /// The most a publication may hold a command's answer: its events are stored, and one that
+    /// misses it is owed (the next command, the next load or the reconciliation delivers it).
+    /// A queue service that does not answer would otherwise hold the answer for as long as its
+    /// client retries, past the API's deadline for the whole command.
+    /// </summary>
+    private static readonly TimeSpan PublicationDeadline = TimeSpan.FromSeconds(2);
+
+    /// <summary>Waits for a send within <see cref="PublicationDeadline"/>; one that lands later is a repeat projections count once.</summary>
+    private static async Task Sent(Task send)
+    {
+        try
+        {
+            await send.WaitAsync(PublicationDeadline);
+        }
+        catch (TimeoutException)
+        {
+            _ = send.ContinueWith(static late => late.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
         }
     }
 

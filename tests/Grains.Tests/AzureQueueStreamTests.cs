@@ -1,3 +1,6 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 using Orleans.TestingHost;
@@ -91,6 +94,63 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
         Assert.Equal(40m, summary.Revenue);
     }
 
+    /// <summary>
+    /// Review finding: the queues' client had the Azure SDK's defaults (a 100-s network timeout per
+    /// try, three retries) and the order grain awaited the publication after its append, so a queue
+    /// service that did not answer held a stored command's answer for minutes (the API gave up
+    /// first, answering "outcome unknown"). The publication has a deadline of its own: the command
+    /// answers, its events owed, and the next command publishes them.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_service_that_does_not_answer_does_not_hold_up_a_stored_commands_answer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var queues = await Azurite.StartQueuesAsync(ct);
+        var hold = new HeldQueueSends();
+        await using var cluster = await StartClusterAsync(
+            queues, TableNames.Unique("queuehold"), TableNames.Unique("queueholdstats"), "queue-hold-" + Guid.NewGuid().ToString("N")[..8], reconcile: false, ct,
+            silo => silo.Services.AddSingleton(new StorageClientPolicy(hold)));
+        var at = new DateTimeOffset(2026, 11, 4, 10, 0, 0, TimeSpan.Zero);
+        var order = cluster.Client.GetGrain<IOrderGrain>("queue-hold-1");
+        Assert.Null((await order.Execute(new PlaceOrder("queue-hold-1", "queue-hold-customer", "EUR", [new OrderLineRequest("Q-3", 1, 20m)], at), new())).Error);
+
+        hold.Holding = true;
+        var paid = await order.Execute(new PayOrder("pay-qh", 20m, "card", at.AddMinutes(2)), new());
+
+        Assert.Null(paid.Error);
+        Assert.Equal(OrderStatus.Paid, paid.Order!.Status);
+        Assert.True(hold.Held > 0, "The payment's publication should have been held.");
+        hold.Holding = false;
+        Assert.Null((await order.Execute(new ShipOrder("carrier", "track-qh", at.AddMinutes(5)), new())).Error);
+        var summary = await PaidSummaryAsync(cluster.Client.GetGrain<IStatisticsGrain>(0), at, ct);
+        Assert.Equal(1, summary.Orders["paid"]);
+        Assert.Equal(20m, summary.Revenue);
+    }
+
+    /// <summary>While <see cref="Holding"/>, a message sent to an event queue gets no answer (until the client gives the try up).</summary>
+    private sealed class HeldQueueSends : HttpPipelinePolicy
+    {
+        private int held;
+
+        public volatile bool Holding;
+
+        public int Held => held;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (Holding && message.Request.Method == RequestMethod.Post && message.Request.Uri.Path.Contains("/orderflow-events-", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref held);
+                await Task.Delay(Timeout.Infinite, message.CancellationToken);
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+    }
+
     /// <summary>The summary of the hour from <paramref name="at"/>, once it counts a payment (or after 30 s).</summary>
     private static async Task<SummaryReport> PaidSummaryAsync(IStatisticsGrain statistics, DateTimeOffset at, CancellationToken ct)
     {
@@ -107,13 +167,13 @@ public sealed class AzureQueueStreamTests(AzuriteFixture tables)
 
     /// <summary>A one-silo cluster on Azure Queue streams, with the given tables and service id.</summary>
     private async Task<InProcessTestCluster> StartClusterAsync(
-        Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct)
+        Azurite queues, string eventsTable, string statisticsTable, string serviceId, bool reconcile, CancellationToken ct, Action<ISiloBuilder>? configureSilo = null)
     {
         var settings = TestClusters.Settings(tables.ConnectionString, eventsTable);
         settings["ConnectionStrings:Queues"] = queues.ConnectionString;
         settings[OrderFlowSiloExtensions.StreamsProviderKey] = "AzureQueue";
         settings["Statistics:TableName"] = statisticsTable;
         settings["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false";
-        return await TestClusters.StartAsync(settings, ct, serviceId: serviceId);
+        return await TestClusters.StartAsync(settings, ct, serviceId: serviceId, configureSilo: configureSilo);
     }
 }
