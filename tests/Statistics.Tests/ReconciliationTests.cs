@@ -198,13 +198,48 @@ public sealed class ReconciliationTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: the catch-up after a silo died failed whole, each of its three attempts,
+    /// when storage did not answer one order's reads in time; such an order (one the regular passes
+    /// park, and announce again for each retry) is nearly always in the change index, so the catch-up
+    /// fed nothing else and the statistics stayed short until the regular passes settled. It is
+    /// left to them now, and the others are caught up.
+    /// </summary>
+    [Fact]
+    public async Task A_catch_up_leaves_an_order_whose_reads_storage_never_answers_and_catches_up_the_others()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var generator = new ScenarioGenerator(new Random(37), Skus);
+        var tables = ClusterTables.Unique("cu");
+        await using var cluster = await StartWithSlowReadsAsync(tables, (table, delay) => DelayedReads.Naming(table, "cu-hung", delay), ct, reconcile: false);
+        var hung = generator.Order("cu-hung", "cu-hung-customer", "EUR", Lifecycle.Delivered, TestClock.Day0.AddHours(12));
+        var other = generator.Order("cu-other", "cu-other-customer", "EUR", Lifecycle.Delivered, TestClock.Day0.AddHours(12));
+        foreach (var plan in new[] { hung, other })
+        {
+            await cluster.Changes.RecordAsync(plan.OrderId, 1, cluster.Changes.PartitionOf(plan.OrderId, DateTimeOffset.UtcNow), ct);
+            await LogWriter.AppendAsync(cluster.Store, plan, 1, null, publishedThrough: 0, ct);
+        }
+
+        var reconciler = cluster.Client.GetGrain<IProjectionReconcilerGrain>(0);
+        Assert.True(await reconciler.CatchUp([SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1), 1)], 1));
+        await Eventually.UntilAsync(async () => (await reconciler.CatchUps()).Passes > 0, "the catch-up pass to end", ct, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, (await reconciler.CatchUps()).Last!.Failed);
+        Assert.Equal(1, (await cluster.Reader.Customer("cu-other-customer", ct))?.Orders);
+        Assert.Null(await cluster.Reader.Customer("cu-hung-customer", ct));
+    }
+
+    /// <summary>
     /// A cluster reconciling fast whose storage calls have 2 s to answer, where the reads of the
     /// events table that <paramref name="delayedReads"/> picks take 5 s.
     /// </summary>
     private Task<StatsCluster> StartWithSlowReadsAsync(
-        ClusterTables tables, Func<string, TimeSpan, DelayedReads> delayedReads, CancellationToken ct, Action<ISiloBuilder>? alsoOnTheSilo = null) =>
+        ClusterTables tables, Func<string, TimeSpan, DelayedReads> delayedReads, CancellationToken ct, Action<ISiloBuilder>? alsoOnTheSilo = null, bool reconcile = true) =>
         StatsCluster.StartAsync(azurite.ConnectionString, tables, ct,
-            new Dictionary<string, string?>(FastReconciliation) { ["EventStore:OperationTimeout"] = "00:00:02" },
+            new Dictionary<string, string?>(FastReconciliation)
+            {
+                ["EventStore:OperationTimeout"] = "00:00:02",
+                ["Statistics:Reconciliation:Enabled"] = reconcile ? "true" : "false",
+            },
             silo =>
             {
                 silo.Services.AddSingleton(new Silo.StorageClientPolicy(delayedReads(tables.Events, TimeSpan.FromSeconds(5))));

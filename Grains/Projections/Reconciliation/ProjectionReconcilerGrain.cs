@@ -167,7 +167,7 @@ public sealed class ProjectionReconcilerGrain(
 
         var persisted = orderFeed.Persisted + customerFeed.Persisted;
         var repaired = orderFeed.Repaired + customerFeed.Repaired;
-        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders and {Customers} customers ({Events} events fed, {Repaired} repaired, {Failed} orders and {FailedCustomers} customers parked).",
+        logger.LogDebug("Reconciled {Changes} changes of {Orders} orders and {Customers} customers ({Events} events fed, {Repaired} repaired, {Failed} orders and {FailedCustomers} customers not counted: parked, or announced again when storage did not answer their reads for the first time).",
             due.Count, orders.Count, customers.Count, persisted, repaired, failedOrders.Count, failedCustomers.Count);
         return new ReconciliationPass(
             due.Count, orders.Count, persisted, failedOrders.Count + failedCustomers.Count, recoveredOrders.Count + recoveredCustomers.Count + recoveredKeys.Count, repaired);
@@ -201,11 +201,12 @@ public sealed class ProjectionReconcilerGrain(
                 announcedThrough is not null
                 && confirmed.TakeAfter<TEnvelope>(source.Category, stream.StreamId, stream.From - 1, announcedThrough[stream.StreamId]) is { } held
                     ? Task.FromResult(new ReadBack<TEnvelope>(stream.StreamId, held, null))
-                    : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry, parkWhenStorageFails: announcedThrough is not null));
+                    : StreamReadBack.ReadAfterAsync(source, log, stream.StreamId, stream.From - 1, soonestRetry, parkWhenStorageFails: unanswered is not null));
 
-            // A regular pass (its change rows just read) parks a stream whose reads storage did not answer, so that
-            // the same stream at the head of the index cannot fail every pass; storage being down fails the pass
-            // later (parking and the rows' removal write) and every row stays. The catch-up fails on it at once.
+            // A stream whose reads storage did not answer goes to `unanswered`, so that the same stream (a fold
+            // that outlasts its deadline every time) cannot fail every pass; storage being down fails a regular
+            // pass later (parking and the rows' removal write) and every row stays; the catch-up, which writes
+            // no row, fails when storage answered none of its streams.
             foreach (var first in await Task.WhenAll(reads))
             {
                 for (var read = first; ; read = await read.Next())
@@ -414,11 +415,19 @@ public sealed class ProjectionReconcilerGrain(
                 }
 
                 var feed = new ProjectionFeed<OrderEventEnvelope>(GrainFactory, EventCategories.Orders);
-                var unreadable = await ReadBackAndFeedAsync(OrderEventSource.Instance, pending, generations, feed, soonestRetry);
+                var unanswered = new List<(string StreamId, ParkRequest Failure)>();
+                var unreadable = await ReadBackAndFeedAsync(OrderEventSource.Instance, pending, generations, feed, soonestRetry, unanswered: unanswered);
                 events += feed.Persisted;
                 repaired += feed.Repaired;
                 Measure(feed.Persisted, feed.Repaired, "catch-up");
-                unreadableOrders.UnionWith(unreadable.Select(u => u.StreamId));
+                if (unanswered.Count > 1 && unanswered.Count == pending.Count)
+                {
+                    throw new StorageUnavailableException($"Storage answered the reads of none of the {unanswered.Count} orders to catch up with.");
+                }
+
+                // An order whose reads storage did not answer (one the regular passes park and announce again for each
+                // retry, so nearly always in the index) no longer fails every attempt: its rows stay for those passes.
+                unreadableOrders.UnionWith(unreadable.Concat(unanswered).Select(u => u.StreamId));
                 var failed = feed.FailedStreams.ToHashSet(StringComparer.Ordinal);
 
                 // Projections parked already fail for their own reasons: trying them again at once would only delay the pass.
