@@ -13,6 +13,9 @@ const alertWindow = 24 * hour;
 const alertPage = 1000; // the API's largest limit
 const alertsShown = 20;
 const keyStorage = "orderflow-api-key";
+// A request still unanswered by then fails its refresh: one that never settles (a connection
+// dropped without being closed) would otherwise stop every later refresh, the page looking current.
+const requestTimeout = 10_000;
 
 const $ = (id) => document.getElementById(id);
 const keyInput = $("api-key");
@@ -25,7 +28,9 @@ $("key-form").addEventListener("submit", (e) => {
 
 async function get(path) {
   const headers = keyInput.value ? { "X-Api-Key": keyInput.value } : {};
-  const response = await fetch(path, { headers, cache: "no-store" });
+  const response = await fetch(path, { headers, cache: "no-store", signal: AbortSignal.timeout(requestTimeout) }).catch((error) => {
+    throw error.name === "TimeoutError" ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
+  });
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
     throw new Error(`${response.status} ${problem.title ?? response.statusText}`);
@@ -137,6 +142,7 @@ async function latestAlerts(now) {
 // --- One refresh --------------------------------------------------------------------------------
 let running = false;
 let again = false;
+let lastUpdated = null;
 
 async function refresh() {
   if (running) {
@@ -157,11 +163,16 @@ async function refresh() {
       get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20"),
     ]);
     show(summary, perMinute, perHour, products, alerts, stuck, now);
-    setText("status", `Updated ${utcTime(new Date())}`);
+    lastUpdated = utcTime(new Date());
+    setText("status", `Updated ${lastUpdated}`);
     $("status").className = "";
+    document.querySelector("main").classList.remove("stale");
   } catch (error) {
-    $("status").textContent = `Cannot read statistics: ${error.message}`;
+    // What is shown stays, marked as old: the figures of the last refresh that succeeded.
+    const shown = lastUpdated ? ` (figures of ${lastUpdated})` : "";
+    $("status").textContent = `Cannot read statistics: ${error.message}${shown}`;
     $("status").className = "error";
+    document.querySelector("main").classList.add("stale");
   } finally {
     running = false;
     if (again) {

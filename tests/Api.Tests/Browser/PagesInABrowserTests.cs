@@ -55,6 +55,35 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
         Assert.True(await ChartSumAsync(page, "orders-minute", "Placed") >= 1);
     }
 
+    /// <summary>
+    /// Review finding: a request of the page that never got an answer (a connection dropped without
+    /// being closed) left its refresh waiting for ever, so the page refreshed no more and still said
+    /// "Updated …". It gives up on a request after 10 s, says so, and marks the figures it shows as old.
+    /// </summary>
+    [Fact]
+    public async Task The_live_page_says_so_when_a_request_gets_no_answer_and_marks_its_figures_as_old()
+    {
+        var browser = chromium.Require();
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(Host.BaseAddress.ToString());
+        await page.FillAsync("#api-key", ApiHost.ReaderKey);
+        await page.ClickAsync("#key-form button");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+
+        // From now on the stuck-orders request is never answered.
+        await page.RouteAsync("**/api/stats/stuck*", _ => Task.CompletedTask);
+
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("no answer within 10 s", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#status")).ToHaveClassAsync("error");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("figures of");
+        await Assertions.Expect(page.Locator("main")).ToHaveClassAsync("stale");
+
+        await page.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.IgnoreErrors });
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("main")).Not.ToHaveClassAsync("stale");
+    }
+
     [Fact]
     public async Task The_live_page_charts_money_latency_and_the_newest_alert_as_orders_arrive_and_keeps_a_screenshot()
     {
