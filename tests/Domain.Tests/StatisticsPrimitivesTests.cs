@@ -500,48 +500,53 @@ public sealed class StatisticsPrimitivesTests
     /// Review finding: a closed order was remembered from when the stuck-orders projection counted
     /// it, so a rebuild, which reads every order there is within minutes, left each partition
     /// holding all of history's closed orders for the memory (7 days), past its envelope for a long
-    /// history. Read back from the log, a closed order is remembered from when it closed; a live
-    /// one from when it was seen (a client may date its events long before it sends them), and an
-    /// older event never moves a remembered one back.
+    /// history. Read back from the log, a closed order is remembered from when the log recorded it;
+    /// not from its event time (second review: history loaded with old event times would be
+    /// forgotten at once, and a late live copy of an earlier event would reopen it); a live one from
+    /// when it was seen. An older event never moves a remembered order back.
     /// </summary>
     [Fact]
-    public void A_closed_order_read_back_is_remembered_from_when_it_closed_and_a_live_one_from_when_it_was_seen()
+    public void A_closed_order_read_back_is_remembered_from_when_the_log_recorded_it_and_a_live_one_from_when_it_was_seen()
     {
         var now = OrderBuilder.Start.AddDays(60);
-        var closedLongAgo = OrderBuilder.Start;
+        var longAgo = OrderBuilder.Start;
         var state = new StuckOrdersState();
-        foreach (var envelope in Delivered("read-back", closedLongAgo))
+        foreach (var envelope in Delivered("recorded-long-ago", longAgo, recordedAt: longAgo))
         {
             Assert.True(state.CountReadBack(envelope, now));
         }
 
-        foreach (var envelope in Delivered("live", closedLongAgo))
-        {
-            Assert.True(state.Count(envelope, now));
-        }
-
-        var recentlyClosed = Delivered("read-back-recent", now.AddHours(-1));
-        foreach (var envelope in recentlyClosed)
+        var loadedHistory = Delivered("loaded-history", longAgo, recordedAt: now.AddMinutes(-5));
+        foreach (var envelope in loadedHistory)
         {
             state.CountReadBack(envelope, now);
         }
 
+        foreach (var envelope in Delivered("without-record-time", longAgo, recordedAt: null))
+        {
+            state.CountReadBack(envelope, now);
+        }
+
+        foreach (var envelope in Delivered("live", longAgo, recordedAt: longAgo))
+        {
+            Assert.True(state.Count(envelope, now));
+        }
+
         state.ForgetClosedBefore(now - TimeSpan.FromDays(7));
 
-        Assert.Equal(["live", "read-back-recent"], state.Closed.Keys.Order(StringComparer.Ordinal));
-        Assert.Empty(state.Open);
-        Assert.False(state.Count(Delivered("live", closedLongAgo)[0], now));
-        Assert.False(state.CountReadBack(recentlyClosed[0], now));
+        Assert.Equal(["live", "loaded-history", "without-record-time"], state.Closed.Keys.Order(StringComparer.Ordinal));
+        Assert.False(state.Count(loadedHistory[1], now)); // a late live copy of its payment
+        Assert.False(state.CountReadBack(loadedHistory[0], now));
         Assert.Empty(state.Open);
     }
 
-    /// <summary>An order placed at <paramref name="at"/> and paid, shipped and delivered a minute apart.</summary>
-    private static List<OrderEventEnvelope> Delivered(string orderId, DateTimeOffset at)
+    /// <summary>An order placed at <paramref name="at"/> and paid, shipped and delivered a minute apart, each event recorded at <paramref name="recordedAt"/>.</summary>
+    private static List<OrderEventEnvelope> Delivered(string orderId, DateTimeOffset at, DateTimeOffset? recordedAt)
     {
         string[] types = ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered"];
         return [.. Enumerable.Range(1, 4).Select(version => new OrderEventEnvelope(
             orderId, version, Guid.NewGuid(), types[version - 1], at.AddMinutes(version - 1), "c", "EUR", 10m,
-            version == 2 ? 10m : 0m, [], (OrderStatus)(version - 1), (OrderStatus)version, null, null, null))];
+            version == 2 ? 10m : 0m, [], (OrderStatus)(version - 1), (OrderStatus)version, null, null, null, RecordedAt: recordedAt))];
     }
 
     private static OrderEventEnvelope Placed(string orderId, DateTimeOffset at, decimal total) =>

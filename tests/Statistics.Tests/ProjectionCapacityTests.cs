@@ -366,7 +366,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
     /// Review finding: the stuck-orders projection remembered a closed order from when it counted
     /// it, so a rebuild (which reads every order there is within minutes, through the same input as
     /// here) left each partition holding all of history's closed orders for 7 days: past the
-    /// partition's envelope for a long history. Orders read back that closed long ago are
+    /// partition's envelope for a long history. Orders read back that the log recorded long ago are
     /// forgotten as the partition persists: what it stores holds at most those read back since its
     /// last snapshot (a journal row's, remembered from that row's write).
     /// </summary>
@@ -382,7 +382,7 @@ public sealed class ProjectionCapacityTests(AzuriteFixture azurite)
             var orderId = string.Create(CultureInfo.InvariantCulture, $"closed-long-ago-{i:D7}");
             if (OrderEventStreams.PartitionOf(orderId, StatisticsKeys.StuckOrderPartitions) == 0)
             {
-                envelopes.AddRange(Lifecycle(orderId, "someone", closedLongAgo.AddSeconds(i)));
+                envelopes.AddRange(Lifecycle(orderId, "someone", closedLongAgo.AddSeconds(i)).Select(envelope => envelope with { RecordedAt = envelope.OccurredAt }));
             }
         }
 

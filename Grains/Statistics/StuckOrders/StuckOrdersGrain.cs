@@ -34,7 +34,7 @@ public sealed class StuckOrdersGrain(
     protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope, time.GetUtcNow()));
 
     /// <summary>
-    /// A closed order read back from the log is remembered from when it closed, at the latest
+    /// A closed order read back from the log is remembered from when the log recorded it, at the latest
     /// (<see cref="StuckOrdersState.CountReadBack"/>).
     /// </summary>
     protected override bool CountReadBack(OrderEventEnvelope envelope) => Counted(state.State.CountReadBack(envelope, time.GetUtcNow()));

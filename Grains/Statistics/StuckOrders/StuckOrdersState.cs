@@ -36,15 +36,14 @@ public sealed class StuckOrdersState : IJournaledProjectionState
 
     /// <summary>
     /// <see cref="Count"/> for an event read back from the log: a closed order is remembered from
-    /// when it closed, at the latest. A rebuild reads every order there is within minutes; from when
-    /// it was read, a partition would keep all of history's closed orders for the memory (a live
-    /// generation forgot them that long after they closed). A read-back delivers a stream from a
-    /// version to its end, in order, so an order forgotten at once is closed again by its own later
-    /// events. A live event is remembered from when it was seen: a client may date an event long
-    /// before it sends it, and a stream may repeat an old batch alone.
+    /// when the log recorded its event, at the latest. A rebuild reads every order there is within
+    /// minutes; from when it was read, a partition would keep all of history's closed orders for
+    /// the memory (a live generation forgot them that long after they were recorded). Not from the
+    /// event's own time: a client loading history dates its events long before it sends them, and
+    /// a late live copy of such an order's earlier event would reopen an order forgotten at once.
     /// </summary>
     public bool CountReadBack(OrderEventEnvelope envelope, DateTimeOffset now) =>
-        Count(envelope, envelope.OccurredAt < now ? envelope.OccurredAt : now);
+        Count(envelope, envelope.RecordedAt is { } recorded && recorded < now ? recorded : now);
 
     /// <summary>Forgets the closed orders seen before <paramref name="before"/>, to keep the state bounded.</summary>
     public void ForgetClosedBefore(DateTimeOffset before)
