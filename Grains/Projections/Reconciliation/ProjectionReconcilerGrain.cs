@@ -407,7 +407,9 @@ public sealed class ProjectionReconcilerGrain(
                 if (customers is { Count: > 0 })
                 {
                     var customerFeed = new ProjectionFeed<CustomerEventEnvelope>(GrainFactory, EventCategories.Customers);
-                    await ReadBackAndFeedAsync(CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry);
+                    var unansweredCustomers = new List<(string StreamId, ParkRequest Failure)>();
+                    await ReadBackAndFeedAsync(CustomerEventSource.Instance, customers, generations, customerFeed, soonestRetry, unanswered: unansweredCustomers);
+                    FailIfStorageAnsweredNone(unansweredCustomers, customers.Count, "customers");
                     events += customerFeed.Persisted;
                     repaired += customerFeed.Repaired;
                     Measure(customerFeed.Persisted, customerFeed.Repaired, "catch-up");
@@ -420,10 +422,7 @@ public sealed class ProjectionReconcilerGrain(
                 events += feed.Persisted;
                 repaired += feed.Repaired;
                 Measure(feed.Persisted, feed.Repaired, "catch-up");
-                if (unanswered.Count > 1 && unanswered.Count == pending.Count)
-                {
-                    throw new StorageUnavailableException($"Storage answered the reads of none of the {unanswered.Count} orders to catch up with.");
-                }
+                FailIfStorageAnsweredNone(unanswered, pending.Count, "orders");
 
                 // An order whose reads storage did not answer (one the regular passes park and announce again for each
                 // retry, so nearly always in the index) no longer fails every attempt: its rows stay for those passes.
@@ -457,6 +456,18 @@ public sealed class ProjectionReconcilerGrain(
         }
 
         throw new UnreachableException();
+    }
+
+    /// <summary>
+    /// A catch-up leaves a stream whose reads storage did not answer to the regular passes (its
+    /// rows stay); storage answering none of several fails the attempt, to be tried again.
+    /// </summary>
+    private static void FailIfStorageAnsweredNone(List<(string StreamId, ParkRequest Failure)> unanswered, int streams, string kind)
+    {
+        if (unanswered.Count > 1 && unanswered.Count == streams)
+        {
+            throw new StorageUnavailableException($"Storage answered the reads of none of the {streams} {kind} to catch up with.");
+        }
     }
 
     /// <summary>Every change row, settled or not, in pages: their number, each order with the lowest version any row announces, and likewise each customer.</summary>
