@@ -646,9 +646,10 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
             }
 
             var stream = await EventStreamAsync();
+            var sending = Stopwatch.GetTimestamp();
             foreach (var envelope in envelopes)
             {
-                await Sent(stream.OnNextAsync(source.WithTraceParent(envelope, traceParent)));
+                await Sent(stream.OnNextAsync(source.WithTraceParent(envelope, traceParent)), PublicationDeadline - Stopwatch.GetElapsedTime(sending));
                 if (source.VersionOf(envelope) == publishedThrough + 1)
                 {
                     publishedThrough = source.VersionOf(envelope);
@@ -672,19 +673,20 @@ public abstract class EventSourcedGrain<TState, TEvent, TCommand, TEnvelope> : J
     }
 
     /// <summary>
-    /// The most a publication may hold a command's answer: its events are stored, and one that
-    /// misses it is owed (the next command, the next load or the reconciliation delivers it).
-    /// A queue service that does not answer would otherwise hold the answer for as long as its
-    /// client retries, past the API's deadline for the whole command.
+    /// The most a publication's sends (all of its events, owed ones included) may hold a command's
+    /// answer: its events are stored, and those that miss it are owed (the next command, the next
+    /// load or the reconciliation delivers them). A queue service that does not answer would
+    /// otherwise hold the answer for as long as its client retries, past the API's deadline for
+    /// the whole command.
     /// </summary>
     private static readonly TimeSpan PublicationDeadline = TimeSpan.FromSeconds(2);
 
-    /// <summary>Waits for a send within <see cref="PublicationDeadline"/>; one that lands later is a repeat projections count once.</summary>
-    private static async Task Sent(Task send)
+    /// <summary>Waits for a send for what is <paramref name="left"/> of the publication's deadline; one that lands later is a repeat projections count once.</summary>
+    private static async Task Sent(Task send, TimeSpan left)
     {
         try
         {
-            await send.WaitAsync(PublicationDeadline);
+            await send.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         catch (TimeoutException)
         {
