@@ -26,10 +26,20 @@ $("key-form").addEventListener("submit", (e) => {
   refresh();
 });
 
-async function get(path) {
+/** A refresh's requests share one signal: aborted when they outlast requestTimeout or the refresh fails. */
+function refreshSignal() {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.timedOut = true;
+    controller.abort();
+  }, requestTimeout);
+  return { controller, end: () => { clearTimeout(timer); controller.abort(); } };
+}
+
+async function get(path, controller) {
   const headers = keyInput.value ? { "X-Api-Key": keyInput.value } : {};
-  const response = await fetch(path, { headers, cache: "no-store", signal: AbortSignal.timeout(requestTimeout) }).catch((error) => {
-    throw error.name === "TimeoutError" ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
+  const response = await fetch(path, { headers, cache: "no-store", signal: controller.signal }).catch((error) => {
+    throw controller.timedOut ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
   });
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
@@ -120,8 +130,8 @@ function columns(report) {
 // last 24 hours gives every alert of that window when there are fewer than 1000; otherwise the
 // window is narrowed to the last hour, then 5 minutes, and paged forward from there, so the
 // newest are always among those read.
-async function latestAlerts(now) {
-  const ask = (since) => get(`/api/alerts?since=${new Date(since).toISOString()}&limit=${alertPage}`).then((r) => r.alerts);
+async function latestAlerts(now, controller) {
+  const ask = (since) => get(`/api/alerts?since=${new Date(since).toISOString()}&limit=${alertPage}`, controller).then((r) => r.alerts);
   let alerts = await ask(now - alertWindow);
   let complete = alerts.length < alertPage;
   const total = complete ? alerts.length : null;
@@ -150,17 +160,18 @@ async function refresh() {
     return;
   }
   running = true;
+  const { controller, end } = refreshSignal();
   try {
     const now = Date.now();
     const minutes = lastBuckets(now, minute, 60);
     const hours = lastBuckets(now, hour, 24);
     const [summary, perMinute, perHour, products, alerts, stuck] = await Promise.all([
-      get("/api/stats/summary"),
-      get(`/api/stats/timeseries?from=${minutes.from}&to=${minutes.to}&interval=minute`),
-      get(`/api/stats/timeseries?from=${hours.from}&to=${hours.to}&interval=hour`),
-      get("/api/stats/products?top=10&by=revenue"),
-      latestAlerts(now),
-      get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20"),
+      get("/api/stats/summary", controller),
+      get(`/api/stats/timeseries?from=${minutes.from}&to=${minutes.to}&interval=minute`, controller),
+      get(`/api/stats/timeseries?from=${hours.from}&to=${hours.to}&interval=hour`, controller),
+      get("/api/stats/products?top=10&by=revenue", controller),
+      latestAlerts(now, controller),
+      get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20", controller),
     ]);
     show(summary, perMinute, perHour, products, alerts, stuck, now);
     lastUpdated = utcTime(new Date());
@@ -174,6 +185,7 @@ async function refresh() {
     $("status").className = "error";
     document.querySelector("main").classList.add("stale");
   } finally {
+    end(); // what is still on its way (another request failed first) is given up
     running = false;
     if (again) {
       again = false;
