@@ -5,6 +5,7 @@ using OrderFlow.Api.Auth;
 using OrderFlow.Api.Errors;
 using OrderFlow.Api.Json;
 using OrderFlow.Api.Operations;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
 
@@ -78,7 +79,7 @@ public static class OrdersApi
                 "The order's status does not allow this command (/problems/invalid-transition), or other writers kept winning the race (/problems/concurrency-conflict): retry.")
             .Answers(StatusCodes.Status422UnprocessableEntity, "The command cannot be applied to this order (/problems/unprocessable): " + unprocessable + ".");
 
-    private static async Task<IResult> PlaceOrder([FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] PlaceOrder? body, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> PlaceOrder([FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] PlaceOrder? body, HttpContext http, IGrainFactory grains, TimeProvider clock)
     {
         if (body is null)
         {
@@ -93,7 +94,8 @@ public static class OrdersApi
 
         if (body.OrderId is { } requested && !Identifiers.IsValid(requested))
         {
-            return Problems.Validation("orderId", Identifiers.Rule);
+            // No grain to ask without a valid id: the same rules, every field at once, here.
+            return Problems.Validation(OrderCommandValidator.Validate(body, clock.GetUtcNow()));
         }
 
         var orderId = body.OrderId ?? OrderRequestContext.NewOrderId(http, metadata.IdempotencyKey);

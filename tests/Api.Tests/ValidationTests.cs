@@ -167,6 +167,22 @@ public sealed class ValidationTests(ApiHostFixture fixture) : IClassFixture<ApiH
         await host.AssertNothingWrittenAsync(id, 0);
     }
 
+    /// <summary>Review finding: a malformed orderId was reported alone, hiding the body's other errors (the grain and a registration report every field at once).</summary>
+    [Fact]
+    public async Task Place_with_a_malformed_order_id_reports_every_invalid_field_at_once()
+    {
+        var body = new JsonObject
+        {
+            ["orderId"] = "a b",
+            ["currency"] = "euro",
+            ["items"] = new JsonArray(),
+        };
+
+        using var response = await host.Writer.PostAsync("/api/orders", body.ToJsonString());
+
+        await response.AssertValidationProblemAsync("orderId", "customerId", "currency", "items");
+    }
+
     [Fact]
     public async Task Place_accepts_the_boundaries()
     {
