@@ -1,3 +1,4 @@
+using System.Text;
 using OrderFlow.Customers.Commands;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Grains.Validation;
@@ -111,9 +112,10 @@ public static class CustomerCommandValidator
             return false;
         }
 
-        foreach (var c in local)
+        // By Unicode scalar value: a letter beyond the Basic Multilingual Plane is two UTF-16 units, neither a letter alone.
+        foreach (var rune in local.EnumerateRunes())
         {
-            if (!char.IsLetterOrDigit(c) && !"!#$%&'*+-/=?^_`{|}~.".Contains(c, StringComparison.Ordinal))
+            if (!Rune.IsLetterOrDigit(rune) && !(rune.IsAscii && "!#$%&'*+-/=?^_`{|}~.".Contains((char)rune.Value, StringComparison.Ordinal)))
             {
                 return false;
             }
@@ -128,7 +130,7 @@ public static class CustomerCommandValidator
         return labels.All(label =>
             label.Length is > 0 and <= MaxDomainLabelLength
             && label[0] != '-' && label[^1] != '-'
-            && label.All(c => char.IsLetterOrDigit(c) || c == '-'));
+            && label.EnumerateRunes().All(rune => Rune.IsLetterOrDigit(rune) || rune.Value == '-'));
     }
 
     private static void AddIfBlank(FieldErrors errors, string field, string? value)

@@ -92,6 +92,8 @@ public sealed class CustomerCommandValidatorTests
     [InlineData("user_1-2{3}@sub-domain.example.org")]
     [InlineData("zoë@bücher.de")]
     [InlineData("ada@xn--bcher-kva.de")]
+    [InlineData("\U00020000@example.com")] // review finding: a letter beyond the Basic Multilingual Plane (two UTF-16 units) was refused
+    [InlineData("ada@\U00020000\U00020001.example")]
     public void Sane_email_addresses_are_accepted(string email)
     {
         Assert.Empty(CustomerCommandValidator.Validate(Register with { Email = email }, Now));
