@@ -41,6 +41,30 @@ public sealed class IdempotencyTests(ApiHostFixture fixture) : IClassFixture<Api
         await host.AssertNothingWrittenAsync(id, 1);
     }
 
+    /// <summary>
+    /// API.md: a repeated paymentId is applied once, without an Idempotency-Key; its answer is the
+    /// order as it stands now, which may have moved on (a review asked which: now it is written down).
+    /// </summary>
+    [Fact]
+    public async Task A_payment_repeated_after_the_order_moved_on_writes_nothing_and_answers_the_order_as_it_stands()
+    {
+        var id = TestOrders.NewId();
+        await host.PlaceAsync(id);
+        var payment = TestOrders.PayBody(paymentId: TestOrders.NewId("pay")).ToJsonString();
+        using (var first = await host.Writer.PostAsync($"/api/orders/{id}/payments", payment))
+        {
+            await first.AssertJsonAsync(HttpStatusCode.OK);
+        }
+
+        await host.ShipAsync(id);
+        using var repeated = await host.Writer.PostAsync($"/api/orders/{id}/payments", payment);
+        var order = await repeated.AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(("shipped", 3), (order.Str("status"), order.GetProperty("version").GetInt32()));
+        Assert.Equal("true", repeated.Header(Replayed));
+        await host.AssertNothingWrittenAsync(id, 3);
+    }
+
     [Fact]
     public async Task A_placement_without_order_id_retried_with_the_same_key_reaches_the_same_order()
     {
