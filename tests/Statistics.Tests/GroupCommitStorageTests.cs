@@ -239,6 +239,14 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         Assert.Empty(requests.Sent);
     }
 
+    /// <summary>The janitor of <paramref name="table"/> for <paramref name="service"/>, its requests counted by <paramref name="requests"/> when given.</summary>
+    private ProjectionStateJanitor Janitor(TableClient table, string service, RequestCounter? requests = null) =>
+        new(
+            requests is null ? new TableServiceClient(azurite.ConnectionString) : new TableServiceClient(azurite.ConnectionString, StatisticsStorageOnAzurite.CountingOptions(requests)),
+            Options.Create(new StatisticsOptions { TableName = table.Name }),
+            Options.Create(new ClusterOptions { ServiceId = service }),
+            NullLogger<ProjectionStateJanitor>.Instance);
+
     /// <summary>
     /// The janitor deletes one generation's rows, in this layout, in the one of layouts 5 and 6 (a few
     /// partitions per grain type) and in the one Orleans' table grain storage wrote until layout 4,
@@ -264,11 +272,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
             await table.AddEntityAsync(new TableEntity(ServiceId + "_" + legacy, "day"), ct);
         }
 
-        var janitor = new ProjectionStateJanitor(
-            new TableServiceClient(azurite.ConnectionString, StatisticsStorageOnAzurite.CountingOptions(requests)),
-            Options.Create(new StatisticsOptions { TableName = table.Name }),
-            Options.Create(new ClusterOptions { ServiceId = ServiceId }),
-            NullLogger<ProjectionStateJanitor>.Instance);
+        var janitor = Janitor(table, ServiceId, requests);
         requests.Reset();
 
         Assert.Equal(25 + 4, await janitor.DeleteGenerationAsync(1, ct));
@@ -306,11 +310,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
             await table.SubmitTransactionAsync(chunk.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)), ct);
         }
 
-        var janitor = new ProjectionStateJanitor(
-            new TableServiceClient(azurite.ConnectionString, StatisticsStorageOnAzurite.CountingOptions(requests)),
-            Options.Create(new StatisticsOptions { TableName = table.Name }),
-            Options.Create(new ClusterOptions { ServiceId = ServiceId }),
-            NullLogger<ProjectionStateJanitor>.Instance);
+        var janitor = Janitor(table, ServiceId, requests);
         requests.Reset();
 
         Assert.Equal(2_500, await janitor.DeleteGenerationAsync(1, ct));
@@ -350,11 +350,7 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
             await table.AddEntityAsync(new TableEntity(ProjectionStateKeys.PartitionKey(Service, grain), ProjectionStateKeys.RowKey(grain, "customer")), ct);
         }
 
-        var janitor = new ProjectionStateJanitor(
-            new TableServiceClient(azurite.ConnectionString),
-            Options.Create(new StatisticsOptions { TableName = table.Name }),
-            Options.Create(new ClusterOptions { ServiceId = Service }),
-            NullLogger<ProjectionStateJanitor>.Instance);
+        var janitor = Janitor(table, Service);
 
         Assert.Equal(3, await janitor.DeleteGenerationAsync(1, ct));
         var left = new List<string>();
