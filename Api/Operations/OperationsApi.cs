@@ -31,7 +31,8 @@ public static class OperationsApi
             .AddCheck<KeyStoreHealthCheck>("key-store", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag], timeout: CheckBudget)
             .AddCheck<ParkedRecordsHealthCheck>("parked", tags: [ReadyTag], timeout: CheckBudget)
-            .AddCheck<ClusterCertificateHealthCheck>("cluster-certificate", tags: [ReadyTag], timeout: CheckBudget);
+            .AddCheck<ClusterCertificateHealthCheck>("cluster-certificate", tags: [ReadyTag], timeout: CheckBudget)
+            .AddCheck<ShutdownDrain>("shutdown", tags: [ReadyTag], timeout: CheckBudget);
         services.AddOpenApi(options => options.AddOrderFlowDescriptions());
         return services;
     }

@@ -101,8 +101,9 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
       ])
     }
     template: {
-      // The API drains its requests, then closes its gateway connections: the client's response
-      // timeout (7 s) plus 5 s (Api/Operations/GracefulShutdown.cs); 30 s covers it.
+      // On SIGTERM the API serves on, not ready, while the ingress takes the replica out
+      // (Api:ShutdownDrain, below), then drains its requests and closes its gateway connections:
+      // the drain, the client's response timeout (7 s) and 5 s (Api/Operations/GracefulShutdown.cs).
       terminationGracePeriodSeconds: 30
       containers: [
         {
@@ -115,6 +116,8 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
           env: concat(settings, keysEnabled ? keySettings : [], entraSettings, [
             { name: 'Orleans__Tls__Certificate', secretRef: orleansTlsSecretName }
             { name: 'Orleans__ApiHost', value: 'Client' }
+            // Container Apps offers no pre-stop hook and its ingress learns of a stopping replica a few seconds late.
+            { name: 'Api__ShutdownDrain', value: '00:00:10' }
           ])
           probes: [
             {

@@ -153,6 +153,55 @@ public sealed class GracefulShutdownTests
             $"Shutdown deadline {host.ShutdownTimeout} against a grain response timeout of {messaging.ResponseTimeout}.");
     }
 
+    /// <summary>
+    /// Operations review: on SIGTERM Kestrel stopped taking connections at once, while a platform's
+    /// load balancer goes on routing to a stopping replica for a few seconds (Container Apps has no
+    /// pre-stop hook): those requests met a closed port. For Api:ShutdownDrain the API answers
+    /// not ready and goes on serving, commands included; then the stop goes on (here cut short by
+    /// the stop's own deadline, as a second signal would).
+    /// </summary>
+    [Fact]
+    public async Task For_its_drain_after_a_stop_begins_the_API_answers_not_ready_and_still_serves_commands()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var storage = await Azurite.StartNewAsync(cancellationToken: ct);
+        await using var host = await ApiHost.StartAsync(storage.ConnectionString, configure: builder =>
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [Operations.ShutdownDrain.Setting] = "00:02:00" }));
+        var id = TestOrders.NewId();
+        await host.PlaceAsync(id);
+
+        using var endOfStop = new CancellationTokenSource();
+        var stopping = host.SignalStopAsync(endOfStop.Token);
+        try
+        {
+            // The stop begins on its own schedule: readiness turns, and the port stays open meanwhile.
+            string health;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                using var ready = await host.Anonymous.GetAsync("/health/ready");
+                health = await ready.BodyAsync();
+                if (ready.StatusCode == HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(50, ct);
+            }
+
+            Assert.Contains("\"shutdown\":{\"status\":\"Unhealthy\"", health, StringComparison.Ordinal);
+
+            var paid = await host.PayAsync(id);
+            Assert.Equal("paid", paid.Str("status"));
+            Assert.False(stopping.IsCompleted);
+        }
+        finally
+        {
+            await endOfStop.CancelAsync();
+            await Record.ExceptionAsync(() => stopping.WaitAsync(TimeSpan.FromSeconds(60), ct));
+        }
+    }
+
     /// <summary>Kestrel's stop has begun once it no longer accepts connections.</summary>
     private static async Task WaitUntilRefusingConnectionsAsync(Uri server)
     {

@@ -52,6 +52,20 @@ public sealed class StartupTests(AzuriteFixture azurite)
         Assert.Contains("RateLimiting:Commands", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("00:02:01")]
+    public void A_shutdown_drain_below_zero_or_beyond_two_minutes_refuses_to_start(string drain)
+    {
+        var (args, settings) = ApiHost.Configuration(azurite.ConnectionString, "Production", withKeys: true, Azurite.FreePort());
+        settings[Operations.ShutdownDrain.Setting] = drain;
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            ApiApplication.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings)));
+
+        Assert.Contains(Operations.ShutdownDrain.Setting, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task In_Production_with_Entra_ID_and_no_keys_the_API_starts_and_takes_tokens_only()
     {

@@ -40,6 +40,23 @@ public sealed class ContainerAppsFactsTests(CompiledInfra infra) : IClassFixture
     }
 
     /// <summary>
+    /// Operations review: the API stops taking connections at SIGTERM while the ingress still routes
+    /// to it for a few seconds; it serves on for a drain, and the grace period holds the drain, a
+    /// request's longest wait on a grain and the client's stop.
+    /// </summary>
+    [Fact]
+    public void The_api_drains_before_it_stops_and_gets_long_enough_to_stop()
+    {
+        var api = infra.ContainerApp("api");
+        var drain = TimeSpan.Parse(Settings(api)["Api__ShutdownDrain"], System.Globalization.CultureInfo.InvariantCulture);
+        var grace = TimeSpan.FromSeconds(api["properties"]!["template"]!["terminationGracePeriodSeconds"]!.GetValue<int>());
+
+        Assert.InRange(drain, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
+        var stop = drain + new OrleansHostSettings().ClientResponseTimeout;
+        Assert.True(grace >= stop + TimeSpan.FromSeconds(5), $"termination grace {grace} leaves too little room after a drain of {drain} and the requests' {stop - drain}");
+    }
+
+    /// <summary>
     /// Review finding: the API's startup probe gave up after 105 s, while its Orleans client waits
     /// for a gateway for 3 minutes (the silos of a first deployment start beside it): the platform
     /// restarted it mid-wait, into back-off.

@@ -117,6 +117,16 @@ public sealed class ApiHost : IAsyncDisposable
     /// <summary>Stops the host as SIGTERM does (Kestrel and the co-hosted silo), without disposing it.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync(cancellationToken);
 
+    /// <summary>
+    /// Stops the host as the console lifetime does on SIGTERM: ApplicationStopping is raised first,
+    /// then the host stops (<see cref="StopAsync"/>).
+    /// </summary>
+    public Task SignalStopAsync(CancellationToken cancellationToken)
+    {
+        host.App.Lifetime.StopApplication();
+        return host.StopAsync(cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         http.Dispose();
