@@ -6,9 +6,11 @@ namespace OrderFlow.Api.Operations;
 /// The first step of a stop (SIGTERM): for <c>Api:ShutdownDrain</c> the API goes on serving while
 /// <c>/health/ready</c> answers 503, and only then does Kestrel stop taking connections
 /// (<see cref="GracefulShutdown"/>). A platform takes a stopping replica out of its load balancer
-/// a little late (Container Apps' ingress, as Kubernetes' endpoints, learns of it asynchronously,
-/// and offers no pre-stop hook): requests routed to it meanwhile would meet a closed port. Off
-/// (zero) by default, so that a local stop is immediate; the Azure deployment sets it.
+/// by itself, but a little late (Container Apps' ingress, as Kubernetes' endpoints, learns of it
+/// asynchronously, and offers no pre-stop hook): requests routed to it meanwhile would meet a
+/// closed port. The 503 tells any other balancer or probe that asks; one that goes by readiness
+/// alone needs a drain of its probes' period times their failure threshold. Off (zero) by
+/// default, so that a local stop is immediate; the Azure deployment sets it.
 /// </summary>
 public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService, IHealthCheck
 {
@@ -18,6 +20,9 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
     public static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(2);
 
     private volatile bool draining;
+
+    /// <summary>Set by the first stop: the host runs StoppingAsync at each of its stops, and the drain is once.</summary>
+    private int drained;
 
     public TimeSpan Drain => drain;
 
@@ -41,7 +46,7 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         draining = true;
-        if (drain <= TimeSpan.Zero)
+        if (drain <= TimeSpan.Zero || Interlocked.Exchange(ref drained, 1) == 1)
         {
             return;
         }
@@ -53,7 +58,7 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
         }
         catch (OperationCanceledException)
         {
-            // The stop's deadline (or a second signal) cuts the drain short: the stop goes on.
+            // The stop's deadline cuts the drain short: the stop goes on.
         }
     }
 
