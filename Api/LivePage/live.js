@@ -26,26 +26,42 @@ $("key-form").addEventListener("submit", (e) => {
   refresh();
 });
 
-/** A refresh's requests share one signal: aborted when they outlast requestTimeout or the refresh fails. */
-function refreshSignal() {
-  const controller = new AbortController();
-  const timer = setTimeout(() => {
-    controller.timedOut = true;
-    controller.abort();
-  }, requestTimeout);
-  return { controller, end: () => { clearTimeout(timer); controller.abort(); } };
-}
-
-async function get(path, controller) {
-  const headers = keyInput.value ? { "X-Api-Key": keyInput.value } : {};
-  const response = await fetch(path, { headers, cache: "no-store", signal: controller.signal }).catch((error) => {
-    throw controller.timedOut ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
-  });
-  if (!response.ok) {
-    const problem = await response.json().catch(() => ({}));
-    throw new Error(`${response.status} ${problem.title ?? response.statusText}`);
+/**
+ * A refresh's requests: each gives up when unanswered (its body included) after requestTimeout,
+ * and end() gives up those still on their way (another request of the refresh failed first).
+ */
+function refreshRequests() {
+  const pending = new Set();
+  async function get(path) {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, requestTimeout);
+    pending.add(controller);
+    try {
+      const headers = keyInput.value ? { "X-Api-Key": keyInput.value } : {};
+      const response = await fetch(path, { headers, cache: "no-store", signal: controller.signal });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({}));
+        throw new Error(`${response.status} ${problem.title ?? response.statusText}`);
+      }
+      return await response.json();
+    } catch (error) {
+      throw timedOut ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
+    } finally {
+      clearTimeout(timer);
+      pending.delete(controller);
+    }
   }
-  return response.json();
+  function end() {
+    for (const controller of pending) {
+      controller.abort();
+    }
+    pending.clear();
+  }
+  return { get, end };
 }
 
 // --- Tables: rewritten only when their content changed, so nothing blinks while polling -------
@@ -130,8 +146,8 @@ function columns(report) {
 // last 24 hours gives every alert of that window when there are fewer than 1000; otherwise the
 // window is narrowed to the last hour, then 5 minutes, and paged forward from there, so the
 // newest are always among those read.
-async function latestAlerts(now, controller) {
-  const ask = (since) => get(`/api/alerts?since=${new Date(since).toISOString()}&limit=${alertPage}`, controller).then((r) => r.alerts);
+async function latestAlerts(now, get) {
+  const ask = (since) => get(`/api/alerts?since=${new Date(since).toISOString()}&limit=${alertPage}`).then((r) => r.alerts);
   let alerts = await ask(now - alertWindow);
   let complete = alerts.length < alertPage;
   const total = complete ? alerts.length : null;
@@ -160,18 +176,18 @@ async function refresh() {
     return;
   }
   running = true;
-  const { controller, end } = refreshSignal();
+  const { get, end } = refreshRequests();
   try {
     const now = Date.now();
     const minutes = lastBuckets(now, minute, 60);
     const hours = lastBuckets(now, hour, 24);
     const [summary, perMinute, perHour, products, alerts, stuck] = await Promise.all([
-      get("/api/stats/summary", controller),
-      get(`/api/stats/timeseries?from=${minutes.from}&to=${minutes.to}&interval=minute`, controller),
-      get(`/api/stats/timeseries?from=${hours.from}&to=${hours.to}&interval=hour`, controller),
-      get("/api/stats/products?top=10&by=revenue", controller),
-      latestAlerts(now, controller),
-      get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20", controller),
+      get("/api/stats/summary"),
+      get(`/api/stats/timeseries?from=${minutes.from}&to=${minutes.to}&interval=minute`),
+      get(`/api/stats/timeseries?from=${hours.from}&to=${hours.to}&interval=hour`),
+      get("/api/stats/products?top=10&by=revenue"),
+      latestAlerts(now, get),
+      get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20"),
     ]);
     show(summary, perMinute, perHour, products, alerts, stuck, now);
     lastUpdated = utcTime(new Date());
