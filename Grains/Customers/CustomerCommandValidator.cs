@@ -112,13 +112,15 @@ public static class CustomerCommandValidator
             return false;
         }
 
-        // By Unicode scalar value: a letter beyond the Basic Multilingual Plane is two UTF-16 units, neither a letter alone.
+        var first = true;
         foreach (var rune in local.EnumerateRunes())
         {
-            if (!Rune.IsLetterOrDigit(rune) && !(rune.IsAscii && "!#$%&'*+-/=?^_`{|}~.".Contains((char)rune.Value, StringComparison.Ordinal)))
+            if (!IsLetterOrDigit(rune, first) && !(rune.IsAscii && "!#$%&'*+-/=?^_`{|}~.".Contains((char)rune.Value, StringComparison.Ordinal)))
             {
                 return false;
             }
+
+            first = false;
         }
 
         var labels = email[(at + 1)..].Split('.');
@@ -130,8 +132,17 @@ public static class CustomerCommandValidator
         return labels.All(label =>
             label.Length is > 0 and <= MaxDomainLabelLength
             && label[0] != '-' && label[^1] != '-'
-            && label.EnumerateRunes().All(rune => Rune.IsLetterOrDigit(rune) || rune.Value == '-'));
+            && label.EnumerateRunes().Select((rune, index) => IsLetterOrDigit(rune, index == 0) || rune.Value == '-').All(valid => valid));
     }
+
+    /// <summary>
+    /// A letter or digit of an address, by Unicode scalar value (one beyond the Basic Multilingual
+    /// Plane is two UTF-16 units, neither a letter alone), or a combining mark after the first
+    /// (Devanagari, Thai and decomposed accents write letters with them).
+    /// </summary>
+    private static bool IsLetterOrDigit(Rune rune, bool first) =>
+        Rune.IsLetterOrDigit(rune)
+        || (!first && Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark);
 
     private static void AddIfBlank(FieldErrors errors, string field, string? value)
     {

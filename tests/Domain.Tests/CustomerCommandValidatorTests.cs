@@ -38,6 +38,8 @@ public sealed class CustomerCommandValidatorTests
         { "email", Register with { Email = "ada@b@example.com" } },
         { "email", Register with { Email = "ada lovelace@example.com" } },
         { "email", Register with { Email = "ada@example.com\n" } },
+        { "email", Register with { Email = "\u0308ada@example.com" } }, // a combining mark with no letter before it
+        { "email", Register with { Email = "ada@\u0308example.com" } },
         { "email", Register with { Email = ".ada@example.com" } },
         { "email", Register with { Email = "ada.@example.com" } },
         { "email", Register with { Email = "ada..l@example.com" } },
@@ -94,6 +96,9 @@ public sealed class CustomerCommandValidatorTests
     [InlineData("ada@xn--bcher-kva.de")]
     [InlineData("\U00020000@example.com")] // review finding: a letter beyond the Basic Multilingual Plane (two UTF-16 units) was refused
     [InlineData("ada@\U00020000\U00020001.example")]
+    [InlineData("\u0939\u093F\u0928\u094D\u0926\u0940@example.in")] // second review: Devanagari letters take combining marks
+    [InlineData("zoe\u0308@example.com")]
+    [InlineData("ada@\u0928\u092E\u0938\u094D\u0924\u0947.\u092D\u093E\u0930\u0924")]
     public void Sane_email_addresses_are_accepted(string email)
     {
         Assert.Empty(CustomerCommandValidator.Validate(Register with { Email = email }, Now));
