@@ -83,9 +83,16 @@ public static class OrderFlowSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ProjectionReconciliation>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloDeathWatch>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageRollbackWatch>();
-        if (KeysInAzureStorage(configuration) && configuration.GetSection(KeyEncryptionKeyOptions.Section).Get<KeyEncryptionKeyOptions>()?.IsConfigured != true)
+        var keyEncryptionKeyConfigured = configuration.GetSection(KeyEncryptionKeyOptions.Section).Get<KeyEncryptionKeyOptions>()?.IsConfigured == true;
+        if (KeysInAzureStorage(configuration) && !keyEncryptionKeyConfigured)
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PlainSubjectKeysWarning>();
+        }
+
+        if (keyEncryptionKeyConfigured)
+        {
+            silo.Services.AddSingleton<KeyEncryptionKeyStartCheck>();
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => services.GetRequiredService<KeyEncryptionKeyStartCheck>());
         }
 
         silo.AddActivityPropagation(); // a grain call's trace context goes with it (README "Telemetry")

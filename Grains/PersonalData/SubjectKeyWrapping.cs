@@ -28,6 +28,13 @@ public sealed class SubjectKeyWrapping(IKeyEncryptionKeys? keyEncryptionKeys, IL
     private const string WrappedKeyProperty = "WrappedKey";
     private const string VersionProperty = "KeyEncryptionKeyVersion";
 
+    /// <summary>Where the key-encryption key comes from; null without one (keys in plain).</summary>
+    public string? KeyEncryptionKeySource => keyEncryptionKeys?.Source;
+
+    /// <summary>Reads the key-encryption key's current version (a check at start); null without one.</summary>
+    public async Task<string?> ReadCurrentKeyEncryptionKeyVersionAsync(CancellationToken cancellationToken) =>
+        keyEncryptionKeys is null ? null : (await keyEncryptionKeys.GetCurrentAsync(cancellationToken)).Version;
+
     /// <summary>Puts <paramref name="key"/> into <paramref name="row"/> (whose keys are set): wrapped under the current key-encryption key, or in plain without one.</summary>
     public async Task WriteAsync(TableEntity row, string subjectId, byte[] key, CancellationToken cancellationToken)
     {

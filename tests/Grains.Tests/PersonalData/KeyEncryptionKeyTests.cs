@@ -246,6 +246,46 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Operations review: a key-encryption key that could not be read (a mistyped secret name, a
+    /// missing role, a vault out of reach) showed only at the first command carrying personal data.
+    /// A silo reads it once active, without delaying its start: a vault that does not answer is a
+    /// warning naming it (a key it cannot use would be critical); a key it reads, no warning.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_reads_its_key_encryption_key_once_active_and_warns_when_the_vault_does_not_answer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var closed = new Uri($"https://127.0.0.1:{Azurite.FreePort().ToString(CultureInfo.InvariantCulture)}/");
+        foreach (var inVault in new[] { true, false })
+        {
+            var settings = TestClusters.Settings(azurite.ConnectionString, TableNames.Unique("kekstart"));
+            if (inVault)
+            {
+                settings["PersonalData:KeyEncryptionKey:VaultUri"] = closed.ToString();
+                settings["PersonalData:KeyEncryptionKey:SecretName"] = "kek";
+            }
+            else
+            {
+                settings["PersonalData:KeyEncryptionKey:Keys:a"] = Convert.ToBase64String(VersionA);
+            }
+
+            var started = LogCapture.WarningsAndErrors();
+            await using var cluster = await TestClusters.StartAsync(settings, ct, configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(started)));
+            await cluster.Silos[0].ServiceProvider.GetRequiredService<KeyEncryptionKeyStartCheck>().Checked.WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+            var warnings = started.Messages().Where(message => message.Contains("key-encryption key", StringComparison.Ordinal)).ToList();
+            if (inVault)
+            {
+                Assert.Contains(warnings, message => message.Contains($"Key Vault secret {closed}secrets/kek", StringComparison.Ordinal) && message.Contains("could not be read at start", StringComparison.Ordinal));
+            }
+            else
+            {
+                Assert.Empty(warnings);
+            }
+        }
+    }
+
+    /// <summary>
     /// A vault that cannot be reached is an outage (503, retried later) that names the vault: the
     /// key table's error translation, around the vault's read, named it the key table's (and
     /// before that the event log's).
