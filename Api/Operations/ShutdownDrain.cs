@@ -24,8 +24,6 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
     /// <summary>Set by the first stop: the host runs StoppingAsync at each of its stops, and the drain is once.</summary>
     private int drained;
 
-    public TimeSpan Drain => drain;
-
     /// <summary><see cref="Setting"/>, refused at start when negative or above <see cref="MaxDrain"/>.</summary>
     public static TimeSpan From(IConfiguration configuration)
     {
