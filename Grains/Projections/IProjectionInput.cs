@@ -18,13 +18,11 @@ public interface IProjectionInput<TEnvelope> : IGrainWithStringKey
 
     /// <summary>
     /// Counts each event once and persists before returning, or throws: when it returns, every one
-    /// of the events is durably counted. What a rebuild and a reconciliation feed through, because
-    /// a separate flush could reach a new activation that never saw the events (the old one died
-    /// or was collected in between) and succeed without them.
+    /// of the events is durably counted but those it lists as failed. What a rebuild and a
+    /// reconciliation feed through, because a separate flush could reach a new activation that never
+    /// saw the events (the old one died or was collected in between) and succeed without them. An
+    /// event that cannot be counted fails only itself and the rest of its stream in the call, not
+    /// the others: one bad record does not hold up a day's or a customer's events.
     /// </summary>
-    /// <returns>
-    /// The positions in <paramref name="envelopes"/> of the events this call counted for the
-    /// first time (the rest were counted already): what a reconciliation really repaired.
-    /// </returns>
-    Task<int[]> IngestAndPersist(IReadOnlyList<TEnvelope> envelopes);
+    Task<IngestOutcome> IngestAndPersist(IReadOnlyList<TEnvelope> envelopes);
 }

@@ -113,7 +113,7 @@ public sealed class LiveViewsTests(AzuriteFixture azurite)
         await cluster.DeactivateAsync(day);
         await cluster.DeactivateAsync(month); // without live copies
 
-        Assert.Empty(await day.IngestAndPersist([y, z])); // both stored already
+        Assert.Empty((await day.IngestAndPersist([y, z])).Counted); // both stored already
         await day.Flush();
         var products = (await month.GetProducts()).Listed;
         Assert.Equal(1, products["SKU-Y"].Quantity);

@@ -92,6 +92,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     private async Task SendAsync(Dictionary<string, Target> targets, List<(TEnvelope Envelope, int Generation)> batch)
     {
         var failed = new List<(Target Target, Exception Error)>();
+        var refused = new List<(Target Target, IngestOutcome Outcome)>();
         // Per batch: every projection of an envelope's generation is sent it in the same batch, and
         // a set kept for the feed's life grew with all a rebuild read.
         var repaired = new HashSet<(string StreamId, int Version, int Generation)>();
@@ -101,15 +102,15 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
             {
                 try
                 {
-                    return (Counted: await target.Grain.IngestAndPersist(target.Envelopes), Error: (Exception?)null);
+                    return (Outcome: await target.Grain.IngestAndPersist(target.Envelopes), Error: (Exception?)null);
                 }
                 catch (Exception exception)
                 {
-                    return (Counted: (int[]?)null, Error: exception);
+                    return (Outcome: (IngestOutcome?)null, Error: exception);
                 }
             }).ToList();
             var answers = await Task.WhenAll(sends);
-            foreach (var (target, (counted, error)) in chunk.Zip(answers))
+            foreach (var (target, (outcome, error)) in chunk.Zip(answers))
             {
                 if (error is not null)
                 {
@@ -118,10 +119,15 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
                 }
 
                 var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
-                foreach (var position in counted!)
+                foreach (var position in outcome!.Counted)
                 {
                     var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
                     repaired.Add((streamId, version, generation));
+                }
+
+                if (outcome.Failed.Length > 0)
+                {
+                    refused.Add((target, outcome));
                 }
             }
         }
@@ -139,25 +145,38 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
         var failedEnvelopes = new HashSet<(string StreamId, int Version, int Generation)>();
         foreach (var (target, error) in failed)
         {
-            if (!failures.TryGetValue(target.Key, out var failure))
-            {
-                failures[target.Key] = failure = new ProjectionFailure(target.Key, error, new Dictionary<string, int>(StringComparer.Ordinal));
-            }
+            Fail(target, error, target.Envelopes, failedEnvelopes);
+        }
 
-            var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
-            foreach (var (streamId, version) in target.Envelopes.Select(category.IdentityOf))
-            {
-                failure.Streams[streamId] = failure.Streams.TryGetValue(streamId, out var from) ? Math.Min(from, version) : version;
-                failedEnvelopes.Add((streamId, version, generation));
-            }
+        foreach (var (target, outcome) in refused)
+        {
+            // The grain counted the rest: only these events' streams are retried, and parked while they fail.
+            var error = new InvalidOperationException($"{outcome.Failed.Length} of the {target.Envelopes.Count} events sent could not be counted; the first: {outcome.Error}");
+            Fail(target, error, [.. outcome.Failed.Select(position => target.Envelopes[position])], failedEnvelopes);
         }
 
         if (watched is not null)
         {
-            succeeded.UnionWith(targets.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
+            succeeded.UnionWith(targets.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)).Except(refused.Select(r => r.Target.Key)));
         }
 
         Persisted += batch.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));
+    }
+
+    /// <summary>Records that <paramref name="target"/> did not count <paramref name="envelopes"/>: their streams are retried from the lowest version it was sent.</summary>
+    private void Fail(Target target, Exception error, IEnumerable<TEnvelope> envelopes, HashSet<(string StreamId, int Version, int Generation)> failedEnvelopes)
+    {
+        if (!failures.TryGetValue(target.Key, out var failure))
+        {
+            failures[target.Key] = failure = new ProjectionFailure(target.Key, error, new Dictionary<string, int>(StringComparer.Ordinal));
+        }
+
+        var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+        foreach (var (streamId, version) in envelopes.Select(category.IdentityOf))
+        {
+            failure.Streams[streamId] = failure.Streams.TryGetValue(streamId, out var from) ? Math.Min(from, version) : version;
+            failedEnvelopes.Add((streamId, version, generation));
+        }
     }
 
     private sealed record Target(string Key, IProjectionInput<TEnvelope> Grain, List<TEnvelope> Envelopes);

@@ -67,6 +67,13 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <summary>This activation parked the grain (<see cref="ParkedRecordsGrain"/>) and unparks it when a flush succeeds.</summary>
     private bool parked;
 
+    /// <summary>
+    /// Events whose count threw in this activation, by stream and version, with why: a count that
+    /// throws may have marked the event counted first, and a retry must fail it again (and so keep
+    /// it parked) rather than skip it as counted.
+    /// </summary>
+    private readonly Dictionary<(string Category, string StreamId, int Version), string> uncountable = [];
+
     protected StatisticsOptions Settings => options.Value;
 
     private IGrainTimer? flushTimer;
@@ -119,14 +126,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         }
     }
 
-    public Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count);
+    public Task IngestBatch(IReadOnlyList<OrderEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count, EventCategories.Orders);
 
     /// <summary>
     /// <see cref="IProjectionInput{TEnvelope}.IngestBatch"/> for any category: a projection that
     /// also consumes another category implements that input with this and its own count.
     /// </summary>
     /// <exception cref="InvalidOperationException">The grain is deactivating: nothing was counted, the batch must be delivered again.</exception>
-    protected async Task CountBatchAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count)
+    protected async Task CountBatchAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count, EventCategory<TEnvelope> category)
     {
         if (deactivating)
         {
@@ -142,6 +149,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "{Grain} could not count an event of a live batch; the reconciliation counts it or parks it.", this.GetGrainId());
+                uncountable.TryAdd(UncountableKey(category, envelope), Describe(exception));
                 continue;
             }
 
@@ -173,26 +181,61 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// </summary>
     protected virtual bool CountReadBack(OrderEventEnvelope envelope) => Count(envelope);
 
-    public Task<int[]> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, CountReadBack);
+    public Task<IngestOutcome> IngestAndPersist(IReadOnlyList<OrderEventEnvelope> envelopes) =>
+        CountAndPersistAsync(envelopes, CountReadBack, EventCategories.Orders);
 
     /// <summary>
     /// <see cref="IProjectionInput{TEnvelope}.IngestAndPersist"/> for any category: a projection
     /// that also consumes another category implements that input with this and its own count.
     /// </summary>
-    protected async Task<int[]> CountAndPersistAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count)
+    /// <param name="category">The envelopes' category, which names their streams: an event that cannot be counted leaves the rest of its stream uncounted, so that streams are counted in order.</param>
+    protected async Task<IngestOutcome> CountAndPersistAsync<TEnvelope>(
+        IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count, EventCategory<TEnvelope> category)
     {
         var countedNow = new List<int>();
+        var failed = new List<int>();
+        HashSet<string>? failedStreams = null;
+        string? firstError = null;
         for (var i = 0; i < envelopes.Count; i++)
         {
-            if (count(envelopes[i]))
+            var identity = category.IdentityOf(envelopes[i]);
+            if (failedStreams?.Contains(identity.StreamId) == true)
             {
-                countedNow.Add(i);
+                failed.Add(i);
+                continue;
+            }
+
+            try
+            {
+                if (uncountable.TryGetValue(UncountableKey(category, envelopes[i]), out var before))
+                {
+                    throw new InvalidOperationException($"Its count failed before in this activation ({before}).");
+                }
+
+                if (count(envelopes[i]))
+                {
+                    countedNow.Add(i);
+                }
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "{Grain} could not count version {Version} of {StreamId} read back from the log; it and the rest of that stream are left to be retried and parked.",
+                    this.GetGrainId(), identity.Version, identity.StreamId);
+                uncountable.TryAdd(UncountableKey(category, envelopes[i]), Describe(exception));
+                (failedStreams ??= new(StringComparer.Ordinal)).Add(identity.StreamId);
+                failed.Add(i);
+                firstError ??= $"version {identity.Version} of {identity.StreamId}: {Describe(exception)}";
             }
         }
 
         await Flush();
-        return [.. countedNow];
+        return new IngestOutcome([.. countedNow], [.. failed], firstError);
     }
+
+    private static (string Category, string StreamId, int Version) UncountableKey<TEnvelope>(EventCategory<TEnvelope> category, TEnvelope envelope) =>
+        category.IdentityOf(envelope) is var (streamId, version) ? (category.Name, streamId, version) : default;
+
+    private static string Describe(Exception exception) => $"{exception.GetType().Name}: {exception.Message}";
 
     public Task Flush() => FlushAsync(CancellationToken.None, rethrow: true, timer: false);
 

@@ -87,9 +87,10 @@ public sealed class CustomerStatsGrain(
 
     protected override bool Count(OrderEventEnvelope envelope) => Counted(state.State.Count(envelope));
 
-    public Task IngestBatch(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count);
+    public Task IngestBatch(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountBatchAsync(envelopes, Count, EventCategories.Customers);
 
-    public Task<int[]> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) => CountAndPersistAsync(envelopes, Count);
+    public Task<IngestOutcome> IngestAndPersist(IReadOnlyList<CustomerEventEnvelope> envelopes) =>
+        CountAndPersistAsync(envelopes, Count, EventCategories.Customers);
 
     /// <summary>Every customer event of a registered customer carries the registration time: the first one counted completes the join of rule new-account-large-order.</summary>
     private bool Count(CustomerEventEnvelope envelope) => Counted(state.State.Count(envelope));

@@ -1,6 +1,8 @@
 using OrderFlow.Grains.Projections;
 using OrderFlow.Grains.Projections.Feed;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Orders;
+using OrderFlow.Orders.Events;
 using OrderFlow.Streams;
 using OrderFlow.Testing;
 using OrderFlow.Testing.Hosts;
@@ -81,6 +83,65 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
         Assert.NotEmpty(collections);
         Assert.All(collections, field => Assert.True(field.Count < ProjectionFeed<CustomerEventEnvelope>.BatchSize, $"{field.Name} holds {field.Count}"));
     }
+
+    /// <summary>
+    /// Review finding (a bad record read back from the log): a projection grain whose count of one
+    /// event threw failed the whole send, so every order of a day shard (up to a batch of them) was
+    /// parked with it; retried, the bad event was skipped as counted (it had been marked before it
+    /// threw) and nothing stayed parked. Only the bad event and the rest of its stream fail, the
+    /// other orders of the grain are counted and persisted, and a retry fails the bad event again.
+    /// </summary>
+    [Fact]
+    public async Task A_bad_record_read_back_fails_only_its_own_stream_and_fails_again_when_retried()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new FailingCalls(nameof(IProjectionInput<OrderEventEnvelope>.IngestAndPersist)), ct);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var day = new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero);
+        OrderEventEnvelope Event(string orderId, int version, string type, string currency = "EUR") =>
+            new(orderId, version, Guid.NewGuid(), type, day.AddMinutes(version), "bad-record-customer", currency, 20m, type == "OrderPaid" ? 20m : 0m,
+                [new OrderLine("BAD-RECORD-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Placed, null, null, null);
+        // Three orders of one shard: one day grain counts them all.
+        var (a, b, c) = (OnShard("bad-record-a"), OnShard("bad-record-b"), OnShard("bad-record-c"));
+        OrderEventEnvelope[] log =
+        [
+            Event(a, 1, "OrderPlaced"), Event(a, 2, "OrderPaid"),
+            Event(b, 1, "OrderPlaced"), Event(b, 2, "OrderPaid", currency: null!), Event(b, 3, "OrderShipped"), // no currency: the day's count throws
+            Event(c, 1, "OrderPlaced"),
+        ];
+        var dayKeys = log.SelectMany(e => ProjectionRegistry.TargetsOf(cluster.Client, e, generation)).Select(t => t.Key)
+            .Where(key => key.StartsWith(ProjectionGrainTypes.Day + "/", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.Single(dayKeys);
+
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var feed = new ProjectionFeed<OrderEventEnvelope>(cluster.Client, EventCategories.Orders);
+            foreach (var envelope in log)
+            {
+                await feed.AddAsync(envelope, generation);
+            }
+
+            await feed.CompleteAsync();
+
+            Assert.Equal([b], feed.FailedStreams);
+            Assert.All(feed.Failures, failure => Assert.Equal(new Dictionary<string, int> { [b] = 2 }, failure.Streams));
+            Assert.Equal(dayKeys, feed.Failures.Select(failure => failure.Key).Where(dayKeys.Contains));
+            Assert.Contains(feed.Failures, failure => failure.Error.Message.Contains($"version 2 of {b}", StringComparison.Ordinal));
+            Assert.Equal(log.Length - 2, feed.Persisted); // all but versions 2 and 3 of the bad stream
+            if (attempt == 1)
+            {
+                Assert.InRange(feed.Repaired, 4, log.Length);
+            }
+            else
+            {
+                Assert.Equal(0, feed.Repaired); // the good events were counted the first time
+            }
+        }
+    }
+
+    /// <summary>An order id beginning with <paramref name="prefix"/> on shard 0.</summary>
+    private static string OnShard(string prefix) =>
+        Enumerable.Range(0, int.MaxValue).Select(i => $"{prefix}-{i}").First(id => OrderEventStreams.ShardOf(id) == 0);
 
     private Task<Orleans.TestingHost.InProcessTestCluster> StartAsync(FailingCalls broken, CancellationToken ct)
     {
