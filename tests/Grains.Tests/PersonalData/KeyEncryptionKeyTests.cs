@@ -286,6 +286,36 @@ public sealed class KeyEncryptionKeyTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Review finding: the start check ran on, unawaited, after its silo had stopped (a vault that
+    /// does not answer holds it for its retries), and warned then of a vault it no longer needed.
+    /// A stop cancels the read and waits for it: the check has ended when the silo has, silently.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_that_stops_while_its_vault_hangs_ends_the_key_check_with_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<System.Net.Sockets.TcpClient>();
+        var reached = silent.AcceptTcpClientAsync(ct).AsTask(); // accepted, and never answered
+        var settings = TestClusters.Settings(azurite.ConnectionString, TableNames.Unique("kekstop"));
+        settings["PersonalData:KeyEncryptionKey:VaultUri"] = $"https://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture)}/";
+        settings["PersonalData:KeyEncryptionKey:SecretName"] = "kek";
+        var logged = LogCapture.WarningsAndErrors();
+
+        KeyEncryptionKeyStartCheck check;
+        await using (var cluster = await TestClusters.StartAsync(settings, ct, configureSilo: silo => silo.Services.AddLogging(logging => logging.AddCapture(logged))))
+        {
+            check = cluster.Silos[0].ServiceProvider.GetRequiredService<KeyEncryptionKeyStartCheck>();
+            accepted.Add(await reached.WaitAsync(TimeSpan.FromSeconds(60), ct)); // the check is reading
+        }
+
+        Assert.True(check.Checked.IsCompleted, "the check outlived its silo");
+        Assert.DoesNotContain(logged.Messages(), message => message.Contains("key-encryption key", StringComparison.Ordinal));
+        accepted.ForEach(client => client.Dispose());
+    }
+
+    /// <summary>
     /// A vault that cannot be reached is an outage (503, retried later) that names the vault: the
     /// key table's error translation, around the vault's read, named it the key table's (and
     /// before that the event log's).
