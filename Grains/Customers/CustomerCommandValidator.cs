@@ -112,15 +112,9 @@ public static class CustomerCommandValidator
             return false;
         }
 
-        var first = true;
-        foreach (var rune in local.EnumerateRunes())
+        if (!IsWellFormed(local, "!#$%&'*+-/=?^_`{|}~."))
         {
-            if (!IsLetterOrDigit(rune, first) && !(rune.IsAscii && "!#$%&'*+-/=?^_`{|}~.".Contains((char)rune.Value, StringComparison.Ordinal)))
-            {
-                return false;
-            }
-
-            first = false;
+            return false;
         }
 
         var labels = email[(at + 1)..].Split('.');
@@ -132,17 +126,49 @@ public static class CustomerCommandValidator
         return labels.All(label =>
             label.Length is > 0 and <= MaxDomainLabelLength
             && label[0] != '-' && label[^1] != '-'
-            && label.EnumerateRunes().Select((rune, index) => IsLetterOrDigit(rune, index == 0) || rune.Value == '-').All(valid => valid));
+            && IsWellFormed(label, "-"));
     }
 
     /// <summary>
-    /// A letter or digit of an address, by Unicode scalar value (one beyond the Basic Multilingual
-    /// Plane is two UTF-16 units, neither a letter alone), or a combining mark after the first
-    /// (Devanagari, Thai and decomposed accents write letters with them).
+    /// Combining marks in a row after a letter: the limit of Unicode's stream-safe text (UAX #15),
+    /// which no script needs more of, so that a letter cannot carry an unbounded pile of them.
     /// </summary>
-    private static bool IsLetterOrDigit(Rune rune, bool first) =>
-        Rune.IsLetterOrDigit(rune)
-        || (!first && Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark);
+    private const int MaxCombiningMarksInARow = 30;
+
+    /// <summary>
+    /// Letters and digits by Unicode scalar value (one beyond the Basic Multilingual Plane is two
+    /// UTF-16 units, neither a letter alone), the ASCII <paramref name="symbols"/>, and combining
+    /// marks on a letter or digit (Devanagari, Thai and decomposed accents write letters with them),
+    /// never on a symbol or at the start, and at most <see cref="MaxCombiningMarksInARow"/> together.
+    /// </summary>
+    private static bool IsWellFormed(ReadOnlySpan<char> text, string symbols)
+    {
+        var marks = -1; // marks since the last letter or digit; -1: none to carry them
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (Rune.IsLetterOrDigit(rune))
+            {
+                marks = 0;
+            }
+            else if (Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)
+            {
+                if (marks < 0 || ++marks > MaxCombiningMarksInARow)
+                {
+                    return false;
+                }
+            }
+            else if (rune.IsAscii && symbols.Contains((char)rune.Value, StringComparison.Ordinal))
+            {
+                marks = -1;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static void AddIfBlank(FieldErrors errors, string field, string? value)
     {

@@ -40,6 +40,10 @@ public sealed class CustomerCommandValidatorTests
         { "email", Register with { Email = "ada@example.com\n" } },
         { "email", Register with { Email = "\u0308ada@example.com" } }, // a combining mark with no letter before it
         { "email", Register with { Email = "ada@\u0308example.com" } },
+        { "email", Register with { Email = "ada.\u0308l@example.com" } }, // review finding: a mark on a separator, not a letter, was taken
+        { "email", Register with { Email = "ada+\u0301@example.com" } },
+        { "email", Register with { Email = "ada@ex-\u0308ample.com" } },
+        { "email", Register with { Email = "a" + string.Concat(Enumerable.Repeat("\u0301", 31)) + "@example.com" } }, // more marks on one letter than any script needs
         { "email", Register with { Email = ".ada@example.com" } },
         { "email", Register with { Email = "ada.@example.com" } },
         { "email", Register with { Email = "ada..l@example.com" } },
@@ -98,6 +102,7 @@ public sealed class CustomerCommandValidatorTests
     [InlineData("ada@\U00020000\U00020001.example")]
     [InlineData("\u0939\u093F\u0928\u094D\u0926\u0940@example.in")] // second review: Devanagari letters take combining marks
     [InlineData("zoe\u0308@example.com")]
+    [InlineData("zoe\u0308\u0301@example.com")] // marks stack on one letter
     [InlineData("ada@\u0928\u092E\u0938\u094D\u0924\u0947.\u092D\u093E\u0930\u0924")]
     public void Sane_email_addresses_are_accepted(string email)
     {
