@@ -21,8 +21,8 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
 
     private volatile bool draining;
 
-    /// <summary>Set by the first stop: the host runs StoppingAsync at each of its stops, and the drain is once.</summary>
-    private int drained;
+    /// <summary>Started by the first stop: the host runs StoppingAsync at each of its stops, and a later or concurrent one waits for the same drain.</summary>
+    private Task? drained;
 
     /// <summary><see cref="Setting"/>, refused at start when negative or above <see cref="MaxDrain"/>.</summary>
     public static TimeSpan From(IConfiguration configuration)
@@ -44,15 +44,26 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         draining = true;
-        if (drain <= TimeSpan.Zero || Interlocked.Exchange(ref drained, 1) == 1)
+        if (drain <= TimeSpan.Zero)
         {
             return;
         }
 
-        logger.LogInformation("Stopping: serving {Drain} more while the load balancer takes this replica out ({Setting}).", drain, Setting);
+        var shared = Volatile.Read(ref drained);
+        if (shared is null)
+        {
+            var started = Task.Delay(drain, time);
+            shared = Interlocked.CompareExchange(ref drained, started, null);
+            if (shared is null)
+            {
+                shared = started;
+                logger.LogInformation("Stopping: serving {Drain} more while the load balancer takes this replica out ({Setting}).", drain, Setting);
+            }
+        }
+
         try
         {
-            await Task.Delay(drain, time, cancellationToken);
+            await shared.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {

@@ -202,6 +202,29 @@ public sealed class GracefulShutdownTests
         }
     }
 
+    /// <summary>
+    /// Review finding: a second stop that began while the first was draining (the host runs
+    /// StoppingAsync at each of its stops) went on at once, closing the port mid-drain. It waits
+    /// for the same drain, and each stop's own deadline still cuts its wait short.
+    /// </summary>
+    [Fact]
+    public async Task A_second_stop_during_the_drain_waits_for_the_same_drain()
+    {
+        var drain = new Operations.ShutdownDrain(TimeSpan.FromMinutes(2), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Operations.ShutdownDrain>.Instance);
+        using var firstDeadline = new CancellationTokenSource();
+        using var secondDeadline = new CancellationTokenSource();
+
+        var first = drain.StoppingAsync(firstDeadline.Token);
+        var second = drain.StoppingAsync(secondDeadline.Token);
+
+        Assert.False(second.IsCompleted, "the second stop did not wait for the drain");
+        await secondDeadline.CancelAsync();
+        await second.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.False(first.IsCompleted, "the second stop's deadline ended the first one's drain");
+        await firstDeadline.CancelAsync();
+        await first.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+    }
+
     /// <summary>Kestrel's stop has begun once it no longer accepts connections.</summary>
     private static async Task WaitUntilRefusingConnectionsAsync(Uri server)
     {
