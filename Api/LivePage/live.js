@@ -16,6 +16,9 @@ const keyStorage = "orderflow-api-key";
 // A request still unanswered by then fails its refresh: one that never settles (a connection
 // dropped without being closed) would otherwise stop every later refresh, the page looking current.
 const requestTimeout = 10_000;
+// A refresh still waiting after this long (later polls find it running) marks the figures as old
+// before any request times out: an answer that is slow in coming must not look current.
+const staleAfter = 3 * pollMilliseconds;
 
 const $ = (id) => document.getElementById(id);
 const keyInput = $("api-key");
@@ -28,11 +31,16 @@ $("key-form").addEventListener("submit", (e) => {
 
 /**
  * A refresh's requests: each gives up when unanswered (its body included) after requestTimeout,
- * and end() gives up those still on their way (another request of the refresh failed first).
+ * and end() gives up those still on their way (another request of the refresh failed first) and
+ * any asked for after it (the next page of alerts).
  */
 function refreshRequests() {
   const pending = new Set();
+  let ended = false;
   async function get(path) {
+    if (ended) {
+      throw new Error("given up: the refresh has ended");
+    }
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -49,13 +57,15 @@ function refreshRequests() {
       }
       return await response.json();
     } catch (error) {
-      throw timedOut ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
+      // Only the abort is the timeout's: an answer that came (a status, whatever its body did) is said as it came.
+      throw timedOut && error.name === "AbortError" ? new Error(`no answer within ${requestTimeout / 1000} s`) : error;
     } finally {
       clearTimeout(timer);
       pending.delete(controller);
     }
   }
   function end() {
+    ended = true;
     for (const controller of pending) {
       controller.abort();
     }
@@ -169,10 +179,22 @@ async function latestAlerts(now, get) {
 let running = false;
 let again = false;
 let lastUpdated = null;
+let lastUpdatedAt = Date.now();
+
+/** The figures shown are old: said in the status (with the time they are of) and shown dimmed. */
+function markStale(message) {
+  const shown = lastUpdated ? ` (figures of ${lastUpdated})` : "";
+  $("status").textContent = `${message}${shown}`;
+  $("status").className = "error";
+  document.querySelector("main").classList.add("stale");
+}
 
 async function refresh() {
   if (running) {
     again = true;
+    if (Date.now() - lastUpdatedAt >= staleAfter) {
+      markStale("Waiting for the statistics to answer");
+    }
     return;
   }
   running = true;
@@ -190,16 +212,14 @@ async function refresh() {
       get("/api/stats/stuck?status=paid&olderThan=PT2H&limit=20"),
     ]);
     show(summary, perMinute, perHour, products, alerts, stuck, now);
-    lastUpdated = utcTime(new Date());
+    lastUpdatedAt = Date.now();
+    lastUpdated = utcTime(new Date(lastUpdatedAt));
     setText("status", `Updated ${lastUpdated}`);
     $("status").className = "";
     document.querySelector("main").classList.remove("stale");
   } catch (error) {
     // What is shown stays, marked as old: the figures of the last refresh that succeeded.
-    const shown = lastUpdated ? ` (figures of ${lastUpdated})` : "";
-    $("status").textContent = `Cannot read statistics: ${error.message}${shown}`;
-    $("status").className = "error";
-    document.querySelector("main").classList.add("stale");
+    markStale(`Cannot read statistics: ${error.message}`);
   } finally {
     end(); // what is still on its way (another request failed first) is given up
     running = false;

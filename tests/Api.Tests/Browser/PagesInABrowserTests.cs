@@ -84,6 +84,36 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
         await Assertions.Expect(page.Locator("main")).Not.ToHaveClassAsync("stale");
     }
 
+    /// <summary>
+    /// Review finding: a refresh still waiting for an answer (for up to the 10 s a request is given)
+    /// left the page saying "Updated …" of figures that were getting old. Once a refresh has waited
+    /// three polls, the page says it is waiting and marks the figures as old, before any timeout.
+    /// The page's clock is Playwright's, moved by the test: no wait depends on the machine's speed.
+    /// </summary>
+    [Fact]
+    public async Task The_live_page_marks_its_figures_as_old_while_a_refresh_waits_for_an_answer()
+    {
+        var browser = chromium.Require();
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.Clock.InstallAsync();
+        await page.GotoAsync(Host.BaseAddress.ToString());
+        await page.FillAsync("#api-key", ApiHost.ReaderKey);
+        await page.ClickAsync("#key-form button");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+        await page.Clock.PauseAtAsync(DateTime.UtcNow.AddSeconds(5));
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+
+        // From now on the stuck-orders request is never answered; its timeout is 10 s away.
+        await page.RouteAsync("**/api/stats/stuck*", _ => Task.CompletedTask);
+        await page.Clock.RunForAsync(8_000);
+
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Waiting for the statistics to answer");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("figures of");
+        await Assertions.Expect(page.Locator("main")).ToHaveClassAsync("stale");
+        await page.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.IgnoreErrors });
+    }
+
     [Fact]
     public async Task The_live_page_charts_money_latency_and_the_newest_alert_as_orders_arrive_and_keeps_a_screenshot()
     {
