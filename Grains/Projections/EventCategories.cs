@@ -22,6 +22,14 @@ public static class EventCategories
         ParkedStreamKind = ParkedKind.Order,
         ParkedEventKind = ParkedKind.Event,
         IdentityOf = envelope => (envelope.OrderId, envelope.Version),
+        DefectOf = envelope =>
+            envelope.OrderId is null ? "no order id"
+            : envelope.Type is null ? "no event type"
+            : envelope.CustomerId is null ? "no customer id"
+            : envelope.Currency is null ? "no currency"
+            : envelope.Items.IsDefault ? "no items"
+            : envelope.Items.Any(line => line?.Sku is null) ? "an item without a SKU"
+            : null,
         RecordedAtOf = envelope => envelope.RecordedAt,
         TraceParentOf = envelope => envelope.TraceParent,
     };
@@ -31,6 +39,10 @@ public static class EventCategories
         Source = CustomerEventSource.Instance,
         ParkedStreamKind = ParkedKind.Customer,
         IdentityOf = envelope => (envelope.CustomerId, envelope.Version),
+        DefectOf = envelope =>
+            envelope.CustomerId is null ? "no customer id"
+            : envelope.Type is null ? "no event type"
+            : null,
         RecordedAtOf = envelope => envelope.RecordedAt,
         TraceParentOf = envelope => envelope.TraceParent,
     };

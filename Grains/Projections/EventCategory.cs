@@ -54,6 +54,13 @@ public abstract class EventCategory<TEnvelope> : EventCategory
     /// <summary>The envelope's stream (aggregate id) and version: what a projection counts it once by.</summary>
     public required Func<TEnvelope, (string StreamId, int Version)> IdentityOf { get; init; }
 
+    /// <summary>
+    /// What makes the envelope one that no projection can count (a field a bad record lacks), or
+    /// null: checked before any projection touches its state, so that such an event changes nothing
+    /// and fails again at every retry.
+    /// </summary>
+    public required Func<TEnvelope, string?> DefectOf { get; init; }
+
     /// <summary>When the log recorded the event, if the envelope says: the start of the projections' lag.</summary>
     public required Func<TEnvelope, DateTimeOffset?> RecordedAtOf { get; init; }
 

@@ -10,8 +10,9 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// buffered, and at <see cref="CompleteAsync"/>. One batch is sent at a time, while the caller
 /// gathers the next (the reader of the log does not wait for the projections' writes). When
 /// <see cref="CompleteAsync"/> returns, everything is durably counted, except what the grains in
-/// <see cref="Failures"/> were sent: a grain that fails fails only its own envelopes, so that one bad
-/// projection key does not hold up the others (in every generation it is sent to). When every grain
+/// <see cref="Failures"/> were sent and the events in <see cref="Uncounted"/> (with the rest of their
+/// streams): a grain that fails fails only its own envelopes, so that one bad projection key does
+/// not hold up the others, and an event a grain cannot count fails only itself (in every generation it is sent to). When every grain
 /// of a send fails and they are more than one key (storage is down), the next <see cref="AddAsync"/> or <see cref="CompleteAsync"/> throws. Used from
 /// within one grain call; not thread-safe.
 /// </summary>
@@ -31,6 +32,7 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     private Task sending = Task.CompletedTask;
     private readonly Dictionary<string, ProjectionFailure> failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> succeeded = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string StreamId, int Version), string> uncounted = [];
 
     /// <summary>Envelopes durably counted by every projection of their generation (one per envelope and generation).</summary>
     public long Persisted { get; private set; }
@@ -44,8 +46,17 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
     /// <summary>Projection grains that failed, by key, with every stream they were sent in any batch.</summary>
     public IReadOnlyCollection<ProjectionFailure> Failures => failures.Values;
 
+    /// <summary>
+    /// Events a projection grain could not count while it counted the rest it was sent (its count
+    /// threw: a bad record, or a projection's bug), with why; the later events of their streams
+    /// were not counted by that grain either. To be parked as the events they are, not as the grain.
+    /// </summary>
+    public IEnumerable<(string StreamId, int Version, string Reason)> Uncounted =>
+        uncounted.Select(u => (u.Key.StreamId, u.Key.Version, u.Value));
+
     /// <summary>Streams of which some envelope was not durably counted by some projection.</summary>
-    public IEnumerable<string> FailedStreams => failures.Values.SelectMany(f => f.Streams.Keys).Distinct(StringComparer.Ordinal);
+    public IEnumerable<string> FailedStreams =>
+        failures.Values.SelectMany(f => f.Streams.Keys).Concat(uncounted.Keys.Select(u => u.StreamId)).Distinct(StringComparer.Ordinal);
 
     /// <summary>Watched keys that took every send and never failed.</summary>
     public IEnumerable<string> Succeeded => succeeded.Where(key => !failures.ContainsKey(key));
@@ -150,14 +161,22 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
 
         foreach (var (target, outcome) in refused)
         {
-            // The grain counted the rest: only these events' streams are retried, and parked while they fail.
-            var error = new InvalidOperationException($"{outcome.Failed.Length} of the {target.Envelopes.Count} events sent could not be counted; the first: {outcome.Error}");
-            Fail(target, error, [.. outcome.Failed.Select(position => target.Envelopes[position])], failedEnvelopes);
+            // The grain counted the rest: these events are parked on their own, and the key is not held responsible for them.
+            var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+            foreach (var position in outcome.Failed)
+            {
+                var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
+                failedEnvelopes.Add((streamId, version, generation));
+                if (outcome.Reasons?.TryGetValue(position, out var reason) == true)
+                {
+                    uncounted.TryAdd((streamId, version), reason);
+                }
+            }
         }
 
         if (watched is not null)
         {
-            succeeded.UnionWith(targets.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)).Except(refused.Select(r => r.Target.Key)));
+            succeeded.UnionWith(targets.Keys.Where(watched.Contains).Except(failed.Select(f => f.Target.Key)));
         }
 
         Persisted += batch.Count(b => category.IdentityOf(b.Envelope) is var (streamId, version) && !failedEnvelopes.Contains((streamId, version, b.Generation)));

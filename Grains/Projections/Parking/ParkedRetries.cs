@@ -29,12 +29,19 @@ internal static class ParkedRetries
         var requests = new List<ParkRequest>();
         var retried = new List<(string Category, string StreamId, int Request)>();
         var projections = new Dictionary<string, int>(StringComparer.Ordinal);
+        var streams = new Dictionary<(ParkedKind Kind, string Key), int>();
         foreach (var category in categories)
         {
             foreach (var (streamId, failure) in category.Unreadable)
             {
-                retried.Add((category.Category, streamId, requests.Count));
-                requests.Add(failure);
+                // Once a record: a customer both unreadable and not counted is one parked customer, not two attempts.
+                if (!streams.TryGetValue((failure.Kind, failure.Key), out var request))
+                {
+                    streams[(failure.Kind, failure.Key)] = request = requests.Count;
+                    requests.Add(failure);
+                }
+
+                retried.Add((category.Category, streamId, request));
             }
 
             foreach (var failure in category.Projections)

@@ -242,7 +242,7 @@ public sealed class ProjectionRebuildGrain(
             var feed = new ProjectionFeed<TEnvelope>(rebuild.GrainFactory, category);
             feeds.Add(() => feed.Persisted);
             var unreadable = await rebuild.ScanAsync(source, feed, generation, batchSent, soonestRetry);
-            return new StreamFailures(category.Name, unreadable, feed.Failures, _ => 1);
+            return new StreamFailures(category.Name, [.. unreadable, .. StreamReadBack.UncountedOf(category.Name, feed, soonestRetry)], feed.Failures, _ => 1);
         }
     }
 }

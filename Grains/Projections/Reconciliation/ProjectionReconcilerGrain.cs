@@ -113,6 +113,8 @@ public sealed class ProjectionReconcilerGrain(
         var ordersFrom = orders.ToDictionary(o => o.StreamId, o => o.From, StringComparer.Ordinal);
         var customersFrom = customers.ToDictionary(c => c.StreamId, c => c.From, StringComparer.Ordinal);
         var retriedQuietly = new List<ChangeToRecord>();
+        unreadableOrders.AddRange(StreamReadBack.UncountedOf(StreamCategories.Order, orderFeed, soonestRetry));
+        unreadableCustomers.AddRange(StreamReadBack.UncountedOf(CustomerEventSource.CategoryName, customerFeed, soonestRetry));
         unreadableOrders.AddRange(ParkIfUnansweredBefore(StreamCategories.Order, orders, unansweredOrders, ordersFrom, retriedQuietly, soonestRetry));
         unreadableCustomers.AddRange(ParkIfUnansweredBefore(CustomerEventSource.CategoryName, customers, unansweredCustomers, customersFrom, retriedQuietly, soonestRetry));
         StreamFailures[] failures =

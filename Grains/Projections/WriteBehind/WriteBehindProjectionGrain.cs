@@ -68,9 +68,11 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     private bool parked;
 
     /// <summary>
-    /// Events whose count threw in this activation, by stream and version, with why: a count that
-    /// throws may have marked the event counted first, and a retry must fail it again (and so keep
-    /// it parked) rather than skip it as counted.
+    /// Events whose count threw in this activation, by category, stream and version, with why: a
+    /// retry fails them again rather than count them, since a count that throws (a projection's
+    /// bug, not a bad record: <see cref="EventCategory{TEnvelope}.DefectOf"/> fails those before
+    /// any change) may have marked and partly applied the event. Never counted twice; a later
+    /// activation, which finds it marked, takes it as counted.
     /// </summary>
     private readonly Dictionary<(string Category, string StreamId, int Version), string> uncountable = [];
 
@@ -144,12 +146,13 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         {
             try
             {
+                ThrowIfDefective(category, envelope);
                 count(envelope);
             }
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "{Grain} could not count an event of a live batch; the reconciliation counts it or parks it.", this.GetGrainId());
-                uncountable.TryAdd(UncountableKey(category, envelope), Describe(exception));
+                Remember(UncountableKey(category, envelope), Describe(exception));
                 continue;
             }
 
@@ -195,7 +198,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         var countedNow = new List<int>();
         var failed = new List<int>();
         HashSet<string>? failedStreams = null;
-        string? firstError = null;
+        var reasons = new Dictionary<int, string>();
         for (var i = 0; i < envelopes.Count; i++)
         {
             var identity = category.IdentityOf(envelopes[i]);
@@ -212,6 +215,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
                     throw new InvalidOperationException($"Its count failed before in this activation ({before}).");
                 }
 
+                ThrowIfDefective(category, envelopes[i]);
                 if (count(envelopes[i]))
                 {
                     countedNow.Add(i);
@@ -221,15 +225,35 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             {
                 logger.LogWarning(exception, "{Grain} could not count version {Version} of {StreamId} read back from the log; it and the rest of that stream are left to be retried and parked.",
                     this.GetGrainId(), identity.Version, identity.StreamId);
-                uncountable.TryAdd(UncountableKey(category, envelopes[i]), Describe(exception));
+                Remember(UncountableKey(category, envelopes[i]), Describe(exception));
                 (failedStreams ??= new(StringComparer.Ordinal)).Add(identity.StreamId);
                 failed.Add(i);
-                firstError ??= $"version {identity.Version} of {identity.StreamId}: {Describe(exception)}";
+                reasons[i] = $"{this.GetGrainId()} cannot count it: {Describe(exception)}";
             }
         }
 
         await Flush();
-        return new IngestOutcome([.. countedNow], [.. failed], firstError);
+        return new IngestOutcome([.. countedNow], [.. failed], reasons);
+    }
+
+    /// <summary>Fails a bad record before the projection's count can change any of its state.</summary>
+    private static void ThrowIfDefective<TEnvelope>(EventCategory<TEnvelope> category, TEnvelope envelope)
+    {
+        if (category.DefectOf(envelope) is { } defect)
+        {
+            throw new InvalidDataException($"The event has {defect}.");
+        }
+    }
+
+    /// <summary>Events remembered as uncountable; beyond, a retry calls the count again.</summary>
+    private const int MaxUncountable = 1_000;
+
+    private void Remember((string Category, string StreamId, int Version) key, string reason)
+    {
+        if (uncountable.Count < MaxUncountable)
+        {
+            uncountable.TryAdd(key, reason);
+        }
     }
 
     private static (string Category, string StreamId, int Version) UncountableKey<TEnvelope>(EventCategory<TEnvelope> category, TEnvelope envelope) =>
