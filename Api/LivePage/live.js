@@ -137,7 +137,7 @@ const charts = {
   funnel: funnelChart("funnel", $("chart-funnel"), stages),
 };
 // For people curious in the console, and for the browser tests: the data each chart shows now.
-window.orderflowLive = { charts: drawn };
+window.orderflowLive = { charts: drawn, refreshing: () => running };
 
 /** [from, to) of `buckets` whole intervals ending with the one now is in (the API wants whole intervals). */
 function lastBuckets(now, size, buckets) {
@@ -192,7 +192,8 @@ function markStale(message) {
 async function refresh() {
   if (running) {
     again = true;
-    if (Date.now() - lastUpdatedAt >= staleAfter) {
+    // Not over an error already shown: the figures are marked old, and the error says more.
+    if (Date.now() - lastUpdatedAt >= staleAfter && !document.querySelector("main").classList.contains("stale")) {
       markStale("Waiting for the statistics to answer");
     }
     return;

@@ -87,8 +87,9 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
     /// <summary>
     /// Review finding: a refresh still waiting for an answer (for up to the 10 s a request is given)
     /// left the page saying "Updated …" of figures that were getting old. Once a refresh has waited
-    /// three polls, the page says it is waiting and marks the figures as old, before any timeout.
-    /// The page's clock is Playwright's, moved by the test: no wait depends on the machine's speed.
+    /// three polls, the page says it is waiting and marks the figures as old, before any timeout;
+    /// an error already shown stays while the next refresh waits. The page's clock is Playwright's,
+    /// moved by the test: no wait depends on the machine's speed.
     /// </summary>
     [Fact]
     public async Task The_live_page_marks_its_figures_as_old_while_a_refresh_waits_for_an_answer()
@@ -96,22 +97,36 @@ public sealed partial class PagesInABrowserTests(ApiHostFixture fixture, Chromiu
         var browser = chromium.Require();
         await using var context = await browser.NewContextAsync();
         var page = await context.NewPageAsync();
+        var hold = false;
+        await page.RouteAsync("**/api/stats/stuck*", route => Volatile.Read(ref hold) ? Task.CompletedTask : route.ContinueAsync());
         await page.Clock.InstallAsync();
         await page.GotoAsync(Host.BaseAddress.ToString());
         await page.FillAsync("#api-key", ApiHost.ReaderKey);
         await page.ClickAsync("#key-form button");
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
+
+        // The clock stops, and no refresh is under way: from now on the page moves only as the test moves its clock.
         await page.Clock.PauseAtAsync(DateTime.UtcNow.AddSeconds(5));
+        await page.WaitForFunctionAsync("() => !window.orderflowLive.refreshing()", null, new() { PollingInterval = 100 });
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Updated");
 
-        // From now on the stuck-orders request is never answered; its timeout is 10 s away.
-        await page.RouteAsync("**/api/stats/stuck*", _ => Task.CompletedTask);
+        // The stuck-orders request is no longer answered; the next refresh's timeout is 10 s after it starts.
+        Volatile.Write(ref hold, true);
         await page.Clock.RunForAsync(8_000);
 
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("Waiting for the statistics to answer");
         await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("figures of");
         await Assertions.Expect(page.Locator("main")).ToHaveClassAsync("stale");
-        await page.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.IgnoreErrors });
+        Assert.True(await page.EvaluateAsync<bool>("() => window.orderflowLive.refreshing()"));
+
+        // Its request times out; the refresh after it (asked for while it waited) waits in turn, and
+        // the error stays: a wait does not hide why the figures are old.
+        await page.Clock.RunForAsync(6_000);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("no answer within 10 s");
+        await page.WaitForFunctionAsync("() => window.orderflowLive.refreshing()", null, new() { PollingInterval = 100 });
+        await page.Clock.RunForAsync(8_000);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("no answer within 10 s");
+        await Assertions.Expect(page.Locator("#status")).Not.ToContainTextAsync("Waiting");
     }
 
     [Fact]
