@@ -210,19 +210,27 @@ public sealed class GracefulShutdownTests
     [Fact]
     public async Task A_second_stop_during_the_drain_waits_for_the_same_drain()
     {
-        var drain = new Operations.ShutdownDrain(TimeSpan.FromMinutes(2), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Operations.ShutdownDrain>.Instance);
-        using var firstDeadline = new CancellationTokenSource();
+        var ct = TestContext.Current.CancellationToken;
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var drain = new Operations.ShutdownDrain(TimeSpan.FromMinutes(2), time, Microsoft.Extensions.Logging.Abstractions.NullLogger<Operations.ShutdownDrain>.Instance);
         using var secondDeadline = new CancellationTokenSource();
 
-        var first = drain.StoppingAsync(firstDeadline.Token);
-        var second = drain.StoppingAsync(secondDeadline.Token);
-
+        var first = drain.StoppingAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromMinutes(1));
+        var second = drain.StoppingAsync(CancellationToken.None);
         Assert.False(second.IsCompleted, "the second stop did not wait for the drain");
+
+        // The drain began with the first stop: both end when it does, not two minutes after the second.
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        // And a stop's own deadline still cuts its wait short.
+        var other = new Operations.ShutdownDrain(TimeSpan.FromMinutes(2), time, Microsoft.Extensions.Logging.Abstractions.NullLogger<Operations.ShutdownDrain>.Instance);
+        var waiting = other.StoppingAsync(CancellationToken.None);
+        var cutShort = other.StoppingAsync(secondDeadline.Token);
         await secondDeadline.CancelAsync();
-        await second.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-        Assert.False(first.IsCompleted, "the second stop's deadline ended the first one's drain");
-        await firstDeadline.CancelAsync();
-        await first.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        await cutShort.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Assert.False(waiting.IsCompleted, "one stop's deadline ended another's drain");
     }
 
     /// <summary>Kestrel's stop has begun once it no longer accepts connections.</summary>
