@@ -163,14 +163,21 @@ internal sealed class ProjectionFeed<TEnvelope>(IGrainFactory grains, EventCateg
         {
             // The grain counted the rest: these events are parked on their own, and the key is not held responsible for them.
             var generation = StatisticsKeys.GenerationOf(target.Grain.GetPrimaryKeyString());
+            var first = new Dictionary<string, (int Version, int Position)>(StringComparer.Ordinal);
             foreach (var position in outcome.Failed)
             {
                 var (streamId, version) = category.IdentityOf(target.Envelopes[position]);
                 failedEnvelopes.Add((streamId, version, generation));
-                if (outcome.Reasons?.TryGetValue(position, out var reason) == true)
+                if (!first.TryGetValue(streamId, out var earliest) || version < earliest.Version)
                 {
-                    uncounted.TryAdd((streamId, version), reason);
+                    first[streamId] = (version, position);
                 }
+            }
+
+            // Each stream from its first failed event (the rest of it was left uncounted with it).
+            foreach (var (streamId, (version, position)) in first)
+            {
+                uncounted.TryAdd((streamId, version), outcome.Reasons?.GetValueOrDefault(position) ?? $"{target.Key} could not count it.");
             }
         }
 

@@ -152,7 +152,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "{Grain} could not count an event of a live batch; the reconciliation counts it or parks it.", this.GetGrainId());
-                Remember(UncountableKey(category, envelope), Describe(exception));
+                Remember(UncountableKey(category, envelope), exception);
                 continue;
             }
 
@@ -210,12 +210,12 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
 
             try
             {
+                ThrowIfDefective(category, envelopes[i]);
                 if (uncountable.TryGetValue(UncountableKey(category, envelopes[i]), out var before))
                 {
                     throw new InvalidOperationException($"Its count failed before in this activation ({before}).");
                 }
 
-                ThrowIfDefective(category, envelopes[i]);
                 if (count(envelopes[i]))
                 {
                     countedNow.Add(i);
@@ -225,7 +225,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             {
                 logger.LogWarning(exception, "{Grain} could not count version {Version} of {StreamId} read back from the log; it and the rest of that stream are left to be retried and parked.",
                     this.GetGrainId(), identity.Version, identity.StreamId);
-                Remember(UncountableKey(category, envelopes[i]), Describe(exception));
+                Remember(UncountableKey(category, envelopes[i]), exception);
                 (failedStreams ??= new(StringComparer.Ordinal)).Add(identity.StreamId);
                 failed.Add(i);
                 reasons[i] = $"{this.GetGrainId()} cannot count it: {Describe(exception)}";
@@ -241,18 +241,21 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     {
         if (category.DefectOf(envelope) is { } defect)
         {
-            throw new InvalidDataException($"The event has {defect}.");
+            throw new BadRecordException($"The event has {defect}.");
         }
     }
+
+    /// <summary>A bad record, refused before any change: not remembered, so that the record, once mended, counts.</summary>
+    private sealed class BadRecordException(string message) : Exception(message);
 
     /// <summary>Events remembered as uncountable; beyond, a retry calls the count again.</summary>
     private const int MaxUncountable = 1_000;
 
-    private void Remember((string Category, string StreamId, int Version) key, string reason)
+    private void Remember((string Category, string StreamId, int Version) key, Exception exception)
     {
-        if (uncountable.Count < MaxUncountable)
+        if (exception is not BadRecordException && uncountable.Count < MaxUncountable)
         {
-            uncountable.TryAdd(key, reason);
+            uncountable.TryAdd(key, Describe(exception));
         }
     }
 

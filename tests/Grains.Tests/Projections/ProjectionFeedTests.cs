@@ -156,6 +156,44 @@ public sealed class ProjectionFeedTests(AzuriteFixture azurite)
         Assert.Equal((3L, 1L, 0L), (events.GetValueOrDefault("OrderPlaced"), events.GetValueOrDefault("OrderPaid"), events.GetValueOrDefault("OrderShipped")));
     }
 
+    /// <summary>
+    /// Review finding: a bad record was remembered as uncountable by the activation that refused it,
+    /// so the same record, mended in the log and read back again, was refused until the grain was
+    /// collected (a busy day's: all day). A bad record changes nothing and is not remembered.
+    /// </summary>
+    [Fact]
+    public async Task A_bad_record_once_mended_is_counted_by_the_same_activation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StartAsync(new FailingCalls(nameof(IProjectionInput<OrderEventEnvelope>.IngestAndPersist)), ct);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var id = OnShard("mended-record");
+        var at = new DateTimeOffset(2026, 11, 3, 10, 0, 0, TimeSpan.Zero);
+        OrderEventEnvelope Event(int version, string type, string currency) =>
+            new(id, version, Guid.NewGuid(), type, at.AddMinutes(version), "mended-customer", currency, 20m, 20m,
+                [new OrderLine("MENDED-SKU", 2, 10m)], OrderStatus.Placed, OrderStatus.Placed, null, null, null);
+
+        async Task<ProjectionFeed<OrderEventEnvelope>> FeedAsync(params OrderEventEnvelope[] log)
+        {
+            var feed = new ProjectionFeed<OrderEventEnvelope>(cluster.Client, EventCategories.Orders);
+            foreach (var envelope in log)
+            {
+                await feed.AddAsync(envelope, generation);
+            }
+
+            await feed.CompleteAsync();
+            return feed;
+        }
+
+        var bad = await FeedAsync(Event(1, "OrderPlaced", "EUR"), Event(2, "OrderPaid", null!));
+        Assert.Equal((id, 2), Assert.Single(bad.Uncounted) is var (streamId, version, _) ? (streamId, version) : default);
+
+        var mended = await FeedAsync(Event(2, "OrderPaid", "EUR"));
+        Assert.Empty(mended.Uncounted);
+        Assert.Empty(mended.FailedStreams);
+        Assert.Equal(1, mended.Persisted);
+    }
+
     /// <summary>An order id beginning with <paramref name="prefix"/> on shard 0.</summary>
     private static string OnShard(string prefix) =>
         Enumerable.Range(0, int.MaxValue).Select(i => $"{prefix}-{i}").First(id => OrderEventStreams.ShardOf(id) == 0);
