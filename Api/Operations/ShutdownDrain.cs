@@ -22,7 +22,11 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
     private volatile bool draining;
 
     /// <summary>Started by the first stop: the host runs StoppingAsync at each of its stops, and a later or concurrent one waits for the same drain.</summary>
-    private Task? drained;
+    private readonly Lazy<Task> drained = new(() =>
+    {
+        logger.LogInformation("Stopping: serving {Drain} more while the load balancer takes this replica out ({Setting}).", drain, Setting);
+        return Task.Delay(drain, time);
+    });
 
     /// <summary><see cref="Setting"/>, refused at start when negative or above <see cref="MaxDrain"/>.</summary>
     public static TimeSpan From(IConfiguration configuration)
@@ -49,21 +53,9 @@ public sealed class ShutdownDrain(TimeSpan drain, TimeProvider time, ILogger<Shu
             return;
         }
 
-        var shared = Volatile.Read(ref drained);
-        if (shared is null)
-        {
-            var started = Task.Delay(drain, time);
-            shared = Interlocked.CompareExchange(ref drained, started, null);
-            if (shared is null)
-            {
-                shared = started;
-                logger.LogInformation("Stopping: serving {Drain} more while the load balancer takes this replica out ({Setting}).", drain, Setting);
-            }
-        }
-
         try
         {
-            await shared.WaitAsync(cancellationToken);
+            await drained.Value.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {

@@ -12,7 +12,8 @@ namespace OrderFlow.Grains.Projections.Feed;
 /// <see cref="CompleteAsync"/> returns, everything is durably counted, except what the grains in
 /// <see cref="Failures"/> were sent and the events in <see cref="Uncounted"/> (with the rest of their
 /// streams): a grain that fails fails only its own envelopes, so that one bad projection key does
-/// not hold up the others, and an event a grain cannot count fails only itself (in every generation it is sent to). When every grain
+/// not hold up the others (in every generation it is sent to), and an event a grain cannot count
+/// fails only itself. When every grain
 /// of a send fails and they are more than one key (storage is down), the next <see cref="AddAsync"/> or <see cref="CompleteAsync"/> throws. Used from
 /// within one grain call; not thread-safe.
 /// </summary>

@@ -140,14 +140,11 @@ public static class StreamReadBack
             ? EventFailure(category, streamId, version, $"Event row {version} cannot be read: {error} It and the events after it are not counted.", retryNoSoonerThan)
             : StreamFailure(category, streamId, $"A row of its log cannot be read: {error} None of its events are counted.", retryNoSoonerThan);
 
-    /// <summary>What to park for an event a projection could not count (<see cref="ProjectionFeed{TEnvelope}.Uncounted"/>).</summary>
-    public static ParkRequest Uncountable(string category, string streamId, int version, string reason, TimeSpan retryNoSoonerThan) =>
-        EventFailure(category, streamId, version, $"Event {version} cannot be counted: {reason} It and the events after it are not counted by that projection.", retryNoSoonerThan);
-
-    /// <summary>What to park for each event of <paramref name="feed"/>'s <see cref="ProjectionFeed{TEnvelope}.Uncounted"/>.</summary>
+    /// <summary>What to park for each event a projection of <paramref name="feed"/> could not count (<see cref="ProjectionFeed{TEnvelope}.Uncounted"/>).</summary>
     internal static IEnumerable<(string StreamId, ParkRequest Failure)> UncountedOf<TEnvelope>(
         string category, ProjectionFeed<TEnvelope> feed, TimeSpan retryNoSoonerThan) =>
-        feed.Uncounted.Select(u => (u.StreamId, Uncountable(category, u.StreamId, u.Version, u.Reason, retryNoSoonerThan)));
+        feed.Uncounted.Select(u => (u.StreamId, EventFailure(
+            category, u.StreamId, u.Version, $"Event {u.Version} cannot be counted: {u.Reason} It and the events after it are not counted by that projection.", retryNoSoonerThan)));
 
     /// <summary>How a stream of <paramref name="category"/> is parked.</summary>
     public static ParkedKind KindOf(string category) => EventCategories.Named(category).ParkedStreamKind;

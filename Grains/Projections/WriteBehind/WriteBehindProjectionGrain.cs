@@ -152,7 +152,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             catch (Exception exception)
             {
                 logger.LogWarning(exception, "{Grain} could not count an event of a live batch; the reconciliation counts it or parks it.", this.GetGrainId());
-                Remember(UncountableKey(category, envelope), exception);
+                Remember(category.IdentityOf(envelope) is var (streamId, version) ? (category.Name, streamId, version) : default, exception);
                 continue;
             }
 
@@ -198,7 +198,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
         var countedNow = new List<int>();
         var failed = new List<int>();
         HashSet<string>? failedStreams = null;
-        var reasons = new Dictionary<int, string>();
+        Dictionary<int, string>? reasons = null;
         for (var i = 0; i < envelopes.Count; i++)
         {
             var identity = category.IdentityOf(envelopes[i]);
@@ -211,7 +211,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             try
             {
                 ThrowIfDefective(category, envelopes[i]);
-                if (uncountable.TryGetValue(UncountableKey(category, envelopes[i]), out var before))
+                if (uncountable.Count > 0 && uncountable.TryGetValue((category.Name, identity.StreamId, identity.Version), out var before))
                 {
                     throw new InvalidOperationException($"Its count failed before in this activation ({before}).");
                 }
@@ -225,10 +225,10 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             {
                 logger.LogWarning(exception, "{Grain} could not count version {Version} of {StreamId} read back from the log; it and the rest of that stream are left to be retried and parked.",
                     this.GetGrainId(), identity.Version, identity.StreamId);
-                Remember(UncountableKey(category, envelopes[i]), exception);
+                Remember((category.Name, identity.StreamId, identity.Version), exception);
                 (failedStreams ??= new(StringComparer.Ordinal)).Add(identity.StreamId);
                 failed.Add(i);
-                reasons[i] = $"{this.GetGrainId()} cannot count it: {Describe(exception)}";
+                (reasons ??= [])[i] = $"{this.GetGrainId()} cannot count it: {Describe(exception)}";
             }
         }
 
@@ -258,9 +258,6 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             uncountable.TryAdd(key, Describe(exception));
         }
     }
-
-    private static (string Category, string StreamId, int Version) UncountableKey<TEnvelope>(EventCategory<TEnvelope> category, TEnvelope envelope) =>
-        category.IdentityOf(envelope) is var (streamId, version) ? (category.Name, streamId, version) : default;
 
     private static string Describe(Exception exception) => $"{exception.GetType().Name}: {exception.Message}";
 
