@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
+using OrderFlow.Orders.Commands;
 
 namespace OrderFlow.Api.Json;
 
@@ -47,6 +49,7 @@ public static class JsonBodyErrors
         }
 
         var info = options.GetTypeInfo(bodyType);
+        JsonPropertyInfo? property = null;
         foreach (var segment in Segments(path))
         {
             if (segment.Index)
@@ -57,10 +60,11 @@ public static class JsonBodyErrors
                 }
 
                 info = options.GetTypeInfo(info.ElementType);
+                property = null;
             }
             else
             {
-                var property = info.Kind == JsonTypeInfoKind.Object
+                property = info.Kind == JsonTypeInfoKind.Object
                     ? info.Properties.FirstOrDefault(p => string.Equals(p.Name, segment.Name, StringComparison.OrdinalIgnoreCase))
                     : null;
                 if (property is null)
@@ -78,6 +82,8 @@ public static class JsonBodyErrors
             JsonTypeInfoKind.Object or JsonTypeInfoKind.Dictionary => "must be an object",
             JsonTypeInfoKind.Enumerable => "must be an array",
             _ when type == typeof(string) => "must be a string (of valid Unicode text)",
+            // The only whole number a body holds; its own rule, not the serializer's range, is what the client can send.
+            _ when type == typeof(int) && property?.AttributeProvider is System.Reflection.PropertyInfo { Name: nameof(OrderLineRequest.Quantity) } member && member.DeclaringType == typeof(OrderLineRequest) => OrderCommandValidator.QuantityRule,
             _ when type == typeof(int) => string.Create(CultureInfo.InvariantCulture, $"must be a whole number from {int.MinValue:N0} to {int.MaxValue:N0}"),
             _ when type == typeof(bool) => "must be true or false",
             _ when type == typeof(decimal) => Money.NumberRule,

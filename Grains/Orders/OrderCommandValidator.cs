@@ -17,6 +17,9 @@ public static class OrderCommandValidator
     public const decimal MaxUnitPrice = 1_000_000m;
     public const int MaxPostalCodeLength = 16;
 
+    /// <summary>An order line's quantity, in words: the validator's message and the one for a body whose quantity is no whole number.</summary>
+    public static string QuantityRule { get; } = string.Create(CultureInfo.InvariantCulture, $"must be a whole number from 1 to {MaxQuantity:N0}");
+
     /// <summary>Event times may run ahead of the server clock by this much (clock skew between clients and server).</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
 
@@ -148,7 +151,7 @@ public static class OrderCommandValidator
             }
             else if (quantity is < 1 or > MaxQuantity)
             {
-                errors.Add(path + ".quantity", $"must be between 1 and {MaxQuantity:N0}");
+                errors.Add(path + ".quantity", QuantityRule);
             }
 
             if (item.UnitPrice is not { } price)
