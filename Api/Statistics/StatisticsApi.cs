@@ -43,7 +43,7 @@ public static class StatisticsApi
                 + "(partial: true, counting only their covered from..to). Without to: now. Without from: the 60 buckets that end with "
                 + "the one holding to. At most 10,000 buckets. The answer's from and to echo the effective range.")
             .Returns<TimeSeriesReport>(StatusCodes.Status200OK, "The buckets of the effective range, oldest first; partial edge buckets are marked.")
-            .AnswersInvalid($"interval is absent or not minute, hour or day; from or to is not a time; from is after to; or the range spans more than {MaxBuckets:N0} buckets");
+            .AnswersInvalid(string.Create(CultureInfo.InvariantCulture, $"interval is absent or not minute, hour or day; from or to is not a time; from is after to; or the range spans more than {MaxBuckets:N0} buckets"));
         stats.MapGet("/products", Products).WithName("GetTopProducts")
             .WithSummary("Best-selling products of paid orders, by revenue or quantity")
             .Returns<ProductsResponse>(StatusCodes.Status200OK, "The products, best first.")

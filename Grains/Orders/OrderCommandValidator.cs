@@ -160,7 +160,7 @@ public static class OrderCommandValidator
             }
             else if (price < 0 || price > MaxUnitPrice)
             {
-                errors.Add(path + ".unitPrice", $"must be between 0 and {MaxUnitPrice:N0}");
+                errors.Add(path + ".unitPrice", string.Create(CultureInfo.InvariantCulture, $"must be between 0 and {MaxUnitPrice:N0}"));
             }
             else if (!Money.HasAtMostDecimals(price))
             {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using OrderFlow.Grains.EventStore;
 using OrderFlow.Grains.Orders;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
@@ -101,6 +103,32 @@ public sealed class OrderCommandValidatorTests
         var errors = OrderCommandValidator.Validate(command, Now);
 
         Assert.Equal([field], errors.Keys);
+    }
+
+    /// <summary>
+    /// A quantity out of range is told the same rule as one sent as no whole number (JsonBodyErrors),
+    /// and the numbers in messages do not follow the server's culture (they read "1.000.000" on a German host).
+    /// </summary>
+    [Fact]
+    public void Range_messages_state_the_rule_in_invariant_numbers_whatever_the_culture()
+    {
+        var culture = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            var quantity = OrderCommandValidator.Validate(OrderBuilder.Place() with { Items = [new OrderLineRequest("sku-1", 0, 1m)] }, Now);
+            var price = OrderCommandValidator.Validate(OrderBuilder.Place() with { Items = [new OrderLineRequest("sku-1", 1, 1_000_000.01m)] }, Now);
+            var tooLarge = new EventTooLargeException("order-1", 1_048_577, 1_048_576);
+
+            Assert.Equal(["must be a whole number from 1 to 10,000"], quantity["items[0].quantity"]);
+            Assert.Equal(OrderCommandValidator.QuantityRule, quantity["items[0].quantity"][0]);
+            Assert.Equal(["must be between 0 and 1,000,000"], price["items[0].unitPrice"]);
+            Assert.Contains("needs 1,048,577 bytes", tooLarge.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
     }
 
     [Fact]
