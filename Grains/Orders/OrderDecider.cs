@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using OrderFlow.Grains.EventSourcing;
 using OrderFlow.Orders;
 using OrderFlow.Orders.Commands;
@@ -86,7 +87,7 @@ public static class OrderDecider
             case PayOrder pay when pay.Amount != state.Total:
                 return OrderDecision.Refuse(
                     CommandErrorCode.Unprocessable,
-                    $"The payment of {pay.Amount} must equal the order total of {state.Total} {state.Currency}.");
+                    string.Create(CultureInfo.InvariantCulture, $"The payment of {pay.Amount} must equal the order total of {state.Total} {state.Currency}."));
             case PayOrder pay:
                 return OrderDecision.Append(new OrderPaid(occurredAt, pay.PaymentId!, pay.Amount!.Value, pay.Method!));
             case ShipOrder ship:
@@ -102,7 +103,7 @@ public static class OrderDecider
             case RefundOrder refund when refund.Amount > state.Refundable:
                 return OrderDecision.Refuse(
                     CommandErrorCode.Unprocessable,
-                    $"The refund of {refund.Amount} exceeds what is left to refund: {state.Refundable} {state.Currency}.");
+                    string.Create(CultureInfo.InvariantCulture, $"The refund of {refund.Amount} exceeds what is left to refund: {state.Refundable} {state.Currency}."));
             case RefundOrder refund:
                 return OrderDecision.Append(new OrderRefunded(occurredAt, refund.RefundId!, refund.Amount!.Value, refund.Reason!));
             default:
@@ -131,11 +132,11 @@ public static class OrderDecider
         PayOrder pay when state.PaymentId is not null && pay.PaymentId == state.PaymentId =>
             pay.Amount == state.Paid
                 ? OrderDecision.Applied
-                : OrderDecision.Refuse(CommandErrorCode.Unprocessable, $"Payment '{pay.PaymentId}' was already recorded with amount {state.Paid}."),
+                : OrderDecision.Refuse(CommandErrorCode.Unprocessable, string.Create(CultureInfo.InvariantCulture, $"Payment '{pay.PaymentId}' was already recorded with amount {state.Paid}.")),
         RefundOrder refund when (recordedRefund ?? RecordedWithoutRow(state, refund.RefundId!)) is { } amount =>
             refund.Amount == amount
                 ? OrderDecision.Applied
-                : OrderDecision.Refuse(CommandErrorCode.Unprocessable, $"Refund '{refund.RefundId}' was already recorded with amount {amount}."),
+                : OrderDecision.Refuse(CommandErrorCode.Unprocessable, string.Create(CultureInfo.InvariantCulture, $"Refund '{refund.RefundId}' was already recorded with amount {amount}.")),
         _ => null,
     };
 

@@ -107,7 +107,7 @@ public sealed class OrderCommandValidatorTests
 
     /// <summary>
     /// A quantity out of range is told the same rule as one sent as no whole number (JsonBodyErrors),
-    /// and the numbers in messages do not follow the server's culture (they read "1.000.000" on a German host).
+    /// and the numbers in refusals do not follow the server's culture (they read "1.000.000" and "1,5" on a German host).
     /// </summary>
     [Fact]
     public void Range_messages_state_the_rule_in_invariant_numbers_whatever_the_culture()
@@ -119,11 +119,15 @@ public sealed class OrderCommandValidatorTests
             var quantity = OrderCommandValidator.Validate(OrderBuilder.Place() with { Items = [new OrderLineRequest("sku-1", 0, 1m)] }, Now);
             var price = OrderCommandValidator.Validate(OrderBuilder.Place() with { Items = [new OrderLineRequest("sku-1", 1, 1_000_000.01m)] }, Now);
             var tooLarge = new EventTooLargeException("order-1", 1_048_577, 1_048_576);
+            var order = new OrderBuilder();
+            order.Send(OrderBuilder.Place(unitPrice: 10.25m));
+            var payment = order.Send(OrderFlow.Testing.Orders.TestCommands.Pay("pay-1", 1.5m));
 
             Assert.Equal(["must be a whole number from 1 to 10,000"], quantity["items[0].quantity"]);
             Assert.Equal(OrderCommandValidator.QuantityRule, quantity["items[0].quantity"][0]);
             Assert.Equal(["must be between 0 and 1,000,000"], price["items[0].unitPrice"]);
             Assert.Contains("needs 1,048,577 bytes", tooLarge.Message, StringComparison.Ordinal);
+            Assert.Equal("The payment of 1.5 must equal the order total of 20.50 EUR.", payment.Error?.Detail);
         }
         finally
         {
