@@ -40,6 +40,15 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay);
 
+    /// <summary>
+    /// Days [fromDay, toDay) of the month (1-based) as one bucket: the <see cref="DayRollup.Day"/>
+    /// of what <see cref="GetDays"/> answers, merged here, so that a summary over whole months
+    /// receives one bucket per month and shard, not every day's rollup with its hours.
+    /// Answered while a push writes.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Immutable<StatsBucket>> GetTotal(int fromDay, int toDay);
+
     /// <summary>Product sales of the month (paid orders, by payment time), as pushed and as counted since (<see cref="SetLiveDay"/>); answered while a push writes.</summary>
     [AlwaysInterleave]
     Task<MonthProducts> GetProducts();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
@@ -36,6 +37,14 @@ public sealed class MonthStatsGrain(
 
     /// <summary>Day of month → the product increments that came with <see cref="live"/>'s copy of the day.</summary>
     private readonly Dictionary<int, IReadOnlyList<MonthPush>> liveProducts = [];
+
+    /// <summary>
+    /// The whole month's <see cref="GetTotal"/>, made when first asked after a day changed: a
+    /// summary over all time asks every month, and the months before this one seldom change.
+    /// Dropped wherever a day's rollup is replaced (<see cref="WriteRollupAsync"/>, <see cref="SetLiveDay"/>);
+    /// never changed once made, since it is answered without a copy.
+    /// </summary>
+    private StatsBucket? wholeMonth;
 
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
@@ -156,6 +165,7 @@ public sealed class MonthStatsGrain(
         }
 
         state.State.Days[day] = rollup;
+        wholeMonth = null;
         return state.WriteOwnStateAsync();
     }
 
@@ -174,6 +184,7 @@ public sealed class MonthStatsGrain(
         }
 
         live[day] = rollup;
+        wholeMonth = null;
         liveProducts[day] = unlanded;
         await RegisterAsync(); // so that queries over all time find a month none of whose days has been pushed yet
     }
@@ -199,9 +210,23 @@ public sealed class MonthStatsGrain(
     public Task<long> RevisionOf(int day) => Task.FromResult(Math.Min(PushedRevisionOf(day), products.State.Applied.GetValueOrDefault(day)));
 
     public Task<Dictionary<int, DayRollup>> GetDays(int fromDay, int toDay) =>
-        Task.FromResult(state.State.Days.Keys.Union(live.Keys)
-            .Where(day => day >= fromDay && day < toDay)
-            .ToDictionary(day => day, day => Latest(day)!));
+        Task.FromResult(DaysWithin(fromDay, toDay).ToDictionary(day => day, day => Latest(day)!));
+
+    public Task<Immutable<StatsBucket>> GetTotal(int fromDay, int toDay)
+    {
+        var total = fromDay <= 1 && toDay > DaysInAnyMonth
+            ? wholeMonth ??= TotalOf(1, DaysInAnyMonth + 1)
+            : TotalOf(fromDay, toDay);
+        return Task.FromResult(total.AsImmutable());
+    }
+
+    private const int DaysInAnyMonth = 31;
+
+    private StatsBucket TotalOf(int fromDay, int toDay) => StatsBucket.MergeAll(DaysWithin(fromDay, toDay).Select(day => Latest(day)!.Day));
+
+    /// <summary>The days of [fromDay, toDay) that have a rollup, pushed or live.</summary>
+    private IEnumerable<int> DaysWithin(int fromDay, int toDay) =>
+        state.State.Days.Keys.Union(live.Keys).Where(day => day >= fromDay && day < toDay);
 
     /// <summary>
     /// The products pushed, plus of each day whose live copy is the latest (<see cref="Latest"/>)

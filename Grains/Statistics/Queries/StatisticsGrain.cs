@@ -136,8 +136,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         var products = new Dictionary<string, ProductTotals>();
         ProductTotals? unlisted = null;
         var months = (await CatalogMonthsAsync(generation)).Select(MonthStart);
-        foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard =>
-            GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, month.Year, month.Month)).GetProducts()))))
+        foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard => Month(generation, shard, month).GetProducts()))))
         {
             ProductTotals.Merge(products, monthProducts.Listed);
             if (monthProducts.Unlisted is { } sales)
@@ -212,8 +211,10 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         }
     }
 
+    /// <summary>Every shard's total of the whole days [from, to): one bucket per month and shard, merged by the month (<see cref="IMonthStatsGrain.GetTotal"/>).</summary>
     private async Task<StatsBucket> WholeDaysAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await DaysAsync(generation, months, from, to)).Select(d => d.Rollup.Day));
+        StatsBucket.MergeAll((await Task.WhenAll(MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard =>
+            Month(generation, shard, span.MonthStart).GetTotal(span.FromDay, span.ToDay))))).Select(total => total.Value));
 
     private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
         StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
@@ -240,31 +241,31 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutes(fromMinute, toMinute));
     }
 
-    /// <summary>
-    /// Every shard's rollups of the whole days [from, to), from the months of <paramref name="months"/>
-    /// (the catalog's) that overlap it: only those are read, so a query costs what its data costs, not
-    /// what its range spans.
-    /// </summary>
+    /// <summary>Every shard's rollups of the whole days [from, to).</summary>
     private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to)
     {
-        var calls = new List<Task<List<(DateTimeOffset, DayRollup)>>>();
-        foreach (var month in months.Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from))
-        {
-            var fromDay = from > month ? from.Day : 1;
-            var toDay = to < month.AddMonths(1) ? to.Day : 32;
-            var monthStart = month;
-            foreach (var shard in Shards())
-            {
-                calls.Add(Days(shard, monthStart, fromDay, toDay));
-            }
-        }
-
+        var calls = MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard => Days(shard, span)));
         return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
 
-        async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, DateTimeOffset monthStart, int fromDay, int toDay) =>
-            [.. (await GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month)).GetDays(fromDay, toDay))
-                .Select(pair => (monthStart.AddDays(pair.Key - 1), pair.Value))];
+        async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, MonthSpan span) =>
+            [.. (await Month(generation, shard, span.MonthStart).GetDays(span.FromDay, span.ToDay))
+                .Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
     }
+
+    /// <summary>Days [FromDay, ToDay) (1-based; 32: to the month's end) of the month starting at MonthStart.</summary>
+    private readonly record struct MonthSpan(DateTimeOffset MonthStart, int FromDay, int ToDay);
+
+    /// <summary>
+    /// The months of <paramref name="months"/> (the catalog's) that overlap the whole days [from, to),
+    /// each with the days of it in range: only those are read, so a query costs what its data costs,
+    /// not what its range spans.
+    /// </summary>
+    private static IEnumerable<MonthSpan> MonthsWithin(IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to) =>
+        months.Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from)
+            .Select(month => new MonthSpan(month, from > month ? from.Day : 1, to < month.AddMonths(1) ? to.Day : 32));
+
+    private IMonthStatsGrain Month(int generation, int shard, DateTimeOffset monthStart) =>
+        GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month));
 
     /// <summary>The months that have statistics, "yyyy-MM" in order; asked once per query.</summary>
     private Task<IReadOnlyList<string>> CatalogMonthsAsync(int generation) =>

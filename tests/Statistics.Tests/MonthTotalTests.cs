@@ -1,0 +1,55 @@
+using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Statistics;
+using OrderFlow.Grains.Statistics.Buckets;
+using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Orders.Events;
+using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Testing;
+
+namespace OrderFlow.Statistics.Tests;
+
+/// <summary>
+/// A summary over whole months takes one bucket per month and shard, merged by the month
+/// (<see cref="IMonthStatsGrain.GetTotal"/>), which keeps its whole total until a day changes: every
+/// way a day's rollup is replaced (a live copy, a push) must show in the next total, and a
+/// partial range must count its days only.
+/// </summary>
+public sealed class MonthTotalTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_month_s_total_follows_every_live_copy_and_push_of_its_days()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("monthtotal"), ct, LiveBatchTests.Settings);
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        var date = DateOnly.FromDateTime(LiveBatchTests.At.UtcDateTime);
+        var month = cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, 3, date.Year, date.Month));
+
+        async Task AssertPlacedAsync(long expected)
+        {
+            Assert.Equal(expected, Placed((await month.GetTotal(1, 32)).Value));
+            Assert.Equal(expected, (await cluster.Reader.Summary(null, null, ct)).Events[OrderPlaced.StoredName]);
+        }
+
+        await month.SetLiveDay(14, CountingWhileFlushingTests.Rollup(events: 2, revision: 0), []);
+        await AssertPlacedAsync(2);
+
+        await month.SetLiveDay(14, CountingWhileFlushingTests.Rollup(events: 5, revision: 0), []);
+        await AssertPlacedAsync(5);
+
+        await month.SetDay(14, CountingWhileFlushingTests.Rollup(events: 8, revision: 1), baseRevision: 0, []);
+        await AssertPlacedAsync(8);
+
+        await month.SetLiveDay(20, CountingWhileFlushingTests.Rollup(events: 1, revision: 0), []);
+        await AssertPlacedAsync(9);
+        Assert.Equal(8, Placed((await month.GetTotal(14, 15)).Value));
+        Assert.Equal(1, Placed((await month.GetTotal(15, 32)).Value));
+        Assert.Equal(0, Placed((await month.GetTotal(1, 14)).Value));
+
+        // The live copy of day 20 was kept in memory only; the push of day 14 was stored.
+        await cluster.DeactivateAsync(month);
+        await AssertPlacedAsync(8);
+    }
+
+    private static long Placed(StatsBucket bucket) => bucket.Events.GetValueOrDefault(OrderPlaced.StoredName);
+}
