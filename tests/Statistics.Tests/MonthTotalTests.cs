@@ -2,6 +2,7 @@ using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Orders;
 using OrderFlow.Orders.Events;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
@@ -11,8 +12,10 @@ namespace OrderFlow.Statistics.Tests;
 /// <summary>
 /// A summary over whole months takes one bucket per month and shard, merged by the month
 /// (<see cref="IMonthStatsGrain.GetTotal"/>), which keeps its whole total until a day changes: every
-/// way a day's rollup is replaced (a live copy, a push) must show in the next total, and a
-/// partial range must count its days only.
+/// way a day's rollup is replaced (a live copy, a push) must show in the next total, the total
+/// answered without a copy must come out of a summary unchanged, and a partial range must count
+/// its days only. A time series by day takes each day's figures from the months alike
+/// (<see cref="IMonthStatsGrain.GetDaySeries"/>).
 /// </summary>
 public sealed class MonthTotalTests(AzuriteFixture azurite)
 {
@@ -27,8 +30,11 @@ public sealed class MonthTotalTests(AzuriteFixture azurite)
 
         async Task AssertPlacedAsync(long expected)
         {
-            Assert.Equal(expected, Placed((await month.GetTotal(1, 32)).Value));
-            Assert.Equal(expected, (await cluster.Reader.Summary(null, null, ct)).Events[OrderPlaced.StoredName]);
+            Assert.Equal(expected, Placed((await month.GetTotal(1, IMonthStatsGrain.ToMonthEnd)).Value));
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.Equal(expected, (await cluster.Reader.Summary(null, null, ct)).Events[OrderPlaced.StoredName]);
+            }
         }
 
         await month.SetLiveDay(14, CountingWhileFlushingTests.Rollup(events: 2, revision: 0), []);
@@ -45,6 +51,14 @@ public sealed class MonthTotalTests(AzuriteFixture azurite)
         Assert.Equal(8, Placed((await month.GetTotal(14, 15)).Value));
         Assert.Equal(1, Placed((await month.GetTotal(15, 32)).Value));
         Assert.Equal(0, Placed((await month.GetTotal(1, 14)).Value));
+
+        var daySeries = (await month.GetDaySeries(1, IMonthStatsGrain.ToMonthEnd)).Value;
+        Assert.Equal([14, 20], daySeries.Keys.Order());
+        Assert.Equal(8, daySeries[14].EnteredCount(OrderStatus.Placed));
+        Assert.Equal([20], (await month.GetDaySeries(15, IMonthStatsGrain.ToMonthEnd)).Value.Keys);
+        var monthStart = new DateTimeOffset(date.Year, date.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var series = await cluster.Reader.TimeSeries(monthStart, monthStart.AddMonths(1), StatsInterval.Day, ct);
+        Assert.Equal([(14, 8L), (20, 1L)], series.Buckets.Where(b => b.Placed > 0).Select(b => (b.Start.Day, b.Placed)));
 
         // The live copy of day 20 was kept in memory only; the push of day 14 was stored.
         await cluster.DeactivateAsync(month);

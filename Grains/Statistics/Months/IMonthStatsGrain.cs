@@ -7,6 +7,9 @@ namespace OrderFlow.Grains.Statistics.Months;
 /// <summary>One month of one shard, day by day and hour by hour. Key: see <see cref="StatisticsKeys.Month"/>.</summary>
 public interface IMonthStatsGrain : IGrainWithStringKey
 {
+    /// <summary>A toDay past any month's last day: days [fromDay, ToMonthEnd) run to the month's end.</summary>
+    const int ToMonthEnd = 32;
+
     /// <summary>
     /// Replaces a day's rollup and adds the products the day counted since the revision the month
     /// holds. Idempotent: the products of a revision already held (or older) are not added again, so
@@ -48,6 +51,14 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<Immutable<StatsBucket>> GetTotal(int fromDay, int toDay);
+
+    /// <summary>
+    /// The series figures of each of days [fromDay, toDay) of the month (1-based), from the days'
+    /// rollups as <see cref="GetDays"/> answers them: what a time series by day needs, without
+    /// each day's hours and latency sketches. Answered while a push writes.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Immutable<Dictionary<int, SeriesTotals>>> GetDaySeries(int fromDay, int toDay);
 
     /// <summary>Product sales of the month (paid orders, by payment time), as pushed and as counted since (<see cref="SetLiveDay"/>); answered while a push writes.</summary>
     [AlwaysInterleave]

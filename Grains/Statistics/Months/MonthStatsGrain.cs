@@ -39,12 +39,13 @@ public sealed class MonthStatsGrain(
     private readonly Dictionary<int, IReadOnlyList<MonthPush>> liveProducts = [];
 
     /// <summary>
-    /// The whole month's <see cref="GetTotal"/>, made when first asked after a day changed: a
-    /// summary over all time asks every month, and the months before this one seldom change.
-    /// Dropped wherever a day's rollup is replaced (<see cref="WriteRollupAsync"/>, <see cref="SetLiveDay"/>);
-    /// never changed once made, since it is answered without a copy.
+    /// The whole month's <see cref="GetTotal"/>, made when first asked after a day changed, and the
+    /// state it was made from: a summary over all time asks every month, and the months before this
+    /// one seldom change. Dropped wherever a day's rollup is replaced (<see cref="WriteRollupAsync"/>,
+    /// <see cref="SetLiveDay"/>), and not used while the state is another object (a write that met a
+    /// conflict holds the state it read meanwhile). Never changed once made: it is answered without a copy.
     /// </summary>
-    private StatsBucket? wholeMonth;
+    private (MonthStatsState From, StatsBucket Total)? wholeMonth;
 
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
@@ -214,13 +215,21 @@ public sealed class MonthStatsGrain(
 
     public Task<Immutable<StatsBucket>> GetTotal(int fromDay, int toDay)
     {
-        var total = fromDay <= 1 && toDay > DaysInAnyMonth
-            ? wholeMonth ??= TotalOf(1, DaysInAnyMonth + 1)
-            : TotalOf(fromDay, toDay);
-        return Task.FromResult(total.AsImmutable());
+        if (fromDay > 1 || toDay < IMonthStatsGrain.ToMonthEnd)
+        {
+            return Task.FromResult(TotalOf(fromDay, toDay).AsImmutable());
+        }
+
+        if (wholeMonth is not { } held || !ReferenceEquals(held.From, state.State))
+        {
+            wholeMonth = held = (state.State, TotalOf(1, IMonthStatsGrain.ToMonthEnd));
+        }
+
+        return Task.FromResult(held.Total.AsImmutable());
     }
 
-    private const int DaysInAnyMonth = 31;
+    public Task<Immutable<Dictionary<int, SeriesTotals>>> GetDaySeries(int fromDay, int toDay) =>
+        Task.FromResult(DaysWithin(fromDay, toDay).ToDictionary(day => day, day => SeriesTotals.Of([Latest(day)!.Day])).AsImmutable());
 
     private StatsBucket TotalOf(int fromDay, int toDay) => StatsBucket.MergeAll(DaysWithin(fromDay, toDay).Select(day => Latest(day)!.Day));
 

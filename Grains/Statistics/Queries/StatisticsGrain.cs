@@ -94,6 +94,15 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 {
                     await AddMinutesAsync(wholeFrom, wholeTo);
                 }
+                else if (interval == StatsInterval.Day)
+                {
+                    // Whole days: each month answers a day's figures, not its hours with their sketches.
+                    var months = await CatalogMonthsAsync(generation);
+                    foreach (var (dayStart, totals) in await DaySeriesAsync(generation, months, wholeFrom, wholeTo))
+                    {
+                        Add(dayStart, totals);
+                    }
+                }
                 else
                 {
                     var months = await CatalogMonthsAsync(generation);
@@ -252,7 +261,18 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 .Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
     }
 
-    /// <summary>Days [FromDay, ToDay) (1-based; 32: to the month's end) of the month starting at MonthStart.</summary>
+    /// <summary>Every shard's series figures of each of the whole days [from, to).</summary>
+    private async Task<List<(DateTimeOffset DayStart, SeriesTotals Totals)>> DaySeriesAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to)
+    {
+        var calls = MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard => DaySeries(shard, span)));
+        return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
+
+        async Task<List<(DateTimeOffset, SeriesTotals)>> DaySeries(int shard, MonthSpan span) =>
+            [.. (await Month(generation, shard, span.MonthStart).GetDaySeries(span.FromDay, span.ToDay)).Value
+                .Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
+    }
+
+    /// <summary>Days [FromDay, ToDay) (1-based; <see cref="IMonthStatsGrain.ToMonthEnd"/>: to the month's end) of the month starting at MonthStart.</summary>
     private readonly record struct MonthSpan(DateTimeOffset MonthStart, int FromDay, int ToDay);
 
     /// <summary>
@@ -262,7 +282,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     /// </summary>
     private static IEnumerable<MonthSpan> MonthsWithin(IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to) =>
         months.Select(MonthStart).Where(month => month < to && month.AddMonths(1) > from)
-            .Select(month => new MonthSpan(month, from > month ? from.Day : 1, to < month.AddMonths(1) ? to.Day : 32));
+            .Select(month => new MonthSpan(month, from > month ? from.Day : 1, to < month.AddMonths(1) ? to.Day : IMonthStatsGrain.ToMonthEnd));
 
     private IMonthStatsGrain Month(int generation, int shard, DateTimeOffset monthStart) =>
         GrainFactory.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, monthStart.Year, monthStart.Month));
