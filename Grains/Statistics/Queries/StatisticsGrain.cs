@@ -46,8 +46,9 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     }
 
     /// <summary>
-    /// Whole buckets come from the hourly rollups of the month grains (whole minutes from the day
-    /// grains for interval=minute); a partial first or last bucket is added up from the minutes it covers.
+    /// Whole buckets come from the month grains: whole days from each day's figures, whole hours
+    /// from the days' hourly rollups (whole minutes from the day grains for interval=minute); a
+    /// partial first or last bucket is added up from the minutes it covers.
     /// </summary>
     public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
@@ -96,17 +97,17 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 }
                 else if (interval == StatsInterval.Day)
                 {
-                    // Whole days: each month answers a day's figures, not its hours with their sketches.
-                    var months = await CatalogMonthsAsync(generation);
-                    foreach (var (dayStart, totals) in await DaySeriesAsync(generation, months, wholeFrom, wholeTo))
+                    // Each month answers a day's figures, not its hours with their sketches.
+                    foreach (var (dayStart, totals) in await ByDayAsync(generation, wholeFrom, wholeTo,
+                        async (month, span) => (await month.GetDaySeries(span.FromDay, span.ToDay)).Value))
                     {
                         Add(dayStart, totals);
                     }
                 }
                 else
                 {
-                    var months = await CatalogMonthsAsync(generation);
-                    foreach (var (dayStart, rollup) in await DaysAsync(generation, months, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1)))
+                    foreach (var (dayStart, rollup) in await ByDayAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1),
+                        (month, span) => month.GetDays(span.FromDay, span.ToDay)))
                     {
                         foreach (var (hour, totals) in rollup.Hours)
                         {
@@ -250,26 +251,19 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             (dayStart, await GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutes(fromMinute, toMinute));
     }
 
-    /// <summary>Every shard's rollups of the whole days [from, to).</summary>
-    private async Task<List<(DateTimeOffset DayStart, DayRollup Rollup)>> DaysAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>
+    /// What <paramref name="read"/> answers, day of month → a figure, from every shard's month that
+    /// holds whole days of [from, to) (the catalog's months), by the day's start.
+    /// </summary>
+    private async Task<List<(DateTimeOffset DayStart, T Figure)>> ByDayAsync<T>(
+        int generation, DateTimeOffset from, DateTimeOffset to, Func<IMonthStatsGrain, MonthSpan, Task<Dictionary<int, T>>> read)
     {
+        var months = await CatalogMonthsAsync(generation);
         var calls = MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard => Days(shard, span)));
         return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
 
-        async Task<List<(DateTimeOffset, DayRollup)>> Days(int shard, MonthSpan span) =>
-            [.. (await Month(generation, shard, span.MonthStart).GetDays(span.FromDay, span.ToDay))
-                .Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
-    }
-
-    /// <summary>Every shard's series figures of each of the whole days [from, to).</summary>
-    private async Task<List<(DateTimeOffset DayStart, SeriesTotals Totals)>> DaySeriesAsync(int generation, IReadOnlyList<string> months, DateTimeOffset from, DateTimeOffset to)
-    {
-        var calls = MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard => DaySeries(shard, span)));
-        return [.. (await Task.WhenAll(calls)).SelectMany(d => d)];
-
-        async Task<List<(DateTimeOffset, SeriesTotals)>> DaySeries(int shard, MonthSpan span) =>
-            [.. (await Month(generation, shard, span.MonthStart).GetDaySeries(span.FromDay, span.ToDay)).Value
-                .Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
+        async Task<List<(DateTimeOffset, T)>> Days(int shard, MonthSpan span) =>
+            [.. (await read(Month(generation, shard, span.MonthStart), span)).Select(pair => (span.MonthStart.AddDays(pair.Key - 1), pair.Value))];
     }
 
     /// <summary>Days [FromDay, ToDay) (1-based; <see cref="IMonthStatsGrain.ToMonthEnd"/>: to the month's end) of the month starting at MonthStart.</summary>
