@@ -59,6 +59,7 @@ public static class ApiApplication
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             options.SerializerOptions.Converters.Add(new UtcDateTimeOffsetConverter());
             options.SerializerOptions.Converters.Add(new MoneyJsonConverter());
+            options.SerializerOptions.Converters.Add(new WholeNumberJsonConverter());
         });
         builder.Services.AddOperations();
 

@@ -194,6 +194,19 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
         Assert.Equal(212.34m, order.Dec("total"));
     }
 
+    [Fact]
+    public async Task A_whole_quantity_written_with_a_fraction_or_an_exponent_is_accepted()
+    {
+        var id = TestOrders.NewId();
+        var body = $$"""{ "orderId": "{{id}}", "customerId": "c-1", "currency": "EUR", "items": [ { "sku": "s", "quantity": 2.0, "unitPrice": 1 }, { "sku": "t", "quantity": 1e1, "unitPrice": 1 }, { "sku": "u", "quantity": 300E-2, "unitPrice": 1 } ] }""";
+
+        using var response = await host.Writer.PostAsync("/api/orders", body);
+
+        var order = await response.AssertJsonAsync(HttpStatusCode.Created);
+        Assert.Equal(15m, order.Dec("total"));
+        Assert.Equal([2, 10, 3], order.GetProperty("items").EnumerateArray().Select(line => line.GetProperty("quantity").GetInt32()));
+    }
+
     /// <summary>Malformed bodies: (case, route, body, the JSON path errors must name, words of its message).</summary>
     public static TheoryData<string, string, string, string, string> MalformedBodies => new()
     {
@@ -209,6 +222,9 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
         { "a string for money", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 2, "unitPrice": "1.00" } ] }""", "items[0].unitPrice", "must be a JSON number" },
         { "a fraction for a whole number", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 1.5, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "a whole number too large", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 99999999999, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
+        { "a fraction in exponent form", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 15e-1, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
+        { "a whole number too large in exponent form", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 1e10, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
+        { "true for a number", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": true, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "a number for an array", "", """{ "customerId": "c", "currency": "EUR", "items": 5 }""", "items", "must be an array" },
         { "a number for an object", "", """{ "customerId": "c", "currency": "EUR", "items": [ 5 ] }""", "items[0]", "must be an object" },
         { "a duplicate key", "", """{ "customerId": "c", "customerId": "d", "currency": "EUR", "items": [ { "sku": "s", "quantity": 1, "unitPrice": 1 } ] }""", "customerId", "appears more than once" },
