@@ -144,11 +144,22 @@ public static class ApiDescriptions
             return Task.CompletedTask;
         });
         // Money and durations are decimals, exact as written; the generator would call them doubles.
+        // Whole numbers and decimals are read by converters of the API's own (MoneyJsonConverter,
+        // WholeNumberJsonConverter), for which the generator can tell no JSON type: it is stated here.
         options.AddSchemaTransformer((schema, context, _) =>
         {
-            if ((Nullable.GetUnderlyingType(context.JsonTypeInfo.Type) ?? context.JsonTypeInfo.Type) == typeof(decimal))
+            var underlying = Nullable.GetUnderlyingType(context.JsonTypeInfo.Type);
+            var type = underlying ?? context.JsonTypeInfo.Type;
+            var orNull = underlying is null ? 0 : JsonSchemaType.Null;
+            if (type == typeof(decimal))
             {
+                schema.Type = JsonSchemaType.Number | orNull;
                 schema.Format = "decimal";
+            }
+            else if (type == typeof(int))
+            {
+                schema.Type = JsonSchemaType.Integer | orNull;
+                schema.Format = "int32";
             }
 
             return Task.CompletedTask;

@@ -198,13 +198,30 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
     public async Task A_whole_quantity_written_with_a_fraction_or_an_exponent_is_accepted()
     {
         var id = TestOrders.NewId();
-        var body = $$"""{ "orderId": "{{id}}", "customerId": "c-1", "currency": "EUR", "items": [ { "sku": "s", "quantity": 2.0, "unitPrice": 1 }, { "sku": "t", "quantity": 1e1, "unitPrice": 1 }, { "sku": "u", "quantity": 300E-2, "unitPrice": 1 } ] }""";
+        var body = $$"""{ "orderId": "{{id}}", "customerId": "c-1", "currency": "EUR", "items": [ { "sku": "s", "quantity": 2.0, "unitPrice": 1 }, { "sku": "t", "quantity": 1e1, "unitPrice": 1 }, { "sku": "u", "quantity": 300E-2, "unitPrice": 1 }, { "sku": "v", "quantity": 1E+1, "unitPrice": 1 } ] }""";
 
         using var response = await host.Writer.PostAsync("/api/orders", body);
 
         var order = await response.AssertJsonAsync(HttpStatusCode.Created);
-        Assert.Equal(15m, order.Dec("total"));
-        Assert.Equal([2, 10, 3], order.GetProperty("items").EnumerateArray().Select(line => line.GetProperty("quantity").GetInt32()));
+        Assert.Equal(25m, order.Dec("total"));
+        Assert.Equal([2, 10, 3, 10], order.GetProperty("items").EnumerateArray().Select(line => line.GetProperty("quantity").GetInt32()));
+    }
+
+    /// <summary>The API's own converters read whole numbers and money; its description must still give their JSON types.</summary>
+    [Fact]
+    public async Task The_OpenAPI_document_calls_a_quantity_an_integer_and_money_a_number()
+    {
+        using var response = await host.Anonymous.GetAsync("/openapi/v1.json");
+        var document = await response.AssertJsonAsync(HttpStatusCode.OK);
+
+        var line = document.GetProperty("components").GetProperty("schemas").GetProperty("OrderLineRequest").GetProperty("properties");
+        Assert.Contains("integer", Types(line.GetProperty("quantity")));
+        Assert.Contains("number", Types(line.GetProperty("unitPrice")));
+
+        static IEnumerable<string?> Types(JsonElement schema) =>
+            schema.TryGetProperty("type", out var type)
+                ? type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()) : [type.GetString()]
+                : [];
     }
 
     /// <summary>Malformed bodies: (case, route, body, the JSON path errors must name, words of its message).</summary>
@@ -222,6 +239,7 @@ public sealed class StrictInputTests(ApiHostFixture fixture) : IClassFixture<Api
         { "a string for money", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 2, "unitPrice": "1.00" } ] }""", "items[0].unitPrice", "must be a JSON number" },
         { "a fraction for a whole number", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 1.5, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "a whole number too large", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 99999999999, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
+        { "a fraction of 29 digits a decimal would round to a whole number", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 0.99999999999999999999999999999, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "a fraction in exponent form", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 15e-1, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "a whole number too large in exponent form", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": 1e10, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
         { "true for a number", "", """{ "customerId": "c", "currency": "EUR", "items": [ { "sku": "s", "quantity": true, "unitPrice": 1 } ] }""", "items[0].quantity", "must be a whole number from 1 to 10,000" },
