@@ -252,8 +252,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     }
 
     /// <summary>
-    /// What <paramref name="read"/> answers, day of month → a figure, from every shard's month that
-    /// holds whole days of [from, to) (the catalog's months), by the day's start.
+    /// Every shard's figure of each day of the whole days [from, to), by the day's start:
+    /// <paramref name="read"/> asks one month of one shard for its days in range (day of month → figure).
     /// </summary>
     private async Task<List<(DateTimeOffset DayStart, T Figure)>> ByDayAsync<T>(
         int generation, DateTimeOffset from, DateTimeOffset to, Func<IMonthStatsGrain, MonthSpan, Task<Dictionary<int, T>>> read)
