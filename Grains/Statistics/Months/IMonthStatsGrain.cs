@@ -65,6 +65,14 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     Task<MonthProducts> GetProducts();
 
     /// <summary>
+    /// <see cref="GetProducts"/>, or null if it would answer what it answered at <paramref name="held"/>
+    /// (<see cref="MonthProducts.Version"/>): a query that keeps the sales of every month it has read
+    /// asks the months that did not change for nothing. Answered while a push writes.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<MonthProducts?> GetProductsIfChanged(MonthProductsVersion? held);
+
+    /// <summary>
     /// The revision of the day held here (0 if none), the day grain's revision when it sent it: the
     /// older of the rollup's and of the product increments', so that a push of which only one
     /// write landed is reported as not landed.

@@ -47,6 +47,17 @@ public sealed class MonthStatsGrain(
     /// </summary>
     private (MonthStatsState From, StatsBucket Total)? wholeMonth;
 
+    /// <summary>This activation, in <see cref="MonthProductsVersion"/>.</summary>
+    private readonly Guid activation = Guid.NewGuid();
+
+    /// <summary>
+    /// Changes to what <see cref="GetProducts"/> answers: counted wherever a day's rollup, a live
+    /// copy or the products change, and when the states are other objects than those counted on.
+    /// </summary>
+    private long productsChanges;
+
+    private (MonthStatsState Month, MonthProductsState Products)? productsCountedOn;
+
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
 
@@ -99,6 +110,7 @@ public sealed class MonthStatsGrain(
             }
 
             state.Applied[day] = rollup.Revision;
+            productsChanges++;
 
             // Both writes begin in this turn, so they reach the partition's group commit within
             // its linger (Statistics:GroupCommitLinger) and go in one transaction.
@@ -141,6 +153,8 @@ public sealed class MonthStatsGrain(
                     state.Products.Remove(sku);
                 }
 
+                productsChanges++;
+
                 logger.Log(first ? LogLevel.Error : LogLevel.Warning,
                     "The products of month {Month} outgrew their entity: {Unlisted} SKUs are summed unlisted, {Listed} stay listed; SKUs new to the month are summed unlisted from now on (README \"Capacity\").",
                     this.GetPrimaryKeyString(), unlisting.Count, state.Products.Count);
@@ -166,8 +180,15 @@ public sealed class MonthStatsGrain(
         }
 
         state.State.Days[day] = rollup;
-        wholeMonth = null;
+        DayChanged();
         return state.WriteOwnStateAsync();
+    }
+
+    /// <summary>A day's rollup, pushed or live, was replaced: the month's total and which live product increments count may change.</summary>
+    private void DayChanged()
+    {
+        wholeMonth = null;
+        productsChanges++;
     }
 
     /// <summary>A write after which, should it fail, the next activation says what landed (in memory, RevisionOf would report the push as landed).</summary>
@@ -185,8 +206,8 @@ public sealed class MonthStatsGrain(
         }
 
         live[day] = rollup;
-        wholeMonth = null;
         liveProducts[day] = unlanded;
+        DayChanged();
         await RegisterAsync(); // so that queries over all time find a month none of whose days has been pushed yet
     }
 
@@ -245,8 +266,26 @@ public sealed class MonthStatsGrain(
     /// out whatever its revisions: it may come from an activation that died, whose revisions the
     /// next activation numbered again, for other increments.
     /// </summary>
-    public Task<MonthProducts> GetProducts()
+    public Task<MonthProducts> GetProducts() => Task.FromResult(Products());
+
+    public Task<MonthProducts?> GetProductsIfChanged(MonthProductsVersion? held) =>
+        Task.FromResult(ProductsVersion() == held ? null : Products());
+
+    private MonthProductsVersion ProductsVersion()
     {
+        // A write that met a conflict holds the state it read meanwhile, changed in ways not counted here.
+        if (productsCountedOn is not { } countedOn || !ReferenceEquals(countedOn.Month, state.State) || !ReferenceEquals(countedOn.Products, products.State))
+        {
+            productsCountedOn = (state.State, products.State);
+            productsChanges++;
+        }
+
+        return new MonthProductsVersion(activation, productsChanges);
+    }
+
+    private MonthProducts Products()
+    {
+        var version = ProductsVersion();
         var state = products.State;
         var counted = liveProducts
             .Where(pair => ReferenceEquals(Latest(pair.Key), live[pair.Key]))
@@ -254,7 +293,7 @@ public sealed class MonthStatsGrain(
             .ToList();
         if (counted.Count == 0)
         {
-            return Task.FromResult(new MonthProducts(state.Products, state.Unlisted));
+            return new MonthProducts(state.Products, state.Unlisted, version);
         }
 
         var listed = new Dictionary<string, ProductTotals>();
@@ -280,6 +319,6 @@ public sealed class MonthStatsGrain(
             }
         }
 
-        return Task.FromResult(new MonthProducts(listed, unlisted));
+        return new MonthProducts(listed, unlisted, version);
     }
 }

@@ -140,27 +140,19 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return new TimeSeriesReport(interval, buckets, from, to);
     }
 
+    /// <summary>Every month's product sales as this activation read them last (it answers one call at a time).</summary>
+    private readonly AllTimeProducts allTimeProducts = new();
+
+    /// <summary>Each month and shard sends its products only if they changed since this activation read them.</summary>
     public async Task<ProductsReport> TopProducts(int top, bool byQuantity)
     {
         var generation = await ActiveGeneration();
-        var products = new Dictionary<string, ProductTotals>();
-        ProductTotals? unlisted = null;
-        var months = (await CatalogMonthsAsync(generation)).Select(MonthStart);
-        foreach (var monthProducts in await Task.WhenAll(months.SelectMany(month => Shards().Select(shard => Month(generation, shard, month).GetProducts()))))
-        {
-            ProductTotals.Merge(products, monthProducts.Listed);
-            if (monthProducts.Unlisted is { } sales)
-            {
-                (unlisted ??= new ProductTotals()).Add(sales);
-            }
-        }
-
-        var ordered = byQuantity
-            ? products.OrderByDescending(p => p.Value.Quantity).ThenByDescending(p => p.Value.Revenue)
-            : products.OrderByDescending(p => p.Value.Revenue).ThenByDescending(p => p.Value.Quantity);
-        return new ProductsReport(
-            [.. ordered.ThenBy(p => p.Key, StringComparer.Ordinal).Take(top).Select(p => new ProductSales(p.Key, p.Value.Quantity, p.Value.Revenue))],
-            unlisted is null ? null : new UnlistedSales(unlisted.Quantity, unlisted.Revenue));
+        var months = (await CatalogMonthsAsync(generation)).SelectMany(month => Shards().Select(shard => (Month: MonthStart(month), Shard: shard))).ToList();
+        allTimeProducts.Serve(generation);
+        var answers = await Task.WhenAll(months.Select(month =>
+            Month(generation, month.Shard, month.Month).GetProductsIfChanged(allTimeProducts.VersionOf(month))));
+        allTimeProducts.Update([.. months.Zip(answers)]);
+        return allTimeProducts.Top(top, byQuantity);
     }
 
     public async Task<CustomerReport?> Customer(string customerId) =>

@@ -42,9 +42,17 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
     }
 
     private int failingWrites;
+    private string? failingState;
 
-    /// <summary>The next <paramref name="writes"/> writes of <see cref="Target"/> fail (a timeout) without reaching storage.</summary>
-    public void FailNextWrites(int writes = 1) => Volatile.Write(ref failingWrites, writes);
+    /// <summary>
+    /// The next <paramref name="writes"/> writes of <see cref="Target"/> (of its state <paramref name="stateName"/>
+    /// alone, if named) fail (a timeout) without reaching storage.
+    /// </summary>
+    public void FailNextWrites(int writes = 1, string? stateName = null)
+    {
+        Volatile.Write(ref failingState, stateName);
+        Volatile.Write(ref failingWrites, writes);
+    }
 
     private IGrainStorage Inner => inner ?? throw new InvalidOperationException("Not registered.");
 
@@ -67,7 +75,7 @@ public sealed class HeldGrainStorage : IGrainStorage, ILifecycleParticipant<ISil
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        if (grainId == Target && Interlocked.Decrement(ref failingWrites) >= 0)
+        if (grainId == Target && (Volatile.Read(ref failingState) ?? stateName) == stateName && Interlocked.Decrement(ref failingWrites) >= 0)
         {
             throw new TimeoutException($"Injected by the test: the write of {grainId} did not reach storage.");
         }
