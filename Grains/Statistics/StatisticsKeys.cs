@@ -23,6 +23,10 @@ public static class StatisticsKeys
     public static string Month(int generation, int shard, int year, int month) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{year:D4}-{month:D2}");
 
+    /// <summary>The month grain of <paramref name="yearMonth"/>, "yyyy-MM" as the catalog lists it (<see cref="Catalog.IStatsCatalogGrain.Months"/>).</summary>
+    public static string Month(int generation, int shard, string yearMonth) =>
+        string.Create(CultureInfo.InvariantCulture, $"{generation}/{shard}/{yearMonth}");
+
     /// <summary>The alert feed of one day (see <see cref="AlertFeedGrain"/>).</summary>
     public static string AlertDay(int generation, DateOnly day) =>
         string.Create(CultureInfo.InvariantCulture, $"{generation}/{day:yyyy-MM-dd}");

@@ -3,14 +3,15 @@ using OrderFlow.Grains.Statistics;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
+using OrderFlow.Grains.Statistics.Queries;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
 
 /// <summary>
-/// The best-selling products of all time are kept by the query between calls, and a month sends its
-/// products only when they changed since (<see cref="IMonthStatsGrain.GetProductsIfChanged"/>): every
+/// The best-selling products of all time are kept between queries (<see cref="AllTimeProductsGrain"/>),
+/// and a month sends its products only when they changed since (<see cref="IMonthStatsGrain.GetProductsIfChanged"/>): every
 /// way a month's products change (a live copy, a larger one, a push, another month, a deactivation
 /// that loses the live copies) must show in the next answer, and a month that did not change must
 /// answer nothing.

@@ -5,64 +5,63 @@ using OrderFlow.Statistics;
 namespace OrderFlow.Grains.Statistics.Queries;
 
 /// <summary>
-/// The product sales of every month and shard added up, kept between queries by a query
-/// activation (<see cref="StatisticsGrain.TopProducts"/>): a month that has not changed since it was
-/// read answers nothing (<see cref="IMonthStatsGrain.GetProductsIfChanged"/>), and a changed
-/// month's previous answer is taken out of the sum as its new one goes in. So a query costs what
-/// changed since the last one (the current month, as a rule), not every month's every product,
-/// which grows with the history. The figures are those of a sum made afresh.
+/// The product sales of every month and shard added up, kept between queries (by
+/// <see cref="AllTimeProductsGrain"/>): a month that has not changed since it was read answers
+/// nothing (<see cref="IMonthStatsGrain.GetProductsIfChanged"/>), and a changed month's previous
+/// answer is taken out of the sums as its new one goes in. So a query adds up what changed since the
+/// last one (the current month, as a rule), not every month's every product, which grows with the
+/// history. The figures are those of a sum made afresh.
 /// </summary>
 /// <remarks>
-/// Revenue is a decimal, whose additions here are exact; but a sum keeps the most decimal places
-/// of what it added (10.5 + 1.25 − 1.25 is 10.50), so a SKU whose sum has more places than its new
-/// month's answer, or that a month no longer lists, is added up afresh from the months held.
+/// Revenue is a decimal, whose additions here are exact; but a sum keeps the most decimal places of
+/// what it added (10.5 + 1.25 − 1.25 is 10.50), while a sum made afresh has the most places of what
+/// it adds. So each sum counts the months' answers that have its places, and once none has, it is
+/// added up afresh from the months held (a price written "10" after "9.99" costs nothing more).
 /// </remarks>
 internal sealed class AllTimeProducts
 {
-    private readonly Dictionary<(DateTimeOffset Month, int Shard), MonthProducts> months = [];
+    /// <summary>The months' answers held, by month grain key.</summary>
+    private readonly Dictionary<string, MonthProducts> months = new(StringComparer.Ordinal);
+
     private readonly Dictionary<string, Sum> listed = new(StringComparer.Ordinal);
     private Sum unlisted = new();
 
-    /// <summary>The generation whose months are held; null before the first update.</summary>
-    public int? Generation { get; private set; }
-
     /// <summary>The version of the month's answer held, null if none is.</summary>
-    public MonthProductsVersion? VersionOf((DateTimeOffset Month, int Shard) month) => months.TryGetValue(month, out var held) ? held.Version : null;
+    public MonthProductsVersion? VersionOf(string month) => months.TryGetValue(month, out var held) ? held.Version : null;
 
-    /// <summary>Forgets every month unless they are of <paramref name="generation"/>.</summary>
-    public void Serve(int generation)
+    /// <summary>
+    /// Takes the months' answers (null: unchanged since the version held) and drops the months held
+    /// that <paramref name="answers"/> does not name. Should it fail half-way, it holds nothing.
+    /// </summary>
+    public void Update(IReadOnlyCollection<(string Month, MonthProducts? Answer)> answers)
     {
-        if (Generation != generation)
+        try
         {
+            var named = answers.Select(answer => answer.Month).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in months.Keys.Where(month => !named.Contains(month)).ToList())
+            {
+                Replace(gone, null);
+            }
+
+            foreach (var (month, answer) in answers)
+            {
+                if (answer is not null)
+                {
+                    Replace(month, answer);
+                }
+            }
+
+            // One figure of every month held: added up afresh, which costs little.
+            unlisted = Sum.Of(months.Values.Select(held => held.Unlisted));
+        }
+        catch
+        {
+            // A sum overflowed (or worse): what is held is no longer the months' sum.
             months.Clear();
             listed.Clear();
             unlisted = new Sum();
-            Generation = generation;
+            throw;
         }
-    }
-
-    /// <summary>
-    /// Takes the months' answers (null: unchanged since the version held), and drops the months held
-    /// that <paramref name="answers"/> does not name.
-    /// </summary>
-    public void Update(IReadOnlyCollection<((DateTimeOffset Month, int Shard) Month, MonthProducts? Answer)> answers)
-    {
-        var named = answers.Select(answer => answer.Month).ToHashSet();
-        foreach (var gone in months.Keys.Where(month => !named.Contains(month)).ToList())
-        {
-            Replace(gone, null);
-        }
-
-        foreach (var (month, answer) in answers)
-        {
-            if (answer is not null)
-            {
-                Replace(month, answer);
-            }
-        }
-
-        // One figure from every month held: added up afresh, which costs little.
-        unlisted = Sum.Of(months.Values.Select(held => held.Unlisted));
     }
 
     /// <summary>The best-selling <paramref name="top"/> by revenue (or quantity), and the unlisted sales.</summary>
@@ -76,7 +75,7 @@ internal sealed class AllTimeProducts
             unlisted.Months == 0 ? null : new UnlistedSales(unlisted.Quantity, unlisted.Revenue));
     }
 
-    private void Replace((DateTimeOffset Month, int Shard) month, MonthProducts? answer)
+    private void Replace(string month, MonthProducts? answer)
     {
         var before = months.GetValueOrDefault(month);
         if (answer is null)
@@ -89,53 +88,43 @@ internal sealed class AllTimeProducts
         }
 
         var afresh = new List<string>();
-        if (before is not null)
+        foreach (var (sku, sales) in before?.Listed ?? [])
         {
-            foreach (var (sku, sales) in before.Listed)
+            if (!listed[sku].Take(sales))
             {
-                var sum = listed[sku];
-                sum.Take(sales);
-                if (answer is null || !answer.Listed.ContainsKey(sku))
-                {
-                    afresh.Add(sku);
-                }
+                afresh.Add(sku);
             }
         }
 
-        if (answer is not null)
+        foreach (var (sku, sales) in answer?.Listed ?? [])
         {
-            foreach (var (sku, sales) in answer.Listed)
+            if (!listed.TryGetValue(sku, out var sum))
             {
-                if (!listed.TryGetValue(sku, out var sum))
-                {
-                    listed[sku] = sum = new Sum();
-                }
-
-                sum.Add(sales);
-                if (sum.Revenue.Scale > sales.Revenue.Scale)
-                {
-                    afresh.Add(sku);
-                }
+                listed[sku] = sum = new Sum();
             }
+
+            sum.Add(sales);
         }
 
         foreach (var sku in afresh)
         {
-            var sum = Sum.Of(months.Values.Select(held => held.Listed.GetValueOrDefault(sku)));
-            if (sum.Months == 0)
+            listed[sku] = Sum.Of(months.Values.Select(held => held.Listed.GetValueOrDefault(sku)));
+        }
+
+        foreach (var sku in before?.Listed.Keys ?? Enumerable.Empty<string>())
+        {
+            if (listed[sku].Months == 0)
             {
                 listed.Remove(sku);
-            }
-            else
-            {
-                listed[sku] = sum;
             }
         }
     }
 
-    /// <summary>A SKU's (or the unlisted) sales over the months that list it, and how many do.</summary>
+    /// <summary>A SKU's (or the unlisted) sales over the months that list it, how many do, and how many of those have its decimal places.</summary>
     private sealed class Sum
     {
+        private int withItsPlaces;
+
         public long Quantity { get; private set; }
 
         public decimal Revenue { get; private set; }
@@ -158,16 +147,30 @@ internal sealed class AllTimeProducts
 
         public void Add(ProductTotals sales)
         {
+            var places = Revenue.Scale;
             Quantity += sales.Quantity;
             Revenue += sales.Revenue;
             Months++;
+            withItsPlaces = sales.Revenue.Scale > places ? 1 : withItsPlaces + (sales.Revenue.Scale == places ? 1 : 0);
         }
 
-        public void Take(ProductTotals sales)
+        /// <summary>Takes out a month's sales; false when the sum is to be made afresh: months are left, none with its decimal places.</summary>
+        public bool Take(ProductTotals sales)
         {
+            if (--Months == 0)
+            {
+                (Quantity, Revenue, withItsPlaces) = (0, 0m, 0);
+                return true;
+            }
+
             Quantity -= sales.Quantity;
             Revenue -= sales.Revenue;
-            Months--;
+            if (sales.Revenue.Scale == Revenue.Scale)
+            {
+                withItsPlaces--;
+            }
+
+            return withItsPlaces > 0;
         }
     }
 }

@@ -140,20 +140,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return new TimeSeriesReport(interval, buckets, from, to);
     }
 
-    /// <summary>Every month's product sales as this activation read them last (it answers one call at a time).</summary>
-    private readonly AllTimeProducts allTimeProducts = new();
-
-    /// <summary>Each month and shard sends its products only if they changed since this activation read them.</summary>
-    public async Task<ProductsReport> TopProducts(int top, bool byQuantity)
-    {
-        var generation = await ActiveGeneration();
-        var months = (await CatalogMonthsAsync(generation)).SelectMany(month => Shards().Select(shard => (Month: MonthStart(month), Shard: shard))).ToList();
-        allTimeProducts.Serve(generation);
-        var answers = await Task.WhenAll(months.Select(month =>
-            Month(generation, month.Shard, month.Month).GetProductsIfChanged(allTimeProducts.VersionOf(month))));
-        allTimeProducts.Update([.. months.Zip(answers)]);
-        return allTimeProducts.Top(top, byQuantity);
-    }
+    public async Task<ProductsReport> TopProducts(int top, bool byQuantity) =>
+        await GrainFactory.GetGrain<IAllTimeProductsGrain>(await ActiveGeneration()).Top(top, byQuantity);
 
     public async Task<CustomerReport?> Customer(string customerId) =>
         await GrainFactory.GetGrain<ICustomerStatsGrain>(StatisticsKeys.Customer(await ActiveGeneration(), customerId)).Get();
