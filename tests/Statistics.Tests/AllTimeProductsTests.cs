@@ -5,6 +5,7 @@ using OrderFlow.Grains.Statistics.Days;
 using OrderFlow.Grains.Statistics.Months;
 using OrderFlow.Grains.Statistics.Queries;
 using OrderFlow.Statistics.Tests.Infrastructure;
+using OrderFlow.Streams;
 using OrderFlow.Testing;
 
 namespace OrderFlow.Statistics.Tests;
@@ -82,6 +83,44 @@ public sealed class AllTimeProductsTests(AzuriteFixture azurite)
         var third = await month.GetProductsIfChanged(second.Version);
         Assert.NotNull(third);
         Assert.Equal(1, third.Listed["SKU-1"].Quantity);
+    }
+
+    /// <summary>
+    /// What the grain keeps is what saves the work: a query after one that read every month gets
+    /// products from the months that changed since, and from no other.
+    /// </summary>
+    [Fact]
+    public async Task Only_the_months_that_changed_since_the_last_query_send_their_products()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var sent = 0;
+        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("productssent"), ct, LiveBatchTests.Settings,
+            silo => silo.AddIncomingGrainCallFilter(async call =>
+            {
+                await call.Invoke();
+                if (call.InterfaceMethod.Name == nameof(IMonthStatsGrain.GetProductsIfChanged) && call.Result is not null)
+                {
+                    Interlocked.Increment(ref sent);
+                }
+            }));
+        var generation = await cluster.Client.GetGrain<IProjectionControl>(0).Active();
+        IMonthStatsGrain Month(int shard, int month) => cluster.Client.GetGrain<IMonthStatsGrain>(StatisticsKeys.Month(generation, shard, 2026, month));
+        foreach (var month in new[] { 8, 9, 10 })
+        {
+            await Month(0, month).SetDay(1, CountingWhileFlushingTests.Rollup(events: 1, revision: 1), 0, Sales(("SKU-" + month, month, month)));
+        }
+
+        var statistics = cluster.Client.GetGrain<IStatisticsGrain>(0);
+        await statistics.TopProducts(10, byQuantity: true);
+        Assert.Equal(3 * OrderEventStreams.ShardCount, Volatile.Read(ref sent)); // every month of every shard, the empty ones too
+
+        await statistics.TopProducts(10, byQuantity: true);
+        Assert.Equal(3 * OrderEventStreams.ShardCount, Volatile.Read(ref sent));
+
+        await Month(0, 10).SetLiveDay(2, CountingWhileFlushingTests.Rollup(events: 1, revision: 0), [Push(0, 1, ("SKU-9", 2, 2m))]);
+        var report = await statistics.TopProducts(10, byQuantity: true);
+        Assert.Equal(3 * OrderEventStreams.ShardCount + 1, Volatile.Read(ref sent));
+        Assert.Equal([("SKU-9", 11L, 11m), ("SKU-10", 10L, 10m), ("SKU-8", 8L, 8m)], report.Products.Select(p => (p.Sku, p.Quantity, p.Revenue)));
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ namespace OrderFlow.Grains.Statistics.Months;
 
 /// <summary>
 /// A month's product sales as queries read them (<see cref="IMonthStatsGrain.GetProducts"/>). Not
-/// immutable: it may hold the grain's own state, which Orleans must copy for a caller on the same silo.
+/// immutable, and must not be marked so: it may hold the grain's own state, which Orleans must copy
+/// for a caller on the same silo, and a caller may keep it (<see cref="Queries.AllTimeProducts"/>).
 /// </summary>
 /// <param name="Listed">SKU → sales.</param>
 /// <param name="Unlisted">The sales of SKUs the month does not list (<see cref="MonthProductsState.Unlisted"/>); null while it lists every SKU it sold.</param>
