@@ -276,14 +276,14 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             var r = b.Revenue.GetValueOrDefault(c);
             var f = b.Refunds.GetValueOrDefault(c);
             var n = b.Payments.GetValueOrDefault(c);
-            return new CurrencyTotals(r, f, r - f, n, n == 0 ? null : decimal.Round(r / n, 2));
+            return new CurrencyTotals(r, f, r - f, n, AverageOrderValue(r, n));
         });
         return new SummaryReport(
             from, to,
             EventTypes.ToDictionary(t => t, t => b.Events.GetValueOrDefault(t)),
             orders,
             revenue, refunds, revenue - refunds,
-            payments == 0 ? null : decimal.Round(revenue / payments, 2),
+            AverageOrderValue(revenue, payments),
             new Dictionary<string, decimal?>
             {
                 ["placedToPaid"] = Ratio(orders["paid"], orders["placed"]),
@@ -298,6 +298,10 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             },
             currencies);
     }
+
+    /// <summary>Revenue per payment to the cent, halves away from zero (10.125 is 10.13) as money is rounded in commerce; null without payments.</summary>
+    private static decimal? AverageOrderValue(decimal revenue, long payments) =>
+        payments == 0 ? null : decimal.Round(revenue / payments, 2, MidpointRounding.AwayFromZero);
 
     /// <summary>To four places, as a decimal without trailing zeros (0.5, not 0.5000).</summary>
     private static decimal? Ratio(long part, long whole) => whole == 0 ? null : Exact((double)part / whole, 4);

@@ -406,9 +406,11 @@ public static class StatsCheck
 
     private static void Average(string label, decimal revenue, long payments, decimal? got, List<string> diffs)
     {
-        if (payments == 0 ? got is not null : got is null || Math.Abs(got.Value - revenue / payments) > 0.005m)
+        // To the cent, halves away from zero (README "Statistics").
+        decimal? want = payments == 0 ? null : decimal.Round(revenue / payments, 2, MidpointRounding.AwayFromZero);
+        if (want != got)
         {
-            diffs.Add($"{label}: expected {(payments == 0 ? "null" : (revenue / payments).ToString("0.####", CultureInfo.InvariantCulture))} ({revenue}/{payments}), actual {got?.ToString(CultureInfo.InvariantCulture) ?? "null"}");
+            diffs.Add($"{label}: expected {want?.ToString(CultureInfo.InvariantCulture) ?? "null"} ({revenue}/{payments}), actual {got?.ToString(CultureInfo.InvariantCulture) ?? "null"}");
         }
     }
 
