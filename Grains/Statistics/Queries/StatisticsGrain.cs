@@ -206,8 +206,19 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         StatsBucket.MergeAll((await Task.WhenAll(MonthsWithin(months, from, to).SelectMany(span => Shards().Select(shard =>
             Month(generation, shard, span.MonthStart).GetTotal(span.FromDay, span.ToDay))))).Select(total => total.Value));
 
-    private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to) =>
-        StatsBucket.MergeAll((await MinutesAsync(generation, from, to)).SelectMany(d => d.Minutes.Values));
+    /// <summary>Every shard's total of [from, to), within one day: one bucket per shard, merged by the day (<see cref="IDayStatsGrain.GetMinutesTotal"/>).</summary>
+    private async Task<StatsBucket> PartialDayAsync(int generation, DateTimeOffset from, DateTimeOffset to)
+    {
+        var day = DayOf(from);
+        var (fromMinute, toMinute) = MinutesOf(day, from, to);
+        var date = DateOnly.FromDateTime(day.UtcDateTime);
+        return StatsBucket.MergeAll((await Task.WhenAll(Shards().Select(shard =>
+            GrainFactory.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, shard, date)).GetMinutesTotal(fromMinute, toMinute)))).Select(total => total.Value));
+    }
+
+    /// <summary>The minutes of <paramref name="day"/> (0–1440) that [from, to) covers.</summary>
+    private static (int From, int To) MinutesOf(DateTimeOffset day, DateTimeOffset from, DateTimeOffset to) =>
+        (from > day ? (int)(from - day).TotalMinutes : 0, to < day.AddDays(1) ? (int)(to - day).TotalMinutes : MinutesPerDay);
 
     /// <summary>Every shard's minute buckets of the days overlapping [from, to), limited to that range.</summary>
     private async Task<List<(DateTimeOffset DayStart, Dictionary<int, StatsBucket> Minutes)>> MinutesAsync(int generation, DateTimeOffset from, DateTimeOffset to)
@@ -215,8 +226,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         var calls = new List<Task<(DateTimeOffset, Dictionary<int, StatsBucket>)>>();
         for (var day = DayOf(from); day < to; day = day.AddDays(1))
         {
-            var fromMinute = from > day ? (int)(from - day).TotalMinutes : 0;
-            var toMinute = to < day.AddDays(1) ? (int)(to - day).TotalMinutes : MinutesPerDay;
+            var (fromMinute, toMinute) = MinutesOf(day, from, to);
             var date = DateOnly.FromDateTime(day.UtcDateTime);
             var dayStart = day;
             foreach (var shard in Shards())
