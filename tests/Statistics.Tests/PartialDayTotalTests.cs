@@ -10,8 +10,8 @@ namespace OrderFlow.Statistics.Tests;
 /// <summary>
 /// A summary over part of a day takes one bucket per shard, the day's minutes in range merged by the
 /// day (<see cref="IDayStatsGrain.GetMinutesTotal"/>), not every minute's bucket with its latency
-/// sketches: the minutes at the range's edges count or not as the range says, and no minute
-/// buckets are asked for. The tests that compare summaries of any alignment with their model
+/// sketches, and so does a partial first or last bucket of a time series by hour or by day: the
+/// minutes at the range's edges count or not as the range says, and no minute buckets are asked for. The tests that compare summaries of any alignment with their model
 /// (<c>ApiScenarioTests</c>, <c>RestartTests</c>) check the figures at large.
 /// </summary>
 public sealed class PartialDayTotalTests(AzuriteFixture azurite)
@@ -46,6 +46,15 @@ public sealed class PartialDayTotalTests(AzuriteFixture azurite)
         Assert.Equal(4, (await cluster.Reader.Summary(day, day.AddDays(1), ct)).Orders["placed"]);
         Assert.Equal(2, (await cluster.Reader.Summary(day.AddMinutes(1), day.AddDays(1).AddMinutes(-1), ct)).Orders["placed"]);
         Assert.Equal(3, (await cluster.Reader.Summary(day.AddMinutes(5), day.AddDays(1).AddMinutes(1), ct)).Orders["placed"]);
+
+        // By hour or by day, a partial first or last bucket is one bucket per shard too.
+        var hours = await cluster.Reader.TimeSeries(day.AddMinutes(1), day.AddHours(2).AddMinutes(30), StatsInterval.Hour, ct);
+        Assert.Equal([2L, 0L, 0L], hours.Buckets.Select(bucket => bucket.Placed));
+        Assert.Equal([true, false, true], hours.Buckets.Select(bucket => bucket.Partial));
+        var days = await cluster.Reader.TimeSeries(day.AddMinutes(1), day.AddDays(1).AddMinutes(-1), StatsInterval.Day, ct);
+        Assert.Equal(2, Assert.Single(days.Buckets).Placed);
+        var lastHour = await cluster.Reader.TimeSeries(day.AddHours(23), day.AddDays(1).AddMinutes(-1), StatsInterval.Hour, ct);
+        Assert.Equal(0, Assert.Single(lastHour.Buckets).Placed);
         Assert.Equal(0, Volatile.Read(ref minuteCalls));
 
         var shard6 = cluster.Client.GetGrain<IDayStatsGrain>(StatisticsKeys.Day(generation, 6, DateOnly.FromDateTime(day.UtcDateTime)));

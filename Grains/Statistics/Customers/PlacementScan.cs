@@ -106,7 +106,7 @@ internal sealed class PlacementScan(string customerId, RiskOptions risk)
                 {
                     largeOrderAlerts.Add(new RiskAlert(
                         $"{RiskRules.LargeOrder}/{placed[i].OrderId}", RiskRules.LargeOrder, customerId, placed[i].OrderId, placed[i].At,
-                        string.Create(CultureInfo.InvariantCulture, $"Total {placed[i].Total} is over {rules.LargeOrderFactor}× the customer's average earlier order of {decimal.Round(average, 2)}.")));
+                        string.Create(CultureInfo.InvariantCulture, $"Total {placed[i].Total} is over {rules.LargeOrderFactor}× the customer's average earlier order of {decimal.Round(average, 2, MidpointRounding.AwayFromZero)}.")));
                 }
             }
         }

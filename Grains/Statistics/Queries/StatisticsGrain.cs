@@ -79,14 +79,28 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
             // [from, to) = a partial head, whole buckets [wholeFrom, wholeTo), a partial tail; any may be empty.
             var wholeFrom = Min(StatsRange.Ceiling(from, interval), to);
             var wholeTo = Max(StatsRange.Floor(to, interval), wholeFrom);
+            // A partial first or last bucket lies within one bucket, so within one day: by hour or by day,
+            // each shard's day answers it as one bucket.
+            async Task AddPartialAsync(DateTimeOffset pieceFrom, DateTimeOffset pieceTo)
+            {
+                if (interval == StatsInterval.Minute)
+                {
+                    await AddMinutesAsync(pieceFrom, pieceTo);
+                }
+                else
+                {
+                    Add(StatsRange.Floor(pieceFrom, interval), SeriesTotals.Of([await PartialDayAsync(generation, pieceFrom, pieceTo)]));
+                }
+            }
+
             if (from < wholeFrom)
             {
-                await AddMinutesAsync(from, wholeFrom);
+                await AddPartialAsync(from, wholeFrom);
             }
 
             if (wholeTo < to)
             {
-                await AddMinutesAsync(wholeTo, to);
+                await AddPartialAsync(wholeTo, to);
             }
 
             if (wholeFrom < wholeTo)
