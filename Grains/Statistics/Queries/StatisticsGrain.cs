@@ -17,8 +17,9 @@ using Orleans.Concurrency;
 namespace OrderFlow.Grains.Statistics.Queries;
 
 /// <summary>
-/// Answers statistics queries by merging the projection grains: minutes come from day grains,
-/// whole days, hours and products from month grains, every shard's share added up.
+/// Answers statistics queries by merging the projection grains: minutes and parts of days come from
+/// day grains, whole days and hours from month grains, every shard's share added up; the best
+/// sellers of all time from <see cref="AllTimeProductsGrain"/>, which keeps them between queries.
 /// </summary>
 [StatelessWorker]
 public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
