@@ -15,7 +15,7 @@ namespace OrderFlow.Statistics.Tests;
 /// way a day's rollup is replaced (a live copy, a push) must show in the next total, the total
 /// answered without a copy must come out of a summary unchanged, and a partial range must count
 /// its days only. A time series by day takes each day's figures from the months alike
-/// (<see cref="IMonthStatsGrain.GetDaySeries"/>).
+/// (<see cref="IMonthStatsGrain.GetDaySeries"/>), and one by hour each day's hours (<see cref="IMonthStatsGrain.GetHourSeries"/>).
 /// </summary>
 public sealed class MonthTotalTests(AzuriteFixture azurite)
 {
@@ -59,6 +59,13 @@ public sealed class MonthTotalTests(AzuriteFixture azurite)
         var monthStart = new DateTimeOffset(date.Year, date.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var series = await cluster.Reader.TimeSeries(monthStart, monthStart.AddMonths(1), StatsInterval.Day, ct);
         Assert.Equal([(14, 8L), (20, 1L)], series.Buckets.Where(b => b.Placed > 0).Select(b => (b.Start.Day, b.Placed)));
+
+        // By hour, each day's hours (its rollup's minute 600: hour 10).
+        var hourSeries = (await month.GetHourSeries(1, IMonthStatsGrain.ToMonthEnd)).Value;
+        Assert.Equal([14, 20], hourSeries.Keys.Order());
+        Assert.Equal(8, hourSeries[14][10].EnteredCount(OrderStatus.Placed));
+        var byHour = await cluster.Reader.TimeSeries(monthStart.AddDays(13), monthStart.AddDays(20), StatsInterval.Hour, ct);
+        Assert.Equal([(14, 10, 8L), (20, 10, 1L)], byHour.Buckets.Where(b => b.Placed > 0).Select(b => (b.Start.Day, b.Start.Hour, b.Placed)));
 
         // The live copy of day 20 was kept in memory only; the push of day 14 was stored.
         await cluster.DeactivateAsync(month);

@@ -60,6 +60,15 @@ public interface IMonthStatsGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Immutable<Dictionary<int, SeriesTotals>>> GetDaySeries(int fromDay, int toDay);
 
+    /// <summary>
+    /// The hourly series figures of each of days [fromDay, toDay) of the month (1-based), from the
+    /// days' rollups as <see cref="GetDays"/> answers them (<see cref="DayRollup.Hours"/>): what a time
+    /// series by hour needs, without each day's whole-day bucket and its latency sketches. Answered
+    /// while a push writes.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Immutable<Dictionary<int, Dictionary<int, SeriesTotals>>>> GetHourSeries(int fromDay, int toDay);
+
     /// <summary>Product sales of the month (paid orders, by payment time), as pushed and as counted since (<see cref="SetLiveDay"/>); answered while a push writes.</summary>
     [AlwaysInterleave]
     Task<MonthProducts> GetProducts();

@@ -252,6 +252,10 @@ public sealed class MonthStatsGrain(
     public Task<Immutable<Dictionary<int, SeriesTotals>>> GetDaySeries(int fromDay, int toDay) =>
         Task.FromResult(DaysWithin(fromDay, toDay).ToDictionary(day => day, day => SeriesTotals.Of([Latest(day)!.Day])).AsImmutable());
 
+    /// <summary>Each day's hours as its rollup holds them: a rollup is never changed once made, so they go without a copy.</summary>
+    public Task<Immutable<Dictionary<int, Dictionary<int, SeriesTotals>>>> GetHourSeries(int fromDay, int toDay) =>
+        Task.FromResult(DaysWithin(fromDay, toDay).ToDictionary(day => day, day => Latest(day)!.Hours).AsImmutable());
+
     private StatsBucket TotalOf(int fromDay, int toDay) => StatsBucket.MergeAll(DaysWithin(fromDay, toDay).Select(day => Latest(day)!.Day));
 
     /// <summary>The days of [fromDay, toDay) that have a rollup, pushed or live.</summary>

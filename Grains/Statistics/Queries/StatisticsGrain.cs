@@ -121,10 +121,11 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
                 }
                 else
                 {
-                    foreach (var (dayStart, rollup) in await ByDayAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1),
-                        (month, span) => month.GetDays(span.FromDay, span.ToDay)))
+                    // Each month answers its days' hours, not their whole-day buckets with their sketches.
+                    foreach (var (dayStart, hours) in await ByDayAsync(generation, DayOf(wholeFrom), DayOf(wholeTo.AddTicks(-1)).AddDays(1),
+                        async (month, span) => (await month.GetHourSeries(span.FromDay, span.ToDay)).Value))
                     {
-                        foreach (var (hour, totals) in rollup.Hours)
+                        foreach (var (hour, totals) in hours)
                         {
                             var hourStart = dayStart.AddHours(hour);
                             if (hourStart >= wholeFrom && hourStart < wholeTo)
