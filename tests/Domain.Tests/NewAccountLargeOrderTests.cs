@@ -232,6 +232,19 @@ public sealed class NewAccountLargeOrderTests
         Assert.True(validation.Validate(null, new StatisticsOptions { Reconciliation = new() { HeldEnvelopes = 0 } }).Succeeded);
     }
 
+    /// <summary>Rule large-order's text states the earlier orders' average as money: to the cent, halves away from zero.</summary>
+    [Fact]
+    public void A_large_order_alert_states_the_average_earlier_order_rounded_as_money()
+    {
+        var state = new CustomerStatsState();
+        state.Count(Placement("first", Registered.AddDays(2), 10.00m));
+        state.Count(Placement("second", Registered.AddDays(3), 10.25m));
+        state.Count(Placement("large", Registered.AddDays(4), 60m));
+
+        var alert = Assert.Single(RiskRules.Evaluate("c", state, new RiskOptions { LargeOrderFactor = 5m, LargeOrderMinHistory = 2 }), a => a.Rule == RiskRules.LargeOrder);
+        Assert.Contains("average earlier order of 10.13.", alert.Detail, StringComparison.Ordinal);
+    }
+
     private static List<RiskAlert> Alerts(CustomerStatsState state) =>
         [.. RiskRules.Evaluate("c", state, Risk).Where(a => a.Rule == RiskRules.NewAccountLargeOrder)];
 

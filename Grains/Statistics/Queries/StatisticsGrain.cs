@@ -49,7 +49,8 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
     /// <summary>
     /// Whole buckets come from the month grains: whole days from each day's figures, whole hours
     /// from the days' hourly rollups (whole minutes from the day grains for interval=minute); a
-    /// partial first or last bucket is added up from the minutes it covers.
+    /// partial first or last bucket counts the minutes it covers, which each shard's day merges into
+    /// one bucket (minute by minute for interval=minute).
     /// </summary>
     public async Task<TimeSeriesReport> TimeSeries(DateTimeOffset from, DateTimeOffset to, StatsInterval interval)
     {
@@ -195,7 +196,7 @@ public sealed class StatisticsGrain(TimeProvider time) : Grain, IStatisticsGrain
         return [.. StuckOrdersGrain.Oldest(found.SelectMany(f => f), limit)];
     }
 
-    /// <summary>[start, end) as partial days read minute by minute and runs of whole days read from months.</summary>
+    /// <summary>[start, end) as partial days, one bucket per shard from the day, and runs of whole days, one bucket per month and shard.</summary>
     private IEnumerable<Task<StatsBucket>> Pieces(int generation, IReadOnlyList<string> months, DateTimeOffset start, DateTimeOffset end)
     {
         var cursor = start;
