@@ -39,24 +39,23 @@ public sealed class MonthStatsGrain(
     private readonly Dictionary<int, IReadOnlyList<MonthPush>> liveProducts = [];
 
     /// <summary>
-    /// The whole month's <see cref="GetTotal"/>, made when first asked after a day changed, and the
-    /// state it was made from: a summary over all time asks every month, and the months before this
-    /// one seldom change. Dropped wherever a day's rollup is replaced (<see cref="WriteRollupAsync"/>,
-    /// <see cref="SetLiveDay"/>), and not used while the state is another object (a write that met a
-    /// conflict holds the state it read meanwhile). Never changed once made: it is answered without a copy.
+    /// This activation's changes to what it answers (<see cref="Changes"/>): counted wherever a day's
+    /// rollup, a live copy or the products change, and when the states are other objects than those
+    /// counted on (a write that met a conflict holds the state it read meanwhile).
     /// </summary>
-    private (MonthStatsState From, StatsBucket Total)? wholeMonth;
+    private long changes;
+
+    private (MonthStatsState Month, MonthProductsState Products)? countedOn;
 
     /// <summary>This activation, in <see cref="MonthProductsVersion"/>.</summary>
     private readonly Guid activation = Guid.NewGuid();
 
     /// <summary>
-    /// Changes to what <see cref="GetProducts"/> answers: counted wherever a day's rollup, a live
-    /// copy or the products change, and when the states are other objects than those counted on.
+    /// The whole month's <see cref="GetTotal"/>, made when first asked after a change: a summary over
+    /// all time asks every month, and the months before this one seldom change. Never changed once
+    /// made: it is answered without a copy.
     /// </summary>
-    private long productsChanges;
-
-    private (MonthStatsState Month, MonthProductsState Products)? productsCountedOn;
+    private (long Change, StatsBucket Total)? wholeMonth;
 
     /// <summary>A repair has been requested by this activation (once is enough: it replaces the whole generation).</summary>
     private bool repairRequested;
@@ -110,7 +109,7 @@ public sealed class MonthStatsGrain(
             }
 
             state.Applied[day] = rollup.Revision;
-            productsChanges++;
+            changes++;
 
             // Both writes begin in this turn, so they reach the partition's group commit within
             // its linger (Statistics:GroupCommitLinger) and go in one transaction.
@@ -153,7 +152,7 @@ public sealed class MonthStatsGrain(
                     state.Products.Remove(sku);
                 }
 
-                productsChanges++;
+                changes++;
 
                 logger.Log(first ? LogLevel.Error : LogLevel.Warning,
                     "The products of month {Month} outgrew their entity: {Unlisted} SKUs are summed unlisted, {Listed} stay listed; SKUs new to the month are summed unlisted from now on (README \"Capacity\").",
@@ -180,15 +179,8 @@ public sealed class MonthStatsGrain(
         }
 
         state.State.Days[day] = rollup;
-        DayChanged();
+        changes++;
         return state.WriteOwnStateAsync();
-    }
-
-    /// <summary>A day's rollup, pushed or live, was replaced: the month's total and which live product increments count may change.</summary>
-    private void DayChanged()
-    {
-        wholeMonth = null;
-        productsChanges++;
     }
 
     /// <summary>A write after which, should it fail, the next activation says what landed (in memory, RevisionOf would report the push as landed).</summary>
@@ -207,7 +199,7 @@ public sealed class MonthStatsGrain(
 
         live[day] = rollup;
         liveProducts[day] = unlanded;
-        DayChanged();
+        changes++;
         await RegisterAsync(); // so that queries over all time find a month none of whose days has been pushed yet
     }
 
@@ -241,9 +233,10 @@ public sealed class MonthStatsGrain(
             return Task.FromResult(TotalOf(fromDay, toDay).AsImmutable());
         }
 
-        if (wholeMonth is not { } held || !ReferenceEquals(held.From, state.State))
+        var change = Changes();
+        if (wholeMonth is not { } held || held.Change != change)
         {
-            wholeMonth = held = (state.State, TotalOf(1, IMonthStatsGrain.ToMonthEnd));
+            wholeMonth = held = (change, TotalOf(1, IMonthStatsGrain.ToMonthEnd));
         }
 
         return Task.FromResult(held.Total.AsImmutable());
@@ -275,16 +268,18 @@ public sealed class MonthStatsGrain(
     public Task<MonthProducts?> GetProductsIfChanged(MonthProductsVersion? held) =>
         Task.FromResult(ProductsVersion() == held ? null : Products());
 
-    private MonthProductsVersion ProductsVersion()
+    private MonthProductsVersion ProductsVersion() => new(activation, Changes());
+
+    /// <summary>The count of this activation's changes, a state that is another object than the one counted on counting as one.</summary>
+    private long Changes()
     {
-        // A write that met a conflict holds the state it read meanwhile, changed in ways not counted here.
-        if (productsCountedOn is not { } countedOn || !ReferenceEquals(countedOn.Month, state.State) || !ReferenceEquals(countedOn.Products, products.State))
+        if (countedOn is not { } states || !ReferenceEquals(states.Month, state.State) || !ReferenceEquals(states.Products, products.State))
         {
-            productsCountedOn = (state.State, products.State);
-            productsChanges++;
+            countedOn = (state.State, products.State);
+            changes++;
         }
 
-        return new MonthProductsVersion(activation, productsChanges);
+        return changes;
     }
 
     private MonthProducts Products()

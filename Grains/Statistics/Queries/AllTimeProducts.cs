@@ -111,7 +111,7 @@ internal sealed class AllTimeProducts
             listed[sku] = Sum.Of(months.Values.Select(held => held.Listed.GetValueOrDefault(sku)));
         }
 
-        foreach (var sku in before?.Listed.Keys ?? Enumerable.Empty<string>())
+        foreach (var (sku, _) in before?.Listed ?? [])
         {
             if (listed[sku].Months == 0)
             {
