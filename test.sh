@@ -137,8 +137,12 @@ count_trx() {
         const attribute = (name) => text((new RegExp(`\\b${name}="([^"]*)"`).exec(m[1]) || [])[1] || "");
         if (["Passed", "NotExecuted"].includes(attribute("outcome"))) continue;
         const message = text((/<Message>([\s\S]*?)<\/Message>/.exec(m[2] || "") || [])[1] || "");
-        const firstLine = message.trim().split(/\r?\n/)[0].slice(0, 300);
-        console.log(`  FAILED: ${attribute("testName")} (${attribute("outcome")}) ${firstLine}`);
+        // The first line, then up to 40 more (a convergence failure lists its differences there),
+        // marked "    | " so that .ci/run can repeat them beside its closing line.
+        const lines = message.trim().split(/\r?\n/).map((line) => line.slice(0, 300));
+        console.log(`  FAILED: ${attribute("testName")} (${attribute("outcome")}) ${lines[0]}`);
+        for (const line of lines.slice(1, 41)) console.log(`    | ${line}`);
+        if (lines.length > 41) console.log(`    | (${lines.length - 41} more lines in the .trx file)`);
       }
       sum.passed += n("passed");
       sum.failed += failed;
