@@ -11,6 +11,7 @@ using OrderFlow.Grains.EventStore;
 using OrderFlow.Orders;
 using OrderFlow.Statistics;
 using OrderFlow.Statistics.Tests.Model;
+using Xunit.Sdk;
 using EventLog = OrderFlow.Statistics.Tests.Model.EventLog;
 
 namespace OrderFlow.Cluster.Tests.Infrastructure;
@@ -91,6 +92,11 @@ public static class LoadChecks
     /// statistics rightly count it. <see cref="AssertLogHoldsExactlyTheAcknowledgedAsync"/> holds
     /// each load's log to what was acknowledged.
     /// </summary>
+    /// <remarks>
+    /// A failure says first whether the statistics were late or wrong: it goes on polling for
+    /// <see cref="AfterTheBound"/>, within which the regular reconciliation counts from the log what
+    /// the streams did not deliver, and says when they equalled the fold, or that they still did not.
+    /// </remarks>
     public static async Task<Convergence> AssertStatisticsConvergeAsync(LocalCluster cluster, DateTimeOffset day, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // The read counts against the timeout: the statistics go on converging meanwhile.
@@ -98,9 +104,32 @@ public static class LoadChecks
         var expected = await EventLog.ExpectedAsync(LogStore(cluster), cancellationToken);
         timeout -= reading.Elapsed;
         var plan = new CheckPlan([(null, null), (day, day.AddDays(1))], [(day, day.AddDays(2), StatsInterval.Hour)], [5]);
-        return await StatsCheck.AssertConvergesAsync(new HttpStatsReader(cluster.Http), expected, plan, timeout, cancellationToken,
-            diagnostics: () => cluster.Output());
+        var reader = new HttpStatsReader(cluster.Http);
+        try
+        {
+            return await StatsCheck.AssertConvergesAsync(reader, expected, plan, timeout, cancellationToken, diagnostics: () => cluster.Output());
+        }
+        catch (FailException failed)
+        {
+            var after = Stopwatch.StartNew();
+            string outcome;
+            try
+            {
+                await StatsCheck.AssertConvergesAsync(reader, expected, plan, AfterTheBound, cancellationToken);
+                outcome = string.Create(CultureInfo.InvariantCulture, $"The statistics were late, not lost: they equalled the fold {after.Elapsed.TotalSeconds:0} s after the bound.");
+            }
+            catch (FailException still)
+            {
+                outcome = string.Create(CultureInfo.InvariantCulture,
+                    $"The statistics were not only late: {after.Elapsed.TotalSeconds:0} s after the bound they still differed ({still.Message.Split('\n')[0]})");
+            }
+
+            throw FailException.ForFailure($"{outcome}\n{failed.Message}");
+        }
     }
+
+    /// <summary>How long a failed convergence goes on being polled: the regular reconciliation's settling time and interval, and its pass.</summary>
+    private static readonly TimeSpan AfterTheBound = TimeSpan.FromSeconds(150);
 
     public static string Summary(OrderLoad load)
     {
