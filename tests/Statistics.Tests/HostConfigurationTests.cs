@@ -51,7 +51,8 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
             Assert.Equal(SingleActivationDirectory.Name, DirectoryOf(grainType));
         }
 
-        Assert.Null(DirectoryOf("order"));
+        Assert.True(resolver.TryGetGrainProperties(GrainType.Create("order"), out var order), "no grain type 'order'");
+        Assert.False(order.Properties.ContainsKey(WellKnownGrainTypeProperties.GrainDirectory));
     }
 
     /// <summary>
