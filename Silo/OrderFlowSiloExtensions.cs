@@ -59,7 +59,6 @@ public static class OrderFlowSiloExtensions
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
         // Evaluated by Orleans as experimental; it is what gives the projection grains one activation each (SingleActivationDirectory).
-        // Orleans registers this directory at its first call only: a second call, under any name, adds nothing.
 #pragma warning disable ORLEANSEXP003
         silo.AddDistributedGrainDirectory(SingleActivationDirectory.Name);
 #pragma warning restore ORLEANSEXP003

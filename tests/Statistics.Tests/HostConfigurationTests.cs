@@ -51,8 +51,7 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
             Assert.Equal(SingleActivationDirectory.Name, DirectoryOf(grainType));
         }
 
-        Assert.True(resolver.TryGetGrainProperties(GrainType.Create("order"), out var order), "no grain type 'order'");
-        Assert.False(order.Properties.ContainsKey(WellKnownGrainTypeProperties.GrainDirectory));
+        Assert.Null(DirectoryOf("order"));
     }
 
     /// <summary>

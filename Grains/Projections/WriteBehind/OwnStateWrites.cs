@@ -16,8 +16,8 @@ public static class OwnStateWrites
     /// later write of the activation failed the same way and its counts never reached storage. The
     /// in-memory state already holds everything that row can hold. Two activations of one grain
     /// would overwrite each other's writes: the grains that write this way are registered with
-    /// <see cref="SingleActivationDirectory"/>, which does not allow them short of a silo wrongly
-    /// declared dead (Orleans' default directory does while silos join and leave).
+    /// <see cref="SingleActivationDirectory"/>, which does not allow them (Orleans' default
+    /// directory does while silos join and leave).
     /// </remarks>
     /// <exception cref="ProjectionStateTooLargeException">The state outgrew its table entity.</exception>
     public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)
