@@ -58,11 +58,6 @@ public static class OrderFlowSiloExtensions
     /// </summary>
     public static ISiloBuilder AddOrderFlow(this ISiloBuilder silo, IConfiguration configuration)
     {
-        // Evaluated by Orleans as experimental; it is what gives the projection grains one activation each (SingleActivationDirectory).
-#pragma warning disable ORLEANSEXP003
-        silo.AddDistributedGrainDirectory(SingleActivationDirectory.Name);
-#pragma warning restore ORLEANSEXP003
-
         AddOrderFlowEventLog(silo.Services, configuration);
         GrainCollectionTuning.Configure(silo.Services, configuration);
         silo.Services.AddOptions<StatisticsOptions>().Bind(configuration.GetSection(StatisticsOptions.Section)).ValidateOnStart();

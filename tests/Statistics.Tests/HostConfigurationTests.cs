@@ -8,9 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Orleans.Metadata;
-using OrderFlow.Grains.Projections.WriteBehind;
-using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Silo;
 using OrderFlow.Statistics.Tests.Infrastructure;
 using OrderFlow.Testing;
@@ -28,30 +25,6 @@ public sealed class HostConfigurationTests(AzuriteFixture azurite)
         await using var host = await StatsApiHost.StartAsync(azurite.ConnectionString, ct, new Dictionary<string, string?> { ["Dashboard:Enabled"] = "false" });
         using var response = await host.Http.GetAsync("/api/stats/summary", ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
-
-    /// <summary>
-    /// README "Cluster mode": the grains that write their state over a conflict, counting on being
-    /// its only writer, are registered with Orleans' strongly consistent directory, one activation
-    /// each (with the default one, two activations of a day during a rolling restart left the best
-    /// sellers wrong for good); order grains keep the default directory.
-    /// </summary>
-    [Fact]
-    public async Task Projection_grains_have_one_activation_each_by_their_directory_and_orders_keep_the_default()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        await using var cluster = await StatsCluster.StartAsync(azurite.ConnectionString, ClusterTables.Unique("directory"), ct);
-        var resolver = cluster.SiloServices.GetRequiredService<GrainPropertiesResolver>();
-        string? DirectoryOf(string grainType) =>
-            resolver.GetGrainProperties(GrainType.Create(grainType)).Properties.GetValueOrDefault(WellKnownGrainTypeProperties.GrainDirectory);
-
-        foreach (var grainType in (string[])[ProjectionGrainTypes.Day, ProjectionGrainTypes.Month, ProjectionGrainTypes.Customer, ProjectionGrainTypes.StuckOrders,
-            ProjectionGrainTypes.AlertFeed, ProjectionGrainTypes.Catalog, "parkedrecords", "projectioncontrol"])
-        {
-            Assert.Equal(SingleActivationDirectory.Name, DirectoryOf(grainType));
-        }
-
-        Assert.Null(DirectoryOf("order"));
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.GrainDirectory;
 using OrderFlow.Grains.Projections.Rebuild;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Catalog;
@@ -26,7 +25,6 @@ namespace OrderFlow.Grains.Projections.Generations;
 /// projection state is written, and records that the state is of the current layout.
 /// </remarks>
 [GrainType("projectioncontrol")] // the name Orleans derived from the class before it was pinned: its stored record is keyed by it
-[GrainDirectory(SingleActivationDirectory.Name)]
 public sealed class ProjectionControlGrain(
     [PersistentState("projections", StatisticsOptions.StorageName)] IPersistentState<ProjectionsState> state,
     TimeProvider time,

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.GrainDirectory;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Projections;
@@ -17,7 +16,6 @@ namespace OrderFlow.Grains.Projections.Parking;
 /// stays one table entity; beyond it, failures are counted (and still retried) but not listed.
 /// </summary>
 [GrainType("parkedrecords")]
-[GrainDirectory(SingleActivationDirectory.Name)]
 public sealed class ParkedRecordsGrain(
     [PersistentState("parked", StatisticsOptions.StorageName)] IPersistentState<ParkedState> state,
     IOptions<ParkingOptions> options,

@@ -14,10 +14,10 @@ public static class OwnStateWrites
     /// its own earlier write that landed although the answer was lost (the storage client timed
     /// out and retried a conditional write that had succeeded; seen under load). Without this, every
     /// later write of the activation failed the same way and its counts never reached storage. The
-    /// in-memory state already holds everything that row can hold. Two activations of one grain
-    /// would overwrite each other's writes: the grains that write this way are registered with
-    /// <see cref="SingleActivationDirectory"/>, which does not allow them (Orleans' default
-    /// directory does while silos join and leave).
+    /// in-memory state already holds everything that row can hold. Should two activations of one
+    /// grain ever coexist (Orleans prevents it, short of a cluster membership failure), this
+    /// overwrites the other's write: counts are then counted again by the reconciliation only
+    /// while their orders' change rows remain, and a month's product increments are lost.
     /// </remarks>
     /// <exception cref="ProjectionStateTooLargeException">The state outgrew its table entity.</exception>
     public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)

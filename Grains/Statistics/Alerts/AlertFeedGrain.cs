@@ -1,4 +1,3 @@
-using Orleans.GrainDirectory;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Catalog;
@@ -13,7 +12,6 @@ namespace OrderFlow.Grains.Statistics.Alerts;
 /// <see cref="MaxAlerts"/>; customers keep their own alerts whatever the feed drops.
 /// </remarks>
 [GrainType(ProjectionGrainTypes.AlertFeed)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 public sealed class AlertFeedGrain(
     [PersistentState("alerts", StatisticsOptions.StorageName)] IPersistentState<AlertFeedState> state) : Grain, IAlertFeedGrain
 {

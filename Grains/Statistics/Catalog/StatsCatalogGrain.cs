@@ -1,4 +1,3 @@
-using Orleans.GrainDirectory;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Projections;
@@ -6,7 +5,6 @@ using OrderFlow.Grains.Projections;
 namespace OrderFlow.Grains.Statistics.Catalog;
 
 [GrainType(ProjectionGrainTypes.Catalog)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 public sealed class StatsCatalogGrain(
     [PersistentState("catalog", StatisticsOptions.StorageName)] IPersistentState<StatsCatalogState> state) : Grain, IStatsCatalogGrain
 {

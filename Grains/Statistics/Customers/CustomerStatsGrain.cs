@@ -7,7 +7,6 @@ using OrderFlow.Statistics;
 using OrderFlow.Streams;
 using OrderFlow.Grains.Projections;
 using Orleans.Concurrency;
-using Orleans.GrainDirectory;
 using Orleans.Serialization.Invocation;
 
 namespace OrderFlow.Grains.Statistics.Customers;
@@ -34,7 +33,6 @@ namespace OrderFlow.Grains.Statistics.Customers;
 /// </para>
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Customer)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 [MayInterleave(nameof(MayInterleave))]
 public sealed class CustomerStatsGrain(
     [PersistentState("customer", StatisticsOptions.StorageName)] IPersistentState<CustomerStatsState> state,

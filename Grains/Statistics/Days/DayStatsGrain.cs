@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using Orleans.GrainDirectory;
 using Orleans.Serialization.Invocation;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
@@ -34,7 +33,6 @@ namespace OrderFlow.Grains.Statistics.Days;
 /// </para>
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Day)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 [MayInterleave(nameof(MayInterleave))]
 public sealed class DayStatsGrain(
     [PersistentState("day", StatisticsOptions.StorageName)] IPersistentState<DayStatsState> state,

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using Orleans.GrainDirectory;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
@@ -19,7 +18,6 @@ namespace OrderFlow.Grains.Statistics.Months;
 /// completes what is missing.
 /// </remarks>
 [GrainType(ProjectionGrainTypes.Month)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 public sealed class MonthStatsGrain(
     [PersistentState("month", StatisticsOptions.StorageName)] IPersistentState<MonthStatsState> state,
     [PersistentState("products", StatisticsOptions.StorageName)] IPersistentState<MonthProductsState> products,

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using Orleans.GrainDirectory;
 using Orleans.Serialization.Invocation;
 using OrderFlow.Grains.Projections.Generations;
 using OrderFlow.Grains.Projections.WriteBehind;
@@ -19,7 +18,6 @@ namespace OrderFlow.Grains.Statistics.StuckOrders;
 /// behind (<see cref="WriteBehindProjectionGrain"/>).
 /// </summary>
 [GrainType(ProjectionGrainTypes.StuckOrders)]
-[GrainDirectory(SingleActivationDirectory.Name)]
 [MayInterleave(nameof(MayInterleave))]
 public sealed class StuckOrdersGrain(
     [PersistentState("stuck", StatisticsOptions.StorageName)] IPersistentState<StuckOrdersState> state,
