@@ -156,6 +156,46 @@ public sealed class GroupCommitStorageTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>
+    /// Two activations of one grain (a rolling restart keeps an old one flushing a moment after a new
+    /// one loaded): the second to write is refused, and reading the row again tells it that another
+    /// activation wrote it (it once wrote over that activation's state). Its own write whose answer
+    /// was lost is refused too, and reading the row again finds it its own, to write over.
+    /// </summary>
+    [Fact]
+    public async Task A_write_refused_after_another_activation_wrote_is_told_apart_from_its_own_lost_answer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var lost = new LostAnswer();
+        var (storage, _, _) = await StatisticsStorageOnAzurite.StartAsync(azurite, "superseded", TimeSpan.Zero, ct, lost);
+        var grain = GrainsOfOnePartition(1, 1)[0];
+        var old = State("old");
+        await storage.WriteStateAsync("catalog", grain, old, ct);
+        var replacing = new GrainState<StatsCatalogState>();
+        await storage.ReadStateAsync("catalog", grain, replacing, ct);
+        replacing.State!.Months = ["new"];
+        await storage.WriteStateAsync("catalog", grain, replacing, ct);
+
+        old.State!.Months = ["old, later"];
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("catalog", grain, old, ct));
+        await Assert.ThrowsAsync<ProjectionSupersededException>(() => storage.ReadStateAsync("catalog", grain, old, ct));
+        Assert.Equal(["old, later"], old.State!.Months); // the refused read left the state alone
+
+        replacing.State!.Months = ["new, landed"];
+        lost.Arm();
+        await Assert.ThrowsAnyAsync<Exception>(() => storage.WriteStateAsync("catalog", grain, replacing, ct));
+        replacing.State!.Months = ["new, after"];
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("catalog", grain, replacing, ct));
+        var mine = replacing.State;
+        await storage.ReadStateAsync("catalog", grain, replacing, ct);
+        replacing.State = mine;
+        await storage.WriteStateAsync("catalog", grain, replacing, ct);
+
+        var read = new GrainState<StatsCatalogState>();
+        await storage.ReadStateAsync("catalog", grain, read, ct);
+        Assert.Equal(["new, after"], read.State!.Months);
+    }
+
     [Fact]
     public async Task Writes_beyond_one_transaction_of_4_MiB_are_split_and_all_land()
     {

@@ -94,16 +94,18 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         await storage.WriteStateAsync("day", grain, state, ct);
         var snapshotRowKey = (await RowsOfAsync(table, grain, ct)).Single().RowKey;
         var snapshots = 0;
-        var lastSnapshotETag = (await RowsOfAsync(table, grain, ct)).Single().ETag;
+        var lastSnapshot = (await RowsOfAsync(table, grain, ct)).Single().GetInt64("JournalSequence");
         for (var write = 0; write < 40; write++)
         {
             state.State!.Count(Placed($"more-{write}", Morning.AddHours(2).AddMinutes(write)), Day);
             await storage.WriteStateAsync("day", grain, state, ct);
-            var snapshot = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == snapshotRowKey);
-            if (snapshot.ETag != lastSnapshotETag)
+
+            // Every write changes the snapshot row (a journal row merges its writer into it); a snapshot starts a journal.
+            var snapshot = (await RowsOfAsync(table, grain, ct)).Single(row => row.RowKey == snapshotRowKey).GetInt64("JournalSequence");
+            if (snapshot != lastSnapshot)
             {
                 snapshots++;
-                lastSnapshotETag = snapshot.ETag;
+                lastSnapshot = snapshot;
             }
         }
 
@@ -227,7 +229,8 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     /// <summary>
     /// A journal write whose answer was lost landed all the same. The next write (here a snapshot)
     /// must not leave that row to be applied over it: its bookkeeping (the day's push revision)
-    /// is older than the snapshot's.
+    /// is older than the snapshot's. The landed row changed the snapshot row (its fence), so the
+    /// next write is refused; the row is the writer's own, so reading it again lets it write over.
     /// </summary>
     [Fact]
     public async Task A_journal_row_whose_answer_was_lost_is_never_applied_over_a_later_snapshot()
@@ -250,7 +253,8 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         Assert.Equal(2, (await RowsOfAsync(table, grain, ct)).Count); // it landed
 
         state.State!.Revision = 2;
-        await ForceSnapshotAsync(storage, grain, state, ct);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => ForceSnapshotAsync(storage, grain, state, ct));
+        await WriteOverAsync(storage, grain, state, ct);
 
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
         Assert.Equal(2, read.State!.Revision);
@@ -339,14 +343,15 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     }
 
     /// <summary>
-    /// Found by an audit: a snapshot of an earlier activation still on its way landed after the next
-    /// activation had loaded (conditional on the same row, it succeeded); the next activation's
-    /// journal row then fell below that snapshot's sequence and every load skipped it. The next
-    /// activation's first write is a snapshot conditional on the row it loaded: refused, it reads the
-    /// row again and writes over it, so what it counted is stored.
+    /// A snapshot of an earlier activation still on its way landed after the next activation had
+    /// loaded. Found by an audit: the next activation's journal row then fell below that snapshot's
+    /// sequence and every load skipped it; an activation's first write is therefore a snapshot
+    /// conditional on the row it loaded. That write is refused, and the row is the earlier
+    /// activation's: the next one is superseded (it wrote over the row once, losing what the earlier
+    /// one had counted and pushed), and the row stays as the earlier one left it.
     /// </summary>
     [Fact]
-    public async Task A_snapshot_of_an_earlier_activation_landing_after_the_next_one_loaded_does_not_hide_its_writes()
+    public async Task A_snapshot_of_an_earlier_activation_landing_after_the_next_one_loaded_supersedes_the_next_one()
     {
         var ct = TestContext.Current.CancellationToken;
         var (storage, _, table) = await StartAsync(ct);
@@ -363,21 +368,53 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
 
         var next = await ReadAsync<DayStatsState>(storage, grain, ct);
         earlier.State!.Count(Placed("in-the-late-snapshot", Morning), Day);
+        earlier.State!.Revision = 3;
         await ForceSnapshotAsync(storage, grain, earlier, ct);
         next.State!.Count(Placed("counted-next", Morning), Day);
         next.State!.Revision = 5;
-        try
-        {
-            await storage.WriteStateAsync("day", grain, next, ct);
-        }
-        catch (InconsistentStateException)
-        {
-            await WriteOverAsync(storage, grain, next, ct);
-        }
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("day", grain, next, ct));
+        await Assert.ThrowsAsync<ProjectionSupersededException>(() => WriteOverAsync(storage, grain, next, ct));
 
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
-        Assert.Equal(5, read.State!.Revision);
-        Assert.Equal([1], read.State!.Counted.VersionsOf("counted-next"));
+        Assert.Equal(3, read.State!.Revision);
+        Assert.Equal([1], read.State!.Counted.VersionsOf("in-the-late-snapshot"));
+        Assert.Empty(read.State!.Counted.VersionsOf("counted-next"));
+    }
+
+    /// <summary>
+    /// Two activations of a day during a rolling restart (seen: a new one loaded 0.85 s before the
+    /// old one's last flush): the old one's journal rows landed beside the new one's snapshot,
+    /// unapplied, while the old one took its counts for stored, pushed them to the month and let the
+    /// reconciliation remove their change rows. A journal row now lands only with its snapshot as its
+    /// writer left it: the old one's write is refused and it finds itself superseded.
+    /// </summary>
+    [Fact]
+    public async Task A_journal_row_of_an_activation_whose_snapshot_another_replaced_does_not_land()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (storage, _, table) = await StartAsync(ct);
+        var grain = DayGrain(10);
+        var old = new GrainState<DayStatsState>(new DayStatsState());
+        for (var i = 0; i < 200; i++)
+        {
+            old.State!.Count(Placed($"order-{i}", Morning.AddMinutes(i)), Day);
+        }
+
+        await storage.WriteStateAsync("day", grain, old, ct);
+        var replacing = await ReadAsync<DayStatsState>(storage, grain, ct);
+        replacing.State!.Count(Placed("counted-by-the-new-one", Morning), Day);
+        await storage.WriteStateAsync("day", grain, replacing, ct);
+        var rowsBefore = await RowsOfAsync(table, grain, ct);
+
+        old.State!.Count(Placed("counted-by-the-old-one", Morning), Day);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("day", grain, old, ct));
+        await Assert.ThrowsAsync<ProjectionSupersededException>(() => WriteOverAsync(storage, grain, old, ct));
+
+        Assert.Equal(rowsBefore.Select(row => (row.RowKey, row.ETag)), (await RowsOfAsync(table, grain, ct)).Select(row => (row.RowKey, row.ETag)));
+        var read = await ReadAsync<DayStatsState>(storage, grain, ct);
+        Assert.Equal([1], read.State!.Counted.VersionsOf("counted-by-the-new-one"));
+        Assert.Empty(read.State!.Counted.VersionsOf("counted-by-the-old-one"));
     }
 
     /// <summary>
@@ -543,8 +580,8 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
     /// A spilled snapshot whose own row is refused (another writer's snapshot came first) changes
     /// nothing a load reads, and its writer deletes the spill rows it added. A writer that takes a
     /// sequence whose spill rows are another's (one whose snapshot row may still be on its way) is
-    /// refused as a conflict before its snapshot row, leaves those rows alone, and loads past them;
-    /// the load after its next snapshot deletes them.
+    /// refused as a conflict before its snapshot row and leaves those rows alone; the next activation
+    /// loads past them, and the load after its snapshot deletes them.
     /// </summary>
     [Fact]
     public async Task A_spilled_snapshot_refused_as_a_conflict_leaves_what_a_load_reads_as_it_was()
@@ -581,10 +618,13 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         var read = await ReadAsync<DayStatsState>(storage, grain, ct);
         Assert.Equal(Serialized(winner.State!), Serialized(read.State!));
 
-        // Written over after the conflict, as OwnStateWrites does: past the other writer's sequence.
-        await WriteOverAsync(storage, grain, late, ct);
+        // The late writer is superseded (the winner wrote since it loaded); the next activation loads past the other writer's sequence.
+        await Assert.ThrowsAsync<ProjectionSupersededException>(() => WriteOverAsync(storage, grain, late, ct));
+        var next = await ReadAsync<DayStatsState>(storage, grain, ct);
+        next.State!.Count(Placed("next", Morning), Day);
+        await storage.WriteStateAsync("day", grain, next, ct);
         read = await ReadAsync<DayStatsState>(storage, grain, ct);
-        Assert.Equal(Serialized(late.State!), Serialized(read.State!));
+        Assert.Equal(Serialized(next.State!), Serialized(read.State!));
         await Eventually.UntilAsync(async () => !(await RowsOfAsync(table, grain, ct)).Any(row => row.RowKey == others.RowKey),
             "the other writer's spill row to be deleted by the load after a later snapshot", ct);
     }
@@ -762,12 +802,15 @@ public sealed class JournaledStateStorageTests(AzuriteFixture azurite)
         return read;
     }
 
-    /// <summary>As <c>OwnStateWrites</c> after a conflict: reads the row's position and writes this state over it.</summary>
+    /// <summary>
+    /// As <c>OwnStateWrites</c> after a conflict: reads the row again into the same grain state (which fails
+    /// with <see cref="ProjectionSupersededException"/> when another writer wrote it) and writes this state over it.
+    /// </summary>
     private static async Task WriteOverAsync<T>(StatisticsGrainStorage storage, GrainId grain, GrainState<T> state, CancellationToken ct)
-        where T : new()
     {
-        var position = await ReadAsync<T>(storage, grain, ct);
-        state.ETag = position.ETag;
+        var mine = state.State;
+        await storage.ReadStateAsync(StateName(grain), grain, state, ct);
+        state.State = mine;
         await storage.WriteStateAsync(StateName(grain), grain, state, ct);
     }
 

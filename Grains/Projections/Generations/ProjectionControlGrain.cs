@@ -43,7 +43,7 @@ public sealed class ProjectionControlGrain(
             // the control only on a rebuild). None: a new deployment.
             var earlier = (await GrainFactory.GetGrain<IStatsCatalogGrain>(StatisticsKeys.Global(state.State.ActiveGeneration)).Months()).Count > 0;
             state.State.ActiveSchema = earlier ? ProjectionSchema.Unversioned : ProjectionSchema.Current;
-            await state.WriteOwnStateAsync(cancellationToken);
+            await state.WriteOwnStateAsync(this, cancellationToken);
         }
         else if (state.State.ActiveSchema == 0)
         {
@@ -224,7 +224,7 @@ public sealed class ProjectionControlGrain(
     }
 
     /// <summary>A write after which, should it fail, the retry meets what storage holds (a queued repair, answered as queued, was lost with the activation).</summary>
-    private Task PersistAsync() => OwnStateWrites.DeactivatingOnFailureAsync(() => state.WriteOwnStateAsync(), DeactivateOnIdle);
+    private Task PersistAsync() => OwnStateWrites.DeactivatingOnFailureAsync(() => state.WriteOwnStateAsync(this), DeactivateOnIdle);
 
     private RebuildStatus? Running() => state.State.Rebuilds.LastOrDefault(r => r.State == RebuildState.Running);
 

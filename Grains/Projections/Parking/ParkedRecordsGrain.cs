@@ -125,7 +125,7 @@ public sealed class ParkedRecordsGrain(
     {
         try
         {
-            await state.WriteOwnStateAsync();
+            await state.WriteOwnStateAsync(this);
         }
         catch
         {

@@ -11,7 +11,8 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// of that partition is in flight (or, to an idle partition, until none has joined for
 /// <paramref name="linger"/>: <see cref="LingerAsync"/>) go together in
 /// the next entity-group transaction, at most <see cref="TableLimits.MaxEntitiesPerTransaction"/>
-/// rows and <see cref="TableLimits.MaxTransactionBytes"/>, each conditional on its own ETag. Each
+/// rows and <see cref="TableLimits.MaxTransactionBytes"/>, each conditional on its own ETag (and a
+/// change with a fence, <see cref="PendingRowChange.Fence"/>, on its fence's too). Each
 /// caller gets its own outcome: a row whose condition failed fails its caller alone
 /// (<see cref="InconsistentStateException"/>) and the others go again; a row the service refuses
 /// for another reason goes alone, so that its caller gets the service's own answer; a transaction
@@ -143,7 +144,7 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
     private static bool FillTransaction(List<PendingRowChange> changes)
     {
         var group = GroupOf(changes);
-        return group.Count == TableLimits.MaxEntitiesPerTransaction || group.Count < changes.Count;
+        return group.Sum(change => change.Entities) == TableLimits.MaxEntitiesPerTransaction || group.Count < changes.Count;
     }
 
     /// <summary>Takes <see cref="GroupOf"/> the changes; the rest wait for the next transaction.</summary>
@@ -154,23 +155,33 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         return group;
     }
 
-    /// <summary>The oldest changes that fit one transaction, one per row.</summary>
+    /// <summary>The oldest changes that fit one transaction, one per row (a fence's row counting as one of the change's).</summary>
     private static List<PendingRowChange> GroupOf(List<PendingRowChange> changes)
     {
         var group = new List<PendingRowChange>();
         var rows = new HashSet<string>(StringComparer.Ordinal);
         var bytes = 0;
+        var entities = 0;
         foreach (var change in changes)
         {
-            if (group.Count == TableLimits.MaxEntitiesPerTransaction)
+            if (entities == TableLimits.MaxEntitiesPerTransaction)
             {
                 break;
             }
 
-            if ((group.Count == 0 || bytes + change.EstimatedBytes <= GroupBodyBytes) && rows.Add(change.Entity.RowKey))
+            if (entities + change.Entities <= TableLimits.MaxEntitiesPerTransaction
+                && (group.Count == 0 || bytes + change.EstimatedBytes <= GroupBodyBytes)
+                && !rows.Contains(change.Entity.RowKey) && (change.Fence is null || !rows.Contains(change.Fence.RowKey)))
             {
+                rows.Add(change.Entity.RowKey);
+                if (change.Fence is not null)
+                {
+                    rows.Add(change.Fence.RowKey);
+                }
+
                 group.Add(change);
                 bytes += change.EstimatedBytes;
+                entities += change.Entities;
             }
         }
 
@@ -182,7 +193,7 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         var remaining = group;
         while (remaining.Count > 1)
         {
-            var actions = remaining.Select(change => change.Action).ToList();
+            var actions = remaining.SelectMany(change => change.Actions).ToList();
             // The estimates overstate a body (room for framing on every row), so one just below the buffer may be
             // marked and sent unbuffered: that only forgoes the single write.
             var longBody = remaining.Sum(change => change.EstimatedBytes) > LongTransactionBody.MaxBufferedBytes;
@@ -194,18 +205,19 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
             if (answer is not null)
             {
                 logger.LogDebug("Wrote {Rows} state rows of partition {Partition} in one transaction.", remaining.Count, partition);
-                for (var i = 0; i < remaining.Count; i++)
+                var action = 0;
+                foreach (var change in remaining)
                 {
-                    remaining[i].Outcome.TrySetResult(ETagOf(answer.Value[i]));
+                    action += change.Entities;
+                    change.Outcome.TrySetResult(ETagOf(answer.Value[action - 1])); // a fenced change's is its fence's
                 }
 
                 return;
             }
 
-            if (refusal is TableTransactionFailedException { FailedTransactionActionIndex: { } index } && index < remaining.Count)
+            if (refusal is TableTransactionFailedException { FailedTransactionActionIndex: { } index } && ChangeAt(remaining, index) is { } failed)
             {
-                var failed = remaining[index];
-                remaining = [.. remaining.Where((_, i) => i != index)];
+                remaining = [.. remaining.Where(change => change != failed)];
                 if (IsConditionFailure(refusal))
                 {
                     failed.Outcome.TrySetException(ConditionFailed(failed, refusal));
@@ -229,17 +241,35 @@ internal sealed class PartitionGroupCommit(TableClient table, TimeSpan linger, T
         }
     }
 
+    /// <summary>The change that the transaction's <paramref name="action"/>-th action belongs to.</summary>
+    private static PendingRowChange? ChangeAt(List<PendingRowChange> changes, int action)
+    {
+        foreach (var change in changes)
+        {
+            if (action < change.Entities)
+            {
+                return change;
+            }
+
+            action -= change.Entities;
+        }
+
+        return null;
+    }
+
     private async Task CommitOneAsync(PendingRowChange change)
     {
         try
         {
             var entity = change.Entity;
-            var (answer, refusal) = await RequestAsync(entity.PartitionKey, token => change.Kind switch
-            {
-                TableTransactionActionType.Add => table.AddEntityAsync(entity, token),
-                TableTransactionActionType.Delete => table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, change.ETag, token),
-                _ => table.UpdateEntityAsync(entity, change.ETag, TableUpdateMode.Replace, token),
-            });
+            var (answer, refusal) = await RequestAsync(entity.PartitionKey, async token => change.Fence is not null
+                ? (await table.SubmitTransactionAsync(change.Actions, token)).Value[^1] // with its fence, or not at all
+                : change.Kind switch
+                {
+                    TableTransactionActionType.Add => await table.AddEntityAsync(entity, token),
+                    TableTransactionActionType.Delete => await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, change.ETag, token),
+                    _ => await table.UpdateEntityAsync(entity, change.ETag, TableUpdateMode.Replace, token),
+                });
             if (answer is not null)
             {
                 change.Outcome.TrySetResult(ETagOf(answer));

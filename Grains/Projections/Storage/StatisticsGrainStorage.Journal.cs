@@ -34,7 +34,11 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// snapshot, conditional on the snapshot it loaded: a late snapshot of the one before then fails,
 /// and the late journal rows of the one before follow the older snapshot and are not applied, so
 /// their older bookkeeping never replaces the new activation's. A snapshot whose outcome is
-/// unknown is followed by a snapshot, not a journal row, for the same reason.
+/// unknown is followed by a snapshot, not a journal row, for the same reason. A journal row goes
+/// with a merge of its snapshot row (its writer, <see cref="WriterProperty"/>) conditional on the
+/// snapshot's ETag, in one transaction: it lands only while the snapshot is as its writer left it,
+/// so the journal rows of an activation whose snapshot another one replaced fail, where they once
+/// landed beside it, unapplied, and their writer took its counts for stored.
 /// </remarks>
 public sealed partial class StatisticsGrainStorage
 {
@@ -101,6 +105,7 @@ public sealed partial class StatisticsGrainStorage
         }
 
         var snapshot = rows.FirstOrDefault(row => row.RowKey == rowKey);
+        ThrowIfSuperseded(snapshot, grainState, JournalPosition.Parse(grainState.ETag)?.SnapshotETag, grainId, stateName);
         var spilled = rows.Where(row => IsSpillRow(row.RowKey, rowKey)).ToList();
         var journal = rows.Where(row => row.RowKey != rowKey && !IsSpillRow(row.RowKey, rowKey))
             .Select(row => (Sequence: long.Parse(row.RowKey.AsSpan(rowKey.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture), Follows: row.GetInt64(FollowsProperty), Row: row))
@@ -290,16 +295,20 @@ public sealed partial class StatisticsGrainStorage
             {
                 var journalRow = DataRow(partitionKey, JournalRowKey(rowKey, position.NextSequence), entry);
                 journalRow[FollowsProperty] = position.FirstSequence;
+
+                // Lands only while the snapshot is as this activation left it (see the class's remarks).
+                var fence = new TableEntity(partitionKey, rowKey) { [WriterProperty] = WriterOf(grainState) };
                 var after = position with
                 {
                     NextSequence = position.NextSequence + 1,
                     JournalRows = position.JournalRows + 1,
                     JournalBytes = position.JournalBytes + entry.Length,
                 };
+                ETag? snapshotETag;
                 try
                 {
-                    await writes.SubmitAsync(
-                        new PendingRowChange(TableTransactionActionType.Add, journalRow, default, EstimatedBytes(journalRow, entry.Length), Describe(grainId, stateName)),
+                    snapshotETag = await writes.SubmitAsync(
+                        new PendingRowChange(TableTransactionActionType.Add, journalRow, default, EstimatedBytes(journalRow, entry.Length), Describe(grainId, stateName), fence, new ETag(position.SnapshotETag)),
                         cancellationToken);
                 }
                 catch (Exception exception)
@@ -314,7 +323,7 @@ public sealed partial class StatisticsGrainStorage
                     throw;
                 }
 
-                grainState.ETag = after.Format();
+                grainState.ETag = (after with { SnapshotETag = snapshotETag?.ToString() ?? "" }).Format();
                 grainState.RecordExists = true;
                 return;
             }
@@ -340,6 +349,7 @@ public sealed partial class StatisticsGrainStorage
             spillRows = data.Length > MaxSnapshotRowBytes ? await WriteSpillRowsAsync(partitionKey, rowKey, following, data, Describe(grainId, stateName), cancellationToken) : 0;
             var own = spillRows > 0 ? SpilledMarker : data;
             var snapshot = DataRow(partitionKey, rowKey, own);
+            snapshot[WriterProperty] = WriterOf(grainState);
             snapshot[JournalSequenceProperty] = following;
             if (spillRows > 0)
             {

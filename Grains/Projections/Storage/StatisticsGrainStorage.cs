@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,14 @@ namespace OrderFlow.Grains.Projections.Storage;
 /// format, JSON read as a fallback); a write conditional on an ETag that no longer holds fails
 /// with <see cref="InconsistentStateException"/>, as there.
 /// </summary>
+/// <remarks>
+/// Every state row names the activation that wrote it last (<see cref="WriterProperty"/>), and a
+/// journal row lands only with its snapshot row renamed so, conditional on its ETag. A conflict is
+/// either that activation's own write, landed although its answer was lost, or another
+/// activation's: the read that follows (<c>OwnStateWrites</c>) tells the two apart and fails the
+/// second with <see cref="ProjectionSupersededException"/>, so that no activation writes over
+/// what another counted.
+/// </remarks>
 public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     private const int DataChunkBytes = TableLimits.MaxBinaryPropertyBytes;
@@ -35,6 +44,15 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
     private const int MaxDataBytes = DataChunkBytes * MaxDataChunks;
 
     private const string DataProperty = "Data";
+
+    /// <summary>A state row's property: the activation that wrote it last (<see cref="WriterOf"/>).</summary>
+    private const string WriterProperty = "Writer";
+
+    /// <summary>
+    /// Each activation's identity as a writer, by its grain state: Orleans hands the storage the
+    /// same <see cref="IGrainState{T}"/> for every read and write of one state of one activation.
+    /// </summary>
+    private readonly ConditionalWeakTable<object, string> writers = new();
 
     private readonly string name;
     private readonly TableClient table;
@@ -106,6 +124,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
             legacy = row is not null;
         }
 
+        ThrowIfSuperseded(legacy ? null : row, grainState, grainState.ETag, grainId, stateName);
         var state = row is null ? default : Deserialize<T>(row);
         grainState.State = state ?? activators.GetActivator<T>().Create();
         grainState.RecordExists = state is not null;
@@ -125,6 +144,7 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
 
         var data = SerializeWithin(grainState.State);
         var entity = DataRow(ProjectionStateKeys.PartitionKey(serviceId, grainId), ProjectionStateKeys.RowKey(grainId, stateName), data);
+        entity[WriterProperty] = WriterOf(grainState);
         var etag = grainState.ETag is null ? default : new ETag(grainState.ETag);
         var kind = grainState.ETag is null ? TableTransactionActionType.Add : TableTransactionActionType.UpdateReplace;
         var written = await writes.SubmitAsync(new PendingRowChange(kind, entity, etag, EstimatedBytes(entity, data.Length), Describe(grainId, stateName)), cancellationToken);
@@ -177,6 +197,31 @@ public sealed partial class StatisticsGrainStorage : IGrainStorage, ILifecyclePa
             var row = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: token);
             return row.HasValue ? row.Value : null;
         }, cancellationToken);
+
+    /// <summary>This activation's identity as the writer of <paramref name="grainState"/>, made at its first read or write.</summary>
+    private string WriterOf(object grainState) => writers.GetValue(grainState, static _ => Guid.NewGuid().ToString("N"));
+
+    /// <summary>
+    /// At a read again (after a conflict), finds whether the row is still this activation's: a row
+    /// that changed since this activation last read or wrote it (<paramref name="knownETag"/>) and
+    /// that another activation wrote last fails the read before anything is loaded, so that it cannot
+    /// write over what that activation wrote. At its first read, makes the activation known as a writer.
+    /// </summary>
+    /// <exception cref="ProjectionSupersededException">Another activation (or a build that names no writer) wrote the row since.</exception>
+    private void ThrowIfSuperseded(TableEntity? row, object grainState, string? knownETag, GrainId grainId, string stateName)
+    {
+        if (!writers.TryGetValue(grainState, out var writer))
+        {
+            WriterOf(grainState);
+            return;
+        }
+
+        if (row is not null && row.ETag.ToString() != knownETag && row.GetString(WriterProperty) != writer)
+        {
+            throw new ProjectionSupersededException(
+                $"Another activation of {Describe(grainId, stateName)} wrote its state since this one last read or wrote it; this one writes no more and deactivates.");
+        }
+    }
 
     private static bool IsJournaled<T>() => typeof(IJournaledProjectionState).IsAssignableFrom(typeof(T));
 

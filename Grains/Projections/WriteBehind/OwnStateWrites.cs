@@ -1,3 +1,4 @@
+using OrderFlow.Grains.Projections.Storage;
 using Orleans.Storage;
 
 namespace OrderFlow.Grains.Projections.WriteBehind;
@@ -7,20 +8,23 @@ public static class OwnStateWrites
 {
     /// <summary>
     /// Writes the state; if storage answers that the row changed since it was read (ETag
-    /// mismatch), reads the row's current ETag and writes this activation's state over it.
+    /// mismatch), reads the row's current ETag and, if this activation wrote the row last, writes
+    /// its state over it. If another activation of the grain wrote it, <paramref name="owner"/>
+    /// deactivates and the write fails with <see cref="ProjectionSupersededException"/>.
     /// </summary>
     /// <remarks>
-    /// A projection grain is its row's only writer (one activation per grain), so a changed row is
-    /// its own earlier write that landed although the answer was lost (the storage client timed
-    /// out and retried a conditional write that had succeeded; seen under load). Without this, every
-    /// later write of the activation failed the same way and its counts never reached storage. The
-    /// in-memory state already holds everything that row can hold. Should two activations of one
-    /// grain ever coexist (Orleans prevents it, short of a cluster membership failure), this
-    /// overwrites the other's write: counts are then counted again by the reconciliation only
-    /// while their orders' change rows remain, and a month's product increments are lost.
+    /// A row this activation wrote last is its own earlier write that landed although the answer
+    /// was lost (the storage client timed out and retried a conditional write that had succeeded;
+    /// seen under load); without writing over it, every later write of the activation failed the
+    /// same way and its counts never reached storage. The in-memory state already holds everything
+    /// that row can hold. Another activation's row is a different matter: Orleans keeps one
+    /// activation per grain, but not while the cluster's membership changes (a rolling restart ran
+    /// two activations of a day for a moment), and writing over the other's row lost what it had
+    /// counted and pushed to its month; the storage tells the two apart (<see cref="StatisticsGrainStorage"/>).
     /// </remarks>
     /// <exception cref="ProjectionStateTooLargeException">The state outgrew its table entity.</exception>
-    public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, CancellationToken cancellationToken = default)
+    /// <exception cref="ProjectionSupersededException">Another activation wrote the state; this one is deactivating.</exception>
+    public static async Task WriteOwnStateAsync<T>(this IPersistentState<T> state, IGrainBase owner, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -28,13 +32,18 @@ public static class OwnStateWrites
             {
                 await state.WriteStateAsync(cancellationToken);
             }
-            catch (InconsistentStateException)
+            catch (InconsistentStateException conflict) when (conflict is not ProjectionSupersededException)
             {
                 var mine = state.State;
                 await state.ReadStateAsync(cancellationToken);
                 state.State = mine;
                 await state.WriteStateAsync(cancellationToken);
             }
+        }
+        catch (ProjectionSupersededException)
+        {
+            owner.DeactivateOnIdle();
+            throw;
         }
         catch (Exception exception) when (ProjectionStateTooLargeException.IsCause(exception))
         {

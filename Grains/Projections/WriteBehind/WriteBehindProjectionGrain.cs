@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrderFlow.Grains.Projections.Parking;
 using OrderFlow.Grains.Projections.Reconciliation;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Statistics;
 using OrderFlow.Projections;
 using OrderFlow.Streams;
@@ -51,6 +52,14 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     private readonly List<Func<bool>> countedWhileFlushing = [];
 
     private bool deactivating;
+
+    /// <summary>
+    /// Another activation of the grain wrote its state (<see cref="ProjectionSupersededException"/>):
+    /// this one counts and writes nothing more, and is deactivating. What it counted since its last
+    /// flush is counted again by the next activation (the streams deliver again what it refuses, the
+    /// reconciliation feeds what it took).
+    /// </summary>
+    private bool superseded;
 
     private bool reportedTooLarge;
 
@@ -137,7 +146,7 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <exception cref="InvalidOperationException">The grain is deactivating: nothing was counted, the batch must be delivered again.</exception>
     protected async Task CountBatchAsync<TEnvelope>(IReadOnlyList<TEnvelope> envelopes, Func<TEnvelope, bool> count, EventCategory<TEnvelope> category)
     {
-        if (deactivating)
+        if (deactivating || superseded)
         {
             throw new InvalidOperationException($"{this.GetGrainId()} is deactivating and counts nothing more; deliver the batch again.");
         }
@@ -276,6 +285,17 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
     /// <param name="timer">A tick of the flush timer: it backs off after failures, and parks the grain when they go on.</param>
     private async Task FlushAsync(CancellationToken cancellationToken, bool rethrow, bool timer)
     {
+        if (superseded)
+        {
+            if (rethrow)
+            {
+                // A reconciliation's flush must not take what it fed for stored.
+                throw new ProjectionSupersededException($"{this.GetGrainId()} was superseded by another activation and writes nothing more.");
+            }
+
+            return;
+        }
+
         if (!dirty)
         {
             if (parked && (!timer || Time.GetUtcNow() >= nextUnpark))
@@ -311,6 +331,18 @@ public abstract class WriteBehindProjectionGrain(UnflushedProjections unflushed,
             if (exception is OperationCanceledException)
             {
                 throw;
+            }
+
+            if (exception is ProjectionSupersededException)
+            {
+                superseded = true; // OwnStateWrites deactivates the grain
+                logger.LogWarning("{Grain} stops: {Reason}", this.GetGrainId(), exception.Message);
+                if (rethrow)
+                {
+                    throw;
+                }
+
+                return;
             }
 
             await FailedAsync(exception, now, parkIfDue: timer);

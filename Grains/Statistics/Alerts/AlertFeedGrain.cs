@@ -75,7 +75,7 @@ public sealed class AlertFeedGrain(
             }
 
             unsaved = true;
-            await state.WriteOwnStateAsync();
+            await state.WriteOwnStateAsync(this);
             unsaved = false;
         }
 

@@ -41,7 +41,7 @@ public sealed class StatsCatalogGrain(
 
         try
         {
-            await state.WriteOwnStateAsync();
+            await state.WriteOwnStateAsync(this);
         }
         catch
         {

@@ -196,7 +196,7 @@ public sealed class CustomerStatsGrain(
 
                 if (!feedDaysStored)
                 {
-                    await state.WriteOwnStateAsync(cancellationToken); // where the alerts may be, before they are
+                    await state.WriteOwnStateAsync(this, cancellationToken); // where the alerts may be, before they are
                     feedDaysStored = true;
                 }
 
@@ -209,7 +209,7 @@ public sealed class CustomerStatsGrain(
                 s.FeedDays = sending.Values.ToDictionary(alert => alert.Id, alert => new HashSet<DateOnly> { AlertFeedGrain.DayOf(alert) }, StringComparer.Ordinal);
             }
 
-            await state.WriteOwnStateAsync(cancellationToken);
+            await state.WriteOwnStateAsync(this, cancellationToken);
         }
         catch
         {

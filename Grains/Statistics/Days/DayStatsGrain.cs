@@ -184,7 +184,7 @@ public sealed class DayStatsGrain(
         {
             if (!pendingStored)
             {
-                await state.WriteOwnStateAsync(cancellationToken);
+                await state.WriteOwnStateAsync(this, cancellationToken);
                 pendingStored = true;
             }
 
@@ -225,7 +225,7 @@ public sealed class DayStatsGrain(
         // In the same turn as its products: a rollup taken after the write would count a sale
         // whose product the push lacks, and the month would leave out the live copy that has it.
         var rollup = pendingRollup = s.Rollup(push.Revision);
-        await state.WriteOwnStateAsync(cancellationToken);
+        await state.WriteOwnStateAsync(this, cancellationToken);
         pendingStored = true;
 
         if (!await PushAsync(rollup, push.BaseRevision, push.Products, cancellationToken))
@@ -263,7 +263,7 @@ public sealed class DayStatsGrain(
 
     private async Task KeepOutOfStepAsync(CancellationToken cancellationToken)
     {
-        await state.WriteOwnStateAsync(cancellationToken);
+        await state.WriteOwnStateAsync(this, cancellationToken);
         if (!repairRequested)
         {
             // Until it is accepted, asked again at every flush (a failure is logged as a failed flush).

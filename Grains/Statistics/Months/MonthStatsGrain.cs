@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrderFlow.Grains.Projections.Generations;
+using OrderFlow.Grains.Projections.Storage;
 using OrderFlow.Grains.Projections.WriteBehind;
 using OrderFlow.Grains.Statistics.Buckets;
 using OrderFlow.Grains.Statistics.Catalog;
@@ -78,6 +79,7 @@ public sealed class MonthStatsGrain(
 
         if (applied != baseRevision)
         {
+            await ThrowIfSupersededAsync(); // a month that missed another activation's writes is not out of step
             var message = $"Month {this.GetPrimaryKeyString()} holds revision {applied} of day {day}; a push from revision {baseRevision} to {rollup.Revision} does not follow it.";
             if (!repairRequested)
             {
@@ -117,6 +119,27 @@ public sealed class MonthStatsGrain(
         });
     }
 
+    /// <summary>
+    /// Reads the month's rows again, which fails (<see cref="ProjectionSupersededException"/>) if
+    /// another activation of the month wrote them since this one read them: Orleans keeps one
+    /// activation per grain, but not while the cluster's membership changes, and a push that follows
+    /// what the other applied is then in step. This activation deactivates; the day sends the push
+    /// again, to the activation that reads them anew.
+    /// </summary>
+    private async Task ThrowIfSupersededAsync()
+    {
+        try
+        {
+            await products.ReadStateAsync();
+            await state.ReadStateAsync();
+        }
+        catch (ProjectionSupersededException)
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     /// <summary>Times a products write refused as too large is tried again with fewer SKUs listed.</summary>
     private const int ProductsTooLargeRetries = 5;
 
@@ -135,7 +158,7 @@ public sealed class MonthStatsGrain(
         {
             try
             {
-                await products.WriteOwnStateAsync();
+                await products.WriteOwnStateAsync(this);
                 return;
             }
             catch (ProjectionStateTooLargeException) when (retry < ProductsTooLargeRetries && state.Products.Count > 0)
@@ -180,7 +203,7 @@ public sealed class MonthStatsGrain(
 
         state.State.Days[day] = rollup;
         changes++;
-        return state.WriteOwnStateAsync();
+        return state.WriteOwnStateAsync(this);
     }
 
     /// <summary>A write after which, should it fail, the next activation says what landed (in memory, RevisionOf would report the push as landed).</summary>

@@ -64,7 +64,7 @@ public sealed class StuckOrdersGrain(
     protected override Task PersistAsync(CancellationToken cancellationToken)
     {
         state.State.ForgetClosedBefore(time.GetUtcNow() - Settings.ClosedOrderMemory);
-        return state.WriteOwnStateAsync(cancellationToken);
+        return state.WriteOwnStateAsync(this, cancellationToken);
     }
 
     public Task<IReadOnlyList<StuckOrder>> Find(OrderStatus status, DateTimeOffset enteredBefore, int limit) =>
